@@ -1,0 +1,144 @@
+/**
+ * Administration commands: clients, users, keys, migrations. Admin work is CLI, never public HTTP.
+ */
+import { randomUUID } from 'node:crypto'
+import type { ServerConfig } from '../config/load.js'
+import { registerClient, RegistrationError } from '../protocol/clients.js'
+import { DuplicateError, type IdTokenAlg } from '../protocol/store.js'
+import { migrateToLatest } from '../storage/migrate.js'
+import { openDatabase } from '../storage/open.js'
+import { hashPassword } from '../tokens/secrets.js'
+import { UsageError } from './args.js'
+import { nowSeconds, openRuntime } from './runtime.js'
+
+export interface Io {
+  out: (line: string) => void
+  readStdin: () => Promise<string>
+}
+
+export interface ClientAddOptions {
+  name: string
+  redirectUris: string[]
+  scope: string
+  isPublic: boolean
+  idTokenAlg: IdTokenAlg | undefined
+  firstParty: boolean
+  json: boolean
+}
+
+export async function clientAdd(config: ServerConfig, options: ClientAddOptions, io: Io): Promise<void> {
+  const { store } = await openRuntime(config)
+  try {
+    let registered
+    try {
+      registered = registerClient({ ...options }, Object.keys(config.scopes), nowSeconds())
+    } catch (error) {
+      if (error instanceof RegistrationError) throw new UsageError(error.message)
+      throw error
+    }
+    await store.createClient(registered.record)
+    const { clientId } = registered.record
+    if (options.json) {
+      io.out(JSON.stringify(registered.secret === null ? { client_id: clientId } : { client_id: clientId, client_secret: registered.secret }))
+      return
+    }
+    io.out(`client_id: ${clientId}`)
+    if (registered.secret !== null) {
+      io.out(`client_secret: ${registered.secret}`)
+      io.out('The secret is shown once and stored only as a hash: keep it now.')
+    }
+  } finally {
+    await store.close()
+  }
+}
+
+export async function clientList(config: ServerConfig, json: boolean, io: Io): Promise<void> {
+  const { store } = await openRuntime(config)
+  try {
+    const clients = await store.listClients()
+    if (json) {
+      io.out(JSON.stringify(clients.map(({ secretHash, ...client }) => ({ ...client, public: secretHash === null }))))
+      return
+    }
+    if (clients.length === 0) {
+      io.out('no clients')
+      return
+    }
+    for (const c of clients) {
+      const kind = c.secretHash === null ? 'public' : 'confidential'
+      io.out(`${c.clientId}  ${c.name}  (${kind}${c.firstParty ? ', first-party' : ''}; id token ${c.idTokenSignedResponseAlg})`)
+      io.out(`  redirect URIs: ${c.redirectUris.join(' ')}`)
+      io.out(`  scopes: ${c.scopes.join(' ')}`)
+    }
+  } finally {
+    await store.close()
+  }
+}
+
+export async function clientRemove(config: ServerConfig, clientId: string, io: Io): Promise<void> {
+  const { store } = await openRuntime(config)
+  try {
+    if (!(await store.deleteClient(clientId))) throw new UsageError(`no client with id ${clientId}`)
+    io.out(`removed client ${clientId} and every token issued to it`)
+  } finally {
+    await store.close()
+  }
+}
+
+export interface UserAddOptions {
+  username: string
+  name: string | undefined
+  email: string | undefined
+  emailVerified: boolean
+}
+
+export async function userAdd(config: ServerConfig, options: UserAddOptions, io: Io): Promise<void> {
+  if (!/^[\w.@+-]{1,64}$/.test(options.username)) throw new UsageError('--username: 1 to 64 of A-Z a-z 0-9 _ . @ + -')
+  if (options.email !== undefined && !/^[^\s@]+@[^\s@]+$/.test(options.email)) throw new UsageError(`--email: not an email address: ${options.email}`)
+  const password = (await io.readStdin()).replace(/\r?\n$/, '')
+  if (password.length < 8) throw new UsageError('the password (on standard input) must have at least 8 characters')
+  const { store } = await openRuntime(config)
+  try {
+    const now = nowSeconds()
+    await store.createUser({
+      id: randomUUID(),
+      username: options.username,
+      passwordHash: await hashPassword(password),
+      name: options.name ?? null,
+      email: options.email ?? null,
+      emailVerified: options.emailVerified,
+      createdAt: now,
+      updatedAt: now,
+    })
+    io.out(`added user ${options.username}`)
+  } catch (error) {
+    if (error instanceof DuplicateError) throw new UsageError(`a user named ${options.username} exists already`)
+    throw error
+  } finally {
+    await store.close()
+  }
+}
+
+export async function keysRotate(config: ServerConfig, io: Io): Promise<void> {
+  const { store, keys } = await openRuntime(config)
+  try {
+    const now = nowSeconds()
+    await keys.ensureKeys(now)
+    const kids = await keys.rotate(now)
+    const at = new Date((now + config.keys.activationDelay) * 1000).toISOString()
+    io.out(`published ${kids.length} new signing keys (${kids.join(', ')}); they sign from ${at}`)
+    io.out('Old keys stay published until every token they signed has expired.')
+  } finally {
+    await store.close()
+  }
+}
+
+export async function migrate(config: ServerConfig, io: Io): Promise<void> {
+  const db = await openDatabase(config.db)
+  try {
+    const { applied } = await migrateToLatest(db)
+    io.out(applied.length === 0 ? 'the database schema is up to date' : `applied migrations: ${applied.join(', ')}`)
+  } finally {
+    await db.destroy()
+  }
+}

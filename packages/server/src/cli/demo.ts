@@ -1,0 +1,71 @@
+/**
+ * The demo user and demo client that `npm start` creates when absent, so that a newcomer can sign
+ * in at once. Their generated credentials are kept in `dataDir/demo.json` (mode 0600) so that every
+ * start can print them again; nothing else is ever stored in clear.
+ */
+import { randomUUID } from 'node:crypto'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { ServerConfig } from '../config/load.js'
+import { registerClient } from '../protocol/clients.js'
+import type { Store } from '../protocol/store.js'
+import { hashPassword, randomToken } from '../tokens/secrets.js'
+
+export const DEMO_USERNAME = 'demo'
+export const DEMO_CLIENT_ID = 'demo-app'
+export const DEMO_REDIRECT_URI = 'http://localhost:3000/callback'
+
+export interface DemoCredentials {
+  username: string
+  password: string
+  client_id: string
+  client_secret: string
+  redirect_uri: string
+}
+
+function readDemoFile(path: string): Partial<DemoCredentials> {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as Partial<DemoCredentials>
+  } catch {
+    return {}
+  }
+}
+
+/** Creates what is missing; returns the credentials, or undefined parts when they were created elsewhere. */
+export async function ensureDemo(store: Store, config: ServerConfig, now: number): Promise<Partial<DemoCredentials>> {
+  const path = join(config.dataDir, 'demo.json')
+  const saved = readDemoFile(path)
+  const demo: Partial<DemoCredentials> = { username: DEMO_USERNAME, client_id: DEMO_CLIENT_ID, redirect_uri: DEMO_REDIRECT_URI }
+
+  if ((await store.getUserByUsername(DEMO_USERNAME)) === undefined) {
+    demo.password = randomToken().slice(0, 16)
+    await store.createUser({
+      id: randomUUID(),
+      username: DEMO_USERNAME,
+      passwordHash: await hashPassword(demo.password),
+      name: 'Demo User',
+      email: 'demo@example.com',
+      emailVerified: true,
+      createdAt: now,
+      updatedAt: now,
+    })
+  } else if (saved.password !== undefined) {
+    demo.password = saved.password
+  }
+
+  if ((await store.getClient(DEMO_CLIENT_ID)) === undefined) {
+    const { record, secret } = registerClient(
+      { clientId: DEMO_CLIENT_ID, name: 'authcode demo app', redirectUris: [DEMO_REDIRECT_URI], scope: 'openid profile email', isPublic: false },
+      Object.keys(config.scopes),
+      now,
+    )
+    await store.createClient(record)
+    demo.client_secret = secret ?? undefined
+  } else if (saved.client_secret !== undefined) {
+    demo.client_secret = saved.client_secret
+  }
+
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
+  writeFileSync(path, `${JSON.stringify(demo, null, 2)}\n`, { mode: 0o600 })
+  return demo
+}

@@ -1,0 +1,198 @@
+#!/usr/bin/env node
+/**
+ * `authcode`: the command-line interface of the authorization server.
+ * Errors are one line on stderr (exit 1; exit 2 for a wrong call); never a stack trace.
+ */
+import { ConfigError, loadConfig, type ConfigFlags } from '../config/load.js'
+import type { IdTokenAlg } from '../protocol/store.js'
+import { clientAdd, clientList, clientRemove, keysRotate, migrate, userAdd, type Io } from './admin.js'
+import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { configFlags, UsageError } from './args.js'
+import { serve } from './serve.js'
+
+const DB_HELP = `  --db URL          database: sqlite:PATH (default sqlite:./data/authcode.db); env AUTHCODE_DB
+  --config FILE     config file, JSON or YAML; env AUTHCODE_CONFIG
+  -h, --help        show this help`
+
+const HELP: Record<string, string> = {
+  main: `Usage: authcode <command> [options]
+
+The authcode OAuth 2.1 / OpenID Connect authorization server.
+
+Commands:
+  serve             run the authorization server
+  client add        register a client
+  client list       list registered clients
+  client remove ID  remove a client and everything issued to it
+  user add          add a user (password on standard input)
+  keys rotate       publish new signing keys; they sign after keys.activationDelay
+  migrate           bring the database schema up to date
+
+Run 'authcode <command> --help' for a command's options.
+Environment: AUTHCODE_DB, AUTHCODE_ISSUER, AUTHCODE_PORT, AUTHCODE_CONFIG, AUTHCODE_SECRET
+(encrypts signing keys at rest; without it a secret is generated in the data directory).`,
+  serve: `Usage: authcode serve [options]
+
+  --port N          port to listen on (default 4000); env AUTHCODE_PORT
+  --issuer URL      issuer identifier (default http://localhost:PORT); env AUTHCODE_ISSUER
+  --demo            create a demo user and a demo client when absent, and print the demo login
+${DB_HELP}`,
+  'client add': `Usage: authcode client add --name NAME --redirect-uri URI [--redirect-uri URI…] [options]
+
+  --name NAME             the name users see on the consent page
+  --redirect-uri URI      a redirect URI, compared by exact string (repeatable)
+  --scope "a b"           scopes the client may request (default "openid profile email")
+  --public                a public client (no secret; PKCE; native apps may vary loopback ports)
+  --id-token-alg ALG      RS256 (default), ES256 or EdDSA
+  --first-party           consent may be skipped (config consent.skipForFirstParty)
+  --json                  print {"client_id": …, "client_secret": …}
+${DB_HELP}`,
+  'client list': `Usage: authcode client list [--json]
+
+${DB_HELP}`,
+  'client remove': `Usage: authcode client remove CLIENT_ID
+
+${DB_HELP}`,
+  'user add': `Usage: authcode user add --username NAME --password-stdin [options]
+
+  --username NAME     the login name
+  --password-stdin    read the password from standard input (required)
+  --name "Full Name"  the name claim
+  --email ADDR        the email claim
+  --email-verified    mark the email as verified
+${DB_HELP}`,
+  'keys rotate': `Usage: authcode keys rotate
+
+${DB_HELP}`,
+  migrate: `Usage: authcode migrate
+
+${DB_HELP}`,
+}
+
+const COMMON_OPTIONS = {
+  db: { type: 'string' },
+  config: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options']
+
+/** `node:util` parseArgs, strict: unknown flags are errors. */
+function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T, allowPositionals = false) {
+  try {
+    return parseArgs({ args, options: { ...COMMON_OPTIONS, ...options }, strict: true, allowPositionals })
+  } catch (error) {
+    // node's messages name the flag ("Unknown option '--x'"); keep them, drop the error code.
+    throw new UsageError((error as Error).message.replace(/\. To specify a positional argument.*$/s, ''))
+  }
+}
+
+async function readStdin(): Promise<string> {
+  if (process.stdin.isTTY) throw new UsageError('--password-stdin: pipe the password in, e.g. printf %s "$PASSWORD" | authcode user add …')
+  const chunks: Buffer[] = []
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+function config(flags: ConfigFlags) {
+  return loadConfig(flags, process.env, process.cwd())
+}
+
+async function run(argv: string[], io: Io): Promise<void> {
+  const [first, second] = argv
+  const command = first === 'client' || first === 'user' || first === 'keys' ? `${first} ${second ?? ''}`.trim() : first
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    io.out(HELP.main ?? '')
+    return
+  }
+  const help = HELP[command]
+  if (help === undefined) throw new UsageError(`unknown command: ${command}`)
+  const rest = argv.slice(command.split(' ').length)
+  const usage = (values: { help?: boolean }) => {
+    if (values.help === true) io.out(help)
+    return values.help === true
+  }
+
+  switch (command) {
+    case 'serve': {
+      const { values } = parse(rest, { port: { type: 'string' }, issuer: { type: 'string' }, demo: { type: 'boolean' } })
+      if (usage(values)) return
+      return serve(config(configFlags(values)), { demo: values.demo === true, out: io.out })
+    }
+    case 'client add': {
+      const { values } = parse(rest, {
+        name: { type: 'string' },
+        'redirect-uri': { type: 'string', multiple: true },
+        scope: { type: 'string' },
+        public: { type: 'boolean' },
+        'id-token-alg': { type: 'string' },
+        'first-party': { type: 'boolean' },
+        json: { type: 'boolean' },
+      })
+      if (usage(values)) return
+      if (values.name === undefined) throw new UsageError('--name is required')
+      if (values['redirect-uri'] === undefined) throw new UsageError('--redirect-uri is required')
+      const alg = values['id-token-alg']
+      if (alg !== undefined && !['RS256', 'ES256', 'EdDSA'].includes(alg)) throw new UsageError('--id-token-alg: RS256, ES256 or EdDSA')
+      return clientAdd(
+        config(configFlags(values)),
+        {
+          name: values.name,
+          redirectUris: values['redirect-uri'],
+          scope: values.scope ?? 'openid profile email',
+          isPublic: values.public === true,
+          idTokenAlg: alg as IdTokenAlg | undefined,
+          firstParty: values['first-party'] === true,
+          json: values.json === true,
+        },
+        io,
+      )
+    }
+    case 'client list': {
+      const { values } = parse(rest, { json: { type: 'boolean' } })
+      if (usage(values)) return
+      return clientList(config(configFlags(values)), values.json === true, io)
+    }
+    case 'client remove': {
+      const { values, positionals } = parse(rest, {}, true)
+      if (usage(values)) return
+      if (positionals.length !== 1) throw new UsageError('give exactly one client id')
+      return clientRemove(config(configFlags(values)), positionals[0] ?? '', io)
+    }
+    case 'user add': {
+      const { values } = parse(rest, {
+        username: { type: 'string' },
+        'password-stdin': { type: 'boolean' },
+        name: { type: 'string' },
+        email: { type: 'string' },
+        'email-verified': { type: 'boolean' },
+      })
+      if (usage(values)) return
+      if (values.username === undefined) throw new UsageError('--username is required')
+      if (values['password-stdin'] !== true) throw new UsageError('--password-stdin is required (passwords are never taken as arguments)')
+      return userAdd(
+        config(configFlags(values)),
+        { username: values.username, name: values.name, email: values.email, emailVerified: values['email-verified'] === true },
+        io,
+      )
+    }
+    case 'keys rotate': {
+      const { values } = parse(rest, {})
+      if (usage(values)) return
+      return keysRotate(config(configFlags(values)), io)
+    }
+    case 'migrate': {
+      const { values } = parse(rest, {})
+      if (usage(values)) return
+      return migrate(config(configFlags(values)), io)
+    }
+  }
+}
+
+run(process.argv.slice(2), { out: (line) => process.stdout.write(`${line}\n`), readStdin }).catch((error: unknown) => {
+  if (error instanceof UsageError) {
+    process.stderr.write(`authcode: ${error.message}\nRun 'authcode --help' for usage.\n`)
+    process.exit(2)
+  }
+  const known = error instanceof ConfigError || error instanceof TypeError || (error as NodeJS.ErrnoException).code !== undefined
+  process.stderr.write(`authcode: ${known ? (error as Error).message : `unexpected error: ${(error as Error).message}`}\n`)
+  process.exit(1)
+})

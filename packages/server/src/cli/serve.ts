@@ -1,0 +1,55 @@
+/**
+ * `authcode serve`: the only place that listens. Opens the store (migrating it), makes sure signing
+ * keys exist, optionally seeds the demo, purges expired rows periodically and shuts down cleanly
+ * on SIGTERM/SIGINT (stop accepting, finish in-flight requests, close the store).
+ */
+import type { AddressInfo } from 'node:net'
+import type { ServerConfig } from '../config/load.js'
+import { buildApp } from '../http/app.js'
+import { ensureDemo } from './demo.js'
+import { nowSeconds, openRuntime } from './runtime.js'
+
+export async function serve(config: ServerConfig, options: { demo: boolean; out: (line: string) => void }): Promise<void> {
+  const { store, keys, migrated } = await openRuntime(config)
+  const app = await buildApp(config, { store, keys, now: nowSeconds })
+  if (migrated.length > 0) app.log.info({ migrations: migrated }, 'database migrated')
+  const created = await keys.ensureKeys(nowSeconds())
+  if (created.length > 0) app.log.info({ algorithms: created }, 'signing keys generated')
+  if (config.dangerouslyAllowInsecureIssuer) app.log.warn('dangerouslyAllowInsecureIssuer is on: the issuer may be plain http')
+
+  const demo = options.demo ? await ensureDemo(store, config, nowSeconds()) : undefined
+
+  await app.listen({ port: config.port, host: config.host })
+  const { port } = app.server.address() as AddressInfo
+  options.out(`authcode authorization server on http://localhost:${port} (issuer ${config.issuer})`)
+  if (demo !== undefined) {
+    options.out(`demo login: ${demo.username} / ${demo.password ?? '(set before; see data/demo.json or add a user with authcode user add)'}`)
+    options.out(`demo client: ${demo.client_id} with redirect URI ${demo.redirect_uri} (secret in ${config.dataDir}/demo.json)`)
+  }
+
+  const purge = setInterval(() => {
+    const now = nowSeconds()
+    Promise.all([store.purgeExpired(now), keys.prune(now)])
+      .then(([purged, keysPruned]) => app.log.info({ purged, keysPruned: keysPruned.length }, 'expired rows purged'))
+      .catch((error: unknown) => app.log.error({ err: error }, 'purge failed'))
+  }, config.purgeInterval * 1000)
+  purge.unref()
+
+  let closing = false
+  const shutdown = (signal: string) => {
+    if (closing) return
+    closing = true
+    app.log.info({ signal }, 'shutting down')
+    clearInterval(purge)
+    app
+      .close()
+      .then(() => store.close())
+      .then(() => process.exit(0))
+      .catch((error: unknown) => {
+        app.log.error({ err: error }, 'shutdown failed')
+        process.exit(1)
+      })
+  }
+  process.once('SIGTERM', shutdown)
+  process.once('SIGINT', shutdown)
+}

@@ -1,0 +1,228 @@
+/**
+ * Configuration is read once, at the edge: command-line flags over `AUTHCODE_*` environment
+ * variables over the config file (JSON or YAML) over defaults; validated against one schema,
+ * deep-frozen, and passed down. Nothing outside this folder reads `process.env`.
+ */
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { Ajv, type ErrorObject } from 'ajv'
+import { parse as parseYaml } from 'yaml'
+import type { SigningAlg } from '../protocol/store.js'
+import { configFileSchema } from './schema.js'
+
+export interface RateLimit {
+  /** Events allowed per window. */
+  max: number
+  /** Window length in seconds. */
+  window: number
+}
+
+export interface ServerConfig {
+  /** The issuer identifier: https (or http on a loopback host), no query, no fragment, no trailing slash. */
+  issuer: string
+  port: number
+  host: string
+  /** `sqlite:PATH` (default `sqlite:./data/authcode.db`) or a path to a SQLite file. */
+  db: string
+  /** Where the generated key-encryption secret is kept when `AUTHCODE_SECRET` is not set. */
+  dataDir: string
+  /** `AUTHCODE_SECRET`: encrypts signing keys at rest. Never read from the config file. */
+  secret: string | undefined
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+  trustProxy: boolean
+  /** Allows a plain-http issuer on a non-loopback host. Off; logged at start when on. */
+  dangerouslyAllowInsecureIssuer: boolean
+  /** All in seconds. */
+  lifetimes: {
+    code: number
+    accessToken: number
+    idToken: number
+    refreshTokenIdle: number
+    refreshTokenAbsolute: number
+    loginSession: number
+    interaction: number
+  }
+  accessToken: { alg: SigningAlg; audience: string }
+  keys: { activationDelay: number; cacheTtl: number }
+  /** Scope name → description shown on the consent page. */
+  scopes: Record<string, string>
+  consent: { skipForFirstParty: boolean }
+  rateLimit: { loginPerAccount: RateLimit; loginPerIp: RateLimit; clientAuth: RateLimit }
+  /** Seconds between purges of expired rows. */
+  purgeInterval: number
+}
+
+export const DEFAULT_SCOPES: Readonly<Record<string, string>> = Object.freeze({
+  openid: 'Sign you in with your account identifier',
+  profile: 'Your name and username',
+  email: 'Your email address and whether it is verified',
+})
+
+export const DEFAULT_PORT = 4000
+export const DEFAULT_DB = 'sqlite:./data/authcode.db'
+
+/** Flags given on the command line (already parsed). */
+export interface ConfigFlags {
+  port?: number
+  issuer?: string
+  db?: string
+  config?: string
+}
+
+/** A configuration problem; the message names the field and is meant for the person starting the server. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError'
+}
+
+type FileConfig = Partial<Omit<ServerConfig, 'lifetimes' | 'accessToken' | 'keys' | 'consent' | 'rateLimit'>> & {
+  lifetimes?: Partial<ServerConfig['lifetimes']>
+  accessToken?: Partial<ServerConfig['accessToken']>
+  keys?: Partial<ServerConfig['keys']>
+  consent?: Partial<ServerConfig['consent']>
+  rateLimit?: Partial<ServerConfig['rateLimit']>
+}
+
+const ajv = new Ajv({ allErrors: true, strict: true })
+const validateFile = ajv.compile<FileConfig>(configFileSchema)
+
+function describe(error: ErrorObject): string {
+  const field = error.instancePath === '' ? '(top level)' : error.instancePath.slice(1).replaceAll('/', '.')
+  if (error.keyword === 'additionalProperties') {
+    const extra = String((error.params as { additionalProperty: string }).additionalProperty)
+    return `${field === '(top level)' ? '' : `${field}.`}${extra}: unknown setting`
+  }
+  return `${field}: ${error.message ?? 'is invalid'}`
+}
+
+function readConfigFile(path: string): FileConfig {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (cause) {
+    throw new ConfigError(`cannot read config file ${path}: ${(cause as NodeJS.ErrnoException).code ?? 'error'}`)
+  }
+  let data: unknown
+  try {
+    data = /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text)
+  } catch (cause) {
+    throw new ConfigError(`config file ${path} is not valid ${/\.ya?ml$/i.test(path) ? 'YAML' : 'JSON'}: ${(cause as Error).message}`)
+  }
+  if (!validateFile(data)) {
+    const problems = (validateFile.errors ?? []).map(describe)
+    throw new ConfigError(`config file ${path} is invalid:\n  ${problems.join('\n  ')}`)
+  }
+  return data
+}
+
+function parsePort(value: string, source: string): number {
+  const port = Number(value)
+  if (!/^\d+$/.test(value) || port > 65535) throw new ConfigError(`${source}: not a port number: ${value}`)
+  return port
+}
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]'])
+
+/** Checks the issuer per RFC 8414 §2 / RFC 9207 §2 and returns its canonical form (no trailing slash). */
+export function checkIssuer(issuer: string, allowInsecure: boolean): string {
+  let url: URL
+  try {
+    url = new URL(issuer)
+  } catch {
+    throw new ConfigError(`issuer: not an absolute URL: ${issuer}`)
+  }
+  if (url.search !== '' || url.hash !== '' || issuer.includes('?') || issuer.includes('#')) {
+    throw new ConfigError('issuer: must not have a query or fragment (RFC 8414 §2)')
+  }
+  if (url.username !== '' || url.password !== '') throw new ConfigError('issuer: must not contain credentials')
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError('issuer: must be an https URL')
+  if (url.protocol === 'http:' && !LOOPBACK.has(url.hostname) && !allowInsecure) {
+    throw new ConfigError(
+      'issuer: must use https outside localhost (set dangerouslyAllowInsecureIssuer to override for a test network)',
+    )
+  }
+  return url.href.endsWith('/') ? url.href.slice(0, -1) : url.href
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child)
+    Object.freeze(value)
+  }
+  return value
+}
+
+/**
+ * Builds the server configuration.
+ * @param flags parsed command-line flags (they win)
+ * @param env the process environment (`AUTHCODE_DB`, `AUTHCODE_ISSUER`, `AUTHCODE_PORT`, `AUTHCODE_SECRET`, `AUTHCODE_CONFIG`, `AUTHCODE_LOG_LEVEL`)
+ * @param cwd relative paths (config file, data directory, SQLite file) resolve against it
+ */
+export function loadConfig(flags: ConfigFlags, env: Readonly<Record<string, string | undefined>>, cwd: string): ServerConfig {
+  const configPath = flags.config ?? env.AUTHCODE_CONFIG
+  const file: FileConfig = configPath === undefined ? {} : readConfigFile(resolve(cwd, configPath))
+
+  const envPort = env.AUTHCODE_PORT === undefined || env.AUTHCODE_PORT === '' ? undefined : parsePort(env.AUTHCODE_PORT, 'AUTHCODE_PORT')
+  const port = flags.port ?? envPort ?? file.port ?? DEFAULT_PORT
+  const allowInsecure = file.dangerouslyAllowInsecureIssuer ?? false
+  const issuer = checkIssuer(flags.issuer ?? nonEmpty(env.AUTHCODE_ISSUER) ?? file.issuer ?? `http://localhost:${port}`, allowInsecure)
+  const logLevel = nonEmpty(env.AUTHCODE_LOG_LEVEL) ?? file.logLevel ?? 'info'
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
+    throw new ConfigError(`AUTHCODE_LOG_LEVEL: unknown level ${logLevel}`)
+  }
+  const secret = nonEmpty(env.AUTHCODE_SECRET)
+  if (secret !== undefined && secret.length < 32) throw new ConfigError('AUTHCODE_SECRET: must be at least 32 characters')
+
+  const lifetimes = {
+    code: 300,
+    accessToken: 600,
+    idToken: 3600,
+    refreshTokenIdle: 14 * 86_400,
+    refreshTokenAbsolute: 30 * 86_400,
+    loginSession: 86_400,
+    interaction: 900,
+    ...file.lifetimes,
+  }
+  if (lifetimes.refreshTokenAbsolute < lifetimes.refreshTokenIdle) {
+    throw new ConfigError('lifetimes.refreshTokenAbsolute: must not be shorter than lifetimes.refreshTokenIdle')
+  }
+  const scopes = { ...DEFAULT_SCOPES, ...file.scopes }
+  if (!('openid' in scopes)) throw new ConfigError('scopes: openid must be offered')
+
+  const config: ServerConfig = {
+    issuer,
+    port,
+    host: file.host ?? 'localhost',
+    db: resolveDb(flags.db ?? nonEmpty(env.AUTHCODE_DB) ?? file.db ?? DEFAULT_DB, cwd),
+    dataDir: resolve(cwd, file.dataDir ?? './data'),
+    secret,
+    logLevel: logLevel as ServerConfig['logLevel'],
+    trustProxy: file.trustProxy ?? false,
+    dangerouslyAllowInsecureIssuer: allowInsecure,
+    lifetimes,
+    accessToken: { alg: file.accessToken?.alg ?? 'ES256', audience: file.accessToken?.audience ?? issuer },
+    keys: { activationDelay: 60, cacheTtl: 10, ...file.keys },
+    scopes,
+    consent: { skipForFirstParty: file.consent?.skipForFirstParty ?? true },
+    rateLimit: {
+      loginPerAccount: { max: 5, window: 900, ...file.rateLimit?.loginPerAccount },
+      loginPerIp: { max: 50, window: 900, ...file.rateLimit?.loginPerIp },
+      clientAuth: { max: 20, window: 60, ...file.rateLimit?.clientAuth },
+    },
+    purgeInterval: file.purgeInterval ?? 600,
+  }
+  if (config.keys.activationDelay < config.keys.cacheTtl) {
+    throw new ConfigError('keys.activationDelay: must be at least keys.cacheTtl, so every instance publishes a key before any signs with it')
+  }
+  return deepFreeze(config)
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value
+}
+
+/** Relative SQLite paths resolve against the working directory so that the CLI and the server agree. */
+function resolveDb(db: string, cwd: string): string {
+  if (/^postgres(ql)?:\/\//.test(db)) return db
+  const path = db.startsWith('sqlite:') ? db.slice('sqlite:'.length) : db
+  return `sqlite:${resolve(cwd, path)}`
+}

@@ -1,0 +1,73 @@
+/**
+ * The configuration file's JSON Schema: one source for validation and for the documented keys.
+ * Every key is optional in the file; defaults live in `config/load.ts`.
+ */
+const seconds = (minimum: number, maximum: number) => ({ type: 'integer', minimum, maximum }) as const
+const limit = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { max: { type: 'integer', minimum: 1, maximum: 1_000_000 }, window: seconds(1, 86_400) },
+} as const
+
+export const configFileSchema = {
+  $id: 'https://authcode.dev/schemas/config.json',
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    $schema: { type: 'string' },
+    issuer: { type: 'string', minLength: 1 },
+    port: { type: 'integer', minimum: 0, maximum: 65535 },
+    host: { type: 'string', minLength: 1 },
+    db: { type: 'string', minLength: 1 },
+    dataDir: { type: 'string', minLength: 1 },
+    logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+    trustProxy: { type: 'boolean' },
+    dangerouslyAllowInsecureIssuer: { type: 'boolean' },
+    lifetimes: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        // RFC 6749 §4.1.2: "A maximum authorization code lifetime of 10 minutes is RECOMMENDED."
+        code: seconds(1, 600),
+        accessToken: seconds(1, 86_400),
+        idToken: seconds(1, 86_400),
+        refreshTokenIdle: seconds(60, 31_536_000),
+        refreshTokenAbsolute: seconds(60, 31_536_000),
+        loginSession: seconds(60, 31_536_000),
+        interaction: seconds(60, 86_400),
+      },
+    },
+    accessToken: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        alg: { enum: ['ES256', 'RS256', 'EdDSA'] },
+        audience: { type: 'string', minLength: 1 },
+      },
+    },
+    keys: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        activationDelay: seconds(0, 30 * 86_400),
+        cacheTtl: seconds(1, 3_600),
+      },
+    },
+    scopes: {
+      type: 'object',
+      propertyNames: { pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]{1,128}$' },
+      additionalProperties: { type: 'string', minLength: 1, maxLength: 200 },
+    },
+    consent: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { skipForFirstParty: { type: 'boolean' } },
+    },
+    rateLimit: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { loginPerAccount: limit, loginPerIp: limit, clientAuth: limit },
+    },
+    purgeInterval: seconds(10, 86_400),
+  },
+} as const

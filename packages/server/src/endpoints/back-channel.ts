@@ -1,0 +1,52 @@
+/**
+ * The back-channel endpoints that authenticate a client and take a form: token (RFC 6749 §3.2),
+ * revocation (RFC 7009) and introspection (RFC 7662). Each is a thin adapter: parse, authenticate,
+ * call the protocol step, serialize.
+ */
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import type { Services } from '../http/services.js'
+import { formBody, queryParams } from '../http/form.js'
+import { authenticateClient } from '../protocol/client-auth.js'
+import { handleTokenRequest } from '../protocol/grants/index.js'
+import { introspectToken } from '../protocol/introspection.js'
+import { ENDPOINTS } from '../protocol/metadata.js'
+import { revokeToken } from '../protocol/revocation.js'
+import type { Params } from '../protocol/params.js'
+import type { ClientRecord } from '../protocol/store.js'
+
+function noStore(reply: FastifyReply): FastifyReply {
+  // RFC 6749 §5.1: token responses MUST NOT be cached.
+  return reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
+}
+
+export const backChannelEndpoints: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
+  const { store, config, keys } = services
+
+  async function authenticated(request: FastifyRequest): Promise<{ client: ClientRecord; params: Params }> {
+    const params = formBody(request)
+    const client = await authenticateClient(
+      { authorization: request.headers.authorization, body: params, query: queryParams(request) },
+      store,
+      services.throttles.clientAuth,
+      services.now(),
+    )
+    return { client, params }
+  }
+
+  app.post(ENDPOINTS.token, { config: { errors: 'json' } }, async (request, reply) => {
+    const { client, params } = await authenticated(request)
+    const response = await handleTokenRequest(client, params, { store, minter: services.minter, config, now: services.now() })
+    return noStore(reply).send(response)
+  })
+
+  app.post(ENDPOINTS.revocation, { config: { errors: 'json' } }, async (request, reply) => {
+    const { client, params } = await authenticated(request)
+    await revokeToken(client, params, { store, keys, config }, services.now())
+    return noStore(reply).code(200).send()
+  })
+
+  app.post(ENDPOINTS.introspection, { config: { errors: 'json' } }, async (request, reply) => {
+    const { client, params } = await authenticated(request)
+    return noStore(reply).send(await introspectToken(client, params, { store, keys, config }, services.now()))
+  })
+}

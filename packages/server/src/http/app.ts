@@ -1,0 +1,95 @@
+/**
+ * Builds the Fastify app (STYLE rule 6: build here, `listen` only in `cli/serve.ts`).
+ */
+import fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import fastifyCookie from '@fastify/cookie'
+import type { ServerConfig } from '../config/load.js'
+import { authorizeEndpoint } from '../endpoints/authorize.js'
+import { backChannelEndpoints } from '../endpoints/back-channel.js'
+import { authorizationServerMetadata, discoveryEndpoints } from '../endpoints/discovery.js'
+import { healthEndpoints } from '../endpoints/health.js'
+import { userinfoEndpoint } from '../endpoints/userinfo.js'
+import { Pages } from '../interaction/pages.js'
+import { interactionRoutes } from '../interaction/routes.js'
+import { STYLESHEET } from '../interaction/templates.js'
+import { ENDPOINTS } from '../protocol/metadata.js'
+import { errorHandler } from './errors.js'
+import { BODY_LIMIT, registerBodyParsers } from './form.js'
+import { createServices, type AppDeps, type Services } from './services.js'
+
+/** Path and query of a request target, without the query: what a log line may show. */
+const pathOf = (url: string): string => url.split('?', 1)[0] ?? ''
+
+function loggerOptions(config: ServerConfig): FastifyServerOptions['logger'] {
+  return {
+    level: config.logLevel,
+    // SECURITY.md 23: request lines are logged without their query (codes, state) and no header.
+    serializers: {
+      req: (req: { method: string; url: string; ip?: string }) => ({ method: req.method, path: pathOf(req.url), ip: req.ip }),
+      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+    },
+  }
+}
+
+/** Every other method on a known path is 405 with `Allow` (RFC 9110 §15.5.6). */
+function methodNotAllowed(app: FastifyInstance, url: string, allowed: readonly string[]): void {
+  const others = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'].filter((m) => !allowed.includes(m))
+  if (!allowed.includes('GET')) others.push('HEAD')
+  app.route({
+    method: others,
+    url,
+    handler: async (_request, reply) =>
+      reply.code(405).header('allow', allowed.join(', ')).send({ error: 'invalid_request', error_description: 'method not allowed' }),
+  })
+}
+
+export async function buildApp(config: ServerConfig, deps: AppDeps): Promise<FastifyInstance> {
+  const services: Services = createServices(config, deps)
+  const pages = new Pages(services.basePath)
+  const app = fastify({
+    logger: loggerOptions(config),
+    bodyLimit: BODY_LIMIT,
+    trustProxy: config.trustProxy,
+    // Forms are parsed by registerBodyParsers; the query by protocol/params (no qs "magic").
+    routerOptions: { ignoreTrailingSlash: false, caseSensitive: true, maxParamLength: 200 },
+    return503OnClosing: true,
+  })
+
+  registerBodyParsers(app)
+  await app.register(fastifyCookie)
+  app.setErrorHandler(errorHandler(pages))
+  app.setNotFoundHandler((_request, reply) =>
+    reply.code(404).send({ error: 'not_found', error_description: 'no such endpoint' }),
+  )
+  app.addHook('onSend', async (_request, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff')
+    reply.header('referrer-policy', 'no-referrer')
+    if (!reply.hasHeader('x-frame-options')) reply.header('x-frame-options', 'DENY')
+    if (!reply.hasHeader('content-security-policy')) {
+      reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'; base-uri 'none'")
+    }
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store')
+    return payload
+  })
+
+  await app.register(authorizationServerMetadata, { services })
+  await app.register(
+    async (scoped) => {
+      await scoped.register(discoveryEndpoints, { services })
+      await scoped.register(authorizeEndpoint, { services, pages })
+      await scoped.register(interactionRoutes, { services, pages })
+      await scoped.register(backChannelEndpoints, { services })
+      await scoped.register(userinfoEndpoint, { services })
+      await scoped.register(healthEndpoints, { services })
+      for (const url of [ENDPOINTS.token, ENDPOINTS.revocation, ENDPOINTS.introspection]) methodNotAllowed(scoped, url, ['POST'])
+      methodNotAllowed(scoped, ENDPOINTS.authorization, ['GET', 'POST'])
+      methodNotAllowed(scoped, ENDPOINTS.userinfo, ['GET', 'POST'])
+      scoped.get('/assets/style.css', async (_request, reply) =>
+        reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(STYLESHEET),
+      )
+      scoped.get('/', async (_request, reply) => pages.home(reply, config.issuer))
+    },
+    { prefix: services.basePath },
+  )
+  return app
+}

@@ -1,0 +1,17 @@
+/**
+ * @authcode/server: the authorization server as a library. The CLI (`authcode`) is the usual way
+ * to run it; `buildApp` embeds it (and is what the tests drive).
+ */
+export { buildApp } from './http/app.js'
+export type { AppDeps } from './http/services.js'
+export { loadConfig, checkIssuer, ConfigError, DEFAULT_SCOPES } from './config/load.js'
+export type { ServerConfig, ConfigFlags, RateLimit } from './config/load.js'
+export { openStore, parseDatabaseUrl } from './storage/open.js'
+export { KeyRing, loadKeyEncryptionKey } from './tokens/keys.js'
+export { registerClient, RegistrationError } from './protocol/clients.js'
+export type { ClientRegistration, RegisteredClient } from './protocol/clients.js'
+export { OAuthError } from './protocol/errors.js'
+export type { OAuthErrorCode } from './protocol/errors.js'
+export type * from './protocol/store.js'
+export { DuplicateError } from './protocol/store.js'
+export { serverMetadata } from './protocol/metadata.js'

@@ -1,0 +1,180 @@
+/**
+ * The login and consent pages of a pending interaction. They authenticate the user and record the
+ * user's decision, moving the interaction's state; they never mint codes, and hand back to
+ * `/authorize/resume/:id` when done.
+ */
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import type { Services } from '../http/services.js'
+import { formBody } from '../http/form.js'
+import { consentNeeded } from '../protocol/authorize.js'
+import { OAuthError } from '../protocol/errors.js'
+import { authenticateInteraction, consentInteraction, denyInteraction, requestOf } from '../protocol/interaction.js'
+import type { Params } from '../protocol/params.js'
+import type { ClientRecord, InteractionRecord } from '../protocol/store.js'
+import { dummyPasswordHash, safeEqual, verifyPassword } from '../tokens/secrets.js'
+import { currentLoginSession, presentedBrowserBinding, startLoginSession } from './cookies.js'
+import type { Pages } from './pages.js'
+
+const EXPIRED = 'This sign-in request has expired or does not exist. Start again from the application.'
+const FORBIDDEN = 'This form was not sent from this sign-in page. Start again from the application.'
+const BAD_LOGIN = 'The username or password is incorrect.'
+
+export const interactionRoutes: FastifyPluginAsync<{ services: Services; pages: Pages }> = async (app, { services, pages }) => {
+  const { store, config, throttles } = services
+  const interactionUrl = (id: string) => `${services.basePath}/interaction/${id}`
+  const resumeUrl = (id: string) => `${services.basePath}/authorize/resume/${id}`
+
+  async function load(request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) {
+    const interaction = await store.getInteraction(request.params.id, services.now())
+    const client = interaction === undefined ? undefined : await store.getClient(interaction.clientId)
+    if (interaction === undefined || client === undefined) {
+      pages.sendError(reply, 400, EXPIRED)
+      return undefined
+    }
+    if (presentedBrowserBinding(request) !== interaction.browserHash) {
+      pages.sendError(reply, 403, FORBIDDEN)
+      return undefined
+    }
+    return { interaction, client }
+  }
+
+  /** RFC 6749 §10.12: the form must carry this interaction's token and come from this origin. */
+  function checkForm(request: FastifyRequest, reply: FastifyReply, interaction: InteractionRecord): Params | undefined {
+    const origin = request.headers.origin
+    let form: Params
+    try {
+      form = formBody(request)
+      const csrf = form.single('csrf')
+      if ((origin !== undefined && origin !== services.origin) || csrf === undefined || !safeEqual(csrf, interaction.csrfToken)) {
+        throw new OAuthError('access_denied', 'csrf')
+      }
+    } catch {
+      pages.sendError(reply, 403, FORBIDDEN)
+      return undefined
+    }
+    return form
+  }
+
+  function showLogin(reply: FastifyReply, interaction: InteractionRecord, client: ClientRecord, username: string, error?: string, status = 200) {
+    return pages.login(
+      reply,
+      { clientName: client.name, action: `${interactionUrl(interaction.id)}/login`, csrf: interaction.csrfToken, username, error },
+      requestOf(interaction).redirectUri,
+      status,
+    )
+  }
+
+  /** After authentication: ask for consent, or go straight back when none is needed. */
+  async function afterLogin(reply: FastifyReply, interaction: InteractionRecord, client: ClientRecord) {
+    const request = requestOf(interaction)
+    const consent = interaction.userId === null ? undefined : await store.getConsent(interaction.userId, client.clientId)
+    if (consentNeeded({ request, client, consent, skipConsentForFirstParty: config.consent.skipForFirstParty })) {
+      return reply.redirect(interactionUrl(interaction.id), 303)
+    }
+    await consentInteraction(store, interaction.id, services.now())
+    return reply.redirect(resumeUrl(interaction.id), 303)
+  }
+
+  app.get<{ Params: { id: string } }>('/interaction/:id', { config: { errors: 'page' } }, async (request, reply) => {
+    const loaded = await load(request, reply)
+    if (loaded === undefined) return reply
+    const { interaction, client } = loaded
+    const authzRequest = requestOf(interaction)
+    switch (interaction.state) {
+      case 'created': {
+        const session = await currentLoginSession(request, services)
+        const hinted = authzRequest.loginHint ?? (session === undefined ? undefined : (await store.getUserById(session.userId))?.username)
+        return showLogin(reply, interaction, client, hinted ?? '')
+      }
+      case 'authenticated': {
+        const user = interaction.userId === null ? undefined : await store.getUserById(interaction.userId)
+        return pages.consent(
+          reply,
+          {
+            clientName: client.name,
+            userName: user?.name ?? user?.username,
+            action: `${interactionUrl(interaction.id)}/consent`,
+            csrf: interaction.csrfToken,
+            scopes: authzRequest.scopes.map((name) => ({ name, description: config.scopes[name] ?? name })),
+          },
+          authzRequest.redirectUri,
+        )
+      }
+      case 'consented':
+      case 'denied':
+        return reply.redirect(resumeUrl(interaction.id), 303)
+      case 'code_issued':
+        return pages.message(reply, 200, 'Done', 'This sign-in is complete. You can return to the application.')
+    }
+  })
+
+  app.post<{ Params: { id: string } }>('/interaction/:id/login', { config: { errors: 'page' } }, async (request, reply) => {
+    const loaded = await load(request, reply)
+    if (loaded === undefined) return reply
+    const { interaction, client } = loaded
+    if (interaction.state !== 'created') return reply.redirect(interactionUrl(interaction.id), 303)
+    const form = checkForm(request, reply, interaction)
+    if (form === undefined) return reply
+
+    let username: string | undefined
+    let password: string | undefined
+    try {
+      username = form.single('username')
+      password = form.single('password')
+    } catch {
+      username = undefined
+    }
+    if (username === undefined || password === undefined) {
+      return showLogin(reply, interaction, client, username ?? '', 'Enter your username and password.', 400)
+    }
+
+    // SECURITY.md 7: throttled per account and per IP; unknown users cost a full hash like known ones.
+    const now = services.now()
+    const account = username.toLowerCase()
+    const wait = Math.max(await throttles.loginAccount.blockedFor(account, now), await throttles.loginIp.blockedFor(request.ip, now))
+    if (wait > 0) {
+      reply.header('retry-after', String(wait))
+      return showLogin(reply, interaction, client, username, 'Too many failed sign-in attempts. Wait a few minutes and try again.', 429)
+    }
+    const user = await store.getUserByUsername(username)
+    const valid = await verifyPassword(password, user?.passwordHash ?? (await dummyPasswordHash()))
+    if (user === undefined || !valid) {
+      await Promise.all([throttles.loginAccount.fail(account, now), throttles.loginIp.fail(request.ip, now)])
+      request.log.info({ event: 'login_failed' }, 'sign-in failed')
+      return showLogin(reply, interaction, client, username, BAD_LOGIN, 401)
+    }
+    await throttles.loginAccount.reset(account)
+
+    const authenticated = await authenticateInteraction(store, interaction.id, user.id, now, now)
+    if (authenticated === undefined) return pages.sendError(reply, 400, EXPIRED)
+    await startLoginSession(reply, services, user.id, now)
+    return afterLogin(reply, authenticated, client)
+  })
+
+  app.post<{ Params: { id: string } }>('/interaction/:id/consent', { config: { errors: 'page' } }, async (request, reply) => {
+    const loaded = await load(request, reply)
+    if (loaded === undefined) return reply
+    const { interaction } = loaded
+    if (interaction.state !== 'authenticated' || interaction.userId === null) {
+      return reply.redirect(interactionUrl(interaction.id), 303)
+    }
+    const form = checkForm(request, reply, interaction)
+    if (form === undefined) return reply
+    let decision: string | undefined
+    try {
+      decision = form.single('decision')
+    } catch {
+      decision = undefined
+    }
+    const now = services.now()
+    if (decision === 'approve') {
+      await store.saveConsent(interaction.userId, interaction.clientId, requestOf(interaction).scopes, now)
+      await consentInteraction(store, interaction.id, now)
+    } else if (decision === 'deny') {
+      await denyInteraction(store, interaction.id, now)
+    } else {
+      return pages.sendError(reply, 400, 'Choose Allow or Deny.')
+    }
+    return reply.redirect(resumeUrl(interaction.id), 303)
+  })
+}

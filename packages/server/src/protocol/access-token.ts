@@ -1,0 +1,50 @@
+/**
+ * Validation of our own access tokens where the server itself is the resource (`/userinfo`) or is
+ * asked about them (`/introspect`, `/revoke`): the JWT checks of RFC 9068 §4, then the grant's
+ * state in the store, so a revoked grant's tokens stop working before they expire.
+ */
+import type { ServerConfig } from '../config/load.js'
+import type { KeyRing } from '../tokens/keys.js'
+import { verifyJwt } from '../tokens/jws.js'
+import { invalidToken } from './errors.js'
+import type { AccessTokenRecord, GrantStore, SigningAlg } from './store.js'
+
+export const ACCESS_TOKEN_ALGORITHMS: readonly SigningAlg[] = ['ES256', 'RS256', 'EdDSA']
+
+export interface AccessTokenDeps {
+  store: GrantStore
+  keys: KeyRing
+  config: ServerConfig
+}
+
+export interface ValidAccessToken {
+  record: AccessTokenRecord
+  /** Claims of the verified JWT. */
+  claims: Record<string, unknown>
+}
+
+/** True when a string has the shape of a compact JWS, so it is worth verifying. */
+export const looksLikeJwt = (token: string): boolean => /^[\w-]+\.[\w-]+\.[\w-]+$/.test(token)
+
+/**
+ * @throws OAuthError `invalid_token` for anything but a live access token of this server
+ * @see https://www.rfc-editor.org/rfc/rfc9068#section-4
+ */
+export async function validateAccessToken(token: string, deps: AccessTokenDeps, now: number): Promise<ValidAccessToken> {
+  if (!looksLikeJwt(token)) throw invalidToken('the access token is malformed')
+  const claims = await verifyJwt(token, {
+    keyRing: deps.keys,
+    issuer: deps.config.issuer,
+    audience: deps.config.accessToken.audience,
+    typ: 'at+jwt',
+    algorithms: [...ACCESS_TOKEN_ALGORITHMS],
+    now,
+  })
+  const record = typeof claims.jti === 'string' ? await deps.store.getAccessToken(claims.jti) : undefined
+  if (record === undefined || record.revokedAt !== null || record.expiresAt <= now) {
+    throw invalidToken('the access token is not active')
+  }
+  const grant = await deps.store.getGrant(record.grantId)
+  if (grant === undefined || grant.revokedAt !== null) throw invalidToken('the access token was revoked')
+  return { record, claims: claims as Record<string, unknown> }
+}

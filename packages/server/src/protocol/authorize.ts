@@ -1,0 +1,194 @@
+/**
+ * The authorization endpoint's protocol steps (RFC 6749 §4.1.1, OAuth 2.1 §4.1.1, OIDC Core
+ * §3.1.2). Validation comes in two phases because where an error goes depends on it:
+ * `resolveClientRedirect` failures are shown to the user (never redirected), everything after is
+ * sent back to the now trusted redirect URI.
+ */
+import { OAuthError, invalidRequest, loginRequired, consentRequired, unauthorizedClient, unsupportedResponseType } from './errors.js'
+import type { Params } from './params.js'
+import { readCodeChallenge } from './pkce.js'
+import { matchesRegisteredRedirectUri } from './redirect-uri.js'
+import { checkScopesAllowed, coversScopes, invalidScopeIfMissing, parseScope } from './scopes.js'
+import type { ClientRecord, ClientStore, ConsentRecord, LoginSessionRecord } from './store.js'
+
+export type Prompt = 'none' | 'login' | 'consent'
+
+/** A validated authorization request; stored as JSON with a pending interaction. */
+export interface AuthorizationRequest {
+  clientId: string
+  redirectUri: string
+  /** Whether `redirect_uri` was in the request (RFC 6749 §4.1.3 then requires it at the token endpoint). */
+  redirectUriSent: boolean
+  scopes: string[]
+  state: string | undefined
+  codeChallenge: string | null
+  codeChallengeMethod: 'S256' | null
+  nonce: string | undefined
+  prompt: Prompt[]
+  maxAge: number | undefined
+  loginHint: string | undefined
+}
+
+export interface TrustedRedirect {
+  client: ClientRecord
+  redirectUri: string
+  redirectUriSent: boolean
+}
+
+/**
+ * Phase one: the client and its redirect URI (RFC 6749 §4.1.2.1: "MUST NOT automatically redirect
+ * the user-agent to the invalid redirection URI"). Errors here are rendered as a page.
+ */
+export async function resolveClientRedirect(params: Params, clients: ClientStore): Promise<TrustedRedirect> {
+  const clientId = params.single('client_id')
+  if (clientId === undefined) throw invalidRequest('client_id is missing')
+  const client = await clients.getClient(clientId)
+  if (client === undefined) throw new OAuthError('invalid_request', 'client_id is not a registered client')
+  const requested = params.single('redirect_uri')
+  if (requested === undefined) {
+    // A client with one registered redirect URI may omit it (SECURITY.md decisions, OAuth 2.1 §2.3.2).
+    const only = client.redirectUris.length === 1 ? client.redirectUris[0] : undefined
+    if (only === undefined) throw invalidRequest('redirect_uri is required for a client with several redirect URIs')
+    return { client, redirectUri: only, redirectUriSent: false }
+  }
+  if (!matchesRegisteredRedirectUri(client, requested)) {
+    throw invalidRequest('redirect_uri does not match any redirect URI registered for the client')
+  }
+  return { client, redirectUri: requested, redirectUriSent: true }
+}
+
+/** `state` as it may be echoed in an error redirect: absent when missing or given twice (RFC 6749 §4.1.2.1). */
+export function echoableState(params: Params): string | undefined {
+  try {
+    return params.single('state')
+  } catch {
+    return undefined
+  }
+}
+
+const PROMPTS = new Set<string>(['none', 'login', 'consent', 'select_account'])
+
+/** Phase two: everything else; errors are redirected to the trusted redirect URI. */
+export function validateAuthorizationRequest(params: Params, trusted: TrustedRedirect, serverScopes: readonly string[]): AuthorizationRequest {
+  const { client } = trusted
+  const state = params.single('state')
+
+  const responseType = params.single('response_type')
+  if (responseType === undefined) throw invalidRequest('response_type is missing')
+  if (responseType !== 'code') throw unsupportedResponseType('only response_type=code is supported')
+  if (!client.grantTypes.includes('authorization_code')) {
+    throw unauthorizedClient('the client is not allowed the authorization code grant')
+  }
+  // OIDC Core §6: request objects are not supported, and must not be silently ignored.
+  if (params.single('request') !== undefined) throw new OAuthError('request_not_supported', 'request objects are not supported')
+  if (params.single('request_uri') !== undefined) {
+    throw new OAuthError('request_uri_not_supported', 'request_uri is not supported')
+  }
+
+  const scopes = parseScope(invalidScopeIfMissing(params.single('scope')))
+  checkScopesAllowed(scopes, client.scopes.filter((scope) => serverScopes.includes(scope)))
+
+  const pkce = readCodeChallenge(params.single('code_challenge'), params.single('code_challenge_method'))
+  // OAuth 2.1 §4.1.1: required for public clients; confidential ones only by explicit registration.
+  if (pkce === null && !(client.pkceOptional && client.secretHash !== null)) {
+    throw invalidRequest('code_challenge is required (PKCE with S256)')
+  }
+
+  const prompt = readPrompt(params.single('prompt'))
+  const maxAge = readMaxAge(params.single('max_age'))
+
+  return {
+    clientId: client.clientId,
+    redirectUri: trusted.redirectUri,
+    redirectUriSent: trusted.redirectUriSent,
+    scopes,
+    state,
+    codeChallenge: pkce?.codeChallenge ?? null,
+    codeChallengeMethod: pkce?.codeChallengeMethod ?? null,
+    nonce: params.single('nonce'),
+    prompt,
+    maxAge,
+    loginHint: params.single('login_hint'),
+  }
+}
+
+// OIDC Core §3.1.2.1: space-delimited; `none` must stand alone.
+function readPrompt(value: string | undefined): Prompt[] {
+  if (value === undefined) return []
+  const values = value.split(' ')
+  if (values.some((v) => !PROMPTS.has(v))) throw invalidRequest('prompt has an unsupported value')
+  if (values.includes('none') && values.length > 1) throw invalidRequest('prompt=none must not be combined with other values')
+  // select_account: there is one account per session, so it asks for nothing more.
+  return [...new Set(values)].filter((v): v is Prompt => v !== 'select_account')
+}
+
+function readMaxAge(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined
+  if (!/^\d{1,9}$/.test(value)) throw invalidRequest('max_age must be a non-negative integer')
+  return Number(value)
+}
+
+/** What to do with a validated request, given the browser's login session and the user's consent. */
+export type AuthorizationDecision =
+  | { kind: 'issue'; userId: string; authTime: number }
+  | { kind: 'login' }
+  | { kind: 'consent'; userId: string; authTime: number }
+
+export interface DecisionInput {
+  request: AuthorizationRequest
+  client: ClientRecord
+  session: LoginSessionRecord | undefined
+  /** The user's consent to this client, when there is a session. */
+  consent: ConsentRecord | undefined
+  skipConsentForFirstParty: boolean
+  now: number
+}
+
+/** True when the user must be asked, given what they already granted. */
+export function consentNeeded(input: Pick<DecisionInput, 'request' | 'client' | 'consent' | 'skipConsentForFirstParty'>): boolean {
+  if (input.request.prompt.includes('consent')) return true
+  if (input.client.firstParty && input.skipConsentForFirstParty) return false
+  return input.consent === undefined || !coversScopes(input.consent.scopes, input.request.scopes)
+}
+
+/**
+ * OIDC Core §3.1.2.3: authenticate unless a login session satisfies `prompt` and `max_age`, then
+ * ask for consent unless it was given; `prompt=none` turns every needed interaction into an error.
+ */
+export function decideAuthorization(input: DecisionInput): AuthorizationDecision {
+  const { request, session, now } = input
+  const sessionUsable =
+    session !== undefined &&
+    !request.prompt.includes('login') &&
+    (request.maxAge === undefined || now - session.authTime <= request.maxAge)
+  if (request.prompt.includes('none')) {
+    if (!sessionUsable) throw loginRequired('the user is not signed in')
+    if (consentNeeded(input)) throw consentRequired('the user has not consented to the requested scopes')
+    return { kind: 'issue', userId: session.userId, authTime: session.authTime }
+  }
+  if (!sessionUsable) return { kind: 'login' }
+  if (consentNeeded(input)) return { kind: 'consent', userId: session.userId, authTime: session.authTime }
+  return { kind: 'issue', userId: session.userId, authTime: session.authTime }
+}
+
+/**
+ * The authorization response URI (RFC 6749 §4.1.2, §4.1.2.1; RFC 9207 §2): parameters appended to
+ * the redirect URI, keeping its own query, with `state` byte for byte and `iss` always.
+ */
+export function authorizationResponseUri(
+  redirectUri: string,
+  result: { code: string } | { error: OAuthError },
+  state: string | undefined,
+  issuer: string,
+): string {
+  const params = new URLSearchParams()
+  if ('code' in result) {
+    params.set('code', result.code)
+  } else {
+    params.set('error', result.error.error)
+    params.set('error_description', result.error.description)
+  }
+  if (state !== undefined) params.set('state', state)
+  params.set('iss', issuer)
+  return `${redirectUri}${redirectUri.includes('?') ? '&' : '?'}${params.toString()}`
+}

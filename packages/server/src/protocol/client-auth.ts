@@ -1,0 +1,95 @@
+/**
+ * Client authentication at the token, revocation and introspection endpoints (RFC 6749 §2.3,
+ * OAuth 2.1 §2.4): `client_secret_basic`, `client_secret_post`, or `none` for public clients;
+ * exactly one method per request; secrets compared as hashes in constant time; failures throttled.
+ */
+import { invalidClient, invalidRequest } from './errors.js'
+import type { Params } from './params.js'
+import type { Throttle } from './rate-limit.js'
+import type { ClientRecord, ClientStore } from './store.js'
+import { hashToken, safeEqual } from '../tokens/secrets.js'
+
+export interface ClientCredentialsInput {
+  /** The `Authorization` header, if any. */
+  authorization: string | undefined
+  body: Params
+  query: Params
+}
+
+interface PresentedCredentials {
+  clientId: string
+  secret: string | undefined
+}
+
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/
+
+function formDecode(value: string): string {
+  try {
+    return decodeURIComponent(value.replaceAll('+', ' '))
+  } catch {
+    throw invalidRequest('client credentials in the Authorization header are not properly encoded')
+  }
+}
+
+/** RFC 6749 §2.3.1: Basic over the form-urlencoded client id and secret. */
+function readBasic(header: string): PresentedCredentials {
+  const match = /^basic +(\S+)$/i.exec(header.trim())
+  if (match === null) throw invalidClient('unsupported client authentication scheme')
+  const encoded = match[1] ?? ''
+  if (!BASE64.test(encoded)) throw invalidRequest('malformed Basic credentials')
+  const decoded = Buffer.from(encoded, 'base64').toString('utf8')
+  const colon = decoded.indexOf(':')
+  if (colon === -1) throw invalidRequest('malformed Basic credentials')
+  const clientId = formDecode(decoded.slice(0, colon))
+  if (clientId === '') throw invalidClient('client authentication failed')
+  return { clientId, secret: formDecode(decoded.slice(colon + 1)) }
+}
+
+/** Which credentials the request presents; more than one method is `invalid_request`. */
+function presentedCredentials(input: ClientCredentialsInput): PresentedCredentials {
+  if (input.query.has('client_secret')) throw invalidRequest('client credentials must not be sent in the URL')
+  const bodyId = input.body.single('client_id')
+  const bodySecret = input.body.single('client_secret')
+  if (input.authorization !== undefined) {
+    const basic = readBasic(input.authorization)
+    if (bodySecret !== undefined) throw invalidRequest('more than one client authentication method was used')
+    if (bodyId !== undefined && bodyId !== basic.clientId) throw invalidRequest('client_id does not match the authenticated client')
+    return basic
+  }
+  if (bodyId === undefined) throw invalidClient('client authentication is required')
+  return { clientId: bodyId, secret: bodySecret }
+}
+
+// Compared against when the client is unknown or public, so every failure costs the same.
+const NO_SECRET = hashToken('authcode: no such client secret')
+
+/**
+ * Authenticates the client of a back-channel request.
+ * @returns the authenticated client
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
+ */
+export async function authenticateClient(
+  input: ClientCredentialsInput,
+  clients: ClientStore,
+  throttle: Throttle,
+  now: number,
+): Promise<ClientRecord> {
+  const presented = presentedCredentials(input)
+  const wait = await throttle.blockedFor(presented.clientId, now)
+  if (wait > 0) {
+    throw invalidClient('too many failed client authentication attempts, retry later', { status: 429, retryAfter: wait })
+  }
+  const client = await clients.getClient(presented.clientId)
+  let ok: boolean
+  if (presented.secret === undefined) {
+    ok = client !== undefined && client.secretHash === null
+  } else {
+    const matches = safeEqual(hashToken(presented.secret), client?.secretHash ?? NO_SECRET)
+    ok = client !== undefined && client.secretHash !== null && matches
+  }
+  if (!ok || client === undefined) {
+    await throttle.fail(presented.clientId, now)
+    throw invalidClient('client authentication failed')
+  }
+  return client
+}

@@ -1,0 +1,28 @@
+import type { ServerConfig } from '../../config/load.js'
+import type { TokenMinter } from '../../tokens/issue.js'
+import type { Params } from '../params.js'
+import type { ClientRecord, GrantType, Store } from '../store.js'
+
+/** What a grant handler may use; `now` is the request's clock reading, in seconds. */
+export interface TokenContext {
+  store: Store
+  minter: TokenMinter
+  config: ServerConfig
+  now: number
+}
+
+/** RFC 6749 §5.1 successful response. */
+export interface TokenResponse {
+  access_token: string
+  token_type: 'Bearer'
+  expires_in: number
+  scope: string
+  refresh_token?: string
+  id_token?: string
+}
+
+/** One grant type of the token endpoint (STYLE rule 2). */
+export interface GrantHandler {
+  readonly grantType: GrantType
+  handle(client: ClientRecord, params: Params, ctx: TokenContext): Promise<TokenResponse>
+}

@@ -1,0 +1,71 @@
+/**
+ * Token introspection (RFC 7662). Only confidential clients may ask (§2.1 "MUST also require some
+ * form of authorization"), and only about tokens issued to them; everything else, and every
+ * token that is not live, is `{ "active": false }` with nothing more (§2.2).
+ */
+import { invalidClient, isOAuthError } from './errors.js'
+import type { Params } from './params.js'
+import { validateAccessToken, type AccessTokenDeps } from './access-token.js'
+import { formatScope } from './scopes.js'
+import type { ClientRecord } from './store.js'
+import { hashToken } from '../tokens/secrets.js'
+
+export type IntrospectionResponse =
+  | { active: false }
+  | {
+      active: true
+      scope: string
+      client_id: string
+      sub: string
+      exp: number
+      iat: number
+      iss: string
+      token_type: 'Bearer' | 'refresh_token'
+      aud?: string
+      jti?: string
+    }
+
+const INACTIVE = { active: false } as const
+
+/** @see https://www.rfc-editor.org/rfc/rfc7662#section-2.2 */
+export async function introspectToken(client: ClientRecord, params: Params, deps: AccessTokenDeps, now: number): Promise<IntrospectionResponse> {
+  if (client.secretHash === null) throw invalidClient('public clients cannot use token introspection')
+  const token = params.required('token')
+  params.single('token_type_hint')
+
+  const refresh = await deps.store.getRefreshToken(hashToken(token))
+  if (refresh !== undefined) {
+    if (refresh.clientId !== client.clientId || refresh.rotatedAt !== null || refresh.expiresAt <= now) return INACTIVE
+    const grant = await deps.store.getGrant(refresh.grantId)
+    if (grant === undefined || grant.revokedAt !== null) return INACTIVE
+    return {
+      active: true,
+      scope: formatScope(refresh.scopes),
+      client_id: refresh.clientId,
+      sub: refresh.userId,
+      exp: refresh.expiresAt,
+      iat: refresh.createdAt,
+      iss: deps.config.issuer,
+      token_type: 'refresh_token',
+    }
+  }
+  try {
+    const { record } = await validateAccessToken(token, deps, now)
+    if (record.clientId !== client.clientId) return INACTIVE
+    return {
+      active: true,
+      scope: formatScope(record.scopes),
+      client_id: record.clientId,
+      sub: record.userId,
+      exp: record.expiresAt,
+      iat: record.createdAt,
+      iss: deps.config.issuer,
+      aud: deps.config.accessToken.audience,
+      jti: record.jti,
+      token_type: 'Bearer',
+    }
+  } catch (error) {
+    if (isOAuthError(error)) return INACTIVE
+    throw error
+  }
+}

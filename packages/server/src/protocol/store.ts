@@ -1,0 +1,278 @@
+/**
+ * What the protocol needs from storage, as narrow interfaces (one per concern) that every backend
+ * implements and one shared suite tests (`storage/store.suite.ts`).
+ *
+ * Secrets never reach a store in clear: codes, refresh tokens, login-session ids and client secrets
+ * arrive already hashed (`tokens/secrets.ts`). Times are whole seconds since the epoch, passed in by
+ * the caller (the protocol owns the clock). Every method that must be atomic says so; backends
+ * implement it with one transaction or one conditional statement.
+ */
+
+export type GrantType = 'authorization_code' | 'refresh_token'
+export type IdTokenAlg = 'RS256' | 'ES256' | 'EdDSA'
+export type SigningAlg = IdTokenAlg
+
+export interface ClientRecord {
+  clientId: string
+  name: string
+  /** Hash of the client secret (`tokens/secrets.ts` `hashSecret`); `null` for public clients. */
+  secretHash: string | null
+  redirectUris: string[]
+  /** Scopes the client may request. */
+  scopes: string[]
+  grantTypes: GrantType[]
+  idTokenSignedResponseAlg: IdTokenAlg
+  /** Confidential clients only: allowed to omit PKCE. Off unless registered so. */
+  pkceOptional: boolean
+  /** Consent may be skipped for first-party clients when the configuration allows it. */
+  firstParty: boolean
+  createdAt: number
+}
+
+export interface UserRecord {
+  /** The OpenID `sub`: stable, opaque, never reassigned. */
+  id: string
+  username: string
+  passwordHash: string
+  name: string | null
+  email: string | null
+  emailVerified: boolean
+  createdAt: number
+  updatedAt: number
+}
+
+export interface LoginSessionRecord {
+  idHash: string
+  userId: string
+  /** When the user last entered their password (OIDC `auth_time`). */
+  authTime: number
+  createdAt: number
+  expiresAt: number
+}
+
+/** The login → consent journey of one authorization request (STYLE rule 7). */
+export type InteractionState = 'created' | 'authenticated' | 'consented' | 'code_issued' | 'denied'
+
+export interface InteractionRecord {
+  id: string
+  clientId: string
+  /** The validated authorization request (`protocol/authorize.ts` `AuthorizationRequest`), as JSON. */
+  request: string
+  state: InteractionState
+  /** Random token that every form of this interaction must echo. */
+  csrfToken: string
+  /** Hash of the value of the browser cookie that binds the interaction to one browser. */
+  browserHash: string
+  userId: string | null
+  authTime: number | null
+  createdAt: number
+  expiresAt: number
+}
+
+export interface InteractionTransition {
+  state: InteractionState
+  userId?: string
+  authTime?: number
+}
+
+export interface ConsentRecord {
+  userId: string
+  clientId: string
+  scopes: string[]
+  createdAt: number
+  updatedAt: number
+}
+
+/** One authorization of one client by one user; every code, refresh and access token hangs off one. */
+export interface GrantRecord {
+  id: string
+  clientId: string
+  userId: string
+  scopes: string[]
+  authTime: number
+  createdAt: number
+  revokedAt: number | null
+}
+
+export interface CodeRecord {
+  codeHash: string
+  grantId: string
+  clientId: string
+  userId: string
+  redirectUri: string
+  /** RFC 6749 §4.1.3: the token request must repeat redirect_uri when the authorization request had it. */
+  redirectUriSent: boolean
+  codeChallenge: string | null
+  codeChallengeMethod: 'S256' | null
+  nonce: string | null
+  scopes: string[]
+  authTime: number
+  createdAt: number
+  expiresAt: number
+  consumedAt: number | null
+}
+
+export interface RefreshTokenRecord {
+  tokenHash: string
+  grantId: string
+  clientId: string
+  userId: string
+  scopes: string[]
+  createdAt: number
+  /** min(idle limit from now, absolute limit of the family). */
+  expiresAt: number
+  /** Set when this token was exchanged for its successor; a second use is a replay (RFC 9700 §4.14). */
+  rotatedAt: number | null
+}
+
+export interface AccessTokenRecord {
+  jti: string
+  grantId: string
+  clientId: string
+  userId: string
+  scopes: string[]
+  createdAt: number
+  expiresAt: number
+  revokedAt: number | null
+}
+
+/** Tokens written together with the step that issued them, in the same transaction. */
+export interface IssuedTokens {
+  accessToken: AccessTokenRecord
+  refreshToken: RefreshTokenRecord | null
+}
+
+export interface SigningKeyRecord {
+  kid: string
+  alg: SigningAlg
+  /** Public JWK as JSON. */
+  publicJwk: string
+  /** PKCS#8 private key, encrypted (`tokens/keys.ts`), base64url. */
+  privateKeyEncrypted: string
+  createdAt: number
+  /** Signing starts at this time; published in the JWKS from `createdAt` on. */
+  activatesAt: number
+}
+
+export interface ClientStore {
+  createClient(client: ClientRecord): Promise<void>
+  getClient(clientId: string): Promise<ClientRecord | undefined>
+  listClients(): Promise<ClientRecord[]>
+  /** Removes the client and everything issued to it. False when it did not exist. */
+  deleteClient(clientId: string): Promise<boolean>
+}
+
+export interface UserStore {
+  /** Throws `DuplicateError` when the username is taken. */
+  createUser(user: UserRecord): Promise<void>
+  getUserById(id: string): Promise<UserRecord | undefined>
+  getUserByUsername(username: string): Promise<UserRecord | undefined>
+}
+
+export interface LoginSessionStore {
+  createLoginSession(session: LoginSessionRecord): Promise<void>
+  /** The session if it exists and has not expired at `now`. */
+  getLoginSession(idHash: string, now: number): Promise<LoginSessionRecord | undefined>
+  deleteLoginSession(idHash: string): Promise<void>
+}
+
+export interface InteractionStore {
+  createInteraction(interaction: InteractionRecord): Promise<void>
+  /** The interaction if it exists and has not expired at `now`. */
+  getInteraction(id: string, now: number): Promise<InteractionRecord | undefined>
+  /**
+   * Atomic compare-and-set: moves the interaction to `to.state` only if its current state is one of
+   * `from` and it has not expired. Returns the updated record, or undefined when nothing matched.
+   */
+  transitionInteraction(
+    id: string,
+    from: readonly InteractionState[],
+    to: InteractionTransition,
+    now: number,
+  ): Promise<InteractionRecord | undefined>
+}
+
+export interface ConsentStore {
+  getConsent(userId: string, clientId: string): Promise<ConsentRecord | undefined>
+  /** Adds `scopes` to what the user granted the client (union with an earlier consent). */
+  saveConsent(userId: string, clientId: string, scopes: string[], now: number): Promise<void>
+}
+
+export interface GrantStore {
+  /** Atomic: inserts the grant and its first code together. */
+  createGrantWithCode(grant: GrantRecord, code: CodeRecord): Promise<void>
+  getGrant(id: string): Promise<GrantRecord | undefined>
+  /** Revokes the grant: its refresh tokens and access tokens stop working. Idempotent. */
+  revokeGrant(id: string, now: number): Promise<void>
+
+  getCode(codeHash: string): Promise<CodeRecord | undefined>
+  /**
+   * Atomic, the single-use rule (RFC 6749 §4.1.2): marks the code consumed only if it was not
+   * consumed, has not expired at `now`, and its grant is not revoked, and records `tokens` in the
+   * same transaction. False when another redemption won or the code is no longer valid; then
+   * nothing was written.
+   */
+  redeemCode(codeHash: string, now: number, tokens: IssuedTokens): Promise<boolean>
+
+  getRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | undefined>
+  /**
+   * Atomic, the rotation rule (RFC 9700 §4.14.2): marks the token rotated only if it was not
+   * rotated, has not expired at `now` and its grant is not revoked, and records `tokens` in the
+   * same transaction. False when another rotation won or the token is no longer valid.
+   */
+  rotateRefreshToken(tokenHash: string, now: number, tokens: IssuedTokens): Promise<boolean>
+
+  getAccessToken(jti: string): Promise<AccessTokenRecord | undefined>
+  revokeAccessToken(jti: string, now: number): Promise<void>
+}
+
+export interface KeyStore {
+  listSigningKeys(): Promise<SigningKeyRecord[]>
+  insertSigningKeys(keys: SigningKeyRecord[]): Promise<void>
+  deleteSigningKeys(kids: string[]): Promise<void>
+}
+
+export interface RateLimitStore {
+  /**
+   * Atomic: counts one event under `key` in a fixed window of `windowSeconds` that starts at the
+   * first event; returns the count in the current window and when it resets.
+   */
+  hitRateLimit(key: string, windowSeconds: number, now: number): Promise<{ count: number; resetAt: number }>
+  /** The count in the current window of `key` at `now` (0 when there is none or it has ended). */
+  peekRateLimit(key: string, now: number): Promise<number>
+  resetRateLimit(key: string): Promise<void>
+}
+
+export interface PurgeResult {
+  codes: number
+  refreshTokens: number
+  accessTokens: number
+  loginSessions: number
+  interactions: number
+  grants: number
+  rateLimits: number
+}
+
+export interface Store
+  extends ClientStore,
+    UserStore,
+    LoginSessionStore,
+    InteractionStore,
+    ConsentStore,
+    GrantStore,
+    KeyStore,
+    RateLimitStore {
+  /**
+   * Deletes what can no longer be used at `now`: expired codes, tokens, sessions, interactions and
+   * rate-limit windows, and grants that are revoked or have no live token left.
+   */
+  purgeExpired(now: number): Promise<PurgeResult>
+  /** Cheap round trip for `/readyz`. */
+  ping(): Promise<void>
+  close(): Promise<void>
+}
+
+/** A unique key (username, client id, kid) already exists. */
+export class DuplicateError extends Error {
+  override readonly name = 'DuplicateError'
+}

@@ -1,0 +1,27 @@
+/**
+ * The UserInfo endpoint's claims (OIDC Core §5.3): `sub` always, the standard claims of the
+ * `profile` and `email` scopes (§5.4) when the access token carries them.
+ */
+import { insufficientScope, invalidToken } from './errors.js'
+import { validateAccessToken, type AccessTokenDeps } from './access-token.js'
+import type { UserStore } from './store.js'
+
+export type UserInfo = Record<string, string | number | boolean>
+
+export async function userInfo(accessToken: string, deps: AccessTokenDeps & { users: UserStore }, now: number): Promise<UserInfo> {
+  const { record } = await validateAccessToken(accessToken, deps, now)
+  if (!record.scopes.includes('openid')) throw insufficientScope('openid')
+  const user = await deps.users.getUserById(record.userId)
+  if (user === undefined) throw invalidToken('the user no longer exists')
+  const claims: UserInfo = { sub: user.id }
+  if (record.scopes.includes('profile')) {
+    claims.preferred_username = user.username
+    if (user.name !== null) claims.name = user.name
+    claims.updated_at = user.updatedAt
+  }
+  if (record.scopes.includes('email') && user.email !== null) {
+    claims.email = user.email
+    claims.email_verified = user.emailVerified
+  }
+  return claims
+}

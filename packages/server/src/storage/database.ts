@@ -1,0 +1,152 @@
+/**
+ * The SQL schema as Kysely sees it: one interface per table, snake_case columns, gathered into
+ * `Database`. It mirrors the migrations in `migrations/`; a new migration updates it too.
+ *
+ * Column conventions, the same on SQLite and PostgreSQL:
+ * - times are whole seconds since the epoch in `bigint` columns; PostgreSQL returns int8 as a string,
+ *   so rows are read through `Number()`;
+ * - booleans are `integer` 0/1;
+ * - string arrays are JSON in `text` columns (a redirect URI may contain any character but `"`
+ *   escaped, so no separator is safe).
+ */
+import type { ColumnType } from 'kysely'
+import type { IdTokenAlg, InteractionState, SigningAlg } from '../protocol/store.js'
+
+/** A `bigint` column of seconds: written as a number, read as a number (SQLite) or string (PostgreSQL). */
+export type Seconds = ColumnType<number | string, number, number>
+export type NullableSeconds = ColumnType<number | string | null, number | null, number | null>
+/** An `integer` column holding 0 or 1. */
+export type Flag = 0 | 1
+/** A `text` column holding a JSON array of strings. */
+export type JsonArray = string
+
+export interface ClientsTable {
+  client_id: string
+  name: string
+  secret_hash: string | null
+  redirect_uris: JsonArray
+  scopes: JsonArray
+  grant_types: JsonArray
+  id_token_signed_response_alg: IdTokenAlg
+  pkce_optional: Flag
+  first_party: Flag
+  created_at: Seconds
+}
+
+export interface UsersTable {
+  id: string
+  username: string
+  password_hash: string
+  name: string | null
+  email: string | null
+  email_verified: Flag
+  created_at: Seconds
+  updated_at: Seconds
+}
+
+export interface LoginSessionsTable {
+  id_hash: string
+  user_id: string
+  auth_time: Seconds
+  created_at: Seconds
+  expires_at: Seconds
+}
+
+export interface InteractionsTable {
+  id: string
+  client_id: string
+  request: string
+  state: InteractionState
+  csrf_token: string
+  browser_hash: string
+  user_id: string | null
+  auth_time: NullableSeconds
+  created_at: Seconds
+  expires_at: Seconds
+}
+
+export interface ConsentsTable {
+  user_id: string
+  client_id: string
+  scopes: JsonArray
+  created_at: Seconds
+  updated_at: Seconds
+}
+
+export interface GrantsTable {
+  id: string
+  client_id: string
+  user_id: string
+  scopes: JsonArray
+  auth_time: Seconds
+  created_at: Seconds
+  revoked_at: NullableSeconds
+}
+
+export interface AuthorizationCodesTable {
+  code_hash: string
+  grant_id: string
+  client_id: string
+  user_id: string
+  redirect_uri: string
+  redirect_uri_sent: Flag
+  code_challenge: string | null
+  code_challenge_method: 'S256' | null
+  nonce: string | null
+  scopes: JsonArray
+  auth_time: Seconds
+  created_at: Seconds
+  expires_at: Seconds
+  consumed_at: NullableSeconds
+}
+
+export interface RefreshTokensTable {
+  token_hash: string
+  grant_id: string
+  client_id: string
+  user_id: string
+  scopes: JsonArray
+  created_at: Seconds
+  expires_at: Seconds
+  rotated_at: NullableSeconds
+}
+
+export interface AccessTokensTable {
+  jti: string
+  grant_id: string
+  client_id: string
+  user_id: string
+  scopes: JsonArray
+  created_at: Seconds
+  expires_at: Seconds
+  revoked_at: NullableSeconds
+}
+
+export interface SigningKeysTable {
+  kid: string
+  alg: SigningAlg
+  public_jwk: string
+  private_key_encrypted: string
+  created_at: Seconds
+  activates_at: Seconds
+}
+
+export interface RateLimitsTable {
+  key: string
+  count: number
+  reset_at: Seconds
+}
+
+export interface Database {
+  clients: ClientsTable
+  users: UsersTable
+  login_sessions: LoginSessionsTable
+  interactions: InteractionsTable
+  consents: ConsentsTable
+  grants: GrantsTable
+  authorization_codes: AuthorizationCodesTable
+  refresh_tokens: RefreshTokensTable
+  access_tokens: AccessTokensTable
+  signing_keys: SigningKeysTable
+  rate_limits: RateLimitsTable
+}

@@ -1,0 +1,15 @@
+/**
+ * Every migration, listed by name in the order they run. A new migration is a new numbered file
+ * added here; a shipped one is never edited or removed. Listed in code so the built package needs
+ * no folder scanning.
+ */
+import type { Migration, MigrationProvider } from 'kysely'
+import * as init from './0001_init.js'
+
+const migrations: Record<string, Migration> = {
+  '0001_init': init,
+}
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: () => Promise.resolve(migrations),
+}

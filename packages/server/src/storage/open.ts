@@ -1,0 +1,57 @@
+/**
+ * Opens the store named by `--db` / `AUTHCODE_DB`: `sqlite:PATH`, a bare path ending in `.db`,
+ * `.sqlite` or `.sqlite3`, or (in a later version) `postgres://…` / `postgresql://…`.
+ */
+import type { Kysely } from 'kysely'
+import type { Store } from '../protocol/store.js'
+import type { Database } from './database.js'
+import { openSqlStore } from './sql-store.js'
+import { openSqliteDatabase } from './sqlite.js'
+
+export type DatabaseLocation = { dialect: 'sqlite'; path: string } | { dialect: 'postgres'; url: string }
+
+const ACCEPTED = 'expected sqlite:PATH, a file path ending in .db, .sqlite or .sqlite3, or postgres://…'
+
+/**
+ * Reads a database location. Never echoes `db` in an error: a URL may carry a password.
+ *
+ * @throws TypeError when `db` is none of the accepted forms.
+ * @example
+ * parseDatabaseUrl('sqlite:./data/authcode.db') // { dialect: 'sqlite', path: './data/authcode.db' }
+ */
+export function parseDatabaseUrl(db: string): DatabaseLocation {
+  if (db.startsWith('sqlite:') && !db.startsWith('sqlite://') && db.length > 'sqlite:'.length) {
+    return { dialect: 'sqlite', path: db.slice('sqlite:'.length) }
+  }
+  if (db.startsWith('postgres://') || db.startsWith('postgresql://')) {
+    return { dialect: 'postgres', url: db }
+  }
+  if (/\.(db|sqlite|sqlite3)$/.test(db) && !/^[a-z][a-z0-9+.-]*:\/\//i.test(db)) {
+    return { dialect: 'sqlite', path: db }
+  }
+  throw new TypeError(`unsupported database location: ${ACCEPTED}`)
+}
+
+/**
+ * Opens the database at `db` without migrating (for `authcode migrate`).
+ *
+ * @throws Error for PostgreSQL, which this version cannot open yet.
+ */
+export async function openDatabase(db: string): Promise<Kysely<Database>> {
+  const location = parseDatabaseUrl(db)
+  if (location.dialect === 'postgres') {
+    throw new Error('PostgreSQL storage is not available yet in this version of authcode; use sqlite:PATH')
+  }
+  return openSqliteDatabase(location.path)
+}
+
+/**
+ * Opens the database at `db`, migrates it to the latest schema and returns the store with the
+ * names of the migrations it applied.
+ *
+ * @example
+ * const { store, migrated } = await openStore(config.db)
+ */
+export async function openStore(db: string): Promise<{ store: Store; migrated: string[] }> {
+  return openSqlStore(await openDatabase(db))
+}

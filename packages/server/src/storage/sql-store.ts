@@ -1,0 +1,727 @@
+/**
+ * `Store` over any Kysely dialect. Only the query builder, `RETURNING`, `ON CONFLICT` and
+ * transactions are used, so SQLite and PostgreSQL share this code and its test suite.
+ *
+ * Atomic steps are one conditional statement (`UPDATE … WHERE <still valid> RETURNING`, an upsert)
+ * or a transaction that starts with one: that statement's `WHERE` decides who wins a race.
+ */
+import {
+  sql,
+  type DeleteResult,
+  type Insertable,
+  type Kysely,
+  type Selectable,
+  type Transaction,
+  type Updateable,
+} from 'kysely'
+import {
+  DuplicateError,
+  type AccessTokenRecord,
+  type ClientRecord,
+  type CodeRecord,
+  type ConsentRecord,
+  type GrantRecord,
+  type GrantType,
+  type InteractionRecord,
+  type InteractionState,
+  type InteractionTransition,
+  type IssuedTokens,
+  type LoginSessionRecord,
+  type PurgeResult,
+  type RefreshTokenRecord,
+  type SigningKeyRecord,
+  type Store,
+  type UserRecord,
+} from '../protocol/store.js'
+import type { Database, Flag } from './database.js'
+import { migrateToLatest } from './migrate.js'
+
+type Row<T extends keyof Database> = Selectable<Database[T]>
+type NewRow<T extends keyof Database> = Insertable<Database[T]>
+
+/**
+ * Migrates `db` to the latest schema and wraps it in a `SqlStore`; destroys `db` when migrating fails.
+ *
+ * @example
+ * const { store, migrated } = await openSqlStore(new Kysely<Database>({ dialect }))
+ */
+export async function openSqlStore(db: Kysely<Database>): Promise<{ store: SqlStore; migrated: string[] }> {
+  try {
+    const { applied } = await migrateToLatest(db)
+    return { store: new SqlStore(db), migrated: applied }
+  } catch (error) {
+    await db.destroy()
+    throw error
+  }
+}
+
+export class SqlStore implements Store {
+  readonly #db: Kysely<Database>
+
+  /** `db` must be migrated to the latest schema (`migrateToLatest`); the store owns it from now on. */
+  constructor(db: Kysely<Database>) {
+    this.#db = db
+  }
+
+  // clients
+
+  async createClient(client: ClientRecord): Promise<void> {
+    await unique(`client ${client.clientId}`, this.#db.insertInto('clients').values(clientRow(client)).execute())
+  }
+
+  async getClient(clientId: string): Promise<ClientRecord | undefined> {
+    const row = await this.#db.selectFrom('clients').selectAll().where('client_id', '=', clientId).executeTakeFirst()
+    return row && toClient(row)
+  }
+
+  async listClients(): Promise<ClientRecord[]> {
+    const rows = await this.#db.selectFrom('clients').selectAll().orderBy('created_at').orderBy('client_id').execute()
+    return rows.map(toClient)
+  }
+
+  /** Foreign keys cascade to the client's interactions, consents, grants, codes and tokens. */
+  async deleteClient(clientId: string): Promise<boolean> {
+    const { numDeletedRows } = await this.#db.deleteFrom('clients').where('client_id', '=', clientId).executeTakeFirst()
+    return numDeletedRows > 0n
+  }
+
+  // users
+
+  async createUser(user: UserRecord): Promise<void> {
+    await unique(`user ${user.username}`, this.#db.insertInto('users').values(userRow(user)).execute())
+  }
+
+  async getUserById(id: string): Promise<UserRecord | undefined> {
+    const row = await this.#db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()
+    return row && toUser(row)
+  }
+
+  async getUserByUsername(username: string): Promise<UserRecord | undefined> {
+    const row = await this.#db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst()
+    return row && toUser(row)
+  }
+
+  // login sessions
+
+  async createLoginSession(session: LoginSessionRecord): Promise<void> {
+    await unique('login session', this.#db.insertInto('login_sessions').values(loginSessionRow(session)).execute())
+  }
+
+  async getLoginSession(idHash: string, now: number): Promise<LoginSessionRecord | undefined> {
+    const row = await this.#db
+      .selectFrom('login_sessions')
+      .selectAll()
+      .where('id_hash', '=', idHash)
+      .where('expires_at', '>', now)
+      .executeTakeFirst()
+    return row && toLoginSession(row)
+  }
+
+  async deleteLoginSession(idHash: string): Promise<void> {
+    await this.#db.deleteFrom('login_sessions').where('id_hash', '=', idHash).execute()
+  }
+
+  // interactions
+
+  async createInteraction(interaction: InteractionRecord): Promise<void> {
+    await unique('interaction', this.#db.insertInto('interactions').values(interactionRow(interaction)).execute())
+  }
+
+  async getInteraction(id: string, now: number): Promise<InteractionRecord | undefined> {
+    const row = await this.#db
+      .selectFrom('interactions')
+      .selectAll()
+      .where('id', '=', id)
+      .where('expires_at', '>', now)
+      .executeTakeFirst()
+    return row && toInteraction(row)
+  }
+
+  async transitionInteraction(
+    id: string,
+    from: readonly InteractionState[],
+    to: InteractionTransition,
+    now: number,
+  ): Promise<InteractionRecord | undefined> {
+    if (from.length === 0) return undefined
+    const set: Updateable<Database['interactions']> = { state: to.state }
+    if (to.userId !== undefined) set.user_id = to.userId
+    if (to.authTime !== undefined) set.auth_time = to.authTime
+    const row = await this.#db
+      .updateTable('interactions')
+      .set(set)
+      .where('id', '=', id)
+      .where('state', 'in', from)
+      .where('expires_at', '>', now)
+      .returningAll()
+      .executeTakeFirst()
+    return row && toInteraction(row)
+  }
+
+  // consents
+
+  async getConsent(userId: string, clientId: string): Promise<ConsentRecord | undefined> {
+    const row = await this.#db
+      .selectFrom('consents')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .where('client_id', '=', clientId)
+      .executeTakeFirst()
+    return row && toConsent(row)
+  }
+
+  /**
+   * Compare-and-set without locks: insert when absent, else replace the scopes only if they are
+   * still the ones just read. Losing means another save changed the row: read it again and retry.
+   */
+  async saveConsent(userId: string, clientId: string, scopes: string[], now: number): Promise<void> {
+    for (;;) {
+      const current = await this.getConsent(userId, clientId)
+      const saved =
+        current === undefined
+          ? await this.#db
+              .insertInto('consents')
+              .values({ user_id: userId, client_id: clientId, scopes: list(union(scopes)), created_at: now, updated_at: now })
+              .onConflict((conflict) => conflict.columns(['user_id', 'client_id']).doNothing())
+              .returning('user_id')
+              .executeTakeFirst()
+          : await this.#db
+              .updateTable('consents')
+              .set({ scopes: list(union(current.scopes, scopes)), updated_at: now })
+              .where('user_id', '=', userId)
+              .where('client_id', '=', clientId)
+              .where('scopes', '=', list(current.scopes))
+              .returning('user_id')
+              .executeTakeFirst()
+      if (saved !== undefined) return
+    }
+  }
+
+  // grants, codes and tokens
+
+  async createGrantWithCode(grant: GrantRecord, code: CodeRecord): Promise<void> {
+    await unique(
+      'grant or authorization code',
+      this.#db.transaction().execute(async (trx) => {
+        await trx.insertInto('grants').values(grantRow(grant)).execute()
+        await trx.insertInto('authorization_codes').values(codeRow(code)).execute()
+      }),
+    )
+  }
+
+  async getGrant(id: string): Promise<GrantRecord | undefined> {
+    const row = await this.#db.selectFrom('grants').selectAll().where('id', '=', id).executeTakeFirst()
+    return row && toGrant(row)
+  }
+
+  /**
+   * Marks the grant and its access tokens revoked (a first revocation time stays). Codes and
+   * refresh tokens need no mark: `redeemCode` and `rotateRefreshToken` check the grant.
+   */
+  async revokeGrant(id: string, now: number): Promise<void> {
+    await this.#db.transaction().execute(async (trx) => {
+      await trx.updateTable('grants').set({ revoked_at: now }).where('id', '=', id).where('revoked_at', 'is', null).execute()
+      await trx
+        .updateTable('access_tokens')
+        .set({ revoked_at: now })
+        .where('grant_id', '=', id)
+        .where('revoked_at', 'is', null)
+        .execute()
+    })
+  }
+
+  async getCode(codeHash: string): Promise<CodeRecord | undefined> {
+    const row = await this.#db
+      .selectFrom('authorization_codes')
+      .selectAll()
+      .where('code_hash', '=', codeHash)
+      .executeTakeFirst()
+    return row && toCode(row)
+  }
+
+  async redeemCode(codeHash: string, now: number, tokens: IssuedTokens): Promise<boolean> {
+    return unique(
+      'issued token',
+      this.#db.transaction().execute(async (trx) => {
+        const redeemed = await trx
+          .updateTable('authorization_codes')
+          .set({ consumed_at: now })
+          .where('code_hash', '=', codeHash)
+          .where('consumed_at', 'is', null)
+          .where('expires_at', '>', now)
+          .where(({ exists, selectFrom }) =>
+            exists(
+              selectFrom('grants')
+                .select('grants.id')
+                .whereRef('grants.id', '=', 'authorization_codes.grant_id')
+                .where('grants.revoked_at', 'is', null),
+            ),
+          )
+          .returning('code_hash')
+          .executeTakeFirst()
+        if (redeemed === undefined) return false
+        await insertIssuedTokens(trx, tokens)
+        return true
+      }),
+    )
+  }
+
+  async getRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | undefined> {
+    const row = await this.#db
+      .selectFrom('refresh_tokens')
+      .selectAll()
+      .where('token_hash', '=', tokenHash)
+      .executeTakeFirst()
+    return row && toRefreshToken(row)
+  }
+
+  async rotateRefreshToken(tokenHash: string, now: number, tokens: IssuedTokens): Promise<boolean> {
+    return unique(
+      'issued token',
+      this.#db.transaction().execute(async (trx) => {
+        const rotated = await trx
+          .updateTable('refresh_tokens')
+          .set({ rotated_at: now })
+          .where('token_hash', '=', tokenHash)
+          .where('rotated_at', 'is', null)
+          .where('expires_at', '>', now)
+          .where(({ exists, selectFrom }) =>
+            exists(
+              selectFrom('grants')
+                .select('grants.id')
+                .whereRef('grants.id', '=', 'refresh_tokens.grant_id')
+                .where('grants.revoked_at', 'is', null),
+            ),
+          )
+          .returning('token_hash')
+          .executeTakeFirst()
+        if (rotated === undefined) return false
+        await insertIssuedTokens(trx, tokens)
+        return true
+      }),
+    )
+  }
+
+  async getAccessToken(jti: string): Promise<AccessTokenRecord | undefined> {
+    const row = await this.#db.selectFrom('access_tokens').selectAll().where('jti', '=', jti).executeTakeFirst()
+    return row && toAccessToken(row)
+  }
+
+  /** Idempotent: a first revocation time stays. */
+  async revokeAccessToken(jti: string, now: number): Promise<void> {
+    await this.#db
+      .updateTable('access_tokens')
+      .set({ revoked_at: now })
+      .where('jti', '=', jti)
+      .where('revoked_at', 'is', null)
+      .execute()
+  }
+
+  // signing keys
+
+  /** Oldest first. */
+  async listSigningKeys(): Promise<SigningKeyRecord[]> {
+    const rows = await this.#db.selectFrom('signing_keys').selectAll().orderBy('created_at').orderBy('kid').execute()
+    return rows.map(toSigningKey)
+  }
+
+  /** One statement: all the keys or none. */
+  async insertSigningKeys(keys: SigningKeyRecord[]): Promise<void> {
+    if (keys.length === 0) return
+    await unique('signing key', this.#db.insertInto('signing_keys').values(keys.map(signingKeyRow)).execute())
+  }
+
+  async deleteSigningKeys(kids: string[]): Promise<void> {
+    if (kids.length === 0) return
+    await this.#db.deleteFrom('signing_keys').where('kid', 'in', kids).execute()
+  }
+
+  // rate limits
+
+  /** One upsert: a window that has ended (`reset_at <= now`) restarts at this event. */
+  async hitRateLimit(key: string, windowSeconds: number, now: number): Promise<{ count: number; resetAt: number }> {
+    const resetAt = now + windowSeconds
+    const row = await this.#db
+      .insertInto('rate_limits')
+      .values({ key, count: 1, reset_at: resetAt })
+      .onConflict((conflict) =>
+        conflict.column('key').doUpdateSet((eb) => {
+          const ended = eb('rate_limits.reset_at', '<=', now)
+          return {
+            count: eb.case().when(ended).then(1).else(eb('rate_limits.count', '+', 1)).end(),
+            reset_at: eb.case().when(ended).then(resetAt).else(eb.ref('rate_limits.reset_at')).end(),
+          }
+        }),
+      )
+      .returning(['count', 'reset_at'])
+      .executeTakeFirstOrThrow()
+    return { count: Number(row.count), resetAt: Number(row.reset_at) }
+  }
+
+  async peekRateLimit(key: string, now: number): Promise<number> {
+    const row = await this.#db
+      .selectFrom('rate_limits')
+      .select('count')
+      .where('key', '=', key)
+      .where('reset_at', '>', now)
+      .executeTakeFirst()
+    return row === undefined ? 0 : Number(row.count)
+  }
+
+  async resetRateLimit(key: string): Promise<void> {
+    await this.#db.deleteFrom('rate_limits').where('key', '=', key).execute()
+  }
+
+  // housekeeping
+
+  /**
+   * In one transaction: expired codes and tokens and everything issued under a revoked grant, then
+   * the grants left with nothing issued (revoked ones included), so each count is what its table
+   * lost. Consumed codes and rotated or revoked tokens stay until they expire: until then a replay
+   * is still recognised as one.
+   */
+  async purgeExpired(now: number): Promise<PurgeResult> {
+    return this.#db.transaction().execute(async (trx) => {
+      const revoked = trx.selectFrom('grants').select('id').where('revoked_at', 'is not', null)
+      const codes = count(
+        await trx
+          .deleteFrom('authorization_codes')
+          .where((eb) => eb.or([eb('expires_at', '<=', now), eb('grant_id', 'in', revoked)]))
+          .executeTakeFirst(),
+      )
+      const refreshTokens = count(
+        await trx
+          .deleteFrom('refresh_tokens')
+          .where((eb) => eb.or([eb('expires_at', '<=', now), eb('grant_id', 'in', revoked)]))
+          .executeTakeFirst(),
+      )
+      const accessTokens = count(
+        await trx
+          .deleteFrom('access_tokens')
+          .where((eb) => eb.or([eb('expires_at', '<=', now), eb('grant_id', 'in', revoked)]))
+          .executeTakeFirst(),
+      )
+      const issued = trx
+        .selectFrom('authorization_codes')
+        .select('grant_id')
+        .union(trx.selectFrom('refresh_tokens').select('grant_id'))
+        .union(trx.selectFrom('access_tokens').select('grant_id'))
+      const grants = count(await trx.deleteFrom('grants').where('id', 'not in', issued).executeTakeFirst())
+      const loginSessions = count(await trx.deleteFrom('login_sessions').where('expires_at', '<=', now).executeTakeFirst())
+      const interactions = count(await trx.deleteFrom('interactions').where('expires_at', '<=', now).executeTakeFirst())
+      const rateLimits = count(await trx.deleteFrom('rate_limits').where('reset_at', '<=', now).executeTakeFirst())
+      return { codes, refreshTokens, accessTokens, loginSessions, interactions, grants, rateLimits }
+    })
+  }
+
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.#db)
+  }
+
+  async close(): Promise<void> {
+    await this.#db.destroy()
+  }
+}
+
+/** Takes the caller's transaction, so the tokens exist only if the step that issued them happened. */
+async function insertIssuedTokens(trx: Transaction<Database>, tokens: IssuedTokens): Promise<void> {
+  await trx.insertInto('access_tokens').values(accessTokenRow(tokens.accessToken)).execute()
+  if (tokens.refreshToken !== null) {
+    await trx.insertInto('refresh_tokens').values(refreshTokenRow(tokens.refreshToken)).execute()
+  }
+}
+
+// rows ↔ records, one pair per table
+
+function clientRow(client: ClientRecord): NewRow<'clients'> {
+  return {
+    client_id: client.clientId,
+    name: client.name,
+    secret_hash: client.secretHash,
+    redirect_uris: list(client.redirectUris),
+    scopes: list(client.scopes),
+    grant_types: list(client.grantTypes),
+    id_token_signed_response_alg: client.idTokenSignedResponseAlg,
+    pkce_optional: flag(client.pkceOptional),
+    first_party: flag(client.firstParty),
+    created_at: client.createdAt,
+  }
+}
+
+function toClient(row: Row<'clients'>): ClientRecord {
+  return {
+    clientId: row.client_id,
+    name: row.name,
+    secretHash: row.secret_hash,
+    redirectUris: parseList(row.redirect_uris),
+    scopes: parseList(row.scopes),
+    grantTypes: parseList<GrantType>(row.grant_types),
+    idTokenSignedResponseAlg: row.id_token_signed_response_alg,
+    pkceOptional: row.pkce_optional === 1,
+    firstParty: row.first_party === 1,
+    createdAt: Number(row.created_at),
+  }
+}
+
+function userRow(user: UserRecord): NewRow<'users'> {
+  return {
+    id: user.id,
+    username: user.username,
+    password_hash: user.passwordHash,
+    name: user.name,
+    email: user.email,
+    email_verified: flag(user.emailVerified),
+    created_at: user.createdAt,
+    updated_at: user.updatedAt,
+  }
+}
+
+function toUser(row: Row<'users'>): UserRecord {
+  return {
+    id: row.id,
+    username: row.username,
+    passwordHash: row.password_hash,
+    name: row.name,
+    email: row.email,
+    emailVerified: row.email_verified === 1,
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  }
+}
+
+function loginSessionRow(session: LoginSessionRecord): NewRow<'login_sessions'> {
+  return {
+    id_hash: session.idHash,
+    user_id: session.userId,
+    auth_time: session.authTime,
+    created_at: session.createdAt,
+    expires_at: session.expiresAt,
+  }
+}
+
+function toLoginSession(row: Row<'login_sessions'>): LoginSessionRecord {
+  return {
+    idHash: row.id_hash,
+    userId: row.user_id,
+    authTime: Number(row.auth_time),
+    createdAt: Number(row.created_at),
+    expiresAt: Number(row.expires_at),
+  }
+}
+
+function interactionRow(interaction: InteractionRecord): NewRow<'interactions'> {
+  return {
+    id: interaction.id,
+    client_id: interaction.clientId,
+    request: interaction.request,
+    state: interaction.state,
+    csrf_token: interaction.csrfToken,
+    browser_hash: interaction.browserHash,
+    user_id: interaction.userId,
+    auth_time: interaction.authTime,
+    created_at: interaction.createdAt,
+    expires_at: interaction.expiresAt,
+  }
+}
+
+function toInteraction(row: Row<'interactions'>): InteractionRecord {
+  return {
+    id: row.id,
+    clientId: row.client_id,
+    request: row.request,
+    state: row.state,
+    csrfToken: row.csrf_token,
+    browserHash: row.browser_hash,
+    userId: row.user_id,
+    authTime: nullableNumber(row.auth_time),
+    createdAt: Number(row.created_at),
+    expiresAt: Number(row.expires_at),
+  }
+}
+
+function toConsent(row: Row<'consents'>): ConsentRecord {
+  return {
+    userId: row.user_id,
+    clientId: row.client_id,
+    scopes: parseList(row.scopes),
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  }
+}
+
+function grantRow(grant: GrantRecord): NewRow<'grants'> {
+  return {
+    id: grant.id,
+    client_id: grant.clientId,
+    user_id: grant.userId,
+    scopes: list(grant.scopes),
+    auth_time: grant.authTime,
+    created_at: grant.createdAt,
+    revoked_at: grant.revokedAt,
+  }
+}
+
+function toGrant(row: Row<'grants'>): GrantRecord {
+  return {
+    id: row.id,
+    clientId: row.client_id,
+    userId: row.user_id,
+    scopes: parseList(row.scopes),
+    authTime: Number(row.auth_time),
+    createdAt: Number(row.created_at),
+    revokedAt: nullableNumber(row.revoked_at),
+  }
+}
+
+function codeRow(code: CodeRecord): NewRow<'authorization_codes'> {
+  return {
+    code_hash: code.codeHash,
+    grant_id: code.grantId,
+    client_id: code.clientId,
+    user_id: code.userId,
+    redirect_uri: code.redirectUri,
+    redirect_uri_sent: flag(code.redirectUriSent),
+    code_challenge: code.codeChallenge,
+    code_challenge_method: code.codeChallengeMethod,
+    nonce: code.nonce,
+    scopes: list(code.scopes),
+    auth_time: code.authTime,
+    created_at: code.createdAt,
+    expires_at: code.expiresAt,
+    consumed_at: code.consumedAt,
+  }
+}
+
+function toCode(row: Row<'authorization_codes'>): CodeRecord {
+  return {
+    codeHash: row.code_hash,
+    grantId: row.grant_id,
+    clientId: row.client_id,
+    userId: row.user_id,
+    redirectUri: row.redirect_uri,
+    redirectUriSent: row.redirect_uri_sent === 1,
+    codeChallenge: row.code_challenge,
+    codeChallengeMethod: row.code_challenge_method,
+    nonce: row.nonce,
+    scopes: parseList(row.scopes),
+    authTime: Number(row.auth_time),
+    createdAt: Number(row.created_at),
+    expiresAt: Number(row.expires_at),
+    consumedAt: nullableNumber(row.consumed_at),
+  }
+}
+
+function refreshTokenRow(token: RefreshTokenRecord): NewRow<'refresh_tokens'> {
+  return {
+    token_hash: token.tokenHash,
+    grant_id: token.grantId,
+    client_id: token.clientId,
+    user_id: token.userId,
+    scopes: list(token.scopes),
+    created_at: token.createdAt,
+    expires_at: token.expiresAt,
+    rotated_at: token.rotatedAt,
+  }
+}
+
+function toRefreshToken(row: Row<'refresh_tokens'>): RefreshTokenRecord {
+  return {
+    tokenHash: row.token_hash,
+    grantId: row.grant_id,
+    clientId: row.client_id,
+    userId: row.user_id,
+    scopes: parseList(row.scopes),
+    createdAt: Number(row.created_at),
+    expiresAt: Number(row.expires_at),
+    rotatedAt: nullableNumber(row.rotated_at),
+  }
+}
+
+function accessTokenRow(token: AccessTokenRecord): NewRow<'access_tokens'> {
+  return {
+    jti: token.jti,
+    grant_id: token.grantId,
+    client_id: token.clientId,
+    user_id: token.userId,
+    scopes: list(token.scopes),
+    created_at: token.createdAt,
+    expires_at: token.expiresAt,
+    revoked_at: token.revokedAt,
+  }
+}
+
+function toAccessToken(row: Row<'access_tokens'>): AccessTokenRecord {
+  return {
+    jti: row.jti,
+    grantId: row.grant_id,
+    clientId: row.client_id,
+    userId: row.user_id,
+    scopes: parseList(row.scopes),
+    createdAt: Number(row.created_at),
+    expiresAt: Number(row.expires_at),
+    revokedAt: nullableNumber(row.revoked_at),
+  }
+}
+
+function signingKeyRow(key: SigningKeyRecord): NewRow<'signing_keys'> {
+  return {
+    kid: key.kid,
+    alg: key.alg,
+    public_jwk: key.publicJwk,
+    private_key_encrypted: key.privateKeyEncrypted,
+    created_at: key.createdAt,
+    activates_at: key.activatesAt,
+  }
+}
+
+function toSigningKey(row: Row<'signing_keys'>): SigningKeyRecord {
+  return {
+    kid: row.kid,
+    alg: row.alg,
+    publicJwk: row.public_jwk,
+    privateKeyEncrypted: row.private_key_encrypted,
+    createdAt: Number(row.created_at),
+    activatesAt: Number(row.activates_at),
+  }
+}
+
+// column helpers
+
+/** A string array as stored: JSON text. */
+function list(items: readonly string[]): string {
+  return JSON.stringify(items)
+}
+
+function parseList<T extends string = string>(text: string): T[] {
+  return JSON.parse(text) as T[]
+}
+
+/** Every item once, in order of first appearance. */
+function union(...lists: readonly string[][]): string[] {
+  return [...new Set(lists.flat())]
+}
+
+function flag(value: boolean): Flag {
+  return value ? 1 : 0
+}
+
+function nullableNumber(value: number | string | null): number | null {
+  return value === null ? null : Number(value)
+}
+
+function count(result: DeleteResult): number {
+  return Number(result.numDeletedRows)
+}
+
+/** Maps a unique-key violation (SQLite `SQLITE_CONSTRAINT_PRIMARYKEY`/`_UNIQUE`, PostgreSQL 23505) to `DuplicateError`. */
+async function unique<T>(what: string, write: Promise<T>): Promise<T> {
+  try {
+    return await write
+  } catch (error) {
+    const code = typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined
+    if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === '23505') {
+      throw new DuplicateError(`${what} already exists`, { cause: error })
+    }
+    throw error
+  }
+}

@@ -1,0 +1,117 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { migrateDown, migrateToLatest } from './migrate.js'
+import { openStore, parseDatabaseUrl } from './open.js'
+import { openSqliteDatabase, openSqliteStore } from './sqlite.js'
+import { storeSuite } from './store.suite.js'
+
+const TABLES = [
+  'access_tokens',
+  'authorization_codes',
+  'clients',
+  'consents',
+  'grants',
+  'interactions',
+  'login_sessions',
+  'rate_limits',
+  'refresh_tokens',
+  'signing_keys',
+  'users',
+]
+
+let dir: string
+let files = 0
+/** A path for a database file that does not exist yet, in a directory that does not either. */
+const freshPath = () => join(dir, `db-${++files}`, 'authcode.db')
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'authcode-sqlite-'))
+})
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true })
+})
+
+storeSuite('sqlite', () => openSqliteStore(freshPath()))
+
+describe('sqlite migrations', () => {
+  it('migrates an empty database to the latest schema, back to empty, and up again', async () => {
+    const db = await openSqliteDatabase(freshPath())
+    const tables = async () => (await db.introspection.getTables()).map((table) => table.name).toSorted()
+    try {
+      expect(await tables()).toEqual([])
+      expect(await migrateToLatest(db)).toEqual({ applied: ['0001_init'] })
+      expect(await tables()).toEqual(TABLES)
+      expect(await migrateToLatest(db)).toEqual({ applied: [] })
+      expect(await migrateDown(db, 1)).toEqual({ reverted: ['0001_init'] })
+      expect(await tables()).toEqual([])
+      expect(await migrateDown(db, 1)).toEqual({ reverted: [] })
+      expect(await migrateToLatest(db)).toEqual({ applied: ['0001_init'] })
+      expect(await tables()).toEqual(TABLES)
+    } finally {
+      await db.destroy()
+    }
+  })
+
+  it('migrateDown rejects a step count that is not a positive integer', async () => {
+    const db = await openSqliteDatabase(freshPath())
+    try {
+      await expect(migrateDown(db, 0)).rejects.toBeInstanceOf(TypeError)
+    } finally {
+      await db.destroy()
+    }
+  })
+
+  it('reopening an existing file keeps its data and applies nothing', async () => {
+    const path = freshPath()
+    const first = await openStore(`sqlite:${path}`)
+    expect(first.migrated).toEqual(['0001_init'])
+    await first.store.createClient({
+      clientId: 'c1',
+      name: 'Demo',
+      secretHash: null,
+      redirectUris: ['http://localhost:3000/callback'],
+      scopes: ['openid'],
+      grantTypes: ['authorization_code'],
+      idTokenSignedResponseAlg: 'RS256',
+      pkceOptional: false,
+      firstParty: false,
+      createdAt: 1_700_000_000,
+    })
+    await first.store.close()
+
+    const second = await openStore(path)
+    try {
+      expect(second.migrated).toEqual([])
+      expect((await second.store.getClient('c1'))?.name).toBe('Demo')
+    } finally {
+      await second.store.close()
+    }
+  })
+})
+
+describe('parseDatabaseUrl', () => {
+  it('accepts sqlite:PATH and bare paths ending in .db, .sqlite or .sqlite3', () => {
+    expect(parseDatabaseUrl('sqlite:./data/authcode.db')).toEqual({ dialect: 'sqlite', path: './data/authcode.db' })
+    expect(parseDatabaseUrl('sqlite:/var/lib/authcode')).toEqual({ dialect: 'sqlite', path: '/var/lib/authcode' })
+    for (const path of ['data/a.db', '/abs/a.sqlite', 'a.sqlite3']) {
+      expect(parseDatabaseUrl(path)).toEqual({ dialect: 'sqlite', path })
+    }
+  })
+
+  it('recognises PostgreSQL URLs, which this version cannot open yet', async () => {
+    for (const url of ['postgres://u:p@localhost/authcode', 'postgresql://localhost/authcode']) {
+      expect(parseDatabaseUrl(url)).toEqual({ dialect: 'postgres', url })
+    }
+    await expect(openStore('postgres://localhost/authcode')).rejects.toThrow(/PostgreSQL storage is not available yet/)
+  })
+
+  it('rejects anything else, naming the accepted forms and not echoing the value', () => {
+    for (const db of ['mysql://root:hunter2@db/x', 'sqlite:', 'sqlite://x.db', 'file://x.db', 'data/authcode', '']) {
+      expect(() => parseDatabaseUrl(db)).toThrow(/expected sqlite:PATH/)
+      expect(() => parseDatabaseUrl(db)).not.toThrow(/hunter2/)
+    }
+  })
+})

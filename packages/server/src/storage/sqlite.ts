@@ -1,0 +1,38 @@
+/**
+ * The embedded backend: one SQLite file in WAL mode, through better-sqlite3 and kysely's
+ * `SqliteDialect` (one connection; kysely queues queries and transactions on it).
+ */
+import { mkdir } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import SQLite from 'better-sqlite3'
+import { Kysely, SqliteDialect } from 'kysely'
+import type { Database } from './database.js'
+import { openSqlStore, type SqlStore } from './sql-store.js'
+
+/**
+ * Opens (creating it and its directory if needed) the SQLite file at `path`, without migrating:
+ * for `authcode migrate`, which reports what `migrateToLatest` applied.
+ *
+ * @example
+ * const db = await openSqliteDatabase('./data/authcode.db')
+ */
+export async function openSqliteDatabase(path: string): Promise<Kysely<Database>> {
+  await mkdir(dirname(path), { recursive: true })
+  const database = new SQLite(path)
+  database.pragma('journal_mode = WAL')
+  database.pragma('synchronous = NORMAL')
+  database.pragma('foreign_keys = ON')
+  database.pragma('busy_timeout = 5000')
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database }) })
+}
+
+/**
+ * Opens the SQLite file at `path`, migrates it to the latest schema and returns the store.
+ *
+ * @example
+ * const store = await openSqliteStore('./data/authcode.db')
+ */
+export async function openSqliteStore(path: string): Promise<SqlStore> {
+  const { store } = await openSqlStore(await openSqliteDatabase(path))
+  return store
+}

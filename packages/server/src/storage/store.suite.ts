@@ -1,0 +1,609 @@
+/**
+ * The `Store` contract (`protocol/store.ts`) as one suite that every backend runs unchanged:
+ * `storeSuite('sqlite', open)` in `sqlite.test.ts`, PostgreSQL likewise.
+ *
+ * `open` must return a store over an empty database migrated to the latest schema; each test opens
+ * its own and closes it. Times are fixed numbers: nothing sleeps.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import {
+  DuplicateError,
+  type AccessTokenRecord,
+  type ClientRecord,
+  type CodeRecord,
+  type GrantRecord,
+  type InteractionRecord,
+  type IssuedTokens,
+  type RefreshTokenRecord,
+  type SigningKeyRecord,
+  type Store,
+  type UserRecord,
+} from '../protocol/store.js'
+
+const NOW = 1_700_000_000
+const MINUTE = 60
+const HOUR = 3600
+const DAY = 86_400
+
+function client(clientId: string, overrides: Partial<ClientRecord> = {}): ClientRecord {
+  return {
+    clientId,
+    name: `Client ${clientId}`,
+    secretHash: 'scrypt$secret-hash',
+    redirectUris: ['https://app.example/callback', 'https://app.example/cb?x="a b"&y=é'],
+    scopes: ['openid', 'profile', 'email'],
+    grantTypes: ['authorization_code', 'refresh_token'],
+    idTokenSignedResponseAlg: 'ES256',
+    pkceOptional: false,
+    firstParty: true,
+    createdAt: NOW,
+    ...overrides,
+  }
+}
+
+function user(id: string, username: string): UserRecord {
+  return {
+    id,
+    username,
+    passwordHash: 'scrypt$password-hash',
+    name: 'Alice Liddell',
+    email: `${username}@example.com`,
+    emailVerified: true,
+    createdAt: NOW,
+    updatedAt: NOW + 1,
+  }
+}
+
+function interaction(id: string, overrides: Partial<InteractionRecord> = {}): InteractionRecord {
+  return {
+    id,
+    clientId: 'c1',
+    request: '{"client_id":"c1","scope":"openid"}',
+    state: 'created',
+    csrfToken: `csrf-${id}`,
+    browserHash: `browser-${id}`,
+    userId: null,
+    authTime: null,
+    createdAt: NOW,
+    expiresAt: NOW + 10 * MINUTE,
+    ...overrides,
+  }
+}
+
+function grant(id: string, overrides: Partial<GrantRecord> = {}): GrantRecord {
+  return {
+    id,
+    clientId: 'c1',
+    userId: 'u1',
+    scopes: ['openid', 'profile'],
+    authTime: NOW - 5,
+    createdAt: NOW,
+    revokedAt: null,
+    ...overrides,
+  }
+}
+
+function code(codeHash: string, grantId: string, overrides: Partial<CodeRecord> = {}): CodeRecord {
+  return {
+    codeHash,
+    grantId,
+    clientId: 'c1',
+    userId: 'u1',
+    redirectUri: 'https://app.example/callback',
+    redirectUriSent: true,
+    codeChallenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+    codeChallengeMethod: 'S256',
+    nonce: 'n-0S6_WzA2Mj',
+    scopes: ['openid', 'profile'],
+    authTime: NOW - 5,
+    createdAt: NOW,
+    expiresAt: NOW + MINUTE,
+    consumedAt: null,
+    ...overrides,
+  }
+}
+
+function accessToken(jti: string, grantId: string, overrides: Partial<AccessTokenRecord> = {}): AccessTokenRecord {
+  return {
+    jti,
+    grantId,
+    clientId: 'c1',
+    userId: 'u1',
+    scopes: ['openid', 'profile'],
+    createdAt: NOW,
+    expiresAt: NOW + HOUR,
+    revokedAt: null,
+    ...overrides,
+  }
+}
+
+function refreshToken(tokenHash: string, grantId: string, overrides: Partial<RefreshTokenRecord> = {}): RefreshTokenRecord {
+  return {
+    tokenHash,
+    grantId,
+    clientId: 'c1',
+    userId: 'u1',
+    scopes: ['openid', 'profile'],
+    createdAt: NOW,
+    expiresAt: NOW + DAY,
+    rotatedAt: null,
+    ...overrides,
+  }
+}
+
+function tokens(jti: string, grantId: string, refreshHash: string | null): IssuedTokens {
+  return {
+    accessToken: accessToken(jti, grantId),
+    refreshToken: refreshHash === null ? null : refreshToken(refreshHash, grantId),
+  }
+}
+
+function signingKey(kid: string, createdAt: number): SigningKeyRecord {
+  return {
+    kid,
+    alg: 'EdDSA',
+    publicJwk: `{"kty":"OKP","crv":"Ed25519","x":"${kid}"}`,
+    privateKeyEncrypted: `encrypted-${kid}`,
+    createdAt,
+    activatesAt: createdAt + HOUR,
+  }
+}
+
+export function storeSuite(dialect: string, open: () => Promise<Store>): void {
+  describe(`Store contract (${dialect})`, () => {
+    let store: Store
+
+    beforeEach(async () => {
+      store = await open()
+    })
+
+    afterEach(async () => {
+      await store.close()
+    })
+
+    /** Client c1, user u1, and a grant with code `code-<id>` for each id. */
+    async function seed(...grantIds: string[]): Promise<void> {
+      await store.createClient(client('c1'))
+      await store.createUser(user('u1', 'alice'))
+      for (const id of grantIds) {
+        await store.createGrantWithCode(grant(id), code(`code-${id}`, id))
+      }
+    }
+
+    it('ping answers', async () => {
+      await expect(store.ping()).resolves.toBeUndefined()
+    })
+
+    describe('clients', () => {
+      it('stores and reads back every field, including redirect URIs with spaces and quotes', async () => {
+        const c1 = client('c1')
+        const c2 = client('c2', { secretHash: null, pkceOptional: true, firstParty: false, createdAt: NOW + 1 })
+        await store.createClient(c2)
+        await store.createClient(c1)
+        expect(await store.getClient('c1')).toEqual(c1)
+        expect(await store.getClient('c2')).toEqual(c2)
+        expect(await store.getClient('c3')).toBeUndefined()
+        expect(await store.listClients()).toEqual([c1, c2])
+      })
+
+      it('throws DuplicateError on an existing client id', async () => {
+        await store.createClient(client('c1'))
+        await expect(store.createClient(client('c1', { name: 'other' }))).rejects.toBeInstanceOf(DuplicateError)
+        expect((await store.getClient('c1'))?.name).toBe('Client c1')
+      })
+
+      it('deleteClient is false for an unknown client', async () => {
+        expect(await store.deleteClient('nope')).toBe(false)
+      })
+
+      it('deleteClient removes everything issued to the client, and nothing of other clients', async () => {
+        await seed('g1')
+        await store.createClient(client('c2'))
+        await store.createGrantWithCode(grant('g2', { clientId: 'c2' }), code('code-g2', 'g2', { clientId: 'c2' }))
+        await store.redeemCode('code-g1', NOW, tokens('at1', 'g1', 'rt1'))
+        await store.saveConsent('u1', 'c1', ['openid'], NOW)
+        await store.createInteraction(interaction('i1'))
+
+        expect(await store.deleteClient('c1')).toBe(true)
+
+        expect(await store.getClient('c1')).toBeUndefined()
+        expect(await store.getGrant('g1')).toBeUndefined()
+        expect(await store.getCode('code-g1')).toBeUndefined()
+        expect(await store.getAccessToken('at1')).toBeUndefined()
+        expect(await store.getRefreshToken('rt1')).toBeUndefined()
+        expect(await store.getConsent('u1', 'c1')).toBeUndefined()
+        expect(await store.getInteraction('i1', NOW)).toBeUndefined()
+        expect(await store.getUserById('u1')).toBeDefined()
+        expect(await store.getGrant('g2')).toBeDefined()
+        expect(await store.getCode('code-g2')).toBeDefined()
+        expect(await store.deleteClient('c1')).toBe(false)
+      })
+    })
+
+    describe('users', () => {
+      it('finds a user by id and by username', async () => {
+        const alice = user('u1', 'alice')
+        const bob = { ...user('u2', 'bob'), name: null, email: null, emailVerified: false }
+        await store.createUser(alice)
+        await store.createUser(bob)
+        expect(await store.getUserById('u1')).toEqual(alice)
+        expect(await store.getUserByUsername('bob')).toEqual(bob)
+        expect(await store.getUserById('u3')).toBeUndefined()
+        expect(await store.getUserByUsername('carol')).toBeUndefined()
+      })
+
+      it('throws DuplicateError when the username is taken', async () => {
+        await store.createUser(user('u1', 'alice'))
+        await expect(store.createUser(user('u2', 'alice'))).rejects.toBeInstanceOf(DuplicateError)
+        expect(await store.getUserById('u2')).toBeUndefined()
+      })
+
+      it('throws DuplicateError when the id is taken', async () => {
+        await store.createUser(user('u1', 'alice'))
+        await expect(store.createUser(user('u1', 'bob'))).rejects.toBeInstanceOf(DuplicateError)
+      })
+    })
+
+    describe('login sessions', () => {
+      it('returns a session until it expires, then undefined', async () => {
+        await store.createUser(user('u1', 'alice'))
+        const session = { idHash: 's1', userId: 'u1', authTime: NOW - 10, createdAt: NOW, expiresAt: NOW + HOUR }
+        await store.createLoginSession(session)
+        expect(await store.getLoginSession('s1', NOW)).toEqual(session)
+        expect(await store.getLoginSession('s1', NOW + HOUR - 1)).toEqual(session)
+        expect(await store.getLoginSession('s1', NOW + HOUR)).toBeUndefined()
+        expect(await store.getLoginSession('s2', NOW)).toBeUndefined()
+      })
+
+      it('deleteLoginSession removes it', async () => {
+        await store.createUser(user('u1', 'alice'))
+        await store.createLoginSession({ idHash: 's1', userId: 'u1', authTime: NOW, createdAt: NOW, expiresAt: NOW + HOUR })
+        await store.deleteLoginSession('s1')
+        expect(await store.getLoginSession('s1', NOW)).toBeUndefined()
+        await expect(store.deleteLoginSession('s1')).resolves.toBeUndefined()
+      })
+    })
+
+    describe('interactions', () => {
+      beforeEach(() => seed())
+
+      it('returns an interaction until it expires, then undefined', async () => {
+        const i1 = interaction('i1')
+        await store.createInteraction(i1)
+        expect(await store.getInteraction('i1', NOW)).toEqual(i1)
+        expect(await store.getInteraction('i1', i1.expiresAt)).toBeUndefined()
+        expect(await store.getInteraction('i2', NOW)).toBeUndefined()
+      })
+
+      it('transitionInteraction moves from an allowed state and records the user', async () => {
+        await store.createInteraction(interaction('i1'))
+        const authenticated = await store.transitionInteraction(
+          'i1',
+          ['created', 'authenticated'],
+          { state: 'authenticated', userId: 'u1', authTime: NOW - 1 },
+          NOW,
+        )
+        const expected = interaction('i1', { state: 'authenticated', userId: 'u1', authTime: NOW - 1 })
+        expect(authenticated).toEqual(expected)
+        expect(await store.getInteraction('i1', NOW)).toEqual(expected)
+
+        const consented = await store.transitionInteraction('i1', ['authenticated'], { state: 'consented' }, NOW)
+        expect(consented).toEqual({ ...expected, state: 'consented' })
+      })
+
+      it('transitionInteraction is a compare-and-set: a wrong from-state changes nothing', async () => {
+        await store.createInteraction(interaction('i1'))
+        expect(await store.transitionInteraction('i1', ['consented'], { state: 'code_issued' }, NOW)).toBeUndefined()
+        expect(await store.transitionInteraction('i1', [], { state: 'denied' }, NOW)).toBeUndefined()
+        expect(await store.transitionInteraction('i2', ['created'], { state: 'denied' }, NOW)).toBeUndefined()
+        expect((await store.getInteraction('i1', NOW))?.state).toBe('created')
+      })
+
+      it('transitionInteraction fails once the interaction expired', async () => {
+        await store.createInteraction(interaction('i1'))
+        expect(await store.transitionInteraction('i1', ['created'], { state: 'denied' }, NOW + 10 * MINUTE)).toBeUndefined()
+      })
+
+      it('only one of concurrent transitions from the same state wins', async () => {
+        await store.createInteraction(interaction('i1', { state: 'consented' }))
+        const results = await Promise.all(
+          Array.from({ length: 10 }, () => store.transitionInteraction('i1', ['consented'], { state: 'code_issued' }, NOW)),
+        )
+        expect(results.filter((result) => result !== undefined)).toHaveLength(1)
+      })
+    })
+
+    describe('consents', () => {
+      beforeEach(() => seed())
+
+      it('saveConsent creates, then adds scopes as a union', async () => {
+        expect(await store.getConsent('u1', 'c1')).toBeUndefined()
+        await store.saveConsent('u1', 'c1', ['openid', 'profile'], NOW)
+        expect(await store.getConsent('u1', 'c1')).toEqual({
+          userId: 'u1',
+          clientId: 'c1',
+          scopes: ['openid', 'profile'],
+          createdAt: NOW,
+          updatedAt: NOW,
+        })
+        await store.saveConsent('u1', 'c1', ['email', 'openid'], NOW + 10)
+        const consent = await store.getConsent('u1', 'c1')
+        expect(consent?.scopes.toSorted()).toEqual(['email', 'openid', 'profile'])
+        expect(consent?.createdAt).toBe(NOW)
+        expect(consent?.updatedAt).toBe(NOW + 10)
+      })
+
+      it('concurrent saves keep every scope', async () => {
+        const scopes = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']
+        await Promise.all(scopes.map((scope) => store.saveConsent('u1', 'c1', [scope], NOW)))
+        expect((await store.getConsent('u1', 'c1'))?.scopes.toSorted()).toEqual(scopes)
+      })
+    })
+
+    describe('grants and authorization codes', () => {
+      beforeEach(() => seed('g1'))
+
+      it('createGrantWithCode stores both', async () => {
+        await store.createGrantWithCode(grant('g2'), code('code-g2', 'g2', { codeChallenge: null, codeChallengeMethod: null, nonce: null, redirectUriSent: false }))
+        expect(await store.getGrant('g2')).toEqual(grant('g2'))
+        expect(await store.getCode('code-g2')).toEqual(
+          code('code-g2', 'g2', { codeChallenge: null, codeChallengeMethod: null, nonce: null, redirectUriSent: false }),
+        )
+        expect(await store.getGrant('g3')).toBeUndefined()
+        expect(await store.getCode('code-g3')).toBeUndefined()
+      })
+
+      it('createGrantWithCode is atomic: a duplicate code leaves no grant behind', async () => {
+        await expect(store.createGrantWithCode(grant('g2'), code('code-g1', 'g2'))).rejects.toBeInstanceOf(DuplicateError)
+        expect(await store.getGrant('g2')).toBeUndefined()
+      })
+
+      it('redeemCode consumes the code and writes the tokens', async () => {
+        expect(await store.redeemCode('code-g1', NOW + 5, tokens('at1', 'g1', 'rt1'))).toBe(true)
+        expect((await store.getCode('code-g1'))?.consumedAt).toBe(NOW + 5)
+        expect(await store.getAccessToken('at1')).toEqual(accessToken('at1', 'g1'))
+        expect(await store.getRefreshToken('rt1')).toEqual(refreshToken('rt1', 'g1'))
+      })
+
+      it('redeemCode without a refresh token writes only the access token', async () => {
+        expect(await store.redeemCode('code-g1', NOW, tokens('at1', 'g1', null))).toBe(true)
+        expect(await store.getAccessToken('at1')).toBeDefined()
+      })
+
+      it('redeemCode a second time is false and writes nothing', async () => {
+        expect(await store.redeemCode('code-g1', NOW, tokens('at1', 'g1', 'rt1'))).toBe(true)
+        expect(await store.redeemCode('code-g1', NOW + 1, tokens('at2', 'g1', 'rt2'))).toBe(false)
+        expect(await store.getAccessToken('at2')).toBeUndefined()
+        expect(await store.getRefreshToken('rt2')).toBeUndefined()
+        expect((await store.getCode('code-g1'))?.consumedAt).toBe(NOW)
+      })
+
+      it('redeemCode of an expired or unknown code is false', async () => {
+        expect(await store.redeemCode('code-g1', NOW + MINUTE, tokens('at1', 'g1', 'rt1'))).toBe(false)
+        expect(await store.redeemCode('unknown', NOW, tokens('at2', 'g1', 'rt2'))).toBe(false)
+        expect(await store.getAccessToken('at1')).toBeUndefined()
+        expect(await store.getRefreshToken('rt1')).toBeUndefined()
+        expect((await store.getCode('code-g1'))?.consumedAt).toBeNull()
+      })
+
+      it('redeemCode under a revoked grant is false', async () => {
+        await store.revokeGrant('g1', NOW)
+        expect(await store.redeemCode('code-g1', NOW, tokens('at1', 'g1', 'rt1'))).toBe(false)
+        expect(await store.getAccessToken('at1')).toBeUndefined()
+        expect((await store.getCode('code-g1'))?.consumedAt).toBeNull()
+      })
+
+      it('redeemCode fails with DuplicateError and writes nothing when a token already exists', async () => {
+        await store.createGrantWithCode(grant('g2'), code('code-g2', 'g2'))
+        expect(await store.redeemCode('code-g1', NOW, tokens('at1', 'g1', 'rt1'))).toBe(true)
+        await expect(store.redeemCode('code-g2', NOW, tokens('at2', 'g2', 'rt1'))).rejects.toBeInstanceOf(DuplicateError)
+        expect((await store.getCode('code-g2'))?.consumedAt).toBeNull()
+        expect(await store.getAccessToken('at2')).toBeUndefined()
+      })
+
+      it('20 concurrent redemptions of one code: exactly one wins and one access token exists', async () => {
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => store.redeemCode('code-g1', NOW, tokens(`at${i}`, 'g1', `rt${i}`))),
+        )
+        expect(results.filter(Boolean)).toHaveLength(1)
+        const accessTokens = await Promise.all(Array.from({ length: 20 }, (_, i) => store.getAccessToken(`at${i}`)))
+        const refreshTokens = await Promise.all(Array.from({ length: 20 }, (_, i) => store.getRefreshToken(`rt${i}`)))
+        expect(accessTokens.filter(Boolean)).toHaveLength(1)
+        expect(refreshTokens.filter(Boolean)).toHaveLength(1)
+        expect(accessTokens.findIndex(Boolean)).toBe(results.indexOf(true))
+      })
+
+      it('revokeGrant sets revokedAt once, revokes its access tokens, and is idempotent', async () => {
+        await store.redeemCode('code-g1', NOW, tokens('at1', 'g1', 'rt1'))
+        await store.revokeGrant('g1', NOW + 10)
+        await store.revokeGrant('g1', NOW + 20)
+        expect((await store.getGrant('g1'))?.revokedAt).toBe(NOW + 10)
+        expect((await store.getAccessToken('at1'))?.revokedAt).toBe(NOW + 10)
+        await expect(store.revokeGrant('unknown', NOW)).resolves.toBeUndefined()
+      })
+    })
+
+    describe('refresh tokens', () => {
+      beforeEach(async () => {
+        await seed('g1')
+        await store.redeemCode('code-g1', NOW, tokens('at0', 'g1', 'rt0'))
+      })
+
+      it('rotateRefreshToken marks the token rotated and writes its successors', async () => {
+        expect(await store.rotateRefreshToken('rt0', NOW + 100, tokens('at1', 'g1', 'rt1'))).toBe(true)
+        expect((await store.getRefreshToken('rt0'))?.rotatedAt).toBe(NOW + 100)
+        expect(await store.getRefreshToken('rt1')).toEqual(refreshToken('rt1', 'g1'))
+        expect(await store.getAccessToken('at1')).toEqual(accessToken('at1', 'g1'))
+      })
+
+      it('rotateRefreshToken a second time is false and writes nothing', async () => {
+        expect(await store.rotateRefreshToken('rt0', NOW, tokens('at1', 'g1', 'rt1'))).toBe(true)
+        expect(await store.rotateRefreshToken('rt0', NOW, tokens('at2', 'g1', 'rt2'))).toBe(false)
+        expect(await store.getAccessToken('at2')).toBeUndefined()
+        expect(await store.getRefreshToken('rt2')).toBeUndefined()
+      })
+
+      it('rotateRefreshToken of an expired or unknown token is false', async () => {
+        expect(await store.rotateRefreshToken('rt0', NOW + DAY, tokens('at1', 'g1', 'rt1'))).toBe(false)
+        expect(await store.rotateRefreshToken('unknown', NOW, tokens('at2', 'g1', 'rt2'))).toBe(false)
+        expect(await store.getAccessToken('at1')).toBeUndefined()
+        expect((await store.getRefreshToken('rt0'))?.rotatedAt).toBeNull()
+      })
+
+      it('rotateRefreshToken under a revoked grant is false', async () => {
+        await store.revokeGrant('g1', NOW + 1)
+        expect(await store.rotateRefreshToken('rt0', NOW + 2, tokens('at1', 'g1', 'rt1'))).toBe(false)
+        expect(await store.getRefreshToken('rt1')).toBeUndefined()
+        expect((await store.getRefreshToken('rt0'))?.rotatedAt).toBeNull()
+      })
+
+      it('20 concurrent rotations of one token: exactly one wins', async () => {
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => store.rotateRefreshToken('rt0', NOW, tokens(`at${i + 1}`, 'g1', `rt${i + 1}`))),
+        )
+        expect(results.filter(Boolean)).toHaveLength(1)
+        const accessTokens = await Promise.all(Array.from({ length: 20 }, (_, i) => store.getAccessToken(`at${i + 1}`)))
+        const refreshTokens = await Promise.all(Array.from({ length: 20 }, (_, i) => store.getRefreshToken(`rt${i + 1}`)))
+        expect(accessTokens.filter(Boolean)).toHaveLength(1)
+        expect(refreshTokens.filter(Boolean)).toHaveLength(1)
+      })
+    })
+
+    describe('access tokens', () => {
+      beforeEach(async () => {
+        await seed('g1')
+        await store.redeemCode('code-g1', NOW, tokens('at1', 'g1', null))
+      })
+
+      it('revokeAccessToken sets revokedAt once', async () => {
+        await store.revokeAccessToken('at1', NOW + 5)
+        await store.revokeAccessToken('at1', NOW + 6)
+        expect(await store.getAccessToken('at1')).toEqual(accessToken('at1', 'g1', { revokedAt: NOW + 5 }))
+        await expect(store.revokeAccessToken('unknown', NOW)).resolves.toBeUndefined()
+        expect(await store.getAccessToken('unknown')).toBeUndefined()
+      })
+    })
+
+    describe('signing keys', () => {
+      it('inserts, lists (oldest first) and deletes keys', async () => {
+        expect(await store.listSigningKeys()).toEqual([])
+        const k1 = signingKey('k1', NOW)
+        const k2 = signingKey('k2', NOW + DAY)
+        await store.insertSigningKeys([k2, k1])
+        expect(await store.listSigningKeys()).toEqual([k1, k2])
+        await store.deleteSigningKeys(['k1', 'unknown'])
+        expect(await store.listSigningKeys()).toEqual([k2])
+        await store.insertSigningKeys([])
+        await store.deleteSigningKeys([])
+        expect(await store.listSigningKeys()).toEqual([k2])
+      })
+
+      it('a duplicate kid throws DuplicateError and inserts none of the batch', async () => {
+        await store.insertSigningKeys([signingKey('k1', NOW)])
+        await expect(store.insertSigningKeys([signingKey('k2', NOW), signingKey('k1', NOW)])).rejects.toBeInstanceOf(
+          DuplicateError,
+        )
+        expect((await store.listSigningKeys()).map((key) => key.kid)).toEqual(['k1'])
+      })
+    })
+
+    describe('rate limits', () => {
+      it('counts hits in a fixed window that starts at the first hit, then starts a new one', async () => {
+        expect(await store.peekRateLimit('ip:1', NOW)).toBe(0)
+        expect(await store.hitRateLimit('ip:1', MINUTE, NOW)).toEqual({ count: 1, resetAt: NOW + MINUTE })
+        expect(await store.hitRateLimit('ip:1', MINUTE, NOW + 30)).toEqual({ count: 2, resetAt: NOW + MINUTE })
+        expect(await store.hitRateLimit('ip:1', MINUTE, NOW + MINUTE - 1)).toEqual({ count: 3, resetAt: NOW + MINUTE })
+        expect(await store.peekRateLimit('ip:1', NOW + MINUTE - 1)).toBe(3)
+        expect(await store.peekRateLimit('ip:1', NOW + MINUTE)).toBe(0)
+        expect(await store.hitRateLimit('ip:1', MINUTE, NOW + MINUTE)).toEqual({ count: 1, resetAt: NOW + 2 * MINUTE })
+        expect(await store.hitRateLimit('ip:2', MINUTE, NOW + MINUTE)).toEqual({ count: 1, resetAt: NOW + 2 * MINUTE })
+      })
+
+      it('counts every one of concurrent hits', async () => {
+        const results = await Promise.all(Array.from({ length: 20 }, () => store.hitRateLimit('ip:1', MINUTE, NOW)))
+        expect(results.map((result) => result.count).toSorted((a, b) => a - b)).toEqual(
+          Array.from({ length: 20 }, (_, i) => i + 1),
+        )
+      })
+
+      it('resetRateLimit starts over', async () => {
+        await store.hitRateLimit('ip:1', MINUTE, NOW)
+        await store.hitRateLimit('ip:1', MINUTE, NOW)
+        await store.resetRateLimit('ip:1')
+        expect(await store.peekRateLimit('ip:1', NOW)).toBe(0)
+        expect(await store.hitRateLimit('ip:1', MINUTE, NOW + 1)).toEqual({ count: 1, resetAt: NOW + 1 + MINUTE })
+      })
+    })
+
+    describe('purgeExpired', () => {
+      it('deletes what can no longer be used and keeps the rest', async () => {
+        const purgeAt = NOW + 1000
+        await seed()
+        // g1: code expired (consumed), access and refresh tokens live; rt1 was rotated into rt1b,
+        // which expired, so rt1 (rotated, live) and at1b (live) stay.
+        await store.createGrantWithCode(grant('g1'), code('code-g1', 'g1', { expiresAt: NOW + 600 }))
+        await store.redeemCode('code-g1', NOW, tokens('at1', 'g1', 'rt1'))
+        await store.rotateRefreshToken('rt1', NOW + 10, {
+          accessToken: accessToken('at1b', 'g1'),
+          refreshToken: refreshToken('rt1b', 'g1', { expiresAt: NOW + 500 }),
+        })
+        // g2: everything expired, so the grant goes too.
+        await store.createGrantWithCode(grant('g2'), code('code-g2', 'g2', { expiresAt: NOW + 600 }))
+        await store.redeemCode('code-g2', NOW, {
+          accessToken: accessToken('at2', 'g2', { expiresAt: NOW + 900 }),
+          refreshToken: null,
+        })
+        // g3: revoked, so its live tokens go with it.
+        await store.createGrantWithCode(grant('g3'), code('code-g3', 'g3', { expiresAt: NOW + 600 }))
+        await store.redeemCode('code-g3', NOW, tokens('at3', 'g3', 'rt3'))
+        await store.revokeGrant('g3', NOW + 20)
+        // g4: its code is not redeemed yet and still live.
+        await store.createGrantWithCode(grant('g4'), code('code-g4', 'g4', { createdAt: NOW + 900, expiresAt: NOW + 1500 }))
+
+        await store.createLoginSession({ idHash: 's-old', userId: 'u1', authTime: NOW, createdAt: NOW, expiresAt: purgeAt })
+        await store.createLoginSession({ idHash: 's-live', userId: 'u1', authTime: NOW, createdAt: NOW, expiresAt: purgeAt + 1 })
+        await store.createInteraction(interaction('i-old', { expiresAt: purgeAt - 1 }))
+        await store.createInteraction(interaction('i-live', { expiresAt: purgeAt + 600 }))
+        await store.hitRateLimit('old', MINUTE, NOW)
+        await store.hitRateLimit('live', MINUTE, purgeAt - 10)
+
+        expect(await store.purgeExpired(purgeAt)).toEqual({
+          codes: 3,
+          refreshTokens: 2,
+          accessTokens: 2,
+          loginSessions: 1,
+          interactions: 1,
+          grants: 2,
+          rateLimits: 1,
+        })
+
+        expect(await store.getGrant('g1')).toBeDefined()
+        expect(await store.getAccessToken('at1')).toBeDefined()
+        expect(await store.getAccessToken('at1b')).toBeDefined()
+        expect(await store.getRefreshToken('rt1')).toBeDefined()
+        expect(await store.getRefreshToken('rt1b')).toBeUndefined()
+        expect(await store.getCode('code-g1')).toBeUndefined()
+        expect(await store.getGrant('g2')).toBeUndefined()
+        expect(await store.getAccessToken('at2')).toBeUndefined()
+        expect(await store.getGrant('g3')).toBeUndefined()
+        expect(await store.getAccessToken('at3')).toBeUndefined()
+        expect(await store.getRefreshToken('rt3')).toBeUndefined()
+        expect(await store.getGrant('g4')).toBeDefined()
+        expect(await store.getCode('code-g4')).toBeDefined()
+        expect(await store.getLoginSession('s-live', purgeAt)).toBeDefined()
+        expect(await store.getInteraction('i-live', purgeAt)).toBeDefined()
+        expect(await store.peekRateLimit('live', purgeAt)).toBe(1)
+
+        expect(await store.purgeExpired(purgeAt)).toEqual({
+          codes: 0,
+          refreshTokens: 0,
+          accessTokens: 0,
+          loginSessions: 0,
+          interactions: 0,
+          grants: 0,
+          rateLimits: 0,
+        })
+      })
+    })
+  })
+}

@@ -1,0 +1,161 @@
+/**
+ * JWTs the server signs (ID tokens, RFC 9068 access tokens) and verifies (its own access tokens).
+ *
+ * Signing uses node:crypto directly: jose's `SignJWT` goes through WebCrypto, which is several
+ * times slower, and this runs on the token endpoint's hot path. Verification uses jose's
+ * `jwtVerify`, with an algorithm allowlist and keys resolved from the {@link KeyRing}.
+ */
+import { constants, sign, type KeyObject } from 'node:crypto'
+import { errors, jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose'
+import { invalidToken } from '../protocol/errors.js'
+import type { SigningAlg } from '../protocol/store.js'
+import { keyMatchesAlg, type KeyRing } from './keys.js'
+
+const SIGNING_ALGS: ReadonlySet<string> = new Set<SigningAlg>(['RS256', 'ES256', 'EdDSA'])
+
+function base64urlJson(value: unknown): string {
+  return Buffer.from(JSON.stringify(value), 'utf8').toString('base64url')
+}
+
+/**
+ * Signs `payload` as a JWT in JWS Compact Serialization, header `{ alg, kid, typ? }`.
+ *
+ * @param key a key from `KeyRing.signingKey`.
+ * @param typ the `typ` header, e.g. `at+jwt` for access tokens (RFC 9068 §2.1); omitted when undefined.
+ * @throws TypeError when the key does not fit `alg` or is not a private key.
+ * @see https://www.rfc-editor.org/rfc/rfc7515#section-7.1 compact serialization
+ * @see https://www.rfc-editor.org/rfc/rfc7518#section-3 RS256, ES256
+ * @see https://www.rfc-editor.org/rfc/rfc8037#section-3.1 EdDSA
+ * @example
+ * ```ts
+ * const jwt = signJwt(await keyRing.signingKey('ES256', now), 'at+jwt', { iss, sub, aud, exp, iat, jti })
+ * ```
+ */
+export function signJwt(
+  key: { kid: string; alg: SigningAlg; key: KeyObject },
+  typ: string | undefined,
+  payload: Record<string, unknown>,
+): string {
+  if (key.key.type !== 'private' || !keyMatchesAlg(key.key, key.alg)) {
+    throw new TypeError(`the signing key does not fit ${String(key.alg)}`)
+  }
+  const header = typ === undefined ? { alg: key.alg, kid: key.kid } : { alg: key.alg, kid: key.kid, typ }
+  const signingInput = `${base64urlJson(header)}.${base64urlJson(payload)}`
+  const data = Buffer.from(signingInput, 'ascii')
+  let signature: Buffer
+  switch (key.alg) {
+    case 'ES256':
+      // RFC 7518 §3.4: R || S, 32 bytes each, not DER.
+      signature = sign('sha256', data, { key: key.key, dsaEncoding: 'ieee-p1363' })
+      break
+    case 'RS256':
+      // RFC 7518 §3.3: RSASSA-PKCS1-v1_5 with SHA-256.
+      signature = sign('sha256', data, { key: key.key, padding: constants.RSA_PKCS1_PADDING })
+      break
+    case 'EdDSA':
+      // RFC 8037 §3.1: Ed25519 hashes internally.
+      signature = sign(null, data, key.key)
+      break
+    default:
+      throw new TypeError(`unsupported signing algorithm: ${String(key.alg)}`)
+  }
+  return `${signingInput}.${signature.toString('base64url')}`
+}
+
+/** Options of {@link verifyJwt}. */
+export interface VerifyJwtOptions {
+  keyRing: KeyRing
+  /** Required `iss`. */
+  issuer: string
+  /** Required `aud` (one of the token's audiences), when given. */
+  audience?: string
+  /** Required `typ` header, when given; compared case-insensitively, `application/` prefix optional. */
+  typ?: string
+  /** Allowed `alg` values; `none` and HMAC can never be allowed. */
+  algorithms: SigningAlg[]
+  /** Current time, seconds since the epoch. */
+  now: number
+  /** Seconds of leeway for `exp`, `nbf` and `iat`; 0 unless given. */
+  clockTolerance?: number
+}
+
+/** A key ring failure (storage down, corrupt row): not the token's fault, so not `invalid_token`. */
+class KeyRingFailure {
+  constructor(readonly cause: unknown) {}
+}
+
+/**
+ * Verifies a JWT the server signed: signature with a published key found by `kid`, `alg` in
+ * `algorithms`, `iss`, `aud` and `typ` when given, and a required, unexpired `exp`.
+ *
+ * @returns the claims.
+ * @throws OAuthError `invalid_token` for any token failure, with a fixed description that never
+ *   quotes the token. A failing key store propagates as is (it is a server error).
+ * @throws TypeError for bad options.
+ * @see https://www.rfc-editor.org/rfc/rfc7519#section-7.2 validating a JWT
+ * @see https://www.rfc-editor.org/rfc/rfc9068#section-4 validating JWT access tokens
+ * @see https://www.rfc-editor.org/rfc/rfc8725#section-3.1 algorithm verification
+ * @example
+ * ```ts
+ * const claims = await verifyJwt(token, { keyRing, issuer, typ: 'at+jwt', algorithms: ['ES256'], now })
+ * ```
+ */
+export async function verifyJwt(token: string, options: VerifyJwtOptions): Promise<JWTPayload> {
+  const { keyRing, issuer, audience, typ, algorithms, now, clockTolerance } = options
+  if (!Array.isArray(algorithms) || algorithms.length === 0 || !algorithms.every((alg) => SIGNING_ALGS.has(alg))) {
+    throw new TypeError('algorithms must be a non-empty list of RS256, ES256, EdDSA')
+  }
+  if (typeof issuer !== 'string' || issuer === '') throw new TypeError('issuer must be a non-empty string')
+  if (audience !== undefined && (typeof audience !== 'string' || audience === '')) {
+    throw new TypeError('audience must be a non-empty string when given')
+  }
+  if (typ !== undefined && (typeof typ !== 'string' || typ === '')) {
+    throw new TypeError('typ must be a non-empty string when given')
+  }
+  if (typeof now !== 'number' || !Number.isFinite(now)) throw new TypeError('now must be a number of seconds')
+  if (clockTolerance !== undefined && (typeof clockTolerance !== 'number' || !(clockTolerance >= 0))) {
+    throw new TypeError('clockTolerance must be a non-negative number of seconds')
+  }
+
+  const verifyOptions: JWTVerifyOptions = {
+    algorithms: [...algorithms],
+    issuer,
+    requiredClaims: ['exp'],
+    currentDate: new Date(now * 1000),
+    clockTolerance: clockTolerance ?? 0,
+  }
+  if (audience !== undefined) verifyOptions.audience = audience
+  if (typ !== undefined) verifyOptions.typ = typ
+
+  try {
+    if (typeof token !== 'string') throw new TypeError('not a string')
+    const { payload } = await jwtVerify(
+      token,
+      async (header) => {
+        if (typeof header.kid !== 'string' || header.kid === '') throw new errors.JWKSNoMatchingKey()
+        let key: KeyObject | undefined
+        try {
+          key = await keyRing.verificationKey(header.kid, now)
+        } catch (cause) {
+          throw new KeyRingFailure(cause)
+        }
+        if (key === undefined) throw new errors.JWKSNoMatchingKey()
+        return key
+      },
+      verifyOptions,
+    )
+    return payload
+  } catch (err) {
+    if (err instanceof KeyRingFailure) throw err.cause
+    throw invalidToken(describe(err))
+  }
+}
+
+/** A short fixed description per failure; nothing from the token itself. */
+function describe(err: unknown): string {
+  if (err instanceof errors.JWTExpired) return 'the token has expired'
+  if (err instanceof errors.JWSSignatureVerificationFailed) return 'the token signature is invalid'
+  if (err instanceof errors.JWKSNoMatchingKey) return 'the token was not signed by a current key'
+  if (err instanceof errors.JWTClaimValidationFailed) return 'the token claims are not acceptable'
+  return 'the token is malformed or uses a disallowed algorithm'
+}

@@ -1,0 +1,323 @@
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { calculateJwkThumbprint, type JWK } from 'jose'
+import { DuplicateError, type KeyStore, type SigningKeyRecord } from '../protocol/store.js'
+import {
+  KeyRing,
+  SIGNING_ALGS,
+  decryptPrivateKey,
+  encryptPrivateKey,
+  generateSigningKey,
+  loadKeyEncryptionKey,
+  type KeyRingOptions,
+} from './keys.js'
+
+/** Test double of the 3-method KeyStore over an array (the SQL stores have their own suite). */
+class MemoryKeyStore implements KeyStore {
+  rows: SigningKeyRecord[] = []
+  listCalls = 0
+
+  async listSigningKeys(): Promise<SigningKeyRecord[]> {
+    this.listCalls++
+    return this.rows.map((row) => ({ ...row }))
+  }
+
+  async insertSigningKeys(keys: SigningKeyRecord[]): Promise<void> {
+    for (const key of keys) {
+      if (this.rows.some((row) => row.kid === key.kid)) throw new DuplicateError(key.kid)
+    }
+    this.rows.push(...keys.map((key) => ({ ...key })))
+  }
+
+  async deleteSigningKeys(kids: string[]): Promise<void> {
+    this.rows = this.rows.filter((row) => !kids.includes(row.kid))
+  }
+}
+
+const T0 = 1_700_000_000
+const OPTIONS: KeyRingOptions = { activationDelay: 3600, maxTokenLifetime: 600, cacheTtl: 60 }
+const kek = randomBytes(32)
+
+const kidsOf = (jwks: { keys: JWK[] }): string[] => jwks.keys.map((key) => key.kid ?? '')
+
+describe('loadKeyEncryptionKey', () => {
+  let dir: string
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'authcode-keys-'))
+  })
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('derives 32 bytes from AUTHCODE_SECRET with HKDF, deterministically, writing no file', () => {
+    const secret = 'a'.repeat(32)
+    const a = loadKeyEncryptionKey({ secret, dataDir: dir })
+    expect(a).toHaveLength(32)
+    expect(loadKeyEncryptionKey({ secret, dataDir: dir }).equals(a)).toBe(true)
+    expect(loadKeyEncryptionKey({ secret: 'b'.repeat(32), dataDir: dir }).equals(a)).toBe(false)
+    expect(a.equals(Buffer.from(secret).subarray(0, 32))).toBe(false)
+    expect(() => statSync(join(dir, 'secret'))).toThrow()
+  })
+
+  it('refuses an AUTHCODE_SECRET shorter than 32 characters with a TypeError', () => {
+    expect(() => loadKeyEncryptionKey({ secret: 'x'.repeat(31), dataDir: dir })).toThrow(TypeError)
+    expect(() => loadKeyEncryptionKey({ secret: '', dataDir: dir })).toThrow(/at least 32 characters/)
+  })
+
+  it('creates <dataDir>/secret with mode 0600 (creating dataDir) and reuses it', () => {
+    const dataDir = join(dir, 'nested', 'data')
+    const first = loadKeyEncryptionKey({ dataDir })
+    expect(first).toHaveLength(32)
+    const path = join(dataDir, 'secret')
+    if (process.platform !== 'win32') expect(statSync(path).mode & 0o777).toBe(0o600)
+    expect(readFileSync(path, 'utf8').trim()).toBe(first.toString('base64url'))
+    expect(loadKeyEncryptionKey({ dataDir }).equals(first)).toBe(true)
+  })
+
+  it('never replaces an existing secret file', () => {
+    const existing = randomBytes(32)
+    writeFileSync(join(dir, 'secret'), existing.toString('base64url'), { mode: 0o600 })
+    expect(loadKeyEncryptionKey({ dataDir: dir }).equals(existing)).toBe(true)
+    expect(readFileSync(join(dir, 'secret'), 'utf8')).toBe(existing.toString('base64url'))
+  })
+
+  it.skipIf(process.platform === 'win32')('refuses a group- or world-readable secret file', () => {
+    loadKeyEncryptionKey({ dataDir: dir })
+    chmodSync(join(dir, 'secret'), 0o640)
+    expect(() => loadKeyEncryptionKey({ dataDir: dir })).toThrow(/chmod 600/)
+    chmodSync(join(dir, 'secret'), 0o604)
+    expect(() => loadKeyEncryptionKey({ dataDir: dir })).toThrow(/chmod 600/)
+  })
+
+  it('refuses a malformed secret file without echoing its content', () => {
+    writeFileSync(join(dir, 'secret'), 'hunter2-not-a-key', { mode: 0o600 })
+    let message = ''
+    try {
+      loadKeyEncryptionKey({ dataDir: dir })
+    } catch (err) {
+      message = (err as Error).message
+    }
+    expect(message).toMatch(/malformed/)
+    expect(message).not.toContain('hunter2')
+  })
+})
+
+describe('encryptPrivateKey / decryptPrivateKey', () => {
+  const der = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'der' })
+
+  it('round-trips in the v1.<iv>.<ciphertext>.<tag> format, with a fresh IV each time', () => {
+    const enc = encryptPrivateKey(der, kek, 'kid-1')
+    expect(enc).toMatch(/^v1\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{22}$/)
+    expect(decryptPrivateKey(enc, kek, 'kid-1').equals(der)).toBe(true)
+    expect(encryptPrivateKey(der, kek, 'kid-1')).not.toBe(enc)
+    expect(enc).not.toContain(der.toString('base64url').slice(0, 32))
+  })
+
+  it('fails on a tampered ciphertext or tag', () => {
+    const enc = encryptPrivateKey(der, kek, 'kid-1')
+    const parts = enc.split('.')
+    const ct = Buffer.from(parts[2] ?? '', 'base64url')
+    ct[0] = (ct[0] ?? 0) ^ 1
+    const tampered = [parts[0], parts[1], ct.toString('base64url'), parts[3]].join('.')
+    expect(() => decryptPrivateKey(tampered, kek, 'kid-1')).toThrow(/does not match/)
+    const tag = Buffer.from(parts[3] ?? '', 'base64url')
+    tag[15] = (tag[15] ?? 0) ^ 1
+    expect(() => decryptPrivateKey([parts[0], parts[1], parts[2], tag.toString('base64url')].join('.'), kek, 'kid-1')).toThrow(
+      /does not match/,
+    )
+    // A truncated tag is refused, not accepted as a shorter GCM tag.
+    expect(() => decryptPrivateKey([parts[0], parts[1], parts[2], (parts[3] ?? '').slice(0, 11)].join('.'), kek, 'kid-1')).toThrow()
+    expect(() => decryptPrivateKey('v2.a.b.c', kek, 'kid-1')).toThrow(/format/)
+  })
+
+  it('fails with another key-encryption key, saying so without printing key material', () => {
+    const enc = encryptPrivateKey(der, kek, 'kid-1')
+    const other = randomBytes(32)
+    let message = ''
+    try {
+      decryptPrivateKey(enc, other, 'kid-1')
+    } catch (err) {
+      message = (err as Error).message
+    }
+    expect(message).toMatch(/key-encryption secret .* does not match the one the keys were created with/)
+    for (const secret of [kek, other, der]) {
+      expect(message).not.toContain(secret.toString('base64url').slice(0, 12))
+      expect(message).not.toContain(secret.toString('hex').slice(0, 12))
+    }
+  })
+
+  it('binds the kid: a private key moved to another row fails to decrypt', () => {
+    const enc = encryptPrivateKey(der, kek, 'kid-1')
+    expect(() => decryptPrivateKey(enc, kek, 'kid-2')).toThrow(/does not match/)
+  })
+
+  it('requires a 32-byte key-encryption key', () => {
+    expect(() => encryptPrivateKey(der, randomBytes(16), 'kid-1')).toThrow(TypeError)
+  })
+})
+
+describe('generateSigningKey', () => {
+  it.each(SIGNING_ALGS)('%s: kid is the RFC 7638 thumbprint; the JWK holds only public members', async (alg) => {
+    const record = generateSigningKey(alg, kek, T0, T0 + 5)
+    expect(record).toMatchObject({ alg, createdAt: T0, activatesAt: T0 + 5 })
+    const jwk = JSON.parse(record.publicJwk) as JWK
+    expect(jwk).toMatchObject({ kid: record.kid, alg, use: 'sig' })
+    expect(await calculateJwkThumbprint(jwk, 'sha256')).toBe(record.kid)
+    const allowed = { RS256: ['kty', 'n', 'e'], ES256: ['kty', 'crv', 'x', 'y'], EdDSA: ['kty', 'crv', 'x'] }[alg]
+    expect(Object.keys(jwk).sort()).toEqual([...allowed, 'kid', 'alg', 'use'].sort())
+    const expected = { RS256: { kty: 'RSA' }, ES256: { kty: 'EC', crv: 'P-256' }, EdDSA: { kty: 'OKP', crv: 'Ed25519' } }[alg]
+    expect(jwk).toMatchObject(expected)
+    const priv = createPrivateKey({ key: decryptPrivateKey(record.privateKeyEncrypted, kek, record.kid), format: 'der', type: 'pkcs8' })
+    expect(await calculateJwkThumbprint(createPublicKey(priv).export({ format: 'jwk' }) as JWK)).toBe(record.kid)
+    if (alg === 'RS256') expect(priv.asymmetricKeyDetails?.modulusLength).toBe(2048)
+  })
+})
+
+describe('KeyRing', () => {
+  it('refuses options that would let an instance sign with a key others have not seen', () => {
+    const store = new MemoryKeyStore()
+    expect(() => new KeyRing(store, kek, { ...OPTIONS, activationDelay: 10, cacheTtl: 60 })).toThrow(TypeError)
+    expect(() => new KeyRing(store, kek, { ...OPTIONS, maxTokenLifetime: -1 })).toThrow(TypeError)
+    expect(() => new KeyRing(store, randomBytes(31), OPTIONS)).toThrow(TypeError)
+  })
+
+  it('ensureKeys creates one active key per algorithm, once', async () => {
+    const store = new MemoryKeyStore()
+    const ring = new KeyRing(store, kek, OPTIONS)
+    expect(await ring.ensureKeys(T0)).toEqual(['ES256', 'RS256', 'EdDSA'])
+    expect(await ring.ensureKeys(T0 + 1)).toEqual([])
+    expect(await new KeyRing(store, kek, OPTIONS).ensureKeys(T0 + 2)).toEqual([])
+    expect(store.rows).toHaveLength(3)
+    for (const alg of SIGNING_ALGS) {
+      const key = await ring.signingKey(alg, T0)
+      expect(key.alg).toBe(alg)
+      expect(store.rows.find((row) => row.alg === alg)?.kid).toBe(key.kid)
+    }
+    // Only the missing algorithm is created.
+    await store.deleteSigningKeys(store.rows.filter((row) => row.alg === 'EdDSA').map((row) => row.kid))
+    expect(await ring.ensureKeys(T0 + 3)).toEqual(['EdDSA'])
+  })
+
+  it('signingKey throws when no key is active', async () => {
+    const ring = new KeyRing(new MemoryKeyStore(), kek, OPTIONS)
+    await expect(ring.signingKey('ES256', T0)).rejects.toThrow(/no active ES256 signing key/)
+  })
+
+  it('SECURITY 25: rotation publishes the new key at once, switches at activatesAt, retires the old one after maxTokenLifetime', async () => {
+    const store = new MemoryKeyStore()
+    const ring = new KeyRing(store, kek, OPTIONS)
+    await ring.ensureKeys(T0)
+    const old = Object.fromEntries(await Promise.all(SIGNING_ALGS.map(async (alg) => [alg, (await ring.signingKey(alg, T0)).kid])))
+
+    const t1 = T0 + 100
+    const fresh = await ring.rotate(t1)
+    expect(fresh).toHaveLength(3)
+    const activatesAt = t1 + OPTIONS.activationDelay
+    expect(store.rows.filter((row) => fresh.includes(row.kid)).every((row) => row.activatesAt === activatesAt)).toBe(true)
+
+    // Published immediately, old keys too.
+    expect(new Set(kidsOf(await ring.jwks(t1)))).toEqual(new Set([...Object.values(old), ...fresh]))
+    for (const kid of fresh) expect(await ring.verificationKey(kid, t1)).toBeDefined()
+
+    // The old key signs until the new one activates; then the new one does.
+    for (const alg of SIGNING_ALGS) {
+      expect((await ring.signingKey(alg, activatesAt - 1)).kid).toBe(old[alg])
+      const next = await ring.signingKey(alg, activatesAt)
+      expect(fresh).toContain(next.kid)
+      expect(next.kid).not.toBe(old[alg])
+    }
+
+    // Superseded at activatesAt: still published until activatesAt + maxTokenLifetime.
+    const retiredAt = activatesAt + OPTIONS.maxTokenLifetime
+    expect(kidsOf(await ring.jwks(retiredAt - 1))).toHaveLength(6)
+    expect(await ring.verificationKey(old.ES256 as string, retiredAt - 1)).toBeDefined()
+    expect(await ring.prune(retiredAt - 1)).toEqual([])
+
+    const after = await ring.jwks(retiredAt)
+    expect(new Set(kidsOf(after))).toEqual(new Set(fresh))
+    expect(await ring.verificationKey(old.ES256 as string, retiredAt)).toBeUndefined()
+
+    expect(new Set(await ring.prune(retiredAt))).toEqual(new Set(Object.values(old)))
+    expect(store.rows.map((row) => row.kid).sort()).toEqual([...fresh].sort())
+    expect(await ring.prune(retiredAt + 10_000)).toEqual([])
+  })
+
+  it('publishes only public members, with kid, alg and use', async () => {
+    const ring = new KeyRing(new MemoryKeyStore(), kek, OPTIONS)
+    await ring.ensureKeys(T0)
+    const { keys } = await ring.jwks(T0)
+    expect(keys).toHaveLength(3)
+    for (const jwk of keys) {
+      expect(jwk.use).toBe('sig')
+      for (const member of ['d', 'p', 'q', 'dp', 'dq', 'qi']) expect(jwk).not.toHaveProperty(member)
+    }
+    expect(keys.map((jwk) => jwk.alg)).toEqual(['ES256', 'RS256', 'EdDSA'])
+  })
+
+  it('a rotation by another process is published at once by jwks and used for signing by activatesAt', async () => {
+    const store = new MemoryKeyStore()
+    const server = new KeyRing(store, kek, OPTIONS)
+    await server.ensureKeys(T0)
+    await server.signingKey('ES256', T0) // warms the cache
+    const cli = new KeyRing(store, kek, OPTIONS)
+    const fresh = await cli.rotate(T0 + 1)
+    expect(kidsOf(await server.jwks(T0 + 1))).toEqual(expect.arrayContaining(fresh))
+    expect(fresh).toContain((await server.signingKey('ES256', T0 + 1 + OPTIONS.activationDelay)).kid)
+  })
+
+  it('signingKey reads the store once per cacheTtl and decrypts each key once', async () => {
+    const store = new MemoryKeyStore()
+    const ring = new KeyRing(store, kek, OPTIONS)
+    await ring.ensureKeys(T0)
+    store.listCalls = 0
+    const first = await ring.signingKey('ES256', T0)
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => ring.signingKey('ES256', T0 + (i % 59))))
+    expect(store.listCalls).toBe(1)
+    for (const result of results) expect(result.key).toBe(first.key)
+    await ring.verificationKey(first.kid, T0 + 30)
+    expect(store.listCalls).toBe(1)
+
+    await ring.signingKey('ES256', T0 + OPTIONS.cacheTtl)
+    expect(store.listCalls).toBe(2)
+    // The decrypted KeyObject survives the refresh of the list.
+    expect((await ring.signingKey('ES256', T0 + OPTIONS.cacheTtl + 1)).key).toBe(first.key)
+
+    // jwks never uses the cache.
+    await ring.jwks(T0 + OPTIONS.cacheTtl + 1)
+    await ring.jwks(T0 + OPTIONS.cacheTtl + 1)
+    expect(store.listCalls).toBe(4)
+  })
+
+  it('an unknown kid triggers at most one store read per second', async () => {
+    const store = new MemoryKeyStore()
+    const ring = new KeyRing(store, kek, OPTIONS)
+    await ring.ensureKeys(T0)
+    await ring.signingKey('ES256', T0)
+    store.listCalls = 0
+    for (let i = 0; i < 5; i++) expect(await ring.verificationKey(`unknown-${i}`, T0)).toBeUndefined()
+    expect(store.listCalls).toBe(0)
+    expect(await ring.verificationKey('unknown', T0 + 1)).toBeUndefined()
+    expect(await ring.verificationKey('unknown', T0 + 1)).toBeUndefined()
+    expect(store.listCalls).toBe(1)
+  })
+
+  it('refuses to sign with keys sealed under another key-encryption secret', async () => {
+    const store = new MemoryKeyStore()
+    await new KeyRing(store, kek, OPTIONS).ensureKeys(T0)
+    const other = new KeyRing(store, randomBytes(32), OPTIONS)
+    await expect(other.signingKey('RS256', T0)).rejects.toThrow(/does not match the one the keys were created with/)
+  })
+
+  it('refuses a row whose private key belongs to another kid of the same secret', async () => {
+    const store = new MemoryKeyStore()
+    await new KeyRing(store, kek, OPTIONS).ensureKeys(T0)
+    const [a, b] = store.rows.filter((row) => row.alg === 'ES256' || row.alg === 'RS256')
+    if (!a || !b) throw new Error('setup')
+    ;[a.privateKeyEncrypted, b.privateKeyEncrypted] = [b.privateKeyEncrypted, a.privateKeyEncrypted]
+    const ring = new KeyRing(store, kek, OPTIONS)
+    await expect(ring.signingKey(a.alg, T0)).rejects.toThrow(/does not match/)
+  })
+})

@@ -1,0 +1,64 @@
+/**
+ * Random values and how they are kept. Codes, refresh tokens, session ids and client secrets are
+ * 256-bit random values, so a single SHA-256 is a sufficient at-rest hash (a slow hash protects
+ * guessable inputs; these are not). Passwords are guessable and get scrypt.
+ */
+import { createHash, randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto'
+
+/** A 256-bit random value, base64url (43 characters). RFC 6749 §10.10 asks for at least 128. */
+export function randomToken(): string {
+  return randomBytes(32).toString('base64url')
+}
+
+/** The at-rest form of a high-entropy secret (code, refresh token, session id, client secret). */
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('base64url')
+}
+
+/** Constant-time comparison of two strings of any length. */
+export function safeEqual(a: string, b: string): boolean {
+  const ha = createHash('sha256').update(a).digest()
+  const hb = createHash('sha256').update(b).digest()
+  return timingSafeEqual(ha, hb)
+}
+
+// scrypt parameters: N=2^15, r=8, p=1 (RFC 7914; ~32 MiB, ~50 ms here), stored with the hash so
+// that they can be raised later without invalidating existing passwords.
+const SCRYPT = { N: 2 ** 15, r: 8, p: 1, keylen: 32, maxmem: 64 * 1024 * 1024 } as const
+
+function scryptAsync(password: string, salt: Buffer, keylen: number, options: ScryptOptions): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    scrypt(password, salt, keylen, options, (err, key) => (err ? reject(err) : resolve(key)))
+  })
+}
+
+/** `scrypt$N$r$p$salt$hash`, salt and hash base64url. */
+export async function hashPassword(password: string): Promise<string> {
+  const salt = randomBytes(16)
+  const key = await scryptAsync(password, salt, SCRYPT.keylen, SCRYPT)
+  return ['scrypt', SCRYPT.N, SCRYPT.r, SCRYPT.p, salt.toString('base64url'), key.toString('base64url')].join('$')
+}
+
+/** Verifies a password against `hashPassword` output in constant time. A malformed hash never matches. */
+export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+  const parts = stored.split('$')
+  if (parts.length !== 6 || parts[0] !== 'scrypt') return false
+  const [N, r, p] = parts.slice(1, 4).map(Number) as [number, number, number]
+  const salt = Buffer.from(parts[4] ?? '', 'base64url')
+  const expected = Buffer.from(parts[5] ?? '', 'base64url')
+  if (!Number.isSafeInteger(N) || !Number.isSafeInteger(r) || !Number.isSafeInteger(p) || expected.length === 0) {
+    return false
+  }
+  const key = await scryptAsync(password, salt, expected.length, { N, r, p, maxmem: SCRYPT.maxmem })
+  return timingSafeEqual(key, expected)
+}
+
+/**
+ * A hash to verify against when the user does not exist, so that an unknown username costs the
+ * same time as a wrong password (SECURITY.md 7). Computed once, lazily.
+ */
+let dummyHash: Promise<string> | undefined
+export function dummyPasswordHash(): Promise<string> {
+  dummyHash ??= hashPassword(randomToken())
+  return dummyHash
+}
