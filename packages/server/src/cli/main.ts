@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /**
  * `authcode`: the command-line interface of the authorization server.
  * Errors are one line on stderr (exit 1; exit 2 for a wrong call); never a stack trace.

@@ -20,14 +20,11 @@ export type OAuthErrorCode =
   // OpenID Connect Core §3.1.2.6
   | 'login_required'
   | 'consent_required'
-  | 'interaction_required'
   | 'request_not_supported'
   | 'request_uri_not_supported'
   // RFC 6750 §3.1
   | 'invalid_token'
   | 'insufficient_scope'
-  // RFC 7009 §2.2.1
-  | 'unsupported_token_type'
 
 /** The HTTP status each code is sent with unless a factory overrides it (throttling: 429). */
 export const ERROR_STATUS: Readonly<Record<OAuthErrorCode, number>> = Object.freeze({
@@ -43,12 +40,10 @@ export const ERROR_STATUS: Readonly<Record<OAuthErrorCode, number>> = Object.fre
   temporarily_unavailable: 503,
   login_required: 400,
   consent_required: 400,
-  interaction_required: 400,
   request_not_supported: 400,
   request_uri_not_supported: 400,
   invalid_token: 401,
   insufficient_scope: 403,
-  unsupported_token_type: 400,
 })
 
 // RFC 6749 §5.2: error_description is limited to %x20-21 / %x23-5B / %x5D-7E.
@@ -117,4 +112,3 @@ export const consentRequired = (description: string) => new OAuthError('consent_
 export const invalidToken = (description: string) => new OAuthError('invalid_token', description)
 export const insufficientScope = (scope: string) =>
   new OAuthError('insufficient_scope', 'the access token lacks a required scope', { scope })
-export const unsupportedTokenType = (description: string) => new OAuthError('unsupported_token_type', description)
