@@ -202,7 +202,7 @@ export interface GrantStore {
   /** Atomic: inserts the grant and its first code together. */
   createGrantWithCode(grant: GrantRecord, code: CodeRecord): Promise<void>
   getGrant(id: string): Promise<GrantRecord | undefined>
-  /** Revokes the grant: its refresh tokens and access tokens stop working. Idempotent. */
+  /** Revokes the grant: its refresh tokens and access tokens (their `revokedAt` set) stop working. Idempotent. */
   revokeGrant(id: string, now: number): Promise<void>
 
   getCode(codeHash: string): Promise<CodeRecord | undefined>
@@ -210,7 +210,7 @@ export interface GrantStore {
    * Atomic, the single-use rule (RFC 6749 §4.1.2): marks the code consumed only if it was not
    * consumed, has not expired at `now`, and its grant is not revoked, and records `tokens` in the
    * same transaction. False when another redemption won or the code is no longer valid; then
-   * nothing was written.
+   * nothing was written. `getCode` alone does not reflect a revoked grant: check `getGrant`.
    */
   redeemCode(codeHash: string, now: number, tokens: IssuedTokens): Promise<boolean>
 
@@ -219,6 +219,7 @@ export interface GrantStore {
    * Atomic, the rotation rule (RFC 9700 §4.14.2): marks the token rotated only if it was not
    * rotated, has not expired at `now` and its grant is not revoked, and records `tokens` in the
    * same transaction. False when another rotation won or the token is no longer valid.
+   * `getRefreshToken` alone does not reflect a revoked grant: check `getGrant`.
    */
   rotateRefreshToken(tokenHash: string, now: number, tokens: IssuedTokens): Promise<boolean>
 
