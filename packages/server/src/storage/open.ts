@@ -5,7 +5,7 @@
 import type { Kysely } from 'kysely'
 import type { Store } from '../protocol/store.js'
 import type { Database } from './database.js'
-import { openSqlStore } from './sql-store.js'
+import { openMigratedStore } from './sql-store.js'
 import { openSqliteDatabase } from './sqlite.js'
 
 export type DatabaseLocation = { dialect: 'sqlite'; path: string } | { dialect: 'postgres'; url: string }
@@ -53,5 +53,5 @@ export async function openDatabase(db: string): Promise<Kysely<Database>> {
  * const { store, migrated } = await openStore(config.db)
  */
 export async function openStore(db: string): Promise<{ store: Store; migrated: string[] }> {
-  return openSqlStore(await openDatabase(db))
+  return openMigratedStore(await openDatabase(db))
 }

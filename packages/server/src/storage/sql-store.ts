@@ -43,9 +43,9 @@ type NewRow<T extends keyof Database> = Insertable<Database[T]>
  * Migrates `db` to the latest schema and wraps it in a `SqlStore`; destroys `db` when migrating fails.
  *
  * @example
- * const { store, migrated } = await openSqlStore(new Kysely<Database>({ dialect }))
+ * const { store, migrated } = await openMigratedStore(new Kysely<Database>({ dialect }))
  */
-export async function openSqlStore(db: Kysely<Database>): Promise<{ store: SqlStore; migrated: string[] }> {
+export async function openMigratedStore(db: Kysely<Database>): Promise<{ store: SqlStore; migrated: string[] }> {
   try {
     const { applied } = await migrateToLatest(db)
     return { store: new SqlStore(db), migrated: applied }

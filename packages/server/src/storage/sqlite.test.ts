@@ -1,6 +1,6 @@
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { migrateDown, migrateToLatest } from './migrate.js'
 import { openStore, parseDatabaseUrl } from './open.js'
@@ -89,6 +89,13 @@ describe('sqlite migrations', () => {
     } finally {
       await second.store.close()
     }
+  })
+
+  it('refuses a file that is not a SQLite database', async () => {
+    const path = freshPath()
+    await mkdir(dirname(path), { recursive: true })
+    await writeFile(path, 'not a database, just text that is long enough to fill a header block'.repeat(10))
+    await expect(openSqliteStore(path)).rejects.toThrow(/not a database/)
   })
 })
 

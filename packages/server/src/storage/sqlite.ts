@@ -7,7 +7,7 @@ import { dirname } from 'node:path'
 import SQLite from 'better-sqlite3'
 import { Kysely, SqliteDialect } from 'kysely'
 import type { Database } from './database.js'
-import { openSqlStore, type SqlStore } from './sql-store.js'
+import { openMigratedStore, type SqlStore } from './sql-store.js'
 
 /**
  * Opens (creating it and its directory if needed) the SQLite file at `path`, without migrating:
@@ -19,10 +19,15 @@ import { openSqlStore, type SqlStore } from './sql-store.js'
 export async function openSqliteDatabase(path: string): Promise<Kysely<Database>> {
   await mkdir(dirname(path), { recursive: true })
   const database = new SQLite(path)
-  database.pragma('journal_mode = WAL')
-  database.pragma('synchronous = NORMAL')
-  database.pragma('foreign_keys = ON')
-  database.pragma('busy_timeout = 5000')
+  try {
+    database.pragma('journal_mode = WAL')
+    database.pragma('synchronous = NORMAL')
+    database.pragma('foreign_keys = ON')
+    database.pragma('busy_timeout = 5000')
+  } catch (error) {
+    database.close()
+    throw error
+  }
   return new Kysely<Database>({ dialect: new SqliteDialect({ database }) })
 }
 
@@ -33,6 +38,6 @@ export async function openSqliteDatabase(path: string): Promise<Kysely<Database>
  * const store = await openSqliteStore('./data/authcode.db')
  */
 export async function openSqliteStore(path: string): Promise<SqlStore> {
-  const { store } = await openSqlStore(await openSqliteDatabase(path))
+  const { store } = await openMigratedStore(await openSqliteDatabase(path))
   return store
 }

@@ -344,11 +344,10 @@ export function storeSuite(dialect: string, open: () => Promise<Store>): void {
       beforeEach(() => seed('g1'))
 
       it('createGrantWithCode stores both', async () => {
-        await store.createGrantWithCode(grant('g2'), code('code-g2', 'g2', { codeChallenge: null, codeChallengeMethod: null, nonce: null, redirectUriSent: false }))
+        const plain = code('code-g2', 'g2', { codeChallenge: null, codeChallengeMethod: null, nonce: null, redirectUriSent: false })
+        await store.createGrantWithCode(grant('g2'), plain)
         expect(await store.getGrant('g2')).toEqual(grant('g2'))
-        expect(await store.getCode('code-g2')).toEqual(
-          code('code-g2', 'g2', { codeChallenge: null, codeChallengeMethod: null, nonce: null, redirectUriSent: false }),
-        )
+        expect(await store.getCode('code-g2')).toEqual(plain)
         expect(await store.getGrant('g3')).toBeUndefined()
         expect(await store.getCode('code-g3')).toBeUndefined()
       })
