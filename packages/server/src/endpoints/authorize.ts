@@ -43,6 +43,8 @@ export const authorizeEndpoint: FastifyPluginAsync<{ services: Services; pages: 
   app.route({
     method: ['GET', 'POST'],
     url: '/authorize',
+    // HEAD must be safe (RFC 9110 §9.2.1); this GET is not: it starts interactions and mints codes.
+    exposeHeadRoute: false,
     config: { errors: 'page' },
     async handler(request, reply) {
       const status = request.method === 'POST' ? 303 : 302
@@ -86,7 +88,10 @@ export const authorizeEndpoint: FastifyPluginAsync<{ services: Services; pages: 
     },
   })
 
-  app.get<{ Params: { id: string } }>('/authorize/resume/:id', { config: { errors: 'page' } }, async (request, reply) => {
+  app.head('/authorize', async (_request, reply) => reply.code(405).header('allow', 'GET, POST').send())
+
+  // GET only: resuming mints the code, which a (safe) HEAD must not do.
+  app.get<{ Params: { id: string } }>('/authorize/resume/:id', { config: { errors: 'page' }, exposeHeadRoute: false }, async (request, reply) => {
     const now = services.now()
     const interaction = await store.getInteraction(request.params.id, now)
     if (interaction === undefined) {

@@ -157,10 +157,11 @@ export function consentNeeded(input: Pick<DecisionInput, 'request' | 'client' | 
  */
 export function decideAuthorization(input: DecisionInput): AuthorizationDecision {
   const { request, session, now } = input
+  // OIDC Core §3.1.2.1: "max_age=0 is equivalent to prompt=login", even within the second of a login.
   const sessionUsable =
     session !== undefined &&
     !request.prompt.includes('login') &&
-    (request.maxAge === undefined || now - session.authTime <= request.maxAge)
+    (request.maxAge === undefined || (request.maxAge > 0 && now - session.authTime <= request.maxAge))
   if (request.prompt.includes('none')) {
     if (!sessionUsable) throw loginRequired('the user is not signed in')
     if (consentNeeded(input)) throw consentRequired('the user has not consented to the requested scopes')
