@@ -167,13 +167,11 @@ export const interactionRoutes: FastifyPluginAsync<{ services: Services; pages: 
       decision = undefined
     }
     const now = services.now()
-    if (decision === 'approve') {
+    if (decision !== 'approve' && decision !== 'deny') return pages.sendError(reply, 400, 'Choose Allow or Deny.')
+    const moved = decision === 'approve' ? await consentInteraction(store, interaction.id, now) : await denyInteraction(store, interaction.id, now)
+    // Remembered only when this decision is the one that counted (not a late or concurrent second answer).
+    if (moved !== undefined && decision === 'approve') {
       await store.saveConsent(interaction.userId, interaction.clientId, requestOf(interaction).scopes, now)
-      await consentInteraction(store, interaction.id, now)
-    } else if (decision === 'deny') {
-      await denyInteraction(store, interaction.id, now)
-    } else {
-      return pages.sendError(reply, 400, 'Choose Allow or Deny.')
     }
     return reply.redirect(resumeUrl(interaction.id), 303)
   })
