@@ -258,9 +258,10 @@ export async function obtainTokens(
   const { callback } = await authorize(server, browser, authorizeQuery(client, { code_challenge: challenge, ...overrides }), user)
   const code = callback?.searchParams.get('code')
   if (code == null) throw new Error(`no code: ${callback?.href ?? 'no callback'}`)
+  const form = { grant_type: 'authorization_code', code, redirect_uri: client.redirectUri, code_verifier: verifier }
   const response = await postForm(
     `${server.url}/token`,
-    { grant_type: 'authorization_code', code, redirect_uri: client.redirectUri, code_verifier: verifier },
+    client.secret === null ? { ...form, client_id: client.clientId } : form,
     client.secret === null ? {} : { authorization: basicAuth(client.clientId, client.secret) },
   )
   if (response.status !== 200) throw new Error(`token request failed: ${response.status} ${await response.text()}`)

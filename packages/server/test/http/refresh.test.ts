@@ -6,75 +6,15 @@
 import { decodeJwt } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
-  Browser,
-  authorize,
-  authorizeQuery,
   basicAuth,
   obtainTokens,
-  pkcePair,
   postForm,
   startServer,
   type TestClient,
   type TestServer,
 } from '../harness.js'
+import { clientAuthHeaders as authOf, expectOAuthError as expectTokenError, expectTokens, introspect, obtainPublicTokens, refresh, userinfoStatus, type Json, type User } from '../back-channel.js'
 
-type User = { username: string; password: string }
-type Json = Record<string, unknown>
-
-function authOf(client: TestClient): Record<string, string> {
-  return client.secret === null ? {} : { authorization: basicAuth(client.clientId, client.secret) }
-}
-
-/** A refresh request authenticated as `client` (public clients send client_id in the body). */
-function refresh(server: TestServer, client: TestClient, refreshToken: string, extra: Record<string, string> = {}): Promise<Response> {
-  const form = { grant_type: 'refresh_token', refresh_token: refreshToken, ...extra }
-  return postForm(`${server.url}/token`, client.secret === null ? { client_id: client.clientId, ...form } : form, authOf(client))
-}
-
-/** `obtainTokens` for a public client: login, consent, then a code exchange with client_id and PKCE only. */
-async function obtainPublicTokens(server: TestServer, client: TestClient, user: User): Promise<Json> {
-  const { verifier, challenge } = pkcePair()
-  const { callback } = await authorize(server, new Browser(), authorizeQuery(client, { code_challenge: challenge }), user)
-  const code = callback?.searchParams.get('code') ?? ''
-  const response = await postForm(`${server.url}/token`, {
-    grant_type: 'authorization_code',
-    code,
-    redirect_uri: client.redirectUri,
-    code_verifier: verifier,
-    client_id: client.clientId,
-  })
-  return expectTokens(response)
-}
-
-async function expectTokens(response: Response): Promise<Json> {
-  const text = await response.text()
-  expect({ status: response.status, text }).toMatchObject({ status: 200 })
-  expect(response.headers.get('cache-control')).toBe('no-store')
-  expect(response.headers.get('pragma')).toBe('no-cache')
-  return JSON.parse(text) as Json
-}
-
-async function expectTokenError(response: Response, status: number, error: string): Promise<Json> {
-  const text = await response.text()
-  expect({ status: response.status, text }).toMatchObject({ status })
-  expect(response.headers.get('content-type')).toMatch(/^application\/json/)
-  expect(response.headers.get('cache-control')).toBe('no-store')
-  const body = JSON.parse(text) as Json
-  expect(body.error).toBe(error)
-  if (status === 401) expect(response.headers.get('www-authenticate')).toMatch(/^Basic realm="[^"]+"$/)
-  return body
-}
-
-async function userinfoStatus(server: TestServer, accessToken: string): Promise<number> {
-  const response = await fetch(`${server.url}/userinfo`, { headers: { authorization: `Bearer ${accessToken}` } })
-  return response.status
-}
-
-async function introspect(server: TestServer, client: TestClient, token: string): Promise<Json> {
-  const response = await postForm(`${server.url}/introspect`, { token }, authOf(client))
-  expect(response.status).toBe(200)
-  return (await response.json()) as Json
-}
 
 describe('the refresh token grant', () => {
   let server: TestServer

@@ -5,9 +5,6 @@
 import { decodeJwt } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
-  Browser,
-  authorize,
-  authorizeQuery,
   basicAuth,
   obtainTokens,
   pkcePair,
@@ -16,18 +13,8 @@ import {
   type TestClient,
   type TestServer,
 } from '../harness.js'
+import { callAs, clientAuthHeaders as authOf, expectOAuthError as expectError, introspect, obtainPublicTokens, refresh, userinfoStatus, type Json, type User } from '../back-channel.js'
 
-type User = { username: string; password: string }
-type Json = Record<string, unknown>
-
-function authOf(client: TestClient): Record<string, string> {
-  return client.secret === null ? {} : { authorization: basicAuth(client.clientId, client.secret) }
-}
-
-/** A form POST to `path` authenticated as `client` (public clients send client_id in the body). */
-function callAs(server: TestServer, path: string, client: TestClient, form: Record<string, string>): Promise<Response> {
-  return postForm(`${server.url}${path}`, client.secret === null ? { client_id: client.clientId, ...form } : form, authOf(client))
-}
 
 const revoke = (server: TestServer, client: TestClient, token: string, hint?: string) =>
   callAs(server, '/revoke', client, hint === undefined ? { token } : { token, token_type_hint: hint })
@@ -36,48 +23,6 @@ async function expectRevoked200(response: Response): Promise<void> {
   const text = await response.text()
   expect({ status: response.status, text }).toEqual({ status: 200, text: '' })
   expect(response.headers.get('cache-control')).toBe('no-store')
-}
-
-async function introspect(server: TestServer, client: TestClient, token: string, hint?: string): Promise<Json> {
-  const response = await callAs(server, '/introspect', client, hint === undefined ? { token } : { token, token_type_hint: hint })
-  const text = await response.text()
-  expect({ status: response.status, text }).toMatchObject({ status: 200 })
-  expect(response.headers.get('content-type')).toMatch(/^application\/json/)
-  expect(response.headers.get('cache-control')).toBe('no-store')
-  return JSON.parse(text) as Json
-}
-
-async function expectError(response: Response, status: number, error: string): Promise<Json> {
-  const text = await response.text()
-  expect({ status: response.status, text }).toMatchObject({ status })
-  expect(response.headers.get('content-type')).toMatch(/^application\/json/)
-  expect(response.headers.get('cache-control')).toBe('no-store')
-  const body = JSON.parse(text) as Json
-  expect(body.error).toBe(error)
-  if (status === 401) expect(response.headers.get('www-authenticate')).toMatch(/^Basic realm="[^"]+"$/)
-  return body
-}
-
-async function userinfoStatus(server: TestServer, accessToken: string): Promise<number> {
-  return (await fetch(`${server.url}/userinfo`, { headers: { authorization: `Bearer ${accessToken}` } })).status
-}
-
-function refresh(server: TestServer, client: TestClient, refreshToken: string): Promise<Response> {
-  return callAs(server, '/token', client, { grant_type: 'refresh_token', refresh_token: refreshToken })
-}
-
-async function obtainPublicTokens(server: TestServer, client: TestClient, user: User): Promise<Json> {
-  const { verifier, challenge } = pkcePair()
-  const { callback } = await authorize(server, new Browser(), authorizeQuery(client, { code_challenge: challenge }), user)
-  const response = await postForm(`${server.url}/token`, {
-    grant_type: 'authorization_code',
-    code: callback?.searchParams.get('code') ?? '',
-    redirect_uri: client.redirectUri,
-    code_verifier: verifier,
-    client_id: client.clientId,
-  })
-  expect(response.status).toBe(200)
-  return (await response.json()) as Json
 }
 
 describe('token revocation (RFC 7009)', () => {

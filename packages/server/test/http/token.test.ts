@@ -20,12 +20,10 @@ import {
   type TestClient,
   type TestServer,
 } from '../harness.js'
+import { callAs, clientAuthHeaders as authOf, expectOAuthError as expectTokenError, expectTokens, introspect, refresh, type Json, type User } from '../back-channel.js'
 
-type User = { username: string; password: string }
-type Json = Record<string, unknown>
 
 /** RFC 6749 §5.2 error_description / error charset. */
-const ERROR_CHARSET = /^[\x20-\x21\x23-\x5B\x5D-\x7E]+$/
 
 /** Runs the authorization request in `browser` (a fresh one by default) and returns the code. */
 async function codeFor(
@@ -42,55 +40,12 @@ async function codeFor(
   return { code, verifier, browser, callback, response }
 }
 
-/** Client authentication headers: Basic for a confidential client, none for a public one. */
-function authOf(client: TestClient): Record<string, string> {
-  return client.secret === null ? {} : { authorization: basicAuth(client.clientId, client.secret) }
-}
-
-/** A token request authenticated as `client` (public clients send client_id in the body). */
-function tokenRequest(server: TestServer, client: TestClient, form: Record<string, string>, headers: Record<string, string> = {}): Promise<Response> {
-  const body = client.secret === null ? { client_id: client.clientId, ...form } : form
-  return postForm(`${server.url}/token`, body, { ...authOf(client), ...headers })
-}
-
 function redeem(server: TestServer, client: TestClient, code: string, verifier: string, extra: Record<string, string> = {}): Promise<Response> {
-  return tokenRequest(server, client, { grant_type: 'authorization_code', code, redirect_uri: client.redirectUri, code_verifier: verifier, ...extra })
-}
-
-/** Asserts an RFC 6749 §5.2 error response and returns its body. */
-async function expectTokenError(response: Response, status: number, error: string): Promise<Json> {
-  const text = await response.text()
-  expect({ status: response.status, text }).toMatchObject({ status })
-  expect(response.headers.get('content-type')).toMatch(/^application\/json/)
-  expect(response.headers.get('cache-control')).toBe('no-store')
-  expect(response.headers.get('pragma')).toBe('no-cache')
-  const body = JSON.parse(text) as Json
-  expect(body.error).toBe(error)
-  expect(String(body.error)).toMatch(ERROR_CHARSET)
-  if (body.error_description !== undefined) expect(String(body.error_description)).toMatch(ERROR_CHARSET)
-  for (const key of Object.keys(body)) expect(['error', 'error_description', 'error_uri']).toContain(key)
-  if (status === 401) expect(response.headers.get('www-authenticate')).toMatch(/^Basic realm="[^"]+"$/)
-  return body
-}
-
-async function expectTokens(response: Response): Promise<Json> {
-  const text = await response.text()
-  expect({ status: response.status, text }).toMatchObject({ status: 200 })
-  return JSON.parse(text) as Json
+  return callAs(server, '/token', client, { grant_type: 'authorization_code', code, redirect_uri: client.redirectUri, code_verifier: verifier, ...extra })
 }
 
 function userinfo(server: TestServer, accessToken: string): Promise<Response> {
   return fetch(`${server.url}/userinfo`, { headers: { authorization: `Bearer ${accessToken}` } })
-}
-
-async function introspect(server: TestServer, client: TestClient, token: string): Promise<Json> {
-  const response = await postForm(`${server.url}/introspect`, { token }, authOf(client))
-  expect(response.status).toBe(200)
-  return (await response.json()) as Json
-}
-
-function refresh(server: TestServer, client: TestClient, refreshToken: string): Promise<Response> {
-  return tokenRequest(server, client, { grant_type: 'refresh_token', refresh_token: refreshToken })
 }
 
 describe('the token endpoint', () => {
@@ -361,7 +316,7 @@ describe('the token endpoint', () => {
         const { code, verifier } = await freshCode()
         const form: Record<string, string> = { grant_type: 'authorization_code', code, code_verifier: verifier }
         if (redirectUri !== undefined) form.redirect_uri = redirectUri
-        await expectTokenError(await tokenRequest(server, client, form), 400, 'invalid_grant')
+        await expectTokenError(await callAs(server, '/token', client, form), 400, 'invalid_grant')
         // the mismatch did not consume the code
         await expectTokens(await redeem(server, client, code, verifier))
       }
@@ -370,7 +325,7 @@ describe('the token endpoint', () => {
     it('CD-08 RFC 6749 §4.1.3: when /authorize omitted redirect_uri (one registered), the token request may omit it; another value is refused', async () => {
       const omitted = await freshCode({ redirect_uri: undefined })
       expect(omitted.callback.origin + omitted.callback.pathname).toBe(client.redirectUri)
-      await expectTokens(await tokenRequest(server, client, { grant_type: 'authorization_code', code: omitted.code, code_verifier: omitted.verifier }))
+      await expectTokens(await callAs(server, '/token', client, { grant_type: 'authorization_code', code: omitted.code, code_verifier: omitted.verifier }))
       const other = await freshCode({ redirect_uri: undefined })
       await expectTokenError(await redeem(server, client, other.code, other.verifier, { redirect_uri: 'https://rp.test/elsewhere' }), 400, 'invalid_grant')
       await expectTokens(await redeem(server, client, other.code, other.verifier))
@@ -462,7 +417,7 @@ describe('the token endpoint', () => {
   describe('PKCE at the token endpoint (PK-08..PK-11)', () => {
     it('PK-08 RFC 7636 §4.6: redeeming without code_verifier is invalid_grant and does not consume the code', async () => {
       const { code, verifier } = await freshCode()
-      await expectTokenError(await tokenRequest(server, client, { grant_type: 'authorization_code', code, redirect_uri: client.redirectUri }), 400, 'invalid_grant')
+      await expectTokenError(await callAs(server, '/token', client, { grant_type: 'authorization_code', code, redirect_uri: client.redirectUri }), 400, 'invalid_grant')
       await expectTokens(await redeem(server, client, code, verifier))
     })
 
@@ -503,7 +458,7 @@ describe('the token endpoint', () => {
       expect(code).not.toBe('')
       await expectTokenError(await redeem(server, exempt, code, pkcePair().verifier), 400, 'invalid_request')
       // the exempted client redeems without a verifier
-      await expectTokens(await tokenRequest(server, exempt, { grant_type: 'authorization_code', code, redirect_uri: exempt.redirectUri }))
+      await expectTokens(await callAs(server, '/token', exempt, { grant_type: 'authorization_code', code, redirect_uri: exempt.redirectUri }))
     })
   })
 
@@ -655,13 +610,13 @@ describe('the token endpoint', () => {
     })
 
     it('TK-14 RFC 6749 §5.2: an unknown grant_type is unsupported_grant_type', async () => {
-      await expectTokenError(await tokenRequest(server, client, { grant_type: 'foo' }), 400, 'unsupported_grant_type')
-      await expectTokenError(await tokenRequest(server, client, { grant_type: 'client_credentials' }), 400, 'unsupported_grant_type')
+      await expectTokenError(await callAs(server, '/token', client, { grant_type: 'foo' }), 400, 'unsupported_grant_type')
+      await expectTokenError(await callAs(server, '/token', client, { grant_type: 'client_credentials' }), 400, 'unsupported_grant_type')
     })
 
     it('TK-15 RFC 9700 §2.4: grant_type=password and implicit are unsupported_grant_type', async () => {
-      await expectTokenError(await tokenRequest(server, client, { grant_type: 'password', username: user.username, password: user.password }), 400, 'unsupported_grant_type')
-      await expectTokenError(await tokenRequest(server, client, { grant_type: 'implicit' }), 400, 'unsupported_grant_type')
+      await expectTokenError(await callAs(server, '/token', client, { grant_type: 'password', username: user.username, password: user.password }), 400, 'unsupported_grant_type')
+      await expectTokenError(await callAs(server, '/token', client, { grant_type: 'implicit' }), 400, 'unsupported_grant_type')
     })
 
     it('TK-16 RFC 6749 §5.2: a client not registered for the authorization_code grant is unauthorized_client', async () => {
@@ -673,10 +628,10 @@ describe('the token endpoint', () => {
 
     it('TK-17 RFC 6749 §5.2: a missing grant_type or code is invalid_request', async () => {
       const { code, verifier } = await freshCode()
-      await expectTokenError(await tokenRequest(server, client, { code, redirect_uri: client.redirectUri, code_verifier: verifier }), 400, 'invalid_request')
-      await expectTokenError(await tokenRequest(server, client, { grant_type: 'authorization_code', redirect_uri: client.redirectUri, code_verifier: verifier }), 400, 'invalid_request')
-      await expectTokenError(await tokenRequest(server, client, { grant_type: 'authorization_code', code: '', redirect_uri: client.redirectUri, code_verifier: verifier }), 400, 'invalid_request')
-      await expectTokenError(await tokenRequest(server, client, { grant_type: 'refresh_token' }), 400, 'invalid_request')
+      await expectTokenError(await callAs(server, '/token', client, { code, redirect_uri: client.redirectUri, code_verifier: verifier }), 400, 'invalid_request')
+      await expectTokenError(await callAs(server, '/token', client, { grant_type: 'authorization_code', redirect_uri: client.redirectUri, code_verifier: verifier }), 400, 'invalid_request')
+      await expectTokenError(await callAs(server, '/token', client, { grant_type: 'authorization_code', code: '', redirect_uri: client.redirectUri, code_verifier: verifier }), 400, 'invalid_request')
+      await expectTokenError(await callAs(server, '/token', client, { grant_type: 'refresh_token' }), 400, 'invalid_request')
       await expectTokens(await redeem(server, client, code, verifier))
     })
 
@@ -723,7 +678,7 @@ describe('the token endpoint', () => {
         await expectTokenError(response, 400, 'invalid_request')
       }
       // qs "magic" is taken literally: grant_type[] is not grant_type
-      await expectTokenError(await tokenRequest(server, client, { 'grant_type[]': 'authorization_code', code: 'x' }), 400, 'invalid_request')
+      await expectTokenError(await callAs(server, '/token', client, { 'grant_type[]': 'authorization_code', code: 'x' }), 400, 'invalid_request')
     })
 
     // Known bug outside the files this suite may fix (http/form.ts): the form parser has Fastify
@@ -831,7 +786,7 @@ describe('the token endpoint under other configurations', () => {
       const post = await postForm(`${server.url}/token`, { ...form, client_id: client.clientId, client_secret: client.secret ?? '' })
       expect(post.status).toBe(429)
       // another client is not affected
-      await expectTokenError(await tokenRequest(server, bystander, { grant_type: 'foo' }), 400, 'unsupported_grant_type')
+      await expectTokenError(await callAs(server, '/token', bystander, { grant_type: 'foo' }), 400, 'unsupported_grant_type')
 
       server.clock.advance(59)
       expect((await postForm(`${server.url}/token`, form, authOf(client))).status).toBe(429)
