@@ -188,7 +188,7 @@ async function run(argv: string[], io: Io): Promise<void> {
 
 run(process.argv.slice(2), { out: (line) => process.stdout.write(`${line}\n`), readStdin }).catch((error: unknown) => {
   if (error instanceof UsageError) {
-    process.stderr.write(`authcode: ${error.message}\nRun 'authcode --help' for usage.\n`)
+    process.stderr.write(`authcode: ${error.message} (run 'authcode --help' for usage)\n`)
     process.exit(2)
   }
   const known = error instanceof ConfigError || error instanceof TypeError || (error as NodeJS.ErrnoException).code !== undefined

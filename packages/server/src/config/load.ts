@@ -164,7 +164,10 @@ export function loadConfig(flags: ConfigFlags, env: Readonly<Record<string, stri
   const envPort = env.AUTHCODE_PORT === undefined || env.AUTHCODE_PORT === '' ? undefined : parsePort(env.AUTHCODE_PORT, 'AUTHCODE_PORT')
   const port = flags.port ?? envPort ?? file.port ?? DEFAULT_PORT
   const allowInsecure = file.dangerouslyAllowInsecureIssuer ?? false
-  const issuer = checkIssuer(flags.issuer ?? nonEmpty(env.AUTHCODE_ISSUER) ?? file.issuer ?? `http://localhost:${port}`, allowInsecure)
+  const givenIssuer = flags.issuer ?? nonEmpty(env.AUTHCODE_ISSUER) ?? file.issuer
+  // Port 0 is chosen when listening, after the issuer is fixed: http://localhost:0 would be wrong.
+  if (givenIssuer === undefined && port === 0) throw new ConfigError('issuer: must be set when the port is 0 (any free port)')
+  const issuer = checkIssuer(givenIssuer ?? `http://localhost:${port}`, allowInsecure)
   const logLevel = nonEmpty(env.AUTHCODE_LOG_LEVEL) ?? file.logLevel ?? 'info'
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
     throw new ConfigError(`AUTHCODE_LOG_LEVEL: unknown level ${logLevel}`)
@@ -220,9 +223,17 @@ function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value === '' ? undefined : value
 }
 
-/** Relative SQLite paths resolve against the working directory so that the CLI and the server agree. */
+/**
+ * Relative SQLite paths resolve against the working directory so that the CLI and the server agree.
+ * Only the forms `storage/open.ts` accepts pass: anything else (`mysql://…`, a typo, an empty
+ * path) would otherwise become a SQLite file at a strange path. The value is never echoed: a URL
+ * may carry a password.
+ */
 function resolveDb(db: string, cwd: string): string {
   if (/^postgres(ql)?:\/\//.test(db)) return db
-  const path = db.startsWith('sqlite:') ? db.slice('sqlite:'.length) : db
+  let path: string
+  if (db.startsWith('sqlite:') && !db.startsWith('sqlite://') && db.length > 'sqlite:'.length) path = db.slice('sqlite:'.length)
+  else if (/\.(db|sqlite|sqlite3)$/.test(db) && !/^[a-z][a-z0-9+.-]*:\/\//i.test(db)) path = db
+  else throw new ConfigError('db: expected sqlite:PATH, a file path ending in .db, .sqlite or .sqlite3, or postgres://…')
   return `sqlite:${resolve(cwd, path)}`
 }

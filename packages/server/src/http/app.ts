@@ -13,7 +13,8 @@ import { Pages } from '../interaction/pages.js'
 import { interactionRoutes } from '../interaction/routes.js'
 import { STYLESHEET } from '../interaction/templates.js'
 import { ENDPOINTS } from '../protocol/metadata.js'
-import { errorHandler } from './errors.js'
+import { invalidRequest } from '../protocol/errors.js'
+import { clientErrorHandler, errorHandler, frameworkErrorHandler } from './errors.js'
 import { BODY_LIMIT, registerBodyParsers } from './form.js'
 import { createServices, type AppDeps, type Services } from './services.js'
 
@@ -28,6 +29,23 @@ function loggerOptions(config: ServerConfig): FastifyServerOptions['logger'] {
       req: (req: { method: string; url: string; ip?: string }) => ({ method: req.method, path: pathOf(req.url), ip: req.ip }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
+  }
+}
+
+/**
+ * Headers that carry one value. Node keeps the first of several copies silently, where a proxy in
+ * front may keep the last: a request with two is ambiguous, so it is refused (RFC 9112 §3.2 for
+ * Host; checklist BI-05, BI-13 for Content-Type and Authorization).
+ */
+const SINGLE_VALUED_HEADERS = new Set(['authorization', 'content-type', 'host'])
+
+function refuseRepeatedHeaders(rawHeaders: readonly string[]): void {
+  const seen = new Set<string>()
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = (rawHeaders[i] ?? '').toLowerCase()
+    if (!SINGLE_VALUED_HEADERS.has(name)) continue
+    if (seen.has(name)) throw invalidRequest(`the ${name} header is sent more than once`)
+    seen.add(name)
   }
 }
 
@@ -53,6 +71,8 @@ export async function buildApp(config: ServerConfig, deps: AppDeps): Promise<Fas
     // Forms are parsed by registerBodyParsers; the query by protocol/params (no qs "magic").
     routerOptions: { ignoreTrailingSlash: false, caseSensitive: true, maxParamLength: 200 },
     return503OnClosing: true,
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
   })
 
   registerBodyParsers(app)
@@ -61,6 +81,7 @@ export async function buildApp(config: ServerConfig, deps: AppDeps): Promise<Fas
   app.setNotFoundHandler((_request, reply) =>
     reply.code(404).send({ error: 'not_found', error_description: 'no such endpoint' }),
   )
+  app.addHook('onRequest', async (request) => refuseRepeatedHeaders(request.raw.rawHeaders))
   app.addHook('onSend', async (_request, reply, payload) => {
     reply.header('x-content-type-options', 'nosniff')
     reply.header('referrer-policy', 'no-referrer')

@@ -4,6 +4,8 @@
  * endpoints before a redirect URI is trusted). Anything that is not an `OAuthError` is logged and
  * becomes a bare `server_error`: no stack trace, no internal detail leaves the server.
  */
+import { STATUS_CODES } from 'node:http'
+import type { Socket } from 'node:net'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { OAuthError, invalidRequest, isOAuthError, serverError } from '../protocol/errors.js'
 import type { Pages } from '../interaction/pages.js'
@@ -54,4 +56,35 @@ export function errorHandler(pages: Pages) {
     }
     return sendJsonError(reply, oauth)
   }
+}
+
+/**
+ * Fastify's router errors (a path that is not valid percent-encoded UTF-8, an overlong path
+ * parameter) as `invalid_request`, not Fastify's default body, which echoes the path.
+ */
+export function frameworkErrorHandler(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  void sendJsonError(reply, toOAuthError(error))
+}
+
+const CLIENT_ERRORS: Readonly<Record<number, string>> = {
+  400: 'the request is malformed',
+  408: 'the request took too long',
+  431: 'the request line or headers are too large',
+}
+
+/**
+ * Requests that Node's HTTP parser refuses before Fastify sees them (a malformed request line,
+ * a URL or headers over 16 KiB, a timeout): an RFC 6749 §5.2 body like every other error.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return
+  const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400
+  const body = JSON.stringify({ error: 'invalid_request', error_description: CLIENT_ERRORS[status] })
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\ncache-control: no-store\r\nconnection: close\r\n\r\n${body}`,
+    )
+  }
+  socket.destroy(error)
 }

@@ -12,16 +12,26 @@ export const BODY_LIMIT = 64 * 1024
 
 const UNSUPPORTED_BODY = Symbol('unsupported body')
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+
 export function registerBodyParsers(app: FastifyInstance): void {
   app.removeAllContentTypeParsers()
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (request, body, done) => {
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer' }, (request, body, done) => {
     const charset = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(request.headers['content-type'] ?? '')?.[1]
     if (charset !== undefined && charset.toLowerCase() !== 'utf-8') {
       done(invalidRequest('form bodies must be UTF-8'), undefined)
       return
     }
+    let text: string
     try {
-      done(null, parseParams(body as string))
+      // Strictly: raw bytes that are not UTF-8 are refused, never turned into U+FFFD.
+      text = UTF8.decode(body as Buffer)
+    } catch {
+      done(invalidRequest('form bodies must be UTF-8'), undefined)
+      return
+    }
+    try {
+      done(null, parseParams(text))
     } catch (error) {
       done(error as Error, undefined)
     }
