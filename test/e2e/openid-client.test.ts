@@ -7,32 +7,12 @@
  */
 import * as client from 'openid-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Browser, hiddenInput, locationOf, startServer, type TestClient, type TestServer } from '../../packages/server/test/harness.js'
+import { startServer, type TestClient, type TestServer } from '../../packages/server/test/harness.js'
+import { walkAuthorization } from '../../packages/server/test/walk.js'
 
-/**
- * Walks an authorization URL built by the relying party through the login and consent pages as a
- * user who approves; returns the URL the server finally redirects the browser to (the callback).
- */
-async function walkAuthorization(server: TestServer, url: URL, user: { username: string; password: string }): Promise<URL> {
-  const browser = new Browser()
-  let response = await browser.get(url.href)
-  for (let step = 0; step < 10; step++) {
-    if (response.status >= 300 && response.status < 400) {
-      const next = locationOf(response, server.url)
-      if (!next.startsWith(`${server.url}/`)) return new URL(next)
-      response = await browser.get(next)
-      continue
-    }
-    const html = await response.text()
-    if (response.status !== 200) throw new Error(`authorization stopped at ${response.status}: ${html.slice(0, 200)}`)
-    const action = /<form method="post" action="([^"]+)"/.exec(html)?.[1]
-    if (action === undefined) throw new Error(`no form on the page: ${html.slice(0, 200)}`)
-    const csrf = hiddenInput(html, 'csrf')
-    const form: Record<string, string> = action.endsWith('/login') ? { csrf, username: user.username, password: user.password } : { csrf, decision: 'approve' }
-    response = await browser.post(new URL(action, server.url).href, form)
-  }
-  throw new Error('authorization did not finish in 10 steps')
-}
+/** The login and consent pages walked as a user who approves; returns the callback URL. */
+const walk = (server: TestServer, url: URL, user: { username: string; password: string }): Promise<URL> =>
+  walkAuthorization(server.url, url.href, user)
 
 interface Variant {
   title: string
@@ -139,7 +119,7 @@ describe('openid-client 6 against the authorization server (OIDC Core §3.1, RFC
       })
       expect(authorizationUrl.href.startsWith(`${server.url}/authorize?`)).toBe(true)
 
-      const callback = await walkAuthorization(server, authorizationUrl, user)
+      const callback = await walk(server, authorizationUrl, user)
       expect(`${callback.origin}${callback.pathname}`).toBe(registered.redirectUri)
       expect(callback.searchParams.get('iss')).toBe(server.url)
 
@@ -230,7 +210,7 @@ describe('openid-client 6 against the authorization server (OIDC Core §3.1, RFC
       state,
       nonce,
     })
-    const callback = await walkAuthorization(server, url, user)
+    const callback = await walk(server, url, user)
     return client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: codeVerifier, expectedState: state, expectedNonce: nonce })
   }
 
@@ -249,7 +229,7 @@ describe('openid-client 6 against the authorization server (OIDC Core §3.1, RFC
       code_challenge_method: 'S256',
       state,
     })
-    const callback = await walkAuthorization(server, url, user)
+    const callback = await walk(server, url, user)
     const forged = new URL(callback)
     forged.searchParams.set('iss', 'https://attacker.test')
     await expect(client.authorizationCodeGrant(config, forged, { pkceCodeVerifier: codeVerifier, expectedState: state })).rejects.toThrow()
@@ -272,7 +252,7 @@ describe('openid-client 6 against the authorization server (OIDC Core §3.1, RFC
       code_challenge_method: 'S256',
       state,
     })
-    const callback = await walkAuthorization(server, url, user)
+    const callback = await walk(server, url, user)
     await expect(
       client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: client.randomPKCECodeVerifier(), expectedState: state }),
     ).rejects.toMatchObject({ error: 'invalid_grant' })

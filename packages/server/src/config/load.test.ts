@@ -1,0 +1,260 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { ConfigError, DEFAULT_PORT, checkIssuer, loadConfig, type ServerConfig } from './load.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'authcode-config-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+let files = 0
+/** Writes a config file into the temp directory; returns its (relative) name. */
+function file(content: unknown, extension: 'json' | 'yaml' | 'yml' = 'json'): string {
+  const name = `config-${files++}.${extension}`
+  writeFileSync(join(dir, name), typeof content === 'string' ? content : JSON.stringify(content))
+  return name
+}
+
+const load = (flags: Parameters<typeof loadConfig>[0] = {}, env: Record<string, string | undefined> = {}): ServerConfig =>
+  loadConfig(flags, env, dir)
+
+/** The ConfigError message a configuration fails with (the test fails when it loads). */
+function failure(flags: Parameters<typeof loadConfig>[0], env: Record<string, string | undefined> = {}): string {
+  try {
+    load(flags, env)
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError)
+    const message = (error as Error).message
+    expect(message).not.toMatch(/\n\s+at /) // never a stack trace in the message
+    return message
+  }
+  throw new Error('the configuration loaded, but was expected to fail')
+}
+
+describe('loadConfig: sources and precedence (flags > AUTHCODE_* > file > defaults)', () => {
+  it('defaults: port 4000, issuer http://localhost:4000, code 300 s (RFC 6749 §4.1.2), access token 600 s', () => {
+    const config = load()
+    expect(config.port).toBe(DEFAULT_PORT)
+    expect(config.port).toBe(4000)
+    expect(config.issuer).toBe('http://localhost:4000')
+    expect(config.lifetimes.code).toBe(300)
+    expect(config.lifetimes.accessToken).toBe(600)
+    expect(config.db).toBe(`sqlite:${join(dir, 'data', 'authcode.db')}`)
+    expect(config.dataDir).toBe(join(dir, 'data'))
+    expect(config.accessToken).toEqual({ alg: 'ES256', audience: 'http://localhost:4000' })
+    expect(config.secret).toBeUndefined()
+    expect(config.dangerouslyAllowInsecureIssuer).toBe(false)
+    expect(config.trustProxy).toBe(false)
+    expect(Object.keys(config.scopes)).toEqual(['openid', 'profile', 'email'])
+  })
+
+  it('the file overrides defaults', () => {
+    const config = load({ config: file({ port: 4100, issuer: 'https://file.test', db: 'sqlite:file.db', lifetimes: { code: 60 } }) })
+    expect(config).toMatchObject({ port: 4100, issuer: 'https://file.test', db: `sqlite:${join(dir, 'file.db')}` })
+    expect(config.lifetimes.code).toBe(60)
+    // Unset lifetimes keep their defaults.
+    expect(config.lifetimes.accessToken).toBe(600)
+  })
+
+  it('AUTHCODE_* override the file', () => {
+    const env = { AUTHCODE_PORT: '4200', AUTHCODE_ISSUER: 'https://env.test', AUTHCODE_DB: 'sqlite:env.db' }
+    const config = load({ config: file({ port: 4100, issuer: 'https://file.test', db: 'sqlite:file.db' }) }, env)
+    expect(config).toMatchObject({ port: 4200, issuer: 'https://env.test', db: `sqlite:${join(dir, 'env.db')}` })
+  })
+
+  it('flags override AUTHCODE_* and the file', () => {
+    const env = { AUTHCODE_PORT: '4200', AUTHCODE_ISSUER: 'https://env.test', AUTHCODE_DB: 'sqlite:env.db' }
+    const config = load(
+      { port: 4300, issuer: 'https://flag.test', db: 'sqlite:flag.db', config: file({ port: 4100, issuer: 'https://file.test', db: 'sqlite:file.db' }) },
+      env,
+    )
+    expect(config).toMatchObject({ port: 4300, issuer: 'https://flag.test', db: `sqlite:${join(dir, 'flag.db')}` })
+  })
+
+  it('the --config flag wins over AUTHCODE_CONFIG', () => {
+    const config = load({ config: file({ port: 4101 }) }, { AUTHCODE_CONFIG: file({ port: 4102 }) })
+    expect(config.port).toBe(4101)
+    expect(load({}, { AUTHCODE_CONFIG: file({ port: 4102 }) }).port).toBe(4102)
+  })
+
+  it('empty AUTHCODE_* values count as unset', () => {
+    const config = load({ config: file({ port: 4100, issuer: 'https://file.test' }) }, { AUTHCODE_PORT: '', AUTHCODE_ISSUER: '', AUTHCODE_DB: '', AUTHCODE_SECRET: '' })
+    expect(config).toMatchObject({ port: 4100, issuer: 'https://file.test', secret: undefined })
+  })
+
+  it('the default issuer follows the chosen port, from whichever source', () => {
+    expect(load({ port: 4300 }).issuer).toBe('http://localhost:4300')
+    expect(load({}, { AUTHCODE_PORT: '4200' }).issuer).toBe('http://localhost:4200')
+    expect(load({ config: file({ port: 4100 }) }).issuer).toBe('http://localhost:4100')
+  })
+
+  it('port 0 (any free port) needs an explicit issuer: the default would name port 0', () => {
+    expect(failure({ port: 0 })).toMatch(/^issuer: must be set when the port is 0/)
+    expect(failure({}, { AUTHCODE_PORT: '0' })).toMatch(/^issuer/)
+    expect(failure({ config: file({ port: 0 }) })).toMatch(/^issuer/)
+    expect(load({ port: 0, issuer: 'https://as.test' })).toMatchObject({ port: 0, issuer: 'https://as.test' })
+  })
+
+  it('the access token audience defaults to the issuer', () => {
+    expect(load({ issuer: 'https://as.test' }).accessToken.audience).toBe('https://as.test')
+    expect(load({ issuer: 'https://as.test', config: file({ accessToken: { audience: 'https://api.test' } }) }).accessToken.audience).toBe('https://api.test')
+  })
+
+  it('postgres URLs pass through; sqlite paths resolve against the working directory', () => {
+    expect(load({ db: 'postgres://u@db.test/authcode' }).db).toBe('postgres://u@db.test/authcode')
+    expect(load({ db: 'postgresql://u@db.test/authcode' }).db).toBe('postgresql://u@db.test/authcode')
+    expect(load({ db: 'sqlite:/var/lib/authcode.db' }).db).toBe('sqlite:/var/lib/authcode.db')
+    expect(load({ db: 'plain.db' }).db).toBe(`sqlite:${join(dir, 'plain.db')}`)
+  })
+
+  it('a database location in no accepted form is refused without echoing it (it may carry a password)', () => {
+    for (const db of ['mysql://root:hunter2@db.test/authcode', 'postgress://u:hunter2@db.test/x', 'sqlite:', 'sqlite://x.db', 'notes.txt', '']) {
+      const message = failure({ db })
+      expect(message).toMatch(/^db: expected sqlite:PATH/)
+      expect(message).not.toContain('hunter2')
+    }
+    expect(failure({}, { AUTHCODE_DB: 'mysql://db.test/x' })).toMatch(/^db:/)
+    expect(failure({ config: file({ db: 'redis://db.test' }) })).toMatch(/^db:/)
+    expect(load({ db: 'data.sqlite3' }).db).toBe(`sqlite:${join(dir, 'data.sqlite3')}`)
+  })
+
+  it('reads YAML (.yaml and .yml) and JSON files alike', () => {
+    const yaml = load({ config: file('issuer: https://yaml.test\nlifetimes:\n  code: 120\n  accessToken: 900\nscopes:\n  orders:read: Read your orders\n', 'yaml') })
+    expect(yaml.issuer).toBe('https://yaml.test')
+    expect(yaml.lifetimes).toMatchObject({ code: 120, accessToken: 900 })
+    expect(yaml.scopes['orders:read']).toBe('Read your orders')
+    expect(yaml.scopes.openid).toBeDefined()
+    expect(load({ config: file('port: 4400\n', 'yml') }).port).toBe(4400)
+    const json = load({ config: file({ issuer: 'https://json.test', lifetimes: { code: 120 } }) })
+    expect(json.issuer).toBe('https://json.test')
+    expect(json.lifetimes.code).toBe(120)
+  })
+
+  it('the result is deep-frozen (fastify initial-config-validation)', () => {
+    const config = load({ config: file({ scopes: { extra: 'More' } }) })
+    expect(Object.isFrozen(config)).toBe(true)
+    for (const part of [config.lifetimes, config.accessToken, config.keys, config.scopes, config.consent, config.rateLimit, config.rateLimit.loginPerAccount, config.rateLimit.loginPerIp, config.rateLimit.clientAuth]) {
+      expect(Object.isFrozen(part)).toBe(true)
+    }
+    expect(() => {
+      ;(config.lifetimes as { code: number }).code = 1
+    }).toThrow(TypeError)
+    expect(() => {
+      ;(config.scopes as Record<string, string>).admin = 'everything'
+    }).toThrow(TypeError)
+    // The shared defaults are not the frozen object handed out, and stay usable by the next load.
+    expect(load().scopes.extra).toBeUndefined()
+  })
+})
+
+describe('loadConfig: every problem is a ConfigError naming the field', () => {
+  it('RFC 6749 §4.1.2: lifetimes.code must be 1 to 600 seconds', () => {
+    expect(failure({ config: file({ lifetimes: { code: 0 } }) })).toMatch(/lifetimes\.code: must be >= 1/)
+    expect(failure({ config: file({ lifetimes: { code: 601 } }) })).toMatch(/lifetimes\.code: must be <= 600/)
+    expect(failure({ config: file({ lifetimes: { code: 900 } }) })).toMatch(/lifetimes\.code/)
+    expect(failure({ config: file({ lifetimes: { code: 1.5 } }) })).toMatch(/lifetimes\.code: must be integer/)
+    expect(failure({ config: file({ lifetimes: { code: '300' } }) })).toMatch(/lifetimes\.code/)
+    expect(load({ config: file({ lifetimes: { code: 1 } }) }).lifetimes.code).toBe(1)
+    expect(load({ config: file({ lifetimes: { code: 600 } }) }).lifetimes.code).toBe(600)
+  })
+
+  it('the message names the file', () => {
+    const name = file({ lifetimes: { code: 0 } })
+    expect(failure({ config: name })).toContain(join(dir, name))
+  })
+
+  it('unknown settings, at the top level and nested', () => {
+    expect(failure({ config: file({ isuer: 'https://typo.test' }) })).toMatch(/isuer: unknown setting/)
+    expect(failure({ config: file({ lifetimes: { codes: 60 } }) })).toMatch(/lifetimes\.codes: unknown setting/)
+    expect(failure({ config: file({ rateLimit: { clientAuth: { maximum: 3 } } }) })).toMatch(/rateLimit\.clientAuth\.maximum: unknown setting/)
+    // The secret is never read from the file.
+    expect(failure({ config: file({ secret: 'x'.repeat(40) }) })).toMatch(/secret: unknown setting/)
+  })
+
+  it('every problem of a file is listed, not only the first', () => {
+    const message = failure({ config: file({ port: 'x', lifetimes: { code: 0, accessToken: 0 } }) })
+    expect(message).toMatch(/port/)
+    expect(message).toMatch(/lifetimes\.code/)
+    expect(message).toMatch(/lifetimes\.accessToken/)
+  })
+
+  it('wrong types and values name the field', () => {
+    expect(failure({ config: file({ port: 70000 }) })).toMatch(/port: must be <= 65535/)
+    expect(failure({ config: file({ logLevel: 'loud' }) })).toMatch(/logLevel/)
+    expect(failure({ config: file({ accessToken: { alg: 'none' } }) })).toMatch(/accessToken\.alg/)
+    expect(failure({ config: file({ accessToken: { alg: 'HS256' } }) })).toMatch(/accessToken\.alg/)
+    expect(failure({ config: file({ trustProxy: 'yes' }) })).toMatch(/trustProxy: must be boolean/)
+    expect(failure({ config: file({ scopes: { 'bad scope': 'x' } }) })).toMatch(/scopes/)
+    expect(failure({ config: file({ lifetimes: { refreshTokenIdle: 86_400, refreshTokenAbsolute: 3_600 } }) })).toMatch(/lifetimes\.refreshTokenAbsolute/)
+    expect(failure({ config: file({ keys: { cacheTtl: 120, activationDelay: 60 } }) })).toMatch(/keys\.activationDelay/)
+  })
+
+  it('not an object at the top level', () => {
+    expect(failure({ config: file([1, 2]) })).toMatch(/\(top level\): must be object/)
+    expect(failure({ config: file('', 'yaml') })).toMatch(/\(top level\): must be object/)
+  })
+
+  it('a YAML or JSON syntax error, or a missing file, names the file and the format', () => {
+    const yaml = file('lifetimes:\n  code: [300\n', 'yaml')
+    expect(failure({ config: yaml })).toMatch(new RegExp(`config file ${join(dir, yaml).replaceAll('.', '\\.')} is not valid YAML`))
+    const json = file('{ "port": 4000, }')
+    expect(failure({ config: json })).toMatch(/is not valid JSON/)
+    expect(failure({ config: 'missing.json' })).toMatch(/cannot read config file .*missing\.json: ENOENT/)
+  })
+
+  it('AUTHCODE_PORT and AUTHCODE_LOG_LEVEL are checked', () => {
+    expect(failure({}, { AUTHCODE_PORT: 'eighty' })).toMatch(/^AUTHCODE_PORT: not a port number/)
+    expect(failure({}, { AUTHCODE_PORT: '65536' })).toMatch(/^AUTHCODE_PORT/)
+    expect(failure({}, { AUTHCODE_PORT: '-1' })).toMatch(/^AUTHCODE_PORT/)
+    expect(failure({}, { AUTHCODE_LOG_LEVEL: 'loud' })).toMatch(/^AUTHCODE_LOG_LEVEL/)
+  })
+
+  it('AUTHCODE_SECRET shorter than 32 characters is refused', () => {
+    expect(failure({}, { AUTHCODE_SECRET: 'x'.repeat(31) })).toMatch(/^AUTHCODE_SECRET: must be at least 32 characters/)
+    expect(load({}, { AUTHCODE_SECRET: 'x'.repeat(32) }).secret).toBe('x'.repeat(32))
+  })
+})
+
+describe('loadConfig: the issuer (RFC 8414 §2, RFC 9207 §2)', () => {
+  it('a trailing slash is removed', () => {
+    expect(load({ issuer: 'https://as.test/' }).issuer).toBe('https://as.test')
+    expect(load({ issuer: 'https://as.test/tenant/' }).issuer).toBe('https://as.test/tenant')
+    expect(load({ config: file({ issuer: 'https://as.test/' }) }).issuer).toBe('https://as.test')
+    expect(load({}, { AUTHCODE_ISSUER: 'https://as.test/' }).accessToken.audience).toBe('https://as.test')
+  })
+
+  it('a query or a fragment is refused', () => {
+    expect(failure({ issuer: 'https://as.test/?tenant=1' })).toMatch(/^issuer: must not have a query or fragment/)
+    expect(failure({ issuer: 'https://as.test/#x' })).toMatch(/^issuer: must not have a query or fragment/)
+    // An empty query or fragment too: the issuer is compared by exact string.
+    expect(failure({ issuer: 'https://as.test/?' })).toMatch(/^issuer: must not have a query or fragment/)
+    expect(failure({ issuer: 'https://as.test#' })).toMatch(/^issuer: must not have a query or fragment/)
+    expect(failure({ config: file({ issuer: 'https://as.test?x' }) })).toMatch(/^issuer/)
+    expect(failure({}, { AUTHCODE_ISSUER: 'https://as.test#x' })).toMatch(/^issuer/)
+  })
+
+  it('plain http only on a loopback host, unless dangerouslyAllowInsecureIssuer', () => {
+    expect(failure({ issuer: 'http://as.test' })).toMatch(/^issuer: must use https outside localhost/)
+    expect(failure({ issuer: 'http://localhost.as.test' })).toMatch(/^issuer: must use https/)
+    expect(failure({ issuer: 'http://10.0.0.1:4000' })).toMatch(/^issuer: must use https/)
+    for (const loopback of ['http://localhost:4000', 'http://127.0.0.1:4000', 'http://[::1]:4000']) {
+      expect(load({ issuer: loopback }).issuer).toBe(loopback)
+    }
+    const insecure = load({ issuer: 'http://as.test', config: file({ dangerouslyAllowInsecureIssuer: true }) })
+    expect(insecure.issuer).toBe('http://as.test')
+    expect(insecure.dangerouslyAllowInsecureIssuer).toBe(true)
+  })
+
+  it('a relative URL, another scheme or credentials are refused', () => {
+    expect(failure({ issuer: '/authcode' })).toMatch(/^issuer: not an absolute URL/)
+    expect(failure({ issuer: 'as.test' })).toMatch(/^issuer: not an absolute URL/)
+    expect(failure({ config: file({ issuer: '//as.test' }) })).toMatch(/^issuer: not an absolute URL/)
+    expect(failure({ issuer: 'ftp://as.test' })).toMatch(/^issuer: must be an https URL/)
+    expect(failure({ issuer: 'https://user:pw@as.test' })).toMatch(/^issuer: must not contain credentials/)
+  })
+
+  it('checkIssuer returns the canonical form', () => {
+    expect(checkIssuer('https://as.test', false)).toBe('https://as.test')
+    expect(checkIssuer('https://as.test/a/b/', false)).toBe('https://as.test/a/b')
+  })
+})

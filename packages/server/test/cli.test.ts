@@ -1,0 +1,564 @@
+/**
+ * The `authcode` command line as a user runs it: the BUILT CLI (`dist/cli/main.js`) in a fresh
+ * working directory per test, checked by exit code and output only (DESIGN.md "Contracts").
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Browser, basicAuth, freePort, pkcePair, postForm } from './harness.js'
+import { walkAuthorization } from './walk.js'
+
+const PACKAGE = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const ROOT = resolve(PACKAGE, '../..')
+const MAIN = join(PACKAGE, 'dist/cli/main.js')
+
+const COMMANDS = ['serve', 'client add', 'client list', 'client remove', 'user add', 'keys rotate', 'migrate'] as const
+
+interface Result {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+const dirs: string[] = []
+/** A fresh, empty working directory. */
+function workdir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'authcode-cli-'))
+  dirs.push(dir)
+  return dir
+}
+
+/** The environment without any AUTHCODE_* variable of the machine running the tests. */
+function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {}
+  for (const [name, value] of Object.entries(process.env)) if (!name.startsWith('AUTHCODE_')) env[name] = value
+  return { ...env, ...extra }
+}
+
+/** Runs `authcode ARGS` to completion. */
+function cli(cwd: string, args: string[], options: { input?: string; env?: Record<string, string> } = {}): Promise<Result> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [MAIN, ...args], { cwd, env: cleanEnv(options.env), stdio: ['pipe', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+    child.on('error', reject)
+    child.on('close', (code) => resolvePromise({ code, stdout, stderr }))
+    child.stdin.end(options.input ?? '')
+  })
+}
+
+/** A failure as the CLI promises it: the exit code, one line on stderr naming the problem, no stack trace. */
+function expectCleanFailure(result: Result, code: number, message: RegExp): void {
+  expect(result.code, `stdout: ${result.stdout}\nstderr: ${result.stderr}`).toBe(code)
+  const lines = result.stderr.trimEnd().split('\n')
+  expect(lines).toHaveLength(1)
+  expect(lines[0]).toMatch(/^authcode: /)
+  expect(lines[0]).toMatch(message)
+  expectNoStackTrace(result)
+}
+
+function expectNoStackTrace(result: Result): void {
+  for (const text of [result.stdout, result.stderr]) {
+    expect(text).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m)
+    expect(text).not.toMatch(/node:internal|\.(ts|js):\d+:\d+/)
+    expect(text).not.toMatch(/\b\w*Error: /)
+  }
+}
+
+/** `client add --json` in `cwd`; returns the credentials it printed. */
+async function addClient(cwd: string, extra: string[] = [], name = 'Shop'): Promise<{ client_id: string; client_secret?: string }> {
+  const result = await cli(cwd, ['client', 'add', '--name', name, '--redirect-uri', 'https://app.test/cb', '--json', ...extra])
+  expect(result.code, result.stderr).toBe(0)
+  return JSON.parse(result.stdout) as { client_id: string; client_secret?: string }
+}
+
+async function listClients(cwd: string, extra: string[] = [], env: Record<string, string> = {}): Promise<Array<Record<string, unknown>>> {
+  const result = await cli(cwd, ['client', 'list', '--json', ...extra], { env })
+  expect(result.code, result.stderr).toBe(0)
+  return JSON.parse(result.stdout) as Array<Record<string, unknown>>
+}
+
+beforeAll(() => {
+  // Build so that the CLI under test is the current source (npm test builds first as well).
+  const build = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '--build'], { cwd: ROOT, encoding: 'utf8' })
+  if (!existsSync(MAIN)) {
+    throw new Error(`the CLI is not built (${MAIN} is missing): run \`npx tsc --build\` at the repository root\n${build.stdout}${build.stderr}`)
+  }
+  if (build.status !== 0) console.warn(`tsc --build failed; testing the CLI in dist as it is:\n${build.stdout}${build.stderr}`)
+}, 120_000)
+
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+})
+
+describe.concurrent('authcode --help', () => {
+  it('the top level lists every command, with --help, -h, help or no command', async () => {
+    const cwd = workdir()
+    for (const args of [['--help'], ['-h'], ['help'], []]) {
+      const result = await cli(cwd, args)
+      expect(result.code).toBe(0)
+      expect(result.stderr).toBe('')
+      expect(result.stdout).toMatch(/^Usage: authcode <command> \[options\]/)
+      for (const command of COMMANDS) expect(result.stdout).toContain(`  ${command}`)
+      expect(result.stdout).toContain('AUTHCODE_DB')
+    }
+    // Help does nothing else: no database, no data directory.
+    expect(existsSync(join(cwd, 'data'))).toBe(false)
+  })
+
+  it.each(COMMANDS)('authcode %s --help (or -h) shows its usage, --db and --config, and touches nothing', async (command) => {
+    const cwd = workdir()
+    for (const flag of command === 'client add' ? ['--help', '-h'] : ['--help']) {
+      const result = await cli(cwd, [...command.split(' '), flag])
+      expect(result.code).toBe(0)
+      expect(result.stderr).toBe('')
+      expect(result.stdout).toMatch(new RegExp(`^Usage: authcode ${command}`))
+      expect(result.stdout).toContain('--db URL')
+      expect(result.stdout).toContain('--config FILE')
+    }
+    expect(existsSync(join(cwd, 'data'))).toBe(false)
+  })
+
+  it('command help names the options of the DESIGN.md contract', async () => {
+    const cwd = workdir()
+    const addHelp = (await cli(cwd, ['client', 'add', '--help'])).stdout
+    for (const option of ['--name', '--redirect-uri', '--scope', '--public', '--json', '--id-token-alg', '--first-party']) expect(addHelp).toContain(option)
+    const userHelp = (await cli(cwd, ['user', 'add', '--help'])).stdout
+    for (const option of ['--username', '--password-stdin', '--name', '--email']) expect(userHelp).toContain(option)
+    const serveHelp = (await cli(cwd, ['serve', '--help'])).stdout
+    for (const option of ['--port', '--issuer', '--demo']) expect(serveHelp).toContain(option)
+  })
+})
+
+describe.concurrent('wrong calls: exit 2, one line, no stack trace', () => {
+  it.each([
+    [['bogus'], /unknown command: bogus/],
+    [['--bogus'], /unknown command: --bogus/],
+    [['client'], /unknown command: client/],
+    [['client', 'bogus'], /unknown command: client bogus/],
+    [['keys', 'list'], /unknown command: keys list/],
+    [['client', 'add', '--bogus'], /'--bogus'/],
+    [['serve', '--bogus'], /'--bogus'/],
+    [['migrate', '--bogus=1'], /'--bogus'/],
+    [['migrate', 'extra'], /extra/],
+    [['client', 'list', '--json=yes'], /--json/],
+    [['client', 'add', '--name'], /--name/],
+    [['client', 'add', '--redirect-uri', 'https://app.test/cb'], /--name is required/],
+    [['client', 'add', '--name', 'Shop'], /--redirect-uri is required/],
+    [['client', 'add', '--name', 'Shop', '--redirect-uri', 'https://app.test/cb', '--id-token-alg', 'none'], /--id-token-alg/],
+    [['client', 'add', '--name', 'Shop', '--redirect-uri', 'https://app.test/cb', '--id-token-alg', 'HS256'], /--id-token-alg/],
+    [['client', 'remove'], /exactly one client id/],
+    [['client', 'remove', 'a', 'b'], /exactly one client id/],
+    [['user', 'add', '--password-stdin'], /--username is required/],
+    [['user', 'add', '--username', 'alice', '--password', 'secret123'], /'--password'/],
+    [['serve', '--port', 'abc'], /--port: not a port number/],
+    [['serve', '--port', '70000'], /--port/],
+  ])('authcode %j', async (args, message) => {
+    const cwd = workdir()
+    expectCleanFailure(await cli(cwd, args), 2, message)
+    expect(existsSync(join(cwd, 'data', 'authcode.db'))).toBe(false)
+  })
+})
+
+describe.concurrent('authcode client', () => {
+  it('client add --json prints {client_id, client_secret}; the secret is never listed', async () => {
+    const cwd = workdir()
+    const result = await cli(cwd, ['client', 'add', '--name', 'Shop', '--redirect-uri', 'https://app.test/cb', '--json'])
+    expect(result.code).toBe(0)
+    expect(result.stderr).toBe('')
+    const printed = JSON.parse(result.stdout) as Record<string, string>
+    expect(Object.keys(printed).sort()).toEqual(['client_id', 'client_secret'])
+    expect(printed.client_id).toMatch(/^[\w-]{16,}$/)
+    expect(printed.client_secret).toMatch(/^[\w-]{43,}$/)
+
+    const listed = await listClients(cwd)
+    expect(listed).toHaveLength(1)
+    expect(listed[0]).toMatchObject({ clientId: printed.client_id, name: 'Shop', redirectUris: ['https://app.test/cb'], public: false })
+    const json = JSON.stringify(listed)
+    expect(json).not.toContain(printed.client_secret)
+    expect(json).not.toMatch(/secret|hash/i)
+
+    const human = await cli(cwd, ['client', 'list'])
+    expect(human.code).toBe(0)
+    expect(human.stdout).toContain(printed.client_id)
+    expect(human.stdout).toContain('Shop')
+    expect(human.stdout).toContain('https://app.test/cb')
+    expect(human.stdout).toContain('confidential')
+    expect(human.stdout).not.toContain(printed.client_secret)
+    expect(human.stdout).not.toMatch(/hash/i)
+  })
+
+  it('client add without --json prints the id and the secret once, with a warning to keep it', async () => {
+    const cwd = workdir()
+    const result = await cli(cwd, ['client', 'add', '--name', 'Shop', '--redirect-uri', 'https://app.test/cb'])
+    expect(result.code).toBe(0)
+    expect(result.stdout).toMatch(/^client_id: [\w-]+\nclient_secret: [\w-]+\n/)
+    expect(result.stdout).toMatch(/shown once/)
+  })
+
+  it('client add --public has no secret; the options reach the record', async () => {
+    const cwd = workdir()
+    const result = await cli(cwd, [
+      'client', 'add', '--name', 'Native', '--redirect-uri', 'http://127.0.0.1/cb', '--redirect-uri', 'com.example.app:/cb',
+      '--public', '--json', '--scope', 'openid email', '--id-token-alg', 'ES256', '--first-party',
+    ])
+    expect(result.code, result.stderr).toBe(0)
+    const printed = JSON.parse(result.stdout) as Record<string, string>
+    expect(Object.keys(printed)).toEqual(['client_id'])
+    const [listed] = await listClients(cwd)
+    expect(listed).toMatchObject({
+      clientId: printed.client_id,
+      public: true,
+      redirectUris: ['http://127.0.0.1/cb', 'com.example.app:/cb'],
+      scopes: ['openid', 'email'],
+      idTokenSignedResponseAlg: 'ES256',
+      firstParty: true,
+    })
+    expect((await cli(cwd, ['client', 'list'])).stdout).toContain('public, first-party; id token ES256')
+  })
+
+  it.each([
+    ['https://app.test/cb#frag', /fragment/],
+    ['http://app.test/cb', /must use https/],
+    ['javascript:alert(1)', /scheme javascript: is not allowed/],
+    ['data:text/html,hi', /scheme data: is not allowed/],
+    ['/relative/cb', /not an absolute URI/],
+    ['https://user:pw@app.test/cb', /credentials/],
+    ['https://app.test/*', /wildcard/],
+    ['com.example.app:/cb', /private-use URI schemes are for public native clients/],
+  ])('RFC 9700 §2.1: client add refuses the redirect URI %s (exit 2) and registers nothing', async (uri, message) => {
+    const cwd = workdir()
+    expectCleanFailure(await cli(cwd, ['client', 'add', '--name', 'Shop', '--redirect-uri', uri, '--json']), 2, message)
+    expect(await listClients(cwd)).toEqual([])
+  })
+
+  it('client add refuses a scope the server does not offer, and a malformed one (exit 2)', async () => {
+    const cwd = workdir()
+    expectCleanFailure(
+      await cli(cwd, ['client', 'add', '--name', 'Shop', '--redirect-uri', 'https://app.test/cb', '--scope', 'openid admin']),
+      2,
+      /scope: not offered by this server: admin/,
+    )
+    expectCleanFailure(
+      await cli(cwd, ['client', 'add', '--name', 'Shop', '--redirect-uri', 'https://app.test/cb', '--scope', 'openid "x"']),
+      2,
+      /scope/,
+    )
+    expect(await listClients(cwd)).toEqual([])
+    // A scope the config offers is accepted.
+    writeFileSync(join(cwd, 'authcode.yaml'), 'scopes:\n  admin: Administer the shop\n')
+    const ok = await cli(cwd, ['client', 'add', '--name', 'Shop', '--redirect-uri', 'https://app.test/cb', '--scope', 'openid admin', '--config', 'authcode.yaml'])
+    expect(ok.code, ok.stderr).toBe(0)
+  })
+
+  it('client list on an empty database, and client remove (unknown id: exit 2)', async () => {
+    const cwd = workdir()
+    expect((await cli(cwd, ['client', 'list'])).stdout).toBe('no clients\n')
+    expect(await listClients(cwd)).toEqual([])
+    const first = await addClient(cwd, [], 'First')
+    const second = await addClient(cwd, [], 'Second')
+    const removed = await cli(cwd, ['client', 'remove', first.client_id])
+    expect(removed.code).toBe(0)
+    expect(removed.stdout).toContain(`removed client ${first.client_id}`)
+    expect((await listClients(cwd)).map((c) => c.clientId)).toEqual([second.client_id])
+    expectCleanFailure(await cli(cwd, ['client', 'remove', first.client_id]), 2, new RegExp(`no client with id ${first.client_id}`))
+    expectCleanFailure(await cli(cwd, ['client', 'remove', 'nope']), 2, /no client with id nope/)
+  })
+})
+
+describe.concurrent('authcode user add', () => {
+  it('reads the password from standard input; a duplicate user is exit 2', async () => {
+    const cwd = workdir()
+    const password = 'piped password 1'
+    const added = await cli(cwd, ['user', 'add', '--username', 'alice', '--password-stdin', '--name', 'Alice Example', '--email', 'alice@example.com'], { input: `${password}\n` })
+    expect(added.code, added.stderr).toBe(0)
+    expect(added.stdout).toBe('added user alice\n')
+    expect(added.stdout + added.stderr).not.toContain(password)
+    expectCleanFailure(await cli(cwd, ['user', 'add', '--username', 'alice', '--password-stdin'], { input: 'another password' }), 2, /a user named alice exists already/)
+  })
+
+  it('refuses a short or missing password, a bad username or email (exit 2), without echoing the password', async () => {
+    const cwd = workdir()
+    const short = await cli(cwd, ['user', 'add', '--username', 'bob', '--password-stdin'], { input: 'seven77\n' })
+    expectCleanFailure(short, 2, /at least 8 characters/)
+    expect(short.stderr).not.toContain('seven77')
+    expectCleanFailure(await cli(cwd, ['user', 'add', '--username', 'bob', '--password-stdin'], { input: '' }), 2, /at least 8 characters/)
+    expectCleanFailure(await cli(cwd, ['user', 'add', '--username', 'bob'], { input: 'long enough password' }), 2, /--password-stdin is required/)
+    expectCleanFailure(await cli(cwd, ['user', 'add', '--username', 'b o b', '--password-stdin'], { input: 'long enough password' }), 2, /--username/)
+    expectCleanFailure(await cli(cwd, ['user', 'add', '--username', 'bob', '--email', 'not-an-email', '--password-stdin'], { input: 'long enough password' }), 2, /--email/)
+    // Nothing was added: the name is still free.
+    expect((await cli(cwd, ['user', 'add', '--username', 'bob', '--password-stdin'], { input: 'long enough password' })).code).toBe(0)
+  })
+})
+
+describe.concurrent('authcode keys rotate and migrate', () => {
+  it('keys rotate prints the new key ids, different each time', async () => {
+    const cwd = workdir()
+    const kidsOf = (stdout: string): string[] => {
+      const match = /published (\d+) new signing keys \(([^)]+)\)/.exec(stdout)
+      expect(match, stdout).not.toBeNull()
+      const kids = (match?.[2] ?? '').split(', ')
+      expect(kids).toHaveLength(Number(match?.[1]))
+      return kids
+    }
+    const first = await cli(cwd, ['keys', 'rotate'])
+    expect(first.code, first.stderr).toBe(0)
+    const second = await cli(cwd, ['keys', 'rotate'])
+    expect(second.code, second.stderr).toBe(0)
+    const a = kidsOf(first.stdout)
+    const b = kidsOf(second.stdout)
+    expect(a.length).toBeGreaterThan(0)
+    for (const kid of [...a, ...b]) expect(kid).toMatch(/^[\w-]{8,}$/)
+    expect(b.filter((kid) => a.includes(kid))).toEqual([])
+  })
+
+  it('migrate on a fresh database applies the migrations, then reports up to date', async () => {
+    const cwd = workdir()
+    const first = await cli(cwd, ['migrate'])
+    expect(first.code, first.stderr).toBe(0)
+    expect(first.stdout).toMatch(/^applied migrations: 0001_\w+/)
+    expect(existsSync(join(cwd, 'data', 'authcode.db'))).toBe(true)
+    const again = await cli(cwd, ['migrate'])
+    expect(again.code).toBe(0)
+    expect(again.stdout).toBe('the database schema is up to date\n')
+  })
+})
+
+describe.concurrent('--db and AUTHCODE_DB: every command uses the database it is given', () => {
+  const invocations: Array<{ title: string; args: string[]; input?: string }> = [
+    { title: 'migrate', args: ['migrate'] },
+    { title: 'client add', args: ['client', 'add', '--name', 'Shop', '--redirect-uri', 'https://app.test/cb'] },
+    { title: 'client list', args: ['client', 'list'] },
+    { title: 'user add', args: ['user', 'add', '--username', 'alice', '--password-stdin'], input: 'long enough password' },
+    { title: 'keys rotate', args: ['keys', 'rotate'] },
+  ]
+
+  it.each(invocations)('$title --db sqlite:PATH, AUTHCODE_DB, and the flag over the variable', async ({ args, input }) => {
+    const cwd = workdir()
+    const viaFlag = await cli(cwd, [...args, '--db', 'sqlite:flag/store.db'], { input })
+    expect(viaFlag.code, viaFlag.stderr).toBe(0)
+    expect(existsSync(join(cwd, 'flag', 'store.db'))).toBe(true)
+
+    const viaEnv = await cli(cwd, args, { input, env: { AUTHCODE_DB: `sqlite:${join(cwd, 'env', 'store.db')}` } })
+    expect(viaEnv.code, viaEnv.stderr).toBe(0)
+    expect(existsSync(join(cwd, 'env', 'store.db'))).toBe(true)
+
+    const both = await cli(cwd, [...args, '--db', 'sqlite:both-flag.db'], { input, env: { AUTHCODE_DB: 'sqlite:both-env.db' } })
+    expect(both.code, both.stderr).toBe(0)
+    expect(existsSync(join(cwd, 'both-flag.db'))).toBe(true)
+    expect(existsSync(join(cwd, 'both-env.db'))).toBe(false)
+
+    expect(existsSync(join(cwd, 'data', 'authcode.db'))).toBe(false)
+  })
+
+  it('a location in no accepted form is refused, names --db, never echoes it, and creates nothing', async () => {
+    const cwd = workdir()
+    for (const [args, env] of [
+      [['migrate', '--db', 'mysql://root:hunter2@db.test/authcode'], {}],
+      [['client', 'list'], { AUTHCODE_DB: 'postgress://u:hunter2@db.test/x' }],
+      [['keys', 'rotate', '--db', 'sqlite:'], {}],
+    ] as Array<[string[], Record<string, string>]>) {
+      const result = await cli(cwd, args, { env })
+      expect(result.code).toBe(1)
+      expect(result.stderr).toMatch(/^authcode: db: expected sqlite:PATH/)
+      expect(result.stderr).not.toContain('hunter2')
+      expectNoStackTrace(result)
+    }
+    expect(readdirSync(cwd)).toEqual([])
+  })
+
+  it('what one command writes, another reads from the same --db / AUTHCODE_DB, and nowhere else', async () => {
+    const cwd = workdir()
+    const added = await addClient(cwd, ['--db', 'sqlite:shared.db'])
+    expect((await listClients(cwd, [], { AUTHCODE_DB: 'sqlite:shared.db' })).map((c) => c.clientId)).toEqual([added.client_id])
+    expect(await listClients(cwd, ['--db', 'sqlite:other.db'])).toEqual([])
+    expect(await listClients(cwd)).toEqual([])
+    const removed = await cli(cwd, ['client', 'remove', added.client_id], { env: { AUTHCODE_DB: 'sqlite:shared.db' } })
+    expect(removed.code, removed.stderr).toBe(0)
+    expect(await listClients(cwd, ['--db', 'sqlite:shared.db'])).toEqual([])
+
+    const user = ['user', 'add', '--username', 'alice', '--password-stdin']
+    expect((await cli(cwd, [...user, '--db', 'sqlite:shared.db'], { input: 'long enough password' })).code).toBe(0)
+    expectCleanFailure(await cli(cwd, user, { input: 'long enough password', env: { AUTHCODE_DB: 'sqlite:shared.db' } }), 2, /exists already/)
+    expect((await cli(cwd, [...user, '--db', 'sqlite:other.db'], { input: 'long enough password' })).code).toBe(0)
+
+    const migrated = await cli(cwd, ['migrate', '--db', 'sqlite:shared.db'])
+    expect(migrated.stdout).toBe('the database schema is up to date\n')
+  })
+})
+
+describe.concurrent('a bad --config file: a message naming the field, no stack trace', () => {
+  const cases: Array<[string, string, RegExp]> = [
+    ['unknown.json', JSON.stringify({ lifetimes: { code: 60 }, bogus: true }), /bogus: unknown setting/],
+    ['lifetime.json', JSON.stringify({ lifetimes: { code: 900 } }), /lifetimes\.code: must be <= 600/],
+    ['nested.yaml', 'lifetimes:\n  codeLifetime: 60\n', /lifetimes\.codeLifetime: unknown setting/],
+    ['syntax.yaml', 'lifetimes:\n  code: [300\nissuer: "https://as.test\n', /syntax\.yaml is not valid YAML/],
+    ['syntax.json', '{ "port": 4000, }', /syntax\.json is not valid JSON/],
+    ['issuer.yaml', 'issuer: https://as.test/?tenant=1\n', /issuer: must not have a query or fragment/],
+  ]
+
+  /** A command run with the bad file fails with exit 1, names the problem, and does nothing. */
+  async function expectConfigFailure(cwd: string, args: string[], message: RegExp, env: Record<string, string> = {}) {
+    const result = await cli(cwd, args, { env, input: 'long enough password' })
+    expect(result.code, result.stderr).toBe(1)
+    expect(result.stderr).toMatch(/^authcode: /)
+    expect(result.stderr).toMatch(message)
+    expectNoStackTrace(result)
+    expect(result.stdout).toBe('')
+    expect(existsSync(join(cwd, 'data', 'authcode.db'))).toBe(false)
+  }
+
+  it.each(cases)('%s', async (name, content, message) => {
+    const cwd = workdir()
+    writeFileSync(join(cwd, name), content)
+    await expectConfigFailure(cwd, ['serve', '--config', name], message)
+    await expectConfigFailure(cwd, ['client', 'list'], message, { AUTHCODE_CONFIG: name })
+  })
+
+  it('every command reads --config', async () => {
+    const cwd = workdir()
+    writeFileSync(join(cwd, 'bad.yaml'), 'lifetimes:\n  code: 900\n')
+    const message = /lifetimes\.code: must be <= 600/
+    for (const args of [
+      ['migrate'],
+      ['client', 'add', '--name', 'Shop', '--redirect-uri', 'https://app.test/cb'],
+      ['client', 'list'],
+      ['client', 'remove', 'some-id'],
+      ['user', 'add', '--username', 'alice', '--password-stdin'],
+      ['keys', 'rotate'],
+    ]) {
+      await expectConfigFailure(cwd, [...args, '--config', 'bad.yaml'], message)
+    }
+  })
+
+  it('a missing config file names the file', async () => {
+    const cwd = workdir()
+    const result = await cli(cwd, ['client', 'list', '--config', 'nowhere.yaml'])
+    expect(result.code).toBe(1)
+    expect(result.stderr).toMatch(/cannot read config file .*nowhere\.yaml/)
+    expectNoStackTrace(result)
+  })
+
+  it('serve --port 0 without an issuer is refused (the issuer would name port 0)', async () => {
+    const result = await cli(workdir(), ['serve', '--port', '0'])
+    expect(result.code).toBe(1)
+    expect(result.stderr).toMatch(/^authcode: issuer: must be set when the port is 0/)
+    expectNoStackTrace(result)
+  })
+})
+
+describe.concurrent('authcode serve --demo', () => {
+  let child: ChildProcess | undefined
+  afterAll(() => {
+    if (child !== undefined && child.exitCode === null) child.kill('SIGKILL')
+  })
+
+  it('starts, prints the demo login, lets the demo user and a CLI-made user sign in, exits 0 on SIGTERM, and logs no secret', async () => {
+    const cwd = workdir()
+    const db = ['--db', 'sqlite:store/authcode.db']
+    // A client, a user and a key rotation made with the CLI before the server starts.
+    const shop = await addClient(cwd, db)
+    const alicePassword = 'alice piped password'
+    expect((await cli(cwd, ['user', 'add', '--username', 'alice', '--password-stdin', ...db], { input: `${alicePassword}\n` })).code).toBe(0)
+
+    const port = await freePort()
+    const base = `http://localhost:${port}`
+    const server = spawn(process.execPath, [MAIN, 'serve', '--demo', '--port', String(port), ...db], { cwd, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
+    child = server
+    let stdout = ''
+    let stderr = ''
+    server.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) =>
+      server.on('exit', (code, signal) => resolveExit({ code, signal })),
+    )
+    const demoPassword = await new Promise<string>((resolveLogin, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no demo login line within 20 s:\n${stdout}\n${stderr}`)), 20_000)
+      server.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        stdout += chunk
+        const match = /^demo login: demo \/ (\S+)$/m.exec(stdout)
+        // The demo client line comes last: wait for it so that the whole announcement is in.
+        if (match?.[1] !== undefined && /^demo client: .*$/m.test(stdout)) {
+          clearTimeout(timer)
+          resolveLogin(match[1])
+        }
+      })
+      void exited.then(({ code }) => reject(new Error(`serve exited (${code}) before it was ready:\n${stdout}\n${stderr}`)))
+    })
+    expect(stdout).toContain(`authcode authorization server on ${base}`)
+    expect(stdout).toMatch(/demo client: demo-app with redirect URI http:\/\/localhost:3000\/callback/)
+    expect(existsSync(join(cwd, 'store', 'authcode.db'))).toBe(true)
+    expect(existsSync(join(cwd, 'data', 'authcode.db'))).toBe(false)
+
+    const health = await fetch(`${base}/healthz`)
+    expect(health.status).toBe(200)
+    expect(await health.json()).toEqual({ status: 'ok' })
+    const metadata = (await (await fetch(`${base}/.well-known/openid-configuration`)).json()) as Record<string, string>
+    expect(metadata.issuer).toBe(base)
+    expect(metadata.token_endpoint).toBe(`${base}/token`)
+
+    const demo = JSON.parse(readFileSync(join(cwd, 'data', 'demo.json'), 'utf8')) as { password: string; client_secret: string; client_id: string }
+    expect(demo.password).toBe(demoPassword)
+    expect(demo.client_id).toBe('demo-app')
+
+    /** Signs in through the pages, exchanges the code; returns what the test must not find in the logs. */
+    async function signIn(clientId: string, secret: string, redirectUri: string, user: { username: string; password: string }) {
+      const { verifier, challenge } = pkcePair()
+      const query = new URLSearchParams({
+        response_type: 'code', client_id: clientId, redirect_uri: redirectUri, scope: 'openid profile email',
+        state: 'cli-state', nonce: 'cli-nonce', code_challenge: challenge, code_challenge_method: 'S256',
+      })
+      const callback = await walkAuthorization(base, `${base}/authorize?${query.toString()}`, user, new Browser())
+      expect(`${callback.origin}${callback.pathname}`).toBe(redirectUri)
+      expect(callback.searchParams.get('state')).toBe('cli-state')
+      expect(callback.searchParams.get('iss')).toBe(base)
+      const code = callback.searchParams.get('code') ?? ''
+      expect(code).toMatch(/^[\w-]{43}$/)
+      const response = await postForm(`${base}/token`, { grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: verifier }, { authorization: basicAuth(clientId, secret) })
+      expect(response.status).toBe(200)
+      const tokens = (await response.json()) as Record<string, string>
+      const userinfo = await fetch(`${base}/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}` } })
+      expect(userinfo.status).toBe(200)
+      expect(await userinfo.json()).toMatchObject({ preferred_username: user.username })
+      return [code, verifier, tokens.access_token ?? '', tokens.refresh_token ?? '', tokens.id_token ?? '']
+    }
+
+    // A failed sign-in first: the attempted password must not be logged either.
+    const wrongPassword = 'wrong-password-zebra'
+    await expect(walkAuthorization(base, `${base}/authorize?${new URLSearchParams({
+      response_type: 'code', client_id: 'demo-app', redirect_uri: 'http://localhost:3000/callback', scope: 'openid',
+      code_challenge: pkcePair().challenge, code_challenge_method: 'S256',
+    }).toString()}`, { username: 'demo', password: wrongPassword })).rejects.toThrow(/stopped at 401/)
+
+    const secrets = [
+      ...(await signIn('demo-app', demo.client_secret, 'http://localhost:3000/callback', { username: 'demo', password: demoPassword })),
+      ...(await signIn(shop.client_id, shop.client_secret ?? '', 'https://app.test/cb', { username: 'alice', password: alicePassword })),
+      demo.client_secret,
+      shop.client_secret ?? '',
+      alicePassword,
+      wrongPassword,
+    ]
+
+    server.kill('SIGTERM')
+    const { code, signal } = await exited
+    expect({ code, signal }).toEqual({ code: 0, signal: null })
+
+    // SECURITY.md 23: the logs (JSON lines on stdout) and stderr carry no code, token, password or secret.
+    const logLines = stdout.split('\n').filter((line) => line.startsWith('{'))
+    expect(logLines.some((line) => line.includes('"request completed"'))).toBe(true)
+    expect(logLines.some((line) => line.includes('"shutting down"'))).toBe(true)
+    for (const secret of secrets) {
+      expect(secret.length).toBeGreaterThanOrEqual(8)
+      expect(stdout).not.toContain(secret)
+      expect(stderr).not.toContain(secret)
+    }
+    // The demo password appears only in the line that announces it, never in a log line.
+    for (const line of logLines) expect(line).not.toContain(demoPassword)
+    expect(stdout.split(demoPassword)).toHaveLength(2)
+    expectNoStackTrace({ code, stdout, stderr })
+  }, 60_000)
+})
