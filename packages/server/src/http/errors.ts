@@ -7,7 +7,8 @@
 import { STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import { OAuthError, invalidRequest, isOAuthError, serverError } from '../protocol/errors.js'
+import { OAuthError, invalidRequest, isOAuthError, serverError, temporarilyUnavailable } from '../protocol/errors.js'
+import { isStoreUnavailable } from '../storage/errors.js'
 import type { Pages } from '../interaction/pages.js'
 
 export type ErrorRendering = 'json' | 'bearer' | 'page'
@@ -26,6 +27,7 @@ export function toOAuthError(error: unknown): OAuthError {
   const status = (error as Partial<FastifyError>).statusCode
   if (status === 413) return invalidRequest('the request body is too large', { status: 413 })
   if (status !== undefined && status >= 400 && status < 500) return invalidRequest('the request is malformed')
+  if (isStoreUnavailable(error)) return temporarilyUnavailable(error)
   return serverError(error)
 }
 
@@ -48,7 +50,8 @@ export function sendJsonError(reply: FastifyReply, error: OAuthError): FastifyRe
 export function errorHandler(pages: Pages) {
   return (error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const oauth = toOAuthError(error)
-    if (oauth.status >= 500) request.log.error({ err: error }, 'request failed')
+    if (oauth.error === 'temporarily_unavailable') request.log.warn({ err: error }, 'database unavailable')
+    else if (oauth.status >= 500) request.log.error({ err: error }, 'request failed')
     const rendering = request.routeOptions.config.errors ?? 'json'
     if (rendering === 'page') return pages.sendError(reply, oauth.status, oauth.description)
     if (rendering === 'bearer') {
