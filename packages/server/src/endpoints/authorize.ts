@@ -15,7 +15,8 @@ import {
   validateAuthorizationRequest,
   type AuthorizationRequest,
 } from '../protocol/authorize.js'
-import { accessDenied, isOAuthError, serverError, type OAuthError } from '../protocol/errors.js'
+import { accessDenied, type OAuthError } from '../protocol/errors.js'
+import { toOAuthError } from '../http/errors.js'
 import { issueAuthorizationCode } from '../protocol/grants/index.js'
 import { completeInteraction, requestOf } from '../protocol/interaction.js'
 import { browserBinding, currentLoginSession, presentedBrowserBinding } from '../interaction/cookies.js'
@@ -82,8 +83,10 @@ export const authorizeEndpoint: FastifyPluginAsync<{ services: Services; pages: 
         })
         return redirect(reply, 303, `${services.basePath}/interaction/${id}`)
       } catch (error) {
-        if (!isOAuthError(error)) request.log.error({ err: error }, 'authorization request failed')
-        return redirectError(reply, status, trusted.redirectUri, isOAuthError(error) ? error : serverError(error), state)
+        // The redirect URI is trusted now: even a server fault goes back to the client (checklist AZ-14).
+        const oauth = toOAuthError(error)
+        if (oauth.status >= 500) request.log.error({ err: error }, 'authorization request failed')
+        return redirectError(reply, status, trusted.redirectUri, oauth, state)
       }
     },
   })
@@ -103,6 +106,9 @@ export const authorizeEndpoint: FastifyPluginAsync<{ services: Services; pages: 
     const authzRequest = requestOf(interaction)
     if ((await store.getClient(authzRequest.clientId)) === undefined) {
       return pages.sendError(reply, 400, 'The application that started this sign-in is no longer registered.')
+    }
+    if (interaction.state === 'created' || interaction.state === 'authenticated') {
+      return reply.redirect(`${services.basePath}/interaction/${interaction.id}`, 303)
     }
     if (interaction.state === 'denied') {
       return redirectError(reply, 303, authzRequest.redirectUri, accessDenied('the user denied the request'), authzRequest.state)
