@@ -2,12 +2,11 @@
  * `authcode`: the command-line interface of the authorization server.
  * Errors are one line on stderr (exit 1; exit 2 for a wrong call); never a stack trace.
  */
-import { ConfigError, loadConfig, type ConfigFlags } from '../config/load.js'
+import { loadConfig, type ConfigFlags } from '../config/load.js'
 import type { IdTokenAlg } from '../protocol/store.js'
 import { clientAdd, clientList, clientRemove, keysRotate, migrate, userAdd, type Io } from './admin.js'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { configFlags, UsageError } from './args.js'
-import { serve } from './serve.js'
 
 const DB_HELP = `  --db URL          database: sqlite:PATH (default sqlite:./data/authcode.db); env AUTHCODE_DB
   --config FILE     config file, JSON or YAML; env AUTHCODE_CONFIG
@@ -114,6 +113,8 @@ async function run(argv: string[], io: Io): Promise<void> {
     case 'serve': {
       const { values } = parse(rest, { port: { type: 'string' }, issuer: { type: 'string' }, demo: { type: 'boolean' } })
       if (usage(values)) return
+      // Loaded only here: the admin commands need no HTTP server.
+      const { serve } = await import('./serve.js')
       return serve(config(configFlags(values)), { demo: values.demo === true, out: io.out })
     }
     case 'client add': {
@@ -191,7 +192,6 @@ run(process.argv.slice(2), { out: (line) => process.stdout.write(`${line}\n`), r
     process.stderr.write(`authcode: ${error.message} (run 'authcode --help' for usage)\n`)
     process.exit(2)
   }
-  const known = error instanceof ConfigError || error instanceof TypeError || (error as NodeJS.ErrnoException).code !== undefined
-  process.stderr.write(`authcode: ${known ? (error as Error).message : `unexpected error: ${(error as Error).message}`}\n`)
+  process.stderr.write(`authcode: ${error instanceof Error ? error.message : String(error)}\n`)
   process.exit(1)
 })
