@@ -134,7 +134,7 @@ export async function keysRotate(config: ServerConfig, io: Io): Promise<void> {
 }
 
 export async function migrate(config: ServerConfig, io: Io): Promise<void> {
-  const db = await openDatabase(config.db)
+  const db = await openDatabase(config.db, { poolSize: 1 })
   try {
     const { applied } = await migrateToLatest(db)
     io.out(applied.length === 0 ? 'the database schema is up to date' : `applied migrations: ${applied.join(', ')}`)

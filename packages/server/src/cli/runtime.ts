@@ -16,7 +16,7 @@ export interface Runtime {
 }
 
 export async function openRuntime(config: ServerConfig): Promise<Runtime> {
-  const { store, migrated } = await openStore(config.db)
+  const { store, migrated } = await openStore(config.db, { poolSize: config.dbPoolSize })
   try {
     const kek = loadKeyEncryptionKey({ secret: config.secret, dataDir: config.dataDir })
     const keys = new KeyRing(store, kek, {

@@ -24,6 +24,8 @@ export interface ServerConfig {
   host: string
   /** `sqlite:PATH` (default `sqlite:./data/authcode.db`) or a path to a SQLite file. */
   db: string
+  /** PostgreSQL: connections per instance (default 10). */
+  dbPoolSize: number
   /** Where the generated key-encryption secret is kept when `AUTHCODE_SECRET` is not set. */
   dataDir: string
   /** `AUTHCODE_SECRET`: encrypts signing keys at rest. Never read from the config file. */
@@ -196,6 +198,7 @@ export function loadConfig(flags: ConfigFlags, env: Readonly<Record<string, stri
     port,
     host: file.host ?? 'localhost',
     db: resolveDb(flags.db ?? nonEmpty(env.AUTHCODE_DB) ?? file.db ?? DEFAULT_DB, cwd),
+    dbPoolSize: file.dbPoolSize ?? 10,
     dataDir: resolve(cwd, file.dataDir ?? './data'),
     secret,
     logLevel: logLevel as ServerConfig['logLevel'],

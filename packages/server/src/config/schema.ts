@@ -19,6 +19,7 @@ export const configFileSchema = {
     port: { type: 'integer', minimum: 0, maximum: 65535 },
     host: { type: 'string', minLength: 1 },
     db: { type: 'string', minLength: 1 },
+    dbPoolSize: { type: 'integer', minimum: 1, maximum: 1000 },
     dataDir: { type: 'string', minLength: 1 },
     logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
     trustProxy: { type: 'boolean' },

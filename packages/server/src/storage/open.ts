@@ -1,11 +1,12 @@
 /**
  * Opens the store named by `--db` / `AUTHCODE_DB`: `sqlite:PATH`, a bare path ending in `.db`,
- * `.sqlite` or `.sqlite3`, or (in a later version) `postgres://…` / `postgresql://…`.
+ * `.sqlite` or `.sqlite3`, or `postgres://…` / `postgresql://…`.
  */
 import type { Kysely } from 'kysely'
 import type { Store } from '../protocol/store.js'
 import type { Database } from './database.js'
 import { openMigratedStore } from './sql-store.js'
+import { openPostgresDatabase } from './postgres.js'
 import { openSqliteDatabase } from './sqlite.js'
 
 export type DatabaseLocation = { dialect: 'sqlite'; path: string } | { dialect: 'postgres'; url: string }
@@ -34,15 +35,16 @@ export function parseDatabaseUrl(db: string): DatabaseLocation {
 
 /**
  * Opens the database at `db` without migrating (for `authcode migrate`).
- *
- * @throws Error for PostgreSQL, which this version cannot open yet.
  */
-export async function openDatabase(db: string): Promise<Kysely<Database>> {
+export async function openDatabase(db: string, options: OpenOptions = {}): Promise<Kysely<Database>> {
   const location = parseDatabaseUrl(db)
-  if (location.dialect === 'postgres') {
-    throw new Error('PostgreSQL storage is not available yet in this version of authcode; use sqlite:PATH')
-  }
+  if (location.dialect === 'postgres') return openPostgresDatabase(location.url, { poolSize: options.poolSize ?? 10 })
   return openSqliteDatabase(location.path)
+}
+
+export interface OpenOptions {
+  /** PostgreSQL: most pooled connections (default 10). */
+  poolSize?: number
 }
 
 /**
@@ -52,6 +54,6 @@ export async function openDatabase(db: string): Promise<Kysely<Database>> {
  * @example
  * const { store, migrated } = await openStore(config.db)
  */
-export async function openStore(db: string): Promise<{ store: Store; migrated: string[] }> {
-  return openMigratedStore(await openDatabase(db))
+export async function openStore(db: string, options: OpenOptions = {}): Promise<{ store: Store; migrated: string[] }> {
+  return openMigratedStore(await openDatabase(db, options))
 }
