@@ -187,11 +187,11 @@ describe('the login and consent pages', () => {
       await expectForbidden(await browser.post(`${pending.url}/consent`, { decision: 'approve' }))
       await expectForbidden(await browser.post(`${pending.url}/consent`, { csrf: 'x'.repeat(43), decision: 'approve' }))
       await expectForbidden(await browser.post(`${pending.url}/consent`, { csrf: pending.csrf.toUpperCase(), decision: 'approve' }))
-      // Nothing was approved: resuming mints nothing, and the page still asks.
+      // Nothing was approved: resuming mints nothing and sends the user back to the page, which still asks.
       const id = pending.url.split('/').pop() ?? ''
       const resume = await browser.get(`${server.url}/authorize/resume/${id}`)
-      expect(resume.status).toBe(400)
-      expect(resume.headers.get('location')).toBeNull()
+      expect(resume.status).toBe(303)
+      expect(new URL(resume.headers.get('location') ?? '', server.url).href).toBe(pending.url)
       expect(isConsentPage(await (await browser.get(pending.url)).text())).toBe(true)
     })
 
