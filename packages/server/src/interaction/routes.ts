@@ -38,14 +38,20 @@ export const interactionRoutes: FastifyPluginAsync<{ services: Services; pages: 
     return { interaction, client }
   }
 
-  /** RFC 6749 §10.12: the form must carry this interaction's token and come from this origin. */
+  /**
+   * RFC 6749 §10.12: the form must carry this interaction's token, and must not come from another
+   * origin. Browsers send `Origin: null` for forms of pages under `Referrer-Policy: no-referrer`
+   * (ours), so `null` says nothing either way; the token, bound to the interaction and to this
+   * browser's cookie, is what proves the form is ours.
+   */
   function checkForm(request: FastifyRequest, reply: FastifyReply, interaction: InteractionRecord): Params | undefined {
     const origin = request.headers.origin
+    const foreign = origin !== undefined && origin !== 'null' && origin !== services.origin
     let form: Params
     try {
       form = formBody(request)
       const csrf = form.single('csrf')
-      if ((origin !== undefined && origin !== services.origin) || csrf === undefined || !safeEqual(csrf, interaction.csrfToken)) {
+      if (foreign || csrf === undefined || !safeEqual(csrf, interaction.csrfToken)) {
         throw new OAuthError('access_denied', 'csrf')
       }
     } catch {

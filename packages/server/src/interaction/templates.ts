@@ -68,7 +68,6 @@ export const TEMPLATES = {
     <button type="submit" name="decision" value="approve">Allow</button>
   </div>
 </form>
-<footer>You can withdraw this access later.</footer>
 `),
   message: layout(`
 <h1><%= it.title %></h1>

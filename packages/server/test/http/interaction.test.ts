@@ -198,7 +198,7 @@ describe('the login and consent pages', () => {
     it('RFC 6749 §10.12: a form posted from another origin is 403, even with the right token', async () => {
       const browser = new Browser()
       const pending = await begin(server, browser, client, { prompt: 'consent' })
-      for (const origin of [EVIL, 'null', server.url.replace('localhost', '127.0.0.1'), `${server.url}.evil.test`]) {
+      for (const origin of [EVIL, server.url.replace('localhost', '127.0.0.1'), `${server.url}.evil.test`]) {
         await expectForbidden(await login(browser, pending, user, { origin }))
       }
       const signedIn = await login(browser, pending, user, { origin: server.url })
@@ -207,6 +207,17 @@ describe('the login and consent pages', () => {
       const csrf = hiddenInput(await consent.text(), 'csrf')
       await expectForbidden(await decide(browser, { ...pending, csrf }, 'approve', { origin: EVIL }))
       expect(await codeAfter(server, browser, await decide(browser, { ...pending, csrf }, 'approve', { origin: server.url }))).toMatch(/^[\w-]{43}$/)
+    })
+
+    it('RFC 6749 §10.12: Origin null, which browsers send from pages under Referrer-Policy no-referrer, is decided by the CSRF token', async () => {
+      const browser = new Browser()
+      const pending = await begin(server, browser, client, { prompt: 'consent' })
+      await expectForbidden(await login(browser, { ...pending, csrf: 'x'.repeat(43) }, user, { origin: 'null' }))
+      const signedIn = await login(browser, pending, user, { origin: 'null' })
+      expect(signedIn.status).toBe(303)
+      const consent = await browser.get(locationOf(signedIn, server.url))
+      const csrf = hiddenInput(await consent.text(), 'csrf')
+      expect(await codeAfter(server, browser, await decide(browser, { ...pending, csrf }, 'approve', { origin: 'null' }))).toMatch(/^[\w-]{43}$/)
     })
 
     it('RFC 6749 §10.12: an interaction started in another browser is refused at every step (BI-20)', async () => {
