@@ -21,7 +21,6 @@ ul.scopes li { padding: .6rem .8rem; border-top: 1px solid var(--line); }
 ul.scopes li:first-child { border-top: 0; }
 ul.scopes code { font-size: .85rem; color: var(--muted); }
 .client { font-weight: 700; }
-footer { margin-top: 1.5rem; font-size: .85rem; color: var(--muted); }
 `
 
 const layout = (body: string) => `<!doctype html>
