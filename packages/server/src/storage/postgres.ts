@@ -29,5 +29,9 @@ export function openPostgresDatabase(url: string, options: PostgresOptions): Kys
   // Without a listener an idle client's error (server restart) would crash the process; the pool
   // already discards that client, and the next query reports whatever is still wrong.
   pool.on('error', () => {})
+  // The pool listens only while a client is idle: a connection lost while a client is checked out
+  // (between the statements of a transaction) would emit an unhandled 'error' and crash the
+  // process. The failing query already rejects, and the pool drops the client when it is released.
+  pool.on('connect', (client) => client.on('error', () => {}))
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
 }
