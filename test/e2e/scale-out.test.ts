@@ -350,8 +350,18 @@ if (ADMIN_URL === undefined) {
       console.info(`scale-out: A signed with the rotated key ${switchedAfter} ms after \`keys rotate\` returned`)
     }, 60_000)
 
-    it('SIGTERM: an instance shuts down gracefully (exit 0, "shutting down", port closed) while the other keeps serving', async () => {
+    it('SIGTERM: an instance finishes in-flight requests and shuts down gracefully (exit 0, port closed) while the other keeps serving', async () => {
+      const browser = new Browser()
+      const codes = []
+      for (let i = 0; i < 8; i++) codes.push(await codeFrom(B, browser))
+      // Redemptions in flight when SIGTERM arrives each get a whole answer: their tokens (200), or
+      // 503 for one that arrived after closing began; never a reset connection.
+      const inFlight = codes.map(({ code, verifier }) => redeem(B, code, verifier).then((r) => r.status, (e: unknown) => String(e)))
+      await new Promise((resolve) => setTimeout(resolve, 5))
       const exit = await B.stop(10_000)
+      const statuses = await Promise.all(inFlight)
+      expect(statuses.every((status) => status === 200 || status === 503), String(statuses)).toBe(true)
+      expect(statuses).toContain(200)
       expect(exit).toEqual({ code: 0, signal: null })
       expect(logLines(B).some((line) => line.msg === 'shutting down')).toBe(true)
       expect(B.stderr()).toBe('')

@@ -19,6 +19,14 @@ export async function serve(config: ServerConfig, options: { demo: boolean; out:
 
   const demo = options.demo ? await ensureDemo(store, config, nowSeconds()) : undefined
 
+  // Once shutdown starts, each connection ends with its last in-flight answer: Fastify closes only
+  // the keep-alive connections idle at that moment, and the others would hold close() open.
+  let closing = false
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) reply.header('connection', 'close')
+    return payload
+  })
+
   await app.listen({ port: config.port, host: config.host })
   const { port } = app.server.address() as AddressInfo
   options.out(`authcode authorization server on http://localhost:${port} (issuer ${config.issuer})`)
@@ -35,7 +43,6 @@ export async function serve(config: ServerConfig, options: { demo: boolean; out:
   }, config.purgeInterval * 1000)
   purge.unref()
 
-  let closing = false
   const shutdown = (signal: string) => {
     if (closing) return
     closing = true
