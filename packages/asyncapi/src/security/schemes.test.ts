@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest'
+import { loadDocument } from '../document/load.js'
+import { fixture } from '../../test/fixtures.js'
+import { readAuthorizationCodeSchemes } from './schemes.js'
+
+describe('readAuthorizationCodeSchemes', () => {
+  it('AsyncAPI 3.0 §OAuth Flows Object: reads authorizationCode with availableScopes, x-issuer and required scopes', async () => {
+    const { schemes, problems } = readAuthorizationCodeSchemes(await loadDocument(fixture('valid.v3.yaml')))
+    expect(problems).toEqual([])
+    expect(schemes).toEqual([
+      {
+        name: 'oauth',
+        pointer: '/components/securitySchemes/oauth',
+        flowPointer: '/components/securitySchemes/oauth/flows/authorizationCode',
+        description: 'Sign in with the company account.',
+        authorizationUrl: 'https://as.example.com/authorize',
+        tokenUrl: 'https://as.example.com/token',
+        refreshUrl: 'https://as.example.com/token',
+        scopes: [
+          { name: 'orders:read', description: 'Read orders' },
+          { name: 'orders:write', description: 'Place orders' },
+        ],
+        requiredScopes: [],
+        issuer: 'https://as.example.com',
+        otherFlows: [],
+      },
+      expect.objectContaining({ name: 'writeOrders', requiredScopes: ['orders:write'], refreshUrl: undefined, issuer: undefined }),
+    ])
+  })
+
+  it('AsyncAPI 2.6 §OAuth Flow Object: reads scopes (the 2.x name)', async () => {
+    const { schemes } = readAuthorizationCodeSchemes(await loadDocument(fixture('valid.v2.yaml')))
+    expect(schemes).toMatchObject([{ name: 'oauth', scopes: [{ name: 'orders:read' }, { name: 'orders:write' }], requiredScopes: [] }])
+  })
+
+  it('reads a scheme (and a flow) from another file', async () => {
+    const { schemes } = readAuthorizationCodeSchemes(await loadDocument(fixture('external-main.v3.yaml')))
+    expect(schemes).toMatchObject([{ name: 'readEvents', tokenUrl: 'https://as.example.com/token', requiredScopes: ['events:read'] }])
+  })
+
+  it('lists the other flows declared beside it', async () => {
+    const { schemes } = readAuthorizationCodeSchemes(await loadDocument(fixture('lint.v3.yaml')))
+    expect(schemes.find((s) => s.name === 'oauth')?.otherFlows).toEqual(['implicit', 'password'])
+  })
+
+  it('checklist §5: an invalid flow is reported against the oauth2 schema with pointers, and left out', async () => {
+    const { schemes, problems } = readAuthorizationCodeSchemes(await loadDocument(fixture('invalid-flow.v2.yaml')))
+    expect(schemes).toEqual([])
+    const flow = '/components/securitySchemes/broken/flows/authorizationCode'
+    expect(problems.map((p) => [p.code, p.pointer])).toEqual(
+      expect.arrayContaining([
+        ['SCHEMA_REQUIRED', flow],
+        ['SCHEMA_FORMAT', `${flow}/tokenUrl`],
+        ['SCHEMA_ADDITIONAL_PROPERTY', `${flow}/availableScopes`],
+      ]),
+    )
+  })
+
+  it('a document not made by loadDocument/parseDocument is a TypeError', () => {
+    expect(() => readAuthorizationCodeSchemes({} as never)).toThrow(TypeError)
+  })
+})
