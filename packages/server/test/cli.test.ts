@@ -104,7 +104,7 @@ describe.concurrent('authcode --help', () => {
       expect(result.code).toBe(0)
       expect(result.stderr).toBe('')
       expect(result.stdout).toMatch(/^Usage: authcode <command> \[options\]/)
-      for (const command of COMMANDS) expect(result.stdout).toContain(`  ${command}`)
+      for (const command of [...COMMANDS, 'asyncapi check']) expect(result.stdout).toContain(`  ${command}`)
       expect(result.stdout).toContain('AUTHCODE_DB')
     }
     // Help does nothing else: no database, no data directory.
@@ -561,4 +561,53 @@ describe.concurrent('authcode serve --demo', () => {
     expect(stdout.split(demoPassword)).toHaveLength(2)
     expectNoStackTrace({ code, stdout, stderr })
   }, 60_000)
+})
+
+const SHARED_ASYNCAPI = join(ROOT, '..', 'shared', 'asyncapi')
+
+describe('authcode asyncapi check', () => {
+  it('--help shows its usage and touches nothing', async () => {
+    const cwd = workdir()
+    const result = await cli(cwd, ['asyncapi', 'check', '--help'])
+    expect(result.code).toBe(0)
+    expect(result.stdout).toMatch(/^Usage: authcode asyncapi check FILE \[--json\]/)
+    expect(existsSync(join(cwd, 'data'))).toBe(false)
+  })
+
+  it.skipIf(!existsSync(SHARED_ASYNCAPI))('prints the flows, scopes and per-operation scopes of a valid document and exits 0', async () => {
+    const result = await cli(workdir(), ['asyncapi', 'check', join(SHARED_ASYNCAPI, 'chat-broker.v3.yaml')])
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stdout).toContain('valid against the official 3.0.0 schema')
+    expect(result.stdout).toMatch(/tokenUrl\s+http:\/\/localhost:4000\/token/)
+    expect(result.stdout).toMatch(/sendMessage\s+send\s+write:messages/)
+    expect(result.stdout).toMatch(/receiveMessages\s+receive\s+read:messages/)
+    expect(result.stdout).toMatch(/purgeRoom\s+send\s+admin/)
+    expectNoStackTrace(result)
+  })
+
+  it.skipIf(!existsSync(SHARED_ASYNCAPI))('names each schema problem of an invalid flow with its JSON pointer and exits 1', async () => {
+    const result = await cli(workdir(), ['asyncapi', 'check', join(SHARED_ASYNCAPI, 'invalid-flow.v3.yaml')])
+    expect(result.code).toBe(1)
+    expect(result.stdout).toContain('INVALID')
+    expect(result.stdout).toMatch(/SCHEMA_REQUIRED\s+\/components\/securitySchemes\/broken\/flows\/authorizationCode .*tokenUrl/)
+    expect(result.stdout).toMatch(/SCHEMA_FORMAT\s+\/components\/securitySchemes\/broken\/flows\/authorizationCode\/authorizationUrl /)
+    expect(result.stdout).toMatch(/SCHEMA_ADDITIONAL_PROPERTY\s+\/components\/securitySchemes\/broken\/flows\/authorizationCode\/clientSecret /)
+    const json = await cli(workdir(), ['asyncapi', 'check', '--json', join(SHARED_ASYNCAPI, 'invalid-flow.v3.yaml')])
+    expect(json.code).toBe(1)
+    const parsed = JSON.parse(json.stdout) as { valid: boolean; problems: Array<{ code: string; pointer: string }> }
+    expect(parsed.valid).toBe(false)
+    expect(parsed.problems.filter((p) => p.code.startsWith('SCHEMA_')).map((p) => p.pointer).sort()).toEqual([
+      '/components/securitySchemes/broken/flows/authorizationCode',
+      '/components/securitySchemes/broken/flows/authorizationCode/authorizationUrl',
+      '/components/securitySchemes/broken/flows/authorizationCode/clientSecret',
+    ])
+  })
+
+  it('refuses a missing file and a file that is not AsyncAPI with one line and exit 2', async () => {
+    const dir = workdir()
+    expectCleanFailure(await cli(dir, ['asyncapi', 'check', join(dir, 'nope.yaml')]), 2, /nope\.yaml/)
+    writeFileSync(join(dir, 'other.yaml'), 'openapi: 3.1.0\ninfo: { title: x, version: "1" }\n')
+    expectCleanFailure(await cli(dir, ['asyncapi', 'check', join(dir, 'other.yaml')]), 2, /other\.yaml/)
+    expectCleanFailure(await cli(dir, ['asyncapi', 'check']), 2, /exactly one AsyncAPI document/)
+  })
 })

@@ -25,6 +25,7 @@ Commands:
   user add          add a user (password on standard input)
   keys rotate       publish new signing keys; they sign after keys.activationDelay
   migrate           bring the database schema up to date
+  asyncapi check F  the oauth2 flows, scopes and per-operation scopes of an AsyncAPI document
 
 Run 'authcode <command> --help' for a command's options.
 Environment: AUTHCODE_DB, AUTHCODE_ISSUER, AUTHCODE_PORT, AUTHCODE_CONFIG, AUTHCODE_SECRET
@@ -62,6 +63,15 @@ ${DB_HELP}`,
   'keys rotate': `Usage: authcode keys rotate
 
 ${DB_HELP}`,
+  'asyncapi check': `Usage: authcode asyncapi check FILE [--json]
+
+Reads an AsyncAPI 2.x or 3.x document (YAML or JSON, $refs resolved), validates it against the
+official schema of its version, and prints its oauth2 authorization code flows, their scopes, the
+scopes each operation requires, and every problem with its JSON pointer. Exit 1 when the document
+is invalid, else 0.
+
+  --json            print the result as JSON
+  -h, --help        show this help`,
   migrate: `Usage: authcode migrate
 
 ${DB_HELP}`,
@@ -96,7 +106,7 @@ function config(flags: ConfigFlags) {
 
 async function run(argv: string[], io: Io): Promise<void> {
   const [first, second] = argv
-  const command = first === 'client' || first === 'user' || first === 'keys' ? `${first} ${second ?? ''}`.trim() : first
+  const command = first === 'client' || first === 'user' || first === 'keys' || first === 'asyncapi' ? `${first} ${second ?? ''}`.trim() : first
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     io.out(HELP.main ?? '')
     return
@@ -178,6 +188,14 @@ async function run(argv: string[], io: Io): Promise<void> {
       const { values } = parse(rest, {})
       if (usage(values)) return
       return keysRotate(config(configFlags(values)), io)
+    }
+    case 'asyncapi check': {
+      const { values, positionals } = parse(rest, { json: { type: 'boolean' } }, true)
+      if (usage(values)) return
+      if (positionals.length !== 1) throw new UsageError('give exactly one AsyncAPI document')
+      const { asyncapiCheck } = await import('./asyncapi.js')
+      process.exitCode = await asyncapiCheck(positionals[0] ?? '', values.json === true, io)
+      return
     }
     case 'migrate': {
       const { values } = parse(rest, {})
