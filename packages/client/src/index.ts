@@ -1,0 +1,33 @@
+/**
+ * @authcode/client: the server-side half of the OAuth 2.0 authorization code flow on oauth4webapi —
+ * login with state, PKCE and nonce kept server-side, callback validation, the back-channel code
+ * exchange, token storage, refresh and revocation.
+ */
+export { OAuthClient, type SessionInfo } from './client.js'
+export type {
+  ClientAuthMethod,
+  ClientOptions,
+  DiscoverySource,
+  EndpointsSource,
+  ResolvedConfig,
+  ServerSource,
+} from './config/options.js'
+export type { ServerMetadata } from './config/metadata.js'
+export { safeReturnTo, type AuthorizationUrl, type AuthorizationUrlOptions } from './login/authorization-url.js'
+export type { LoginState, LoginStateStore } from './login/state-store.js'
+export type { CallbackInput, CallbackResult } from './callback/handle-callback.js'
+export type { JsonValue, SessionRecord, TokenSet, TokenStore } from './tokens/store.js'
+export type { LogoutResult } from './tokens/revoke.js'
+export type { ResourceRequestBody, ResourceRequestInit } from './resource/fetch.js'
+export { MemoryLoginStateStore, MemoryTokenStore } from './storage/memory.js'
+export { SqliteTokenStore } from './storage/sqlite.js'
+export {
+  AuthcodeClientError,
+  AuthorizationError,
+  CallbackError,
+  InvalidResponseError,
+  NetworkError,
+  OAuthServerError,
+  SessionError,
+  type AuthcodeClientErrorCode,
+} from './errors.js'

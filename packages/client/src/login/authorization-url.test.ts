@@ -1,0 +1,97 @@
+/** Per-attempt state, PKCE and nonce (CL-01, CL-23; RFC 7636 §4.1–4.2). */
+import { createHash } from 'node:crypto'
+import { describe, expect, it } from 'vitest'
+import { OAuthClient } from '../client.js'
+import { MemoryLoginStateStore } from '../storage/memory.js'
+import { safeReturnTo } from './authorization-url.js'
+
+function setup(scope = 'openid profile') {
+  const store = new MemoryLoginStateStore()
+  let now = 1_700_000_000
+  const client = new OAuthClient({
+    server: { kind: 'endpoints', issuer: 'https://as.test', authorizationEndpoint: 'https://as.test/authorize?tenant=a', tokenEndpoint: 'https://as.test/token' },
+    clientId: 'c1',
+    clientSecret: 's1',
+    redirectUri: 'https://rp.test/cb',
+    scope,
+    loginStateStore: store,
+    now: () => now,
+  })
+  return { client, store, advance: (s: number) => (now += s), now: () => now }
+}
+
+describe('buildAuthorizationUrl', () => {
+  it('sends a fresh state, S256 challenge and nonce, and keeps the verifier server-side', async () => {
+    const { client, store, now } = setup()
+    const { url, loginId, expiresAt } = await client.buildAuthorizationUrl()
+    const p = url.searchParams
+    expect(p.get('tenant')).toBe('a')
+    expect(p.get('response_type')).toBe('code')
+    expect(p.get('client_id')).toBe('c1')
+    expect(p.get('redirect_uri')).toBe('https://rp.test/cb')
+    expect(p.get('code_challenge_method')).toBe('S256')
+    expect(p.get('code_verifier')).toBeNull()
+    expect(expiresAt).toBe(now() + 600)
+    const entry = await store.take(loginId, now())
+    expect(entry?.state).toBe(p.get('state'))
+    expect(entry?.nonce).toBe(p.get('nonce'))
+    expect(entry?.codeVerifier).toMatch(/^[A-Za-z0-9_-]{43}$/)
+    expect(createHash('sha256').update(entry?.codeVerifier ?? '').digest('base64url')).toBe(p.get('code_challenge'))
+    expect(Buffer.from(entry?.state ?? '', 'base64url').length).toBeGreaterThanOrEqual(16)
+  })
+
+  it('never repeats a value across attempts', async () => {
+    const { client } = setup()
+    const urls = await Promise.all(Array.from({ length: 20 }, () => client.buildAuthorizationUrl()))
+    for (const name of ['state', 'nonce', 'code_challenge']) {
+      expect(new Set(urls.map((u) => u.url.searchParams.get(name))).size).toBe(20)
+    }
+    expect(new Set(urls.map((u) => u.loginId)).size).toBe(20)
+  })
+
+  it('sends no nonce without openid', async () => {
+    const { client } = setup('api.read')
+    const { url } = await client.buildAuthorizationUrl()
+    expect(url.searchParams.has('nonce')).toBe(false)
+  })
+
+  it('entries are single-use and expire', async () => {
+    const { client, store, advance, now } = setup()
+    const a = await client.buildAuthorizationUrl()
+    expect(await store.take(a.loginId, now())).toBeDefined()
+    expect(await store.take(a.loginId, now())).toBeUndefined()
+    const b = await client.buildAuthorizationUrl()
+    advance(600)
+    expect(await store.take(b.loginId, now())).toBeUndefined()
+  })
+
+  it('refuses to let extraParams override the flow, and prompt=none with max_age=0', async () => {
+    const { client } = setup()
+    await expect(client.buildAuthorizationUrl({ extraParams: { state: 'x' } })).rejects.toThrow(TypeError)
+    await expect(client.buildAuthorizationUrl({ extraParams: { redirect_uri: 'https://evil.test' } })).rejects.toThrow(TypeError)
+    await expect(client.buildAuthorizationUrl({ prompt: 'none', maxAge: 0 })).rejects.toThrow(TypeError)
+    const { url } = await client.buildAuthorizationUrl({ extraParams: { ui_locales: 'fr' }, prompt: 'login', maxAge: 60 })
+    expect(url.searchParams.get('ui_locales')).toBe('fr')
+    expect(url.searchParams.get('max_age')).toBe('60')
+  })
+
+  it('accepts only same-origin returnTo paths (CL-19)', async () => {
+    const { client } = setup()
+    await expect(client.buildAuthorizationUrl({ returnTo: 'https://evil.test/' })).rejects.toThrow(TypeError)
+    for (const bad of ['//evil.test', '/\\evil.test', 'https://evil.test', 'evil', '/a\nb', '/\t/evil.test']) expect(safeReturnTo(bad)).toBeUndefined()
+    for (const good of ['/', '/dashboard?tab=1#x', '/a/b']) expect(safeReturnTo(good)).toBe(good)
+  })
+})
+
+describe('MemoryLoginStateStore', () => {
+  it('drops the oldest attempt past its bound', async () => {
+    const store = new MemoryLoginStateStore({ maxEntries: 2 })
+    const entry = { state: 's', codeVerifier: 'v', nonce: undefined, scope: 'openid', redirectUri: 'https://rp.test/cb', issuer: 'https://as.test', returnTo: undefined, maxAge: undefined, createdAt: 0, expiresAt: 100 }
+    await store.save('a', entry)
+    await store.save('b', entry)
+    await store.save('c', entry)
+    expect(store.size).toBe(2)
+    expect(await store.take('a', 1)).toBeUndefined()
+    expect(await store.take('c', 1)).toBeDefined()
+  })
+})

@@ -1,0 +1,122 @@
+/**
+ * The first step of the flow: the URL the browser is sent to, with a fresh `state`, PKCE S256
+ * challenge and (when `openid` is asked) `nonce`, remembered server-side under a new login id.
+ */
+import * as oauth from 'oauth4webapi'
+import { randomId, type ClientContext } from '../internal/context.js'
+import type { LoginState } from './state-store.js'
+
+export interface AuthorizationUrlOptions {
+  /** Space-separated scopes; default the client's `scope` option. */
+  scope?: string
+  /** A same-origin path (`/dashboard?tab=1`) to return to after login (RFC 9700 §4.11.1: no open redirect). */
+  returnTo?: string
+  /** OIDC `prompt`. `none` with `maxAge: 0` is refused. */
+  prompt?: string
+  /** OIDC `max_age` in seconds; the ID token's `auth_time` is then checked. */
+  maxAge?: number
+  /** OIDC `login_hint`. */
+  loginHint?: string
+  /** More parameters (`audience`, `resource`, `ui_locales`, …); the flow's own parameters cannot be overridden. */
+  extraParams?: Record<string, string>
+}
+
+export interface AuthorizationUrl {
+  /** Where to redirect the browser. */
+  url: URL
+  /** Put this in a short-lived, HttpOnly cookie; `handleCallback` needs it back. */
+  loginId: string
+  /** When the attempt expires, in seconds since the epoch (use it for the cookie's lifetime). */
+  expiresAt: number
+}
+
+const RESERVED = new Set([
+  'response_type', 'client_id', 'redirect_uri', 'scope', 'state', 'nonce', 'code_challenge',
+  'code_challenge_method', 'prompt', 'max_age', 'login_hint', 'response_mode', 'request', 'request_uri',
+])
+
+/**
+ * A relative path on this site, or undefined for anything that could leave it (`//evil`, `/\evil`,
+ * `https://…`, control characters). Use it on a `returnTo` taken from a query string.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc9700#section-4.11.1
+ */
+export function safeReturnTo(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value.length > 2048) return undefined
+  if (!value.startsWith('/') || value.startsWith('//') || value.startsWith('/\\')) return undefined
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f\\]/.test(value)) return undefined
+  const parsed = new URL(value, 'http://same-origin.invalid')
+  return parsed.origin === 'http://same-origin.invalid' ? value : undefined
+}
+
+function checkOptions(options: AuthorizationUrlOptions): void {
+  if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object')
+  if (options.scope !== undefined && (typeof options.scope !== 'string' || options.scope.trim() === '')) throw new TypeError('scope must be a non-empty string')
+  if (options.returnTo !== undefined && safeReturnTo(options.returnTo) === undefined) {
+    throw new TypeError('returnTo must be a same-origin path starting with a single "/" (use safeReturnTo on untrusted input)')
+  }
+  if (options.maxAge !== undefined && (!Number.isInteger(options.maxAge) || options.maxAge < 0)) throw new TypeError('maxAge must be a non-negative integer')
+  if (options.prompt !== undefined && typeof options.prompt !== 'string') throw new TypeError('prompt must be a string')
+  if (options.prompt?.split(' ').includes('none') === true && options.maxAge === 0) throw new TypeError('prompt=none with maxAge 0 can never succeed')
+  if (options.loginHint !== undefined && typeof options.loginHint !== 'string') throw new TypeError('loginHint must be a string')
+  for (const [key, value] of Object.entries(options.extraParams ?? {})) {
+    if (RESERVED.has(key)) throw new TypeError(`extraParams cannot set ${key}: the client sets it`)
+    if (typeof value !== 'string') throw new TypeError(`extraParams.${key} must be a string`)
+  }
+}
+
+/**
+ * Builds the authorization request (RFC 6749 §4.1.1 with PKCE, RFC 7636 §4.3) and remembers the
+ * attempt in the login state store.
+ *
+ * @example
+ * ```ts
+ * const { url, loginId, expiresAt } = await client.buildAuthorizationUrl({ returnTo: '/dashboard' })
+ * // Set-Cookie: login=<loginId>; HttpOnly; Secure; SameSite=Lax; Max-Age=<expiresAt - now>
+ * // 302 Location: url
+ * ```
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1.1
+ * @see https://www.rfc-editor.org/rfc/rfc7636#section-4
+ */
+export async function buildAuthorizationUrl(context: ClientContext, options: AuthorizationUrlOptions = {}): Promise<AuthorizationUrl> {
+  checkOptions(options)
+  const { config } = context
+  const { as } = await context.metadata.get()
+  const scope = options.scope ?? config.scope
+  const state = oauth.generateRandomState()
+  const codeVerifier = oauth.generateRandomCodeVerifier()
+  const nonce = scope.split(' ').includes('openid') ? oauth.generateRandomNonce() : undefined
+  const now = config.now()
+
+  const url = new URL(as.authorization_endpoint as string)
+  const params = url.searchParams
+  params.set('response_type', 'code')
+  params.set('client_id', config.clientId)
+  params.set('redirect_uri', config.redirectUri)
+  params.set('scope', scope)
+  params.set('state', state)
+  params.set('code_challenge', await oauth.calculatePKCECodeChallenge(codeVerifier))
+  params.set('code_challenge_method', 'S256')
+  if (nonce !== undefined) params.set('nonce', nonce)
+  if (options.prompt !== undefined) params.set('prompt', options.prompt)
+  if (options.maxAge !== undefined) params.set('max_age', String(options.maxAge))
+  if (options.loginHint !== undefined) params.set('login_hint', options.loginHint)
+  for (const [key, value] of Object.entries(options.extraParams ?? {})) params.set(key, value)
+
+  const loginId = randomId()
+  const entry: LoginState = {
+    state,
+    codeVerifier,
+    nonce,
+    scope,
+    redirectUri: config.redirectUri,
+    issuer: as.issuer,
+    returnTo: options.returnTo,
+    maxAge: options.maxAge,
+    createdAt: now,
+    expiresAt: now + config.loginTtl,
+  }
+  await context.loginStates.save(loginId, entry)
+  return { url, loginId, expiresAt: entry.expiresAt }
+}

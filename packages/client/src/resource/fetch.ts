@@ -1,0 +1,107 @@
+/**
+ * Calling a resource server with the session's access token: `Authorization: Bearer` only (never the
+ * query, RFC 9700 §4.3.2), and one retry after a refresh when the server says `invalid_token`.
+ */
+import * as oauth from 'oauth4webapi'
+import type { JsonValue, SessionRecord } from '../tokens/store.js'
+import { checkEndpoint } from '../config/options.js'
+import { InvalidResponseError } from '../errors.js'
+import type { ClientContext } from '../internal/context.js'
+import { oauthClient, requestOptions, toClientError } from '../internal/http.js'
+import { freshSession } from '../tokens/refresh.js'
+
+/** A request body that can be sent twice (no streams: the request may be retried once). */
+export type ResourceRequestBody = string | Uint8Array | ArrayBuffer | URLSearchParams | null
+
+export interface ResourceRequestInit {
+  method?: string
+  headers?: Headers | Record<string, string> | [string, string][]
+  body?: ResourceRequestBody
+}
+
+/** RFC 6750 §3.1: the token was refused as expired, revoked or malformed. */
+function invalidToken(error: oauth.WWWAuthenticateChallengeError): boolean {
+  return error.status === 401 && error.cause.some((c) => c.scheme.toLowerCase() === 'bearer' && c.parameters.error === 'invalid_token')
+}
+
+/**
+ * Runs `call` with the session's access token; after a 401 `invalid_token` challenge, refreshes
+ * (once per session, shared with concurrent callers) and runs it again. `onChallenge` decides what a
+ * final challenge becomes.
+ */
+async function withAccessToken<T>(
+  context: ClientContext,
+  sessionId: string,
+  call: (record: SessionRecord) => Promise<T>,
+  onChallenge: (error: oauth.WWWAuthenticateChallengeError) => T,
+  step: 'userinfo' | 'resource',
+): Promise<T> {
+  const first = await freshSession(context, sessionId)
+  try {
+    return await call(first)
+  } catch (error) {
+    if (!(error instanceof oauth.WWWAuthenticateChallengeError)) throw toClientError(error, step)
+    if (!invalidToken(error)) return onChallenge(error)
+  }
+  const second = await freshSession(context, sessionId, first.tokens.accessToken)
+  try {
+    return await call(second)
+  } catch (error) {
+    if (error instanceof oauth.WWWAuthenticateChallengeError) return onChallenge(error)
+    throw toClientError(error, step)
+  }
+}
+
+/**
+ * `fetch` for a resource server on behalf of a session. Resolves with the server's response
+ * whatever its status (a 401 after the retry, a 403 `insufficient_scope`, …); rejects on network
+ * failure or when the session is gone or ended.
+ *
+ * @example
+ * ```ts
+ * const response = await client.fetch(sessionId, 'https://api.example.com/orders')
+ * ```
+ * @see https://www.rfc-editor.org/rfc/rfc6750#section-2.1
+ */
+export async function fetchResource(context: ClientContext, sessionId: string, input: string | URL, init: ResourceRequestInit = {}): Promise<Response> {
+  const url = checkEndpoint('url', input instanceof URL ? input.href : input)
+  if (typeof init !== 'object' || init === null) throw new TypeError('init must be an object')
+  const body = init.body ?? null
+  if (body !== null && !(typeof body === 'string' || body instanceof Uint8Array || body instanceof ArrayBuffer || body instanceof URLSearchParams)) {
+    throw new TypeError('body must be a string, Uint8Array, ArrayBuffer or URLSearchParams (a request may be sent twice)')
+  }
+  const method = init.method ?? 'GET'
+  return withAccessToken(
+    context,
+    sessionId,
+    (record) => oauth.protectedResourceRequest(record.tokens.accessToken, method, url, new Headers(init.headers), body, requestOptions(context.config, url)),
+    (challenge) => challenge.response,
+    'resource',
+  )
+}
+
+/**
+ * The UserInfo response for a session (OIDC Core §5.3), with its `sub` checked against the ID
+ * token's.
+ *
+ * @see https://openid.net/specs/openid-connect-core-1_0.html#UserInfo
+ */
+export async function userinfo(context: ClientContext, sessionId: string): Promise<Record<string, JsonValue | undefined>> {
+  const { as } = await context.metadata.get()
+  if (as.userinfo_endpoint === undefined) throw new InvalidResponseError('INVALID_RESPONSE', 'the server has no userinfo_endpoint')
+  const endpoint = new URL(as.userinfo_endpoint)
+  return withAccessToken(
+    context,
+    sessionId,
+    async (record) => {
+      const client = oauthClient(context.config)
+      const response = await oauth.userInfoRequest(as, client, record.tokens.accessToken, requestOptions(context.config, endpoint))
+      const subject = typeof record.claims?.sub === 'string' ? record.claims.sub : oauth.skipSubjectCheck
+      return { ...(await oauth.processUserInfoResponse(as, client, subject, response)) }
+    },
+    (challenge) => {
+      throw toClientError(challenge, 'userinfo')
+    },
+    'userinfo',
+  )
+}

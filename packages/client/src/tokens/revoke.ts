@@ -1,0 +1,84 @@
+/**
+ * Ending a session: revoke its refresh token (or, without one, its access token) at the server
+ * (RFC 7009), drop it from the store, and point the browser at RP-initiated logout when the server
+ * offers it.
+ */
+import * as oauth from 'oauth4webapi'
+import { AuthcodeClientError, SessionError } from '../errors.js'
+import { sessionKey, type ClientContext } from '../internal/context.js'
+import { clientAuthentication, oauthClient, requestOptions, toClientError } from '../internal/http.js'
+
+/**
+ * Revokes the session's refresh token (the server revokes its access tokens with it), or its access
+ * token when it has no refresh token, then deletes the session — also when revocation fails (the
+ * error is still thrown). Resolves to false when the server has no revocation endpoint.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
+ */
+export async function revoke(context: ClientContext, sessionId: string): Promise<boolean> {
+  if (typeof sessionId !== 'string' || sessionId === '') throw new TypeError('sessionId must be a non-empty string')
+  const key = sessionKey(sessionId)
+  const record = await context.tokens.get(key)
+  if (record === undefined) throw new SessionError('SESSION_NOT_FOUND', 'no such session (never opened, logged out, or ended)')
+  try {
+    const { as } = await context.metadata.get()
+    if (as.revocation_endpoint === undefined) return false
+    const { refreshToken, accessToken } = record.tokens
+    const [token, hint] = refreshToken === undefined ? [accessToken, 'access_token'] : [refreshToken, 'refresh_token']
+    const response = await oauth.revocationRequest(as, oauthClient(context.config), clientAuthentication(context.config), token, {
+      ...requestOptions(context.config, new URL(as.revocation_endpoint)),
+      additionalParameters: { token_type_hint: hint },
+    })
+    await oauth.processRevocationResponse(response)
+    return true
+  } catch (error) {
+    throw toClientError(error, 'revocation')
+  } finally {
+    await context.tokens.delete(key)
+  }
+}
+
+export interface LogoutResult {
+  /** True when the server confirmed the revocation. */
+  revoked: boolean
+  /** Why revocation failed (the local session is gone anyway). */
+  revocationError: AuthcodeClientError | undefined
+  /**
+   * Where to send the browser for RP-initiated logout (OIDC RP-Initiated Logout 1.0 §2), when the
+   * server advertises an `end_session_endpoint`.
+   */
+  endSessionUrl: URL | undefined
+}
+
+/**
+ * Logs a session out: `revoke` (errors reported, not thrown), then the end-session URL. A session
+ * that does not exist logs out quietly (`revoked: false`).
+ *
+ * @see https://openid.net/specs/openid-connect-rpinitiated-1_0.html#RPLogout
+ */
+export async function logout(context: ClientContext, sessionId: string): Promise<LogoutResult> {
+  if (typeof sessionId !== 'string' || sessionId === '') throw new TypeError('sessionId must be a non-empty string')
+  const record = await context.tokens.get(sessionKey(sessionId))
+  if (record === undefined) return { revoked: false, revocationError: undefined, endSessionUrl: undefined }
+  let revoked = false
+  let revocationError: AuthcodeClientError | undefined
+  try {
+    revoked = await revoke(context, sessionId)
+  } catch (error) {
+    if (!(error instanceof AuthcodeClientError)) throw error
+    revocationError = error
+  }
+  let endSessionUrl: URL | undefined
+  try {
+    const { as } = await context.metadata.get()
+    if (as.end_session_endpoint !== undefined) {
+      endSessionUrl = new URL(as.end_session_endpoint)
+      endSessionUrl.searchParams.set('client_id', context.config.clientId)
+      if (record.tokens.idToken !== undefined) endSessionUrl.searchParams.set('id_token_hint', record.tokens.idToken)
+      if (context.config.postLogoutRedirectUri !== undefined) endSessionUrl.searchParams.set('post_logout_redirect_uri', context.config.postLogoutRedirectUri)
+    }
+  } catch (error) {
+    if (!(error instanceof AuthcodeClientError)) throw error
+  }
+  return { revoked, revocationError, endSessionUrl }
+}
