@@ -1,0 +1,234 @@
+/**
+ * authcode under test: the real CLI (`authcode serve`) in a child process on an embedded SQLite file
+ * in a temporary directory. Clients, the user, codes and refresh tokens are written ahead through
+ * the server's own storage code (the built `SqlStore`, `issueAuthorizationCode`, `redeemCode`) from
+ * this process, which opens the same SQLite file (WAL lets both use it).
+ */
+import { fork, type ChildProcess } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import Database from 'better-sqlite3'
+import { openStore } from '../../packages/server/dist/storage/open.js'
+import { registerClient } from '../../packages/server/dist/protocol/clients.js'
+import { issueAuthorizationCode } from '../../packages/server/dist/protocol/grants/authorization-code.js'
+import { s256 } from '../../packages/server/dist/protocol/pkce.js'
+import { hashPassword, hashToken, randomToken } from '../../packages/server/dist/tokens/secrets.js'
+import { basicAuth, freePort, stopChild, waitReady } from './process.js'
+
+const BIN = fileURLToPath(new URL('../../packages/server/bin/authcode.js', import.meta.url))
+export const REDIRECT_URI = 'https://rp.bench.test/cb'
+export const SCOPES = ['openid', 'profile', 'email']
+/** One verifier for every pre-minted code: the server still hashes it and compares per request. */
+export const VERIFIER = 'bench-verifier-' + 'x'.repeat(40)
+export const CODE_LIFETIME = 600
+
+export interface BenchClient {
+  clientId: string
+  secret: string
+  authorization: string
+}
+
+type Store = Awaited<ReturnType<typeof openStore>>['store']
+
+export class AuthcodeServer {
+  readonly url: string
+  readonly clients: Record<'ES256' | 'RS256', BenchClient>
+  readonly #child: ChildProcess
+  readonly #store: Store
+  readonly #userId: string
+  readonly #dbPath: string
+
+  private constructor(url: string, child: ChildProcess, store: Store, clients: Record<'ES256' | 'RS256', BenchClient>, userId: string, dbPath: string) {
+    this.url = url
+    this.#child = child
+    this.#store = store
+    this.clients = clients
+    this.#userId = userId
+    this.#dbPath = dbPath
+  }
+
+  get pid(): number | undefined {
+    return this.#child.pid
+  }
+
+  static async start(dir: string, options: { cpuProfDir?: string } = {}): Promise<AuthcodeServer> {
+    await mkdir(dir, { recursive: true })
+    const port = await freePort()
+    const url = `http://127.0.0.1:${port}`
+    const dbPath = join(dir, 'authcode.db')
+    const configPath = join(dir, 'authcode.json')
+    // logLevel warn: no per-request log lines (oidc-provider writes none either). Codes are minted
+    // ahead with a 600 s lifetime (the largest lifetimes.code allows), just before each run.
+    await writeFile(configPath, JSON.stringify({ logLevel: 'warn', host: '127.0.0.1', issuer: url, dataDir: dir }))
+
+    // Schema, clients and the user first, through the server's own store.
+    const { store } = await openStore(`sqlite:${dbPath}`)
+    const now = Math.floor(Date.now() / 1000)
+    const clients = {} as Record<'ES256' | 'RS256', BenchClient>
+    for (const alg of ['ES256', 'RS256'] as const) {
+      const { record, secret } = registerClient(
+        { name: `bench ${alg}`, redirectUris: [REDIRECT_URI], scope: SCOPES.join(' '), isPublic: false, idTokenAlg: alg, firstParty: true },
+        SCOPES,
+        now,
+      )
+      await store.createClient(record)
+      clients[alg] = { clientId: record.clientId, secret: secret as string, authorization: basicAuth(record.clientId, secret as string) }
+    }
+    const userId = randomUUID()
+    await store.createUser({
+      id: userId,
+      username: 'bench',
+      passwordHash: await hashPassword('bench password 1'),
+      name: 'Bench User',
+      email: 'bench@example.com',
+      emailVerified: true,
+      createdAt: now,
+      updatedAt: now,
+    })
+
+    const execArgv = options.cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir]
+    const child = fork(BIN, ['serve', '--port', String(port), '--db', `sqlite:${dbPath}`, '--config', configPath], {
+      execArgv,
+      env: { ...process.env, NODE_ENV: 'production' },
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    })
+    try {
+      await waitReady(`${url}/.well-known/openid-configuration`, child)
+    } catch (error) {
+      child.kill('SIGKILL')
+      await store.close()
+      throw error
+    }
+    return new AuthcodeServer(url, child, store, clients, userId, dbPath)
+  }
+
+  /** `n` codes through `issueAuthorizationCode` (hash stored, one grant each), for `client`. */
+  async mintCodes(client: BenchClient, n: number): Promise<string[]> {
+    const now = Math.floor(Date.now() / 1000)
+    const request = {
+      clientId: client.clientId,
+      redirectUri: REDIRECT_URI,
+      redirectUriSent: true,
+      scopes: SCOPES,
+      state: 's',
+      codeChallenge: s256(VERIFIER),
+      codeChallengeMethod: 'S256' as const,
+      nonce: 'bench-nonce',
+      prompt: [],
+      maxAge: undefined,
+      loginHint: undefined,
+    }
+    const codes: string[] = []
+    for (let i = 0; i < n; i++) {
+      codes.push(await issueAuthorizationCode(this.#store, request, { userId: this.#userId, authTime: now }, CODE_LIFETIME, now))
+    }
+    return codes
+  }
+
+  /**
+   * `n` live refresh tokens, each as a real exchange leaves it: a grant and a code, then
+   * `redeemCode` recording an access token and the refresh token (hash stored).
+   */
+  async mintRefreshTokens(client: BenchClient, n: number): Promise<string[]> {
+    const now = Math.floor(Date.now() / 1000)
+    const tokens: string[] = []
+    for (let i = 0; i < n; i++) {
+      const grantId = randomUUID()
+      const code = randomToken()
+      const base = { grantId, clientId: client.clientId, userId: this.#userId, scopes: SCOPES, createdAt: now }
+      await this.#store.createGrantWithCode(
+        { id: grantId, clientId: client.clientId, userId: this.#userId, scopes: SCOPES, authTime: now, createdAt: now, revokedAt: null },
+        {
+          ...base,
+          codeHash: hashToken(code),
+          redirectUri: REDIRECT_URI,
+          redirectUriSent: true,
+          codeChallenge: s256(VERIFIER),
+          codeChallengeMethod: 'S256',
+          nonce: null,
+          authTime: now,
+          expiresAt: now + CODE_LIFETIME,
+          consumedAt: null,
+        },
+      )
+      const token = randomToken()
+      const ok = await this.#store.redeemCode(hashToken(code), now, {
+        accessToken: { ...base, jti: randomUUID(), expiresAt: now + 600, revokedAt: null },
+        refreshToken: { ...base, tokenHash: hashToken(token), expiresAt: now + 14 * 86_400, rotatedAt: null },
+      })
+      if (!ok) throw new Error('redeemCode refused a fresh code')
+      tokens.push(token)
+    }
+    return tokens
+  }
+
+  /**
+   * Growth check: `n` past exchanges written straight into the SQLite file (one multi-row INSERT
+   * per table per batch, one transaction per batch): a grant, its consumed code, an access token
+   * and a refresh token each. Live, not expired: the purge would not remove them.
+   */
+  seedPastExchanges(n: number, client: BenchClient, tag: string): void {
+    const db = new Database(this.#dbPath)
+    db.pragma('journal_mode = WAL')
+    db.pragma('synchronous = NORMAL')
+    db.pragma('busy_timeout = 10000')
+    const now = Math.floor(Date.now() / 1000)
+    const scopes = JSON.stringify(SCOPES)
+    const batch = 500
+    const stmts = new Map<number, { grants: Database.Statement; codes: Database.Statement; ats: Database.Statement; rts: Database.Statement }>()
+    const prepare = (rows: number) => {
+      const p = (cols: number) => Array.from({ length: rows }, () => `(${Array(cols).fill('?').join(',')})`).join(',')
+      return {
+        grants: db.prepare(`INSERT INTO grants (id, client_id, user_id, scopes, auth_time, created_at, revoked_at) VALUES ${p(7)}`),
+        codes: db.prepare(
+          `INSERT INTO authorization_codes (code_hash, grant_id, client_id, user_id, redirect_uri, redirect_uri_sent, code_challenge, code_challenge_method, nonce, scopes, auth_time, created_at, expires_at, consumed_at) VALUES ${p(14)}`,
+        ),
+        ats: db.prepare(`INSERT INTO access_tokens (jti, grant_id, client_id, user_id, scopes, created_at, expires_at, revoked_at) VALUES ${p(8)}`),
+        rts: db.prepare(`INSERT INTO refresh_tokens (token_hash, grant_id, client_id, user_id, scopes, created_at, expires_at, rotated_at) VALUES ${p(8)}`),
+      }
+    }
+    const insertBatch = db.transaction((from: number, rows: number) => {
+      let s = stmts.get(rows)
+      if (s === undefined) stmts.set(rows, (s = prepare(rows)))
+      const g: unknown[] = []
+      const c: unknown[] = []
+      const a: unknown[] = []
+      const r: unknown[] = []
+      for (let i = from; i < from + rows; i++) {
+        const id = `${tag}-${i}`
+        g.push(`g-${id}`, client.clientId, this.#userId, scopes, now, now, null)
+        c.push(hashToken(`c-${id}`), `g-${id}`, client.clientId, this.#userId, REDIRECT_URI, 1, 'x', 'S256', null, scopes, now, now, now + 86_400, now)
+        a.push(`a-${id}`, `g-${id}`, client.clientId, this.#userId, scopes, now, now + 86_400, null)
+        r.push(hashToken(`r-${id}`), `g-${id}`, client.clientId, this.#userId, scopes, now, now + 14 * 86_400, null)
+      }
+      s.grants.run(...g)
+      s.codes.run(...c)
+      s.ats.run(...a)
+      s.rts.run(...r)
+    })
+    for (let from = 0; from < n; from += batch) insertBatch(from, Math.min(batch, n - from))
+    db.pragma('wal_checkpoint(TRUNCATE)')
+    db.close()
+  }
+
+  /** Rows in the token tables, for the report. */
+  async counts(): Promise<Record<string, number>> {
+    const db = new Database(this.#dbPath, { readonly: true })
+    try {
+      const out: Record<string, number> = {}
+      for (const table of ['grants', 'authorization_codes', 'access_tokens', 'refresh_tokens']) {
+        out[table] = (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n
+      }
+      return out
+    } finally {
+      db.close()
+    }
+  }
+
+  async stop(): Promise<void> {
+    await stopChild(this.#child)
+    await this.#store.close()
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * The load generator, in its own process (forked by load.ts): runs autocannon jobs it receives
+ * over IPC and answers with the figures. Single-use inputs (codes, refresh tokens) are handed out
+ * one per request by `setupRequest`; when they run out the run stops early and says so.
+ */
+import autocannon from 'autocannon'
+import type { LoadJob, LoadResult } from './load.js'
+
+function bodyFor(job: LoadJob, value: string): string {
+  return job.bodyTemplate.replace('{{value}}', encodeURIComponent(value))
+}
+
+async function run(job: LoadJob): Promise<LoadResult> {
+  const inputs = job.inputs ?? []
+  let next = 0
+  let exhausted = false
+  let instance: ReturnType<typeof autocannon> | undefined
+  const headers: Record<string, string> = { ...job.headers }
+  if (job.method === 'POST') headers['content-type'] = 'application/x-www-form-urlencoded'
+
+  const request: Record<string, unknown> = { method: job.method, path: job.path, headers }
+  if (job.method === 'POST' && job.inputs === undefined) request.body = job.bodyTemplate
+  if (job.inputs !== undefined) {
+    request.setupRequest = (req: Record<string, unknown>) => {
+      let value = inputs[next++]
+      if (value === undefined) {
+        // Out of pre-minted values: stop (the figures cover the time actually run) and send a
+        // harmless unknown value meanwhile.
+        if (!exhausted) {
+          exhausted = true
+          setImmediate(() => instance?.stop())
+        }
+        value = 'exhausted-' + String(next)
+      }
+      return { ...req, body: bodyFor(job, value) }
+    }
+  }
+
+  const started = process.hrtime.bigint()
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    instance = autocannon(
+      {
+        url: job.url,
+        connections: job.connections,
+        duration: job.duration,
+        pipelining: 1,
+        timeout: 10,
+        requests: [request as autocannon.Request],
+      },
+      (err, res) => (err ? reject(err) : resolve(res)),
+    )
+  })
+  const elapsed = Number(process.hrtime.bigint() - started) / 1e9
+  const ok = result['2xx']
+  const seconds = Math.min(elapsed, Math.max(result.duration, 0.001))
+  return {
+    requests: result.requests.total,
+    ok,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+    seconds,
+    rps: ok / seconds,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    mean: result.latency.average,
+    max: result.latency.max,
+    usedInputs: Math.min(next, inputs.length),
+    exhausted,
+  }
+}
+
+process.on('message', (message: { id: number; job: LoadJob }) => {
+  run(message.job).then(
+    (result) => process.send?.({ id: message.id, result }),
+    (error: unknown) => process.send?.({ id: message.id, error: String(error) }),
+  )
+})
+process.send?.({ ready: true })

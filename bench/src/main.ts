@@ -1,0 +1,306 @@
+/**
+ * `npm run bench [-- --quick] [-- --profile]`: authcode's token endpoint side by side with
+ * oidc-provider 9 and a bare node:http floor (issue 6). Every server runs in its own child process,
+ * the load generator (autocannon) in another; only 127.0.0.1 is targeted; every run is bounded in time.
+ *
+ * Flags:
+ *   --quick            2 s runs at c=10 and 50, growth check at 10k/100k only (under two minutes)
+ *   --duration N       seconds per run (default 10; quick 2)
+ *   --profile          only: code exchange (ES256) at c=50 against authcode started with --cpu-prof;
+ *                      prints the top self-time functions and writes them to results/profile-*.txt
+ *   --no-growth        skip the growth check
+ *   --servers a,b      subset of authcode,oidc-provider,floor
+ */
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { s256 } from '../../packages/server/dist/protocol/pkce.js'
+import { AuthcodeServer, REDIRECT_URI, VERIFIER, type BenchClient } from './authcode.js'
+import { FloorServer } from './floor.js'
+import { LoadGenerator, type LoadJob, type LoadResult } from './load.js'
+import { OidcProviderServer } from './oidc-provider.js'
+import { topSelfTime } from './profile.js'
+import { evaluateTargets, printTable, renderSvg, type GrowthRow, type Row } from './report.js'
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    duration: { type: 'string' },
+    profile: { type: 'boolean', default: false },
+    'no-growth': { type: 'boolean', default: false },
+    servers: { type: 'string' },
+  },
+  strict: true,
+})
+
+const quick = flags.quick === true
+const duration = flags.duration !== undefined ? Number(flags.duration) : quick ? 2 : 10
+const warmup = quick ? 0.5 : 2
+const concurrencies = quick ? [10, 50] : [1, 10, 50]
+const growthSizes = quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000]
+const servers = new Set((flags.servers ?? 'authcode,oidc-provider,floor').split(','))
+const RESULTS = fileURLToPath(new URL('../results/', import.meta.url))
+mkdirSync(RESULTS, { recursive: true })
+const CHALLENGE = s256(VERIFIER)
+
+const log = (line: string) => process.stderr.write(`${line}\n`)
+
+/** Best req/s seen per (server, workload), to size the single-use inputs of the next run. */
+const estimate = new Map<string, number>()
+function inputsFor(key: string, seconds: number, guess: number): number {
+  const rps = Math.max(estimate.get(key) ?? guess, 200)
+  return Math.ceil(rps * seconds * 2) + 500
+}
+function remember(key: string, result: LoadResult): void {
+  estimate.set(key, Math.max(estimate.get(key) ?? 0, result.rps))
+}
+
+interface Workload {
+  name: string
+  /** Builds the job (minting its single-use inputs) for `seconds` of load. */
+  job(seconds: number, connections: number): Promise<LoadJob>
+}
+
+interface Target {
+  name: 'authcode' | 'oidc-provider' | 'floor-sync' | 'floor-pool'
+  workloads: Workload[]
+}
+
+function tokenJob(url: string, client: BenchClient, bodyTemplate: string, inputs: string[] | undefined, connections: number, seconds: number, path = '/token'): LoadJob {
+  return { url, method: 'POST', path, headers: { authorization: client.authorization }, bodyTemplate, inputs, connections, duration: seconds }
+}
+
+const CODE_BODY = `grant_type=authorization_code&code={{value}}&redirect_uri=${encodeURIComponent(REDIRECT_URI)}&code_verifier=${VERIFIER}`
+const REFRESH_BODY = 'grant_type=refresh_token&refresh_token={{value}}'
+const INTROSPECT_BODY = 'token={{value}}&token_type_hint=refresh_token'
+
+function authcodeWorkloads(server: AuthcodeServer, label = 'authcode'): Workload[] {
+  const code = (alg: 'ES256' | 'RS256'): Workload => ({
+    name: `code-${alg.toLowerCase()}`,
+    async job(seconds, c) {
+      const n = inputsFor(`${label}/code`, seconds, 2500)
+      return tokenJob(server.url, server.clients[alg], CODE_BODY, await server.mintCodes(server.clients[alg], n), c, seconds)
+    },
+  })
+  let introspected: string | undefined
+  return [
+    code('ES256'),
+    code('RS256'),
+    {
+      name: 'refresh-es256',
+      async job(seconds, c) {
+        const n = inputsFor(`${label}/refresh`, seconds, 2500)
+        return tokenJob(server.url, server.clients.ES256, REFRESH_BODY, await server.mintRefreshTokens(server.clients.ES256, n), c, seconds)
+      },
+    },
+    {
+      name: 'introspect',
+      async job(seconds, c) {
+        introspected ??= (await server.mintRefreshTokens(server.clients.ES256, 1))[0]
+        return tokenJob(server.url, server.clients.ES256, INTROSPECT_BODY.replace('{{value}}', introspected as string), undefined, c, seconds, '/introspect')
+      },
+    },
+    {
+      name: 'discovery',
+      async job(seconds, c) {
+        return { url: server.url, method: 'GET', path: '/.well-known/openid-configuration', headers: {}, bodyTemplate: '', connections: c, duration: seconds }
+      },
+    },
+  ]
+}
+
+function oidcWorkloads(server: OidcProviderServer): Workload[] {
+  const code = (alg: 'ES256' | 'RS256'): Workload => ({
+    name: `code-${alg.toLowerCase()}`,
+    async job(seconds, c) {
+      const n = inputsFor('oidc-provider/code', seconds, 2500)
+      return tokenJob(server.url, server.clients[alg], CODE_BODY, await server.mintCodes(server.clients[alg], n, CHALLENGE), c, seconds)
+    },
+  })
+  let introspected: string | undefined
+  return [
+    code('ES256'),
+    code('RS256'),
+    {
+      name: 'refresh-es256',
+      async job(seconds, c) {
+        const n = inputsFor('oidc-provider/refresh', seconds, 2500)
+        return tokenJob(server.url, server.clients.ES256, REFRESH_BODY, await server.mintRefreshTokens(server.clients.ES256, n), c, seconds)
+      },
+    },
+    {
+      name: 'introspect',
+      async job(seconds, c) {
+        introspected ??= (await server.mintRefreshTokens(server.clients.ES256, 1))[0]
+        return tokenJob(server.url, server.clients.ES256, INTROSPECT_BODY.replace('{{value}}', introspected as string), undefined, c, seconds, '/token/introspection')
+      },
+    },
+    {
+      name: 'discovery',
+      async job(seconds, c) {
+        return { url: server.url, method: 'GET', path: '/.well-known/openid-configuration', headers: {}, bodyTemplate: '', connections: c, duration: seconds }
+      },
+    },
+  ]
+}
+
+function floorWorkloads(server: FloorServer): Workload[] {
+  return [
+    {
+      name: 'code-floor',
+      async job(seconds, c) {
+        const n = inputsFor(`floor-${server.mode}/code`, seconds, 6000)
+        const client = { clientId: 'floor', secret: 'floor', authorization: 'Basic Zmxvb3I6Zmxvb3I=' }
+        return tokenJob(server.url, client, CODE_BODY, server.mintCodes(n), c, seconds)
+      },
+    },
+  ]
+}
+
+async function measure(load: LoadGenerator, server: string, workload: Workload, rows: Row[]): Promise<void> {
+  const kind = workload.name.split('-')[0] as string
+  const key = `${server}/${kind}`
+  if (warmup > 0) {
+    const w = await load.run(await workload.job(warmup, 10))
+    remember(key, w)
+  }
+  for (const c of concurrencies) {
+    const job = await workload.job(duration, c)
+    const result = await load.run(job)
+    remember(key, result)
+    rows.push({ server, workload: workload.name, concurrency: c, ...result })
+    log(
+      `  ${server.padEnd(13)} ${workload.name.padEnd(14)} c=${String(c).padEnd(3)} ${result.rps.toFixed(0).padStart(6)} req/s  p50 ${result.p50} ms  p99 ${result.p99} ms` +
+        (result.non2xx + result.errors > 0 ? `  (${result.non2xx} non-2xx, ${result.errors} errors)` : '') +
+        (result.exhausted ? '  (inputs ran out: stopped early)' : ''),
+    )
+  }
+}
+
+async function growthCheck(load: LoadGenerator, dir: string): Promise<GrowthRow[]> {
+  const server = await AuthcodeServer.start(dir)
+  const rows: GrowthRow[] = []
+  try {
+    const workload = authcodeWorkloads(server, 'authcode-growth')[0] as Workload
+    let seeded = 0
+    for (const size of growthSizes) {
+      const t = Date.now()
+      server.seedPastExchanges(size - seeded, server.clients.ES256, `seed${size}`)
+      seeded = size
+      const counts = await server.counts()
+      log(`  growth: ${size.toLocaleString('en')} past exchanges seeded in ${((Date.now() - t) / 1000).toFixed(1)} s ${JSON.stringify(counts)}`)
+      if (warmup > 0) remember('authcode-growth/code', await load.run(await workload.job(warmup, 10)))
+      for (const c of [10, 50]) {
+        const result = await load.run(await workload.job(duration, c))
+        remember('authcode-growth/code', result)
+        rows.push({ rows: size, concurrency: c, counts, ...result })
+        log(`  growth ${String(size).padStart(8)} rows c=${c}: ${result.rps.toFixed(0)} req/s p50 ${result.p50} ms p99 ${result.p99} ms`)
+      }
+    }
+  } finally {
+    await server.stop()
+  }
+  return rows
+}
+
+async function profileRun(load: LoadGenerator, dir: string): Promise<void> {
+  const profDir = join(RESULTS, 'profile')
+  rmSync(profDir, { recursive: true, force: true })
+  mkdirSync(profDir, { recursive: true })
+  const server = await AuthcodeServer.start(dir, { cpuProfDir: profDir })
+  const workload = authcodeWorkloads(server)[0] as Workload
+  remember('authcode/code', await load.run(await workload.job(2, 10)))
+  const result = await load.run(await workload.job(duration, 50))
+  log(`profiled run: code-es256 c=50 ${result.rps.toFixed(0)} req/s p50 ${result.p50} ms p99 ${result.p99} ms (under --cpu-prof)`)
+  await server.stop()
+  const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'))
+  if (file === undefined) throw new Error('no .cpuprofile written')
+  const { total, idle, top, byPackage } = topSelfTime(join(profDir, file), 30)
+  const lines = [
+    `authcode code exchange (ES256), c=50, ${duration} s, ${result.rps.toFixed(0)} req/s under --cpu-prof`,
+    `profile ${file}: ${(total / 1000).toFixed(1)} s sampled, ${((100 * idle) / total).toFixed(1)}% idle`,
+    '',
+    'self time by package (% of non-idle):',
+    ...byPackage.slice(0, 15).map((e) => `  ${e.percent.toFixed(1).padStart(5)}%  ${e.name}`),
+    '',
+    'top self-time functions (% of non-idle):',
+    ...top.map((e) => `  ${e.percent.toFixed(1).padStart(5)}%  ${e.name}  ${e.where}`),
+  ]
+  const text = lines.join('\n')
+  writeFileSync(join(RESULTS, 'profile-code-exchange.txt'), `${text}\n`)
+  process.stdout.write(`${text}\n`)
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'authcode-bench-'))
+  const load = new LoadGenerator()
+  const started = Date.now()
+  try {
+    await load.ready
+    if (flags.profile === true) {
+      await profileRun(load, dir)
+      return
+    }
+    const rows: Row[] = []
+    if (servers.has('authcode')) {
+      log('authcode (SQLite, ES256 access tokens)')
+      const server = await AuthcodeServer.start(join(dir, 'authcode') + '-main')
+      try {
+        for (const w of authcodeWorkloads(server)) await measure(load, 'authcode', w, rows)
+      } finally {
+        await server.stop()
+      }
+    }
+    if (servers.has('oidc-provider')) {
+      log('oidc-provider 9 (in-memory adapter, ES256 JWT access tokens)')
+      const server = await OidcProviderServer.start()
+      try {
+        for (const w of oidcWorkloads(server)) await measure(load, 'oidc-provider', w, rows)
+      } finally {
+        await server.stop()
+      }
+    }
+    if (servers.has('floor')) {
+      for (const mode of ['sync', 'pool'] as const) {
+        log(`floor (node:http, SQLite, 2 Ed25519 signatures, ${mode === 'sync' ? 'synchronous' : 'thread pool'})`)
+        const server = await FloorServer.start(dir, mode)
+        try {
+          for (const w of floorWorkloads(server)) await measure(load, `floor-${mode}`, w, rows)
+        } finally {
+          await server.stop()
+        }
+      }
+    }
+    const growth = flags['no-growth'] === true || !servers.has('authcode') ? [] : (log('growth check (authcode, code exchange ES256)'), await growthCheck(load, join(dir, 'growth')))
+
+    const targets = evaluateTargets(rows, growth)
+    const meta = {
+      date: new Date().toISOString(),
+      command: `npm run bench --${quick ? ' --quick' : ''}${flags.duration !== undefined ? ` --duration ${duration}` : ''}`,
+      quick,
+      durationSeconds: duration,
+      warmupSeconds: warmup,
+      concurrencies,
+      node: process.version,
+      cpus: (await import('node:os')).cpus().map((c) => c.model)[0],
+      cores: (await import('node:os')).availableParallelism(),
+      elapsedSeconds: 0,
+    }
+    process.stdout.write(printTable(rows, growth, targets))
+    meta.elapsedSeconds = Math.round((Date.now() - started) / 1000)
+    const json = JSON.stringify({ meta, rows, growth, targets }, null, 2)
+    const stamp = meta.date.replace(/[:.]/g, '-')
+    const name = quick ? 'quick' : 'full'
+    writeFileSync(join(RESULTS, `${name}-latest.json`), json)
+    writeFileSync(join(RESULTS, `${name}-${stamp}.json`), json)
+    writeFileSync(join(RESULTS, `${name}-latest.svg`), renderSvg(rows, meta))
+    log(`\nwrote results/${name}-latest.json, results/${name}-${stamp}.json, results/${name}-latest.svg (${meta.elapsedSeconds} s)`)
+  } finally {
+    load.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+await main()

@@ -1,0 +1,132 @@
+/**
+ * oidc-provider 9 configured as close to authcode as it allows, in its own process (forked by
+ * oidc-provider.ts):
+ * - two confidential clients with client_secret_basic, ID tokens ES256 and RS256;
+ * - PKCE (S256 only, the default methods) required for every client;
+ * - JWT access tokens (ES256, 600 s) through a resource indicator that every grant carries;
+ * - refresh tokens always issued, rotated on every use;
+ * - introspection and revocation on.
+ * Storage is oidc-provider's own in-memory adapter, with an LRU big enough to hold everything the
+ * benchmark mints (the default LRU keeps 1,000 entries and would evict pre-minted codes).
+ * Codes and refresh tokens are minted ahead through its models (`AuthorizationCode#save`), on
+ * request over IPC, between runs.
+ */
+import { generateKeyPairSync, randomUUID } from 'node:crypto'
+import { createServer } from 'node:http'
+import Provider from 'oidc-provider'
+import MemoryAdapter from 'oidc-provider/lib/adapters/memory_adapter.js'
+import LRU from 'oidc-provider/lib/helpers/lru.js'
+
+const port = Number(process.argv[2])
+const issuer = `http://127.0.0.1:${port}`
+const RESOURCE = 'https://api.bench.test'
+const REDIRECT_URI = 'https://rp.bench.test/cb'
+const ACCOUNT = 'bench-user'
+const SCOPE = 'openid profile email offline_access api'
+
+function jwk(type: 'rsa' | 'ec', kid: string, alg: string) {
+  const { privateKey } =
+    type === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  return { ...privateKey.export({ format: 'jwk' }), kid, alg, use: 'sig' }
+}
+
+const storage = new LRU({ maxSize: 50_000_000 })
+const secrets = { es: 'bench-secret-es256-0123456789abcdefghij', rs: 'bench-secret-rs256-0123456789abcdefghij' }
+
+const provider = new Provider(issuer, {
+  adapter: (name: string) => new MemoryAdapter(name, storage),
+  clients: [
+    { alg: 'ES256', id: 'bench-es256', secret: secrets.es },
+    { alg: 'RS256', id: 'bench-rs256', secret: secrets.rs },
+  ].map(({ alg, id, secret }) => ({
+    client_id: id,
+    client_secret: secret,
+    redirect_uris: [REDIRECT_URI],
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    token_endpoint_auth_method: 'client_secret_basic',
+    id_token_signed_response_alg: alg,
+  })),
+  jwks: { keys: [jwk('rsa', 'rs', 'RS256'), jwk('ec', 'es', 'ES256')] },
+  cookies: { keys: ['bench cookie key 0123456789abcdef'] },
+  findAccount: async (_ctx: unknown, sub: string) => ({ accountId: sub, claims: async () => ({ sub }) }),
+  claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+  scopes: ['openid', 'offline_access', 'profile', 'email', 'api'],
+  pkce: { required: () => true },
+  features: {
+    devInteractions: { enabled: false },
+    introspection: { enabled: true },
+    revocation: { enabled: true },
+    resourceIndicators: {
+      enabled: true,
+      defaultResource: async () => RESOURCE,
+      useGrantedResource: async () => true,
+      getResourceServerInfo: async () => ({
+        scope: 'api',
+        audience: RESOURCE,
+        accessTokenTTL: 600,
+        accessTokenFormat: 'jwt',
+        jwt: { sign: { alg: 'ES256' } },
+      }),
+    },
+  },
+  issueRefreshToken: async () => true,
+  rotateRefreshToken: true,
+  ttl: { AccessToken: 600, AuthorizationCode: 600, IdToken: 3600, RefreshToken: 14 * 86_400, Grant: 30 * 86_400, Session: 86_400, Interaction: 900 },
+} as never)
+
+async function newGrant(clientId: string): Promise<string> {
+  const grant = new provider.Grant({ accountId: ACCOUNT, clientId })
+  grant.addOIDCScope('openid profile email offline_access')
+  grant.addResourceScope(RESOURCE, 'api')
+  return grant.save()
+}
+
+async function mint(kind: 'code' | 'refresh', clientId: string, n: number, challenge: string): Promise<string[]> {
+  const out: string[] = []
+  const authTime = Math.floor(Date.now() / 1000)
+  for (let i = 0; i < n; i++) {
+    const grantId = await newGrant(clientId)
+    if (kind === 'code') {
+      const code = new provider.AuthorizationCode({
+        accountId: ACCOUNT,
+        clientId,
+        grantId,
+        scope: SCOPE,
+        resource: RESOURCE,
+        redirectUri: REDIRECT_URI,
+        codeChallenge: challenge,
+        codeChallengeMethod: 'S256',
+        nonce: 'bench-nonce',
+        authTime,
+        expiresWithSession: false,
+      } as never)
+      out.push(await code.save())
+    } else {
+      const token = new provider.RefreshToken({
+        accountId: ACCOUNT,
+        clientId,
+        grantId,
+        scope: SCOPE,
+        resource: RESOURCE,
+        authTime,
+        gty: 'authorization_code',
+        rotations: 0,
+        expiresWithSession: false,
+      } as never)
+      out.push(await token.save())
+    }
+  }
+  return out
+}
+
+process.on('message', (message: { id: number; kind: 'code' | 'refresh'; clientId: string; n: number; challenge: string }) => {
+  mint(message.kind, message.clientId, message.n, message.challenge).then(
+    (values) => process.send?.({ id: message.id, values }),
+    (error: unknown) => process.send?.({ id: message.id, error: String(error) }),
+  )
+})
+
+provider.on('server_error', (_ctx: unknown, error: Error) => console.error('oidc-provider server_error', error))
+createServer(provider.callback()).listen(port, '127.0.0.1', () => process.send?.({ ready: true, id: randomUUID() }))
+process.once('SIGTERM', () => process.exit(0))
