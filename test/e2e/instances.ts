@@ -12,9 +12,11 @@ import { fileURLToPath } from 'node:url'
 import { sql, type Kysely } from 'kysely'
 import type { Database } from '../../packages/server/src/storage/database.js'
 import { openPostgresDatabase } from '../../packages/server/src/storage/postgres.js'
+import { MAIN, cleanEnv, runCli as runCliIn, type CliResult } from '../../packages/server/test/cli-process.js'
+
+export { MAIN, cleanEnv, type CliResult }
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
-export const MAIN = join(ROOT, 'packages/server/dist/cli/main.js')
 
 /** `AUTHCODE_TEST_PG`, or undefined when unset or empty. */
 export function testPgUrl(): string | undefined {
@@ -36,13 +38,6 @@ export function sharedSecret(): string {
   return randomBytes(32).toString('base64url')
 }
 
-/** The environment without any AUTHCODE_* variable of the machine running the tests, plus `extra`. */
-export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {}
-  for (const [name, value] of Object.entries(process.env)) if (!name.startsWith('AUTHCODE_')) env[name] = value
-  return { ...env, ...extra }
-}
-
 /** A temporary directory, removed by `removeTempDirs`. */
 const temps: string[] = []
 export function tempDir(prefix: string): string {
@@ -61,28 +56,9 @@ export function writeConfig(content: Record<string, unknown>): string {
   return path
 }
 
-export interface CliResult {
-  code: number | null
-  stdout: string
-  stderr: string
-}
-
-/** Runs `authcode ARGS` to completion. */
+/** Runs `authcode ARGS` to completion (in a fresh temporary directory unless `cwd` is given). */
 export function runCli(args: string[], options: { input?: string; env?: Record<string, string>; cwd?: string } = {}): Promise<CliResult> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], {
-      cwd: options.cwd ?? tempDir('authcode-cli-'),
-      env: cleanEnv(options.env),
-      stdio: ['pipe', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
-    child.on('error', reject)
-    child.on('close', (code) => resolvePromise({ code, stdout, stderr }))
-    child.stdin.end(options.input ?? '')
-  })
+  return runCliIn(options.cwd ?? tempDir('authcode-cli-'), args, options)
 }
 
 /** Runs the CLI and throws (with its output) unless it exits 0. */

@@ -10,18 +10,14 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Browser, basicAuth, freePort, pkcePair, postForm } from './harness.js'
 import { walkAuthorization } from './walk.js'
+import { MAIN, cleanEnv, runCli, type CliResult } from './cli-process.js'
 
 const PACKAGE = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const ROOT = resolve(PACKAGE, '../..')
-const MAIN = join(PACKAGE, 'dist/cli/main.js')
 
 const COMMANDS = ['serve', 'client add', 'client list', 'client remove', 'user add', 'keys rotate', 'migrate'] as const
 
-interface Result {
-  code: number | null
-  stdout: string
-  stderr: string
-}
+type Result = CliResult
 
 const dirs: string[] = []
 /** A fresh, empty working directory. */
@@ -31,26 +27,7 @@ function workdir(): string {
   return dir
 }
 
-/** The environment without any AUTHCODE_* variable of the machine running the tests. */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {}
-  for (const [name, value] of Object.entries(process.env)) if (!name.startsWith('AUTHCODE_')) env[name] = value
-  return { ...env, ...extra }
-}
-
-/** Runs `authcode ARGS` to completion. */
-function cli(cwd: string, args: string[], options: { input?: string; env?: Record<string, string> } = {}): Promise<Result> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { cwd, env: cleanEnv(options.env), stdio: ['pipe', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
-    child.on('error', reject)
-    child.on('close', (code) => resolvePromise({ code, stdout, stderr }))
-    child.stdin.end(options.input ?? '')
-  })
-}
+const cli = runCli
 
 /** A failure as the CLI promises it: the exit code, one line on stderr naming the problem, no stack trace. */
 function expectCleanFailure(result: Result, code: number, message: RegExp): void {
