@@ -36,7 +36,7 @@ export class TokenMinter {
     const { issuer, lifetimes, accessToken } = this.#config
     const jti = randomUUID()
     const exp = now + lifetimes.accessToken
-    const token = signJwt(await this.#keys.signingKey(accessToken.alg, now), 'at+jwt', {
+    const token = await signJwt(await this.#keys.signingKey(accessToken.alg, now), 'at+jwt', {
       iss: issuer,
       sub: grant.userId,
       aud: accessToken.audience,

@@ -18,7 +18,9 @@ function base64urlJson(value: unknown): string {
 }
 
 /**
- * Signs `payload` as a JWT in JWS Compact Serialization, header `{ alg, kid, typ? }`.
+ * Signs `payload` as a JWT in JWS Compact Serialization, header `{ alg, kid, typ? }`. The signature
+ * is computed on libuv's thread pool (`crypto.sign` with a callback), so RS256 in particular does not
+ * hold the event loop and both cores serve the token endpoint.
  *
  * @param key a key from `KeyRing.signingKey`.
  * @param typ the `typ` header, e.g. `at+jwt` for access tokens (RFC 9068 §2.1); omitted when undefined.
@@ -28,37 +30,39 @@ function base64urlJson(value: unknown): string {
  * @see https://www.rfc-editor.org/rfc/rfc8037#section-3.1 EdDSA
  * @example
  * ```ts
- * const jwt = signJwt(await keyRing.signingKey('ES256', now), 'at+jwt', { iss, sub, aud, exp, iat, jti })
+ * const jwt = await signJwt(await keyRing.signingKey('ES256', now), 'at+jwt', { iss, sub, aud, exp, iat, jti })
  * ```
  */
-export function signJwt(
+export async function signJwt(
   key: { kid: string; alg: SigningAlg; key: KeyObject },
   typ: string | undefined,
   payload: Record<string, unknown>,
-): string {
+): Promise<string> {
   if (key.key.type !== 'private' || !keyMatchesAlg(key.key, key.alg)) {
     throw new TypeError(`the signing key does not fit ${String(key.alg)}`)
   }
   const header = typ === undefined ? { alg: key.alg, kid: key.kid } : { alg: key.alg, kid: key.kid, typ }
   const signingInput = `${base64urlJson(header)}.${base64urlJson(payload)}`
   const data = Buffer.from(signingInput, 'ascii')
-  let signature: Buffer
-  switch (key.alg) {
-    case 'ES256':
-      // RFC 7518 §3.4: R || S, 32 bytes each, not DER.
-      signature = sign('sha256', data, { key: key.key, dsaEncoding: 'ieee-p1363' })
-      break
-    case 'RS256':
-      // RFC 7518 §3.3: RSASSA-PKCS1-v1_5 with SHA-256.
-      signature = sign('sha256', data, { key: key.key, padding: constants.RSA_PKCS1_PADDING })
-      break
-    case 'EdDSA':
-      // RFC 8037 §3.1: Ed25519 hashes internally.
-      signature = sign(null, data, key.key)
-      break
-    default:
-      throw new TypeError(`unsupported signing algorithm: ${String(key.alg)}`)
-  }
+  const signature = await new Promise<Buffer>((resolve, reject) => {
+    const done = (error: Error | null, result: Buffer): void => (error === null ? resolve(result) : reject(error))
+    switch (key.alg) {
+      case 'ES256':
+        // RFC 7518 §3.4: R || S, 32 bytes each, not DER.
+        sign('sha256', data, { key: key.key, dsaEncoding: 'ieee-p1363' }, done)
+        break
+      case 'RS256':
+        // RFC 7518 §3.3: RSASSA-PKCS1-v1_5 with SHA-256.
+        sign('sha256', data, { key: key.key, padding: constants.RSA_PKCS1_PADDING }, done)
+        break
+      case 'EdDSA':
+        // RFC 8037 §3.1: Ed25519 hashes internally.
+        sign(null, data, key.key, done)
+        break
+      default:
+        reject(new TypeError(`unsupported signing algorithm: ${String(key.alg)}`))
+    }
+  })
   return `${signingInput}.${signature.toString('base64url')}`
 }
 

@@ -460,7 +460,7 @@ function checkSeconds(name: string, value: unknown): number {
  * ```ts
  * const ring = new KeyRing(store, kek, { activationDelay: 3600, maxTokenLifetime: 3600, cacheTtl: 60 })
  * await ring.ensureKeys(now)
- * const token = signJwt(await ring.signingKey('ES256', now), 'at+jwt', claims)
+ * const token = await signJwt(await ring.signingKey('ES256', now), 'at+jwt', claims)
  * ```
  */
 export class KeyRing {

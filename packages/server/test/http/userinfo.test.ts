@@ -184,10 +184,10 @@ describe('the UserInfo endpoint', () => {
     it('RS-09 RFC 7519 §7.2: a token signed by a key the server never published (unknown kid) is 401 invalid_token', async () => {
       const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
       const claims = decodeJwt(await resign({}))
-      const token = signJwt({ kid: jwkThumbprint(publicKey), alg: 'ES256', key: privateKey }, 'at+jwt', claims)
+      const token = await signJwt({ kid: jwkThumbprint(publicKey), alg: 'ES256', key: privateKey }, 'at+jwt', claims)
       await expectInvalidToken(await get(server, bearer(token)))
       // nor is a foreign key accepted under a published kid
-      const stolenKid = signJwt({ kid: String(decodeProtectedHeader(accessToken).kid), alg: 'ES256', key: privateKey }, 'at+jwt', claims)
+      const stolenKid = await signJwt({ kid: String(decodeProtectedHeader(accessToken).kid), alg: 'ES256', key: privateKey }, 'at+jwt', claims)
       await expectInvalidToken(await get(server, bearer(stolenKid)))
     })
 
