@@ -79,6 +79,17 @@ export class OAuthClient {
     return (await freshSession(this.#context, sessionId)).tokens.accessToken
   }
 
+  /**
+   * Refreshes the session's tokens now (RFC 6749 §6), whatever their expiry; returns what the app
+   * may show. Concurrent calls, and a refresh another process just made, count as one refresh.
+   */
+  async refresh(sessionId: string): Promise<SessionInfo> {
+    const current = await freshSession(this.#context, sessionId)
+    // The current access token counts as refused: refreshed unless someone already replaced it.
+    const record = await freshSession(this.#context, sessionId, current.tokens.accessToken)
+    return { claims: record.claims, scope: record.tokens.scope, expiresAt: record.tokens.expiresAt, createdAt: record.createdAt }
+  }
+
   /** What the app may show about a session (claims, scope, expiry; never a token). */
   async getSession(sessionId: string): Promise<SessionInfo> {
     const record = await freshSession(this.#context, sessionId)

@@ -31,3 +31,4 @@ export {
   SessionError,
   type AuthcodeClientErrorCode,
 } from './errors.js'
+export { AuthHandler, createAuthHandler, errorPage, escapeHtml, isSameOrigin, parseCookies, type AuthHandlerOptions, type AuthSession, type SameSite } from './web.js'

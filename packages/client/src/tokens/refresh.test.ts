@@ -65,6 +65,21 @@ describe('getAccessToken', () => {
     expect(fake.refreshRequests()).toHaveLength(1)
   })
 
+  it('refresh() refreshes a token that is not due; concurrent calls make one refresh request', async () => {
+    const client = clientFor(fake)
+    const { sessionId, tokens } = await login(fake, client)
+    const held = gate()
+    fake.tokenGate = held.promise
+    const calls = Array.from({ length: 5 }, () => client.refresh(sessionId))
+    held.open()
+    const infos = await Promise.all(calls)
+    expect(fake.refreshRequests()).toHaveLength(1)
+    expect(infos.every((info) => info.expiresAt === fake.now + 300)).toBe(true)
+    expect(await client.getAccessToken(sessionId)).not.toBe(tokens.accessToken)
+    await client.refresh(sessionId)
+    expect(fake.refreshRequests()).toHaveLength(2)
+  })
+
   it('invalid_grant ends the session: store entry deleted, typed error', async () => {
     const client = clientFor(fake)
     const { sessionId } = await login(fake, client)

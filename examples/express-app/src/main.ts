@@ -1,0 +1,56 @@
+/**
+ * Runs the demo app: `npm start` in this folder (or the root launcher, scripts/start.mjs).
+ *
+ * Configuration (environment):
+ * - `AUTHCODE_DEMO_FILE`: the demo credentials the server writes at its demo start; default
+ *   `data/demo.json` at the repository root (client_id, client_secret, redirect_uri).
+ * - `AUTHCODE_ISSUER`: the authorization server; default `http://localhost:4000`.
+ * - `PORT`: where to listen; default the redirect URI's port (3000 for the demo client).
+ * - `HOST`: the address to bind; default every interface.
+ */
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { createDemoApp } from './app.js'
+
+interface DemoFile {
+  client_id?: unknown
+  client_secret?: unknown
+  redirect_uri?: unknown
+}
+
+function fail(message: string): never {
+  console.error(`demo app: ${message}`)
+  process.exit(1)
+}
+
+const demoFile = process.env.AUTHCODE_DEMO_FILE ?? resolve(import.meta.dirname, '../../../data/demo.json')
+let demo: DemoFile
+try {
+  demo = JSON.parse(readFileSync(demoFile, 'utf8')) as DemoFile
+} catch (error) {
+  fail(`cannot read ${demoFile} (${error instanceof Error ? error.message : 'unknown error'}); start the server with --demo first (npm start at the repository root)`)
+}
+const { client_id: clientId, client_secret: clientSecret, redirect_uri: redirectUri } = demo
+if (typeof clientId !== 'string' || typeof redirectUri !== 'string') fail(`${demoFile} has no client_id or redirect_uri`)
+if (typeof clientSecret !== 'string') fail(`${demoFile} has no client_secret (the demo client was registered elsewhere; delete it and restart the server with --demo)`)
+
+const issuer = process.env.AUTHCODE_ISSUER ?? 'http://localhost:4000'
+const redirect = new URL(redirectUri)
+const port = Number(process.env.PORT ?? (redirect.port === '' ? 80 : redirect.port))
+if (!Number.isInteger(port) || port < 0 || port > 65535) fail('PORT must be a port number')
+if (String(port) !== redirect.port) console.warn(`demo app: listening on ${port} but the redirect URI is ${redirectUri}`)
+
+const { app } = createDemoApp({ issuer, clientId, clientSecret, redirectUri })
+const onListening = (): void => {
+  console.log(`authcode demo app on ${redirect.origin}/ (client ${clientId}, issuer ${issuer})`)
+}
+const host = process.env.HOST
+const server = host === undefined ? app.listen(port, onListening) : app.listen(port, host, onListening)
+server.on('error', (error) => fail(`cannot listen on ${port}: ${error.message}`))
+
+function shutdown(): void {
+  server.close(() => process.exit(0))
+  server.closeAllConnections()
+}
+process.once('SIGINT', shutdown)
+process.once('SIGTERM', shutdown)

@@ -1,0 +1,120 @@
+/**
+ * Express middleware over the framework-agnostic `AuthHandler` (`../web.js`): the login, callback
+ * and logout routes, `req.auth` (what the app may show about the session, never a token) and
+ * `requireAuth()`.
+ *
+ * @example
+ * ```ts
+ * import { authcode, requireAuth } from '@authcode/client/express'
+ * app.use(authcode({ client }))
+ * app.get('/dashboard', requireAuth(), (req, res) => res.send(req.auth?.claims?.name))
+ * ```
+ */
+import type { NextFunction, Request as ExpressRequest, RequestHandler, Response as ExpressResponse } from 'express'
+import type { SessionInfo } from '../client.js'
+import { AuthHandler, type AuthHandlerOptions } from '../web.js'
+
+export { AuthHandler, createAuthHandler, errorPage, escapeHtml, isSameOrigin, type AuthHandlerOptions, type AuthSession, type SameSite } from '../web.js'
+
+/** `req.auth`: the session as the app may see it. */
+export interface ExpressAuth extends SessionInfo {
+  /** The session id, for `client.fetch(req.auth.sessionId, …)` and friends. Never show or log it. */
+  readonly sessionId: string
+}
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /** Set by `authcode()` when the request carries a live session. */
+      auth?: ExpressAuth
+    }
+  }
+}
+
+export interface ExpressAuthOptions extends AuthHandlerOptions {
+  /**
+   * `'page'` (default) answers a failed callback with the handler's error page; `'next'` passes the
+   * error to Express's error handlers instead.
+   */
+  onError?: 'page' | 'next'
+}
+
+/** The Web `Request` for an Express request: URL on the configured origin (never the Host header), method, headers. */
+export function toWebRequest(req: ExpressRequest, origin: string): Request {
+  const headers = new Headers()
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined) continue
+    for (const item of Array.isArray(value) ? value : [value]) headers.append(name, item)
+  }
+  // Appended, not resolved: a request line like `//evil.test/x` stays a path on this origin.
+  return new Request(`${origin}${req.originalUrl.startsWith('/') ? '' : '/'}${req.originalUrl}`, { method: req.method, headers })
+}
+
+/** Writes a Web `Response` to Express (status, headers, each `Set-Cookie`, body). */
+export async function sendWebResponse(res: ExpressResponse, response: Response): Promise<void> {
+  res.status(response.status)
+  for (const [name, value] of response.headers) {
+    if (name !== 'set-cookie') res.setHeader(name, value)
+  }
+  for (const cookie of response.headers.getSetCookie()) res.append('set-cookie', cookie)
+  res.end(response.body === null ? undefined : Buffer.from(await response.arrayBuffer()))
+}
+
+class PassToNext extends Error {
+  constructor(readonly error: unknown) {
+    super('callback failed')
+  }
+}
+
+/**
+ * The middleware: answers the login (`GET`), callback (`GET`, at the redirect URI's path) and
+ * logout (`POST`) routes, and sets `req.auth` on every other request that carries a live session
+ * (clearing the cookie of an ended one). Mount it at the application's root.
+ */
+export function authcode(options: ExpressAuthOptions): RequestHandler & { handler: AuthHandler } {
+  const onError = options.onError ?? 'page'
+  if (onError !== 'page' && onError !== 'next') throw new TypeError("onError must be 'page' or 'next'")
+  const handler = new AuthHandler(
+    onError === 'next'
+      ? {
+          ...options,
+          renderError: (error) => {
+            throw new PassToNext(error)
+          },
+        }
+      : options,
+  )
+  const middleware = (req: ExpressRequest, res: ExpressResponse, next: NextFunction): void => {
+    const request = toWebRequest(req, handler.origin)
+    handler
+      .handle(request)
+      .then(async (response) => {
+        if (response !== undefined) return sendWebResponse(res, response)
+        if (handler.sessionId(request) === undefined) return next()
+        const session = await handler.session(request)
+        if (session === undefined) res.append('set-cookie', handler.clearSessionCookie())
+        else req.auth = Object.freeze({ ...session.info, sessionId: session.sessionId })
+        next()
+      })
+      .catch((error: unknown) => next(error instanceof PassToNext ? error.error : error))
+  }
+  return Object.assign(middleware, { handler })
+}
+
+/**
+ * Lets only requests with a session through. Without one, a `GET` or `HEAD` is redirected to the
+ * login route with `returnTo` set to the requested path; anything else gets 401.
+ */
+export function requireAuth(options: { loginPath?: string } = {}): RequestHandler {
+  const loginPath = options.loginPath ?? '/login'
+  return (req, res, next) => {
+    if (req.auth !== undefined) return next()
+    res.setHeader('cache-control', 'no-store')
+    if (req.method === 'GET' || req.method === 'HEAD') {
+      res.redirect(302, `${loginPath}?${new URLSearchParams({ returnTo: req.originalUrl }).toString()}`)
+      return
+    }
+    res.status(401).type('text/plain').send('Sign in first.')
+  }
+}

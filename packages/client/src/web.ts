@@ -1,0 +1,307 @@
+/**
+ * The browser-facing half of the flow over Web `Request`/`Response`, for any framework (the Express
+ * adapter in `./express` uses it; Fastify, Hono and others can too): `/login` sets a short-lived
+ * HttpOnly login cookie and redirects to the server, `/callback` opens a session and sets the
+ * session cookie, `/logout` (POST) revokes and clears it. Tokens never leave the server: the
+ * cookies carry random ids only, and no token is ever put in a URL, a page or a log line.
+ */
+import { createHash } from 'node:crypto'
+import type { OAuthClient, SessionInfo } from './client.js'
+import { AuthcodeClientError, AuthorizationError, CallbackError, OAuthServerError, SessionError } from './errors.js'
+import { safeReturnTo, type AuthorizationUrlOptions } from './login/authorization-url.js'
+
+export type SameSite = 'Lax' | 'Strict' | 'None'
+
+export interface AuthHandlerOptions {
+  client: OAuthClient
+  /** Session cookie name; default `__Host-authcode_app_session` with secure cookies, else `authcode_app_session`
+   * (distinct from the authorization server's own cookies: browsers do not separate cookies by port). */
+  sessionCookie?: string
+  /** Prefix of the login cookies (one per attempt, so tabs do not interfere); default `authcode_app_login`. */
+  loginCookie?: string
+  /** `SameSite` of both cookies; default `Lax`, which survives the top-level redirect back from the server. */
+  sameSite?: SameSite
+  /** `Secure` on both cookies; default true when the redirect URI is https. */
+  secure?: boolean
+  /** Session cookie lifetime in seconds; default none (the cookie ends with the browser session). */
+  sessionMaxAge?: number
+  /** Path of the login route; default `/login`. */
+  loginPath?: string
+  /** Path of the logout route (POST); default `/logout`. */
+  logoutPath?: string
+  /** Where to go after login when no `returnTo` was given; default `/`. */
+  afterLogin?: string
+  /** Where to go after logout when the server offers no RP-initiated logout; default `/`. */
+  afterLogout?: string
+  /** Options of every authorization request (scope, prompt, extra parameters); `returnTo` comes from the query. */
+  authorization?: Omit<AuthorizationUrlOptions, 'returnTo'>
+  /** Renders a failed login or callback; default a small HTML page (400, or 502 for back-channel failures). */
+  renderError?: (error: unknown, request: Request) => Response | Promise<Response>
+}
+
+/** The session behind a request, as the app may see it (never a token). */
+export interface AuthSession {
+  /** The session id from the cookie: pass it to `client.fetch`, `client.userinfo`, … Never show it. */
+  readonly sessionId: string
+  readonly info: SessionInfo
+}
+
+const HTML_HEADERS = {
+  'content-type': 'text/html; charset=utf-8',
+  'cache-control': 'no-store',
+  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'referrer-policy': 'no-referrer',
+  'x-content-type-options': 'nosniff',
+} as const
+
+/** Escapes text for HTML element content and quoted attribute values. */
+export function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string)
+}
+
+/** The cookies of a request, by name (the first of a repeated name wins). */
+export function parseCookies(header: string | null): Map<string, string> {
+  const cookies = new Map<string, string>()
+  for (const part of (header ?? '').split(';')) {
+    const eq = part.indexOf('=')
+    if (eq === -1) continue
+    const name = part.slice(0, eq).trim()
+    let value = part.slice(eq + 1).trim()
+    if (value.startsWith('"') && value.endsWith('"') && value.length >= 2) value = value.slice(1, -1)
+    if (name !== '' && !cookies.has(name)) cookies.set(name, value)
+  }
+  return cookies
+}
+
+/**
+ * Whether a state-changing request comes from a page of `origin`: `Sec-Fetch-Site` when the browser
+ * sends it (it does whatever the page's referrer policy), else the `Origin` header (`null`, as sent
+ * by opaque origins and `no-referrer` pages, is refused). A request with neither (not a browser's
+ * form, or an old browser) passes: the session cookie's `SameSite` still guards it.
+ */
+export function isSameOrigin(request: Request, origin: string): boolean {
+  const site = request.headers.get('sec-fetch-site')
+  if (site !== null) return site === 'same-origin' || site === 'none'
+  const sent = request.headers.get('origin')
+  return sent === null || sent === origin
+}
+
+const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+
+function checkPath(name: string, value: string): string {
+  if (safeReturnTo(value) === undefined) throw new TypeError(`${name} must be a same-origin path starting with a single "/"`)
+  return value
+}
+
+/**
+ * Builds the handler. Options are checked here (a `TypeError` on a mistake).
+ *
+ * @example
+ * ```ts
+ * const auth = createAuthHandler({ client })
+ * // Hono: app.all('*', async (c, next) => (await auth.handle(c.req.raw)) ?? next())
+ * ```
+ */
+export function createAuthHandler(options: AuthHandlerOptions): AuthHandler {
+  return new AuthHandler(options)
+}
+
+export class AuthHandler {
+  readonly client: OAuthClient
+  readonly sessionCookie: string
+  readonly loginCookie: string
+  readonly sameSite: SameSite
+  readonly secure: boolean
+  readonly loginPath: string
+  readonly logoutPath: string
+  /** The redirect URI's path: where the server sends the browser back. */
+  readonly callbackPath: string
+  /** The app's origin, from the configured redirect URI (never from the request's Host). */
+  readonly origin: string
+  readonly #options: AuthHandlerOptions
+  readonly #afterLogin: string
+  readonly #afterLogout: string
+
+  constructor(options: AuthHandlerOptions) {
+    if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object')
+    if (options.client === undefined || typeof options.client.buildAuthorizationUrl !== 'function') throw new TypeError('client must be an OAuthClient')
+    this.#options = options
+    this.client = options.client
+    const redirect = new URL(options.client.config.redirectUri)
+    this.origin = redirect.origin
+    this.callbackPath = redirect.pathname
+    this.secure = options.secure ?? redirect.protocol === 'https:'
+    // RFC 6265bis §4.1.3.2: a __Host- cookie is Secure, Path=/ and host-only, so no subdomain can set it.
+    this.sessionCookie = options.sessionCookie ?? (this.secure ? '__Host-authcode_app_session' : 'authcode_app_session')
+    this.loginCookie = options.loginCookie ?? 'authcode_app_login'
+    for (const [name, value] of [['sessionCookie', this.sessionCookie], ['loginCookie', this.loginCookie]] as const) {
+      if (!COOKIE_NAME.test(value)) throw new TypeError(`${name} must be a valid cookie name`)
+    }
+    this.sameSite = options.sameSite ?? 'Lax'
+    if (!['Lax', 'Strict', 'None'].includes(this.sameSite)) throw new TypeError('sameSite must be Lax, Strict or None')
+    if (this.sameSite === 'None' && !this.secure) throw new TypeError('sameSite None needs secure cookies (browsers drop them otherwise)')
+    if (options.sessionMaxAge !== undefined && (!Number.isInteger(options.sessionMaxAge) || options.sessionMaxAge <= 0)) {
+      throw new TypeError('sessionMaxAge must be a positive integer (seconds)')
+    }
+    this.loginPath = checkPath('loginPath', options.loginPath ?? '/login')
+    this.logoutPath = checkPath('logoutPath', options.logoutPath ?? '/logout')
+    this.#afterLogin = checkPath('afterLogin', options.afterLogin ?? '/')
+    this.#afterLogout = checkPath('afterLogout', options.afterLogout ?? '/')
+    if (new Set([this.loginPath, this.logoutPath, this.callbackPath]).size !== 3) throw new TypeError('loginPath, logoutPath and the redirect URI path must differ')
+  }
+
+  /**
+   * Answers the login, callback and logout routes; resolves to undefined for any other request
+   * (let the app handle it).
+   */
+  async handle(request: Request): Promise<Response | undefined> {
+    const { pathname } = new URL(request.url)
+    if (pathname === this.loginPath && request.method === 'GET') return this.login(request)
+    if (pathname === this.callbackPath && request.method === 'GET') return this.callback(request)
+    if (pathname === this.logoutPath && request.method === 'POST') return this.logout(request)
+    return undefined
+  }
+
+  /**
+   * `GET /login?returnTo=/path`: a new login attempt, its id in an HttpOnly cookie named after its
+   * `state` (several tabs can log in at once), and a redirect to the authorization endpoint.
+   */
+  async login(request: Request): Promise<Response> {
+    const returnTo = safeReturnTo(new URL(request.url).searchParams.get('returnTo') ?? undefined)
+    let attempt: Awaited<ReturnType<OAuthClient['buildAuthorizationUrl']>>
+    try {
+      attempt = await this.client.buildAuthorizationUrl({ ...this.#options.authorization, ...(returnTo === undefined ? {} : { returnTo }) })
+    } catch (error) {
+      // Discovery failed (the server is down or misconfigured): a page, not a crash.
+      if (error instanceof AuthcodeClientError) return this.#error(error, request)
+      throw error
+    }
+    const { url, loginId, expiresAt } = attempt
+    const state = url.searchParams.get('state') ?? ''
+    const maxAge = Math.max(1, expiresAt - this.client.config.now())
+    const headers = new Headers({ location: url.href, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' })
+    headers.append('set-cookie', this.#cookie(this.#loginCookieName(state), loginId, { maxAge, path: this.callbackPath }))
+    return new Response(null, { status: 302, headers })
+  }
+
+  /**
+   * The redirect back from the server: `handleCallback` with the login cookie this browser holds
+   * for the callback's `state`; on success the session cookie and a redirect to the `returnTo`
+   * path (a fresh session id every time; the browser's previous session is logged out). The login
+   * cookie is cleared either way.
+   */
+  async callback(request: Request): Promise<Response> {
+    const url = new URL(request.url)
+    const states = url.searchParams.getAll('state')
+    const cookieName = states.length === 1 ? this.#loginCookieName(states[0] as string) : undefined
+    const loginId = cookieName === undefined ? undefined : parseCookies(request.headers.get('cookie')).get(cookieName)
+    const clearLogin = cookieName === undefined || loginId === undefined ? undefined : this.#cookie(cookieName, '', { maxAge: 0, path: this.callbackPath })
+    let response: Response
+    try {
+      const result = await this.client.handleCallback({ loginId, url: url.searchParams })
+      // A new session replaces the browser's previous one (never reused): end that one at the server.
+      const previous = this.sessionId(request)
+      if (previous !== undefined) await this.client.logout(previous).catch(() => undefined)
+      const headers = new Headers({ location: result.returnTo ?? this.#afterLogin, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' })
+      headers.append('set-cookie', this.#cookie(this.sessionCookie, result.sessionId, { maxAge: this.#options.sessionMaxAge, path: '/' }))
+      response = new Response(null, { status: 303, headers })
+    } catch (error) {
+      response = await this.#error(error, request)
+    }
+    if (clearLogin === undefined) return response
+    // A copy: a Response from renderError may have immutable headers.
+    const copy = new Response(response.body, response)
+    copy.headers.append('set-cookie', clearLogin)
+    return copy
+  }
+
+  /**
+   * `POST /logout`: revokes the session's tokens (RFC 7009), clears the session cookie, and sends
+   * the browser to the server's end-session endpoint when it offers one, else to `afterLogout`.
+   * A POST from another site is refused (see `isSameOrigin`).
+   */
+  async logout(request: Request): Promise<Response> {
+    if (!isSameOrigin(request, this.origin)) {
+      return new Response('<!doctype html><title>Forbidden</title><p>Cross-origin logout refused.</p>', { status: 403, headers: HTML_HEADERS })
+    }
+    const sessionId = this.sessionId(request)
+    let location = this.#afterLogout
+    if (sessionId !== undefined) {
+      const result = await this.client.logout(sessionId)
+      if (result.endSessionUrl !== undefined) {
+        // The ID token stays on the server: no token in a URL (SECURITY.md 21); client_id identifies us.
+        result.endSessionUrl.searchParams.delete('id_token_hint')
+        location = result.endSessionUrl.href
+      }
+    }
+    const headers = new Headers({ location, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' })
+    headers.append('set-cookie', this.clearSessionCookie())
+    return new Response(null, { status: 303, headers })
+  }
+
+  /** The session id in the request's session cookie, if any. */
+  sessionId(request: Request): string | undefined {
+    const value = parseCookies(request.headers.get('cookie')).get(this.sessionCookie)
+    return value === undefined || value === '' ? undefined : value
+  }
+
+  /**
+   * The request's session (refreshing its access token when due), or undefined when there is no
+   * cookie or the session is unknown or ended (then clear the cookie: `clearSessionCookie()`).
+   * Back-channel failures reject.
+   */
+  async session(request: Request): Promise<AuthSession | undefined> {
+    const sessionId = this.sessionId(request)
+    if (sessionId === undefined) return undefined
+    try {
+      return { sessionId, info: await this.client.getSession(sessionId) }
+    } catch (error) {
+      if (error instanceof SessionError && error.code !== 'REFRESH_LOCK_TIMEOUT') return undefined
+      throw error
+    }
+  }
+
+  /** A `Set-Cookie` value that deletes the session cookie. */
+  clearSessionCookie(): string {
+    return this.#cookie(this.sessionCookie, '', { maxAge: 0, path: '/' })
+  }
+
+  #loginCookieName(state: string): string {
+    return `${this.loginCookie}_${createHash('sha256').update(state).digest('base64url').slice(0, 16)}`
+  }
+
+  #cookie(name: string, value: string, options: { maxAge: number | undefined; path: string }): string {
+    const parts = [`${name}=${value}`, `Path=${options.path}`, 'HttpOnly', `SameSite=${this.sameSite}`]
+    if (options.maxAge !== undefined) parts.push(`Max-Age=${options.maxAge}`)
+    if (this.secure) parts.push('Secure')
+    return parts.join('; ')
+  }
+
+  async #error(error: unknown, request: Request): Promise<Response> {
+    if (this.#options.renderError !== undefined) return this.#options.renderError(error, request)
+    return errorPage(error)
+  }
+}
+
+/**
+ * The default page for a failed callback: 400 for what the browser brought (a bad or replayed
+ * callback, a denial), 502 when the server's back channel failed. Messages of this package's errors
+ * never hold a token or a secret; anything else shows as a generic failure.
+ */
+export function errorPage(error: unknown): Response {
+  let status = 502
+  let title = 'Sign-in failed'
+  let detail = 'Something went wrong while signing you in.'
+  if (error instanceof AuthorizationError) {
+    status = 400
+    title = error.error === 'access_denied' ? 'Sign-in cancelled' : 'Sign-in failed'
+    detail = error.error === 'access_denied' ? 'Access was not granted.' : `The authorization server answered: ${error.error}${error.error_description === undefined ? '' : ` (${error.error_description})`}`
+  } else if (error instanceof CallbackError || (error instanceof OAuthServerError && error.code === 'INVALID_GRANT')) {
+    status = 400
+    detail = `This sign-in link is not valid any more (${error.code}). Please start again.`
+  } else if (error instanceof AuthcodeClientError) {
+    detail = `The authorization server could not complete the sign-in (${error.code}).`
+  }
+  const body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head><body><main><h1>${escapeHtml(title)}</h1><p>${escapeHtml(detail)}</p><p><a href="/">Back to the home page</a></p></main></body></html>`
+  return new Response(body, { status, headers: HTML_HEADERS })
+}

@@ -1,0 +1,111 @@
+#!/usr/bin/env node
+/**
+ * `npm start`: the authorization server (demo mode: a demo user and the `demo-app` client) and the
+ * demo client app beside it, so a newcomer can click through the whole handshake.
+ *
+ * Starts `node packages/server/dist/cli/main.js serve --demo` (run `tsc --build` first), waits for
+ * its start line and `data/demo.json`, then starts examples/express-app with the issuer the server
+ * announced. Log lines of both are forwarded with a prefix (announcements as they are); SIGINT/SIGTERM stops both; when either
+ * exits, the other is stopped too. Arguments after `--` go to `serve` (e.g. `-- --port 4001`).
+ * Nothing here prints a secret: the server prints the demo login itself; the client secret stays
+ * in data/demo.json.
+ */
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const SERVER_MAIN = join(ROOT, 'packages/server/dist/cli/main.js')
+const APP_DIR = join(ROOT, 'examples/express-app')
+const DEMO_FILE = process.env.AUTHCODE_DEMO_FILE ?? join(ROOT, 'data/demo.json')
+const START_TIMEOUT_MS = 30_000
+
+/** @type {import('node:child_process').ChildProcess[]} */
+const children = []
+let stopping = false
+
+function say(line) {
+  process.stdout.write(`[start] ${line}\n`)
+}
+
+/** Forwards each line of a child's output with a prefix; calls `onLine` on stdout lines. */
+function forward(child, prefix, onLine) {
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    // The announcements (URLs, the demo login) stay as the server prints them, so that
+    // `demo login: <username> / <password>` is a line of its own; JSON log lines get the prefix.
+    process.stdout.write(line.startsWith('{') ? `${prefix} ${line}\n` : `${line}\n`)
+    onLine?.(line)
+  })
+  createInterface({ input: child.stderr }).on('line', (line) => process.stderr.write(`${prefix} ${line}\n`))
+}
+
+function start(name, args, options) {
+  const child = spawn(process.execPath, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] })
+  children.push(child)
+  child.on('exit', (code, signal) => {
+    children.splice(children.indexOf(child), 1)
+    if (!stopping) {
+      say(`${name} exited (${signal ?? `code ${code}`}); stopping`)
+      stop(code === 0 || code === null ? 1 : code)
+    } else if (children.length === 0) {
+      process.exit(process.exitCode ?? 0)
+    }
+  })
+  return child
+}
+
+function stop(code = 0) {
+  if (stopping) return
+  stopping = true
+  process.exitCode = code
+  if (children.length === 0) process.exit(code)
+  for (const child of children) child.kill('SIGTERM')
+  // A child that does not stop in time is killed.
+  setTimeout(() => {
+    for (const child of children) child.kill('SIGKILL')
+    process.exit(code === 0 ? 1 : code)
+  }, 10_000).unref()
+}
+
+process.once('SIGINT', () => stop(0))
+process.once('SIGTERM', () => stop(0))
+
+if (!existsSync(SERVER_MAIN)) {
+  say(`${SERVER_MAIN} is missing: run \`npx tsc --build\` first`)
+  process.exit(1)
+}
+
+const serveArgs = process.argv.slice(2)
+const server = start('the authorization server', [SERVER_MAIN, 'serve', '--demo', ...serveArgs], { cwd: ROOT, env: process.env })
+
+const timer = setTimeout(() => {
+  say(`the server did not announce itself within ${START_TIMEOUT_MS / 1000} s; stopping`)
+  stop(1)
+}, START_TIMEOUT_MS)
+
+let appStarted = false
+forward(server, '[server]', (line) => {
+  const match = /^authcode authorization server on (\S+) \(issuer (\S+)\)/.exec(line)
+  if (match === null || appStarted) return
+  appStarted = true
+  clearTimeout(timer)
+  const [, serverUrl, issuer] = match
+  if (!existsSync(DEMO_FILE)) {
+    say(`${DEMO_FILE} is missing after the demo start; stopping`)
+    stop(1)
+    return
+  }
+  const app = start('the demo app', ['--import', 'tsx', 'src/main.ts'], {
+    cwd: APP_DIR,
+    env: { ...process.env, AUTHCODE_ISSUER: issuer, AUTHCODE_DEMO_FILE: DEMO_FILE },
+  })
+  forward(app, '[app]   ', (appLine) => {
+    const appMatch = /^authcode demo app on (\S+)/.exec(appLine)
+    if (appMatch === null) return
+    say(`authorization server: ${serverUrl}`)
+    say(`demo app:             ${appMatch[1]}  <- open this and click "Log in"`)
+    say('Ctrl-C stops both.')
+  })
+})

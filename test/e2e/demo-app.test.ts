@@ -1,0 +1,145 @@
+/**
+ * The demo app (examples/express-app) in a real browser (Debian's Chromium through playwright-core)
+ * against our authorization server: home → Log in → the server's sign-in and consent pages →
+ * dashboard (name, scopes, expiry, and no token anywhere the browser can see) → call the API on the
+ * back channel → refresh → log out. A screenshot of each page goes to test-artifacts/demo-app/.
+ */
+import { existsSync } from 'node:fs'
+import { mkdir } from 'node:fs/promises'
+import type { Server } from 'node:http'
+import { join } from 'node:path'
+import { MemoryTokenStore, type SessionRecord } from '@authcode/client'
+import { chromium, type Browser } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createDemoApp } from '../../examples/express-app/src/app.js'
+import { freePort, startServer, type TestServer } from '../../packages/server/test/harness.js'
+
+const CHROMIUM = '/usr/bin/chromium'
+const ARTIFACTS = join(import.meta.dirname, '../../test-artifacts/demo-app')
+
+/** Remembers every token the app stored, to prove none reaches the browser. */
+class RecordingStore extends MemoryTokenStore {
+  readonly tokens = new Set<string>()
+  readonly keys = new Set<string>()
+
+  override async set(key: string, record: SessionRecord): Promise<void> {
+    this.keys.add(key)
+    for (const token of [record.tokens.accessToken, record.tokens.refreshToken, record.tokens.idToken]) {
+      if (token !== undefined) this.tokens.add(token)
+    }
+    return super.set(key, record)
+  }
+}
+
+if (!existsSync(CHROMIUM)) {
+  describe('the demo app in Chromium', () => {
+    it.skip(`skipped: ${CHROMIUM} is missing (apt-get install chromium; .ci/run installs it)`, () => {})
+  })
+} else {
+  describe('the demo app in Chromium', () => {
+    let server: TestServer
+    let browser: Browser
+    let app: Server
+    let appUrl: string
+    const store = new RecordingStore()
+
+    beforeAll(async () => {
+      await mkdir(ARTIFACTS, { recursive: true })
+      server = await startServer()
+      const port = await freePort()
+      appUrl = `http://localhost:${port}`
+      const client = await server.addClient({ name: 'authcode demo app', redirectUris: [`${appUrl}/callback`], scope: 'openid profile email' })
+      const { app: demo } = createDemoApp({ issuer: server.url, clientId: client.clientId, clientSecret: client.secret ?? '', redirectUri: client.redirectUri, tokenStore: store })
+      app = await new Promise<Server>((resolve) => {
+        const listening = demo.listen(port, '127.0.0.1', () => resolve(listening))
+      })
+      browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      })
+    }, 60_000)
+
+    afterAll(async () => {
+      await browser?.close()
+      if (app !== undefined) {
+        app.closeAllConnections()
+        await new Promise((resolve) => app.close(resolve))
+      }
+      await server?.close()
+    })
+
+    it('RFC 6749 §4.1 end to end: log in, see the dashboard without any token, call the API, refresh, log out', async () => {
+      const user = await server.addUser('alice', 'correct horse battery', { name: 'Alice Example' })
+      const context = await browser.newContext()
+      const page = await context.newPage()
+      const blocked: string[] = []
+      const urls: string[] = []
+      page.on('console', (message) => {
+        if (/Content Security Policy/i.test(message.text())) blocked.push(message.text())
+      })
+      page.on('request', (request) => urls.push(request.url()))
+      /** Everything the browser holds: the page, every URL it requested, its cookies. */
+      const visible = async () => [await page.content(), ...urls, ...(await context.cookies()).map((c) => `${c.name}=${c.value}`)].join('\n')
+
+      await page.goto(`${appUrl}/`)
+      await page.screenshot({ path: join(ARTIFACTS, '1-home.png') })
+      await page.getByRole('button', { name: 'Log in' }).click()
+
+      await page.getByRole('heading', { name: 'Sign in' }).waitFor()
+      expect(page.url().startsWith(server.url)).toBe(true)
+      await page.screenshot({ path: join(ARTIFACTS, '2-sign-in.png') })
+      await page.getByLabel('Username').fill(user.username)
+      await page.getByLabel('Password').fill(user.password)
+      await page.getByRole('button', { name: 'Sign in' }).click()
+
+      await page.getByRole('heading', { name: 'Allow access?' }).waitFor()
+      expect(await page.textContent('main')).toContain('authcode demo app')
+      await page.screenshot({ path: join(ARTIFACTS, '3-consent.png') })
+      await page.getByRole('button', { name: 'Allow' }).click()
+
+      await page.waitForURL(`${appUrl}/dashboard`)
+      await page.getByRole('heading', { name: 'Dashboard' }).waitFor()
+      expect(await page.textContent('#name')).toBe('Alice Example')
+      expect(await page.textContent('#scopes')).toBe('openid profile email')
+      expect(await page.textContent('#expiry')).toMatch(/^\d{4}-\d\d-\d\dT.+Z \(in \d+ s\)$/)
+      await page.screenshot({ path: join(ARTIFACTS, '4-dashboard.png') })
+      const cookies = await context.cookies(appUrl)
+      const session = cookies.find((c) => c.name === 'authcode_app_session')
+      expect(session).toMatchObject({ httpOnly: true, sameSite: 'Lax' })
+      expect(store.tokens.size).toBe(3)
+      let seen = await visible()
+      for (const token of store.tokens) expect(seen).not.toContain(token)
+
+      await page.getByRole('button', { name: 'Call the API' }).click()
+      await page.getByRole('heading', { name: 'API result' }).waitFor()
+      expect(await page.textContent('#status')).toBe('200')
+      const result = JSON.parse((await page.textContent('#result')) ?? '{}') as Record<string, unknown>
+      expect(result).toMatchObject({ name: 'Alice Example', email: `${user.username}@example.com` })
+      await page.screenshot({ path: join(ARTIFACTS, '5-api.png') })
+
+      await page.getByRole('button', { name: 'Back to the dashboard' }).click()
+      await page.getByRole('button', { name: 'Refresh tokens' }).click()
+      await page.getByText('The tokens were refreshed.').waitFor()
+      expect(store.tokens.size).toBeGreaterThanOrEqual(5) // a new access and a rotated refresh token
+      await page.screenshot({ path: join(ARTIFACTS, '6-refreshed.png') })
+      seen = await visible()
+      for (const token of store.tokens) expect(seen).not.toContain(token)
+
+      await page.getByRole('button', { name: 'Log out' }).click()
+      await page.waitForURL(`${appUrl}/`)
+      await page.getByRole('button', { name: 'Log in' }).waitFor()
+      await page.screenshot({ path: join(ARTIFACTS, '7-logged-out.png') })
+      expect((await context.cookies(appUrl)).some((c) => c.name === 'authcode_app_session')).toBe(false)
+      for (const key of store.keys) expect(await store.get(key)).toBeUndefined()
+
+      // After logout the dashboard sends the browser to the server again. The server's own login
+      // session survives (it offers no RP-initiated logout), so it sends the browser straight back.
+      const before = urls.length
+      await page.goto(`${appUrl}/dashboard`)
+      await page.getByRole('heading', { name: 'Dashboard' }).waitFor()
+      expect(urls.slice(before).some((url) => url.startsWith(`${server.url}/authorize?`))).toBe(true)
+      expect(blocked).toEqual([])
+      await context.close()
+    }, 90_000)
+  })
+}
