@@ -12,6 +12,27 @@ const DB_HELP = `  --db URL          database: sqlite:PATH (default sqlite:./dat
   --config FILE     config file, JSON or YAML; env AUTHCODE_CONFIG
   -h, --help        show this help`
 
+const ASYNCAPI_HELP = `  --asyncapi FILE   offer exactly the scopes of the AsyncAPI document's oauth2 authorization code
+                    scheme (plus openid), and serve its endpoints at the document's paths when its
+                    URLs are under the issuer; env AUTHCODE_ASYNCAPI
+  --scheme NAME     the scheme to use when the document has several; env AUTHCODE_ASYNCAPI_SCHEME`
+
+const ASYNCAPI_OPTIONS = {
+  asyncapi: { type: 'string' },
+  scheme: { type: 'string' },
+} as const satisfies ParseArgsConfig['options']
+
+/** The common configuration flags plus `--asyncapi` / `--scheme`. */
+function flagsWithAsyncApi(values: Parameters<typeof configFlags>[0] & { asyncapi?: string; scheme?: string }): ConfigFlags {
+  const flags = configFlags(values)
+  if (values.asyncapi !== undefined) flags.asyncapi = values.asyncapi
+  if (values.scheme !== undefined) {
+    if (values.asyncapi === undefined) throw new UsageError('--scheme needs --asyncapi FILE')
+    flags.scheme = values.scheme
+  }
+  return flags
+}
+
 const HELP: Record<string, string> = {
   main: `Usage: authcode <command> [options]
 
@@ -28,19 +49,23 @@ Commands:
   asyncapi check F  the oauth2 flows, scopes and per-operation scopes of an AsyncAPI document
 
 Run 'authcode <command> --help' for a command's options.
-Environment: AUTHCODE_DB, AUTHCODE_ISSUER, AUTHCODE_PORT, AUTHCODE_CONFIG, AUTHCODE_SECRET
+Environment: AUTHCODE_DB, AUTHCODE_ISSUER, AUTHCODE_PORT, AUTHCODE_CONFIG, AUTHCODE_ASYNCAPI,
+AUTHCODE_ASYNCAPI_SCHEME, AUTHCODE_SECRET
 (encrypts signing keys at rest; without it a secret is generated in the data directory).`,
   serve: `Usage: authcode serve [options]
 
   --port N          port to listen on (default 4000); env AUTHCODE_PORT
   --issuer URL      issuer identifier (default http://localhost:PORT); env AUTHCODE_ISSUER
   --demo            create a demo user and a demo client when absent, and print the demo login
+${ASYNCAPI_HELP}
 ${DB_HELP}`,
   'client add': `Usage: authcode client add --name NAME --redirect-uri URI [--redirect-uri URI…] [options]
 
   --name NAME             the name users see on the consent page
   --redirect-uri URI      a redirect URI, compared by exact string (repeatable)
   --scope "a b"           scopes the client may request (default "openid profile email")
+  --asyncapi FILE         allow exactly the scopes of the document's oauth2 scheme, plus openid
+  --scheme NAME           the scheme to use when the document has several
   --public                a public client (no secret; PKCE; native apps may vary loopback ports)
   --id-token-alg ALG      RS256 (default), ES256 or EdDSA
   --first-party           consent may be skipped (config consent.skipForFirstParty)
@@ -121,11 +146,11 @@ async function run(argv: string[], io: Io): Promise<void> {
 
   switch (command) {
     case 'serve': {
-      const { values } = parse(rest, { port: { type: 'string' }, issuer: { type: 'string' }, demo: { type: 'boolean' } })
+      const { values } = parse(rest, { port: { type: 'string' }, issuer: { type: 'string' }, demo: { type: 'boolean' }, ...ASYNCAPI_OPTIONS })
       if (usage(values)) return
       // Loaded only here: the admin commands need no HTTP server.
       const { serve } = await import('./serve.js')
-      return serve(config(configFlags(values)), { demo: values.demo === true, out: io.out })
+      return serve(config(flagsWithAsyncApi(values)), { demo: values.demo === true, out: io.out })
     }
     case 'client add': {
       const { values } = parse(rest, {
@@ -136,18 +161,22 @@ async function run(argv: string[], io: Io): Promise<void> {
         'id-token-alg': { type: 'string' },
         'first-party': { type: 'boolean' },
         json: { type: 'boolean' },
+        ...ASYNCAPI_OPTIONS,
       })
       if (usage(values)) return
       if (values.name === undefined) throw new UsageError('--name is required')
+      if (values.asyncapi !== undefined && values.scope !== undefined) throw new UsageError('--scope and --asyncapi exclude each other (the document names the scopes)')
       if (values['redirect-uri'] === undefined) throw new UsageError('--redirect-uri is required')
       const alg = values['id-token-alg']
       if (alg !== undefined && !['RS256', 'ES256', 'EdDSA'].includes(alg)) throw new UsageError('--id-token-alg: RS256, ES256 or EdDSA')
+      const serverConfig = config(flagsWithAsyncApi(values))
       return clientAdd(
-        config(configFlags(values)),
+        serverConfig,
         {
           name: values.name,
           redirectUris: values['redirect-uri'],
-          scope: values.scope ?? 'openid profile email',
+          // With a document, the server's scopes are exactly the document's (plus openid).
+          scope: values.asyncapi === undefined ? (values.scope ?? 'openid profile email') : Object.keys(serverConfig.scopes).join(' '),
           isPublic: values.public === true,
           idTokenAlg: alg as IdTokenAlg | undefined,
           firstParty: values['first-party'] === true,

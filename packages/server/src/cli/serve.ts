@@ -16,6 +16,14 @@ export async function serve(config: ServerConfig, options: { demo: boolean; out:
   const created = await keys.ensureKeys(nowSeconds())
   if (created.length > 0) app.log.info({ algorithms: created }, 'signing keys generated')
   if (config.dangerouslyAllowInsecureIssuer) app.log.warn('dangerouslyAllowInsecureIssuer is on: the issuer may be plain http')
+  if (config.asyncapi !== undefined) {
+    const { document, scheme, openidAdded, warnings } = config.asyncapi
+    app.log.info(
+      { asyncapi: document, scheme, scopes: Object.keys(config.scopes), endpoints: config.endpoints },
+      `scopes and endpoint paths from AsyncAPI scheme ${scheme}${openidAdded ? '; openid added beside the document\'s scopes: OpenID Connect sign-in (the ID token) needs it' : ''}`,
+    )
+    for (const warning of warnings) app.log.warn({ asyncapi: document, scheme }, `AsyncAPI document: ${warning}`)
+  }
 
   const demo = options.demo ? await ensureDemo(store, config, nowSeconds()) : undefined
 

@@ -7,7 +7,9 @@ import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { Ajv, type ErrorObject } from 'ajv'
 import { parse as parseYaml } from 'yaml'
+import { ENDPOINTS, type EndpointPaths } from '../protocol/metadata.js'
 import type { SigningAlg } from '../protocol/store.js'
+import { AsyncApiConfigError, readAsyncApiSettings } from './asyncapi.js'
 import { configFileSchema } from './schema.js'
 
 export interface RateLimit {
@@ -48,6 +50,10 @@ export interface ServerConfig {
   keys: { activationDelay: number; cacheTtl: number }
   /** Scope name → description shown on the consent page. */
   scopes: Record<string, string>
+  /** Endpoint paths relative to the issuer: `ENDPOINTS`, or those the AsyncAPI document names. */
+  endpoints: EndpointPaths
+  /** The AsyncAPI document the scopes and endpoint paths come from, when one is given. */
+  asyncapi: AsyncApiSource | undefined
   consent: { skipForFirstParty: boolean }
   rateLimit: { loginPerAccount: RateLimit; loginPerIp: RateLimit; clientAuth: RateLimit }
   /** Seconds between purges of expired rows. */
@@ -63,12 +69,28 @@ export const DEFAULT_SCOPES: Readonly<Record<string, string>> = Object.freeze({
 export const DEFAULT_PORT = 4000
 export const DEFAULT_DB = 'sqlite:./data/authcode.db'
 
+/** What an AsyncAPI document configured (`--asyncapi FILE [--scheme NAME]`), kept for the start log. */
+export interface AsyncApiSource {
+  /** Absolute path of the document. */
+  document: string
+  /** The oauth2 scheme whose authorization code flow is used. */
+  scheme: string
+  /** Whether `openid` was added to the document's scopes (OpenID Connect sign-in needs it). */
+  openidAdded: boolean
+  /** The document's URLs this server does not serve, one line each; logged as warnings at start. */
+  warnings: string[]
+}
+
 /** Flags given on the command line (already parsed). */
 export interface ConfigFlags {
   port?: number
   issuer?: string
   db?: string
   config?: string
+  /** An AsyncAPI document: the scopes and endpoint paths come from its oauth2 authorization code scheme. */
+  asyncapi?: string
+  /** The scheme to use when the document has several. */
+  scheme?: string
 }
 
 /** A configuration problem; the message names the field and is meant for the person starting the server. */
@@ -76,7 +98,8 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError'
 }
 
-type FileConfig = Partial<Omit<ServerConfig, 'lifetimes' | 'accessToken' | 'keys' | 'consent' | 'rateLimit'>> & {
+type FileConfig = Partial<Omit<ServerConfig, 'lifetimes' | 'accessToken' | 'keys' | 'consent' | 'rateLimit' | 'endpoints' | 'asyncapi'>> & {
+  asyncapi?: { document?: string; scheme?: string }
   lifetimes?: Partial<ServerConfig['lifetimes']>
   accessToken?: Partial<ServerConfig['accessToken']>
   keys?: Partial<ServerConfig['keys']>
@@ -156,7 +179,7 @@ function deepFreeze<T>(value: T): T {
 /**
  * Builds the server configuration.
  * @param flags parsed command-line flags (they win)
- * @param env the process environment (`AUTHCODE_DB`, `AUTHCODE_ISSUER`, `AUTHCODE_PORT`, `AUTHCODE_SECRET`, `AUTHCODE_CONFIG`, `AUTHCODE_LOG_LEVEL`)
+ * @param env the process environment (`AUTHCODE_DB`, `AUTHCODE_ISSUER`, `AUTHCODE_PORT`, `AUTHCODE_SECRET`, `AUTHCODE_CONFIG`, `AUTHCODE_LOG_LEVEL`, `AUTHCODE_ASYNCAPI`, `AUTHCODE_ASYNCAPI_SCHEME`)
  * @param cwd relative paths (config file, data directory, SQLite file) resolve against it
  */
 export function loadConfig(flags: ConfigFlags, env: Readonly<Record<string, string | undefined>>, cwd: string): ServerConfig {
@@ -190,7 +213,27 @@ export function loadConfig(flags: ConfigFlags, env: Readonly<Record<string, stri
   if (lifetimes.refreshTokenAbsolute < lifetimes.refreshTokenIdle) {
     throw new ConfigError('lifetimes.refreshTokenAbsolute: must not be shorter than lifetimes.refreshTokenIdle')
   }
-  const scopes = { ...DEFAULT_SCOPES, ...file.scopes }
+  const asyncapiPath = flags.asyncapi ?? nonEmpty(env.AUTHCODE_ASYNCAPI) ?? file.asyncapi?.document
+  const schemeName = flags.scheme ?? nonEmpty(env.AUTHCODE_ASYNCAPI_SCHEME) ?? file.asyncapi?.scheme
+  let scopes: Record<string, string> = { ...DEFAULT_SCOPES, ...file.scopes }
+  let endpoints: EndpointPaths = { ...ENDPOINTS }
+  let asyncapi: AsyncApiSource | undefined
+  if (asyncapiPath === undefined) {
+    if (schemeName !== undefined) throw new ConfigError('asyncapi: a scheme is named but no AsyncAPI document is given')
+  } else {
+    // The document is the one source of the scopes: a scopes list beside it would be a second one.
+    if (file.scopes !== undefined) throw new ConfigError('scopes: not allowed with an AsyncAPI document (the document declares the scopes)')
+    let settings
+    try {
+      settings = readAsyncApiSettings(resolve(cwd, asyncapiPath), schemeName, issuer, DEFAULT_SCOPES.openid ?? 'openid')
+    } catch (error) {
+      if (error instanceof AsyncApiConfigError) throw new ConfigError(error.message)
+      throw error
+    }
+    scopes = settings.scopes
+    endpoints = { ...ENDPOINTS, ...settings.endpoints }
+    asyncapi = { document: settings.document, scheme: settings.scheme, openidAdded: settings.openidAdded, warnings: settings.warnings }
+  }
   if (!('openid' in scopes)) throw new ConfigError('scopes: openid must be offered')
 
   const config: ServerConfig = {
@@ -208,6 +251,8 @@ export function loadConfig(flags: ConfigFlags, env: Readonly<Record<string, stri
     accessToken: { alg: file.accessToken?.alg ?? 'ES256', audience: file.accessToken?.audience ?? issuer },
     keys: { activationDelay: 60, cacheTtl: 10, ...file.keys },
     scopes,
+    endpoints,
+    asyncapi,
     consent: { skipForFirstParty: file.consent?.skipForFirstParty ?? true },
     rateLimit: {
       loginPerAccount: { max: 5, window: 900, ...file.rateLimit?.loginPerAccount },

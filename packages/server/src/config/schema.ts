@@ -59,6 +59,12 @@ export const configFileSchema = {
       propertyNames: { pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]{1,128}$' },
       additionalProperties: { type: 'string', minLength: 1, maxLength: 200 },
     },
+    asyncapi: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['document'],
+      properties: { document: { type: 'string', minLength: 1 }, scheme: { type: 'string', minLength: 1 } },
+    },
     consent: {
       type: 'object',
       additionalProperties: false,

@@ -43,7 +43,7 @@ export const authorizeEndpoint: FastifyPluginAsync<{ services: Services; pages: 
 
   app.route({
     method: ['GET', 'POST'],
-    url: '/authorize',
+    url: config.endpoints.authorization,
     // HEAD must be safe (RFC 9110 §9.2.1); this GET is not: it starts interactions and mints codes.
     exposeHeadRoute: false,
     config: { errors: 'page' },
@@ -91,7 +91,7 @@ export const authorizeEndpoint: FastifyPluginAsync<{ services: Services; pages: 
     },
   })
 
-  app.head('/authorize', async (_request, reply) => reply.code(405).header('allow', 'GET, POST').send())
+  app.head(config.endpoints.authorization, async (_request, reply) => reply.code(405).header('allow', 'GET, POST').send())
 
   // GET only: resuming mints the code, which a (safe) HEAD must not do.
   app.get<{ Params: { id: string } }>('/authorize/resume/:id', { config: { errors: 'page' }, exposeHeadRoute: false }, async (request, reply) => {

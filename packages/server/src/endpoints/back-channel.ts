@@ -9,7 +9,6 @@ import { formBody, queryParams } from '../http/form.js'
 import { authenticateClient } from '../protocol/client-auth.js'
 import { handleTokenRequest } from '../protocol/grants/index.js'
 import { introspectToken } from '../protocol/introspection.js'
-import { ENDPOINTS } from '../protocol/metadata.js'
 import { revokeToken } from '../protocol/revocation.js'
 import type { Params } from '../protocol/params.js'
 import type { ClientRecord } from '../protocol/store.js'
@@ -33,19 +32,19 @@ export const backChannelEndpoints: FastifyPluginAsync<{ services: Services }> = 
     return { client, params }
   }
 
-  app.post(ENDPOINTS.token, { config: { errors: 'json' } }, async (request, reply) => {
+  app.post(services.config.endpoints.token, { config: { errors: 'json' } }, async (request, reply) => {
     const { client, params } = await authenticated(request)
     const response = await handleTokenRequest(client, params, { store, minter: services.minter, config, now: services.now() })
     return noStore(reply).send(response)
   })
 
-  app.post(ENDPOINTS.revocation, { config: { errors: 'json' } }, async (request, reply) => {
+  app.post(services.config.endpoints.revocation, { config: { errors: 'json' } }, async (request, reply) => {
     const { client, params } = await authenticated(request)
     await revokeToken(client, params, { store, keys, config }, services.now())
     return noStore(reply).code(200).send()
   })
 
-  app.post(ENDPOINTS.introspection, { config: { errors: 'json' } }, async (request, reply) => {
+  app.post(services.config.endpoints.introspection, { config: { errors: 'json' } }, async (request, reply) => {
     const { client, params } = await authenticated(request)
     return noStore(reply).send(await introspectToken(client, params, { store, keys, config }, services.now()))
   })

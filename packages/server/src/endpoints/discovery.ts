@@ -5,7 +5,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify'
 import type { Services } from '../http/services.js'
-import { ENDPOINTS, serverMetadata } from '../protocol/metadata.js'
+import { serverMetadata } from '../protocol/metadata.js'
 
 export const discoveryEndpoints: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
   const metadata = serverMetadata(services.config)
@@ -13,7 +13,7 @@ export const discoveryEndpoints: FastifyPluginAsync<{ services: Services }> = as
 
   app.get('/.well-known/openid-configuration', async (_request, reply) => reply.header('cache-control', cacheable).send(metadata))
 
-  app.get(ENDPOINTS.jwks, async (_request, reply) => {
+  app.get(services.config.endpoints.jwks, async (_request, reply) => {
     const jwks = await services.keys.jwks(services.now())
     // Keys are published activationDelay seconds before use: caching for less keeps verifiers current.
     const maxAge = Math.min(300, services.config.keys.activationDelay)

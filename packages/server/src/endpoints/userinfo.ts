@@ -8,7 +8,6 @@ import type { Services } from '../http/services.js'
 import { bearerChallenge } from '../http/errors.js'
 import { formBody } from '../http/form.js'
 import { invalidRequest } from '../protocol/errors.js'
-import { ENDPOINTS } from '../protocol/metadata.js'
 import { userInfo } from '../protocol/userinfo.js'
 
 /** The presented access token, undefined when there is none; two ways at once is `invalid_request`. */
@@ -28,7 +27,7 @@ function presentedBearerToken(request: FastifyRequest): string | undefined {
 export const userinfoEndpoint: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
   app.route({
     method: ['GET', 'POST'],
-    url: ENDPOINTS.userinfo,
+    url: services.config.endpoints.userinfo,
     config: { errors: 'bearer' },
     async handler(request, reply) {
       const token = presentedBearerToken(request)

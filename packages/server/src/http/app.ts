@@ -12,7 +12,6 @@ import { userinfoEndpoint } from '../endpoints/userinfo.js'
 import { Pages } from '../interaction/pages.js'
 import { interactionRoutes } from '../interaction/routes.js'
 import { STYLESHEET } from '../interaction/templates.js'
-import { ENDPOINTS } from '../protocol/metadata.js'
 import { invalidRequest } from '../protocol/errors.js'
 import { clientErrorHandler, errorHandler, frameworkErrorHandler } from './errors.js'
 import { BODY_LIMIT, registerBodyParsers } from './form.js'
@@ -102,9 +101,10 @@ export async function buildApp(config: ServerConfig, deps: AppDeps): Promise<Fas
       await scoped.register(backChannelEndpoints, { services })
       await scoped.register(userinfoEndpoint, { services })
       await scoped.register(healthEndpoints, { services })
-      for (const url of [ENDPOINTS.token, ENDPOINTS.revocation, ENDPOINTS.introspection]) methodNotAllowed(scoped, url, ['POST'])
-      methodNotAllowed(scoped, ENDPOINTS.authorization, ['GET', 'POST'])
-      methodNotAllowed(scoped, ENDPOINTS.userinfo, ['GET', 'POST'])
+      const paths = config.endpoints
+      for (const url of [paths.token, paths.revocation, paths.introspection]) methodNotAllowed(scoped, url, ['POST'])
+      methodNotAllowed(scoped, paths.authorization, ['GET', 'POST'])
+      methodNotAllowed(scoped, paths.userinfo, ['GET', 'POST'])
       scoped.get('/assets/style.css', async (_request, reply) =>
         reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(STYLESHEET),
       )

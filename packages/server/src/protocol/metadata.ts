@@ -8,7 +8,20 @@ import { ACCESS_TOKEN_ALGORITHMS } from './access-token.js'
 import { SUPPORTED_GRANT_TYPES } from './grants/index.js'
 
 /** Endpoint paths relative to the issuer. */
-export const ENDPOINTS = Object.freeze({
+export interface EndpointPaths {
+  authorization: string
+  token: string
+  revocation: string
+  introspection: string
+  userinfo: string
+  jwks: string
+}
+
+/**
+ * The default endpoint paths, relative to the issuer. The paths in use are `config.endpoints`
+ * (these, or those an AsyncAPI document names): routes and metadata read them from there.
+ */
+export const ENDPOINTS: Readonly<EndpointPaths> = Object.freeze({
   authorization: '/authorize',
   token: '/token',
   revocation: '/revoke',
@@ -21,15 +34,16 @@ export const CLAIMS_SUPPORTED = ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time',
 
 export function serverMetadata(config: ServerConfig): Record<string, unknown> {
   const url = (path: string) => `${config.issuer}${path}`
+  const paths = config.endpoints
   const clientAuth = ['client_secret_basic', 'client_secret_post', 'none']
   return {
     issuer: config.issuer,
-    authorization_endpoint: url(ENDPOINTS.authorization),
-    token_endpoint: url(ENDPOINTS.token),
-    revocation_endpoint: url(ENDPOINTS.revocation),
-    introspection_endpoint: url(ENDPOINTS.introspection),
-    userinfo_endpoint: url(ENDPOINTS.userinfo),
-    jwks_uri: url(ENDPOINTS.jwks),
+    authorization_endpoint: url(paths.authorization),
+    token_endpoint: url(paths.token),
+    revocation_endpoint: url(paths.revocation),
+    introspection_endpoint: url(paths.introspection),
+    userinfo_endpoint: url(paths.userinfo),
+    jwks_uri: url(paths.jwks),
     scopes_supported: Object.keys(config.scopes),
     response_types_supported: ['code'],
     response_modes_supported: ['query'],

@@ -1,0 +1,268 @@
+/**
+ * `authcode serve --asyncapi FILE --scheme NAME` (issue 4, "Configure from it"): the server offers
+ * exactly the document's scopes (plus openid), shows their descriptions on the consent page, serves
+ * its endpoints at the document's paths when they are under the issuer, and warns, naming each
+ * URL, when the document describes another deployment.
+ */
+import { spawn } from 'node:child_process'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ConfigError, loadConfig, type ServerConfig } from '../src/config/load.js'
+import { buildApp } from '../src/http/app.js'
+import { registerClient } from '../src/protocol/clients.js'
+import type { Store } from '../src/protocol/store.js'
+import { openStore } from '../src/storage/open.js'
+import { KeyRing, loadKeyEncryptionKey } from '../src/tokens/keys.js'
+import { hashPassword } from '../src/tokens/secrets.js'
+import { MAIN, cleanEnv } from './cli-process.js'
+import { Browser, basicAuth, freePort, hiddenInput, locationOf, pkcePair, postForm } from './harness.js'
+
+const HERE = dirname(fileURLToPath(import.meta.url))
+const TEMPLATE = join(HERE, 'fixtures/asyncapi/chat-broker.localhost.v3.yaml')
+/** The shared document: its URLs are on localhost:4000, another deployment than the test servers. */
+const SHARED = resolve(HERE, '../../../../shared/asyncapi/chat-broker.v3.yaml')
+const BROKER_SCOPES = ['read:messages', 'write:messages', 'admin']
+
+const dirs: string[] = []
+async function workdir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'authcode-asyncapi-'))
+  dirs.push(dir)
+  return dir
+}
+afterAll(async () => {
+  await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })))
+})
+
+/** The fixture with its URLs on `port`, written to `dir`. */
+async function documentFor(dir: string, port: number): Promise<string> {
+  const path = join(dir, 'asyncapi.yaml')
+  await writeFile(path, (await readFile(TEMPLATE, 'utf8')).replaceAll('localhost:PORT', `localhost:${port}`))
+  return path
+}
+
+describe('loadConfig with an AsyncAPI document', () => {
+  it('offers exactly the scheme\'s scopes plus openid, and takes the endpoint paths under the issuer', async () => {
+    const dir = await workdir()
+    const document = await documentFor(dir, 4100)
+    const config = loadConfig({ port: 4100, asyncapi: document, scheme: 'chatOAuth' }, {}, dir)
+    expect(Object.keys(config.scopes).sort()).toEqual([...BROKER_SCOPES, 'openid'].sort())
+    expect(config.scopes['read:messages']).toBe('Read messages from the broker')
+    expect(config.endpoints.authorization).toBe('/oauth2/authorize')
+    expect(config.endpoints.token).toBe('/oauth2/token')
+    expect(config.endpoints.revocation).toBe('/revoke')
+    expect(config.asyncapi).toMatchObject({ document, scheme: 'chatOAuth', openidAdded: true, warnings: [] })
+  })
+
+  it('takes the document from AUTHCODE_ASYNCAPI and the scheme from AUTHCODE_ASYNCAPI_SCHEME; flags win', async () => {
+    const dir = await workdir()
+    const document = await documentFor(dir, 4100)
+    const fromEnv = loadConfig({ port: 4100 }, { AUTHCODE_ASYNCAPI: document, AUTHCODE_ASYNCAPI_SCHEME: 'readMessages' }, dir)
+    expect(fromEnv.asyncapi?.scheme).toBe('readMessages')
+    const flagWins = loadConfig({ port: 4100, scheme: 'admin' }, { AUTHCODE_ASYNCAPI: document, AUTHCODE_ASYNCAPI_SCHEME: 'readMessages' }, dir)
+    expect(flagWins.asyncapi?.scheme).toBe('admin')
+  })
+
+  it('refuses a document with several oauth2 schemes when no scheme is named, listing them', async () => {
+    const dir = await workdir()
+    const document = await documentFor(dir, 4100)
+    expect(() => loadConfig({ port: 4100, asyncapi: document }, {}, dir)).toThrow(ConfigError)
+    expect(() => loadConfig({ port: 4100, asyncapi: document }, {}, dir)).toThrow(
+      /several oauth2 authorization code schemes: chatOAuth, readMessages, writeMessages, admin; choose one with --scheme/,
+    )
+    expect(() => loadConfig({ port: 4100, asyncapi: document, scheme: 'nope' }, {}, dir)).toThrow(/no valid oauth2 authorization code scheme named nope; it has: chatOAuth/)
+  })
+
+  it('refuses a scheme without a document, and a scopes setting beside a document', async () => {
+    const dir = await workdir()
+    const document = await documentFor(dir, 4100)
+    expect(() => loadConfig({ port: 4100, scheme: 'chatOAuth' }, {}, dir)).toThrow(/no AsyncAPI document/)
+    const file = join(dir, 'authcode.json')
+    await writeFile(file, JSON.stringify({ scopes: { extra: 'Extra' }, asyncapi: { document, scheme: 'chatOAuth' } }))
+    expect(() => loadConfig({ port: 4100, config: file }, {}, dir)).toThrow(/scopes: not allowed with an AsyncAPI document/)
+  })
+
+  it('reads only the security schemes at start: a document invalid elsewhere still configures the server', async () => {
+    const dir = await workdir()
+    const text = (await readFile(await documentFor(dir, 4100), 'utf8')).replace('  version: 1.0.0\n', '  version: 1.0.0\n  bogusInfoField: true\n')
+    const document = join(dir, 'elsewhere-invalid.yaml')
+    await writeFile(document, text)
+    expect(loadConfig({ port: 4100, asyncapi: document, scheme: 'chatOAuth' }, {}, dir).asyncapi?.scheme).toBe('chatOAuth')
+  })
+
+  it('warns, naming each URL, when the document describes another deployment; the default paths stay', async () => {
+    const dir = await workdir()
+    const config = loadConfig({ port: 4101, asyncapi: SHARED, scheme: 'chatOAuth' }, {}, dir)
+    const warnings = config.asyncapi?.warnings ?? []
+    expect(warnings).toHaveLength(3)
+    expect(warnings[0]).toMatch(/^authorizationUrl http:\/\/localhost:4000\/authorize is not served by this server/)
+    expect(warnings[1]).toMatch(/^tokenUrl http:\/\/localhost:4000\/token is not served/)
+    expect(warnings[2]).toMatch(/^refreshUrl http:\/\/localhost:4000\/token is not served/)
+    expect(config.endpoints.authorization).toBe('/authorize')
+    expect(config.endpoints.token).toBe('/token')
+    expect(Object.keys(config.scopes).sort()).toEqual([...BROKER_SCOPES, 'openid'].sort())
+  })
+})
+
+interface DocServer {
+  url: string
+  config: ServerConfig
+  store: Store
+  close(): Promise<void>
+}
+
+/** Like harness startServer, but on a port chosen first, so that the document can name it. */
+async function startFromDocument(): Promise<DocServer> {
+  const dir = await workdir()
+  const port = await freePort()
+  const document = await documentFor(dir, port)
+  const configPath = join(dir, 'authcode.json')
+  await writeFile(configPath, JSON.stringify({ logLevel: 'silent', asyncapi: { document, scheme: 'chatOAuth' } }))
+  const config = loadConfig({ port, config: configPath, db: `sqlite:${join(dir, 'authcode.db')}` }, {}, dir)
+  const { store } = await openStore(config.db)
+  const keys = new KeyRing(store, loadKeyEncryptionKey({ dataDir: config.dataDir }), {
+    activationDelay: config.keys.activationDelay,
+    maxTokenLifetime: Math.max(config.lifetimes.accessToken, config.lifetimes.idToken),
+    cacheTtl: config.keys.cacheTtl,
+  })
+  const now = () => Math.floor(Date.now() / 1000)
+  await keys.ensureKeys(now())
+  const app = await buildApp(config, { store, keys, now })
+  await app.listen({ port, host: '127.0.0.1' })
+  return {
+    url: config.issuer,
+    config,
+    store,
+    async close() {
+      await app.close()
+      await store.close()
+    },
+  }
+}
+
+describe('a server configured from chat-broker.v3.yaml (URLs on its own origin)', () => {
+  let server: DocServer
+  beforeAll(async () => {
+    server = await startFromDocument()
+  })
+  afterAll(async () => server?.close())
+
+  it('RFC 8414 §2: discovery lists exactly the document\'s scopes (plus openid) and its endpoint URLs', async () => {
+    for (const path of ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server']) {
+      const metadata = (await (await fetch(`${server.url}${path}`)).json()) as Record<string, unknown>
+      expect((metadata.scopes_supported as string[]).slice().sort()).toEqual([...BROKER_SCOPES, 'openid'].sort())
+      expect(metadata.authorization_endpoint).toBe(`${server.url}/oauth2/authorize`)
+      expect(metadata.token_endpoint).toBe(`${server.url}/oauth2/token`)
+    }
+    // The default paths are not served beside the document's.
+    expect((await fetch(`${server.url}/authorize`)).status).toBe(404)
+    expect((await postForm(`${server.url}/token`, { grant_type: 'authorization_code' })).status).toBe(404)
+  })
+
+  it('shows the document\'s scope descriptions on the consent page, and issues tokens at the document\'s token URL', async () => {
+    const now = Math.floor(Date.now() / 1000)
+    const { record, secret } = registerClient(
+      { name: 'Chat', redirectUris: ['https://chat.test/cb'], scope: 'openid read:messages write:messages', isPublic: false },
+      Object.keys(server.config.scopes),
+      now,
+    )
+    await server.store.createClient(record)
+    await server.store.createUser({
+      id: 'u-chat',
+      username: 'chatter',
+      passwordHash: await hashPassword('correct horse battery'),
+      name: 'Chat User',
+      email: null,
+      emailVerified: false,
+      createdAt: now,
+      updatedAt: now,
+    })
+    const browser = new Browser()
+    const { verifier, challenge } = pkcePair()
+    const query = new URLSearchParams({
+      response_type: 'code',
+      client_id: record.clientId,
+      redirect_uri: 'https://chat.test/cb',
+      scope: 'openid read:messages write:messages',
+      state: 'S1',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    })
+    let response = await browser.get(`${server.url}/oauth2/authorize?${query}`)
+    response = await browser.get(locationOf(response, server.url))
+    const login = await response.text()
+    const loginAction = /<form method="post" action="([^"]+)"/.exec(login)?.[1] ?? ''
+    response = await browser.post(new URL(loginAction, server.url).href, { csrf: hiddenInput(login, 'csrf'), username: 'chatter', password: 'correct horse battery' })
+    response = await browser.get(locationOf(response, server.url))
+    const consent = await response.text()
+    expect(consent).toContain('Read messages from the broker')
+    expect(consent).toContain('Write messages to the broker')
+    expect(consent).not.toContain('Full administrative access')
+
+    const consentAction = /<form method="post" action="([^"]+)"/.exec(consent)?.[1] ?? ''
+    response = await browser.post(new URL(consentAction, server.url).href, { csrf: hiddenInput(consent, 'csrf'), decision: 'approve' })
+    for (let i = 0; i < 3 && !locationOf(response, server.url).startsWith('https://chat.test/'); i++) response = await browser.get(locationOf(response, server.url))
+    const callback = new URL(locationOf(response, server.url))
+    const code = callback.searchParams.get('code') ?? ''
+    const token = await postForm(
+      `${server.url}/oauth2/token`,
+      { grant_type: 'authorization_code', code, redirect_uri: 'https://chat.test/cb', code_verifier: verifier },
+      { authorization: basicAuth(record.clientId, secret ?? '') },
+    )
+    expect(token.status).toBe(200)
+    const tokens = (await token.json()) as { scope: string; access_token: string }
+    expect(tokens.scope.split(' ').sort()).toEqual(['openid', 'read:messages', 'write:messages'])
+  })
+})
+
+describe('authcode serve --asyncapi (the built CLI)', () => {
+  it('starts with a warning naming each URL of a document that describes another deployment, and says openid was added', async () => {
+    const cwd = await workdir()
+    const port = await freePort()
+    const child = spawn(process.execPath, [MAIN, 'serve', '--port', String(port), '--asyncapi', SHARED, '--scheme', 'chatOAuth', '--db', `sqlite:${join(cwd, 'a.db')}`], {
+      cwd,
+      env: cleanEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+    try {
+      await new Promise<void>((resolveReady, reject) => {
+        child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+          stdout += chunk
+          if (stdout.includes('authcode authorization server on')) resolveReady()
+        })
+        child.on('exit', (code) => reject(new Error(`serve exited (${code}):\n${stdout}\n${stderr}`)))
+      })
+      const warnings = stdout
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as { level: number; msg: string })
+      const warned = warnings.filter((l) => l.level === 40).map((l) => l.msg)
+      expect(warned.some((m) => m.includes('authorizationUrl http://localhost:4000/authorize is not served by this server'))).toBe(true)
+      expect(warned.some((m) => m.includes('tokenUrl http://localhost:4000/token is not served by this server'))).toBe(true)
+      expect(warned.some((m) => m.includes('refreshUrl http://localhost:4000/token is not served by this server'))).toBe(true)
+      expect(warnings.some((l) => l.level === 30 && /openid added.*OpenID Connect/.test(l.msg))).toBe(true)
+      const metadata = (await (await fetch(`http://localhost:${port}/.well-known/openid-configuration`)).json()) as { scopes_supported: string[] }
+      expect(metadata.scopes_supported.slice().sort()).toEqual([...BROKER_SCOPES, 'openid'].sort())
+    } finally {
+      child.kill('SIGTERM')
+    }
+  })
+
+  it('refuses a document with several schemes and no --scheme, listing them (exit 1, one line)', async () => {
+    const cwd = await workdir()
+    const result = await new Promise<{ code: number | null; stderr: string }>((resolveDone) => {
+      const child = spawn(process.execPath, [MAIN, 'serve', '--port', '0', '--issuer', 'http://localhost:4999', '--asyncapi', SHARED], { cwd, env: cleanEnv(), stdio: ['ignore', 'ignore', 'pipe'] })
+      let stderr = ''
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+      child.on('close', (code) => resolveDone({ code, stderr }))
+    })
+    expect(result.code).toBe(1)
+    expect(result.stderr.trimEnd().split('\n')).toHaveLength(1)
+    expect(result.stderr).toMatch(/^authcode: asyncapi: .*several oauth2 authorization code schemes: chatOAuth, readMessages, writeMessages, admin; choose one with --scheme NAME/)
+  })
+})
