@@ -1,0 +1,66 @@
+/**
+ * RFC 6750 for the guard: reading the `Authorization: Bearer` header (§2.1) and the errors a
+ * resource server answers with (§3, §3.1), as values.
+ */
+
+/** The RFC 6750 §3.1 error codes. */
+export type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope'
+
+/**
+ * A refused request, ready to be sent: over HTTP as `status` with the `WWW-Authenticate` header,
+ * over a WebSocket as a close reason. `error` is absent when the request carried no credentials
+ * at all (RFC 6750 §3.1: "SHOULD NOT include an error code").
+ */
+export interface BearerError {
+  readonly status: 400 | 401 | 403
+  readonly error: BearerErrorCode | undefined
+  /** Safe to show: fixed texts, never the token or its claims. */
+  readonly description: string
+  /** `insufficient_scope`: the scopes the operation needs (space-separated). */
+  readonly scope: string | undefined
+  /** The `WWW-Authenticate` header value. */
+  readonly wwwAuthenticate: string
+}
+
+/** RFC 6750 §2.1 `b64token`. */
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/
+
+export type ParsedAuthorization = { kind: 'token'; token: string } | { kind: 'none' } | { kind: 'malformed'; description: string }
+
+/** Reads an `Authorization` header value (RFC 6750 §2.1). Only the header: a token in a query is never looked at. */
+export function parseAuthorization(header: string | readonly string[] | undefined): ParsedAuthorization {
+  if (header === undefined || header === '') return { kind: 'none' }
+  if (typeof header !== 'string') {
+    if (header.length === 0) return { kind: 'none' }
+    if (header.length > 1) return { kind: 'malformed', description: 'the Authorization header is sent more than once' }
+    return parseAuthorization(header[0])
+  }
+  const match = /^([A-Za-z]+) +(\S+)$/.exec(header)
+  if (match === null || match[1]?.toLowerCase() !== 'bearer') return { kind: 'malformed', description: 'expected Authorization: Bearer <token>' }
+  const token = match[2] ?? ''
+  if (!B64TOKEN.test(token)) return { kind: 'malformed', description: 'the bearer token has characters outside the b64token syntax' }
+  return { kind: 'token', token }
+}
+
+function quoted(value: string): string {
+  // error_description and scope use %x20-21 / %x23-5B / %x5D-7E (RFC 6750 §3): no quote, no backslash.
+  return `"${value.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, '')}"`
+}
+
+/** Builds a {@link BearerError} with its `WWW-Authenticate` value. */
+export function bearerError(error: BearerErrorCode | undefined, description: string, options: { realm?: string; scope?: string } = {}): BearerError {
+  const params: string[] = []
+  if (options.realm !== undefined) params.push(`realm=${quoted(options.realm)}`)
+  if (error !== undefined) {
+    params.push(`error="${error}"`, `error_description=${quoted(description)}`)
+    if (options.scope !== undefined) params.push(`scope=${quoted(options.scope)}`)
+  }
+  const status = error === undefined || error === 'invalid_token' ? 401 : error === 'invalid_request' ? 400 : 403
+  return {
+    status,
+    error,
+    description,
+    scope: options.scope,
+    wwwAuthenticate: params.length === 0 ? 'Bearer' : `Bearer ${params.join(', ')}`,
+  }
+}

@@ -1,0 +1,208 @@
+/**
+ * A resource-server guard for the operations of an AsyncAPI document: verifies a Bearer access
+ * token (RFC 9068 JWT, signature by the authorization server's JWKS) and checks that it holds the
+ * scopes the operation requires. Refusals are RFC 6750 errors, returned as values.
+ */
+import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose'
+import { assertDocument, type AsyncApiDocument } from '../document/load.js'
+import { operationScopes } from '../security/operations.js'
+import { bearerError, parseAuthorization, type BearerError } from './bearer.js'
+
+/** Asymmetric JWS algorithms only: a shared-secret (`HS*`) or `none` token is never accepted. */
+export const ASYMMETRIC_ALGORITHMS = Object.freeze(['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA', 'Ed25519'] as const)
+
+/** Options of {@link createOperationGuard}. */
+export interface GuardOptions {
+  /** The authorization server's issuer identifier: the tokens' `iss` must equal it exactly. */
+  issuer: string
+  /** This resource server's identifier: the tokens' `aud` must contain it. */
+  audience: string
+  /** The authorization server's JWKS (its metadata's `jwks_uri`). */
+  jwksUri: string | URL
+  /** Allowed `alg` values; a subset of {@link ASYMMETRIC_ALGORITHMS} (the default). */
+  algorithms?: readonly string[]
+  /** Seconds of clock skew tolerated for `exp`/`nbf`/`iat`. Default {@link DEFAULT_CLOCK_TOLERANCE}. */
+  clockTolerance?: number
+  /** The current time (tests pass a controlled clock). Default `() => new Date()`. */
+  now?: () => Date
+  /** `WWW-Authenticate` realm. */
+  realm?: string
+  /** JWKS fetch timeout, ms. Default 5000 (jose). */
+  jwksTimeout?: number
+  /** Minimum ms between two JWKS fetches caused by an unknown `kid`. Default 30000 (jose). */
+  jwksCooldown?: number
+  /** How long a fetched JWKS is used before it is fetched again, ms. Default 600000 (jose). */
+  jwksMaxAge?: number
+}
+
+export const DEFAULT_CLOCK_TOLERANCE = 5
+
+/** The claims of an accepted RFC 9068 access token. */
+export interface AccessTokenClaims extends JWTPayload {
+  iss: string
+  sub: string
+  exp: number
+  client_id?: string
+  scope?: string
+}
+
+/** The outcome of {@link OperationGuard.check}. */
+export type GuardResult =
+  | {
+      readonly ok: true
+      readonly operation: string
+      /** Undefined when the document requires no security for the operation (no token was looked at). */
+      readonly claims: AccessTokenClaims | undefined
+      /** The token's scopes. */
+      readonly scopes: readonly string[]
+    }
+  | { readonly ok: false; readonly operation: string; readonly error: BearerError }
+
+/** Checks requests against the operations of one document. Made by {@link createOperationGuard}. */
+export interface OperationGuard {
+  /** The operation ids the guard knows, with the scopes each requires (any one set suffices). */
+  readonly operations: ReadonlyMap<string, readonly (readonly string[])[]>
+  /**
+   * Verifies the `Authorization` header value for `operationId`. Resolves to a refusal for a bad
+   * request or token; rejects only when the JWKS cannot be fetched (a server-side problem).
+   * @throws {TypeError} an operation id the document does not declare
+   */
+  check(operationId: string, authorization: string | readonly string[] | undefined): Promise<GuardResult>
+}
+
+const SCOPED = new Set(['oauth2', 'openIdConnect'])
+
+/**
+ * Creates a guard for the operations of `doc`: per operation, the alternatives of
+ * {@link operationScopes} made only of `oauth2`/`openIdConnect` schemes; a token passes when it
+ * holds every scope of one of them. The JWKS is fetched on first use, cached, and fetched again
+ * when a token names an unknown `kid` (key rotation; jose's `createRemoteJWKSet`).
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc9068#section-4 (validating JWT access tokens)
+ * @see https://www.rfc-editor.org/rfc/rfc6750#section-3 (the WWW-Authenticate response)
+ * @example
+ * ```ts
+ * const guard = createOperationGuard(await loadDocument('asyncapi.yaml'), {
+ *   issuer: 'https://as.example', audience: 'https://broker.example', jwksUri: 'https://as.example/jwks',
+ * })
+ * const result = await guard.check('sendMessage', request.headers.authorization)
+ * if (!result.ok) reply.code(result.error.status).header('www-authenticate', result.error.wwwAuthenticate).send()
+ * ```
+ */
+export function createOperationGuard(doc: AsyncApiDocument, options: GuardOptions): OperationGuard {
+  assertDocument(doc, 'createOperationGuard')
+  const checked = checkOptions(options)
+  const operations = new Map<string, string[][]>()
+  for (const op of operationScopes(doc)) {
+    if (op.alternatives.length === 0) {
+      operations.set(op.id, [])
+      continue
+    }
+    const bearer = op.alternatives.filter((a) => a.requirements.length > 0 && a.requirements.every((r) => r.type !== undefined && SCOPED.has(r.type)))
+    // An operation secured only by other schemes (user/password, API keys…) cannot be authorized by an access token.
+    if (bearer.length > 0) operations.set(op.id, uniqueSets(bearer.map((a) => [...a.scopes])))
+  }
+  const jwks = createRemoteJWKSet(checked.jwksUri, {
+    ...(checked.jwksTimeout === undefined ? {} : { timeoutDuration: checked.jwksTimeout }),
+    ...(checked.jwksCooldown === undefined ? {} : { cooldownDuration: checked.jwksCooldown }),
+    ...(checked.jwksMaxAge === undefined ? {} : { cacheMaxAge: checked.jwksMaxAge }),
+  })
+  const realm = checked.realm === undefined ? {} : { realm: checked.realm }
+
+  async function check(operationId: string, authorization: string | readonly string[] | undefined): Promise<GuardResult> {
+    const alternatives = operations.get(operationId)
+    if (alternatives === undefined) {
+      throw new TypeError(`OperationGuard.check: the document declares no operation ${JSON.stringify(operationId)} that an access token can authorize`)
+    }
+    const refuse = (error: BearerError): GuardResult => ({ ok: false, operation: operationId, error })
+    if (alternatives.length === 0) return { ok: true, operation: operationId, claims: undefined, scopes: [] }
+    const parsed = parseAuthorization(authorization)
+    if (parsed.kind === 'none') return refuse(bearerError(undefined, 'an access token is required', realm))
+    if (parsed.kind === 'malformed') return refuse(bearerError('invalid_request', parsed.description, realm))
+    let payload: JWTPayload
+    try {
+      ;({ payload } = await jwtVerify(parsed.token, jwks, {
+        issuer: checked.issuer,
+        audience: checked.audience,
+        algorithms: [...checked.algorithms],
+        typ: 'at+jwt',
+        clockTolerance: checked.clockTolerance,
+        currentDate: checked.now(),
+        requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat'],
+      }))
+    } catch (error) {
+      const reason = invalidTokenReason(error)
+      if (reason === undefined) throw error
+      return refuse(bearerError('invalid_token', reason, realm))
+    }
+    const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ').filter((s) => s !== '') : []
+    const held = new Set(scopes)
+    if (!alternatives.some((required) => required.every((s) => held.has(s)))) {
+      // RFC 6750 §3: scope= names the scopes needed; with several ways, the smallest.
+      const needed = alternatives.reduce((a, b) => (b.length < a.length ? b : a))
+      return refuse(bearerError('insufficient_scope', `the operation ${operationId} needs the scope ${needed.join(' ')}`, { ...realm, scope: needed.join(' ') }))
+    }
+    return { ok: true, operation: operationId, claims: payload as AccessTokenClaims, scopes }
+  }
+
+  return { operations, check }
+}
+
+/** Why jose refused the token, as a safe description; undefined for failures that are not the token's (JWKS unreachable). */
+function invalidTokenReason(error: unknown): string | undefined {
+  if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid) return undefined
+  if (error instanceof errors.JWTExpired) return 'the access token has expired'
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.claim === 'aud') return 'the access token is not meant for this resource server'
+    if (error.claim === 'iss') return 'the access token was not issued by the expected authorization server'
+    if (error.claim === 'typ') return 'the token is not an access token (typ at+jwt)'
+    return `the access token's ${error.claim.replace(/[^a-z_]/g, '')} claim is invalid`
+  }
+  if (error instanceof errors.JOSEAlgNotAllowed) return 'the access token is signed with an algorithm that is not allowed'
+  if (error instanceof errors.JWKSNoMatchingKey) return 'the access token is signed with an unknown key'
+  if (error instanceof errors.JOSEError) return 'the access token is invalid'
+  return undefined
+}
+
+function uniqueSets(sets: string[][]): string[][] {
+  const seen = new Map<string, string[]>()
+  for (const set of sets) seen.set([...set].sort().join(' '), [...set].sort())
+  return [...seen.values()]
+}
+
+type CheckedOptions = Required<Pick<GuardOptions, 'issuer' | 'audience' | 'clockTolerance' | 'now'>> &
+  Pick<GuardOptions, 'realm' | 'jwksTimeout' | 'jwksCooldown' | 'jwksMaxAge'> & { jwksUri: URL; algorithms: readonly string[] }
+
+/** Options are checked on entry, before any I/O: a mistake is a TypeError. */
+function checkOptions(options: GuardOptions): CheckedOptions {
+  if (typeof options !== 'object' || options === null) throw new TypeError('createOperationGuard: options are required')
+  const { issuer, audience, jwksUri } = options
+  if (typeof issuer !== 'string' || !URL.canParse(issuer)) throw new TypeError('createOperationGuard: options.issuer must be an absolute URL')
+  if (typeof audience !== 'string' || audience === '') throw new TypeError('createOperationGuard: options.audience must be a non-empty string')
+  if (!(jwksUri instanceof URL) && (typeof jwksUri !== 'string' || !URL.canParse(jwksUri))) throw new TypeError('createOperationGuard: options.jwksUri must be an absolute URL')
+  const url = new URL(jwksUri)
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new TypeError('createOperationGuard: options.jwksUri must be http(s)')
+  const algorithms = options.algorithms ?? ASYMMETRIC_ALGORITHMS
+  if (!Array.isArray(algorithms) || algorithms.length === 0 || !algorithms.every((a) => (ASYMMETRIC_ALGORITHMS as readonly string[]).includes(a))) {
+    throw new TypeError(`createOperationGuard: options.algorithms must be a non-empty subset of ${ASYMMETRIC_ALGORITHMS.join(', ')}`)
+  }
+  const clockTolerance = options.clockTolerance ?? DEFAULT_CLOCK_TOLERANCE
+  if (!Number.isInteger(clockTolerance) || clockTolerance < 0 || clockTolerance > 300) throw new TypeError('createOperationGuard: options.clockTolerance must be 0–300 seconds')
+  for (const name of ['jwksTimeout', 'jwksCooldown', 'jwksMaxAge'] as const) {
+    const value = options[name]
+    if (value !== undefined && (!Number.isFinite(value) || value < 0)) throw new TypeError(`createOperationGuard: options.${name} must be a number of milliseconds`)
+  }
+  if (options.now !== undefined && typeof options.now !== 'function') throw new TypeError('createOperationGuard: options.now must be a function')
+  return {
+    issuer,
+    audience,
+    jwksUri: url,
+    algorithms,
+    clockTolerance,
+    now: options.now ?? (() => new Date()),
+    realm: options.realm,
+    jwksTimeout: options.jwksTimeout,
+    jwksCooldown: options.jwksCooldown,
+    jwksMaxAge: options.jwksMaxAge,
+  }
+}

@@ -1,0 +1,11 @@
+/** The resource-server guard: bearer access tokens checked against an operation's scopes. */
+export {
+  ASYMMETRIC_ALGORITHMS,
+  DEFAULT_CLOCK_TOLERANCE,
+  createOperationGuard,
+  type AccessTokenClaims,
+  type GuardOptions,
+  type GuardResult,
+  type OperationGuard,
+} from './guard.js'
+export { bearerError, parseAuthorization, type BearerError, type BearerErrorCode, type ParsedAuthorization } from './bearer.js'
