@@ -1,0 +1,112 @@
+/**
+ * The example broker end to end: an authcode server (the server package's test harness) issues
+ * tokens through the authorization code flow; the broker, configured by its AsyncAPI document,
+ * lets them receive and send per scope (checklist AA-05).
+ * Run: npx vitest run --config examples/broker/vitest.config.ts
+ */
+import { fileURLToPath } from 'node:url'
+import { WebSocket } from 'ws'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { loadDocument } from '@authcode/asyncapi'
+import { obtainTokens, startServer, type TestClient, type TestServer } from '../../../packages/server/test/harness.js'
+import { POLICY_VIOLATION, startBroker, type Broker } from '../src/broker.js'
+
+const AUDIENCE = 'https://broker.test'
+
+let server: TestServer
+let client: TestClient
+let user: { username: string; password: string }
+let broker: Broker
+
+beforeAll(async () => {
+  server = await startServer({
+    scopes: { openid: 'Sign in', 'read:messages': 'Read messages', 'write:messages': 'Write messages', admin: 'Administer' },
+    accessToken: { audience: AUDIENCE },
+  })
+  client = await server.addClient({ scope: 'openid read:messages write:messages admin' })
+  user = await server.addUser()
+  broker = await startBroker({
+    document: await loadDocument(fileURLToPath(new URL('../asyncapi.yaml', import.meta.url))),
+    guard: { issuer: server.url, audience: AUDIENCE, jwksUri: `${server.url}/jwks`, now: () => new Date(server.clock.now() * 1000) },
+    port: 0,
+    host: '127.0.0.1',
+  })
+})
+afterAll(async () => {
+  await broker?.close()
+  await server?.close()
+})
+
+async function token(scope: string): Promise<string> {
+  const { tokens } = await obtainTokens(server, client, user, { scope })
+  return tokens.access_token as string
+}
+
+/** Opens a socket; rejects with the HTTP status (and WWW-Authenticate) when the upgrade is refused. */
+function connect(path: string, accessToken?: string): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`${broker.url}${path}`, accessToken === undefined ? {} : { headers: { authorization: `Bearer ${accessToken}` } })
+    ws.once('open', () => resolve(ws))
+    ws.once('unexpected-response', (_request, response) => reject(new Error(`${response.statusCode} ${response.headers['www-authenticate'] ?? ''}`)))
+    ws.once('error', reject)
+  })
+}
+
+function nextMessage(ws: WebSocket): Promise<Record<string, unknown>> {
+  return new Promise((resolve) => ws.once('message', (data) => resolve(JSON.parse(data.toString()) as Record<string, unknown>)))
+}
+
+function closed(ws: WebSocket): Promise<{ code: number; reason: string }> {
+  return new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })))
+}
+
+describe('the example broker', () => {
+  it('RFC 6750 §3.1: refuses an upgrade without a token (401), with a bad one (401 invalid_token), and a token in the URL (400)', async () => {
+    await expect(connect('/rooms/lobby')).rejects.toThrow(/^401 Bearer$/)
+    await expect(connect('/rooms/lobby', 'not-a-token')).rejects.toThrow(/^401 Bearer error="invalid_token"/)
+    const good = await token('openid read:messages')
+    await expect(connect(`/rooms/lobby?access_token=${good}`)).rejects.toThrow(/^400 Bearer error="invalid_request"/)
+  })
+
+  it('AA-05: a message sent with write:messages reaches the subscribers that hold read:messages', async () => {
+    const reader = await connect('/rooms/lobby', await token('openid read:messages'))
+    const writer = await connect('/rooms/lobby', await token('openid write:messages'))
+    const elsewhere = await connect('/rooms/other', await token('openid read:messages'))
+    let leaked = false
+    elsewhere.on('message', () => (leaked = true))
+    const received = nextMessage(reader)
+    writer.send(JSON.stringify({ text: 'hello' }))
+    expect(await received).toMatchObject({ room: 'lobby', text: 'hello' })
+    expect(leaked).toBe(false)
+    for (const ws of [reader, writer, elsewhere]) ws.close()
+  })
+
+  it('AA-05: a token without read:messages may send but receives nothing', async () => {
+    const writerOnly = await connect('/rooms/quiet', await token('openid write:messages'))
+    const reader = await connect('/rooms/quiet', await token('openid read:messages'))
+    let writerGot = false
+    writerOnly.on('message', () => (writerGot = true))
+    const received = nextMessage(reader)
+    writerOnly.send(JSON.stringify({ text: 'one way' }))
+    expect(await received).toMatchObject({ room: 'quiet', text: 'one way' })
+    expect(writerGot).toBe(false)
+    for (const ws of [reader, writerOnly]) ws.close()
+  })
+
+  it('AA-05: a message without write:messages is refused and the connection closed with the reason', async () => {
+    const reader = await connect('/rooms/lobby', await token('openid read:messages'))
+    const end = closed(reader)
+    reader.send(JSON.stringify({ text: 'may I?' }))
+    expect(await end).toEqual({ code: POLICY_VIOLATION, reason: 'insufficient_scope: sendMessage needs write:messages' })
+  })
+
+  it('AA-05: an expired token ends the subscription (invalid_token), by the server\'s clock', async () => {
+    const subscriber = await connect('/rooms/expiry', await token('openid read:messages'))
+    const end = closed(subscriber)
+    server.clock.advance(server.config.lifetimes.accessToken + 10)
+    const writer = await connect('/rooms/expiry', await token('openid write:messages'))
+    writer.send(JSON.stringify({ text: 'anyone there?' }))
+    expect(await end).toEqual({ code: POLICY_VIOLATION, reason: 'invalid_token: the access token has expired' })
+    writer.close()
+  })
+})
