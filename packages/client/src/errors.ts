@@ -24,6 +24,7 @@ export type AuthcodeClientErrorCode =
   | 'INVALID_RESPONSE'
   | 'INVALID_ID_TOKEN'
   | 'DISCOVERY_FAILED'
+  | 'DISCOVERY_MISMATCH'
   | 'REVOCATION_FAILED'
   | 'USERINFO_FAILED'
   // sessions
@@ -96,12 +97,16 @@ export class NetworkError extends AuthcodeClientError {
   }
 }
 
-/** A response that does not follow the protocol, or an ID token that fails validation. */
+/**
+ * A response that does not follow the protocol, or an ID token that fails validation.
+ * `DISCOVERY_MISMATCH`: the discovered metadata disagrees with the AsyncAPI document the client was
+ * configured from; the message names each disagreement.
+ */
 export class InvalidResponseError extends AuthcodeClientError {
   /** oauth4webapi's `OAUTH_*` code, when it found the problem. */
   readonly reason: string | undefined
 
-  constructor(code: 'INVALID_RESPONSE' | 'INVALID_ID_TOKEN' | 'DISCOVERY_FAILED', message: string, reason?: string) {
+  constructor(code: 'INVALID_RESPONSE' | 'INVALID_ID_TOKEN' | 'DISCOVERY_FAILED' | 'DISCOVERY_MISMATCH', message: string, reason?: string) {
     super(code, message)
     this.reason = reason
   }

@@ -5,11 +5,14 @@
  */
 export { OAuthClient, type SessionInfo } from './client.js'
 export type {
+  AsyncApiSource,
   ClientAuthMethod,
   ClientOptions,
   DiscoverySource,
   EndpointsSource,
+  ResolvedAsyncApiSource,
   ResolvedConfig,
+  ResolvedServerSource,
   ServerSource,
 } from './config/options.js'
 export type { ServerMetadata } from './config/metadata.js'

@@ -1,10 +1,11 @@
 /**
  * The authorization server's metadata, from discovery (RFC 8414, falling back to OpenID Discovery)
  * or from endpoints given by hand. Discovered metadata is cached; concurrent callers share one
- * request; a stale copy is served when a refetch fails.
+ * request; a stale copy is served when a refetch fails. With an AsyncAPI source the discovered
+ * metadata must also agree with the document.
  */
 import * as oauth from 'oauth4webapi'
-import { checkEndpoint, type EndpointsSource, type ResolvedConfig } from './options.js'
+import { checkEndpoint, type EndpointsSource, type ResolvedAsyncApiSource, type ResolvedConfig } from './options.js'
 import { InvalidResponseError } from '../errors.js'
 import { requestOptions, toClientError } from '../internal/http.js'
 
@@ -76,6 +77,48 @@ async function discover(config: ResolvedConfig): Promise<ServerMetadata> {
   return withRefresh(as, undefined)
 }
 
+function sameUrl(a: string, b: unknown): boolean {
+  if (typeof b !== 'string') return false
+  try {
+    return new URL(a).href === new URL(b).href
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Discovery at the document's issuer, then every point where the document and the server's
+ * metadata must agree; one `DISCOVERY_MISMATCH` error lists every disagreement. The document's
+ * `refreshUrl`, when declared, is where refresh requests go (it equals `token_endpoint`).
+ */
+async function discoverFromDocument(config: ResolvedConfig, source: ResolvedAsyncApiSource): Promise<ServerMetadata> {
+  const { as } = await discover(config)
+  const { scheme } = source
+  const found: string[] = []
+  if (!sameUrl(scheme.authorizationUrl, as.authorization_endpoint)) {
+    found.push(`authorizationUrl ${scheme.authorizationUrl} is not the server's authorization_endpoint ${String(as.authorization_endpoint)}`)
+  }
+  if (!sameUrl(scheme.tokenUrl, as.token_endpoint)) {
+    found.push(`tokenUrl ${scheme.tokenUrl} is not the server's token_endpoint ${String(as.token_endpoint)}`)
+  }
+  if (scheme.refreshUrl !== undefined && !sameUrl(scheme.refreshUrl, as.token_endpoint)) {
+    found.push(`refreshUrl ${scheme.refreshUrl} is not the server's token_endpoint ${String(as.token_endpoint)}`)
+  }
+  const supported = as.scopes_supported
+  if (Array.isArray(supported)) {
+    const missing = scheme.scopes.map((s) => s.name).filter((name) => !supported.includes(name))
+    if (missing.length > 0) found.push(`scope${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not in the server's scopes_supported`)
+  }
+  if (found.length > 0) {
+    const origin = source.issuerFrom === 'x-issuer' ? 'x-issuer' : "the authorizationUrl's origin"
+    throw new InvalidResponseError(
+      'DISCOVERY_MISMATCH',
+      `the metadata of ${as.issuer} (issuer from ${origin}) disagrees with the AsyncAPI document's scheme ${scheme.name}: ${found.join('; ')}`,
+    )
+  }
+  return withRefresh(as, scheme.refreshUrl)
+}
+
 /** Hands out the metadata, discovering it when needed. */
 export class MetadataCache {
   readonly #config: ResolvedConfig
@@ -92,7 +135,8 @@ export class MetadataCache {
     if (current !== undefined && (current.fetchedAt === Number.POSITIVE_INFINITY || this.#config.now() - current.fetchedAt < this.#config.discoveryCacheTtl)) {
       return current.metadata
     }
-    this.#pending ??= discover(this.#config)
+    const server = this.#config.server
+    this.#pending ??= (server.kind === 'asyncapi' ? discoverFromDocument(this.#config, server) : discover(this.#config))
       .then((metadata) => {
         // Keep the same object when nothing changed so oauth4webapi's JWKS cache survives.
         const same = current !== undefined && JSON.stringify(current.metadata.as) === JSON.stringify(metadata.as)

@@ -32,7 +32,7 @@ describe('configuration', () => {
     ['a redirect_uri with a fragment', { redirectUri: 'https://rp.test/cb#x' }, /fragment/],
     ['a plain-http redirect_uri outside localhost', { redirectUri: 'http://rp.test/cb' }, /redirectUri/],
     ['a missing clientId', { clientId: '' }, /clientId/],
-    ['an unknown server kind', { server: { kind: 'asyncapi' } as never }, /server.kind/],
+    ['an unknown server kind', { server: { kind: 'openapi' } as never }, /server.kind/],
     ['a negative timeout', { timeoutMs: -1 }, /timeoutMs/],
     ['a lock shorter than the timeout', { timeoutMs: 60_000 }, /refreshLockTtl/],
   ])('refuses %s with a TypeError', (_, overrides, message) => {

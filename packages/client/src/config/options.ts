@@ -1,15 +1,23 @@
 /**
  * Client configuration: the types a caller writes, and the one check that turns them into a frozen
- * `ResolvedConfig` at construction. A mistake here is a `TypeError` thrown before any I/O.
+ * `ResolvedConfig` at construction. A mistake here is a `TypeError` thrown before any network
+ * request (an AsyncAPI document given as a path is read here, synchronously, so that its mistakes
+ * surface at construction too).
  */
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import {
+  AsyncApiError,
+  parseDocument,
+  readAuthorizationCodeSchemes,
+  type AsyncApiDocument,
+  type AuthorizationCodeScheme,
+} from '@authcode/asyncapi'
 import type { LoginStateStore } from '../login/state-store.js'
 import type { TokenStore } from '../tokens/store.js'
 
-/**
- * Where the authorization server's endpoints come from. `kind` leaves room for more sources (the
- * AsyncAPI issue adds `{ kind: 'asyncapi', … }`, which resolves to `endpoints`).
- */
-export type ServerSource = DiscoverySource | EndpointsSource
+/** Where the authorization server's endpoints come from. */
+export type ServerSource = DiscoverySource | EndpointsSource | AsyncApiSource
 
 /**
  * Endpoints read from the issuer's metadata: RFC 8414 `/.well-known/oauth-authorization-server`
@@ -41,6 +49,43 @@ export interface EndpointsSource {
   idTokenSigningAlgValuesSupported?: string[]
 }
 
+/**
+ * An `oauth2` security scheme with an `authorizationCode` flow in an AsyncAPI 2.x/3.x document.
+ * AsyncAPI has no issuer field: the issuer is the scheme's `x-issuer` extension when present, else
+ * the `authorizationUrl`'s origin. Its metadata is discovered there (RFC 8414, then OpenID
+ * Discovery; cached like `discovery`) and must agree with the document: `authorization_endpoint` is
+ * `authorizationUrl`, `token_endpoint` is `tokenUrl` (and `refreshUrl` when declared), and every
+ * scope the scheme declares is in `scopes_supported` when the server lists scopes; otherwise an
+ * `InvalidResponseError` with code `DISCOVERY_MISMATCH` names each disagreement. So the client still
+ * checks `iss` (RFC 9207) and ID tokens against a known issuer.
+ *
+ * Without a `scope` option the client asks for the scheme's own `scopes` (3.x) when it lists some,
+ * else every scope the flow declares, plus `openid` when the server lists it in `scopes_supported`.
+ *
+ * @see https://www.asyncapi.com/docs/reference/specification/v3.0.0#securitySchemeObject
+ * @see https://www.rfc-editor.org/rfc/rfc8414#section-3
+ */
+export interface AsyncApiSource {
+  kind: 'asyncapi'
+  /** A document from `loadDocument`/`parseDocument` of `@authcode/asyncapi`, or a file path (read at construction). */
+  document: AsyncApiDocument | string
+  /** The security scheme's name (its key in `components.securitySchemes`); required when the document has several authorization code schemes. */
+  scheme?: string
+}
+
+/** An `AsyncApiSource` as checked at construction. */
+export interface ResolvedAsyncApiSource {
+  readonly kind: 'asyncapi'
+  readonly document: AsyncApiDocument
+  readonly scheme: AuthorizationCodeScheme
+  /** The issuer identifier: `x-issuer`, or the `authorizationUrl`'s origin. */
+  readonly issuer: string
+  readonly issuerFrom: 'x-issuer' | 'authorizationUrl'
+}
+
+/** `ResolvedConfig.server`: the source as given, or for AsyncAPI the scheme read from the document. */
+export type ResolvedServerSource = Readonly<DiscoverySource> | Readonly<EndpointsSource> | ResolvedAsyncApiSource
+
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none'
 
 /** The options of `new OAuthClient(options)`. Times are in seconds unless the name says `Ms`. */
@@ -55,7 +100,7 @@ export interface ClientOptions {
    * The registered redirect URI, absolute. Never derived from the incoming request's `Host`.
    */
   redirectUri: string
-  /** Default scope of a login; default `openid`. */
+  /** Default scope of a login; default `openid` (with an AsyncAPI source: the document's scopes, see `AsyncApiSource`). */
   scope?: string
   /** Where the server sends the user after RP-initiated logout, when it offers that. */
   postLogoutRedirectUri?: string
@@ -97,13 +142,16 @@ export const DEFAULTS = Object.freeze({
 })
 
 export interface ResolvedConfig {
-  readonly server: Readonly<ServerSource>
+  readonly server: ResolvedServerSource
+  /** For an AsyncAPI source without `x-issuer`, the `authorizationUrl`'s origin (where discovery happens). */
   readonly issuer: URL
   readonly clientId: string
   readonly clientSecret: string | undefined
   readonly authMethod: ClientAuthMethod
   readonly redirectUri: string
   readonly scope: string
+  /** The scope came from an AsyncAPI document: `openid` is added when the server lists it in `scopes_supported`. */
+  readonly addOpenidWhenSupported: boolean
   readonly postLogoutRedirectUri: string | undefined
   readonly now: () => number
   readonly timeoutMs: number
@@ -166,10 +214,96 @@ function checkIssuer(name: string, value: unknown): URL {
   return url
 }
 
-function checkServer(server: unknown): Readonly<ServerSource> {
-  if (typeof server !== 'object' || server === null) throw new TypeError('server must be an object: { kind: "discovery", issuer } or { kind: "endpoints", … }')
-  const source = server as Partial<Omit<EndpointsSource, 'kind'>> & { kind?: unknown }
+function readDocument(document: unknown): AsyncApiDocument {
+  if (typeof document !== 'string') {
+    if (typeof document !== 'object' || document === null) throw new TypeError('server.document must be an AsyncAPI document (from loadDocument or parseDocument) or a file path')
+    return document as AsyncApiDocument
+  }
+  if (document === '') throw new TypeError('server.document must be a non-empty path')
+  const file = path.resolve(document)
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (cause) {
+    throw new AsyncApiError('ERR_ASYNCAPI_READ', `cannot read ${file}: ${(cause as Error).message}`, { cause })
+  }
+  return parseDocument(text, { source: file })
+}
+
+/** The named (or only) authorization code scheme of the document; a `TypeError` naming the choices otherwise. */
+function checkAsyncApi(source: { document?: unknown; scheme?: unknown }): ResolvedAsyncApiSource {
+  const document = readDocument(source.document)
+  const name = optionalString('server.scheme', source.scheme)
+  // Throws a TypeError for an object that is not a loaded document.
+  const { schemes, problems } = readAuthorizationCodeSchemes(document)
+  const names = schemes.map((s) => s.name).join(', ')
+  let scheme: AuthorizationCodeScheme | undefined
+  if (name === undefined) {
+    if (schemes.length === 0) throw new TypeError(`server.document has no valid oauth2 security scheme with an authorizationCode flow${describeProblems(problems)}`)
+    if (schemes.length > 1) throw new TypeError(`server.document has several oauth2 authorization code schemes: ${names}; name one with server.scheme`)
+    scheme = schemes[0]
+  } else {
+    scheme = schemes.find((s) => s.name === name)
+    if (scheme === undefined) {
+      const declared = declaredSchemes(document)
+      const available = schemes.length === 0 ? 'it has none' : `it has: ${names}`
+      if (!Object.hasOwn(declared, name)) throw new TypeError(`server.scheme: the document has no security scheme named ${name}; ${available}`)
+      const pointer = `/components/securitySchemes/${name.replaceAll('~', '~0').replaceAll('/', '~1')}`
+      const own = problems.filter((p) => p.pointer === pointer || p.pointer.startsWith(`${pointer}/`))
+      throw new TypeError(`server.scheme: security scheme ${name} has no valid oauth2 authorizationCode flow${describeProblems(own)}; ${available}`)
+    }
+  }
+  if (scheme === undefined) throw new TypeError('server.document has no valid oauth2 authorization code scheme')
+  const where = `server.document (scheme ${scheme.name})`
+  const authorizationUrl = checkEndpoint(`${where} authorizationUrl`, scheme.authorizationUrl)
+  checkEndpoint(`${where} tokenUrl`, scheme.tokenUrl)
+  if (scheme.refreshUrl !== undefined) checkEndpoint(`${where} refreshUrl`, scheme.refreshUrl)
+  if (scheme.issuer !== undefined) checkIssuer(`${where} x-issuer`, scheme.issuer)
+  return Object.freeze({
+    kind: 'asyncapi',
+    document,
+    scheme,
+    issuer: scheme.issuer ?? authorizationUrl.origin,
+    issuerFrom: scheme.issuer === undefined ? 'authorizationUrl' : 'x-issuer',
+  })
+}
+
+function declaredSchemes(document: AsyncApiDocument): Record<string, unknown> {
+  const components = document.data.components
+  if (typeof components !== 'object' || components === null) return {}
+  const schemes = (components as Record<string, unknown>).securitySchemes
+  return typeof schemes === 'object' && schemes !== null ? (schemes as Record<string, unknown>) : {}
+}
+
+function describeProblems(problems: readonly { pointer: string; message: string }[]): string {
+  if (problems.length === 0) return ''
+  return ` (${problems.slice(0, 3).map((p) => `${p.pointer}: ${p.message}`).join('; ')}${problems.length > 3 ? '; …' : ''})`
+}
+
+/** The scope a login asks for by default with an AsyncAPI source: the scheme's own scopes, else all it declares. */
+function documentScope(source: ResolvedAsyncApiSource): string | undefined {
+  const { scheme } = source
+  const names = scheme.requiredScopes.length > 0 ? scheme.requiredScopes : scheme.scopes.map((s) => s.name)
+  const unique = [...new Set(names)]
+  return unique.length === 0 ? undefined : unique.join(' ')
+}
+
+/**
+ * The default scope of a login, given the server's metadata: the configured scope, plus `openid`
+ * when it came from an AsyncAPI document and the server lists `openid` in `scopes_supported`.
+ */
+export function defaultScope(config: ResolvedConfig, scopesSupported: unknown): string {
+  if (!config.addOpenidWhenSupported || !Array.isArray(scopesSupported) || !scopesSupported.includes('openid')) return config.scope
+  const scopes = config.scope.split(' ')
+  return scopes.includes('openid') ? config.scope : ['openid', ...scopes].join(' ')
+}
+
+function checkServer(server: unknown): ResolvedServerSource {
+  if (typeof server !== 'object' || server === null) throw new TypeError('server must be an object: { kind: "discovery", issuer }, { kind: "endpoints", … } or { kind: "asyncapi", document, scheme }')
+  const source = server as Partial<Omit<EndpointsSource, 'kind'>> & { kind?: unknown; document?: unknown; scheme?: unknown }
   switch (source.kind) {
+    case 'asyncapi':
+      return checkAsyncApi(source)
     case 'discovery':
       checkIssuer('server.issuer', source.issuer)
       return Object.freeze({ kind: 'discovery', issuer: source.issuer as string })
@@ -187,7 +321,7 @@ function checkServer(server: unknown): Readonly<ServerSource> {
       return Object.freeze({ ...(source as EndpointsSource), ...(algs === undefined ? {} : { idTokenSigningAlgValuesSupported: Object.freeze([...algs]) as string[] }) })
     }
     default:
-      throw new TypeError('server.kind must be "discovery" or "endpoints"')
+      throw new TypeError('server.kind must be "discovery", "endpoints" or "asyncapi"')
   }
 }
 
@@ -213,7 +347,9 @@ export function resolveConfig(options: ClientOptions): ResolvedConfig {
   const redirectUri = options.redirectUri
   if (options.postLogoutRedirectUri !== undefined) checkEndpoint('postLogoutRedirectUri', options.postLogoutRedirectUri)
   const postLogoutRedirectUri = options.postLogoutRedirectUri
-  const scope = optionalString('scope', options.scope) ?? DEFAULTS.scope
+  const explicitScope = optionalString('scope', options.scope)
+  const fromDocument = explicitScope === undefined && server.kind === 'asyncapi' ? documentScope(server) : undefined
+  const scope = explicitScope ?? fromDocument ?? DEFAULTS.scope
   if (options.now !== undefined && typeof options.now !== 'function') throw new TypeError('now must be a function returning seconds since the epoch')
   if (options.fetch !== undefined && typeof options.fetch !== 'function') throw new TypeError('fetch must be a function')
   const timeoutMs = positive('timeoutMs', options.timeoutMs, DEFAULTS.timeoutMs)
@@ -229,6 +365,7 @@ export function resolveConfig(options: ClientOptions): ResolvedConfig {
     authMethod,
     redirectUri,
     scope,
+    addOpenidWhenSupported: fromDocument !== undefined,
     postLogoutRedirectUri,
     now: options.now ?? (() => Math.floor(Date.now() / 1000)),
     timeoutMs,

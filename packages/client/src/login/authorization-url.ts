@@ -3,6 +3,7 @@
  * challenge and (when `openid` is asked) `nonce`, remembered server-side under a new login id.
  */
 import * as oauth from 'oauth4webapi'
+import { defaultScope } from '../config/options.js'
 import { randomId, type ClientContext } from '../internal/context.js'
 import type { LoginState } from './state-store.js'
 
@@ -83,7 +84,7 @@ export async function buildAuthorizationUrl(context: ClientContext, options: Aut
   checkOptions(options)
   const { config } = context
   const { as } = await context.metadata.get()
-  const scope = options.scope ?? config.scope
+  const scope = options.scope ?? defaultScope(config, as.scopes_supported)
   const state = oauth.generateRandomState()
   const codeVerifier = oauth.generateRandomCodeVerifier()
   const nonce = scope.split(' ').includes('openid') ? oauth.generateRandomNonce() : undefined
