@@ -11,14 +11,8 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadDocument } from '@authcode/asyncapi'
-import { loadConfig } from '../../server/src/config/load.js'
-import { buildApp } from '../../server/src/http/app.js'
-import { registerClient } from '../../server/src/protocol/clients.js'
-import type { Store } from '../../server/src/protocol/store.js'
-import { openStore } from '../../server/src/storage/open.js'
-import { KeyRing, loadKeyEncryptionKey } from '../../server/src/tokens/keys.js'
-import { hashPassword } from '../../server/src/tokens/secrets.js'
-import { Browser, freePort, hiddenInput, locationOf } from '../../server/test/harness.js'
+import { freePort, startServer, type TestServer } from '../../server/test/harness.js'
+import { walkAuthorization } from '../../server/test/walk.js'
 import { OAuthClient } from '../src/client.js'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
@@ -26,43 +20,16 @@ const TEMPLATE = join(HERE, '../../server/test/fixtures/asyncapi/chat-broker.loc
 const BROKER_SCOPES = ['read:messages', 'write:messages', 'admin']
 const REDIRECT_URI = 'https://chat.test/cb'
 
-interface DocServer {
-  url: string
-  document: string
-  store: Store
-  close(): Promise<void>
-}
-
 let dir: string
-let server: DocServer
+let document: string
+let server: TestServer
 
-/** As in the server's asyncapi-serve test: a port chosen first, so that the document can name it. */
-async function startFromDocument(): Promise<DocServer> {
+/** The server started from the fixture document, on a port chosen first so that the document can name it. */
+async function startFromDocument(): Promise<TestServer> {
   const port = await freePort()
-  const document = join(dir, 'asyncapi.yaml')
+  document = join(dir, 'asyncapi.yaml')
   await writeFile(document, (await readFile(TEMPLATE, 'utf8')).replaceAll('localhost:PORT', `localhost:${port}`))
-  const configPath = join(dir, 'authcode.json')
-  await writeFile(configPath, JSON.stringify({ logLevel: 'silent', asyncapi: { document, scheme: 'chatOAuth' } }))
-  const config = loadConfig({ port, config: configPath, db: `sqlite:${join(dir, 'authcode.db')}` }, {}, dir)
-  const { store } = await openStore(config.db)
-  const keys = new KeyRing(store, loadKeyEncryptionKey({ dataDir: config.dataDir }), {
-    activationDelay: config.keys.activationDelay,
-    maxTokenLifetime: Math.max(config.lifetimes.accessToken, config.lifetimes.idToken),
-    cacheTtl: config.keys.cacheTtl,
-  })
-  const now = () => Math.floor(Date.now() / 1000)
-  await keys.ensureKeys(now())
-  const app = await buildApp(config, { store, keys, now })
-  await app.listen({ port, host: '127.0.0.1' })
-  return {
-    url: config.issuer,
-    document,
-    store,
-    async close() {
-      await app.close()
-      await store.close()
-    },
-  }
+  return startServer({ asyncapi: { document, scheme: 'chatOAuth' } }, { port })
 }
 
 beforeAll(async () => {
@@ -77,52 +44,17 @@ afterAll(async () => {
 
 /** A registered confidential client allowed the document's scopes, and a user. */
 async function setUp(): Promise<{ clientId: string; secret: string; user: { username: string; password: string } }> {
-  const now = Math.floor(Date.now() / 1000)
-  const { record, secret } = registerClient(
-    { name: 'Chat', redirectUris: [REDIRECT_URI], scope: ['openid', ...BROKER_SCOPES].join(' '), isPublic: false },
-    ['openid', ...BROKER_SCOPES],
-    now,
-  )
-  await server.store.createClient(record)
-  const username = `chatter-${record.clientId.slice(0, 6)}`
-  await server.store.createUser({
-    id: `u-${username}`,
-    username,
-    passwordHash: await hashPassword('correct horse battery'),
-    name: 'Chat User',
-    email: null,
-    emailVerified: false,
-    createdAt: now,
-    updatedAt: now,
-  })
-  return { clientId: record.clientId, secret: secret ?? '', user: { username, password: 'correct horse battery' } }
+  const client = await server.addClient({ name: 'Chat', redirectUris: [REDIRECT_URI], scope: ['openid', ...BROKER_SCOPES].join(' ') })
+  return { clientId: client.clientId, secret: client.secret ?? '', user: await server.addUser() }
 }
 
-/** Walks login and consent from the authorization URL as a person who approves; the redirect back to the client. */
-async function approve(browser: Browser, url: URL, user: { username: string; password: string }): Promise<URL> {
-  let response = await browser.get(url.href)
-  for (let step = 0; step < 10; step++) {
-    if (response.status >= 300 && response.status < 400) {
-      const next = locationOf(response, server.url)
-      if (!next.startsWith(server.url)) return new URL(next)
-      response = await browser.get(next)
-      continue
-    }
-    const html = await response.text()
-    const action = /<form method="post" action="([^"]+)"/.exec(html)?.[1]
-    if (response.status !== 200 || action === undefined) throw new Error(`the flow stopped at a page (${response.status})`)
-    const csrf = hiddenInput(html, 'csrf')
-    const form: Record<string, string> = action.endsWith('/login') ? { csrf, username: user.username, password: user.password } : { csrf, decision: 'approve' }
-    response = await browser.post(new URL(action, server.url).href, form)
-  }
-  throw new Error('authorization did not finish in 10 steps')
-}
+const approve = (url: URL, user: { username: string; password: string }) => walkAuthorization(server.url, url.href, user)
 
 describe('a client configured from the AsyncAPI document, against a server started from it', () => {
   it('discovers at the authorizationUrl\'s origin, logs in through the pages and gets a token with the document\'s scopes', async () => {
     const { clientId, secret, user } = await setUp()
     const client = new OAuthClient({
-      server: { kind: 'asyncapi', document: await loadDocument(server.document), scheme: 'chatOAuth' },
+      server: { kind: 'asyncapi', document: await loadDocument(document), scheme: 'chatOAuth' },
       clientId,
       clientSecret: secret,
       redirectUri: REDIRECT_URI,
@@ -138,7 +70,7 @@ describe('a client configured from the AsyncAPI document, against a server start
     expect(url.href.startsWith(`${server.url}/oauth2/authorize?`)).toBe(true)
     expect(url.searchParams.get('scope')?.split(' ').sort()).toEqual(['openid', ...BROKER_SCOPES].sort())
 
-    const callback = await approve(new Browser(), url, user)
+    const callback = await approve(url, user)
     expect(callback.origin + callback.pathname).toBe(REDIRECT_URI)
     expect(callback.searchParams.get('iss')).toBe(server.url)
     const result = await client.handleCallback({ loginId, url: `${callback.pathname}${callback.search}` })
@@ -153,10 +85,10 @@ describe('a client configured from the AsyncAPI document, against a server start
 
   it('takes the document as a path, and a forged iss is still refused (RFC 9207)', async () => {
     const { clientId, secret, user } = await setUp()
-    const client = new OAuthClient({ server: { kind: 'asyncapi', document: server.document, scheme: 'readMessages' }, clientId, clientSecret: secret, redirectUri: REDIRECT_URI })
+    const client = new OAuthClient({ server: { kind: 'asyncapi', document, scheme: 'readMessages' }, clientId, clientSecret: secret, redirectUri: REDIRECT_URI })
     const { url, loginId } = await client.buildAuthorizationUrl()
     expect(url.searchParams.get('scope')).toBe('openid read:messages')
-    const callback = await approve(new Browser(), url, user)
+    const callback = await approve(url, user)
     const forged = new URL(callback)
     forged.searchParams.set('iss', 'https://evil.test')
     await expect(client.handleCallback({ loginId, url: forged })).rejects.toMatchObject({ code: 'ISSUER_MISMATCH' })

@@ -10,15 +10,9 @@ import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ConfigError, loadConfig, type ServerConfig } from '../src/config/load.js'
-import { buildApp } from '../src/http/app.js'
-import { registerClient } from '../src/protocol/clients.js'
-import type { Store } from '../src/protocol/store.js'
-import { openStore } from '../src/storage/open.js'
-import { KeyRing, loadKeyEncryptionKey } from '../src/tokens/keys.js'
-import { hashPassword } from '../src/tokens/secrets.js'
+import { ConfigError, loadConfig } from '../src/config/load.js'
 import { MAIN, cleanEnv } from './cli-process.js'
-import { Browser, basicAuth, freePort, hiddenInput, locationOf, pkcePair, postForm } from './harness.js'
+import { Browser, basicAuth, freePort, hiddenInput, locationOf, pkcePair, postForm, startServer, type TestServer } from './harness.js'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 const TEMPLATE = join(HERE, 'fixtures/asyncapi/chat-broker.localhost.v3.yaml')
@@ -106,44 +100,15 @@ describe('loadConfig with an AsyncAPI document', () => {
   })
 })
 
-interface DocServer {
-  url: string
-  config: ServerConfig
-  store: Store
-  close(): Promise<void>
-}
-
-/** Like harness startServer, but on a port chosen first, so that the document can name it. */
-async function startFromDocument(): Promise<DocServer> {
-  const dir = await workdir()
+/** A server started from the fixture document, which names the server's own port. */
+async function startFromDocument(): Promise<TestServer> {
   const port = await freePort()
-  const document = await documentFor(dir, port)
-  const configPath = join(dir, 'authcode.json')
-  await writeFile(configPath, JSON.stringify({ logLevel: 'silent', asyncapi: { document, scheme: 'chatOAuth' } }))
-  const config = loadConfig({ port, config: configPath, db: `sqlite:${join(dir, 'authcode.db')}` }, {}, dir)
-  const { store } = await openStore(config.db)
-  const keys = new KeyRing(store, loadKeyEncryptionKey({ dataDir: config.dataDir }), {
-    activationDelay: config.keys.activationDelay,
-    maxTokenLifetime: Math.max(config.lifetimes.accessToken, config.lifetimes.idToken),
-    cacheTtl: config.keys.cacheTtl,
-  })
-  const now = () => Math.floor(Date.now() / 1000)
-  await keys.ensureKeys(now())
-  const app = await buildApp(config, { store, keys, now })
-  await app.listen({ port, host: '127.0.0.1' })
-  return {
-    url: config.issuer,
-    config,
-    store,
-    async close() {
-      await app.close()
-      await store.close()
-    },
-  }
+  const document = await documentFor(await workdir(), port)
+  return startServer({ asyncapi: { document, scheme: 'chatOAuth' } }, { port })
 }
 
 describe('a server configured from chat-broker.v3.yaml (URLs on its own origin)', () => {
-  let server: DocServer
+  let server: TestServer
   beforeAll(async () => {
     server = await startFromDocument()
   })
@@ -162,28 +127,13 @@ describe('a server configured from chat-broker.v3.yaml (URLs on its own origin)'
   })
 
   it('shows the document\'s scope descriptions on the consent page, and issues tokens at the document\'s token URL', async () => {
-    const now = Math.floor(Date.now() / 1000)
-    const { record, secret } = registerClient(
-      { name: 'Chat', redirectUris: ['https://chat.test/cb'], scope: 'openid read:messages write:messages', isPublic: false },
-      Object.keys(server.config.scopes),
-      now,
-    )
-    await server.store.createClient(record)
-    await server.store.createUser({
-      id: 'u-chat',
-      username: 'chatter',
-      passwordHash: await hashPassword('correct horse battery'),
-      name: 'Chat User',
-      email: null,
-      emailVerified: false,
-      createdAt: now,
-      updatedAt: now,
-    })
+    const chat = await server.addClient({ name: 'Chat', redirectUris: ['https://chat.test/cb'], scope: 'openid read:messages write:messages' })
+    const user = await server.addUser('chatter')
     const browser = new Browser()
     const { verifier, challenge } = pkcePair()
     const query = new URLSearchParams({
       response_type: 'code',
-      client_id: record.clientId,
+      client_id: chat.clientId,
       redirect_uri: 'https://chat.test/cb',
       scope: 'openid read:messages write:messages',
       state: 'S1',
@@ -194,7 +144,7 @@ describe('a server configured from chat-broker.v3.yaml (URLs on its own origin)'
     response = await browser.get(locationOf(response, server.url))
     const login = await response.text()
     const loginAction = /<form method="post" action="([^"]+)"/.exec(login)?.[1] ?? ''
-    response = await browser.post(new URL(loginAction, server.url).href, { csrf: hiddenInput(login, 'csrf'), username: 'chatter', password: 'correct horse battery' })
+    response = await browser.post(new URL(loginAction, server.url).href, { csrf: hiddenInput(login, 'csrf'), username: user.username, password: user.password })
     response = await browser.get(locationOf(response, server.url))
     const consent = await response.text()
     expect(consent).toContain('Read messages from the broker')
@@ -209,7 +159,7 @@ describe('a server configured from chat-broker.v3.yaml (URLs on its own origin)'
     const token = await postForm(
       `${server.url}/oauth2/token`,
       { grant_type: 'authorization_code', code, redirect_uri: 'https://chat.test/cb', code_verifier: verifier },
-      { authorization: basicAuth(record.clientId, secret ?? '') },
+      { authorization: basicAuth(chat.clientId, chat.secret ?? '') },
     )
     expect(token.status).toBe(200)
     const tokens = (await token.json()) as { scope: string; access_token: string }

@@ -61,11 +61,12 @@ export interface TestServer {
 
 /**
  * Starts a server. `file` is a config file's content (validated like the real one), e.g.
- * `{ lifetimes: { code: 60 } }`.
+ * `{ lifetimes: { code: 60 } }`; `options.port` fixes the port (default: a free one).
  */
-export async function startServer(file: Record<string, unknown> = {}): Promise<TestServer> {
+export async function startServer(file: Record<string, unknown> = {}, options: { port?: number } = {}): Promise<TestServer> {
   const dir = await mkdtemp(join(tmpdir(), 'authcode-test-'))
-  const port = await freePort()
+  // A port chosen by the caller lets a document (AsyncAPI) name the server's URLs before it starts.
+  const port = options.port ?? (await freePort())
   const configPath = join(dir, 'authcode.json')
   await writeFile(configPath, JSON.stringify({ logLevel: 'silent', ...file }))
   const config = loadConfig({ port, config: configPath, db: `sqlite:${join(dir, 'authcode.db')}` }, {}, dir)
