@@ -1,12 +1,16 @@
 #!/usr/bin/env node
 /**
- * `npm start`: the authorization server (demo mode: a demo user and the `demo-app` client) and the
- * demo client app beside it, so a newcomer can click through the whole handshake.
+ * `npm start`: the authorization server (demo mode: a demo user and the `demo-app` client), the
+ * demo client app and the example chat broker beside it, so a newcomer can click through the whole
+ * handshake and chat through the broker with the token the demo app holds.
  *
- * Starts `node packages/server/dist/cli/main.js serve --demo` (run `tsc --build` first), waits for
- * its start line and `data/demo.json`, then starts examples/express-app with the issuer the server
- * announced. Log lines of both are forwarded with a prefix (announcements as they are); SIGINT/SIGTERM stops both; when either
- * exits, the other is stopped too. Arguments after `--` go to `serve` (e.g. `-- --port 4001`).
+ * Starts `node packages/server/dist/cli/main.js serve --demo --config examples/express-app/authcode.json`
+ * (run `tsc --build` first; the config adds the chat scopes `read:messages` / `write:messages`),
+ * waits for its start line and `data/demo.json`, then starts examples/express-app and
+ * examples/broker (on :8080, as its AsyncAPI document says) with the issuer the server announced.
+ * Log lines of all three are forwarded with a prefix (announcements as they are); SIGINT/SIGTERM
+ * stops all; when one exits, the others are stopped too. Arguments after `--` go to `serve`
+ * (e.g. `-- --port 4001`; a `--config` there replaces the demo's).
  * Nothing here prints a secret: the server prints the demo login itself; the client secret stays
  * in data/demo.json.
  */
@@ -19,6 +23,9 @@ import { fileURLToPath } from 'node:url'
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const SERVER_MAIN = join(ROOT, 'packages/server/dist/cli/main.js')
 const APP_DIR = join(ROOT, 'examples/express-app')
+const BROKER_DIR = join(ROOT, 'examples/broker')
+const DEMO_CONFIG = join(APP_DIR, 'authcode.json')
+const BROKER_PORT = process.env.BROKER_PORT ?? '8080'
 const DEMO_FILE = process.env.AUTHCODE_DEMO_FILE ?? join(ROOT, 'data/demo.json')
 const START_TIMEOUT_MS = 30_000
 
@@ -78,6 +85,7 @@ if (!existsSync(SERVER_MAIN)) {
 }
 
 const serveArgs = process.argv.slice(2)
+if (!serveArgs.some((arg) => arg === '--config' || arg.startsWith('--config='))) serveArgs.push('--config', DEMO_CONFIG)
 const server = start('the authorization server', [SERVER_MAIN, 'serve', '--demo', ...serveArgs], { cwd: ROOT, env: process.env })
 
 const timer = setTimeout(() => {
@@ -97,15 +105,35 @@ forward(server, '[server]', (line) => {
     stop(1)
     return
   }
+  let appUrl
+  let brokerUrl
+  const announce = () => {
+    if (appUrl === undefined || brokerUrl === undefined) return
+    say(`authorization server: ${serverUrl}`)
+    say(`chat broker:          ${brokerUrl}`)
+    say(`demo app:             ${appUrl}  <- open this and click "Log in"`)
+    say('Ctrl-C stops all three.')
+  }
+  // The broker verifies the demo app's access tokens: the server's issuer, its JWKS, and the
+  // server's default access-token audience (the issuer).
+  const broker = start('the chat broker', ['--import', 'tsx', 'src/main.ts'], {
+    cwd: BROKER_DIR,
+    env: { ...process.env, BROKER_ISSUER: issuer, BROKER_AUDIENCE: process.env.BROKER_AUDIENCE ?? issuer, PORT: BROKER_PORT },
+  })
+  forward(broker, '[broker]', (brokerLine) => {
+    const brokerMatch = /^chat broker on (\S+)/.exec(brokerLine)
+    if (brokerMatch === null) return
+    brokerUrl = brokerMatch[1]
+    announce()
+  })
   const app = start('the demo app', ['--import', 'tsx', 'src/main.ts'], {
     cwd: APP_DIR,
-    env: { ...process.env, AUTHCODE_ISSUER: issuer, AUTHCODE_DEMO_FILE: DEMO_FILE },
+    env: { ...process.env, AUTHCODE_ISSUER: issuer, AUTHCODE_DEMO_FILE: DEMO_FILE, CHAT_BROKER_URL: process.env.CHAT_BROKER_URL ?? `ws://localhost:${BROKER_PORT}` },
   })
   forward(app, '[app]   ', (appLine) => {
     const appMatch = /^authcode demo app on (\S+)/.exec(appLine)
     if (appMatch === null) return
-    say(`authorization server: ${serverUrl}`)
-    say(`demo app:             ${appMatch[1]}  <- open this and click "Log in"`)
-    say('Ctrl-C stops both.')
+    appUrl = appMatch[1]
+    announce()
   })
 })

@@ -49,7 +49,7 @@ if (!existsSync(CHROMIUM)) {
       const port = await freePort()
       appUrl = `http://localhost:${port}`
       const client = await server.addClient({ name: 'authcode demo app', redirectUris: [`${appUrl}/callback`], scope: 'openid profile email' })
-      const { app: demo } = createDemoApp({ issuer: server.url, clientId: client.clientId, clientSecret: client.secret ?? '', redirectUri: client.redirectUri, tokenStore: store })
+      const { app: demo } = createDemoApp({ issuer: server.url, clientId: client.clientId, clientSecret: client.secret ?? '', redirectUri: client.redirectUri, scope: 'openid profile email', tokenStore: store })
       app = await new Promise<Server>((resolve) => {
         const listening = demo.listen(port, '127.0.0.1', () => resolve(listening))
       })

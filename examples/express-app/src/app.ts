@@ -7,6 +7,10 @@
 import express, { type NextFunction, type Request, type Response } from 'express'
 import { MemoryTokenStore, OAuthClient, SessionError, type TokenStore } from '@authcode/client'
 import { authcode, escapeHtml, isSameOrigin, requireAuth, toWebRequest } from '@authcode/client/express'
+import { ChatHub } from './chat.js'
+
+/** What the demo app asks for: sign-in, profile, and the example chat broker's scopes. */
+export const DEFAULT_SCOPE = 'openid profile email read:messages write:messages'
 
 export interface DemoAppOptions {
   /** The authorization server's issuer, e.g. `http://localhost:4000`. */
@@ -15,9 +19,13 @@ export interface DemoAppOptions {
   clientSecret: string
   /** The registered redirect URI, e.g. `http://localhost:3000/callback`; its origin is the app's. */
   redirectUri: string
-  /** Default `openid profile email`. */
+  /** Default {@link DEFAULT_SCOPE}. */
   scope?: string
   tokenStore?: TokenStore
+  /** The example chat broker (examples/broker); default `ws://localhost:8080`. */
+  brokerUrl?: string
+  /** The chat room; default `lobby`. */
+  chatRoom?: string
 }
 
 const STYLE = `
@@ -32,17 +40,20 @@ code, pre { background: #f6f8fa; border-radius: 6px; } pre { padding: .8rem; ove
 `
 
 /** Builds the app (listening is the caller's business: see main.ts). */
-export function createDemoApp(options: DemoAppOptions): { app: express.Express; client: OAuthClient } {
+export function createDemoApp(options: DemoAppOptions): { app: express.Express; client: OAuthClient; chat: ChatHub } {
   const tokenStore = options.tokenStore ?? new MemoryTokenStore()
   const clientOptions = {
     server: { kind: 'discovery' as const, issuer: options.issuer },
     clientId: options.clientId,
     clientSecret: options.clientSecret,
     redirectUri: options.redirectUri,
-    scope: options.scope ?? 'openid profile email',
+    scope: options.scope ?? DEFAULT_SCOPE,
     tokenStore,
   }
   const client = new OAuthClient(clientOptions)
+  const room = options.chatRoom ?? 'lobby'
+  // The user's token stays here: the app talks to the broker, the browser only to the app.
+  const chat = new ChatHub({ brokerUrl: options.brokerUrl ?? 'ws://localhost:8080', room, accessToken: (sessionId) => client.getAccessToken(sessionId) })
   const appOrigin = new URL(options.redirectUri).origin
   const issuerOrigin = new URL(options.issuer).origin
 
@@ -112,6 +123,7 @@ export function createDemoApp(options: DemoAppOptions): { app: express.Express; 
          <p class="note">The tokens themselves never leave this app's server.</p>
          <form method="post" action="/api"><button>Call the API</button></form>
          <form method="post" action="/refresh"><button class="secondary">Refresh tokens</button></form>
+         <form method="get" action="/chat"><button class="secondary">Chat</button></form>
          ${logoutForm()}`,
       ),
     )
@@ -146,6 +158,57 @@ export function createDemoApp(options: DemoAppOptions): { app: express.Express; 
     res.redirect(303, '/dashboard?refreshed=1')
   })
 
+  // The chat page: the app holds one broker subscription per session and shows its buffer.
+  const chatPage = async (sessionId: string, res: Response, notice: string, reconnect = false): Promise<void> => {
+    const state = await chat.state(sessionId, reconnect)
+    const status =
+      state.status === 'open'
+        ? `<p class="note" id="chat-status">Subscribed to room <code>${escapeHtml(room)}</code> at <code>${escapeHtml(chat.roomUrl)}</code> with your access token (held by this app). Reload to see new messages.</p>`
+        : `<p class="error" id="chat-status">The broker ${state.status === 'closed' ? 'closed the subscription' : 'has not answered yet'}${state.reason === undefined ? '' : `: <strong id="chat-reason">${escapeHtml(state.reason)}</strong>`}</p>
+           <form method="post" action="/chat/reconnect"><button class="secondary">Reconnect</button></form>`
+    const messages = state.messages.length === 0
+      ? '<p class="note" id="messages">No messages since you opened the chat.</p>'
+      : `<ul id="messages">${state.messages.map((m) => `<li><span class="note">${escapeHtml(m.sentAt)}</span> ${escapeHtml(m.text)}</li>`).join('')}</ul>`
+    res.setHeader('cache-control', 'no-store')
+    res.send(
+      page(
+        'Chat',
+        `${notice}${status}${messages}
+         <form method="post" action="/chat"><label>Message <input name="message" maxlength="2000" required autocomplete="off"></label> <button>Send</button></form>
+         <form method="get" action="/chat"><button class="secondary">Reload</button></form>
+         <form method="get" action="/dashboard"><button class="secondary">Back to the dashboard</button></form>`,
+      ),
+    )
+  }
+
+  app.get('/chat', requireAuth(), async (req, res) => {
+    const notice = req.query.sent === '1' ? '<p class="note" id="chat-notice">Message sent.</p>' : ''
+    await chatPage(req.auth?.sessionId ?? '', res, notice)
+  })
+
+  app.post('/chat', requireAuth(), express.urlencoded({ extended: false, limit: '16kb' }), async (req, res) => {
+    const sessionId = req.auth?.sessionId ?? ''
+    const text = typeof req.body?.message === 'string' ? (req.body.message as string).trim() : ''
+    if (text === '' || text.length > 2000) {
+      res.status(400)
+      await chatPage(sessionId, res, '<p class="error" id="chat-error">Write a message of 1 to 2000 characters.</p>')
+      return
+    }
+    await chat.state(sessionId) // subscribe first, so that the message shows up in the buffer
+    const result = await chat.send(sessionId, text)
+    if (result.ok) {
+      res.redirect(303, '/chat?sent=1')
+      return
+    }
+    res.status(403)
+    await chatPage(sessionId, res, `<p class="error" id="chat-error">The broker refused the message: <strong>${escapeHtml(result.reason)}</strong></p>`)
+  })
+
+  app.post('/chat/reconnect', requireAuth(), async (req, res) => {
+    await chat.state(req.auth?.sessionId ?? '', true)
+    res.redirect(303, '/chat')
+  })
+
   app.use((_req, res) => {
     res.status(404).send(page('Not found', '<p>There is nothing here.</p><p><a href="/">Home</a></p>'))
   })
@@ -161,7 +224,7 @@ export function createDemoApp(options: DemoAppOptions): { app: express.Express; 
     res.status(502).send(page('Something went wrong', `<p class="error">The request failed (${escapeHtml(code)}).</p><p><a href="/">Home</a></p>`))
   })
 
-  return { app, client }
+  return { app, client, chat }
 }
 
 function page(title: string, body: string): string {

@@ -7,10 +7,13 @@
  * - `AUTHCODE_ISSUER`: the authorization server; default `http://localhost:4000`.
  * - `PORT`: where to listen; default the redirect URI's port (3000 for the demo client).
  * - `HOST`: the address to bind; default every interface.
+ * - `AUTHCODE_SCOPE`: the scopes the app asks for; default
+ *   `openid profile email read:messages write:messages` (the chat scopes are for the broker).
+ * - `CHAT_BROKER_URL`: the example chat broker (examples/broker); default `ws://localhost:8080`.
  */
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { createDemoApp } from './app.js'
+import { createDemoApp, DEFAULT_SCOPE } from './app.js'
 
 interface DemoFile {
   client_id?: unknown
@@ -40,15 +43,19 @@ const port = Number(process.env.PORT ?? (redirect.port === '' ? 80 : redirect.po
 if (!Number.isInteger(port) || port < 0 || port > 65535) fail('PORT must be a port number')
 if (String(port) !== redirect.port) console.warn(`demo app: listening on ${port} but the redirect URI is ${redirectUri}`)
 
-const { app } = createDemoApp({ issuer, clientId, clientSecret, redirectUri })
+const scope = process.env.AUTHCODE_SCOPE ?? DEFAULT_SCOPE
+const brokerUrl = process.env.CHAT_BROKER_URL ?? 'ws://localhost:8080'
+if (!/^wss?:\/\//.test(brokerUrl)) fail('CHAT_BROKER_URL must be a ws:// or wss:// URL')
+const { app, chat } = createDemoApp({ issuer, clientId, clientSecret, redirectUri, scope, brokerUrl })
 const onListening = (): void => {
-  console.log(`authcode demo app on ${redirect.origin}/ (client ${clientId}, issuer ${issuer})`)
+  console.log(`authcode demo app on ${redirect.origin}/ (client ${clientId}, issuer ${issuer}, chat broker ${brokerUrl})`)
 }
 const host = process.env.HOST
 const server = host === undefined ? app.listen(port, onListening) : app.listen(port, host, onListening)
 server.on('error', (error) => fail(`cannot listen on ${port}: ${error.message}`))
 
 function shutdown(): void {
+  chat.close()
   server.close(() => process.exit(0))
   server.closeAllConnections()
 }

@@ -55,7 +55,7 @@ export async function ensureDemo(store: Store, config: ServerConfig, now: number
 
   if ((await store.getClient(DEMO_CLIENT_ID)) === undefined) {
     const { record, secret } = registerClient(
-      { clientId: DEMO_CLIENT_ID, name: 'authcode demo app', redirectUris: [DEMO_REDIRECT_URI], scope: 'openid profile email', isPublic: false },
+      { clientId: DEMO_CLIENT_ID, name: 'authcode demo app', redirectUris: [DEMO_REDIRECT_URI], scope: Object.keys(config.scopes).join(' '), isPublic: false },
       Object.keys(config.scopes),
       now,
     )
