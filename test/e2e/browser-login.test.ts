@@ -5,21 +5,20 @@
  * a real browser, which enforces form-action on the redirects that follow a form submission.
  * Screenshots of each page go to test-artifacts/ at the repository root.
  */
-import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
-import { chromium, type Browser } from 'playwright-core'
+import type { Browser } from 'playwright-core'
+import { hasChromium, launchChromium, NO_CHROMIUM } from './chromium.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { authorizeQuery, pkcePair, startServer, type TestServer } from '../../packages/server/test/harness.js'
 
-const CHROMIUM = '/usr/bin/chromium'
 const ARTIFACTS = join(import.meta.dirname, '../../test-artifacts/browser-login')
 
-if (!existsSync(CHROMIUM)) {
+if (!hasChromium) {
   describe('the pages in Chromium', () => {
-    it.skip(`skipped: ${CHROMIUM} is missing (apt-get install chromium; .ci/run installs it)`, () => {})
+    it.skip(NO_CHROMIUM, () => {})
   })
 } else {
   describe('the pages in Chromium', () => {
@@ -39,10 +38,7 @@ if (!existsSync(CHROMIUM)) {
       })
       await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve))
       appUrl = `http://localhost:${(app.address() as AddressInfo).port}`
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-      })
+      browser = await launchChromium()
     }, 60_000)
 
     afterAll(async () => {

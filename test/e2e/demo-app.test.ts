@@ -4,17 +4,16 @@
  * dashboard (name, scopes, expiry, and no token anywhere the browser can see) → call the API on the
  * back channel → refresh → log out. A screenshot of each page goes to test-artifacts/demo-app/.
  */
-import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import type { Server } from 'node:http'
 import { join } from 'node:path'
 import { MemoryTokenStore, type SessionRecord } from '@authcode/client'
-import { chromium, type Browser } from 'playwright-core'
+import type { Browser } from 'playwright-core'
+import { hasChromium, launchChromium, NO_CHROMIUM } from './chromium.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createDemoApp } from '../../examples/express-app/src/app.js'
 import { freePort, startServer, type TestServer } from '../../packages/server/test/harness.js'
 
-const CHROMIUM = '/usr/bin/chromium'
 const ARTIFACTS = join(import.meta.dirname, '../../test-artifacts/demo-app')
 
 /** Remembers every token the app stored, to prove none reaches the browser. */
@@ -31,9 +30,9 @@ class RecordingStore extends MemoryTokenStore {
   }
 }
 
-if (!existsSync(CHROMIUM)) {
+if (!hasChromium) {
   describe('the demo app in Chromium', () => {
-    it.skip(`skipped: ${CHROMIUM} is missing (apt-get install chromium; .ci/run installs it)`, () => {})
+    it.skip(NO_CHROMIUM, () => {})
   })
 } else {
   describe('the demo app in Chromium', () => {
@@ -53,10 +52,7 @@ if (!existsSync(CHROMIUM)) {
       app = await new Promise<Server>((resolve) => {
         const listening = demo.listen(port, '127.0.0.1', () => resolve(listening))
       })
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-      })
+      browser = await launchChromium()
     }, 60_000)
 
     afterAll(async () => {

@@ -6,21 +6,20 @@
  * browser. An app whose token lacks write:messages shows the broker's refusal reason. Screenshots
  * go to test-artifacts/demo-app/.
  */
-import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import type { Server } from 'node:http'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { MemoryTokenStore, type SessionRecord } from '@authcode/client'
 import { loadDocument } from '@authcode/asyncapi'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
+import { hasChromium, launchChromium, NO_CHROMIUM } from './chromium.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createDemoApp } from '../../examples/express-app/src/app.js'
 import type { ChatHub } from '../../examples/express-app/src/chat.js'
 import { startBroker, type Broker } from '../../examples/broker/src/broker.js'
 import { freePort, startServer, type TestServer } from '../../packages/server/test/harness.js'
 
-const CHROMIUM = '/usr/bin/chromium'
 const ARTIFACTS = join(import.meta.dirname, '../../test-artifacts/demo-app')
 const DOCUMENT = fileURLToPath(new URL('../../examples/broker/asyncapi.yaml', import.meta.url))
 
@@ -35,9 +34,9 @@ class RecordingStore extends MemoryTokenStore {
   }
 }
 
-if (!existsSync(CHROMIUM)) {
+if (!hasChromium) {
   describe('the demo app chat in Chromium', () => {
-    it.skip(`skipped: ${CHROMIUM} is missing (apt-get install chromium; .ci/run installs it)`, () => {})
+    it.skip(NO_CHROMIUM, () => {})
   })
 } else {
   describe('the demo app chat in Chromium', () => {
@@ -84,10 +83,7 @@ if (!existsSync(CHROMIUM)) {
         port: 0,
         host: '127.0.0.1',
       })
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-      })
+      browser = await launchChromium()
     }, 60_000)
 
     afterAll(async () => {
