@@ -7,28 +7,15 @@
 import { mkdir } from 'node:fs/promises'
 import type { Server } from 'node:http'
 import { join } from 'node:path'
-import { MemoryTokenStore, type SessionRecord } from '@authcode/client'
 import type { Browser } from 'playwright-core'
 import { hasChromium, launchChromium, NO_CHROMIUM } from './chromium.js'
+import { RecordingStore, watchPage } from './demo-support.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createDemoApp } from '../../examples/express-app/src/app.js'
 import { freePort, startServer, type TestServer } from '../../packages/server/test/harness.js'
 
 const ARTIFACTS = join(import.meta.dirname, '../../test-artifacts/demo-app')
 
-/** Remembers every token the app stored, to prove none reaches the browser. */
-class RecordingStore extends MemoryTokenStore {
-  readonly tokens = new Set<string>()
-  readonly keys = new Set<string>()
-
-  override async set(key: string, record: SessionRecord): Promise<void> {
-    this.keys.add(key)
-    for (const token of [record.tokens.accessToken, record.tokens.refreshToken, record.tokens.idToken]) {
-      if (token !== undefined) this.tokens.add(token)
-    }
-    return super.set(key, record)
-  }
-}
 
 if (!hasChromium) {
   describe('the demo app in Chromium', () => {
@@ -68,14 +55,7 @@ if (!hasChromium) {
       const user = await server.addUser('alice', 'correct horse battery', { name: 'Alice Example' })
       const context = await browser.newContext()
       const page = await context.newPage()
-      const blocked: string[] = []
-      const urls: string[] = []
-      page.on('console', (message) => {
-        if (/Content Security Policy/i.test(message.text())) blocked.push(message.text())
-      })
-      page.on('request', (request) => urls.push(request.url()))
-      /** Everything the browser holds: the page, every URL it requested, its cookies. */
-      const visible = async () => [await page.content(), ...urls, ...(await context.cookies()).map((c) => `${c.name}=${c.value}`)].join('\n')
+      const { blocked, urls, visible } = watchPage(page)
 
       await page.goto(`${appUrl}/`)
       await page.screenshot({ path: join(ARTIFACTS, '1-home.png') })

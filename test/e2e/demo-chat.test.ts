@@ -10,10 +10,11 @@ import { mkdir } from 'node:fs/promises'
 import type { Server } from 'node:http'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { MemoryTokenStore, type SessionRecord } from '@authcode/client'
+import { MemoryTokenStore } from '@authcode/client'
 import { loadDocument } from '@authcode/asyncapi'
 import type { Browser, Page } from 'playwright-core'
 import { hasChromium, launchChromium, NO_CHROMIUM } from './chromium.js'
+import { RecordingStore, watchPage } from './demo-support.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createDemoApp } from '../../examples/express-app/src/app.js'
 import type { ChatHub } from '../../examples/express-app/src/chat.js'
@@ -23,16 +24,6 @@ import { freePort, startServer, type TestServer } from '../../packages/server/te
 const ARTIFACTS = join(import.meta.dirname, '../../test-artifacts/demo-app')
 const DOCUMENT = fileURLToPath(new URL('../../examples/broker/asyncapi.yaml', import.meta.url))
 
-class RecordingStore extends MemoryTokenStore {
-  readonly tokens = new Set<string>()
-
-  override async set(key: string, record: SessionRecord): Promise<void> {
-    for (const token of [record.tokens.accessToken, record.tokens.refreshToken, record.tokens.idToken]) {
-      if (token !== undefined) this.tokens.add(token)
-    }
-    return super.set(key, record)
-  }
-}
 
 if (!hasChromium) {
   describe('the demo app chat in Chromium', () => {
@@ -103,12 +94,7 @@ if (!hasChromium) {
       const user = await server.addUser('carol', 'correct horse battery', { name: 'Carol Example' })
       const context = await browser.newContext()
       const page = await context.newPage()
-      const blocked: string[] = []
-      const urls: string[] = []
-      page.on('console', (message) => {
-        if (/Content Security Policy/i.test(message.text())) blocked.push(message.text())
-      })
-      page.on('request', (request) => urls.push(request.url()))
+      const { blocked, visible } = watchPage(page)
 
       const consent = await logIn(page, appUrl, user, 'chat-1-consent.png')
       expect(consent).toContain('Read chat messages')
@@ -129,7 +115,7 @@ if (!hasChromium) {
 
       // The token is in the app's store, never in the page, a URL the browser saw, or a cookie.
       expect(store.tokens.size).toBeGreaterThan(0)
-      const seen = [await page.content(), ...urls, ...(await context.cookies()).map((c) => `${c.name}=${c.value}`)].join('\n')
+      const seen = await visible()
       for (const token of store.tokens) expect(seen).not.toContain(token)
       expect(blocked).toEqual([])
       await context.close()
