@@ -76,12 +76,21 @@ const CODE_BODY = `grant_type=authorization_code&code={{value}}&redirect_uri=${e
 const REFRESH_BODY = 'grant_type=refresh_token&refresh_token={{value}}'
 const INTROSPECT_BODY = 'token={{value}}&token_type_hint=refresh_token'
 
-function authcodeWorkloads(server: AuthcodeServer, label = 'authcode'): Workload[] {
+/** A server whose codes and refresh tokens the bench mints ahead through its own storage. */
+interface MintingServer {
+  readonly url: string
+  readonly clients: Record<'ES256' | 'RS256', BenchClient>
+  mintCodes(client: BenchClient, n: number, challenge: string): Promise<string[]>
+  mintRefreshTokens(client: BenchClient, n: number): Promise<string[]>
+}
+
+/** The same workloads for authcode and oidc-provider; only the introspection path differs. */
+function tokenWorkloads(server: MintingServer, label: string, introspectionPath: string): Workload[] {
   const code = (alg: 'ES256' | 'RS256'): Workload => ({
     name: `code-${alg.toLowerCase()}`,
     async job(seconds, c) {
       const n = inputsFor(`${label}/code`, seconds, 2500)
-      return tokenJob(server.url, server.clients[alg], CODE_BODY, await server.mintCodes(server.clients[alg], n), c, seconds)
+      return tokenJob(server.url, server.clients[alg], CODE_BODY, await server.mintCodes(server.clients[alg], n, CHALLENGE), c, seconds)
     },
   })
   let introspected: string | undefined
@@ -99,7 +108,7 @@ function authcodeWorkloads(server: AuthcodeServer, label = 'authcode'): Workload
       name: 'introspect',
       async job(seconds, c) {
         introspected ??= (await server.mintRefreshTokens(server.clients.ES256, 1))[0]
-        return tokenJob(server.url, server.clients.ES256, INTROSPECT_BODY.replace('{{value}}', introspected as string), undefined, c, seconds, '/introspect')
+        return tokenJob(server.url, server.clients.ES256, INTROSPECT_BODY.replace('{{value}}', introspected as string), undefined, c, seconds, introspectionPath)
       },
     },
     {
@@ -111,40 +120,8 @@ function authcodeWorkloads(server: AuthcodeServer, label = 'authcode'): Workload
   ]
 }
 
-function oidcWorkloads(server: OidcProviderServer): Workload[] {
-  const code = (alg: 'ES256' | 'RS256'): Workload => ({
-    name: `code-${alg.toLowerCase()}`,
-    async job(seconds, c) {
-      const n = inputsFor('oidc-provider/code', seconds, 2500)
-      return tokenJob(server.url, server.clients[alg], CODE_BODY, await server.mintCodes(server.clients[alg], n, CHALLENGE), c, seconds)
-    },
-  })
-  let introspected: string | undefined
-  return [
-    code('ES256'),
-    code('RS256'),
-    {
-      name: 'refresh-es256',
-      async job(seconds, c) {
-        const n = inputsFor('oidc-provider/refresh', seconds, 2500)
-        return tokenJob(server.url, server.clients.ES256, REFRESH_BODY, await server.mintRefreshTokens(server.clients.ES256, n), c, seconds)
-      },
-    },
-    {
-      name: 'introspect',
-      async job(seconds, c) {
-        introspected ??= (await server.mintRefreshTokens(server.clients.ES256, 1))[0]
-        return tokenJob(server.url, server.clients.ES256, INTROSPECT_BODY.replace('{{value}}', introspected as string), undefined, c, seconds, '/token/introspection')
-      },
-    },
-    {
-      name: 'discovery',
-      async job(seconds, c) {
-        return { url: server.url, method: 'GET', path: '/.well-known/openid-configuration', headers: {}, bodyTemplate: '', connections: c, duration: seconds }
-      },
-    },
-  ]
-}
+const authcodeWorkloads = (server: AuthcodeServer, label = 'authcode'): Workload[] => tokenWorkloads(server, label, '/introspect')
+const oidcWorkloads = (server: OidcProviderServer): Workload[] => tokenWorkloads(server, 'oidc-provider', '/token/introspection')
 
 function floorWorkloads(server: FloorServer): Workload[] {
   return [
