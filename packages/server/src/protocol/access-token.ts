@@ -1,7 +1,7 @@
 /**
  * Validation of our own access tokens where the server itself is the resource (`/userinfo`) or is
- * asked about them (`/introspect`, `/revoke`): the JWT checks of RFC 9068 §4, then the grant's
- * state in the store, so a revoked grant's tokens stop working before they expire.
+ * asked about them (`/introspect`, `/revoke`): the JWT checks of RFC 9068 §4, then the token's
+ * record in the store, so a revoked token (or grant) stops working before it expires.
  */
 import type { ServerConfig } from '../config/load.js'
 import type { KeyRing } from '../tokens/keys.js'
@@ -40,11 +40,11 @@ export async function validateAccessToken(token: string, deps: AccessTokenDeps, 
     algorithms: [...ACCESS_TOKEN_ALGORITHMS],
     now,
   })
+  // One read: revoking a grant stamps revokedAt on its access tokens (GrantStore.revokeGrant), and
+  // no token is issued under a revoked grant, so the record alone says whether the token is live.
   const record = typeof claims.jti === 'string' ? await deps.store.getAccessToken(claims.jti) : undefined
   if (record === undefined || record.revokedAt !== null || record.expiresAt <= now) {
     throw invalidToken('the access token is not active')
   }
-  const grant = await deps.store.getGrant(record.grantId)
-  if (grant === undefined || grant.revokedAt !== null) throw invalidToken('the access token was revoked')
   return { record, claims: claims as Record<string, unknown> }
 }
