@@ -1,13 +1,14 @@
 /**
  * The demo client app: the whole authorization code handshake with `@authcode/client` and Express.
- * Server-rendered pages (no client-side script), every value escaped, its own CSP. Tokens stay in
+ * Server-rendered pages (no client-side script; eta escapes every value, src/views.ts), its own CSP. Tokens stay in
  * the server-side token store: pages show the user's name, the granted scopes and the access
  * token's expiry, never a token.
  */
 import express, { type NextFunction, type Request, type Response } from 'express'
 import { MemoryTokenStore, OAuthClient, SessionError, type TokenStore } from '@authcode/client'
-import { authcode, escapeHtml, isSameOrigin, requireAuth, toWebRequest } from '@authcode/client/express'
+import { authcode, isSameOrigin, requireAuth, toWebRequest } from '@authcode/client/express'
 import { ChatHub } from './chat.js'
+import { render } from './views.js'
 
 /** What the demo app asks for: sign-in, profile, and the example chat broker's scopes. */
 export const DEFAULT_SCOPE = 'openid profile email read:messages write:messages'
@@ -90,17 +91,7 @@ export function createDemoApp(options: DemoAppOptions): { app: express.Express; 
   app.get('/', (req, res) => {
     const signedIn = req.auth !== undefined
     res.setHeader('cache-control', 'no-store')
-    res.send(
-      page(
-        'authcode demo app',
-        signedIn
-          ? `<p>You are signed in.</p>
-             <form method="get" action="/dashboard"><button>Dashboard</button></form>${logoutForm()}`
-          : `<p>This app signs you in with the OAuth 2.0 authorization code flow (PKCE, state, nonce) at
-             <code>${escapeHtml(options.issuer)}</code>. Your tokens stay on this app's server.</p>
-             <form method="get" action="/login"><input type="hidden" name="returnTo" value="/dashboard"><button>Log in</button></form>`,
-      ),
-    )
+    res.send(render('home', { title: 'authcode demo app', signedIn, issuer: options.issuer }))
   })
 
   app.get('/dashboard', requireAuth(), async (req, res) => {
@@ -109,23 +100,16 @@ export function createDemoApp(options: DemoAppOptions): { app: express.Express; 
     // The ID token holds few profile claims; the name comes from UserInfo (back channel), else the ID token.
     const profile = await client.userinfo(auth.sessionId).catch(() => undefined)
     const scopes = (auth.scope ?? '').split(' ').filter((s) => s !== '')
-    const notice = req.query.refreshed === '1' ? '<p class="note">The tokens were refreshed.</p>' : ''
     res.setHeader('cache-control', 'no-store')
     res.send(
-      page(
-        'Dashboard',
-        `${notice}<p>Welcome, <strong id="name">${escapeHtml(displayName(profile ?? auth.claims))}</strong>.</p>
-         <dl>
-           <dt>Granted scopes</dt><dd id="scopes">${scopes.map((s) => `<code>${escapeHtml(s)}</code>`).join(' ') || '(none reported)'}</dd>
-           <dt>Access token expires</dt><dd id="expiry">${escapeHtml(expiry(auth.expiresAt))}</dd>
-           <dt>Subject</dt><dd><code>${escapeHtml(String(auth.claims?.sub ?? ''))}</code></dd>
-         </dl>
-         <p class="note">The tokens themselves never leave this app's server.</p>
-         <form method="post" action="/api"><button>Call the API</button></form>
-         <form method="post" action="/refresh"><button class="secondary">Refresh tokens</button></form>
-         <form method="get" action="/chat"><button class="secondary">Chat</button></form>
-         ${logoutForm()}`,
-      ),
+      render('dashboard', {
+        title: 'Dashboard',
+        refreshed: req.query.refreshed === '1',
+        name: displayName(profile ?? auth.claims),
+        scopes,
+        expiry: expiry(auth.expiresAt),
+        sub: String(auth.claims?.sub ?? ''),
+      }),
     )
   })
 
@@ -142,15 +126,7 @@ export function createDemoApp(options: DemoAppOptions): { app: express.Express; 
       // not JSON: shown as text
     }
     res.setHeader('cache-control', 'no-store')
-    res.send(
-      page(
-        'API result',
-        `<p>GET <code>${escapeHtml(as.userinfo_endpoint)}</code> with the session's access token answered
-         <strong id="status">${response.status}</strong>:</p>
-         <pre id="result">${escapeHtml(shown)}</pre>
-         <form method="get" action="/dashboard"><button class="secondary">Back to the dashboard</button></form>`,
-      ),
-    )
+    res.send(render('api', { title: 'API result', endpoint: as.userinfo_endpoint, status: response.status, result: shown }))
   })
 
   app.post('/refresh', requireAuth(), async (req, res) => {
@@ -159,31 +135,26 @@ export function createDemoApp(options: DemoAppOptions): { app: express.Express; 
   })
 
   // The chat page: the app holds one broker subscription per session and shows its buffer.
-  const chatPage = async (sessionId: string, res: Response, notice: string, reconnect = false): Promise<void> => {
+  type ChatNotice = { sent: true } | { invalid: true } | { refused: string } | undefined
+  const chatPage = async (sessionId: string, res: Response, notice: ChatNotice, reconnect = false): Promise<void> => {
     const state = await chat.state(sessionId, reconnect)
-    const status =
-      state.status === 'open'
-        ? `<p class="note" id="chat-status">Subscribed to room <code>${escapeHtml(room)}</code> at <code>${escapeHtml(chat.roomUrl)}</code> with your access token (held by this app). Reload to see new messages.</p>`
-        : `<p class="error" id="chat-status">The broker ${state.status === 'closed' ? 'closed the subscription' : 'has not answered yet'}${state.reason === undefined ? '' : `: <strong id="chat-reason">${escapeHtml(state.reason)}</strong>`}</p>
-           <form method="post" action="/chat/reconnect"><button class="secondary">Reconnect</button></form>`
-    const messages = state.messages.length === 0
-      ? '<p class="note" id="messages">No messages since you opened the chat.</p>'
-      : `<ul id="messages">${state.messages.map((m) => `<li><span class="note">${escapeHtml(m.sentAt)}</span> ${escapeHtml(m.text)}</li>`).join('')}</ul>`
     res.setHeader('cache-control', 'no-store')
     res.send(
-      page(
-        'Chat',
-        `${notice}${status}${messages}
-         <form method="post" action="/chat"><label>Message <input name="message" maxlength="2000" required autocomplete="off"></label> <button>Send</button></form>
-         <form method="get" action="/chat"><button class="secondary">Reload</button></form>
-         <form method="get" action="/dashboard"><button class="secondary">Back to the dashboard</button></form>`,
-      ),
+      render('chat', {
+        title: 'Chat',
+        notice: notice !== undefined && 'sent' in notice ? 'sent' : notice !== undefined && 'invalid' in notice ? 'invalid' : undefined,
+        refused: notice !== undefined && 'refused' in notice ? notice.refused : undefined,
+        status: state.status,
+        reason: state.reason,
+        room,
+        roomUrl: chat.roomUrl,
+        messages: state.messages,
+      }),
     )
   }
 
   app.get('/chat', requireAuth(), async (req, res) => {
-    const notice = req.query.sent === '1' ? '<p class="note" id="chat-notice">Message sent.</p>' : ''
-    await chatPage(req.auth?.sessionId ?? '', res, notice)
+    await chatPage(req.auth?.sessionId ?? '', res, req.query.sent === '1' ? { sent: true } : undefined)
   })
 
   app.post('/chat', requireAuth(), express.urlencoded({ extended: false, limit: '16kb' }), async (req, res) => {
@@ -191,7 +162,7 @@ export function createDemoApp(options: DemoAppOptions): { app: express.Express; 
     const text = typeof req.body?.message === 'string' ? (req.body.message as string).trim() : ''
     if (text === '' || text.length > 2000) {
       res.status(400)
-      await chatPage(sessionId, res, '<p class="error" id="chat-error">Write a message of 1 to 2000 characters.</p>')
+      await chatPage(sessionId, res, { invalid: true })
       return
     }
     await chat.state(sessionId) // subscribe first, so that the message shows up in the buffer
@@ -201,7 +172,7 @@ export function createDemoApp(options: DemoAppOptions): { app: express.Express; 
       return
     }
     res.status(403)
-    await chatPage(sessionId, res, `<p class="error" id="chat-error">The broker refused the message: <strong>${escapeHtml(result.reason)}</strong></p>`)
+    await chatPage(sessionId, res, { refused: result.reason })
   })
 
   app.post('/chat/reconnect', requireAuth(), async (req, res) => {
@@ -210,7 +181,7 @@ export function createDemoApp(options: DemoAppOptions): { app: express.Express; 
   })
 
   app.use((_req, res) => {
-    res.status(404).send(page('Not found', '<p>There is nothing here.</p><p><a href="/">Home</a></p>'))
+    res.status(404).send(render('message', { title: 'Not found', text: 'There is nothing here.', isError: false }))
   })
 
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
@@ -221,23 +192,10 @@ export function createDemoApp(options: DemoAppOptions): { app: express.Express; 
       res.redirect(303, '/')
       return
     }
-    res.status(502).send(page('Something went wrong', `<p class="error">The request failed (${escapeHtml(code)}).</p><p><a href="/">Home</a></p>`))
+    res.status(502).send(render('message', { title: 'Something went wrong', text: `The request failed (${code}).`, isError: true }))
   })
 
   return { app, client, chat }
-}
-
-function page(title: string, body: string): string {
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)}</title><link rel="stylesheet" href="/style.css"></head>
-<body><header>authcode demo app</header><main><h1>${escapeHtml(title)}</h1>
-${body}
-</main></body></html>`
-}
-
-function logoutForm(): string {
-  return '<form method="post" action="/logout"><button class="secondary">Log out</button></form>'
 }
 
 function displayName(claims: Readonly<Record<string, unknown>> | undefined): string {

@@ -34,4 +34,4 @@ export {
   SessionError,
   type AuthcodeClientErrorCode,
 } from './errors.js'
-export { AuthHandler, createAuthHandler, errorPage, escapeHtml, isSameOrigin, parseCookies, type AuthHandlerOptions, type AuthSession, type SameSite } from './web.js'
+export { AuthHandler, createAuthHandler, errorPage, isSameOrigin, parseCookies, type AuthHandlerOptions, type AuthSession, type SameSite } from './web.js'

@@ -14,7 +14,7 @@ import type { NextFunction, Request as ExpressRequest, RequestHandler, Response 
 import type { SessionInfo } from '../client.js'
 import { AuthHandler, type AuthHandlerOptions } from '../web.js'
 
-export { AuthHandler, createAuthHandler, errorPage, escapeHtml, isSameOrigin, type AuthHandlerOptions, type AuthSession, type SameSite } from '../web.js'
+export { AuthHandler, createAuthHandler, errorPage, isSameOrigin, type AuthHandlerOptions, type AuthSession, type SameSite } from '../web.js'
 
 /** `req.auth`: the session as the app may see it. */
 export interface ExpressAuth extends SessionInfo {

@@ -1,0 +1,66 @@
+/**
+ * The demo app's pages. Eta escapes every `<%= %>` output; `<%~ %>` only inserts other templates.
+ * No script anywhere, so the app's CSP can forbid it.
+ */
+import { Eta } from 'eta'
+
+const eta = new Eta({ autoEscape: true, autoTrim: false, cache: true })
+
+const TEMPLATES: Record<string, string> = {
+  layout: `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title><%= it.title %></title><link rel="stylesheet" href="/style.css"></head>
+<body><header>authcode demo app</header><main><h1><%= it.title %></h1>
+<%~ it.body %>
+</main></body></html>`,
+  logout: `<form method="post" action="/logout"><button class="secondary">Log out</button></form>`,
+  home: `<% layout('@layout') %>
+<% if (it.signedIn) { %><p>You are signed in.</p>
+<form method="get" action="/dashboard"><button>Dashboard</button></form><%~ include('@logout') %>
+<% } else { %><p>This app signs you in with the OAuth 2.0 authorization code flow (PKCE, state, nonce) at
+<code><%= it.issuer %></code>. Your tokens stay on this app's server.</p>
+<form method="get" action="/login"><input type="hidden" name="returnTo" value="/dashboard"><button>Log in</button></form>
+<% } %>`,
+  dashboard: `<% layout('@layout') %>
+<% if (it.refreshed) { %><p class="note">The tokens were refreshed.</p><% } %>
+<p>Welcome, <strong id="name"><%= it.name %></strong>.</p>
+<dl>
+  <dt>Granted scopes</dt><dd id="scopes"><% if (it.scopes.length === 0) { %>(none reported)<% } %><% it.scopes.forEach(function (scope, i) { %><%= i > 0 ? ' ' : '' %><code><%= scope %></code><% }) %></dd>
+  <dt>Access token expires</dt><dd id="expiry"><%= it.expiry %></dd>
+  <dt>Subject</dt><dd><code><%= it.sub %></code></dd>
+</dl>
+<p class="note">The tokens themselves never leave this app's server.</p>
+<form method="post" action="/api"><button>Call the API</button></form>
+<form method="post" action="/refresh"><button class="secondary">Refresh tokens</button></form>
+<form method="get" action="/chat"><button class="secondary">Chat</button></form>
+<%~ include('@logout') %>`,
+  api: `<% layout('@layout') %>
+<p>GET <code><%= it.endpoint %></code> with the session's access token answered
+<strong id="status"><%= it.status %></strong>:</p>
+<pre id="result"><%= it.result %></pre>
+<form method="get" action="/dashboard"><button class="secondary">Back to the dashboard</button></form>`,
+  chat: `<% layout('@layout') %>
+<% if (it.notice === 'sent') { %><p class="note" id="chat-notice">Message sent.</p><% } %>
+<% if (it.notice === 'invalid') { %><p class="error" id="chat-error">Write a message of 1 to 2000 characters.</p><% } %>
+<% if (it.refused !== undefined) { %><p class="error" id="chat-error">The broker refused the message: <strong><%= it.refused %></strong></p><% } %>
+<% if (it.status === 'open') { %><p class="note" id="chat-status">Subscribed to room <code><%= it.room %></code> at <code><%= it.roomUrl %></code> with your access token (held by this app). Reload to see new messages.</p>
+<% } else { %><p class="error" id="chat-status">The broker <%= it.status === 'closed' ? 'closed the subscription' : 'has not answered yet' %><% if (it.reason !== undefined) { %>: <strong id="chat-reason"><%= it.reason %></strong><% } %></p>
+<form method="post" action="/chat/reconnect"><button class="secondary">Reconnect</button></form>
+<% } %>
+<% if (it.messages.length === 0) { %><p class="note" id="messages">No messages since you opened the chat.</p>
+<% } else { %><ul id="messages"><% it.messages.forEach(function (m) { %><li><span class="note"><%= m.sentAt %></span> <%= m.text %></li><% }) %></ul><% } %>
+<form method="post" action="/chat"><label>Message <input name="message" maxlength="2000" required autocomplete="off"></label> <button>Send</button></form>
+<form method="get" action="/chat"><button class="secondary">Reload</button></form>
+<form method="get" action="/dashboard"><button class="secondary">Back to the dashboard</button></form>`,
+  message: `<% layout('@layout') %>
+<p<% if (it.isError) { %> class="error"<% } %>><%= it.text %></p><p><a href="/">Home</a></p>`,
+}
+
+for (const [name, template] of Object.entries(TEMPLATES)) eta.loadTemplate(`@${name}`, template)
+
+export type View = 'home' | 'dashboard' | 'api' | 'chat' | 'message'
+
+/** A whole page: `data` needs a `title`, and what the view shows. */
+export function render(view: View, data: { title: string } & Record<string, unknown>): string {
+  return eta.render(`@${view}`, data)
+}
