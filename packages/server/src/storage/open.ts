@@ -7,7 +7,7 @@ import type { Store } from '../protocol/store.js'
 import type { Database } from './database.js'
 import { openMigratedStore } from './sql-store.js'
 import { openPostgresDatabase } from './postgres.js'
-import { openSqliteDatabase } from './sqlite.js'
+import { openMigratedSqliteStore, openSqliteDatabase } from './sqlite.js'
 
 export type DatabaseLocation = { dialect: 'sqlite'; path: string } | { dialect: 'postgres'; url: string }
 
@@ -38,9 +38,11 @@ export function parseDatabaseUrl(db: string): DatabaseLocation {
  */
 export async function openDatabase(db: string, options: OpenOptions = {}): Promise<Kysely<Database>> {
   const location = parseDatabaseUrl(db)
-  if (location.dialect === 'postgres') return openPostgresDatabase(location.url, { poolSize: options.poolSize ?? 10 })
+  if (location.dialect === 'postgres') return openPostgresDatabase(location.url, { poolSize: options.poolSize ?? DEFAULT_POOL_SIZE })
   return openSqliteDatabase(location.path)
 }
+
+const DEFAULT_POOL_SIZE = 10
 
 export interface OpenOptions {
   /** PostgreSQL: most pooled connections (default 10). */
@@ -55,5 +57,7 @@ export interface OpenOptions {
  * const { store, migrated } = await openStore(config.db)
  */
 export async function openStore(db: string, options: OpenOptions = {}): Promise<{ store: Store; migrated: string[] }> {
-  return openMigratedStore(await openDatabase(db, options))
+  const location = parseDatabaseUrl(db)
+  if (location.dialect === 'sqlite') return openMigratedSqliteStore(location.path)
+  return openMigratedStore(await openPostgresDatabase(location.url, { poolSize: options.poolSize ?? DEFAULT_POOL_SIZE }))
 }

@@ -36,19 +36,24 @@ import {
 import type { Database, Flag } from './database.js'
 import { migrateToLatest } from './migrate.js'
 
-type Row<T extends keyof Database> = Selectable<Database[T]>
+import * as queries from './queries.js'
+export type Row<T extends keyof Database> = Selectable<Database[T]>
 type NewRow<T extends keyof Database> = Insertable<Database[T]>
 
 /**
- * Migrates `db` to the latest schema and wraps it in a `SqlStore`; destroys `db` when migrating fails.
+ * Migrates `db` to the latest schema and wraps it in a `SqlStore` (or the subclass `createStore`
+ * makes); destroys `db` when migrating fails.
  *
  * @example
  * const { store, migrated } = await openMigratedStore(new Kysely<Database>({ dialect }))
  */
-export async function openMigratedStore(db: Kysely<Database>): Promise<{ store: SqlStore; migrated: string[] }> {
+export async function openMigratedStore(
+  db: Kysely<Database>,
+  createStore: (db: Kysely<Database>) => SqlStore = (migrated) => new SqlStore(migrated),
+): Promise<{ store: SqlStore; migrated: string[] }> {
   try {
     const { applied } = await migrateToLatest(db)
-    return { store: new SqlStore(db), migrated: applied }
+    return { store: createStore(db), migrated: applied }
   } catch (error) {
     await db.destroy()
     throw error
@@ -70,7 +75,7 @@ export class SqlStore implements Store {
   }
 
   async getClient(clientId: string): Promise<ClientRecord | undefined> {
-    const row = await this.#db.selectFrom('clients').selectAll().where('client_id', '=', clientId).executeTakeFirst()
+    const row = await queries.clientById(this.#db, clientId).executeTakeFirst()
     return row && toClient(row)
   }
 
@@ -92,7 +97,7 @@ export class SqlStore implements Store {
   }
 
   async getUserById(id: string): Promise<UserRecord | undefined> {
-    const row = await this.#db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()
+    const row = await queries.userById(this.#db, id).executeTakeFirst()
     return row && toUser(row)
   }
 
@@ -210,7 +215,7 @@ export class SqlStore implements Store {
   }
 
   async getGrant(id: string): Promise<GrantRecord | undefined> {
-    const row = await this.#db.selectFrom('grants').selectAll().where('id', '=', id).executeTakeFirst()
+    const row = await queries.grantById(this.#db, id).executeTakeFirst()
     return row && toGrant(row)
   }
 
@@ -231,11 +236,7 @@ export class SqlStore implements Store {
   }
 
   async getCode(codeHash: string): Promise<CodeRecord | undefined> {
-    const row = await this.#db
-      .selectFrom('authorization_codes')
-      .selectAll()
-      .where('code_hash', '=', codeHash)
-      .executeTakeFirst()
+    const row = await queries.codeByHash(this.#db, codeHash).executeTakeFirst()
     return row && toCode(row)
   }
 
@@ -243,22 +244,7 @@ export class SqlStore implements Store {
     return unique(
       'issued token',
       this.#db.transaction().execute(async (trx) => {
-        const redeemed = await trx
-          .updateTable('authorization_codes')
-          .set({ consumed_at: now })
-          .where('code_hash', '=', codeHash)
-          .where('consumed_at', 'is', null)
-          .where('expires_at', '>', now)
-          .where(({ exists, selectFrom }) =>
-            exists(
-              selectFrom('grants')
-                .select('grants.id')
-                .whereRef('grants.id', '=', 'authorization_codes.grant_id')
-                .where('grants.revoked_at', 'is', null),
-            ),
-          )
-          .returning('code_hash')
-          .executeTakeFirst()
+        const redeemed = await queries.consumeCode(trx, codeHash, now).executeTakeFirst()
         if (redeemed === undefined) return false
         await insertIssuedTokens(trx, tokens)
         return true
@@ -267,11 +253,7 @@ export class SqlStore implements Store {
   }
 
   async getRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | undefined> {
-    const row = await this.#db
-      .selectFrom('refresh_tokens')
-      .selectAll()
-      .where('token_hash', '=', tokenHash)
-      .executeTakeFirst()
+    const row = await queries.refreshTokenByHash(this.#db, tokenHash).executeTakeFirst()
     return row && toRefreshToken(row)
   }
 
@@ -279,22 +261,7 @@ export class SqlStore implements Store {
     return unique(
       'issued token',
       this.#db.transaction().execute(async (trx) => {
-        const rotated = await trx
-          .updateTable('refresh_tokens')
-          .set({ rotated_at: now })
-          .where('token_hash', '=', tokenHash)
-          .where('rotated_at', 'is', null)
-          .where('expires_at', '>', now)
-          .where(({ exists, selectFrom }) =>
-            exists(
-              selectFrom('grants')
-                .select('grants.id')
-                .whereRef('grants.id', '=', 'refresh_tokens.grant_id')
-                .where('grants.revoked_at', 'is', null),
-            ),
-          )
-          .returning('token_hash')
-          .executeTakeFirst()
+        const rotated = await queries.rotateRefreshToken(trx, tokenHash, now).executeTakeFirst()
         if (rotated === undefined) return false
         await insertIssuedTokens(trx, tokens)
         return true
@@ -303,7 +270,7 @@ export class SqlStore implements Store {
   }
 
   async getAccessToken(jti: string): Promise<AccessTokenRecord | undefined> {
-    const row = await this.#db.selectFrom('access_tokens').selectAll().where('jti', '=', jti).executeTakeFirst()
+    const row = await queries.accessTokenByJti(this.#db, jti).executeTakeFirst()
     return row && toAccessToken(row)
   }
 
@@ -359,12 +326,7 @@ export class SqlStore implements Store {
   }
 
   async peekRateLimit(key: string, now: number): Promise<number> {
-    const row = await this.#db
-      .selectFrom('rate_limits')
-      .select('count')
-      .where('key', '=', key)
-      .where('reset_at', '>', now)
-      .executeTakeFirst()
+    const row = await queries.rateLimitCount(this.#db, key, now).executeTakeFirst()
     return row === undefined ? 0 : Number(row.count)
   }
 
@@ -425,9 +387,9 @@ export class SqlStore implements Store {
 
 /** Takes the caller's transaction, so the tokens exist only if the step that issued them happened. */
 async function insertIssuedTokens(trx: Transaction<Database>, tokens: IssuedTokens): Promise<void> {
-  await trx.insertInto('access_tokens').values(accessTokenRow(tokens.accessToken)).execute()
+  await queries.insertAccessToken(trx, accessTokenRow(tokens.accessToken)).execute()
   if (tokens.refreshToken !== null) {
-    await trx.insertInto('refresh_tokens').values(refreshTokenRow(tokens.refreshToken)).execute()
+    await queries.insertRefreshToken(trx, refreshTokenRow(tokens.refreshToken)).execute()
   }
 }
 
@@ -448,7 +410,7 @@ function clientRow(client: ClientRecord): NewRow<'clients'> {
   }
 }
 
-function toClient(row: Row<'clients'>): ClientRecord {
+export function toClient(row: Row<'clients'>): ClientRecord {
   return {
     clientId: row.client_id,
     name: row.name,
@@ -476,7 +438,7 @@ function userRow(user: UserRecord): NewRow<'users'> {
   }
 }
 
-function toUser(row: Row<'users'>): UserRecord {
+export function toUser(row: Row<'users'>): UserRecord {
   return {
     id: row.id,
     username: row.username,
@@ -561,7 +523,7 @@ function grantRow(grant: GrantRecord): NewRow<'grants'> {
   }
 }
 
-function toGrant(row: Row<'grants'>): GrantRecord {
+export function toGrant(row: Row<'grants'>): GrantRecord {
   return {
     id: row.id,
     clientId: row.client_id,
@@ -592,7 +554,7 @@ function codeRow(code: CodeRecord): NewRow<'authorization_codes'> {
   }
 }
 
-function toCode(row: Row<'authorization_codes'>): CodeRecord {
+export function toCode(row: Row<'authorization_codes'>): CodeRecord {
   return {
     codeHash: row.code_hash,
     grantId: row.grant_id,
@@ -611,7 +573,7 @@ function toCode(row: Row<'authorization_codes'>): CodeRecord {
   }
 }
 
-function refreshTokenRow(token: RefreshTokenRecord): NewRow<'refresh_tokens'> {
+export function refreshTokenRow(token: RefreshTokenRecord): NewRow<'refresh_tokens'> {
   return {
     token_hash: token.tokenHash,
     grant_id: token.grantId,
@@ -624,7 +586,7 @@ function refreshTokenRow(token: RefreshTokenRecord): NewRow<'refresh_tokens'> {
   }
 }
 
-function toRefreshToken(row: Row<'refresh_tokens'>): RefreshTokenRecord {
+export function toRefreshToken(row: Row<'refresh_tokens'>): RefreshTokenRecord {
   return {
     tokenHash: row.token_hash,
     grantId: row.grant_id,
@@ -637,7 +599,7 @@ function toRefreshToken(row: Row<'refresh_tokens'>): RefreshTokenRecord {
   }
 }
 
-function accessTokenRow(token: AccessTokenRecord): NewRow<'access_tokens'> {
+export function accessTokenRow(token: AccessTokenRecord): NewRow<'access_tokens'> {
   return {
     jti: token.jti,
     grant_id: token.grantId,
@@ -650,7 +612,7 @@ function accessTokenRow(token: AccessTokenRecord): NewRow<'access_tokens'> {
   }
 }
 
-function toAccessToken(row: Row<'access_tokens'>): AccessTokenRecord {
+export function toAccessToken(row: Row<'access_tokens'>): AccessTokenRecord {
   return {
     jti: row.jti,
     grantId: row.grant_id,
@@ -714,7 +676,7 @@ function count(result: DeleteResult): number {
 }
 
 /** Maps a unique-key violation (SQLite `SQLITE_CONSTRAINT_PRIMARYKEY`/`_UNIQUE`, PostgreSQL 23505) to `DuplicateError`. */
-async function unique<T>(what: string, write: Promise<T>): Promise<T> {
+export async function unique<T>(what: string, write: Promise<T>): Promise<T> {
   try {
     return await write
   } catch (error) {

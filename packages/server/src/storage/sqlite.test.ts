@@ -1,11 +1,13 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { migrateDown, migrateToLatest } from './migrate.js'
 import { openStore, parseDatabaseUrl } from './open.js'
 import { openSqliteDatabase, openSqliteStore } from './sqlite.js'
-import { storeSuite } from './store.suite.js'
+import { compileTemplate } from './queries.js'
+import { DuplicateError } from '../protocol/store.js'
+import { NOW, client, code, grant, storeSuite, tokens, user } from './store.suite.js'
 
 const TABLES = [
   'access_tokens',
@@ -96,6 +98,64 @@ describe('sqlite migrations', () => {
     await mkdir(dirname(path), { recursive: true })
     await writeFile(path, 'not a database, just text that is long enough to fill a header block'.repeat(10))
     await expect(openSqliteStore(path)).rejects.toThrow(/not a database/)
+  })
+})
+
+describe('sqlite: the token endpoint on prepared statements', () => {
+  it('a redemption never runs inside a transaction kysely has open on the same connection', async () => {
+    const store = await openSqliteStore(freshPath())
+    const microtasks = async (n: number) => {
+      for (let i = 0; i < n; i++) await Promise.resolve()
+    }
+    try {
+      await store.createClient(client('c1'))
+      await store.createUser(user('u1', 'alice'))
+      await store.createGrantWithCode(grant('g0'), code('taken', 'g0'))
+      // Each round: a kysely transaction that inserts a grant, then fails on a duplicate code and
+      // rolls back, while a redemption starts a few microtasks later. Were the redemption to land
+      // inside that transaction, its tokens would be rolled back with it after it reported success.
+      for (let delay = 0; delay < 40; delay++) {
+        await store.createGrantWithCode(grant(`g${delay + 1}`), code(`h${delay}`, `g${delay + 1}`))
+        const failing = store.createGrantWithCode(grant(`x${delay}`), code('taken', `x${delay}`))
+        const redeeming = microtasks(delay).then(() => store.redeemCode(`h${delay}`, NOW, tokens(`at${delay}`, `g${delay + 1}`, `rt${delay}`)))
+        await expect(failing).rejects.toBeInstanceOf(DuplicateError)
+        expect(await redeeming).toBe(true)
+        expect(await store.getAccessToken(`at${delay}`)).toBeDefined()
+        expect(await store.getRefreshToken(`rt${delay}`)).toBeDefined()
+        expect((await store.getCode(`h${delay}`))?.consumedAt).toBe(NOW)
+        expect(await store.getGrant(`x${delay}`)).toBeUndefined()
+      }
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('checkpoints the WAL into the database file from a worker thread, not on commit', async () => {
+    const path = freshPath()
+    const store = await openSqliteStore(path)
+    try {
+      const before = (await stat(path)).size
+      // About 2 MB of commits: below the 1000-page (4 MB) automatic checkpoint SQLite would run
+      // on the serving connection, so only the worker can have copied them into the file.
+      for (let i = 0; i < 500; i++) await store.createClient(client(`c${i}`, { name: `client ${i} `.padEnd(4000, '.') }))
+      const deadline = Date.now() + 5000
+      while ((await stat(path)).size < before + 1_500_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+      expect((await stat(path)).size).toBeGreaterThan(before + 1_500_000)
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('refuses to compile a query template with a value frozen into it', async () => {
+    const db = await openSqliteDatabase(freshPath())
+    try {
+      expect(compileTemplate(db, (q, id: string) => q.selectFrom('clients').selectAll().where('client_id', '=', id), 1).argumentOf).toEqual([0])
+      expect(() => compileTemplate(db, (q, id: string) => q.selectFrom('clients').selectAll().where('client_id', '=', id).where('name', '=', 'fixed'), 1)).toThrow(
+        /not one of its builder's arguments/,
+      )
+    } finally {
+      await db.destroy()
+    }
   })
 })
 

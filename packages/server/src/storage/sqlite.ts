@@ -5,9 +5,11 @@
 import { mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import SQLite from 'better-sqlite3'
-import { Kysely, SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely'
+import { Kysely, SqliteDialect, type Driver, type SqliteDatabase, type SqliteStatement } from 'kysely'
 import type { Database } from './database.js'
-import { openMigratedStore, type SqlStore } from './sql-store.js'
+import { checkpointInBackground, type Checkpointer } from './sqlite-checkpoint.js'
+import { openMigratedStore } from './sql-store.js'
+import { SqliteStore, type SqliteConnection } from './sqlite-store.js'
 
 /**
  * Opens (creating it and its directory if needed) the SQLite file at `path`, without migrating:
@@ -17,6 +19,11 @@ import { openMigratedStore, type SqlStore } from './sql-store.js'
  * const db = await openSqliteDatabase('./data/authcode.db')
  */
 export async function openSqliteDatabase(path: string): Promise<Kysely<Database>> {
+  return (await openSqlite(path)).db
+}
+
+/** The file opened, tuned and wrapped in kysely; `connection` is the same connection, for `SqliteStore`. */
+async function openSqlite(path: string): Promise<{ db: Kysely<Database>; connection: SqliteConnection }> {
   await mkdir(dirname(path), { recursive: true })
   const database = new SQLite(path)
   try {
@@ -28,7 +35,46 @@ export async function openSqliteDatabase(path: string): Promise<Kysely<Database>
     database.close()
     throw error
   }
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: preparingOnce(database) }) })
+  const dialect = new EmbeddedSqliteDialect(preparingOnce(database), checkpointInBackground(database, path))
+  const db = new Kysely<Database>({ dialect })
+  return { db, connection: { database, exclusive: (step) => dialect.exclusive(step) } }
+}
+
+/**
+ * kysely's SQLite dialect, plus: `destroy()` also waits for the checkpoint worker's last checkpoint,
+ * and `exclusive()` lets code outside kysely use the connection under the driver's own lock.
+ */
+class EmbeddedSqliteDialect extends SqliteDialect {
+  readonly #checkpointer: Checkpointer
+  #driver: Driver | undefined
+
+  constructor(database: SqliteDatabase, checkpointer: Checkpointer) {
+    super({ database })
+    this.#checkpointer = checkpointer
+  }
+
+  override createDriver(): Driver {
+    const driver = super.createDriver()
+    const destroy = driver.destroy.bind(driver)
+    const checkpointer = this.#checkpointer
+    driver.destroy = async () => {
+      await destroy()
+      await checkpointer.stop()
+    }
+    this.#driver = driver
+    return driver
+  }
+
+  /** Runs `step` holding the one connection, as kysely does for a query or a whole transaction. */
+  async exclusive<T>(step: () => T): Promise<T> {
+    if (this.#driver === undefined) throw new Error('the kysely instance over this dialect was not created')
+    const connection = await this.#driver.acquireConnection()
+    try {
+      return step()
+    } finally {
+      await this.#driver.releaseConnection(connection)
+    }
+  }
 }
 
 // Enough for every statement the store issues; the cap only bounds texts that vary (IN lists).
@@ -56,12 +102,24 @@ function preparingOnce(database: SQLite.Database): SqliteDatabase {
 }
 
 /**
+ * Opens the SQLite file at `path` (creating it if needed), migrates it to the latest schema and
+ * returns the store with the names of the migrations it applied.
+ *
+ * @example
+ * const { store } = await openMigratedSqliteStore('./data/authcode.db')
+ */
+export async function openMigratedSqliteStore(path: string): Promise<{ store: SqliteStore; migrated: string[] }> {
+  const { db, connection } = await openSqlite(path)
+  const { store, migrated } = await openMigratedStore(db, (migratedDb) => new SqliteStore(migratedDb, connection))
+  return { store: store as SqliteStore, migrated }
+}
+
+/**
  * Opens the SQLite file at `path`, migrates it to the latest schema and returns the store.
  *
  * @example
  * const store = await openSqliteStore('./data/authcode.db')
  */
-export async function openSqliteStore(path: string): Promise<SqlStore> {
-  const { store } = await openMigratedStore(await openSqliteDatabase(path))
-  return store
+export async function openSqliteStore(path: string): Promise<SqliteStore> {
+  return (await openMigratedSqliteStore(path)).store
 }

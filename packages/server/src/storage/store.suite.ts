@@ -20,12 +20,12 @@ import {
   type UserRecord,
 } from '../protocol/store.js'
 
-const NOW = 1_700_000_000
+export const NOW = 1_700_000_000
 const MINUTE = 60
 const HOUR = 3600
 const DAY = 86_400
 
-function client(clientId: string, overrides: Partial<ClientRecord> = {}): ClientRecord {
+export function client(clientId: string, overrides: Partial<ClientRecord> = {}): ClientRecord {
   return {
     clientId,
     name: `Client ${clientId}`,
@@ -41,7 +41,7 @@ function client(clientId: string, overrides: Partial<ClientRecord> = {}): Client
   }
 }
 
-function user(id: string, username: string): UserRecord {
+export function user(id: string, username: string): UserRecord {
   return {
     id,
     username,
@@ -70,7 +70,7 @@ function interaction(id: string, overrides: Partial<InteractionRecord> = {}): In
   }
 }
 
-function grant(id: string, overrides: Partial<GrantRecord> = {}): GrantRecord {
+export function grant(id: string, overrides: Partial<GrantRecord> = {}): GrantRecord {
   return {
     id,
     clientId: 'c1',
@@ -83,7 +83,7 @@ function grant(id: string, overrides: Partial<GrantRecord> = {}): GrantRecord {
   }
 }
 
-function code(codeHash: string, grantId: string, overrides: Partial<CodeRecord> = {}): CodeRecord {
+export function code(codeHash: string, grantId: string, overrides: Partial<CodeRecord> = {}): CodeRecord {
   return {
     codeHash,
     grantId,
@@ -131,7 +131,7 @@ function refreshToken(tokenHash: string, grantId: string, overrides: Partial<Ref
   }
 }
 
-function tokens(jti: string, grantId: string, refreshHash: string | null): IssuedTokens {
+export function tokens(jti: string, grantId: string, refreshHash: string | null): IssuedTokens {
   return {
     accessToken: accessToken(jti, grantId),
     refreshToken: refreshHash === null ? null : refreshToken(refreshHash, grantId),

@@ -1,0 +1,98 @@
+/**
+ * The token endpoint's queries (client authentication, the code exchange, refresh rotation,
+ * introspection, userinfo), each written once as a kysely builder. `SqlStore` executes them through
+ * kysely; `SqliteStore` compiles each one once and runs it as a prepared statement.
+ */
+import type { Compilable, Insertable, Kysely } from 'kysely'
+import type { Database } from './database.js'
+
+type Db = Kysely<Database>
+
+export const clientById = (db: Db, clientId: string) => db.selectFrom('clients').selectAll().where('client_id', '=', clientId)
+
+export const userById = (db: Db, id: string) => db.selectFrom('users').selectAll().where('id', '=', id)
+
+export const grantById = (db: Db, id: string) => db.selectFrom('grants').selectAll().where('id', '=', id)
+
+export const codeByHash = (db: Db, codeHash: string) =>
+  db.selectFrom('authorization_codes').selectAll().where('code_hash', '=', codeHash)
+
+export const refreshTokenByHash = (db: Db, tokenHash: string) =>
+  db.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', tokenHash)
+
+export const accessTokenByJti = (db: Db, jti: string) => db.selectFrom('access_tokens').selectAll().where('jti', '=', jti)
+
+export const rateLimitCount = (db: Db, key: string, now: number) =>
+  db.selectFrom('rate_limits').select('count').where('key', '=', key).where('reset_at', '>', now)
+
+/** The single-use rule's one statement: whoever's UPDATE matches has redeemed the code. */
+export const consumeCode = (db: Db, codeHash: string, now: number) =>
+  db
+    .updateTable('authorization_codes')
+    .set({ consumed_at: now })
+    .where('code_hash', '=', codeHash)
+    .where('consumed_at', 'is', null)
+    .where('expires_at', '>', now)
+    .where(({ exists, selectFrom }) =>
+      exists(
+        selectFrom('grants')
+          .select('grants.id')
+          .whereRef('grants.id', '=', 'authorization_codes.grant_id')
+          .where('grants.revoked_at', 'is', null),
+      ),
+    )
+    .returning('code_hash')
+
+/** The rotation rule's one statement: whoever's UPDATE matches has rotated the token. */
+export const rotateRefreshToken = (db: Db, tokenHash: string, now: number) =>
+  db
+    .updateTable('refresh_tokens')
+    .set({ rotated_at: now })
+    .where('token_hash', '=', tokenHash)
+    .where('rotated_at', 'is', null)
+    .where('expires_at', '>', now)
+    .where(({ exists, selectFrom }) =>
+      exists(
+        selectFrom('grants')
+          .select('grants.id')
+          .whereRef('grants.id', '=', 'refresh_tokens.grant_id')
+          .where('grants.revoked_at', 'is', null),
+      ),
+    )
+    .returning('token_hash')
+
+export const insertAccessToken = (db: Db, row: Insertable<Database['access_tokens']>) => db.insertInto('access_tokens').values(row)
+
+export const insertRefreshToken = (db: Db, row: Insertable<Database['refresh_tokens']>) => db.insertInto('refresh_tokens').values(row)
+
+/** A query's SQL text and, for each of its parameters, which argument of its builder it is. */
+export interface CompiledTemplate {
+  sql: string
+  argumentOf: number[]
+}
+
+/**
+ * Compiles `build(db, ...args)` once with a marker in place of each argument, so the SQL can be
+ * prepared once and run with the arguments in `argumentOf` order.
+ *
+ * @throws Error when a parameter of the compiled query is none of the arguments (a constant value
+ *   in the builder would be frozen into every run).
+ */
+export function compileTemplate<A extends unknown[]>(db: Db, build: (db: Db, ...args: A) => Compilable, arity: A['length']): CompiledTemplate {
+  const markers = Array.from({ length: arity }, (_, i) => `\u0000argument ${i}\u0000`)
+  const { sql, parameters } = build(db, ...(markers as unknown as A)).compile()
+  const argumentOf = parameters.map((parameter) => markers.indexOf(parameter as string))
+  if (argumentOf.includes(-1)) throw new Error(`a parameter of "${sql}" is not one of its builder's arguments`)
+  return { sql, argumentOf }
+}
+
+/**
+ * Compiles an insert of one row once: its parameters are the row's values in the order of its
+ * keys, which the row mapper (`accessTokenRow`…) always produces the same way.
+ */
+export function compileInsert<R extends object>(db: Db, build: (db: Db, row: R) => Compilable, sample: R): CompiledTemplate {
+  const { sql, parameters } = build(db, sample).compile()
+  const keys = Object.keys(sample)
+  if (parameters.length !== keys.length) throw new Error(`the insert "${sql}" does not take one parameter per column`)
+  return { sql, argumentOf: keys.map((_, i) => i) }
+}

@@ -1,0 +1,153 @@
+/**
+ * The embedded backend's store: `SqlStore` with the token endpoint's reads and its two atomic
+ * writes run as prepared better-sqlite3 statements instead of through kysely's query builder.
+ *
+ * The benchmark's profile of a code exchange put most of its main-thread time in building,
+ * compiling and running queries through kysely (nine statements and two round trips of a
+ * transaction per exchange); each statement here is compiled once from the same builder in
+ * `queries.ts`, and each write is one synchronous better-sqlite3 transaction. Every call takes the
+ * kysely driver's connection lock first, so it never lands inside a transaction kysely has open on
+ * the same connection. The shared store suite runs against this class.
+ */
+import type SQLite from 'better-sqlite3'
+import type { Compilable, Kysely } from 'kysely'
+import type {
+  AccessTokenRecord,
+  ClientRecord,
+  CodeRecord,
+  GrantRecord,
+  IssuedTokens,
+  RefreshTokenRecord,
+  UserRecord,
+} from '../protocol/store.js'
+import type { Database } from './database.js'
+import * as queries from './queries.js'
+import {
+  SqlStore,
+  accessTokenRow,
+  refreshTokenRow,
+  toAccessToken,
+  toClient,
+  toCode,
+  toGrant,
+  toRefreshToken,
+  toUser,
+  unique,
+  type Row,
+} from './sql-store.js'
+
+/** A query compiled once and prepared once; `run` and `get` take its builder's arguments. */
+class Prepared {
+  readonly #statement: SQLite.Statement
+  readonly #argumentOf: number[]
+
+  constructor(database: SQLite.Database, { sql, argumentOf }: queries.CompiledTemplate) {
+    this.#statement = database.prepare(sql)
+    this.#argumentOf = argumentOf
+  }
+
+  get<R>(...args: unknown[]): R | undefined {
+    return this.#statement.get(...this.#argumentOf.map((i) => args[i])) as R | undefined
+  }
+
+  run(...args: unknown[]): void {
+    this.#statement.run(...this.#argumentOf.map((i) => args[i]))
+  }
+}
+
+const SAMPLE_ACCESS_TOKEN: AccessTokenRecord = { jti: '', grantId: '', clientId: '', userId: '', scopes: [], createdAt: 0, expiresAt: 0, revokedAt: null }
+const SAMPLE_REFRESH_TOKEN: RefreshTokenRecord = { tokenHash: '', grantId: '', clientId: '', userId: '', scopes: [], createdAt: 0, expiresAt: 0, rotatedAt: null }
+
+/** The one better-sqlite3 connection under kysely, and the driver's lock on it. */
+export interface SqliteConnection {
+  database: SQLite.Database
+  exclusive<T>(step: () => T): Promise<T>
+}
+
+export class SqliteStore extends SqlStore {
+  readonly #exclusive: SqliteConnection['exclusive']
+  readonly #clientById: Prepared
+  readonly #userById: Prepared
+  readonly #grantById: Prepared
+  readonly #codeByHash: Prepared
+  readonly #refreshTokenByHash: Prepared
+  readonly #accessTokenByJti: Prepared
+  readonly #rateLimitCount: Prepared
+  readonly #redeemCode: (codeHash: string, now: number, tokens: IssuedTokens) => boolean
+  readonly #rotateRefreshToken: (tokenHash: string, now: number, tokens: IssuedTokens) => boolean
+
+  /** `db` is kysely over `connection`, migrated to the latest schema; the store owns both from now on. */
+  constructor(db: Kysely<Database>, { database, exclusive }: SqliteConnection) {
+    super(db)
+    this.#exclusive = exclusive
+    const prepare = <A extends unknown[]>(build: (db: Kysely<Database>, ...args: A) => Compilable, arity: A['length']) =>
+      new Prepared(database, queries.compileTemplate(db, build, arity))
+    this.#clientById = prepare(queries.clientById, 1)
+    this.#userById = prepare(queries.userById, 1)
+    this.#grantById = prepare(queries.grantById, 1)
+    this.#codeByHash = prepare(queries.codeByHash, 1)
+    this.#refreshTokenByHash = prepare(queries.refreshTokenByHash, 1)
+    this.#accessTokenByJti = prepare(queries.accessTokenByJti, 1)
+    this.#rateLimitCount = prepare(queries.rateLimitCount, 2)
+
+    const consumeCode = prepare(queries.consumeCode, 2)
+    const rotateRefreshToken = prepare(queries.rotateRefreshToken, 2)
+    const insertAccessToken = new Prepared(database, queries.compileInsert(db, queries.insertAccessToken, accessTokenRow(SAMPLE_ACCESS_TOKEN)))
+    const insertRefreshToken = new Prepared(database, queries.compileInsert(db, queries.insertRefreshToken, refreshTokenRow(SAMPLE_REFRESH_TOKEN)))
+    // Takes the caller's transaction, so the tokens exist only if the step that issued them happened.
+    const insertIssuedTokens = (tokens: IssuedTokens) => {
+      insertAccessToken.run(...Object.values(accessTokenRow(tokens.accessToken)))
+      if (tokens.refreshToken !== null) insertRefreshToken.run(...Object.values(refreshTokenRow(tokens.refreshToken)))
+    }
+    this.#redeemCode = database.transaction((codeHash: string, now: number, tokens: IssuedTokens) => {
+      if (consumeCode.get(codeHash, now) === undefined) return false
+      insertIssuedTokens(tokens)
+      return true
+    })
+    this.#rotateRefreshToken = database.transaction((tokenHash: string, now: number, tokens: IssuedTokens) => {
+      if (rotateRefreshToken.get(tokenHash, now) === undefined) return false
+      insertIssuedTokens(tokens)
+      return true
+    })
+  }
+
+  override getClient(clientId: string): Promise<ClientRecord | undefined> {
+    return this.#exclusive(() => mapRow(this.#clientById.get<Row<'clients'>>(clientId), toClient))
+  }
+
+  override getUserById(id: string): Promise<UserRecord | undefined> {
+    return this.#exclusive(() => mapRow(this.#userById.get<Row<'users'>>(id), toUser))
+  }
+
+  override getGrant(id: string): Promise<GrantRecord | undefined> {
+    return this.#exclusive(() => mapRow(this.#grantById.get<Row<'grants'>>(id), toGrant))
+  }
+
+  override getCode(codeHash: string): Promise<CodeRecord | undefined> {
+    return this.#exclusive(() => mapRow(this.#codeByHash.get<Row<'authorization_codes'>>(codeHash), toCode))
+  }
+
+  override getRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | undefined> {
+    return this.#exclusive(() => mapRow(this.#refreshTokenByHash.get<Row<'refresh_tokens'>>(tokenHash), toRefreshToken))
+  }
+
+  override getAccessToken(jti: string): Promise<AccessTokenRecord | undefined> {
+    return this.#exclusive(() => mapRow(this.#accessTokenByJti.get<Row<'access_tokens'>>(jti), toAccessToken))
+  }
+
+  override peekRateLimit(key: string, now: number): Promise<number> {
+    return this.#exclusive(() => Number(this.#rateLimitCount.get<{ count: number }>(key, now)?.count ?? 0))
+  }
+
+  override redeemCode(codeHash: string, now: number, tokens: IssuedTokens): Promise<boolean> {
+    return unique('issued token', this.#exclusive(() => this.#redeemCode(codeHash, now, tokens)))
+  }
+
+  override rotateRefreshToken(tokenHash: string, now: number, tokens: IssuedTokens): Promise<boolean> {
+    return unique('issued token', this.#exclusive(() => this.#rotateRefreshToken(tokenHash, now, tokens)))
+  }
+}
+
+function mapRow<R, T>(row: R | undefined, map: (row: R) => T): T | undefined {
+  return row === undefined ? undefined : map(row)
+}
