@@ -1,7 +1,7 @@
 /**
  * Minting of access tokens (RFC 9068 JWTs), ID tokens (OIDC Core §2) and opaque refresh tokens.
- * Signing is synchronous node:crypto work on the token endpoint's hot path; nothing here touches
- * storage: the caller records what was minted in the same transaction as the step that mints it.
+ * Signatures run on libuv's thread pool (`jws.ts`); nothing here touches storage: the caller
+ * records what was minted in the same transaction as the step that mints it.
  */
 import { randomUUID } from 'node:crypto'
 import type { ServerConfig } from '../config/load.js'

@@ -36,9 +36,12 @@ export const refreshTokenGrant = {
     const scopes = requestedScope === undefined ? token.scopes : parseScope(requestedScope)
     checkScopesAllowed(scopes, token.scopes)
 
-    const access = await minter.accessToken(grant, scopes, now)
+    // Both signatures run on the thread pool at once.
+    const [access, idToken] = await Promise.all([
+      minter.accessToken(grant, scopes, now),
+      scopes.includes('openid') ? minter.idToken(client, user, grant, null, now) : undefined,
+    ])
     const refresh = minter.refreshToken(grant, token.scopes, now)
-    const idToken = scopes.includes('openid') ? await minter.idToken(client, user, grant, null, now) : undefined
 
     if (!(await store.rotateRefreshToken(tokenHash, now, { accessToken: access.record, refreshToken: refresh.record }))) {
       const current = await store.getRefreshToken(tokenHash)
