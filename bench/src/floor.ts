@@ -14,6 +14,10 @@ export class FloorServer {
   readonly #child: ChildProcess
   readonly #dbPath: string
 
+  get pid(): number | undefined {
+    return this.#child.pid
+  }
+
   private constructor(url: string, mode: 'sync' | 'pool', child: ChildProcess, dbPath: string) {
     this.url = url
     this.mode = mode

@@ -19,6 +19,7 @@ import { parseArgs } from 'node:util'
 import { s256 } from '../../packages/server/dist/protocol/pkce.js'
 import { AuthcodeServer, REDIRECT_URI, VERIFIER, type BenchClient } from './authcode.js'
 import { FloorServer } from './floor.js'
+import { cpuTime } from './process.js'
 import { LoadGenerator, type LoadJob, type LoadResult } from './load.js'
 import { OidcProviderServer } from './oidc-provider.js'
 import { topSelfTime } from './profile.js'
@@ -136,7 +137,16 @@ function floorWorkloads(server: FloorServer): Workload[] {
   ]
 }
 
-async function measure(load: LoadGenerator, server: string, workload: Workload, rows: Row[]): Promise<void> {
+/** CPU time per successful request of the process `pid` while `run` ran. */
+async function withCpu(pid: number | undefined, run: () => Promise<LoadResult>): Promise<{ result: LoadResult; cpuPerRequest?: { main: number; total: number } }> {
+  const before = cpuTime(pid)
+  const result = await run()
+  const after = cpuTime(pid)
+  if (before === undefined || after === undefined || result.ok === 0) return { result }
+  return { result, cpuPerRequest: { main: (after.main - before.main) / result.ok, total: (after.total - before.total) / result.ok } }
+}
+
+async function measure(load: LoadGenerator, server: string, pid: number | undefined, workload: Workload, rows: Row[]): Promise<void> {
   const kind = workload.name.split('-')[0] as string
   const key = `${server}/${kind}`
   if (warmup > 0) {
@@ -145,13 +155,14 @@ async function measure(load: LoadGenerator, server: string, workload: Workload, 
   }
   for (const c of concurrencies) {
     const job = await workload.job(duration, c)
-    const result = await load.run(job)
+    const { result, cpuPerRequest } = await withCpu(pid, () => load.run(job))
     remember(key, result)
-    rows.push({ server, workload: workload.name, concurrency: c, ...result })
+    rows.push({ server, workload: workload.name, concurrency: c, ...result, ...(cpuPerRequest === undefined ? {} : { cpuPerRequest }) })
     log(
       `  ${server.padEnd(13)} ${workload.name.padEnd(14)} c=${String(c).padEnd(3)} ${result.rps.toFixed(0).padStart(6)} req/s  p50 ${result.p50} ms  p99 ${result.p99} ms` +
         (result.non2xx + result.errors > 0 ? `  (${result.non2xx} non-2xx, ${result.errors} errors)` : '') +
-        (result.exhausted ? '  (inputs ran out: stopped early)' : ''),
+        (result.exhausted ? '  (inputs ran out: stopped early)' : '') +
+        (cpuPerRequest === undefined ? '' : `  cpu/req ${cpuPerRequest.main.toFixed(0)} µs main, ${cpuPerRequest.total.toFixed(0)} µs all threads`),
     )
   }
 }
@@ -225,7 +236,7 @@ async function main(): Promise<void> {
       log('authcode (SQLite, ES256 access tokens)')
       const server = await AuthcodeServer.start(join(dir, 'authcode') + '-main')
       try {
-        for (const w of authcodeWorkloads(server)) await measure(load, 'authcode', w, rows)
+        for (const w of authcodeWorkloads(server)) await measure(load, 'authcode', server.pid, w, rows)
       } finally {
         await server.stop()
       }
@@ -234,7 +245,7 @@ async function main(): Promise<void> {
       log('oidc-provider 9 (in-memory adapter, ES256 JWT access tokens)')
       const server = await OidcProviderServer.start()
       try {
-        for (const w of oidcWorkloads(server)) await measure(load, 'oidc-provider', w, rows)
+        for (const w of oidcWorkloads(server)) await measure(load, 'oidc-provider', server.pid, w, rows)
       } finally {
         await server.stop()
       }
@@ -244,7 +255,7 @@ async function main(): Promise<void> {
         log(`floor (node:http, SQLite, 2 Ed25519 signatures, ${mode === 'sync' ? 'synchronous' : 'thread pool'})`)
         const server = await FloorServer.start(dir, mode)
         try {
-          for (const w of floorWorkloads(server)) await measure(load, `floor-${mode}`, w, rows)
+          for (const w of floorWorkloads(server)) await measure(load, `floor-${mode}`, server.pid, w, rows)
         } finally {
           await server.stop()
         }

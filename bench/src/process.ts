@@ -1,5 +1,6 @@
-/** Child-process helpers shared by the server handles: free ports, readiness, clean stops. */
+/** Child-process helpers shared by the server handles: free ports, readiness, clean stops, CPU time. */
 import { type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 
 export async function freePort(): Promise<number> {
@@ -50,4 +51,29 @@ export async function stopChild(child: ChildProcess, graceMs = 10_000): Promise<
 export function basicAuth(clientId: string, secret: string): string {
   const enc = (s: string) => encodeURIComponent(s).replace(/%20/g, '+')
   return `Basic ${Buffer.from(`${enc(clientId)}:${enc(secret)}`).toString('base64')}`
+}
+
+/** CPU time a process has used so far, in microseconds: its main thread and the whole process. */
+export interface CpuTime {
+  main: number
+  total: number
+}
+
+// /proc/<pid>/stat fields 14 and 15 (utime, stime) in clock ticks; the comm field may hold spaces.
+function procTicks(path: string): number {
+  const stat = readFileSync(path, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return Number(fields[11]) + Number(fields[12])
+}
+
+const TICK_US = 1e6 / 100 // USER_HZ is 100 on Linux
+
+/** Reads the CPU time of `pid` (Linux /proc); undefined where /proc is not available. */
+export function cpuTime(pid: number | undefined): CpuTime | undefined {
+  if (pid === undefined) return undefined
+  try {
+    return { main: procTicks(`/proc/${pid}/task/${pid}/stat`) * TICK_US, total: procTicks(`/proc/${pid}/stat`) * TICK_US }
+  } catch {
+    return undefined
+  }
 }

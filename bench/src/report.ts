@@ -5,6 +5,8 @@ export interface Row extends LoadResult {
   server: string
   workload: string
   concurrency: number
+  /** Server CPU per successful request, microseconds: main thread, whole process (all threads). */
+  cpuPerRequest?: { main: number; total: number }
 }
 
 export interface GrowthRow extends LoadResult {
@@ -99,6 +101,20 @@ export function printTable(rows: Row[], growth: GrowthRow[], targets: TargetResu
       const fs = isCode ? find(rows, 'floor-sync', 'code-floor', c) : undefined
       const cells = present.map((s) => cell(find(rows, s, w, c)))
       lines.push([w.padEnd(14), String(c).padStart(3), ...cells, ratio(a?.rps, o?.rps).padStart(7), ratio(a?.rps, fp?.rps).padStart(13), ratio(a?.rps, fs?.rps).padStart(13)].join(' '))
+    }
+  }
+  const withCpu = rows.filter((r) => r.cpuPerRequest !== undefined)
+  if (withCpu.length > 0) {
+    lines.push('', 'server CPU per successful request, µs: main thread / whole process (threads included) — steadier than req/s on a busy machine', '')
+    for (const w of workloads) {
+      for (const c of conc) {
+        const cells = present.map((s) => {
+          const cpu = find(withCpu, s, w, c)?.cpuPerRequest
+          return (cpu === undefined ? '' : `${cpu.main.toFixed(0)} / ${cpu.total.toFixed(0)}`).padStart(13) + ''.padEnd(13)
+        })
+        if (cells.every((cell) => cell.trim() === '')) continue
+        lines.push([w.padEnd(14), String(c).padStart(3), ...cells].join(' '))
+      }
     }
   }
   if (growth.length > 0) {
