@@ -59,6 +59,8 @@ export function checkpointInBackground(database: SQLite.Database, path: string):
   return {
     async stop() {
       stopping = true
+      // Unreferenced, the worker would not keep the process alive while we wait for it to exit.
+      worker.ref()
       worker.postMessage('stop')
       await exited
     },
