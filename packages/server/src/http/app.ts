@@ -9,6 +9,7 @@ import { backChannelEndpoints } from '../endpoints/back-channel.js'
 import { authorizationServerMetadata, discoveryEndpoints } from '../endpoints/discovery.js'
 import { healthEndpoints } from '../endpoints/health.js'
 import { userinfoEndpoint } from '../endpoints/userinfo.js'
+import { accountRoutes } from '../interaction/account.js'
 import { Pages } from '../interaction/pages.js'
 import { interactionRoutes } from '../interaction/routes.js'
 import { STYLESHEET } from '../interaction/templates.js'
@@ -98,6 +99,7 @@ export async function buildApp(config: ServerConfig, deps: AppDeps): Promise<Fas
       await scoped.register(discoveryEndpoints, { services })
       await scoped.register(authorizeEndpoint, { services, pages })
       await scoped.register(interactionRoutes, { services, pages })
+      await scoped.register(accountRoutes, { services, pages })
       await scoped.register(backChannelEndpoints, { services })
       await scoped.register(userinfoEndpoint, { services })
       await scoped.register(healthEndpoints, { services })

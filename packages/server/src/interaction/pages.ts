@@ -7,7 +7,8 @@ import { Eta } from 'eta'
 import { TEMPLATES } from './templates.js'
 
 export interface LoginView {
-  clientName: string
+  /** The client the sign-in continues to; undefined for the account page's own sign-in. */
+  clientName: string | undefined
   action: string
   csrf: string
   username: string
@@ -20,6 +21,44 @@ export interface ConsentView {
   action: string
   csrf: string
   scopes: { name: string; description: string }[]
+}
+
+/** A time as `<time datetime>` shows it: ISO 8601 for machines, a plain UTC date and time for people. */
+export interface TimeView {
+  iso: string
+  text: string
+}
+
+const PEOPLE_TIME = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' })
+
+export function timeView(seconds: number): TimeView {
+  const date = new Date(seconds * 1000)
+  return { iso: date.toISOString().replace(/\.000Z$/, 'Z'), text: `${PEOPLE_TIME.format(date)} UTC` }
+}
+
+export interface AccountAppView {
+  clientName: string
+  scopes: { name: string; description: string }[]
+  consentedAt: TimeView
+  lastIssuedAt: TimeView | undefined
+  /** The form that asks to remove this app's access. */
+  removeAction: string
+}
+
+export interface AccountView {
+  userName: string
+  notice: string | undefined
+  csrf: string
+  apps: AccountAppView[]
+  signOutAction: string
+}
+
+export interface RemoveAccessView {
+  app: { clientName: string; scopes: { name: string; description: string }[] }
+  action: string
+  csrf: string
+  /** Back to the account page. */
+  cancel: string
 }
 
 /** Where a form's submission may end up: this server, then (after its redirects) the client. */
@@ -54,8 +93,8 @@ export class Pages {
       .send(html)
   }
 
-  /** @param redirectUri the client's, so that the CSP lets the form's redirect chain reach it */
-  login(reply: FastifyReply, view: LoginView, redirectUri: string, status = 200): FastifyReply {
+  /** @param redirectUri the client's, so that the CSP lets the form's redirect chain reach it (none for the account page) */
+  login(reply: FastifyReply, view: LoginView, redirectUri: string | undefined, status = 200): FastifyReply {
     return this.#send(reply, status, 'login', { title: 'Sign in', ...view }, redirectUri)
   }
 
@@ -63,13 +102,22 @@ export class Pages {
     return this.#send(reply, 200, 'consent', { title: 'Allow access', ...view }, redirectUri)
   }
 
-  message(reply: FastifyReply, status: number, title: string, message: string): FastifyReply {
-    return this.#send(reply, status, 'message', { title, message, isError: status >= 400 })
+  account(reply: FastifyReply, view: AccountView): FastifyReply {
+    return this.#send(reply, 200, 'account', { title: 'Your account', ...view })
   }
 
-  sendError(reply: FastifyReply, status: number, message: string): FastifyReply {
+  removeAccess(reply: FastifyReply, view: RemoveAccessView): FastifyReply {
+    return this.#send(reply, 200, 'removeAccess', { title: 'Remove access?', ...view })
+  }
+
+  /** @param link where to go next, e.g. back to the account page */
+  message(reply: FastifyReply, status: number, title: string, message: string, link?: { href: string; text: string }): FastifyReply {
+    return this.#send(reply, status, 'message', { title, message, isError: status >= 400, link })
+  }
+
+  sendError(reply: FastifyReply, status: number, message: string, link?: { href: string; text: string }): FastifyReply {
     const title = status >= 500 ? 'Something went wrong' : status === 429 ? 'Too many attempts' : 'This request cannot be completed'
-    return this.message(reply, status, title, message)
+    return this.message(reply, status, title, message, link)
   }
 
   home(reply: FastifyReply, issuer: string): FastifyReply {

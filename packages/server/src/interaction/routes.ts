@@ -5,22 +5,19 @@
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { Services } from '../http/services.js'
-import { formBody } from '../http/form.js'
 import { consentNeeded } from '../protocol/authorize.js'
-import { OAuthError } from '../protocol/errors.js'
 import { authenticateInteraction, consentInteraction, denyInteraction, requestOf } from '../protocol/interaction.js'
 import type { Params } from '../protocol/params.js'
 import type { ClientRecord, InteractionRecord } from '../protocol/store.js'
-import { dummyPasswordHash, safeEqual, verifyPassword } from '../tokens/secrets.js'
 import { currentLoginSession, presentedBrowserBinding, startLoginSession } from './cookies.js'
+import { checkedForm, signIn } from './forms.js'
 import type { Pages } from './pages.js'
 
 const EXPIRED = 'This sign-in request has expired or does not exist. Start again from the application.'
 const FORBIDDEN = 'This form was not sent from this sign-in page. Start again from the application.'
-const BAD_LOGIN = 'The username or password is incorrect.'
 
 export const interactionRoutes: FastifyPluginAsync<{ services: Services; pages: Pages }> = async (app, { services, pages }) => {
-  const { store, config, throttles } = services
+  const { store, config } = services
   const interactionUrl = (id: string) => `${services.basePath}/interaction/${id}`
   const resumeUrl = (id: string) => `${services.basePath}/authorize/resume/${id}`
 
@@ -38,26 +35,10 @@ export const interactionRoutes: FastifyPluginAsync<{ services: Services; pages: 
     return { interaction, client }
   }
 
-  /**
-   * RFC 6749 §10.12: the form must carry this interaction's token, and must not come from another
-   * origin. Browsers send `Origin: null` for forms of pages under `Referrer-Policy: no-referrer`
-   * (ours), so `null` says nothing either way; the token, bound to the interaction and to this
-   * browser's cookie, is what proves the form is ours.
-   */
+  /** RFC 6749 §10.12: the form must carry this interaction's token (`checkedForm`). */
   function checkForm(request: FastifyRequest, reply: FastifyReply, interaction: InteractionRecord): Params | undefined {
-    const origin = request.headers.origin
-    const foreign = origin !== undefined && origin !== 'null' && origin !== services.origin
-    let form: Params
-    try {
-      form = formBody(request)
-      const csrf = form.single('csrf')
-      if (foreign || csrf === undefined || !safeEqual(csrf, interaction.csrfToken)) {
-        throw new OAuthError('access_denied', 'csrf')
-      }
-    } catch {
-      pages.sendError(reply, 403, FORBIDDEN)
-      return undefined
-    }
+    const form = checkedForm(request, services, interaction.csrfToken)
+    if (form === undefined) pages.sendError(reply, 403, FORBIDDEN)
     return form
   }
 
@@ -122,34 +103,10 @@ export const interactionRoutes: FastifyPluginAsync<{ services: Services; pages: 
     const form = checkForm(request, reply, interaction)
     if (form === undefined) return reply
 
-    let username: string | undefined
-    let password: string | undefined
-    try {
-      username = form.single('username')
-      password = form.single('password')
-    } catch {
-      username = undefined
-    }
-    if (username === undefined || password === undefined) {
-      return showLogin(reply, interaction, client, username ?? '', 'Enter your username and password.', 400)
-    }
-
-    // SECURITY.md 7: throttled per account and per IP; unknown users cost a full hash like known ones.
+    const outcome = await signIn(request, reply, services, form)
+    if (!('user' in outcome)) return showLogin(reply, interaction, client, outcome.username, outcome.error, outcome.status)
+    const { user } = outcome
     const now = services.now()
-    const account = username.toLowerCase()
-    const wait = Math.max(await throttles.loginAccount.blockedFor(account, now), await throttles.loginIp.blockedFor(request.ip, now))
-    if (wait > 0) {
-      reply.header('retry-after', String(wait))
-      return showLogin(reply, interaction, client, username, 'Too many failed sign-in attempts. Wait a few minutes and try again.', 429)
-    }
-    const user = await store.getUserByUsername(username)
-    const valid = await verifyPassword(password, user?.passwordHash ?? (await dummyPasswordHash()))
-    if (user === undefined || !valid) {
-      await Promise.all([throttles.loginAccount.fail(account, now), throttles.loginIp.fail(request.ip, now)])
-      request.log.info({ event: 'login_failed' }, 'sign-in failed')
-      return showLogin(reply, interaction, client, username, BAD_LOGIN, 401)
-    }
-    await throttles.loginAccount.reset(account)
 
     const authenticated = await authenticateInteraction(store, interaction.id, user.id, now, now)
     if (authenticated === undefined) return pages.sendError(reply, 400, EXPIRED)

@@ -21,6 +21,21 @@ ul.scopes li { padding: .6rem .8rem; border-top: 1px solid var(--line); }
 ul.scopes li:first-child { border-top: 0; }
 ul.scopes code { font-size: .85rem; color: var(--muted); }
 .client { font-weight: 700; }
+h2 { font-size: 1.1rem; margin: 1.75rem 0 .5rem; }
+h3 { font-size: 1rem; margin: 0 0 .5rem; }
+a { color: var(--accent); }
+button.danger { background: var(--bad); border-color: var(--bad); }
+a.button { flex: 1; display: flex; align-items: center; justify-content: center; padding: .65rem 1rem; font-weight: 600; text-align: center; text-decoration: none; border-radius: 8px; border: 1px solid var(--accent); background: #fff; color: var(--accent); }
+a:focus-visible { outline: 3px solid #8fb3f5; outline-offset: 2px; }
+.notice { padding: .6rem .8rem; border-radius: 8px; background: #e8f5ec; color: #1d5c31; border: 1px solid #a8d5b5; }
+ul.apps { list-style: none; padding: 0; margin: 1rem 0; }
+ul.apps > li { padding: 1rem; margin-top: .75rem; border: 1px solid var(--line); border-radius: 8px; }
+ul.apps ul.scopes { margin: .25rem 0 0; }
+ul.apps .actions { margin-top: 1rem; }
+dl { margin: 0; }
+dt { font-weight: 600; margin-top: .5rem; }
+dd { margin: 0; }
+.visually-hidden { position: absolute; width: 1px; height: 1px; padding: 0; margin: -1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
 `
 
 const layout = (body: string) => `<!doctype html>
@@ -43,7 +58,7 @@ ${body}
 export const TEMPLATES = {
   login: layout(`
 <h1>Sign in</h1>
-<p class="lead">to continue to <span class="client"><%= it.clientName %></span></p>
+<p class="lead"><% if (it.clientName) { %>to continue to <span class="client"><%= it.clientName %></span><% } else { %>to see and manage the apps that can use your account<% } %></p>
 <% if (it.error) { %><p class="error" role="alert"><%= it.error %></p><% } %>
 <form method="post" action="<%= it.action %>">
   <input type="hidden" name="csrf" value="<%= it.csrf %>">
@@ -68,10 +83,57 @@ export const TEMPLATES = {
   </div>
 </form>
 `),
+  account: layout(`
+<h1>Your account</h1>
+<p class="lead">Signed in as <span class="client"><%= it.userName %></span></p>
+<% if (it.notice) { %><p class="notice" role="status"><%= it.notice %></p><% } %>
+<h2>Connected apps</h2>
+<% if (it.apps.length === 0) { %><p>No apps have access to your account.</p>
+<% } else { %><p>These apps can use your account. Removing access signs an app out of your account at once; it has to ask you again to come back.</p>
+<ul class="apps">
+<% it.apps.forEach(function (app) { %>  <li>
+    <h3><%= app.clientName %></h3>
+    <dl>
+      <dt>Allowed to</dt>
+      <dd><ul class="scopes">
+<% app.scopes.forEach(function (scope) { %>        <li><%= scope.description %> <code><%= scope.name %></code></li>
+<% }) %>      </ul></dd>
+      <dt>Access given</dt>
+      <dd><time datetime="<%= app.consentedAt.iso %>"><%= app.consentedAt.text %></time></dd>
+      <dt>Last token issued</dt>
+      <dd><% if (app.lastIssuedAt) { %><time datetime="<%= app.lastIssuedAt.iso %>"><%= app.lastIssuedAt.text %></time><% } else { %>Never<% } %></dd>
+    </dl>
+    <form method="post" action="<%= app.removeAction %>">
+      <input type="hidden" name="csrf" value="<%= it.csrf %>">
+      <div class="actions"><button type="submit" class="danger">Remove access<span class="visually-hidden"> for <%= app.clientName %></span></button></div>
+    </form>
+  </li>
+<% }) %></ul>
+<% } %><form method="post" action="<%= it.signOutAction %>">
+  <input type="hidden" name="csrf" value="<%= it.csrf %>">
+  <div class="actions"><button type="submit" class="secondary">Sign out</button></div>
+</form>
+`),
+  removeAccess: layout(`
+<h1>Remove access?</h1>
+<p class="lead"><span class="client"><%= it.app.clientName %></span> will no longer be able to:</p>
+<ul class="scopes">
+<% it.app.scopes.forEach(function (scope) { %>  <li><%= scope.description %> <code><%= scope.name %></code></li>
+<% }) %></ul>
+<p>It is signed out of your account at once: every token it holds stops working, and it has to ask you again to use your account.</p>
+<form method="post" action="<%= it.action %>">
+  <input type="hidden" name="csrf" value="<%= it.csrf %>">
+  <div class="actions">
+    <a class="button" href="<%= it.cancel %>">Cancel</a>
+    <button type="submit" class="danger">Remove access<span class="visually-hidden"> for <%= it.app.clientName %></span></button>
+  </div>
+</form>
+`),
   message: layout(`
 <h1><%= it.title %></h1>
 <p<% if (it.isError) { %> class="error" role="alert"<% } %>><%= it.message %></p>
-`),
+<% if (it.link) { %><p><a href="<%= it.link.href %>"><%= it.link.text %></a></p>
+<% } %>`),
   home: layout(`
 <h1>authcode</h1>
 <p class="lead">OAuth 2.1 and OpenID Connect authorization server.</p>

@@ -83,6 +83,13 @@ export interface ConsentRecord {
   updatedAt: number
 }
 
+/** A consent as the user's account page lists it. */
+export interface ConsentActivity extends ConsentRecord {
+  clientName: string
+  /** The latest `createdAt` of the access and refresh tokens issued to the client for the user; null when none. */
+  lastIssuedAt: number | null
+}
+
 /** One authorization of one client by one user; every code, refresh and access token hangs off one. */
 export interface GrantRecord {
   id: string
@@ -196,6 +203,17 @@ export interface ConsentStore {
   getConsent(userId: string, clientId: string): Promise<ConsentRecord | undefined>
   /** Adds `scopes` to what the user granted the client (union with an earlier consent). */
   saveConsent(userId: string, clientId: string, scopes: string[], now: number): Promise<void>
+  /**
+   * Every consent of the user, with its client's name and when a token (access or refresh) was last
+   * issued to that client for that user; oldest consent first (ties by client id).
+   */
+  listConsentsWithActivity(userId: string): Promise<ConsentActivity[]>
+  /**
+   * Atomic: deletes the user's consent to the client and revokes every grant of that user to that
+   * client the way `revokeGrant` does (grants and their access tokens get `revokedAt`; codes and
+   * refresh tokens stop working with their grant). True when there was a consent or a live grant.
+   */
+  revokeConsent(userId: string, clientId: string, now: number): Promise<boolean>
 }
 
 export interface GrantStore {

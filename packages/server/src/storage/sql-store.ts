@@ -19,6 +19,7 @@ import {
   type AccessTokenRecord,
   type ClientRecord,
   type CodeRecord,
+  type ConsentActivity,
   type ConsentRecord,
   type GrantRecord,
   type GrantType,
@@ -35,8 +36,8 @@ import {
 } from '../protocol/store.js'
 import type { Database, Flag } from './database.js'
 import { migrateToLatest } from './migrate.js'
-
 import * as queries from './queries.js'
+
 export type Row<T extends keyof Database> = Selectable<Database[T]>
 type NewRow<T extends keyof Database> = Insertable<Database[T]>
 
@@ -200,6 +201,62 @@ export class SqlStore implements Store {
               .executeTakeFirst()
       if (saved !== undefined) return
     }
+  }
+
+  /** One query: the client's name by join, the last issue times by correlated `max()` subqueries. */
+  async listConsentsWithActivity(userId: string): Promise<ConsentActivity[]> {
+    const rows = await this.#db
+      .selectFrom('consents')
+      .innerJoin('clients', 'clients.client_id', 'consents.client_id')
+      .selectAll('consents')
+      .select((eb) => [
+        'clients.name as client_name',
+        eb
+          .selectFrom('access_tokens')
+          .select((sub) => sub.fn.max('access_tokens.created_at').as('created_at'))
+          .whereRef('access_tokens.user_id', '=', 'consents.user_id')
+          .whereRef('access_tokens.client_id', '=', 'consents.client_id')
+          .as('last_access_token'),
+        eb
+          .selectFrom('refresh_tokens')
+          .select((sub) => sub.fn.max('refresh_tokens.created_at').as('created_at'))
+          .whereRef('refresh_tokens.user_id', '=', 'consents.user_id')
+          .whereRef('refresh_tokens.client_id', '=', 'consents.client_id')
+          .as('last_refresh_token'),
+      ])
+      .where('consents.user_id', '=', userId)
+      .orderBy('consents.created_at')
+      .orderBy('consents.client_id')
+      .execute()
+    return rows.map((row) => {
+      const issued = [row.last_access_token, row.last_refresh_token].map(nullableNumber).filter((t) => t !== null)
+      return { ...toConsent(row), clientName: row.client_name, lastIssuedAt: issued.length === 0 ? null : Math.max(...issued) }
+    })
+  }
+
+  /** One transaction that starts with the consent's deletion; the grants go as in `revokeGrant`. */
+  async revokeConsent(userId: string, clientId: string, now: number): Promise<boolean> {
+    return this.#db.transaction().execute(async (trx) => {
+      const consent = await trx
+        .deleteFrom('consents')
+        .where('user_id', '=', userId)
+        .where('client_id', '=', clientId)
+        .executeTakeFirst()
+      const grants = await trx
+        .updateTable('grants')
+        .set({ revoked_at: now })
+        .where('user_id', '=', userId)
+        .where('client_id', '=', clientId)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst()
+      await trx
+        .updateTable('access_tokens')
+        .set({ revoked_at: now })
+        .where('grant_id', 'in', trx.selectFrom('grants').select('id').where('user_id', '=', userId).where('client_id', '=', clientId))
+        .where('revoked_at', 'is', null)
+        .execute()
+      return consent.numDeletedRows > 0n || grants.numUpdatedRows > 0n
+    })
   }
 
   // grants, codes and tokens

@@ -338,6 +338,105 @@ export function storeSuite(dialect: string, open: () => Promise<Store>): void {
         await Promise.all(scopes.map((scope) => store.saveConsent('u1', 'c1', [scope], NOW)))
         expect((await store.getConsent('u1', 'c1'))?.scopes.toSorted()).toEqual(scopes)
       })
+
+      it('listConsentsWithActivity lists only the user\'s consents, oldest first, with the last token issued', async () => {
+        await store.createClient(client('c2', { name: 'A first client' }))
+        await store.createClient(client('c3', { name: 'Z never used' }))
+        await store.createUser(user('u2', 'bob'))
+        await store.saveConsent('u1', 'c1', ['openid', 'profile'], NOW)
+        await store.saveConsent('u1', 'c2', ['openid'], NOW + 1)
+        await store.saveConsent('u1', 'c3', ['email'], NOW + 2)
+        await store.saveConsent('u2', 'c1', ['openid'], NOW + 3)
+        // c1: an access token at NOW + 10, rotated into one at NOW + 50 with a refresh token at NOW + 60.
+        await store.createGrantWithCode(grant('g1'), code('code-g1', 'g1'))
+        await store.redeemCode('code-g1', NOW + 10, {
+          accessToken: accessToken('at1', 'g1', { createdAt: NOW + 10 }),
+          refreshToken: refreshToken('rt1', 'g1', { createdAt: NOW + 10 }),
+        })
+        await store.rotateRefreshToken('rt1', NOW + 50, {
+          accessToken: accessToken('at2', 'g1', { createdAt: NOW + 50 }),
+          refreshToken: refreshToken('rt2', 'g1', { createdAt: NOW + 60 }),
+        })
+        // c2: one access token, no refresh token; u2's token for c2 does not count for u1.
+        await store.createGrantWithCode(grant('g2', { clientId: 'c2' }), code('code-g2', 'g2', { clientId: 'c2' }))
+        await store.redeemCode('code-g2', NOW, { accessToken: accessToken('at3', 'g2', { clientId: 'c2', createdAt: NOW + 20 }), refreshToken: null })
+        await store.createGrantWithCode(grant('g3', { clientId: 'c2', userId: 'u2' }), code('code-g3', 'g3', { clientId: 'c2', userId: 'u2' }))
+        await store.redeemCode('code-g3', NOW, {
+          accessToken: accessToken('at4', 'g3', { clientId: 'c2', userId: 'u2', createdAt: NOW + 99 }),
+          refreshToken: null,
+        })
+
+        const listed = await store.listConsentsWithActivity('u1')
+        expect(listed.map((c) => [c.clientId, c.clientName, c.lastIssuedAt])).toEqual([
+          ['c1', 'Client c1', NOW + 60],
+          ['c2', 'A first client', NOW + 20],
+          ['c3', 'Z never used', null],
+        ])
+        expect(listed[0]).toEqual({
+          userId: 'u1',
+          clientId: 'c1',
+          scopes: ['openid', 'profile'],
+          createdAt: NOW,
+          updatedAt: NOW,
+          clientName: 'Client c1',
+          lastIssuedAt: NOW + 60,
+        })
+        expect((await store.listConsentsWithActivity('u2')).map((c) => [c.clientId, c.lastIssuedAt])).toEqual([['c1', null]])
+        expect(await store.listConsentsWithActivity('nobody')).toEqual([])
+      })
+
+      it('revokeConsent deletes the consent and revokes every grant of that user to that client, and nothing else', async () => {
+        await store.createClient(client('c2'))
+        await store.createUser(user('u2', 'bob'))
+        await store.saveConsent('u1', 'c1', ['openid'], NOW)
+        await store.saveConsent('u1', 'c2', ['openid'], NOW)
+        await store.saveConsent('u2', 'c1', ['openid'], NOW)
+        // Two grants of u1 to c1 (one with a rotated refresh token, one with a code not yet redeemed);
+        // u1's grant to c2 and u2's grant to c1 must survive.
+        await store.createGrantWithCode(grant('g1'), code('code-g1', 'g1'))
+        await store.redeemCode('code-g1', NOW, tokens('at1', 'g1', 'rt1'))
+        await store.rotateRefreshToken('rt1', NOW + 1, tokens('at1b', 'g1', 'rt1b'))
+        await store.createGrantWithCode(grant('g2'), code('code-g2', 'g2'))
+        await store.createGrantWithCode(grant('g3', { clientId: 'c2' }), code('code-g3', 'g3', { clientId: 'c2' }))
+        await store.redeemCode('code-g3', NOW, { accessToken: accessToken('at3', 'g3', { clientId: 'c2' }), refreshToken: null })
+        await store.createGrantWithCode(grant('g4', { userId: 'u2' }), code('code-g4', 'g4', { userId: 'u2' }))
+        await store.redeemCode('code-g4', NOW, { accessToken: accessToken('at4', 'g4', { userId: 'u2' }), refreshToken: null })
+
+        expect(await store.revokeConsent('u1', 'c1', NOW + 10)).toBe(true)
+
+        expect(await store.getConsent('u1', 'c1')).toBeUndefined()
+        expect((await store.getGrant('g1'))?.revokedAt).toBe(NOW + 10)
+        expect((await store.getGrant('g2'))?.revokedAt).toBe(NOW + 10)
+        expect((await store.getAccessToken('at1'))?.revokedAt).toBe(NOW + 10)
+        expect((await store.getAccessToken('at1b'))?.revokedAt).toBe(NOW + 10)
+        // Refresh tokens and codes stop with their grant, as after revokeGrant.
+        expect(await store.rotateRefreshToken('rt1b', NOW + 11, tokens('at9', 'g1', 'rt9'))).toBe(false)
+        expect(await store.redeemCode('code-g2', NOW + 11, tokens('at8', 'g2', 'rt8'))).toBe(false)
+        expect(await store.getAccessToken('at9')).toBeUndefined()
+
+        expect(await store.getConsent('u1', 'c2')).toBeDefined()
+        expect(await store.getConsent('u2', 'c1')).toBeDefined()
+        expect((await store.getGrant('g3'))?.revokedAt).toBeNull()
+        expect((await store.getGrant('g4'))?.revokedAt).toBeNull()
+        expect((await store.getAccessToken('at3'))?.revokedAt).toBeNull()
+        expect((await store.getAccessToken('at4'))?.revokedAt).toBeNull()
+      })
+
+      it('revokeConsent keeps the first revocation time and is false when there is nothing left to revoke', async () => {
+        await store.saveConsent('u1', 'c1', ['openid'], NOW)
+        await store.createGrantWithCode(grant('g1'), code('code-g1', 'g1'))
+        await store.redeemCode('code-g1', NOW, tokens('at1', 'g1', null))
+        await store.revokeGrant('g1', NOW + 5)
+        expect(await store.revokeConsent('u1', 'c1', NOW + 10)).toBe(true)
+        expect((await store.getGrant('g1'))?.revokedAt).toBe(NOW + 5)
+        expect((await store.getAccessToken('at1'))?.revokedAt).toBe(NOW + 5)
+        expect(await store.revokeConsent('u1', 'c1', NOW + 20)).toBe(false)
+        expect(await store.revokeConsent('u1', 'unknown', NOW)).toBe(false)
+        // A live grant without a consent (a first-party client that skipped consent) is still revoked.
+        await store.createGrantWithCode(grant('g2'), code('code-g2', 'g2'))
+        expect(await store.revokeConsent('u1', 'c1', NOW + 30)).toBe(true)
+        expect((await store.getGrant('g2'))?.revokedAt).toBe(NOW + 30)
+      })
     })
 
     describe('grants and authorization codes', () => {

@@ -1,0 +1,112 @@
+/**
+ * The account page: a signed-in user sees the apps they let into their account (their consents)
+ * and removes an app's access, in two steps (ask, then confirm). Not signed in, the page is a
+ * sign-in form that starts the same login session as the sign-in of an authorization request.
+ *
+ * Every form carries the CSRF token derived from this browser's cookie (`browserFormToken`). Who
+ * the user is comes only from the login session, never from a form: nobody removes another
+ * user's apps.
+ */
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import type { Services } from '../http/services.js'
+import { queryParams } from '../http/form.js'
+import { findConnectedApp, listConnectedApps, removeAccess } from '../protocol/connected-apps.js'
+import type { UserRecord } from '../protocol/store.js'
+import { browserFormToken, currentLoginSession, endLoginSession, presentedBrowserFormToken, startLoginSession } from './cookies.js'
+import { checkedForm, signIn } from './forms.js'
+import { timeView, type Pages } from './pages.js'
+
+const FORBIDDEN = 'This form was not sent from your account page. Open your account page again and retry.'
+const NOT_CONNECTED = 'This app has no access to your account.'
+const REMOVED = 'Access removed. The app can no longer use your account.'
+
+type AppParams = { Params: { clientId: string } }
+
+export const accountRoutes: FastifyPluginAsync<{ services: Services; pages: Pages }> = async (app, { services, pages }) => {
+  const { store, config } = services
+  const accountUrl = `${services.basePath}/account`
+  const removeUrl = (clientId: string) => `${accountUrl}/apps/${encodeURIComponent(clientId)}/remove`
+  const backToAccount = { href: accountUrl, text: 'Back to your account' }
+  const page = { config: { errors: 'page' as const } }
+
+  async function signedInUser(request: FastifyRequest): Promise<UserRecord | undefined> {
+    const session = await currentLoginSession(request, services)
+    return session === undefined ? undefined : store.getUserById(session.userId)
+  }
+
+  /** The form body when it carries this browser's token; otherwise the 403 page is sent. */
+  function checkForm(request: FastifyRequest, reply: FastifyReply) {
+    const form = checkedForm(request, services, presentedBrowserFormToken(request))
+    if (form === undefined) pages.sendError(reply, 403, FORBIDDEN, backToAccount)
+    return form
+  }
+
+  function showSignIn(request: FastifyRequest, reply: FastifyReply, username = '', error?: string, status = 200) {
+    const csrf = browserFormToken(request, reply, services)
+    return pages.login(reply, { clientName: undefined, action: `${accountUrl}/login`, csrf, username, error }, undefined, status)
+  }
+
+  app.get('/account', page, async (request, reply) => {
+    const user = await signedInUser(request)
+    if (user === undefined) return showSignIn(request, reply)
+    const removed = queryParams(request).single('removed') === '1'
+    const apps = await listConnectedApps(store, user.id, config.scopes)
+    return pages.account(reply, {
+      userName: user.name ?? user.username,
+      notice: removed ? REMOVED : undefined,
+      csrf: browserFormToken(request, reply, services),
+      signOutAction: `${accountUrl}/logout`,
+      apps: apps.map((connected) => ({
+        clientName: connected.clientName,
+        scopes: connected.scopes,
+        consentedAt: timeView(connected.consentedAt),
+        lastIssuedAt: connected.lastIssuedAt === null ? undefined : timeView(connected.lastIssuedAt),
+        removeAction: removeUrl(connected.clientId),
+      })),
+    })
+  })
+
+  app.post('/account/login', page, async (request, reply) => {
+    const form = checkForm(request, reply)
+    if (form === undefined) return reply
+    if ((await signedInUser(request)) !== undefined) return reply.redirect(accountUrl, 303)
+    const outcome = await signIn(request, reply, services, form)
+    if (!('user' in outcome)) return showSignIn(request, reply, outcome.username, outcome.error, outcome.status)
+    await startLoginSession(reply, services, outcome.user.id, services.now())
+    return reply.redirect(accountUrl, 303)
+  })
+
+  app.post('/account/logout', page, async (request, reply) => {
+    if (checkForm(request, reply) === undefined) return reply
+    await endLoginSession(request, reply, services)
+    return reply.redirect(accountUrl, 303)
+  })
+
+  /** Step one: what removing this app's access means, and a form to confirm it. */
+  app.post<AppParams>('/account/apps/:clientId/remove', page, async (request, reply) => {
+    if (checkForm(request, reply) === undefined) return reply
+    const user = await signedInUser(request)
+    if (user === undefined) return reply.redirect(accountUrl, 303)
+    const connected = await findConnectedApp(store, user.id, request.params.clientId, config.scopes)
+    if (connected === undefined) return pages.sendError(reply, 404, NOT_CONNECTED, backToAccount)
+    return pages.removeAccess(reply, {
+      app: connected,
+      action: `${removeUrl(connected.clientId)}/confirm`,
+      csrf: browserFormToken(request, reply, services),
+      cancel: accountUrl,
+    })
+  })
+
+  /** Step two: the consent goes and every grant of this user to the app is revoked. */
+  app.post<AppParams>('/account/apps/:clientId/remove/confirm', page, async (request, reply) => {
+    if (checkForm(request, reply) === undefined) return reply
+    const user = await signedInUser(request)
+    if (user === undefined) return reply.redirect(accountUrl, 303)
+    const { clientId } = request.params
+    if (!(await removeAccess(store, user.id, clientId, services.now()))) {
+      return pages.sendError(reply, 404, NOT_CONNECTED, backToAccount)
+    }
+    request.log.info({ event: 'access_removed', clientId }, 'the user removed an app\'s access')
+    return reply.redirect(`${accountUrl}?removed=1`, 303)
+  })
+}
