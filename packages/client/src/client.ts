@@ -52,6 +52,14 @@ export class OAuthClient {
       tokens: options.tokenStore ?? new MemoryTokenStore(),
       refreshes: new Map<string, Promise<SessionRecord>>(),
       wait: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      emit: (event) => {
+        if (config.onEvent === undefined) return
+        try {
+          config.onEvent(Object.freeze(event))
+        } catch {
+          // Observing never changes the flow.
+        }
+      },
     }
   }
 

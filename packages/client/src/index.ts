@@ -22,6 +22,21 @@ export type { CallbackInput, CallbackResult } from './callback/handle-callback.j
 export type { JsonValue, SessionRecord, TokenSet, TokenStore } from './tokens/store.js'
 export type { LogoutResult } from './tokens/revoke.js'
 export type { ResourceRequestBody, ResourceRequestInit } from './resource/fetch.js'
+export {
+  fingerprint,
+  type AuthorizationRequestEvent,
+  type CallbackEvent,
+  type CheckOutcome,
+  type Fingerprint,
+  type FlowEvent,
+  type FlowEventBase,
+  type FlowEventError,
+  type FlowEventListener,
+  type ResourceEvent,
+  type RevocationEvent,
+  type TokenEvent,
+  type TokenResponseSummary,
+} from './events.js'
 export { MemoryLoginStateStore, MemoryTokenStore } from './storage/memory.js'
 export { SqliteTokenStore } from './storage/sqlite.js'
 export {

@@ -5,8 +5,11 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
 import * as oauth from 'oauth4webapi'
-import { CallbackError, InvalidResponseError, NetworkError } from '../errors.js'
+import { AuthorizationError, CallbackError, InvalidResponseError, NetworkError } from '../errors.js'
+import { fingerprint, type CallbackEvent, type CheckOutcome, type TokenResponseSummary } from '../events.js'
 import { randomId, sessionKey, type ClientContext } from '../internal/context.js'
+import { eventError, startTimer, withoutQuery } from '../internal/events.js'
+import type { LoginState } from '../login/state-store.js'
 import { clientAuthentication, oauthClient, requestOptions, toClientError } from '../internal/http.js'
 import type { JsonValue, SessionRecord, TokenSet } from '../tokens/store.js'
 
@@ -77,26 +80,80 @@ function tokenSet(result: oauth.TokenEndpointResponse, now: number): TokenSet {
  */
 export async function handleCallback(context: ClientContext, input: CallbackInput): Promise<CallbackResult> {
   if (typeof input !== 'object' || input === null) throw new TypeError('input must be an object')
+  const timer = startTimer()
   const { config } = context
   const params = callbackParameters(context, input.url)
   const now = config.now()
+  const loginId = typeof input.loginId === 'string' && input.loginId !== '' ? input.loginId : undefined
+  const checks: { attempt: CheckOutcome; state: CheckOutcome; iss: CheckOutcome } = { attempt: 'not_reached', state: 'not_reached', iss: 'not_reached' }
+  let issuer: string | undefined
+  const emitCallback = (outcome: CallbackEvent['outcome'], error?: unknown): void =>
+    context.emit({
+      type: 'callback',
+      at: timer.at,
+      durationMs: timer.elapsed(),
+      outcome,
+      attempt: loginId === undefined ? undefined : fingerprint(loginId),
+      received: receivedParameters(params),
+      checks: { ...checks },
+      issuer,
+      error: error === undefined ? undefined : eventError(error),
+    })
 
-  if (typeof input.loginId !== 'string' || input.loginId === '') {
-    throw new CallbackError('LOGIN_NOT_FOUND', 'no login attempt: the login cookie is missing')
-  }
-  // Taken before any check: a failed callback burns the attempt (fresh values next time, CL-01).
-  const entry = await context.loginStates.take(input.loginId, now)
-  if (entry === undefined) throw new CallbackError('LOGIN_NOT_FOUND', 'no login attempt matches: unknown, already used or expired')
-  if (entry.expiresAt <= now) throw new CallbackError('LOGIN_EXPIRED', 'the login attempt expired')
-  checkState(params, entry.state)
-
-  const { as } = await context.metadata.get()
-  // RFC 9700 §4.4 / OAuth 2.1 §7.15: the code goes only to the server the attempt was started at.
-  if (as.issuer !== entry.issuer) throw new CallbackError('ISSUER_MISMATCH', 'the login attempt was started at another issuer')
-  const client = oauthClient(config)
+  let entry: LoginState
+  let as: oauth.AuthorizationServer
   let validated: URLSearchParams
   try {
-    validated = oauth.validateAuthResponse(as, client, params, entry.state)
+    if (loginId === undefined) {
+      checks.attempt = 'failed'
+      throw new CallbackError('LOGIN_NOT_FOUND', 'no login attempt: the login cookie is missing')
+    }
+    // Taken before any check: a failed callback burns the attempt (fresh values next time, CL-01).
+    const taken = await context.loginStates.take(loginId, now)
+    checks.attempt = taken === undefined || taken.expiresAt <= now ? 'failed' : 'passed'
+    if (taken === undefined) throw new CallbackError('LOGIN_NOT_FOUND', 'no login attempt matches: unknown, already used or expired')
+    if (taken.expiresAt <= now) throw new CallbackError('LOGIN_EXPIRED', 'the login attempt expired')
+    entry = taken
+    issuer = entry.issuer
+    checks.state = 'failed'
+    checkState(params, entry.state)
+    checks.state = 'passed'
+    as = (await context.metadata.get()).as
+    // RFC 9700 §4.4 / OAuth 2.1 §7.15: the code goes only to the server the attempt was started at.
+    if (as.issuer !== entry.issuer) {
+      checks.iss = 'failed'
+      throw new CallbackError('ISSUER_MISMATCH', 'the login attempt was started at another issuer')
+    }
+    validated = validateCallback(as, oauthClient(config), params, entry.state)
+    checks.iss = params.has('iss') ? 'passed' : 'absent'
+    if (validated.getAll('code').length !== 1) throw new CallbackError('INVALID_CALLBACK', 'callback refused: exactly one "code" parameter expected')
+  } catch (error) {
+    if (error instanceof AuthorizationError) checks.iss = params.has('iss') ? 'passed' : 'absent'
+    else if (error instanceof CallbackError && checks.state === 'passed' && checks.iss === 'not_reached') {
+      checks.iss = error.code === 'ISSUER_MISMATCH' ? 'failed' : params.has('iss') ? 'passed' : 'absent'
+    }
+    emitCallback(error instanceof AuthorizationError ? 'error_response' : 'refused', error)
+    throw error
+  }
+  emitCallback('accepted')
+  return exchangeCode(context, as, params, validated, entry, now)
+}
+
+/** What a callback carried, secrets as fingerprints. A repeated parameter shows as absent. */
+function receivedParameters(params: URLSearchParams): CallbackEvent['received'] {
+  const one = (name: string): string | undefined => {
+    const values = params.getAll(name)
+    return values.length === 1 ? values[0] : undefined
+  }
+  const code = one('code')
+  const state = one('state')
+  return { code: code === undefined ? undefined : fingerprint(code), state: state === undefined ? undefined : fingerprint(state), iss: one('iss'), error: one('error') }
+}
+
+/** oauth4webapi's checks of the authorization response (`iss`, `state`, `error`), as typed errors. */
+function validateCallback(as: oauth.AuthorizationServer, client: oauth.Client, params: URLSearchParams, state: string): URLSearchParams {
+  try {
+    return oauth.validateAuthResponse(as, client, params, state)
   } catch (error) {
     if (error instanceof oauth.OperationProcessingError) {
       throw new CallbackError(/"iss"/.test(error.message) ? 'ISSUER_MISMATCH' : 'INVALID_CALLBACK', `callback refused: ${error.message}`)
@@ -104,34 +161,91 @@ export async function handleCallback(context: ClientContext, input: CallbackInpu
     if (error instanceof oauth.UnsupportedOperationError) throw new CallbackError('INVALID_CALLBACK', `callback refused: ${error.message}`)
     throw toClientError(error, 'token')
   }
+}
 
+/** The back-channel code exchange (RFC 6749 §4.1.3), the ID token's validation, and the new session. */
+async function exchangeCode(
+  context: ClientContext,
+  as: oauth.AuthorizationServer,
+  params: URLSearchParams,
+  validated: URLSearchParams,
+  entry: LoginState,
+  now: number,
+): Promise<CallbackResult> {
+  const { config } = context
+  const timer = startTimer()
+  const client = oauthClient(config)
   const tokenEndpoint = new URL(as.token_endpoint as string)
-  let response: Response
-  try {
-    response = await oauth.authorizationCodeGrantRequest(as, client, clientAuthentication(config), validated, entry.redirectUri, entry.codeVerifier, requestOptions(config, tokenEndpoint))
-  } catch (error) {
-    if (error instanceof NetworkError) throw error
-    if (error instanceof oauth.OperationProcessingError) throw new CallbackError('INVALID_CALLBACK', `callback refused: ${error.message}`)
-    throw toClientError(error, 'token')
-  }
-
-  let result: oauth.TokenEndpointResponse
-  try {
-    result = await oauth.processAuthorizationCodeResponse(as, client, response, {
-      expectedNonce: entry.nonce ?? oauth.expectNoNonce,
-      maxAge: entry.maxAge ?? oauth.skipAuthTimeCheck,
-      requireIdToken: entry.nonce !== undefined,
-    })
-  } catch (error) {
-    throw toClientError(error, 'token')
-  }
-  const claims = result.id_token === undefined ? undefined : await verifiedIdTokenClaims(context, as, response, result)
-
-  const tokens = tokenSet(result, config.now())
+  const code = params.get('code')
   const sessionId = randomId()
-  const record: SessionRecord = { tokens, claims, createdAt: now, updatedAt: now }
-  await context.tokens.set(sessionKey(sessionId), record)
-  return { sessionId, claims, tokens, returnTo: entry.returnTo }
+  let status: number | undefined
+  const emitToken = (response: TokenResponseSummary | undefined, error?: unknown): void =>
+    context.emit({
+      type: 'token',
+      grant: 'authorization_code',
+      at: timer.at,
+      durationMs: timer.elapsed(),
+      endpoint: withoutQuery(tokenEndpoint),
+      authMethod: config.authMethod,
+      clientSecret: config.clientSecret === undefined ? undefined : fingerprint(config.clientSecret),
+      code: code === null ? undefined : fingerprint(code),
+      codeVerifier: fingerprint(entry.codeVerifier),
+      refreshToken: undefined,
+      session: fingerprint(sessionId),
+      status,
+      response,
+      error: error === undefined ? undefined : eventError(error),
+      sessionEnded: false,
+    })
+  try {
+    let response: Response
+    try {
+      response = await oauth.authorizationCodeGrantRequest(as, client, clientAuthentication(config), validated, entry.redirectUri, entry.codeVerifier, requestOptions(config, tokenEndpoint))
+    } catch (error) {
+      if (error instanceof NetworkError) throw error
+      if (error instanceof oauth.OperationProcessingError) throw new CallbackError('INVALID_CALLBACK', `callback refused: ${error.message}`)
+      throw toClientError(error, 'token')
+    }
+    status = response.status
+    let result: oauth.TokenEndpointResponse
+    try {
+      result = await oauth.processAuthorizationCodeResponse(as, client, response, {
+        expectedNonce: entry.nonce ?? oauth.expectNoNonce,
+        maxAge: entry.maxAge ?? oauth.skipAuthTimeCheck,
+        requireIdToken: entry.nonce !== undefined,
+      })
+    } catch (error) {
+      throw toClientError(error, 'token')
+    }
+    const claims = result.id_token === undefined ? undefined : await verifiedIdTokenClaims(context, as, response, result)
+    const tokens = tokenSet(result, config.now())
+    const record: SessionRecord = { tokens, claims, createdAt: now, updatedAt: now }
+    await context.tokens.set(sessionKey(sessionId), record)
+    emitToken(tokenResponseSummary(result, claims))
+    return { sessionId, claims, tokens, returnTo: entry.returnTo }
+  } catch (error) {
+    emitToken(undefined, error)
+    throw error
+  }
+}
+
+/** A token response as events show it: tokens as fingerprints, the ID token's times. */
+export function tokenResponseSummary(result: oauth.TokenEndpointResponse, claims: Readonly<Record<string, JsonValue | undefined>> | undefined): TokenResponseSummary {
+  const time = (name: string): number | undefined => {
+    const value = claims?.[name]
+    return typeof value === 'number' ? value : undefined
+  }
+  return {
+    tokenType: result.token_type,
+    expiresIn: result.expires_in,
+    scope: result.scope,
+    accessToken: fingerprint(result.access_token),
+    refreshToken: result.refresh_token === undefined ? undefined : fingerprint(result.refresh_token),
+    idToken: result.id_token === undefined ? undefined : fingerprint(result.id_token),
+    authTime: time('auth_time'),
+    idTokenIssuedAt: time('iat'),
+    idTokenExpiresAt: time('exp'),
+  }
 }
 
 /**

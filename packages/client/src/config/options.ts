@@ -13,6 +13,7 @@ import {
   type AsyncApiDocument,
   type AuthorizationCodeScheme,
 } from '@authcode/asyncapi'
+import type { FlowEventListener } from '../events.js'
 import type { LoginStateStore } from '../login/state-store.js'
 import type { TokenStore } from '../tokens/store.js'
 
@@ -128,6 +129,12 @@ export interface ClientOptions {
   idTokenSigningAlg?: string
   /** Replaces `fetch` for every back-channel request (tracing, proxies, tests). */
   fetch?: (url: string, init: RequestInit) => Promise<Response>
+  /**
+   * Receives one event per step of the flow (authorization request, callback, token request,
+   * resource call, revocation) with timings and non-secret parameters; secrets only as fingerprints.
+   * See `FlowEvent`.
+   */
+  onEvent?: FlowEventListener
 }
 
 export const DEFAULTS = Object.freeze({
@@ -163,6 +170,7 @@ export interface ResolvedConfig {
   readonly discoveryCacheTtl: number
   readonly idTokenSigningAlg: string | undefined
   readonly fetch: ((url: string, init: RequestInit) => Promise<Response>) | undefined
+  readonly onEvent: FlowEventListener | undefined
 }
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]'])
@@ -352,6 +360,7 @@ export function resolveConfig(options: ClientOptions): ResolvedConfig {
   const scope = explicitScope ?? fromDocument ?? DEFAULTS.scope
   if (options.now !== undefined && typeof options.now !== 'function') throw new TypeError('now must be a function returning seconds since the epoch')
   if (options.fetch !== undefined && typeof options.fetch !== 'function') throw new TypeError('fetch must be a function')
+  if (options.onEvent !== undefined && typeof options.onEvent !== 'function') throw new TypeError('onEvent must be a function')
   const timeoutMs = positive('timeoutMs', options.timeoutMs, DEFAULTS.timeoutMs)
   const refreshLockTtl = positive('refreshLockTtl', options.refreshLockTtl, DEFAULTS.refreshLockTtl)
   if (refreshLockTtl * 1000 <= timeoutMs) {
@@ -377,5 +386,6 @@ export function resolveConfig(options: ClientOptions): ResolvedConfig {
     discoveryCacheTtl: positive('discoveryCacheTtl', options.discoveryCacheTtl, DEFAULTS.discoveryCacheTtl),
     idTokenSigningAlg: optionalString('idTokenSigningAlg', options.idTokenSigningAlg),
     fetch: options.fetch,
+    onEvent: options.onEvent,
   })
 }

@@ -2,6 +2,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { MetadataCache } from '../config/metadata.js'
 import type { ResolvedConfig } from '../config/options.js'
+import type { FlowEvent } from '../events.js'
 import type { LoginStateStore } from '../login/state-store.js'
 import type { SessionRecord, TokenStore } from '../tokens/store.js'
 
@@ -14,6 +15,8 @@ export interface ClientContext {
   readonly refreshes: Map<string, Promise<SessionRecord>>
   /** Waits between looks at another process's refresh lock (replaceable in tests). */
   readonly wait: (ms: number) => Promise<void>
+  /** Hands an event to the `onEvent` listener, if any (its failures ignored). */
+  readonly emit: (event: FlowEvent) => void
 }
 
 /** 256 random bits, base64url: login ids, session ids, lock owners. */

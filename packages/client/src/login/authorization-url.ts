@@ -4,7 +4,9 @@
  */
 import * as oauth from 'oauth4webapi'
 import { defaultScope } from '../config/options.js'
+import { fingerprint } from '../events.js'
 import { randomId, type ClientContext } from '../internal/context.js'
+import { startTimer, withoutQuery } from '../internal/events.js'
 import type { LoginState } from './state-store.js'
 
 export interface AuthorizationUrlOptions {
@@ -82,6 +84,7 @@ function checkOptions(options: AuthorizationUrlOptions): void {
  */
 export async function buildAuthorizationUrl(context: ClientContext, options: AuthorizationUrlOptions = {}): Promise<AuthorizationUrl> {
   checkOptions(options)
+  const timer = startTimer()
   const { config } = context
   const { as } = await context.metadata.get()
   const scope = options.scope ?? defaultScope(config, as.scopes_supported)
@@ -97,7 +100,8 @@ export async function buildAuthorizationUrl(context: ClientContext, options: Aut
   params.set('redirect_uri', config.redirectUri)
   params.set('scope', scope)
   params.set('state', state)
-  params.set('code_challenge', await oauth.calculatePKCECodeChallenge(codeVerifier))
+  const codeChallenge = await oauth.calculatePKCECodeChallenge(codeVerifier)
+  params.set('code_challenge', codeChallenge)
   params.set('code_challenge_method', 'S256')
   if (nonce !== undefined) params.set('nonce', nonce)
   if (options.prompt !== undefined) params.set('prompt', options.prompt)
@@ -119,5 +123,23 @@ export async function buildAuthorizationUrl(context: ClientContext, options: Aut
     expiresAt: now + config.loginTtl,
   }
   await context.loginStates.save(loginId, entry)
+  context.emit({
+    type: 'authorization_request',
+    at: timer.at,
+    durationMs: timer.elapsed(),
+    attempt: fingerprint(loginId),
+    endpoint: withoutQuery(url),
+    clientId: config.clientId,
+    redirectUri: config.redirectUri,
+    scope,
+    state: fingerprint(state),
+    codeVerifier: fingerprint(codeVerifier),
+    codeChallenge: fingerprint(codeChallenge),
+    codeChallengeMethod: 'S256',
+    nonce: nonce === undefined ? undefined : fingerprint(nonce),
+    prompt: options.prompt,
+    maxAge: options.maxAge,
+    expiresAt: entry.expiresAt,
+  })
   return { url, loginId, expiresAt: entry.expiresAt }
 }

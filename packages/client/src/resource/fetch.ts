@@ -6,7 +6,9 @@ import * as oauth from 'oauth4webapi'
 import type { JsonValue, SessionRecord } from '../tokens/store.js'
 import { checkEndpoint } from '../config/options.js'
 import { InvalidResponseError } from '../errors.js'
+import { fingerprint, type FlowEventError } from '../events.js'
 import type { ClientContext } from '../internal/context.js'
+import { eventError, startTimer, withoutQuery } from '../internal/events.js'
 import { oauthClient, requestOptions, toClientError } from '../internal/http.js'
 import { freshSession } from '../tokens/refresh.js'
 
@@ -24,6 +26,18 @@ function invalidToken(error: oauth.WWWAuthenticateChallengeError): boolean {
   return error.status === 401 && error.cause.some((c) => c.scheme.toLowerCase() === 'bearer' && c.parameters.error === 'invalid_token')
 }
 
+/** A `WWW-Authenticate` challenge as an event's error (RFC 6750 §3). */
+function challengeError(error: oauth.WWWAuthenticateChallengeError): FlowEventError {
+  const parameters = error.cause.find((c) => c.scheme.toLowerCase() === 'bearer')?.parameters ?? error.cause[0]?.parameters
+  return {
+    code: 'RESOURCE_REFUSED',
+    message: `the resource server refused the access token (HTTP ${error.status})`,
+    status: error.status,
+    ...(parameters?.error === undefined ? {} : { error: parameters.error }),
+    ...(parameters?.error_description === undefined ? {} : { errorDescription: parameters.error_description }),
+  }
+}
+
 /**
  * Runs `call` with the session's access token; after a 401 `invalid_token` challenge, refreshes
  * (once per session, shared with concurrent callers) and runs it again. `onChallenge` decides what a
@@ -34,18 +48,45 @@ async function withAccessToken<T>(
   sessionId: string,
   call: (record: SessionRecord) => Promise<T>,
   onChallenge: (error: oauth.WWWAuthenticateChallengeError) => T,
-  step: 'userinfo' | 'resource',
+  request: { kind: 'userinfo' | 'resource'; method: string; url: URL; status: (value: T) => number },
 ): Promise<T> {
+  const step = request.kind
+  const observed = async (record: SessionRecord, attempt: 1 | 2): Promise<T> => {
+    const timer = startTimer()
+    const emit = (status: number | undefined, error: FlowEventError | undefined): void =>
+      context.emit({
+        type: 'resource',
+        at: timer.at,
+        durationMs: timer.elapsed(),
+        kind: request.kind,
+        method: request.method,
+        url: withoutQuery(request.url),
+        session: fingerprint(sessionId),
+        accessToken: fingerprint(record.tokens.accessToken),
+        try: attempt,
+        status,
+        error,
+      })
+    try {
+      const value = await call(record)
+      emit(request.status(value), undefined)
+      return value
+    } catch (error) {
+      if (error instanceof oauth.WWWAuthenticateChallengeError) emit(error.status, challengeError(error))
+      else emit(undefined, eventError(toClientError(error, step)))
+      throw error
+    }
+  }
   const first = await freshSession(context, sessionId)
   try {
-    return await call(first)
+    return await observed(first, 1)
   } catch (error) {
     if (!(error instanceof oauth.WWWAuthenticateChallengeError)) throw toClientError(error, step)
     if (!invalidToken(error)) return onChallenge(error)
   }
   const second = await freshSession(context, sessionId, first.tokens.accessToken)
   try {
-    return await call(second)
+    return await observed(second, 2)
   } catch (error) {
     if (error instanceof oauth.WWWAuthenticateChallengeError) return onChallenge(error)
     throw toClientError(error, step)
@@ -76,7 +117,7 @@ export async function fetchResource(context: ClientContext, sessionId: string, i
     sessionId,
     (record) => oauth.protectedResourceRequest(record.tokens.accessToken, method, url, new Headers(init.headers), body, requestOptions(context.config, url)),
     (challenge) => challenge.response,
-    'resource',
+    { kind: 'resource', method, url, status: (response) => response.status },
   )
 }
 
@@ -102,6 +143,6 @@ export async function userinfo(context: ClientContext, sessionId: string): Promi
     (challenge) => {
       throw toClientError(challenge, 'userinfo')
     },
-    'userinfo',
+    { kind: 'userinfo', method: 'GET', url: endpoint, status: () => 200 },
   )
 }

@@ -5,9 +5,11 @@
  * session on `invalid_grant`.
  */
 import * as oauth from 'oauth4webapi'
-import { verifiedIdTokenClaims } from '../callback/handle-callback.js'
+import { tokenResponseSummary, verifiedIdTokenClaims } from '../callback/handle-callback.js'
 import { AuthcodeClientError, InvalidResponseError, OAuthServerError, SessionError } from '../errors.js'
+import { fingerprint, type Fingerprint, type TokenResponseSummary } from '../events.js'
 import { randomId, sessionKey, type ClientContext } from '../internal/context.js'
+import { eventError, startTimer, withoutQuery } from '../internal/events.js'
 import { clientAuthentication, oauthClient, requestOptions, toClientError } from '../internal/http.js'
 import type { SessionRecord } from './store.js'
 
@@ -34,7 +36,7 @@ export async function freshSession(context: ClientContext, sessionId: string, re
 
   const inFlight = context.refreshes.get(key)
   if (inFlight !== undefined) return inFlight
-  const pending: Promise<SessionRecord> = refreshUnderLock(context, key, rejected).finally(() => {
+  const pending: Promise<SessionRecord> = refreshUnderLock(context, key, fingerprint(sessionId), rejected).finally(() => {
     if (context.refreshes.get(key) === pending) context.refreshes.delete(key)
   })
   context.refreshes.set(key, pending)
@@ -42,7 +44,7 @@ export async function freshSession(context: ClientContext, sessionId: string, re
 }
 
 /** Takes the store's lease, or waits for whoever holds it and uses what they stored. */
-async function refreshUnderLock(context: ClientContext, key: string, rejected: string | undefined): Promise<SessionRecord> {
+async function refreshUnderLock(context: ClientContext, key: string, session: Fingerprint, rejected: string | undefined): Promise<SessionRecord> {
   const { config, tokens } = context
   const owner = randomId()
   const attempts = Math.max(1, Math.ceil(config.refreshLockWaitMs / config.refreshLockPollMs))
@@ -54,7 +56,7 @@ async function refreshUnderLock(context: ClientContext, key: string, rejected: s
         const record = await tokens.get(key)
         if (record === undefined) throw new SessionError('SESSION_ENDED', 'the session ended')
         if (!needsRefresh(context, record, rejected)) return record
-        return await refresh(context, key, record, rejected)
+        return await refresh(context, key, session, record, rejected)
       } finally {
         await tokens.releaseRefreshLock(key, owner)
       }
@@ -78,7 +80,7 @@ async function endSession(context: ClientContext, key: string, message: string, 
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-6
  * @see https://openid.net/specs/openid-connect-core-1_0.html#RefreshTokenResponse
  */
-async function refresh(context: ClientContext, key: string, record: SessionRecord, rejected: string | undefined): Promise<SessionRecord> {
+async function refresh(context: ClientContext, key: string, session: Fingerprint, record: SessionRecord, rejected: string | undefined): Promise<SessionRecord> {
   const { config } = context
   const current = record.tokens
   const expired = current.expiresAt !== undefined && current.expiresAt <= config.now()
@@ -90,10 +92,34 @@ async function refresh(context: ClientContext, key: string, record: SessionRecor
 
   let result: oauth.TokenEndpointResponse
   let claims = record.claims
+  const timer = startTimer()
+  let endpoint: string | undefined
+  let status: number | undefined
+  const emitToken = (response: TokenResponseSummary | undefined, error?: unknown, sessionEnded = false): void =>
+    context.emit({
+      type: 'token',
+      grant: 'refresh_token',
+      at: timer.at,
+      durationMs: timer.elapsed(),
+      endpoint: endpoint ?? '',
+      authMethod: config.authMethod,
+      clientSecret: config.clientSecret === undefined ? undefined : fingerprint(config.clientSecret),
+      code: undefined,
+      codeVerifier: undefined,
+      refreshToken: fingerprint(refreshToken),
+      session,
+      status,
+      response,
+      error: error === undefined ? undefined : eventError(error),
+      sessionEnded,
+    })
   try {
     const { as, refreshAs } = await context.metadata.get()
     const client = oauthClient(config)
-    const response = await oauth.refreshTokenGrantRequest(refreshAs, client, clientAuthentication(config), refreshToken, requestOptions(config, new URL(refreshAs.token_endpoint as string)))
+    const target = new URL(refreshAs.token_endpoint as string)
+    endpoint = withoutQuery(target)
+    const response = await oauth.refreshTokenGrantRequest(refreshAs, client, clientAuthentication(config), refreshToken, requestOptions(config, target))
+    status = response.status
     result = await oauth.processRefreshTokenResponse(as, client, response)
     if (result.id_token !== undefined) {
       const fresh = await verifiedIdTokenClaims(context, as, response, result)
@@ -106,16 +132,18 @@ async function refresh(context: ClientContext, key: string, record: SessionRecor
   } catch (caught) {
     const error = toClientError(caught, 'token')
     if (error instanceof OAuthServerError && error.code === 'INVALID_GRANT') {
+      emitToken(undefined, error, true)
       return endSession(context, key, 'the refresh token was refused (invalid_grant): the user must log in again', error)
     }
     if (error instanceof InvalidResponseError && error.code === 'INVALID_ID_TOKEN') {
+      emitToken(undefined, error, true)
       return endSession(context, key, 'the refresh response carried an invalid ID token', error)
     }
+    emitToken(undefined, error)
     // A passing failure (network, 5xx) while the current token still works: keep using it.
     if (error instanceof AuthcodeClientError && !expired && rejected === undefined) return record
     throw error
   }
-
   const now = config.now()
   const updated: SessionRecord = {
     tokens: {
@@ -132,5 +160,7 @@ async function refresh(context: ClientContext, key: string, record: SessionRecor
     updatedAt: now,
   }
   await context.tokens.set(key, updated)
+  // Claims of a refreshed ID token, or none: the first ID token's auth_time is not this response's.
+  emitToken(tokenResponseSummary(result, result.id_token === undefined ? undefined : claims))
   return updated
 }

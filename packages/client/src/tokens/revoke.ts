@@ -5,7 +5,9 @@
  */
 import * as oauth from 'oauth4webapi'
 import { AuthcodeClientError, SessionError } from '../errors.js'
+import { fingerprint } from '../events.js'
 import { sessionKey, type ClientContext } from '../internal/context.js'
+import { eventError, startTimer, withoutQuery } from '../internal/events.js'
 import { clientAuthentication, oauthClient, requestOptions, toClientError } from '../internal/http.js'
 
 /**
@@ -20,19 +22,40 @@ export async function revoke(context: ClientContext, sessionId: string): Promise
   const key = sessionKey(sessionId)
   const record = await context.tokens.get(key)
   if (record === undefined) throw new SessionError('SESSION_NOT_FOUND', 'no such session (never opened, logged out, or ended)')
+  const timer = startTimer()
+  const { refreshToken, accessToken } = record.tokens
+  const [token, hint] = refreshToken === undefined ? [accessToken, 'access_token' as const] : [refreshToken, 'refresh_token' as const]
+  let endpoint: string | undefined
+  const emitRevocation = (outcome: 'revoked' | 'failed' | 'skipped', error?: unknown): void =>
+    context.emit({
+      type: 'revocation',
+      at: timer.at,
+      durationMs: timer.elapsed(),
+      outcome,
+      endpoint,
+      tokenTypeHint: hint,
+      token: fingerprint(token),
+      session: fingerprint(sessionId),
+      error: error === undefined ? undefined : eventError(error),
+    })
   try {
     const { as } = await context.metadata.get()
-    if (as.revocation_endpoint === undefined) return false
-    const { refreshToken, accessToken } = record.tokens
-    const [token, hint] = refreshToken === undefined ? [accessToken, 'access_token'] : [refreshToken, 'refresh_token']
+    if (as.revocation_endpoint === undefined) {
+      emitRevocation('skipped')
+      return false
+    }
+    endpoint = withoutQuery(as.revocation_endpoint)
     const response = await oauth.revocationRequest(as, oauthClient(context.config), clientAuthentication(context.config), token, {
       ...requestOptions(context.config, new URL(as.revocation_endpoint)),
       additionalParameters: { token_type_hint: hint },
     })
     await oauth.processRevocationResponse(response)
+    emitRevocation('revoked')
     return true
-  } catch (error) {
-    throw toClientError(error, 'revocation')
+  } catch (caught) {
+    const error = toClientError(caught, 'revocation')
+    emitRevocation('failed', error)
+    throw error
   } finally {
     await context.tokens.delete(key)
   }
