@@ -8,6 +8,8 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { MemoryTokenStore, OAuthClient, SessionError, type TokenStore } from '@authcode/client'
 import { authcode, isSameOrigin, requireAuth, toWebRequest } from '@authcode/client/express'
 import { ChatHub } from './chat.js'
+import { HandshakeRecorder } from './handshake.js'
+import { HANDSHAKE_STYLE } from './handshake-svg.js'
 import { render } from './views.js'
 
 /** What the demo app asks for: sign-in, profile, and the example chat broker's scopes. */
@@ -43,6 +45,8 @@ code, pre { background: #f6f8fa; border-radius: 6px; } pre { padding: .8rem; ove
 /** Builds the app (listening is the caller's business: see main.ts). */
 export function createDemoApp(options: DemoAppOptions): { app: express.Express; client: OAuthClient; chat: ChatHub } {
   const tokenStore = options.tokenStore ?? new MemoryTokenStore()
+  // Each step of each login, for the handshake diagram (src/handshake.ts): fingerprints, no secret.
+  const handshakes = new HandshakeRecorder({ secure: new URL(options.redirectUri).protocol === 'https:' })
   const clientOptions = {
     server: { kind: 'discovery' as const, issuer: options.issuer },
     clientId: options.clientId,
@@ -50,6 +54,7 @@ export function createDemoApp(options: DemoAppOptions): { app: express.Express; 
     redirectUri: options.redirectUri,
     scope: options.scope ?? DEFAULT_SCOPE,
     tokenStore,
+    onEvent: handshakes.onEvent,
   }
   const client = new OAuthClient(clientOptions)
   const room = options.chatRoom ?? 'lobby'
@@ -83,10 +88,12 @@ export function createDemoApp(options: DemoAppOptions): { app: express.Express; 
 
   app.get('/style.css', (_req, res) => {
     res.type('text/css').setHeader('cache-control', 'public, max-age=300')
-    res.send(STYLE)
+    res.send(STYLE + HANDSHAKE_STYLE)
   })
 
-  app.use(authcode({ client }))
+  app.use(handshakes.middleware)
+  app.use(authcode({ client, renderError: handshakes.renderError }))
+  app.get('/handshake', handshakes.page)
 
   app.get('/', (req, res) => {
     const signedIn = req.auth !== undefined
@@ -129,8 +136,15 @@ export function createDemoApp(options: DemoAppOptions): { app: express.Express; 
     res.send(render('api', { title: 'API result', endpoint: as.userinfo_endpoint, status: response.status, result: shown }))
   })
 
-  app.post('/refresh', requireAuth(), async (req, res) => {
-    await client.refresh(req.auth?.sessionId ?? '')
+  // Not behind requireAuth(): a session that already ended (access removed at the server: a revoked
+  // token was refused, the refresh that followed got invalid_grant) gets the same clear page as one
+  // that ends now, not a bare 401.
+  app.post('/refresh', async (req, res) => {
+    if (req.auth === undefined) {
+      sessionEnded(res)
+      return
+    }
+    await client.refresh(req.auth.sessionId)
     res.redirect(303, '/dashboard?refreshed=1')
   })
 
@@ -189,13 +203,19 @@ export function createDemoApp(options: DemoAppOptions): { app: express.Express; 
     const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : 'ERROR'
     console.error(`demo app: request failed: ${code}: ${error instanceof Error ? error.message : 'unknown error'}`)
     if (error instanceof SessionError) {
-      res.redirect(303, '/')
+      sessionEnded(res)
       return
     }
     res.status(502).send(render('message', { title: 'Something went wrong', text: `The request failed (${code}).`, isError: true }))
   })
 
   return { app, client, chat }
+}
+
+/** The session is over (the client library deleted it): say so, with the way back in. */
+function sessionEnded(res: Response): void {
+  res.setHeader('cache-control', 'no-store')
+  res.send(render('message', { title: 'Signed out', text: 'Your session has ended: the authorization server no longer accepts this app\'s access (it was removed or expired). Log in again to continue.', isError: false }))
 }
 
 function displayName(claims: Readonly<Record<string, unknown>> | undefined): string {

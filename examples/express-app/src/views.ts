@@ -1,5 +1,6 @@
 /**
- * The demo app's pages. Eta escapes every `<%= %>` output; `<%~ %>` only inserts other templates.
+ * The demo app's pages. Eta escapes every `<%= %>` output; `<%~ %>` only inserts other templates
+ * (and the handshake diagram, itself an eta template with every value escaped: src/handshake-svg.ts).
  * No script anywhere, so the app's CSP can forbid it.
  */
 import { Eta } from 'eta'
@@ -20,7 +21,8 @@ const TEMPLATES: Record<string, string> = {
 <% } else { %><p>This app signs you in with the OAuth 2.0 authorization code flow (PKCE, state, nonce) at
 <code><%= it.issuer %></code>. Your tokens stay on this app's server.</p>
 <form method="get" action="/login"><input type="hidden" name="returnTo" value="/dashboard"><button>Log in</button></form>
-<% } %>`,
+<% } %>
+<p><a href="/handshake">See the last handshake in this browser</a></p>`,
   dashboard: `<% layout('@layout') %>
 <% if (it.refreshed) { %><p class="note">The tokens were refreshed.</p><% } %>
 <p>Welcome, <strong id="name"><%= it.name %></strong>.</p>
@@ -33,7 +35,8 @@ const TEMPLATES: Record<string, string> = {
 <form method="post" action="/api"><button>Call the API</button></form>
 <form method="post" action="/refresh"><button class="secondary">Refresh tokens</button></form>
 <form method="get" action="/chat"><button class="secondary">Chat</button></form>
-<%~ include('@logout') %>`,
+<%~ include('@logout') %>
+<p><a href="/handshake" id="handshake-link">See the handshake, drawn</a></p>`,
   api: `<% layout('@layout') %>
 <p>GET <code><%= it.endpoint %></code> with the session's access token answered
 <strong id="status"><%= it.status %></strong>:</p>
@@ -52,13 +55,24 @@ const TEMPLATES: Record<string, string> = {
 <form method="post" action="/chat"><label>Message <input name="message" maxlength="2000" required autocomplete="off"></label> <button>Send</button></form>
 <form method="get" action="/chat"><button class="secondary">Reload</button></form>
 <form method="get" action="/dashboard"><button class="secondary">Back to the dashboard</button></form>`,
+  handshake: `<% layout('@layout') %>
+<% if (it.failure !== undefined) { %><p class="error" id="failure"><%= it.failure %></p><% } %>
+<p id="handshake-summary"<% if (it.outcome === 'failed') { %> class="outcome-failed"<% } %>><%= it.summary %></p>
+<% if (it.diagram !== undefined) { %>
+<figure class="handshake"><%~ it.diagram %>
+<figcaption>Front channel rows are blue, back channel rows amber; dotted arrows are derived from what the client backend saw at the callback. Codes, tokens, state and the PKCE verifier appear only as fingerprints.</figcaption></figure>
+<h2 id="steps-heading">The same steps as text</h2>
+<ol class="handshake-steps" id="handshake-steps" aria-labelledby="steps-heading"><% it.steps.forEach(function (s) { %><li<% if (s.failed) { %> class="failed"<% } %>><%= s.text %></li><% }) %></ol>
+<% if (it.dropped > 0) { %><p class="note"><%= it.dropped %> later steps were not recorded.</p><% } %>
+<% } %>
+<nav aria-label="Where next"><p><% if (it.signedIn) { %><a href="/dashboard">Back to the dashboard</a> · <% } else { %><a href="/login?returnTo=%2Fdashboard">Log in<%= it.failure !== undefined ? ' again' : '' %></a> · <% } %><a href="/">Home</a></p></nav>`,
   message: `<% layout('@layout') %>
 <p<% if (it.isError) { %> class="error"<% } %>><%= it.text %></p><p><a href="/">Home</a></p>`,
 }
 
 for (const [name, template] of Object.entries(TEMPLATES)) eta.loadTemplate(`@${name}`, template)
 
-export type View = 'home' | 'dashboard' | 'api' | 'chat' | 'message'
+export type View = 'home' | 'dashboard' | 'api' | 'chat' | 'handshake' | 'message'
 
 /** A whole page: `data` needs a `title`, and what the view shows. */
 export function render(view: View, data: { title: string } & Record<string, unknown>): string {

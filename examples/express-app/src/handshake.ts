@@ -1,0 +1,140 @@
+/**
+ * The demo app's handshake log: every flow event of the client library (`onEvent`), tied to the
+ * browser whose request caused it, kept per handshake, and shown as a sequence diagram on
+ * `/handshake` (linked from the dashboard and the home page) and on the page of a failed login.
+ *
+ * Events are tied to a browser with an opaque random id in an HttpOnly cookie (the server keeps
+ * only its SHA-256) and `AsyncLocalStorage` around each request: the client library calls
+ * `onEvent` in the asynchronous context of the call that took the step. A browser's log holds its
+ * last few handshakes; each starts with an authorization request, and a later event joins the
+ * handshake of the session it names. The events hold fingerprints, never a secret, so the log and
+ * the page can be shown and shared as they are.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks'
+import { createHash, randomBytes } from 'node:crypto'
+import type { Request as ExpressRequest, RequestHandler } from 'express'
+import { AuthcodeClientError, AuthorizationError, errorPage, parseCookies, type FlowEvent, type FlowEventListener } from '@authcode/client'
+import { describeHandshake, renderHandshakeSvg, stepText, type RecordedEvent } from './handshake-svg.js'
+import { render } from './views.js'
+
+/** The cookie that names the browser's handshake log (random, opaque, not a session). */
+export const HANDSHAKE_COOKIE = 'authcode_demo_handshake'
+const COOKIE_VALUE = /^[\w-]{43}$/
+const MAX_BROWSERS = 1000
+const HANDSHAKES_PER_BROWSER = 3
+const EVENTS_PER_HANDSHAKE = 80
+
+interface Handshake {
+  readonly entries: RecordedEvent[]
+  /** The session fingerprint, once the code exchange opened one. */
+  session: string | undefined
+  dropped: number
+}
+
+interface RequestContext {
+  readonly browser: string
+  readonly route: string
+}
+
+const HTML_HEADERS = { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' } as const
+
+export class HandshakeRecorder {
+  readonly #context = new AsyncLocalStorage<RequestContext>()
+  /** By SHA-256 of the cookie value; oldest browser first (re-inserted on use). */
+  readonly #browsers = new Map<string, Handshake[]>()
+  readonly #secure: boolean
+
+  constructor(options: { secure: boolean }) {
+    this.#secure = options.secure
+  }
+
+  /** Names the browser (setting the cookie on its first visit) and runs the rest of the request in its context. */
+  readonly middleware: RequestHandler = (req, res, next) => {
+    const sent = parseCookies(req.headers.cookie ?? null).get(HANDSHAKE_COOKIE)
+    let id = sent !== undefined && COOKIE_VALUE.test(sent) ? sent : undefined
+    if (id === undefined) {
+      id = randomBytes(32).toString('base64url')
+      res.append('set-cookie', `${HANDSHAKE_COOKIE}=${id}; Path=/; HttpOnly; SameSite=Lax; Max-Age=86400${this.#secure ? '; Secure' : ''}`)
+    }
+    this.#context.run({ browser: createHash('sha256').update(id).digest('base64url'), route: `${req.method} ${req.path}` }, next)
+  }
+
+  /** The client's `onEvent`: events outside a browser's request (none in this app) are not kept. */
+  readonly onEvent: FlowEventListener = (event) => {
+    const context = this.#context.getStore()
+    if (context !== undefined) this.#record(context.browser, { event, route: context.route })
+  }
+
+  #record(browser: string, entry: RecordedEvent): void {
+    const logs = this.#browsers.get(browser) ?? []
+    this.#browsers.delete(browser)
+    this.#browsers.set(browser, logs)
+    if (this.#browsers.size > MAX_BROWSERS) this.#browsers.delete(this.#browsers.keys().next().value as string)
+    const target = this.#target(logs, entry.event)
+    if (target === undefined) return
+    if (target.entries.length >= EVENTS_PER_HANDSHAKE) {
+      target.dropped++
+      return
+    }
+    target.entries.push(entry)
+    if (entry.event.type === 'token' && entry.event.grant === 'authorization_code' && entry.event.response !== undefined) target.session = entry.event.session
+  }
+
+  /** The handshake an event belongs to: a new one for a new login, else the one of its session, else the latest. */
+  #target(logs: Handshake[], event: FlowEvent): Handshake | undefined {
+    const fresh = (): Handshake => {
+      const handshake: Handshake = { entries: [], session: undefined, dropped: 0 }
+      logs.push(handshake)
+      if (logs.length > HANDSHAKES_PER_BROWSER) logs.shift()
+      return handshake
+    }
+    if (event.type === 'authorization_request') return fresh()
+    const latest = logs.at(-1)
+    if (event.type === 'callback') return latest !== undefined && !latest.entries.some((e) => e.event.type === 'callback') ? latest : fresh()
+    if (event.type === 'token' && event.grant === 'authorization_code') return latest ?? fresh()
+    // Refresh, resource call, revocation: the handshake of that session (a revocation at /callback
+    // ends the browser's previous session, not the one being opened).
+    return logs.findLast((h) => h.session === event.session)
+  }
+
+  /** The latest handshake of the browser behind the current request. */
+  #latest(): Handshake | undefined {
+    const context = this.#context.getStore()
+    return context === undefined ? undefined : this.#browsers.get(context.browser)?.at(-1)
+  }
+
+  /** The page data of the latest handshake (diagram, text steps, summary). */
+  #pageData(title: string): Record<string, unknown> & { title: string } {
+    const handshake = this.#latest()
+    if (handshake === undefined || handshake.entries.length === 0) return { title, diagram: undefined, steps: [], summary: 'No handshake recorded in this browser yet.', outcome: 'none' }
+    const view = describeHandshake(handshake.entries)
+    return {
+      title,
+      diagram: renderHandshakeSvg(view),
+      steps: view.steps.map((s) => ({ text: stepText(s, view.startedAt), failed: s.failure !== undefined })),
+      summary: view.summary,
+      outcome: view.outcome,
+      dropped: handshake.dropped,
+    }
+  }
+
+  /** `GET /handshake`: the latest handshake of this browser, whether or not it is signed in. */
+  readonly page: RequestHandler = (req: ExpressRequest, res) => {
+    res.setHeader('cache-control', 'no-store')
+    res.send(render('handshake', { ...this.#pageData('The handshake'), signedIn: req.auth !== undefined, failure: undefined }))
+  }
+
+  /** `renderError` of the auth handler: a failed login shows where its handshake stopped, and why. */
+  readonly renderError = (error: unknown): Response => {
+    const status = errorPage(error).status
+    const cancelled = error instanceof AuthorizationError && error.error === 'access_denied'
+    let failure = 'Something went wrong while signing you in.'
+    if (error instanceof AuthorizationError) {
+      failure = `The authorization server answered ${error.error}${error.error_description === undefined ? '' : ` (${error.error_description})`}.`
+    } else if (error instanceof AuthcodeClientError) {
+      failure = `${error.code}: ${error.message}`
+    }
+    const body = render('handshake', { ...this.#pageData(cancelled ? 'Sign-in cancelled' : 'Sign-in failed'), signedIn: false, failure })
+    return new Response(body, { status, headers: HTML_HEADERS })
+  }
+}
