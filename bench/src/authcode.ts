@@ -1,8 +1,9 @@
 /**
  * authcode under test: the real CLI (`authcode serve`) in a child process on an embedded SQLite file
- * in a temporary directory. Clients, the user, codes and refresh tokens are written ahead through
- * the server's own storage code (the built `SqlStore`, `issueAuthorizationCode`, `redeemCode`) from
- * this process, which opens the same SQLite file (WAL lets both use it).
+ * in a temporary directory, or on a PostgreSQL database (`db`). Clients, users, login sessions,
+ * consents, codes and refresh tokens are written ahead through the server's own storage code (the
+ * built store from `openStore`, `issueAuthorizationCode`, `redeemCode`) from this process, which
+ * opens the same database (SQLite: WAL lets both use the file).
  */
 import { fork, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
@@ -16,6 +17,22 @@ import { issueAuthorizationCode } from '../../packages/server/dist/protocol/gran
 import { s256 } from '../../packages/server/dist/protocol/pkce.js'
 import { hashPassword, hashToken, randomToken } from '../../packages/server/dist/tokens/secrets.js'
 import { basicAuth, freePort, stopChild, waitReady } from './process.js'
+
+/** The value of authcode's login session cookie (`interaction/cookies.ts`). */
+const SESSION_COOKIE = 'authcode_session'
+/** Single-use values minted at once: SQLite serializes them anyway; PostgreSQL overlaps round trips. */
+const MINT_CONCURRENCY = 8
+
+/** `n` results of `mintOne`, at most `MINT_CONCURRENCY` at a time, in order. */
+async function mintMany<T>(n: number, mintOne: () => Promise<T>): Promise<T[]> {
+  const out: T[] = new Array<T>(n)
+  let next = 0
+  const worker = async () => {
+    for (let i = next++; i < n; i = next++) out[i] = await mintOne()
+  }
+  await Promise.all(Array.from({ length: Math.min(MINT_CONCURRENCY, n) }, worker))
+  return out
+}
 
 const BIN = fileURLToPath(new URL('../../packages/server/bin/authcode.js', import.meta.url))
 export const REDIRECT_URI = 'https://rp.bench.test/cb'
@@ -38,14 +55,25 @@ export class AuthcodeServer {
   readonly #child: ChildProcess
   readonly #store: Store
   readonly #userId: string
-  readonly #dbPath: string
+  readonly #passwordHash: string
+  /** The SQLite file; undefined on PostgreSQL. */
+  readonly #dbPath: string | undefined
 
-  private constructor(url: string, child: ChildProcess, store: Store, clients: Record<'ES256' | 'RS256', BenchClient>, userId: string, dbPath: string) {
+  private constructor(
+    url: string,
+    child: ChildProcess,
+    store: Store,
+    clients: Record<'ES256' | 'RS256', BenchClient>,
+    userId: string,
+    passwordHash: string,
+    dbPath: string | undefined,
+  ) {
     this.url = url
     this.#child = child
     this.#store = store
     this.clients = clients
     this.#userId = userId
+    this.#passwordHash = passwordHash
     this.#dbPath = dbPath
   }
 
@@ -53,18 +81,25 @@ export class AuthcodeServer {
     return this.#child.pid
   }
 
-  static async start(dir: string, options: { cpuProfDir?: string } = {}): Promise<AuthcodeServer> {
+  /**
+   * Starts `authcode serve` with its config and data in `dir`, on SQLite in `dir` or, when
+   * `options.db` is given, on that PostgreSQL database (which must exist; it is migrated here).
+   */
+  static async start(dir: string, options: { cpuProfDir?: string; db?: string } = {}): Promise<AuthcodeServer> {
     await mkdir(dir, { recursive: true })
     const port = await freePort()
     const url = `http://127.0.0.1:${port}`
-    const dbPath = join(dir, 'authcode.db')
+    const dbPath = options.db === undefined ? join(dir, 'authcode.db') : undefined
+    const db = dbPath === undefined ? (options.db as string) : `sqlite:${dbPath}`
     const configPath = join(dir, 'authcode.json')
     // logLevel warn: no per-request log lines (oidc-provider writes none either). Codes are minted
     // ahead with a 600 s lifetime (the largest lifetimes.code allows), just before each run.
-    await writeFile(configPath, JSON.stringify({ logLevel: 'warn', host: '127.0.0.1', issuer: url, dataDir: dir }))
+    // consent.skipForFirstParty false: the bench clients are first-party, and the whole-flow
+    // workload must find the user's remembered consent, as oidc-provider must find its Grant.
+    await writeFile(configPath, JSON.stringify({ logLevel: 'warn', host: '127.0.0.1', issuer: url, dataDir: dir, consent: { skipForFirstParty: false } }))
 
     // Schema, clients and the user first, through the server's own store.
-    const { store } = await openStore(`sqlite:${dbPath}`)
+    const { store } = await openStore(db)
     const now = Math.floor(Date.now() / 1000)
     const clients = {} as Record<'ES256' | 'RS256', BenchClient>
     for (const alg of ['ES256', 'RS256'] as const) {
@@ -77,10 +112,11 @@ export class AuthcodeServer {
       clients[alg] = { clientId: record.clientId, secret: secret as string, authorization: basicAuth(record.clientId, secret as string) }
     }
     const userId = randomUUID()
+    const passwordHash = await hashPassword('bench password 1')
     await store.createUser({
       id: userId,
       username: 'bench',
-      passwordHash: await hashPassword('bench password 1'),
+      passwordHash,
       name: 'Bench User',
       email: 'bench@example.com',
       emailVerified: true,
@@ -89,7 +125,7 @@ export class AuthcodeServer {
     })
 
     const execArgv = options.cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir]
-    const child = fork(BIN, ['serve', '--port', String(port), '--db', `sqlite:${dbPath}`, '--config', configPath], {
+    const child = fork(BIN, ['serve', '--port', String(port), '--db', db, '--config', configPath], {
       execArgv,
       env: { ...process.env, NODE_ENV: 'production' },
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
@@ -101,7 +137,33 @@ export class AuthcodeServer {
       await store.close()
       throw error
     }
-    return new AuthcodeServer(url, child, store, clients, userId, dbPath)
+    return new AuthcodeServer(url, child, store, clients, userId, passwordHash, dbPath)
+  }
+
+  /**
+   * `n` users, each signed in (a login session stored as the hash of its cookie value, as
+   * `startLoginSession` does) and with a remembered consent to `client` for the bench scopes;
+   * answers each user's `Cookie` header.
+   */
+  async loginSessions(client: BenchClient, n: number): Promise<string[]> {
+    const now = Math.floor(Date.now() / 1000)
+    return mintMany(n, async () => {
+      const userId = randomUUID()
+      await this.#store.createUser({
+        id: userId,
+        username: `bench-flow-${userId}`,
+        passwordHash: this.#passwordHash,
+        name: 'Bench Flow User',
+        email: `${userId}@example.com`,
+        emailVerified: true,
+        createdAt: now,
+        updatedAt: now,
+      })
+      const value = randomToken()
+      await this.#store.createLoginSession({ idHash: hashToken(value), userId, authTime: now, createdAt: now, expiresAt: now + 86_400 })
+      await this.#store.saveConsent(userId, client.clientId, SCOPES, now)
+      return `${SESSION_COOKIE}=${value}`
+    })
   }
 
   /** `n` codes through `issueAuthorizationCode` (hash stored, one grant each), for `client`. */
@@ -120,11 +182,7 @@ export class AuthcodeServer {
       maxAge: undefined,
       loginHint: undefined,
     }
-    const codes: string[] = []
-    for (let i = 0; i < n; i++) {
-      codes.push(await issueAuthorizationCode(this.#store, request, { userId: this.#userId, authTime: now }, CODE_LIFETIME, now))
-    }
-    return codes
+    return mintMany(n, () => issueAuthorizationCode(this.#store, request, { userId: this.#userId, authTime: now }, CODE_LIFETIME, now))
   }
 
   /**
@@ -133,8 +191,7 @@ export class AuthcodeServer {
    */
   async mintRefreshTokens(client: BenchClient, n: number): Promise<string[]> {
     const now = Math.floor(Date.now() / 1000)
-    const tokens: string[] = []
-    for (let i = 0; i < n; i++) {
+    return mintMany(n, async () => {
       const grantId = randomUUID()
       const code = randomToken()
       const base = { grantId, clientId: client.clientId, userId: this.#userId, scopes: SCOPES, createdAt: now }
@@ -159,9 +216,8 @@ export class AuthcodeServer {
         refreshToken: { ...base, tokenHash: hashToken(token), expiresAt: now + 14 * 86_400, rotatedAt: null },
       })
       if (!ok) throw new Error('redeemCode refused a fresh code')
-      tokens.push(token)
-    }
-    return tokens
+      return token
+    })
   }
 
   /**
@@ -170,7 +226,7 @@ export class AuthcodeServer {
    * and a refresh token each. Live, not expired: the purge would not remove them.
    */
   seedPastExchanges(n: number, client: BenchClient, tag: string): void {
-    const db = new Database(this.#dbPath)
+    const db = new Database(this.#sqlitePath())
     db.pragma('journal_mode = WAL')
     db.pragma('synchronous = NORMAL')
     db.pragma('busy_timeout = 10000')
@@ -215,7 +271,7 @@ export class AuthcodeServer {
 
   /** Rows in the token tables, for the report. */
   async counts(): Promise<Record<string, number>> {
-    const db = new Database(this.#dbPath, { readonly: true })
+    const db = new Database(this.#sqlitePath(), { readonly: true })
     try {
       const out: Record<string, number> = {}
       for (const table of ['grants', 'authorization_codes', 'access_tokens', 'refresh_tokens']) {
@@ -225,6 +281,11 @@ export class AuthcodeServer {
     } finally {
       db.close()
     }
+  }
+
+  #sqlitePath(): string {
+    if (this.#dbPath === undefined) throw new TypeError('only an authcode on SQLite has a database file')
+    return this.#dbPath
   }
 
   async stop(): Promise<void> {

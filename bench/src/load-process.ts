@@ -1,16 +1,18 @@
 /**
- * The load generator, in its own process (forked by load.ts): runs autocannon jobs it receives
- * over IPC and answers with the figures. Single-use inputs (codes, refresh tokens) are handed out
- * one per request by `setupRequest`; when they run out the run stops early and says so.
+ * The load generator, in its own process (forked by load.ts): runs the jobs it receives over IPC
+ * and answers with the figures. Request jobs go to autocannon: single-use inputs (codes, refresh
+ * tokens) are handed out one per request by `setupRequest`; when they run out the run stops early
+ * and says so. Flow jobs (authorize, then exchange) go to flow-driver.ts.
  */
 import autocannon from 'autocannon'
-import type { LoadJob, LoadResult } from './load.js'
+import { runFlows } from './flow-driver.js'
+import type { LoadJob, LoadResult, RequestJob } from './load.js'
 
-function bodyFor(job: LoadJob, value: string): string {
+function bodyFor(job: RequestJob, value: string): string {
   return job.bodyTemplate.replace('{{value}}', encodeURIComponent(value))
 }
 
-async function run(job: LoadJob): Promise<LoadResult> {
+async function run(job: RequestJob): Promise<LoadResult> {
   const inputs = job.inputs ?? []
   let next = 0
   let exhausted = false
@@ -18,10 +20,10 @@ async function run(job: LoadJob): Promise<LoadResult> {
   const headers: Record<string, string> = { ...job.headers }
   if (job.method === 'POST') headers['content-type'] = 'application/x-www-form-urlencoded'
 
-  const request: Record<string, unknown> = { method: job.method, path: job.path, headers }
+  const request: autocannon.Request = { method: job.method, path: job.path, headers }
   if (job.method === 'POST' && job.inputs === undefined) request.body = job.bodyTemplate
   if (job.inputs !== undefined) {
-    request.setupRequest = (req: Record<string, unknown>) => {
+    request.setupRequest = (req) => {
       let value = inputs[next++]
       if (value === undefined) {
         // Out of pre-minted values: stop (the figures cover the time actually run) and send a
@@ -45,7 +47,7 @@ async function run(job: LoadJob): Promise<LoadResult> {
         duration: job.duration,
         pipelining: 1,
         timeout: 10,
-        requests: [request as autocannon.Request],
+        requests: [request],
       },
       (err, res) => (err ? reject(err) : resolve(res)),
     )
@@ -70,7 +72,9 @@ async function run(job: LoadJob): Promise<LoadResult> {
 }
 
 process.on('message', (message: { id: number; job: LoadJob }) => {
-  run(message.job).then(
+  const { job } = message
+  const result = job.kind === 'flow' ? runFlows(job) : run(job)
+  result.then(
     (result) => process.send?.({ id: message.id, result }),
     (error: unknown) => process.send?.({ id: message.id, error: String(error) }),
   )

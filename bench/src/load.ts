@@ -5,7 +5,9 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
-export interface LoadJob {
+/** One autocannon run: the same request, or one request per pre-minted input. */
+export interface RequestJob {
+  kind: 'requests'
   url: string
   method: 'GET' | 'POST'
   path: string
@@ -18,6 +20,33 @@ export interface LoadJob {
   /** Seconds. */
   duration: number
 }
+
+/**
+ * The whole authorization code flow per iteration (flow-driver.ts): GET the authorization endpoint
+ * with a user's login session cookie (consent already remembered), which must redirect straight to
+ * `redirectUri` with a code, `state` and `iss`; then POST the token endpoint exchanging that code.
+ */
+export interface FlowJob {
+  kind: 'flow'
+  /** Base URL of the server; must be http://127.0.0.1:PORT. */
+  url: string
+  /** Expected `iss` of the authorization response (RFC 9207). */
+  issuer: string
+  /** Authorization endpoint path and query, without `state` (each flow appends its own). */
+  authorizePath: string
+  tokenPath: string
+  /** One `Cookie` header per signed-in user; flows take them in turn. */
+  cookies: string[]
+  /** client_secret_basic `Authorization` header of the client. */
+  authorization: string
+  redirectUri: string
+  codeVerifier: string
+  connections: number
+  /** Seconds. */
+  duration: number
+}
+
+export type LoadJob = RequestJob | FlowJob
 
 export interface LoadResult {
   requests: number
@@ -34,6 +63,8 @@ export interface LoadResult {
   max: number
   usedInputs: number
   exhausted: boolean
+  /** The first failure of a flow run, for the log (flows only). */
+  firstFailure?: string
 }
 
 export class LoadGenerator {

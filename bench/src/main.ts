@@ -1,7 +1,10 @@
 /**
  * `npm run bench [-- --quick] [-- --profile]`: authcode's token endpoint side by side with
- * oidc-provider 9 and a bare node:http floor (issue 6). Every server runs in its own child process,
- * the load generator (autocannon) in another; only 127.0.0.1 is targeted; every run is bounded in time.
+ * oidc-provider 9 and a bare node:http floor (issue 6), plus the whole flow (authorize with a login
+ * session and remembered consent, then exchange). authcode runs on SQLite and, when
+ * `AUTHCODE_TEST_PG` is set, a second time on a throw-away PostgreSQL database (`authcode-pg`).
+ * Every server runs in its own child process, the load generator (autocannon, and the flow driver)
+ * in another; only 127.0.0.1 is targeted; every run is bounded in time.
  *
  * Flags:
  *   --quick            2 s runs at c=10 and 50, growth check at 10k/100k only (under two minutes)
@@ -9,7 +12,8 @@
  *   --profile          only: code exchange (ES256) at c=50 against authcode started with --cpu-prof;
  *                      prints the top self-time functions and writes them to results/profile-*.txt
  *   --no-growth        skip the growth check
- *   --servers a,b      subset of authcode,oidc-provider,floor
+ *   --servers a,b      subset of authcode,authcode-pg,oidc-provider,floor (default all); authcode
+ *                      means SQLite and, with AUTHCODE_TEST_PG, PostgreSQL too; authcode-pg only PostgreSQL
  */
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -17,11 +21,12 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { s256 } from '../../packages/server/dist/protocol/pkce.js'
-import { AuthcodeServer, REDIRECT_URI, VERIFIER, type BenchClient } from './authcode.js'
+import { AuthcodeServer, REDIRECT_URI, SCOPES, VERIFIER, type BenchClient } from './authcode.js'
 import { FloorServer } from './floor.js'
 import { cpuTime } from './process.js'
-import { LoadGenerator, type LoadJob, type LoadResult } from './load.js'
+import { LoadGenerator, type LoadJob, type LoadResult, type RequestJob } from './load.js'
 import { OidcProviderServer } from './oidc-provider.js'
+import { createBenchDatabase } from './postgres.js'
 import { topSelfTime } from './profile.js'
 import { evaluateTargets, printTable, renderSvg, type GrowthRow, type Row } from './report.js'
 
@@ -41,7 +46,14 @@ const duration = flags.duration !== undefined ? Number(flags.duration) : quick ?
 const warmup = quick ? 0.5 : 2
 const concurrencies = quick ? [10, 50] : [1, 10, 50]
 const growthSizes = quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000]
-const servers = new Set((flags.servers ?? 'authcode,oidc-provider,floor').split(','))
+const servers = new Set((flags.servers ?? 'authcode,authcode-pg,oidc-provider,floor').split(','))
+for (const s of servers) {
+  if (!['authcode', 'authcode-pg', 'oidc-provider', 'floor'].includes(s)) throw new TypeError(`--servers: unknown server ${s}`)
+}
+/** Admin URL of the PostgreSQL server for `authcode-pg` (a database is created and dropped there). */
+const pgAdminUrl = process.env.AUTHCODE_TEST_PG === undefined || process.env.AUTHCODE_TEST_PG === '' ? undefined : process.env.AUTHCODE_TEST_PG
+/** Signed-in users of the whole-flow workload: flows take them in turn (no single hot session row). */
+const FLOW_USERS = 100
 const RESULTS = fileURLToPath(new URL('../results/', import.meta.url))
 mkdirSync(RESULTS, { recursive: true })
 const CHALLENGE = s256(VERIFIER)
@@ -64,13 +76,8 @@ interface Workload {
   job(seconds: number, connections: number): Promise<LoadJob>
 }
 
-interface Target {
-  name: 'authcode' | 'oidc-provider' | 'floor-sync' | 'floor-pool'
-  workloads: Workload[]
-}
-
-function tokenJob(url: string, client: BenchClient, bodyTemplate: string, inputs: string[] | undefined, connections: number, seconds: number, path = '/token'): LoadJob {
-  return { url, method: 'POST', path, headers: { authorization: client.authorization }, bodyTemplate, inputs, connections, duration: seconds }
+function tokenJob(url: string, client: BenchClient, bodyTemplate: string, inputs: string[] | undefined, connections: number, seconds: number, path = '/token'): RequestJob {
+  return { kind: 'requests', url, method: 'POST', path, headers: { authorization: client.authorization }, bodyTemplate, inputs, connections, duration: seconds }
 }
 
 const CODE_BODY = `grant_type=authorization_code&code={{value}}&redirect_uri=${encodeURIComponent(REDIRECT_URI)}&code_verifier=${VERIFIER}`
@@ -83,10 +90,56 @@ interface MintingServer {
   readonly clients: Record<'ES256' | 'RS256', BenchClient>
   mintCodes(client: BenchClient, n: number, challenge: string): Promise<string[]>
   mintRefreshTokens(client: BenchClient, n: number): Promise<string[]>
+  /** `n` users signed in with a remembered consent to `client`: each user's `Cookie` header. */
+  loginSessions(client: BenchClient, n: number): Promise<string[]>
 }
 
-/** The same workloads for authcode and oidc-provider; only the introspection path differs. */
-function tokenWorkloads(server: MintingServer, label: string, introspectionPath: string): Workload[] {
+/** Where a server differs: endpoint paths. */
+interface ServerProfile {
+  authorizationPath: string
+  introspectionPath: string
+}
+
+function authorizePath(profile: ServerProfile, client: BenchClient): string {
+  const query = new URLSearchParams({
+    response_type: 'code',
+    client_id: client.clientId,
+    redirect_uri: REDIRECT_URI,
+    scope: SCOPES.join(' '),
+    code_challenge: CHALLENGE,
+    code_challenge_method: 'S256',
+    nonce: 'bench-nonce',
+  })
+  return `${profile.authorizationPath}?${query.toString().replace(/\+/g, '%20')}`
+}
+
+/** Status and Location of one authorization request, without following the redirect. */
+async function authorizeOnce(url: string, cookie: string | undefined): Promise<{ status: number; location: string }> {
+  const response = await fetch(url, { redirect: 'manual', headers: cookie === undefined ? {} : { cookie } })
+  await response.arrayBuffer()
+  return { status: response.status, location: response.headers.get('location') ?? '' }
+}
+
+/**
+ * Before the flow runs: proves the code comes from the session and the remembered consent. With the
+ * cookie the server must redirect to the client with a code; without it, or for a client the user
+ * never consented to, it must not.
+ */
+async function checkFlow(server: MintingServer, profile: ServerProfile, cookie: string): Promise<void> {
+  const withCode = (location: string) => location.startsWith(`${REDIRECT_URI}?`) && new URL(location).searchParams.has('code')
+  const url = (client: BenchClient) => `${server.url}${authorizePath(profile, client)}&state=check`
+  const signedIn = await authorizeOnce(url(server.clients.ES256), cookie)
+  const anonymous = await authorizeOnce(url(server.clients.ES256), undefined)
+  const noConsent = await authorizeOnce(url(server.clients.RS256), cookie)
+  if (!withCode(signedIn.location)) throw new Error(`flow check: with a session and consent, authorize answered ${signedIn.status} ${signedIn.location}`)
+  if (withCode(anonymous.location)) throw new Error('flow check: without a session cookie, authorize still issued a code')
+  if (withCode(noConsent.location)) throw new Error('flow check: for a client without remembered consent, authorize still issued a code')
+  const where = (r: { status: number; location: string }) => `${r.status} ${r.location.replace(server.url, '').replace(/\/[\w-]{20,}$/, '/…')}`
+  log(`  flow check: session + consent -> code; no session -> ${where(anonymous)}; no consent -> ${where(noConsent)}`)
+}
+
+/** The same workloads for authcode and oidc-provider; only the paths differ. */
+function tokenWorkloads(server: MintingServer, label: string, profile: ServerProfile): Workload[] {
   const code = (alg: 'ES256' | 'RS256'): Workload => ({
     name: `code-${alg.toLowerCase()}`,
     async job(seconds, c) {
@@ -95,6 +148,12 @@ function tokenWorkloads(server: MintingServer, label: string, introspectionPath:
     },
   })
   let introspected: string | undefined
+  let cookies: Promise<string[]> | undefined
+  const signedIn = async (): Promise<string[]> => {
+    const users = await server.loginSessions(server.clients.ES256, FLOW_USERS)
+    await checkFlow(server, profile, users[0] as string)
+    return users
+  }
   return [
     code('ES256'),
     code('RS256'),
@@ -109,20 +168,42 @@ function tokenWorkloads(server: MintingServer, label: string, introspectionPath:
       name: 'introspect',
       async job(seconds, c) {
         introspected ??= (await server.mintRefreshTokens(server.clients.ES256, 1))[0]
-        return tokenJob(server.url, server.clients.ES256, INTROSPECT_BODY.replace('{{value}}', introspected as string), undefined, c, seconds, introspectionPath)
+        return tokenJob(server.url, server.clients.ES256, INTROSPECT_BODY.replace('{{value}}', introspected as string), undefined, c, seconds, profile.introspectionPath)
       },
     },
     {
       name: 'discovery',
       async job(seconds, c) {
-        return { url: server.url, method: 'GET', path: '/.well-known/openid-configuration', headers: {}, bodyTemplate: '', connections: c, duration: seconds }
+        return { kind: 'requests', url: server.url, method: 'GET', path: '/.well-known/openid-configuration', headers: {}, bodyTemplate: '', connections: c, duration: seconds }
+      },
+    },
+    {
+      // Workload 4: the whole flow per user (authorize with the session, then exchange).
+      name: 'flow-es256',
+      async job(seconds, c) {
+        cookies ??= signedIn()
+        return {
+          kind: 'flow',
+          url: server.url,
+          issuer: server.url,
+          authorizePath: authorizePath(profile, server.clients.ES256),
+          tokenPath: '/token',
+          cookies: await cookies,
+          authorization: server.clients.ES256.authorization,
+          redirectUri: REDIRECT_URI,
+          codeVerifier: VERIFIER,
+          connections: c,
+          duration: seconds,
+        }
       },
     },
   ]
 }
 
-const authcodeWorkloads = (server: AuthcodeServer, label = 'authcode'): Workload[] => tokenWorkloads(server, label, '/introspect')
-const oidcWorkloads = (server: OidcProviderServer): Workload[] => tokenWorkloads(server, 'oidc-provider', '/token/introspection')
+const AUTHCODE: ServerProfile = { authorizationPath: '/authorize', introspectionPath: '/introspect' }
+const OIDC_PROVIDER: ServerProfile = { authorizationPath: '/auth', introspectionPath: '/token/introspection' }
+const authcodeWorkloads = (server: AuthcodeServer, label = 'authcode'): Workload[] => tokenWorkloads(server, label, AUTHCODE)
+const oidcWorkloads = (server: OidcProviderServer): Workload[] => tokenWorkloads(server, 'oidc-provider', OIDC_PROVIDER)
 
 function floorWorkloads(server: FloorServer): Workload[] {
   return [
@@ -162,6 +243,7 @@ async function measure(load: LoadGenerator, server: string, pid: number | undefi
       `  ${server.padEnd(13)} ${workload.name.padEnd(14)} c=${String(c).padEnd(3)} ${result.rps.toFixed(0).padStart(6)} req/s  p50 ${result.p50} ms  p99 ${result.p99} ms` +
         (result.non2xx + result.errors > 0 ? `  (${result.non2xx} non-2xx, ${result.errors} errors)` : '') +
         (result.exhausted ? '  (inputs ran out: stopped early)' : '') +
+        (result.firstFailure === undefined ? '' : `  (first failure: ${result.firstFailure})`) +
         (cpuPerRequest === undefined ? '' : `  cpu/req ${cpuPerRequest.main.toFixed(0)} µs main, ${cpuPerRequest.total.toFixed(0)} µs all threads`),
     )
   }
@@ -240,6 +322,22 @@ async function main(): Promise<void> {
       } finally {
         await server.stop()
       }
+    }
+    if (pgAdminUrl !== undefined && (servers.has('authcode') || servers.has('authcode-pg'))) {
+      const database = await createBenchDatabase(pgAdminUrl)
+      log(`authcode-pg (PostgreSQL database ${database.name}, ES256 access tokens)`)
+      try {
+        const server = await AuthcodeServer.start(join(dir, 'authcode-pg'), { db: database.url })
+        try {
+          for (const w of authcodeWorkloads(server, 'authcode-pg')) await measure(load, 'authcode-pg', server.pid, w, rows)
+        } finally {
+          await server.stop()
+        }
+      } finally {
+        await database.drop()
+      }
+    } else if (servers.has('authcode-pg')) {
+      log('authcode-pg skipped: AUTHCODE_TEST_PG is not set')
     }
     if (servers.has('oidc-provider')) {
       log('oidc-provider 9 (in-memory adapter, ES256 JWT access tokens)')

@@ -9,9 +9,12 @@
  * Storage is oidc-provider's own in-memory adapter, with an LRU big enough to hold everything the
  * benchmark mints (the default LRU keeps 1,000 entries and would evict pre-minted codes).
  * Codes and refresh tokens are minted ahead through its models (`AuthorizationCode#save`), on
- * request over IPC, between runs.
+ * request over IPC, between runs. For the whole-flow workload, login sessions are created the same
+ * way: per user a `Grant` (the same scopes as the minted grants) and a `Session` (accountId, loginTs, and
+ * that grant as the client's remembered authorization, which the default `loadExistingGrant` finds),
+ * answered with the signed session cookies a browser would hold.
  */
-import { generateKeyPairSync, randomUUID } from 'node:crypto'
+import { createHmac, generateKeyPairSync, randomUUID } from 'node:crypto'
 import { createServer } from 'node:http'
 import Provider from 'oidc-provider'
 import MemoryAdapter from 'oidc-provider/lib/adapters/memory_adapter.js'
@@ -31,14 +34,17 @@ function jwk(type: 'rsa' | 'ec', kid: string, alg: string) {
 }
 
 const storage = new LRU({ maxSize: 50_000_000 })
+const COOKIE_KEY = 'bench cookie key 0123456789abcdef'
 const secrets = { es: 'bench-secret-es256-0123456789abcdefghij', rs: 'bench-secret-rs256-0123456789abcdefghij' }
 
 const provider = new Provider(issuer, {
   adapter: (name: string) => new MemoryAdapter(name, storage),
-  clients: [
-    { alg: 'ES256', id: 'bench-es256', secret: secrets.es },
-    { alg: 'RS256', id: 'bench-rs256', secret: secrets.rs },
-  ].map(({ alg, id, secret }) => ({
+  clients: (
+    [
+      { alg: 'ES256', id: 'bench-es256', secret: secrets.es },
+      { alg: 'RS256', id: 'bench-rs256', secret: secrets.rs },
+    ] as const
+  ).map(({ alg, id, secret }) => ({
     client_id: id,
     client_secret: secret,
     redirect_uris: [REDIRECT_URI],
@@ -48,7 +54,7 @@ const provider = new Provider(issuer, {
     id_token_signed_response_alg: alg,
   })),
   jwks: { keys: [jwk('rsa', 'rs', 'RS256'), jwk('ec', 'es', 'ES256')] },
-  cookies: { keys: ['bench cookie key 0123456789abcdef'] },
+  cookies: { keys: [COOKIE_KEY] },
   findAccount: async (_ctx: unknown, sub: string) => ({ accountId: sub, claims: async () => ({ sub }) }),
   claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
   scopes: ['openid', 'offline_access', 'profile', 'email', 'api'],
@@ -73,10 +79,10 @@ const provider = new Provider(issuer, {
   issueRefreshToken: async () => true,
   rotateRefreshToken: true,
   ttl: { AccessToken: 600, AuthorizationCode: 600, IdToken: 3600, RefreshToken: 14 * 86_400, Grant: 30 * 86_400, Session: 86_400, Interaction: 900 },
-} as never)
+})
 
-async function newGrant(clientId: string): Promise<string> {
-  const grant = new provider.Grant({ accountId: ACCOUNT, clientId })
+async function newGrant(clientId: string, accountId = ACCOUNT): Promise<string> {
+  const grant = new provider.Grant({ accountId, clientId })
   grant.addOIDCScope('openid profile email offline_access')
   grant.addResourceScope(RESOURCE, 'api')
   return grant.save()
@@ -87,6 +93,8 @@ async function mint(kind: 'code' | 'refresh', clientId: string, n: number, chall
   const authTime = Math.floor(Date.now() / 1000)
   for (let i = 0; i < n; i++) {
     const grantId = await newGrant(clientId)
+    // `as never` below: the published types (@types/oidc-provider 9.12) want a `client` instance
+    // in these payloads, where the models take `clientId` as stored.
     if (kind === 'code') {
       const code = new provider.AuthorizationCode({
         accountId: ACCOUNT,
@@ -120,8 +128,44 @@ async function mint(kind: 'code' | 'refresh', clientId: string, n: number, chall
   return out
 }
 
-process.on('message', (message: { id: number; kind: 'code' | 'refresh'; clientId: string; n: number; challenge: string }) => {
-  mint(message.kind, message.clientId, message.n, message.challenge).then(
+/**
+ * The signature cookie oidc-provider expects beside a signed cookie: koa's `cookies` signs
+ * `name=value` with keygrip, HMAC-SHA1 under the first key, base64url without padding.
+ */
+function signedCookie(name: string, value: string): string {
+  const signature = createHmac('sha1', COOKIE_KEY).update(`${name}=${value}`).digest('base64url')
+  return `${name}=${value}; ${name}.sig=${signature}`
+}
+
+/**
+ * `n` users signed in with a remembered grant for `clientId`; answers each user's `Cookie` header.
+ * Each user has their own account id, grant and session (no single hot entry).
+ */
+async function loginSessions(clientId: string, n: number): Promise<string[]> {
+  const out: string[] = []
+  const loginTs = Math.floor(Date.now() / 1000)
+  const name = provider.cookieName('session')
+  for (let i = 0; i < n; i++) {
+    const accountId = `bench-flow-${randomUUID()}`
+    const grantId = await newGrant(clientId, accountId)
+    const session = new provider.Session()
+    session.loginAccount({ accountId, loginTs })
+    session.ensureClientContainer(clientId)
+    session.grantIdFor(clientId, grantId)
+    await session.save(86_400)
+    // The cookie carries `session.id`, which is its `jti`.
+    out.push(signedCookie(name, session.jti))
+  }
+  return out
+}
+
+export type MintRequest =
+  | { id: number; kind: 'code' | 'refresh'; clientId: string; n: number; challenge: string }
+  | { id: number; kind: 'sessions'; clientId: string; n: number }
+
+process.on('message', (message: MintRequest) => {
+  const work = message.kind === 'sessions' ? loginSessions(message.clientId, message.n) : mint(message.kind, message.clientId, message.n, message.challenge)
+  work.then(
     (values) => process.send?.({ id: message.id, values }),
     (error: unknown) => process.send?.({ id: message.id, error: String(error) }),
   )

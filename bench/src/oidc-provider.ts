@@ -2,7 +2,10 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import type { BenchClient } from './authcode.js'
+import type { MintRequest } from './oidc-provider-process.js'
 import { basicAuth, freePort, stopChild, waitReady } from './process.js'
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
 
 const SCRIPT = fileURLToPath(new URL('./oidc-provider-process.ts', import.meta.url))
 
@@ -50,20 +53,25 @@ export class OidcProviderServer {
     return new OidcProviderServer(url, child)
   }
 
-  #mint(kind: 'code' | 'refresh', client: BenchClient, n: number, challenge: string): Promise<string[]> {
+  #ask(request: DistributiveOmit<MintRequest, 'id'>): Promise<string[]> {
     const id = this.#nextId++
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject })
-      this.#child.send({ id, kind, clientId: client.clientId, n, challenge })
+      this.#child.send({ ...request, id } satisfies MintRequest)
     })
   }
 
   mintCodes(client: BenchClient, n: number, challenge: string): Promise<string[]> {
-    return this.#mint('code', client, n, challenge)
+    return this.#ask({ kind: 'code', clientId: client.clientId, n, challenge })
   }
 
   mintRefreshTokens(client: BenchClient, n: number): Promise<string[]> {
-    return this.#mint('refresh', client, n, '')
+    return this.#ask({ kind: 'refresh', clientId: client.clientId, n, challenge: '' })
+  }
+
+  /** `n` users signed in with a remembered grant for `client`: each user's `Cookie` header. */
+  loginSessions(client: BenchClient, n: number): Promise<string[]> {
+    return this.#ask({ kind: 'sessions', clientId: client.clientId, n })
   }
 
   async stop(): Promise<void> {

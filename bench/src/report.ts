@@ -21,7 +21,8 @@ export interface TargetResult {
   met: boolean | null
 }
 
-const SERVERS = ['authcode', 'oidc-provider', 'floor-sync', 'floor-pool']
+/** Table and chart order. The targets are evaluated on `authcode` (SQLite) only. */
+const SERVERS = ['authcode', 'authcode-pg', 'oidc-provider', 'floor-sync', 'floor-pool']
 
 function find(rows: Row[], server: string, workload: string, c: number): Row | undefined {
   return rows.find((r) => r.server === server && r.workload === workload && r.concurrency === c)
@@ -88,7 +89,7 @@ export function printTable(rows: Row[], growth: GrowthRow[], targets: TargetResu
   const present = SERVERS.filter((s) => rows.some((r) => r.server === s))
   const cell = (r: Row | undefined) => (r === undefined ? ''.padEnd(22) : `${r.rps.toFixed(0).padStart(6)} ${String(r.p50).padStart(5)} ${String(r.p99).padStart(5)}${r.non2xx + r.errors > 0 || r.exhausted ? '!' : ' '}   `)
   const head = ['workload'.padEnd(14), 'c'.padStart(3), ...present.map((s) => `${s.padEnd(10).slice(0, 13).padStart(13)} ${'p50'.padStart(5)} ${'p99'.padStart(5)}    `), 'ac/oidc', 'ac/floor-pool', 'ac/floor-sync']
-  lines.push('', 'req/s (2xx per second), p50 and p99 latency in ms; ! = errors or inputs ran out', '')
+  lines.push('', 'req/s (2xx per second; flow-es256: whole flows per second), p50 and p99 latency in ms; ! = errors or inputs ran out', '')
   lines.push(head.join(' '))
   lines.push('-'.repeat(head.join(' ').length))
   for (const w of workloads) {
@@ -105,7 +106,7 @@ export function printTable(rows: Row[], growth: GrowthRow[], targets: TargetResu
   }
   const withCpu = rows.filter((r) => r.cpuPerRequest !== undefined)
   if (withCpu.length > 0) {
-    lines.push('', 'server CPU per successful request, µs: main thread / whole process (threads included) — steadier than req/s on a busy machine', '')
+    lines.push('', 'server CPU per successful request (flow-es256: per flow), µs: main thread / whole process (threads included; not the PostgreSQL server\'s) — steadier than req/s on a busy machine', '')
     for (const w of workloads) {
       for (const c of conc) {
         const cells = present.map((s) => {
@@ -130,7 +131,7 @@ export function printTable(rows: Row[], growth: GrowthRow[], targets: TargetResu
   return lines.join('\n')
 }
 
-const COLORS: Record<string, string> = { authcode: '#2b6cb0', 'oidc-provider': '#dd6b20', 'floor-sync': '#718096', 'floor-pool': '#a0aec0' }
+const COLORS: Record<string, string> = { authcode: '#2b6cb0', 'authcode-pg': '#63b3ed', 'oidc-provider': '#dd6b20', 'floor-sync': '#718096', 'floor-pool': '#a0aec0' }
 
 /** Horizontal bars: one group per workload and concurrency, one bar per server. */
 export function renderSvg(rows: Row[], meta: { date: string; command: string }): string {
