@@ -21,9 +21,12 @@ export function withoutQuery(url: URL | string): string {
   return parsed.origin + parsed.pathname
 }
 
-/** Wall-clock start and a monotonic duration. */
+/**
+ * The start (wall-clock milliseconds, from the same monotonic clock as the duration) and the
+ * duration, rounded down to 0.1 ms: a step's start plus its duration never passes the start of
+ * the step that follows it.
+ */
 export function startTimer(): { at: number; elapsed(): number } {
-  const at = Date.now()
   const start = performance.now()
-  return { at, elapsed: () => Math.round((performance.now() - start) * 10) / 10 }
+  return { at: performance.timeOrigin + start, elapsed: () => Math.floor((performance.now() - start) * 10) / 10 }
 }
