@@ -1,6 +1,7 @@
 /**
- * The token endpoint's queries (client authentication, the code exchange, refresh rotation,
- * introspection, userinfo), each written once as a kysely builder. `SqlStore` executes them through
+ * The queries on every login's path — the authorization endpoint with a login session (session,
+ * consent, grant and code) and the token endpoint (client authentication, the code exchange,
+ * refresh rotation, introspection, userinfo) — each written once as a kysely builder. `SqlStore` executes them through
  * kysely; `SqliteStore` compiles each one once and runs it as a prepared statement.
  */
 import type { Compilable, Insertable, Kysely } from 'kysely'
@@ -21,6 +22,12 @@ export const refreshTokenByHash = (db: Db, tokenHash: string) =>
   db.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', tokenHash)
 
 export const accessTokenByJti = (db: Db, jti: string) => db.selectFrom('access_tokens').selectAll().where('jti', '=', jti)
+
+export const liveLoginSession = (db: Db, idHash: string, now: number) =>
+  db.selectFrom('login_sessions').selectAll().where('id_hash', '=', idHash).where('expires_at', '>', now)
+
+export const consentOf = (db: Db, userId: string, clientId: string) =>
+  db.selectFrom('consents').selectAll().where('user_id', '=', userId).where('client_id', '=', clientId)
 
 export const rateLimitCount = (db: Db, key: string, now: number) =>
   db.selectFrom('rate_limits').select('count').where('key', '=', key).where('reset_at', '>', now)
@@ -60,6 +67,10 @@ export const rotateRefreshToken = (db: Db, tokenHash: string, now: number) =>
       ),
     )
     .returning('token_hash')
+
+export const insertGrant = (db: Db, row: Insertable<Database['grants']>) => db.insertInto('grants').values(row)
+
+export const insertCode = (db: Db, row: Insertable<Database['authorization_codes']>) => db.insertInto('authorization_codes').values(row)
 
 export const insertAccessToken = (db: Db, row: Insertable<Database['access_tokens']>) => db.insertInto('access_tokens').values(row)
 

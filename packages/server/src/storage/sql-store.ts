@@ -114,12 +114,7 @@ export class SqlStore implements Store {
   }
 
   async getLoginSession(idHash: string, now: number): Promise<LoginSessionRecord | undefined> {
-    const row = await this.#db
-      .selectFrom('login_sessions')
-      .selectAll()
-      .where('id_hash', '=', idHash)
-      .where('expires_at', '>', now)
-      .executeTakeFirst()
+    const row = await queries.liveLoginSession(this.#db, idHash, now).executeTakeFirst()
     return row && toLoginSession(row)
   }
 
@@ -167,12 +162,7 @@ export class SqlStore implements Store {
   // consents
 
   async getConsent(userId: string, clientId: string): Promise<ConsentRecord | undefined> {
-    const row = await this.#db
-      .selectFrom('consents')
-      .selectAll()
-      .where('user_id', '=', userId)
-      .where('client_id', '=', clientId)
-      .executeTakeFirst()
+    const row = await queries.consentOf(this.#db, userId, clientId).executeTakeFirst()
     return row && toConsent(row)
   }
 
@@ -265,8 +255,8 @@ export class SqlStore implements Store {
     await unique(
       'grant or authorization code',
       this.#db.transaction().execute(async (trx) => {
-        await trx.insertInto('grants').values(grantRow(grant)).execute()
-        await trx.insertInto('authorization_codes').values(codeRow(code)).execute()
+        await queries.insertGrant(trx, grantRow(grant)).execute()
+        await queries.insertCode(trx, codeRow(code)).execute()
       }),
     )
   }
@@ -518,7 +508,7 @@ function loginSessionRow(session: LoginSessionRecord): NewRow<'login_sessions'> 
   }
 }
 
-function toLoginSession(row: Row<'login_sessions'>): LoginSessionRecord {
+export function toLoginSession(row: Row<'login_sessions'>): LoginSessionRecord {
   return {
     idHash: row.id_hash,
     userId: row.user_id,
@@ -558,7 +548,7 @@ function toInteraction(row: Row<'interactions'>): InteractionRecord {
   }
 }
 
-function toConsent(row: Row<'consents'>): ConsentRecord {
+export function toConsent(row: Row<'consents'>): ConsentRecord {
   return {
     userId: row.user_id,
     clientId: row.client_id,
@@ -568,7 +558,7 @@ function toConsent(row: Row<'consents'>): ConsentRecord {
   }
 }
 
-function grantRow(grant: GrantRecord): NewRow<'grants'> {
+export function grantRow(grant: GrantRecord): NewRow<'grants'> {
   return {
     id: grant.id,
     client_id: grant.clientId,
@@ -592,7 +582,7 @@ export function toGrant(row: Row<'grants'>): GrantRecord {
   }
 }
 
-function codeRow(code: CodeRecord): NewRow<'authorization_codes'> {
+export function codeRow(code: CodeRecord): NewRow<'authorization_codes'> {
   return {
     code_hash: code.codeHash,
     grant_id: code.grantId,

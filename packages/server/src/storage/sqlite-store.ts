@@ -1,6 +1,7 @@
 /**
- * The embedded backend's store: `SqlStore` with the token endpoint's reads and its two atomic
- * writes run as prepared better-sqlite3 statements instead of through kysely's query builder.
+ * The embedded backend's store: `SqlStore` with the reads and writes on every login's path (the
+ * authorization endpoint with a session, the token endpoint) run as prepared better-sqlite3
+ * statements instead of through kysely's query builder.
  *
  * The benchmark's profile of a code exchange put most of its main-thread time in building,
  * compiling and running queries through kysely (nine statements and two round trips of a
@@ -15,8 +16,10 @@ import type {
   AccessTokenRecord,
   ClientRecord,
   CodeRecord,
+  ConsentRecord,
   GrantRecord,
   IssuedTokens,
+  LoginSessionRecord,
   RefreshTokenRecord,
   UserRecord,
 } from '../protocol/store.js'
@@ -25,11 +28,15 @@ import * as queries from './queries.js'
 import {
   SqlStore,
   accessTokenRow,
+  codeRow,
+  grantRow,
   refreshTokenRow,
   toAccessToken,
   toClient,
   toCode,
+  toConsent,
   toGrant,
+  toLoginSession,
   toRefreshToken,
   toUser,
   unique,
@@ -57,6 +64,23 @@ class Prepared {
 
 const SAMPLE_ACCESS_TOKEN: AccessTokenRecord = { jti: '', grantId: '', clientId: '', userId: '', scopes: [], createdAt: 0, expiresAt: 0, revokedAt: null }
 const SAMPLE_REFRESH_TOKEN: RefreshTokenRecord = { tokenHash: '', grantId: '', clientId: '', userId: '', scopes: [], createdAt: 0, expiresAt: 0, rotatedAt: null }
+const SAMPLE_GRANT: GrantRecord = { id: '', clientId: '', userId: '', scopes: [], authTime: 0, createdAt: 0, revokedAt: null }
+const SAMPLE_CODE: CodeRecord = {
+  codeHash: '',
+  grantId: '',
+  clientId: '',
+  userId: '',
+  redirectUri: '',
+  redirectUriSent: true,
+  codeChallenge: null,
+  codeChallengeMethod: null,
+  nonce: null,
+  scopes: [],
+  authTime: 0,
+  createdAt: 0,
+  expiresAt: 0,
+  consumedAt: null,
+}
 
 /** The one better-sqlite3 connection under kysely, and the driver's lock on it. */
 export interface SqliteConnection {
@@ -73,6 +97,9 @@ export class SqliteStore extends SqlStore {
   readonly #refreshTokenByHash: Prepared
   readonly #accessTokenByJti: Prepared
   readonly #rateLimitCount: Prepared
+  readonly #liveLoginSession: Prepared
+  readonly #consentOf: Prepared
+  readonly #createGrantWithCode: (grant: GrantRecord, code: CodeRecord) => void
   readonly #redeemCode: (codeHash: string, now: number, tokens: IssuedTokens) => boolean
   readonly #rotateRefreshToken: (tokenHash: string, now: number, tokens: IssuedTokens) => boolean
 
@@ -89,6 +116,15 @@ export class SqliteStore extends SqlStore {
     this.#refreshTokenByHash = prepare(queries.refreshTokenByHash, 1)
     this.#accessTokenByJti = prepare(queries.accessTokenByJti, 1)
     this.#rateLimitCount = prepare(queries.rateLimitCount, 2)
+    this.#liveLoginSession = prepare(queries.liveLoginSession, 2)
+    this.#consentOf = prepare(queries.consentOf, 2)
+
+    const insertGrant = new Prepared(database, queries.compileInsert(db, queries.insertGrant, grantRow(SAMPLE_GRANT)))
+    const insertCode = new Prepared(database, queries.compileInsert(db, queries.insertCode, codeRow(SAMPLE_CODE)))
+    this.#createGrantWithCode = database.transaction((grant: GrantRecord, code: CodeRecord) => {
+      insertGrant.run(...Object.values(grantRow(grant)))
+      insertCode.run(...Object.values(codeRow(code)))
+    })
 
     const consumeCode = prepare(queries.consumeCode, 2)
     const rotateRefreshToken = prepare(queries.rotateRefreshToken, 2)
@@ -137,6 +173,18 @@ export class SqliteStore extends SqlStore {
 
   override peekRateLimit(key: string, now: number): Promise<number> {
     return this.#exclusive(() => Number(this.#rateLimitCount.get<{ count: number }>(key, now)?.count ?? 0))
+  }
+
+  override getLoginSession(idHash: string, now: number): Promise<LoginSessionRecord | undefined> {
+    return this.#exclusive(() => mapRow(this.#liveLoginSession.get<Row<'login_sessions'>>(idHash, now), toLoginSession))
+  }
+
+  override getConsent(userId: string, clientId: string): Promise<ConsentRecord | undefined> {
+    return this.#exclusive(() => mapRow(this.#consentOf.get<Row<'consents'>>(userId, clientId), toConsent))
+  }
+
+  override createGrantWithCode(grant: GrantRecord, code: CodeRecord): Promise<void> {
+    return unique('grant or authorization code', this.#exclusive(() => this.#createGrantWithCode(grant, code)))
   }
 
   override redeemCode(codeHash: string, now: number, tokens: IssuedTokens): Promise<boolean> {

@@ -4,9 +4,9 @@ import { dirname, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { migrateDown, migrateToLatest } from './migrate.js'
 import { openStore, parseDatabaseUrl } from './open.js'
-import { openSqliteDatabase, openSqliteStore } from './sqlite.js'
+import { openSqliteConnection, openSqliteDatabase, openSqliteStore } from './sqlite.js'
+import { SqliteStore } from './sqlite-store.js'
 import { compileTemplate } from './queries.js'
-import { DuplicateError } from '../protocol/store.js'
 import { NOW, client, code, grant, storeSuite, tokens, user } from './store.suite.js'
 
 const TABLES = [
@@ -103,22 +103,27 @@ describe('sqlite migrations', () => {
 
 describe('sqlite: the token endpoint on prepared statements', () => {
   it('a redemption never runs inside a transaction kysely has open on the same connection', async () => {
-    const store = await openSqliteStore(freshPath())
+    const { db, connection } = await openSqliteConnection(freshPath())
+    await migrateToLatest(db)
+    const store = new SqliteStore(db, connection)
     const microtasks = async (n: number) => {
       for (let i = 0; i < n; i++) await Promise.resolve()
     }
     try {
       await store.createClient(client('c1'))
       await store.createUser(user('u1', 'alice'))
-      await store.createGrantWithCode(grant('g0'), code('taken', 'g0'))
-      // Each round: a kysely transaction that inserts a grant, then fails on a duplicate code and
-      // rolls back, while a redemption starts a few microtasks later. Were the redemption to land
-      // inside that transaction, its tokens would be rolled back with it after it reported success.
+      // Each round: a kysely transaction that inserts a grant and then fails, so it rolls back,
+      // while a redemption starts a few microtasks later. Were the redemption to land inside that
+      // transaction, its tokens would be rolled back with it after it reported success.
       for (let delay = 0; delay < 40; delay++) {
-        await store.createGrantWithCode(grant(`g${delay + 1}`), code(`h${delay}`, `g${delay + 1}`))
-        const failing = store.createGrantWithCode(grant(`x${delay}`), code('taken', `x${delay}`))
-        const redeeming = microtasks(delay).then(() => store.redeemCode(`h${delay}`, NOW, tokens(`at${delay}`, `g${delay + 1}`, `rt${delay}`)))
-        await expect(failing).rejects.toBeInstanceOf(DuplicateError)
+        await store.createGrantWithCode(grant(`g${delay}`), code(`h${delay}`, `g${delay}`))
+        const failing = db.transaction().execute(async (trx) => {
+          await trx.insertInto('grants').values({ id: `x${delay}`, client_id: 'c1', user_id: 'u1', scopes: 'openid', auth_time: NOW, created_at: NOW, revoked_at: null }).execute()
+          await microtasks(5)
+          throw new Error('roll back')
+        })
+        const redeeming = microtasks(delay).then(() => store.redeemCode(`h${delay}`, NOW, tokens(`at${delay}`, `g${delay}`, `rt${delay}`)))
+        await expect(failing).rejects.toThrow('roll back')
         expect(await redeeming).toBe(true)
         expect(await store.getAccessToken(`at${delay}`)).toBeDefined()
         expect(await store.getRefreshToken(`rt${delay}`)).toBeDefined()

@@ -19,11 +19,11 @@ import { SqliteStore, type SqliteConnection } from './sqlite-store.js'
  * const db = await openSqliteDatabase('./data/authcode.db')
  */
 export async function openSqliteDatabase(path: string): Promise<Kysely<Database>> {
-  return (await openSqlite(path)).db
+  return (await openSqliteConnection(path)).db
 }
 
 /** The file opened, tuned and wrapped in kysely; `connection` is the same connection, for `SqliteStore`. */
-async function openSqlite(path: string): Promise<{ db: Kysely<Database>; connection: SqliteConnection }> {
+export async function openSqliteConnection(path: string): Promise<{ db: Kysely<Database>; connection: SqliteConnection }> {
   await mkdir(dirname(path), { recursive: true })
   const database = new SQLite(path)
   try {
@@ -35,7 +35,7 @@ async function openSqlite(path: string): Promise<{ db: Kysely<Database>; connect
     database.close()
     throw error
   }
-  const dialect = new EmbeddedSqliteDialect(preparingOnce(database), checkpointInBackground(database, path))
+  const dialect = new EmbeddedSqliteDialect(database, path)
   const db = new Kysely<Database>({ dialect })
   return { db, connection: { database, exclusive: (step) => dialect.exclusive(step) } }
 }
@@ -45,21 +45,30 @@ async function openSqlite(path: string): Promise<{ db: Kysely<Database>; connect
  * and `exclusive()` lets code outside kysely use the connection under the driver's own lock.
  */
 class EmbeddedSqliteDialect extends SqliteDialect {
-  readonly #checkpointer: Checkpointer
+  readonly #database: SQLite.Database
+  readonly #path: string
   #driver: Driver | undefined
+  #checkpointer: Checkpointer | undefined
 
-  constructor(database: SqliteDatabase, checkpointer: Checkpointer) {
-    super({ database })
-    this.#checkpointer = checkpointer
+  constructor(database: SQLite.Database, path: string) {
+    super({ database: preparingOnce(database) })
+    this.#database = database
+    this.#path = path
   }
 
+  // kysely initializes the driver on the first query and destroys it only if it was initialized:
+  // the checkpoint worker lives exactly as long.
   override createDriver(): Driver {
     const driver = super.createDriver()
+    const init = driver.init.bind(driver)
     const destroy = driver.destroy.bind(driver)
-    const checkpointer = this.#checkpointer
+    driver.init = async () => {
+      await init()
+      this.#checkpointer = checkpointInBackground(this.#database, this.#path)
+    }
     driver.destroy = async () => {
       await destroy()
-      await checkpointer.stop()
+      await this.#checkpointer?.stop()
     }
     this.#driver = driver
     return driver
@@ -109,7 +118,7 @@ function preparingOnce(database: SQLite.Database): SqliteDatabase {
  * const { store } = await openMigratedSqliteStore('./data/authcode.db')
  */
 export async function openMigratedSqliteStore(path: string): Promise<{ store: SqliteStore; migrated: string[] }> {
-  const { db, connection } = await openSqlite(path)
+  const { db, connection } = await openSqliteConnection(path)
   const { store, migrated } = await openMigratedStore(db, (migratedDb) => new SqliteStore(migratedDb, connection))
   return { store: store as SqliteStore, migrated }
 }
