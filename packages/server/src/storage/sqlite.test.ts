@@ -6,6 +6,7 @@ import { migrateDown, migrateToLatest } from './migrate.js'
 import { openStore, parseDatabaseUrl } from './open.js'
 import { openSqliteConnection, openSqliteDatabase, openSqliteStore } from './sqlite.js'
 import { SqliteStore } from './sqlite-store.js'
+import { DuplicateError } from '../protocol/store.js'
 import { compileTemplate } from './queries.js'
 import { NOW, client, code, grant, storeSuite, tokens, user } from './store.suite.js'
 
@@ -130,6 +131,35 @@ describe('sqlite: the token endpoint on prepared statements', () => {
         expect((await store.getCode(`h${delay}`))?.consumedAt).toBe(NOW)
         expect(await store.getGrant(`x${delay}`)).toBeUndefined()
       }
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('writes committed together stay independent: one that fails changes nothing, the others all land', async () => {
+    const store = await openSqliteStore(freshPath())
+    try {
+      await store.createClient(client('c1'))
+      await store.createUser(user('u1', 'alice'))
+      await store.createGrantWithCode(grant('g0'), code('h0', 'g0'))
+      await store.redeemCode('h0', NOW, tokens('taken', 'g0', 'rt-taken'))
+      for (let i = 1; i <= 6; i++) await store.createGrantWithCode(grant(`g${i}`), code(`h${i}`, `g${i}`))
+      // Issued in one turn of the event loop, so they share one commit; the third reuses a jti.
+      const results = await Promise.allSettled([1, 2, 3, 4, 5, 6].map((i) => store.redeemCode(`h${i}`, NOW, tokens(i === 3 ? 'taken' : `at${i}`, `g${i}`, `rt${i}`))))
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled'])
+      expect((results[2] as PromiseRejectedResult).reason).toBeInstanceOf(DuplicateError)
+      // The failed one was undone entirely: its code is still unconsumed, its refresh token absent.
+      expect((await store.getCode('h3'))?.consumedAt).toBeNull()
+      expect(await store.getRefreshToken('rt3')).toBeUndefined()
+      for (const i of [1, 2, 4, 5, 6]) {
+        expect((await store.getCode(`h${i}`))?.consumedAt).toBe(NOW)
+        expect(await store.getAccessToken(`at${i}`)).toBeDefined()
+        expect(await store.getRefreshToken(`rt${i}`)).toBeDefined()
+      }
+      // And the same code redeemed twice in one group: exactly one wins.
+      await store.createGrantWithCode(grant('g7'), code('h7', 'g7'))
+      const twice = await Promise.all([store.redeemCode('h7', NOW, tokens('at7a', 'g7', 'rt7a')), store.redeemCode('h7', NOW, tokens('at7b', 'g7', 'rt7b'))])
+      expect(twice.toSorted()).toEqual([false, true])
     } finally {
       await store.close()
     }
