@@ -3,13 +3,12 @@
  * Signatures run on libuv's thread pool (`jws.ts`); nothing here touches storage: the caller
  * records what was minted in the same transaction as the step that mints it.
  */
-import { randomUUID } from 'node:crypto'
 import type { ServerConfig } from '../config/load.js'
 import type { AccessTokenRecord, ClientRecord, GrantRecord, RefreshTokenRecord, UserRecord } from '../protocol/store.js'
 import { formatScope } from '../protocol/scopes.js'
 import type { KeyRing } from './keys.js'
 import { signJwt } from './jws.js'
-import { hashToken, randomToken } from './secrets.js'
+import { hashToken, randomToken, timeOrderedId } from './secrets.js'
 
 export interface MintedAccessToken {
   token: string
@@ -34,7 +33,7 @@ export class TokenMinter {
   /** @see https://www.rfc-editor.org/rfc/rfc9068#section-2.2 */
   async accessToken(grant: GrantRecord, scopes: readonly string[], now: number): Promise<MintedAccessToken> {
     const { issuer, lifetimes, accessToken } = this.#config
-    const jti = randomUUID()
+    const jti = timeOrderedId()
     const exp = now + lifetimes.accessToken
     const token = await signJwt(await this.#keys.signingKey(accessToken.alg, now), 'at+jwt', {
       iss: issuer,

@@ -10,6 +10,23 @@ export function randomToken(): string {
   return randomBytes(32).toString('base64url')
 }
 
+/**
+ * A UUID version 7 (RFC 9562 §5.7): 48 bits of Unix milliseconds, then 74 random bits. For row ids
+ * that are not secrets (grant ids, access-token `jti`): ids made close in time sort close together,
+ * so the rows a group commit writes share index pages instead of each dirtying a random one.
+ *
+ * @example
+ * timeOrderedId() // '019aab41-7f3c-7a1e-9c2d-4e5f60718293'
+ */
+export function timeOrderedId(now = Date.now()): string {
+  const bytes = randomBytes(16)
+  bytes.writeUIntBE(now, 0, 6)
+  bytes[6] = 0x70 | ((bytes[6] as number) & 0x0f) // version 7
+  bytes[8] = 0x80 | ((bytes[8] as number) & 0x3f) // variant 10
+  const hex = bytes.toString('hex')
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+}
+
 /** The at-rest form of a high-entropy secret (code, refresh token, session id, client secret). */
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('base64url')

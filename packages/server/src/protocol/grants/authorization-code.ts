@@ -1,12 +1,11 @@
 /**
  * The authorization code grant's token step (RFC 6749 §4.1.3, OAuth 2.1 §4.1.3, RFC 7636 §4.6).
  */
-import { randomUUID } from 'node:crypto'
 import { invalidGrant } from '../errors.js'
 import { verifyCodeVerifier } from '../pkce.js'
 import { formatScope } from '../scopes.js'
 import type { CodeRecord, GrantRecord, Store } from '../store.js'
-import { hashToken, randomToken } from '../../tokens/secrets.js'
+import { hashToken, randomToken, timeOrderedId } from '../../tokens/secrets.js'
 import type { AuthorizationRequest } from '../authorize.js'
 import type { GrantHandler, TokenResponse } from './types.js'
 
@@ -23,7 +22,7 @@ export async function issueAuthorizationCode(
 ): Promise<string> {
   const code = randomToken()
   const grant: GrantRecord = {
-    id: randomUUID(),
+    id: timeOrderedId(),
     clientId: request.clientId,
     userId: user.userId,
     scopes: request.scopes,
