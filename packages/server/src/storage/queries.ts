@@ -1,10 +1,12 @@
 /**
  * The queries on every login's path — the authorization endpoint with a login session (session,
  * consent, grant and code) and the token endpoint (client authentication, the code exchange,
- * refresh rotation, introspection, userinfo) — each written once as a kysely builder. `SqlStore` executes them through
- * kysely; `SqliteStore` compiles each one once and runs it as a prepared statement.
+ * refresh rotation, introspection, userinfo) — each written once as a kysely builder and compiled
+ * once per store (`compileHotQueries`): building and compiling a query on every request cost more
+ * than running it. `SqlStore` runs the compiled SQL through kysely's executor (PostgreSQL: as named
+ * prepared statements); `SqliteStore` prepares it once with better-sqlite3.
  */
-import type { Compilable, Insertable, Kysely } from 'kysely'
+import { CompiledQuery, type Compilable, type Insertable, type Kysely } from 'kysely'
 import type { Database } from './database.js'
 
 type Db = Kysely<Database>
@@ -106,4 +108,40 @@ export function compileInsert<R extends object>(db: Db, build: (db: Db, row: R) 
   const keys = Object.keys(sample)
   if (parameters.length !== keys.length) throw new Error(`the insert "${sql}" does not take one parameter per column`)
   return { sql, argumentOf: keys.map((_, i) => i) }
+}
+
+/** Sample rows of the inserted tables, from the row mappers: they fix each insert's column order. */
+export interface SampleRows {
+  grant: Insertable<Database['grants']>
+  code: Insertable<Database['authorization_codes']>
+  accessToken: Insertable<Database['access_tokens']>
+  refreshToken: Insertable<Database['refresh_tokens']>
+}
+
+export type HotQueries = ReturnType<typeof compileHotQueries>
+
+/** Every query above, compiled once for `db`'s dialect. */
+export function compileHotQueries(db: Db, samples: SampleRows) {
+  return {
+    clientById: compileTemplate(db, clientById, 1),
+    userById: compileTemplate(db, userById, 1),
+    grantById: compileTemplate(db, grantById, 1),
+    codeByHash: compileTemplate(db, codeByHash, 1),
+    refreshTokenByHash: compileTemplate(db, refreshTokenByHash, 1),
+    accessTokenByJti: compileTemplate(db, accessTokenByJti, 1),
+    liveLoginSession: compileTemplate(db, liveLoginSession, 2),
+    consentOf: compileTemplate(db, consentOf, 2),
+    rateLimitCount: compileTemplate(db, rateLimitCount, 2),
+    consumeCode: compileTemplate(db, consumeCode, 2),
+    rotateRefreshToken: compileTemplate(db, rotateRefreshToken, 2),
+    insertGrant: compileInsert(db, insertGrant, samples.grant),
+    insertCode: compileInsert(db, insertCode, samples.code),
+    insertAccessToken: compileInsert(db, insertAccessToken, samples.accessToken),
+    insertRefreshToken: compileInsert(db, insertRefreshToken, samples.refreshToken),
+  } satisfies Record<string, CompiledTemplate>
+}
+
+/** A compiled template with its arguments (a builder's arguments, or an insert row's values). */
+export function bind<R>(template: CompiledTemplate, args: readonly unknown[]): CompiledQuery<R> {
+  return CompiledQuery.raw(template.sql, template.argumentOf.map((i) => args[i])) as CompiledQuery<R>
 }

@@ -63,10 +63,13 @@ export async function openMigratedStore(
 
 export class SqlStore implements Store {
   readonly #db: Kysely<Database>
+  /** The queries on every login's path, compiled once (`queries.ts`). */
+  protected readonly hot: queries.HotQueries
 
   /** `db` must be migrated to the latest schema (`migrateToLatest`); the store owns it from now on. */
   constructor(db: Kysely<Database>) {
     this.#db = db
+    this.hot = queries.compileHotQueries(db, SAMPLE_ROWS)
   }
 
   // clients
@@ -76,7 +79,7 @@ export class SqlStore implements Store {
   }
 
   async getClient(clientId: string): Promise<ClientRecord | undefined> {
-    const row = await queries.clientById(this.#db, clientId).executeTakeFirst()
+    const row = await first<Row<'clients'>>(this.#db, this.hot.clientById, [clientId])
     return row && toClient(row)
   }
 
@@ -98,7 +101,7 @@ export class SqlStore implements Store {
   }
 
   async getUserById(id: string): Promise<UserRecord | undefined> {
-    const row = await queries.userById(this.#db, id).executeTakeFirst()
+    const row = await first<Row<'users'>>(this.#db, this.hot.userById, [id])
     return row && toUser(row)
   }
 
@@ -114,7 +117,7 @@ export class SqlStore implements Store {
   }
 
   async getLoginSession(idHash: string, now: number): Promise<LoginSessionRecord | undefined> {
-    const row = await queries.liveLoginSession(this.#db, idHash, now).executeTakeFirst()
+    const row = await first<Row<'login_sessions'>>(this.#db, this.hot.liveLoginSession, [idHash, now])
     return row && toLoginSession(row)
   }
 
@@ -162,7 +165,7 @@ export class SqlStore implements Store {
   // consents
 
   async getConsent(userId: string, clientId: string): Promise<ConsentRecord | undefined> {
-    const row = await queries.consentOf(this.#db, userId, clientId).executeTakeFirst()
+    const row = await first<Row<'consents'>>(this.#db, this.hot.consentOf, [userId, clientId])
     return row && toConsent(row)
   }
 
@@ -255,14 +258,14 @@ export class SqlStore implements Store {
     await unique(
       'grant or authorization code',
       this.#db.transaction().execute(async (trx) => {
-        await queries.insertGrant(trx, grantRow(grant)).execute()
-        await queries.insertCode(trx, codeRow(code)).execute()
+        await trx.executeQuery(queries.bind(this.hot.insertGrant, Object.values(grantRow(grant))))
+        await trx.executeQuery(queries.bind(this.hot.insertCode, Object.values(codeRow(code))))
       }),
     )
   }
 
   async getGrant(id: string): Promise<GrantRecord | undefined> {
-    const row = await queries.grantById(this.#db, id).executeTakeFirst()
+    const row = await first<Row<'grants'>>(this.#db, this.hot.grantById, [id])
     return row && toGrant(row)
   }
 
@@ -283,7 +286,7 @@ export class SqlStore implements Store {
   }
 
   async getCode(codeHash: string): Promise<CodeRecord | undefined> {
-    const row = await queries.codeByHash(this.#db, codeHash).executeTakeFirst()
+    const row = await first<Row<'authorization_codes'>>(this.#db, this.hot.codeByHash, [codeHash])
     return row && toCode(row)
   }
 
@@ -291,16 +294,16 @@ export class SqlStore implements Store {
     return unique(
       'issued token',
       this.#db.transaction().execute(async (trx) => {
-        const redeemed = await queries.consumeCode(trx, codeHash, now).executeTakeFirst()
+        const redeemed = await first(trx, this.hot.consumeCode, [codeHash, now])
         if (redeemed === undefined) return false
-        await insertIssuedTokens(trx, tokens)
+        await this.#insertIssuedTokens(trx, tokens)
         return true
       }),
     )
   }
 
   async getRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | undefined> {
-    const row = await queries.refreshTokenByHash(this.#db, tokenHash).executeTakeFirst()
+    const row = await first<Row<'refresh_tokens'>>(this.#db, this.hot.refreshTokenByHash, [tokenHash])
     return row && toRefreshToken(row)
   }
 
@@ -308,16 +311,16 @@ export class SqlStore implements Store {
     return unique(
       'issued token',
       this.#db.transaction().execute(async (trx) => {
-        const rotated = await queries.rotateRefreshToken(trx, tokenHash, now).executeTakeFirst()
+        const rotated = await first(trx, this.hot.rotateRefreshToken, [tokenHash, now])
         if (rotated === undefined) return false
-        await insertIssuedTokens(trx, tokens)
+        await this.#insertIssuedTokens(trx, tokens)
         return true
       }),
     )
   }
 
   async getAccessToken(jti: string): Promise<AccessTokenRecord | undefined> {
-    const row = await queries.accessTokenByJti(this.#db, jti).executeTakeFirst()
+    const row = await first<Row<'access_tokens'>>(this.#db, this.hot.accessTokenByJti, [jti])
     return row && toAccessToken(row)
   }
 
@@ -373,7 +376,7 @@ export class SqlStore implements Store {
   }
 
   async peekRateLimit(key: string, now: number): Promise<number> {
-    const row = await queries.rateLimitCount(this.#db, key, now).executeTakeFirst()
+    const row = await first<{ count: number | string }>(this.#db, this.hot.rateLimitCount, [key, now])
     return row === undefined ? 0 : Number(row.count)
   }
 
@@ -423,6 +426,14 @@ export class SqlStore implements Store {
     })
   }
 
+  /** Takes the caller's transaction, so the tokens exist only if the step that issued them happened. */
+  async #insertIssuedTokens(trx: Transaction<Database>, tokens: IssuedTokens): Promise<void> {
+    await trx.executeQuery(queries.bind(this.hot.insertAccessToken, Object.values(accessTokenRow(tokens.accessToken))))
+    if (tokens.refreshToken !== null) {
+      await trx.executeQuery(queries.bind(this.hot.insertRefreshToken, Object.values(refreshTokenRow(tokens.refreshToken))))
+    }
+  }
+
   async ping(): Promise<void> {
     await sql`select 1`.execute(this.#db)
   }
@@ -432,15 +443,36 @@ export class SqlStore implements Store {
   }
 }
 
-/** Takes the caller's transaction, so the tokens exist only if the step that issued them happened. */
-async function insertIssuedTokens(trx: Transaction<Database>, tokens: IssuedTokens): Promise<void> {
-  await queries.insertAccessToken(trx, accessTokenRow(tokens.accessToken)).execute()
-  if (tokens.refreshToken !== null) {
-    await queries.insertRefreshToken(trx, refreshTokenRow(tokens.refreshToken)).execute()
-  }
+/** The first row of a compiled query run with `args`. */
+async function first<R>(db: Kysely<Database>, template: queries.CompiledTemplate, args: readonly unknown[]): Promise<R | undefined> {
+  return (await db.executeQuery(queries.bind<R>(template, args))).rows[0]
 }
 
+
 // rows ↔ records, one pair per table
+
+/** One row of each inserted table, as its mapper writes it: fixes the column order of each compiled insert. */
+const SAMPLE_ROWS: queries.SampleRows = {
+  grant: grantRow({ id: '', clientId: '', userId: '', scopes: [], authTime: 0, createdAt: 0, revokedAt: null }),
+  code: codeRow({
+    codeHash: '',
+    grantId: '',
+    clientId: '',
+    userId: '',
+    redirectUri: '',
+    redirectUriSent: true,
+    codeChallenge: null,
+    codeChallengeMethod: null,
+    nonce: null,
+    scopes: [],
+    authTime: 0,
+    createdAt: 0,
+    expiresAt: 0,
+    consumedAt: null,
+  }),
+  accessToken: accessTokenRow({ jti: '', grantId: '', clientId: '', userId: '', scopes: [], createdAt: 0, expiresAt: 0, revokedAt: null }),
+  refreshToken: refreshTokenRow({ tokenHash: '', grantId: '', clientId: '', userId: '', scopes: [], createdAt: 0, expiresAt: 0, rotatedAt: null }),
+}
 
 function clientRow(client: ClientRecord): NewRow<'clients'> {
   return {
