@@ -263,10 +263,14 @@ async function growthCheck(load: LoadGenerator, dir: string): Promise<GrowthRow[
       log(`  growth: ${size.toLocaleString('en')} past exchanges seeded in ${((Date.now() - t) / 1000).toFixed(1)} s ${JSON.stringify(counts)}`)
       if (warmup > 0) remember('authcode-growth/code', await load.run(await workload.job(warmup, 10)))
       for (const c of [10, 50]) {
-        const result = await load.run(await workload.job(duration, c))
+        const job = await workload.job(duration, c)
+        const { result, cpuPerRequest } = await withCpu(server.pid, () => load.run(job))
         remember('authcode-growth/code', result)
-        rows.push({ rows: size, concurrency: c, counts, ...result })
-        log(`  growth ${String(size).padStart(8)} rows c=${c}: ${result.rps.toFixed(0)} req/s p50 ${result.p50} ms p99 ${result.p99} ms`)
+        rows.push({ rows: size, concurrency: c, counts, ...result, ...(cpuPerRequest === undefined ? {} : { cpuPerRequest }) })
+        log(
+          `  growth ${String(size).padStart(8)} rows c=${c}: ${result.rps.toFixed(0)} req/s p50 ${result.p50} ms p99 ${result.p99} ms` +
+            (cpuPerRequest === undefined ? '' : `  cpu/req ${cpuPerRequest.main.toFixed(0)} µs main, ${cpuPerRequest.total.toFixed(0)} µs all threads`),
+        )
       }
     }
   } finally {

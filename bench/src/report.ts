@@ -13,6 +13,8 @@ export interface GrowthRow extends LoadResult {
   rows: number
   concurrency: number
   counts: Record<string, number>
+  /** Server CPU per successful request, microseconds: main thread, whole process. */
+  cpuPerRequest?: { main: number; total: number }
 }
 
 export interface TargetResult {
@@ -122,7 +124,8 @@ export function printTable(rows: Row[], growth: GrowthRow[], targets: TargetResu
     lines.push('', 'growth check: authcode code exchange (ES256) with N past exchanges already stored')
     lines.push('(each = 1 grant + 1 consumed code + 1 access token + 1 refresh token row)', '')
     for (const g of growth) {
-      lines.push(`  ${g.rows.toLocaleString('en').padStart(9)} rows  c=${String(g.concurrency).padEnd(3)} ${g.rps.toFixed(0).padStart(6)} req/s  p50 ${g.p50} ms  p99 ${g.p99} ms`)
+      const cpu = g.cpuPerRequest === undefined ? '' : `  cpu/req ${g.cpuPerRequest.main.toFixed(0)} / ${g.cpuPerRequest.total.toFixed(0)} µs`
+      lines.push(`  ${g.rows.toLocaleString('en').padStart(9)} rows  c=${String(g.concurrency).padEnd(3)} ${g.rps.toFixed(0).padStart(6)} req/s  p50 ${g.p50} ms  p99 ${g.p99} ms${cpu}`)
     }
   }
   lines.push('', 'targets (issue 6):')
