@@ -121,8 +121,9 @@ if (!hasChromium) {
       const sessionKeys = [...store.keys]
       expect(sessionKeys.length).toBeGreaterThan(0)
 
-      // The same browser, signed in at the server: both apps are listed.
-      await page.goto(`${server.url}/account`)
+      // The same browser, signed in at the server, follows the dashboard's link: both apps are listed.
+      await page.getByRole('link', { name: 'Your connected apps at the authorization server' }).click()
+      await page.waitForURL(`${server.url}/account`)
       await page.getByRole('heading', { name: 'Your account' }).waitFor()
       await page.getByRole('heading', { name: 'Connected apps' }).waitFor()
       expect(await page.getByRole('heading', { level: 3 }).allTextContents()).toEqual(['authcode demo app', 'Photo Printer'])

@@ -116,6 +116,7 @@ export function createDemoApp(options: DemoAppOptions): { app: express.Express; 
         scopes,
         expiry: expiry(auth.expiresAt),
         sub: String(auth.claims?.sub ?? ''),
+        accountUrl: `${options.issuer.replace(/\/$/, '')}/account`,
       }),
     )
   })

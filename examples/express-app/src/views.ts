@@ -36,7 +36,8 @@ const TEMPLATES: Record<string, string> = {
 <form method="post" action="/refresh"><button class="secondary">Refresh tokens</button></form>
 <form method="get" action="/chat"><button class="secondary">Chat</button></form>
 <%~ include('@logout') %>
-<p><a href="/handshake" id="handshake-link">See the handshake, drawn</a></p>`,
+<p><a href="/handshake" id="handshake-link">See the handshake, drawn</a></p>
+<p><a href="<%= it.accountUrl %>" id="account-link">Your connected apps at the authorization server</a> (remove this app's access there; it notices at its next refresh)</p>`,
   api: `<% layout('@layout') %>
 <p>GET <code><%= it.endpoint %></code> with the session's access token answered
 <strong id="status"><%= it.status %></strong>:</p>
