@@ -5,13 +5,11 @@
  * refresh token died with it, ends its session cleanly at the next refresh. Every page passes
  * axe-core with zero violations; screenshots go to test-artifacts/screenshots/.
  */
-import type { Server } from 'node:http'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createDemoApp } from '../../examples/express-app/src/app.js'
-import { freePort, obtainTokens, startServer, type TestClient, type TestServer } from '../../packages/server/test/harness.js'
-import { hasChromium, launchChromium, NO_CHROMIUM } from './chromium.js'
-import { RecordingStore, watchPage } from './demo-support.js'
+import { obtainTokens, type TestClient, type TestServer } from '../../packages/server/test/harness.js'
+import { hasChromium, NO_CHROMIUM } from './chromium.js'
+import { startDemoStack, watchPage, type DemoStack, type RecordingStore } from './demo-support.js'
 import { accessibilityViolations, saveScreenshot } from './page-checks.js'
 
 /** Screenshot and accessibility check of the page as it is now. */
@@ -36,40 +34,21 @@ if (!hasChromium) {
   })
 } else {
   describe('the account page in Chromium', () => {
+    let stack: DemoStack
     let server: TestServer
     let browser: Browser
-    let app: Server
     let appUrl: string
+    let store: RecordingStore
     let printer: TestClient
-    const store = new RecordingStore()
 
     beforeAll(async () => {
-      server = await startServer()
-      const port = await freePort()
-      appUrl = `http://localhost:${port}`
-      const client = await server.addClient({ name: 'authcode demo app', redirectUris: [`${appUrl}/callback`], scope: 'openid profile email' })
+      stack = await startDemoStack()
+      ;({ server, browser, appUrl, store } = stack)
       printer = await server.addClient({ name: 'Photo Printer', scope: 'openid profile' })
-      const { app: demo } = createDemoApp({
-        issuer: server.url,
-        clientId: client.clientId,
-        clientSecret: client.secret ?? '',
-        redirectUri: client.redirectUri,
-        scope: 'openid profile email',
-        tokenStore: store,
-      })
-      app = await new Promise<Server>((resolve) => {
-        const listening = demo.listen(port, '127.0.0.1', () => resolve(listening))
-      })
-      browser = await launchChromium()
     }, 60_000)
 
     afterAll(async () => {
-      await browser?.close()
-      if (app !== undefined) {
-        app.closeAllConnections()
-        await new Promise((resolve) => app.close(resolve))
-      }
-      await server?.close()
+      await stack?.close()
     })
 
     it('not signed in, /account is an accessible sign-in form that leads to the (empty) list of apps', async () => {

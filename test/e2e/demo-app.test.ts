@@ -5,14 +5,12 @@
  * back channel → refresh → log out. A screenshot of each page goes to test-artifacts/demo-app/.
  */
 import { mkdir } from 'node:fs/promises'
-import type { Server } from 'node:http'
 import { join } from 'node:path'
 import type { Browser } from 'playwright-core'
-import { hasChromium, launchChromium, NO_CHROMIUM } from './chromium.js'
-import { RecordingStore, watchPage } from './demo-support.js'
+import { hasChromium, NO_CHROMIUM } from './chromium.js'
+import { startDemoStack, watchPage, type DemoStack, type RecordingStore } from './demo-support.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createDemoApp } from '../../examples/express-app/src/app.js'
-import { freePort, startServer, type TestServer } from '../../packages/server/test/harness.js'
+import type { TestServer } from '../../packages/server/test/harness.js'
 
 const ARTIFACTS = join(import.meta.dirname, '../../test-artifacts/demo-app')
 
@@ -23,32 +21,20 @@ if (!hasChromium) {
   })
 } else {
   describe('the demo app in Chromium', () => {
+    let stack: DemoStack
     let server: TestServer
     let browser: Browser
-    let app: Server
     let appUrl: string
-    const store = new RecordingStore()
+    let store: RecordingStore
 
     beforeAll(async () => {
       await mkdir(ARTIFACTS, { recursive: true })
-      server = await startServer()
-      const port = await freePort()
-      appUrl = `http://localhost:${port}`
-      const client = await server.addClient({ name: 'authcode demo app', redirectUris: [`${appUrl}/callback`], scope: 'openid profile email' })
-      const { app: demo } = createDemoApp({ issuer: server.url, clientId: client.clientId, clientSecret: client.secret ?? '', redirectUri: client.redirectUri, scope: 'openid profile email', tokenStore: store })
-      app = await new Promise<Server>((resolve) => {
-        const listening = demo.listen(port, '127.0.0.1', () => resolve(listening))
-      })
-      browser = await launchChromium()
+      stack = await startDemoStack()
+      ;({ server, browser, appUrl, store } = stack)
     }, 60_000)
 
     afterAll(async () => {
-      await browser?.close()
-      if (app !== undefined) {
-        app.closeAllConnections()
-        await new Promise((resolve) => app.close(resolve))
-      }
-      await server?.close()
+      await stack?.close()
     })
 
     it('RFC 6749 §4.1 end to end: log in, see the dashboard without any token, call the API, refresh, log out', async () => {

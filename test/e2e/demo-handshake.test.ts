@@ -8,13 +8,11 @@
  * with zero violations, is reachable by keyboard, and its HTML holds none of the real codes,
  * tokens, `state` values or the client secret. Screenshots go to test-artifacts/screenshots/.
  */
-import type { Server } from 'node:http'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createDemoApp } from '../../examples/express-app/src/app.js'
-import { freePort, startServer, type TestServer } from '../../packages/server/test/harness.js'
-import { hasChromium, launchChromium, NO_CHROMIUM } from './chromium.js'
-import { RecordingStore, watchPage } from './demo-support.js'
+import type { TestServer } from '../../packages/server/test/harness.js'
+import { hasChromium, NO_CHROMIUM } from './chromium.js'
+import { startDemoStack, watchPage, type DemoStack, type RecordingStore } from './demo-support.js'
 import { accessibilityViolations, saveScreenshot } from './page-checks.js'
 
 if (!hasChromium) {
@@ -23,33 +21,21 @@ if (!hasChromium) {
   })
 } else {
   describe('the handshake diagram in Chromium', () => {
+    let stack: DemoStack
     let server: TestServer
     let browser: Browser
-    let app: Server
     let appUrl: string
     let clientSecret: string
-    const store = new RecordingStore()
+    let store: RecordingStore
 
     beforeAll(async () => {
-      server = await startServer()
-      const port = await freePort()
-      appUrl = `http://localhost:${port}`
-      const client = await server.addClient({ name: 'authcode demo app', redirectUris: [`${appUrl}/callback`], scope: 'openid profile email' })
-      clientSecret = client.secret ?? ''
-      const { app: demo } = createDemoApp({ issuer: server.url, clientId: client.clientId, clientSecret, redirectUri: client.redirectUri, scope: 'openid profile email', tokenStore: store })
-      app = await new Promise<Server>((resolve) => {
-        const listening = demo.listen(port, '127.0.0.1', () => resolve(listening))
-      })
-      browser = await launchChromium()
+      stack = await startDemoStack()
+      ;({ server, browser, appUrl, store } = stack)
+      clientSecret = stack.client.secret ?? ''
     }, 60_000)
 
     afterAll(async () => {
-      await browser?.close()
-      if (app !== undefined) {
-        app.closeAllConnections()
-        await new Promise((resolve) => app.close(resolve))
-      }
-      await server?.close()
+      await stack?.close()
     })
 
     /** Home → Log in → sign in; stops on the consent page. */

@@ -1,6 +1,10 @@
-/** What the demo-app browser tests share: proving that no token ever reaches the browser. */
+/** What the demo-app browser tests share: the running stack, and proving that no token ever reaches the browser. */
+import type { Server } from 'node:http'
 import { MemoryTokenStore, type SessionRecord } from '@authcode/client'
-import type { Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
+import { createDemoApp } from '../../examples/express-app/src/app.js'
+import { freePort, startServer, type TestClient, type TestServer } from '../../packages/server/test/harness.js'
+import { launchChromium } from './chromium.js'
 
 /** Remembers every token (and session key) the app stored, to prove none reaches the browser. */
 export class RecordingStore extends MemoryTokenStore {
@@ -29,4 +33,43 @@ export function watchPage(page: Page): { blocked: string[]; urls: string[]; visi
   page.on('request', (request) => urls.push(request.url()))
   const visible = async () => [await page.content(), ...urls, ...(await page.context().cookies()).map((c) => `${c.name}=${c.value}`)].join('\n')
   return { blocked, urls, visible }
+}
+
+/** The authorization server, the demo app registered with it and listening, and Chromium: what the demo-app browser tests run against. */
+export interface DemoStack {
+  server: TestServer
+  /** The demo app's client registration at the server (its secret included). */
+  client: TestClient
+  appUrl: string
+  /** Every token the demo app stored. */
+  store: RecordingStore
+  browser: Browser
+  close(): Promise<void>
+}
+
+/** Starts a test server, registers the demo app (`openid profile email`), starts it on a free port and launches Chromium. */
+export async function startDemoStack(): Promise<DemoStack> {
+  const server = await startServer()
+  const port = await freePort()
+  const appUrl = `http://localhost:${port}`
+  const client = await server.addClient({ name: 'authcode demo app', redirectUris: [`${appUrl}/callback`], scope: 'openid profile email' })
+  const store = new RecordingStore()
+  const { app: demo } = createDemoApp({ issuer: server.url, clientId: client.clientId, clientSecret: client.secret ?? '', redirectUri: client.redirectUri, scope: 'openid profile email', tokenStore: store })
+  const app = await new Promise<Server>((resolve) => {
+    const listening = demo.listen(port, '127.0.0.1', () => resolve(listening))
+  })
+  const browser = await launchChromium()
+  return {
+    server,
+    client,
+    appUrl,
+    store,
+    browser,
+    async close() {
+      await browser.close()
+      app.closeAllConnections()
+      await new Promise((resolve) => app.close(resolve))
+      await server.close()
+    },
+  }
 }
