@@ -59,7 +59,8 @@ export const accountRoutes: FastifyPluginAsync<{ services: Services; pages: Page
       apps: apps.map((connected) => ({
         clientName: connected.clientName,
         scopes: connected.scopes,
-        consentedAt: timeView(connected.consentedAt),
+        since: timeView(connected.since),
+        consented: connected.consented,
         lastIssuedAt: connected.lastIssuedAt === null ? undefined : timeView(connected.lastIssuedAt),
         removeAction: removeUrl(connected.clientId),
       })),

@@ -39,7 +39,9 @@ export function timeView(seconds: number): TimeView {
 export interface AccountAppView {
   clientName: string
   scopes: { name: string; description: string }[]
-  consentedAt: TimeView
+  since: TimeView
+  /** False for an app let in without asking (first-party): the page says it gets access again at its next sign-in. */
+  consented: boolean
   lastIssuedAt: TimeView | undefined
   /** The form that asks to remove this app's access. */
   removeAction: string

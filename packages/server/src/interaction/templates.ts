@@ -98,8 +98,8 @@ export const TEMPLATES = {
       <dd><ul class="scopes">
 <% app.scopes.forEach(function (scope) { %>        <li><%= scope.description %> <code><%= scope.name %></code></li>
 <% }) %>      </ul></dd>
-      <dt>Access given</dt>
-      <dd><time datetime="<%= app.consentedAt.iso %>"><%= app.consentedAt.text %></time></dd>
+      <dt><%= app.consented ? 'Access given' : 'Access since' %></dt>
+      <dd><time datetime="<%= app.since.iso %>"><%= app.since.text %></time><% if (!app.consented) { %> (part of this service: it signs you in without asking)<% } %></dd>
       <dt>Last token issued</dt>
       <dd><% if (app.lastIssuedAt) { %><time datetime="<%= app.lastIssuedAt.iso %>"><%= app.lastIssuedAt.text %></time><% } else { %>Never<% } %></dd>
     </dl>
@@ -120,7 +120,7 @@ export const TEMPLATES = {
 <ul class="scopes">
 <% it.app.scopes.forEach(function (scope) { %>  <li><%= scope.description %> <code><%= scope.name %></code></li>
 <% }) %></ul>
-<p>It is signed out of your account at once: every token it holds stops working, and it has to ask you again to use your account.</p>
+<p>It is signed out of your account at once: every token it holds stops working<% if (it.app.consented) { %>, and it has to ask you again to use your account<% } else { %>. It is part of this service and signs you in without asking, so it gets access again the next time you sign in to it<% } %>.</p>
 <form method="post" action="<%= it.action %>">
   <input type="hidden" name="csrf" value="<%= it.csrf %>">
   <div class="actions">

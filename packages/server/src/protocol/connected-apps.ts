@@ -1,5 +1,6 @@
 /**
- * The apps a user has let into their account (their consents), and taking that back. A user sees
+ * The apps with access to a user's account (their consents, and first-party apps let in without
+ * one while a grant lives), and taking that back. A user sees
  * and removes only their own: every function takes the signed-in user's id, never one from a form.
  */
 import type { ConsentStore } from './store.js'
@@ -9,8 +10,10 @@ export interface ConnectedApp {
   clientName: string
   /** Each granted scope with the description the consent page showed for it. */
   scopes: { name: string; description: string }[]
-  /** When the user first allowed the app. */
-  consentedAt: number
+  /** When the user allowed the app; for an app let in without asking, when it first got access. */
+  since: number
+  /** False for an app let in without asking (a first-party app): it gets access again at its next sign-in. */
+  consented: boolean
   /** When a token was last issued to the app for this user; null when none was. */
   lastIssuedAt: number | null
 }
@@ -28,13 +31,14 @@ export async function listConnectedApps(
   userId: string,
   scopeDescriptions: Readonly<Record<string, string>>,
 ): Promise<ConnectedApp[]> {
-  const consents = await store.listConsentsWithActivity(userId)
-  return consents.map((consent) => ({
-    clientId: consent.clientId,
-    clientName: consent.clientName,
-    scopes: consent.scopes.map((name) => ({ name, description: scopeDescriptions[name] ?? name })),
-    consentedAt: consent.createdAt,
-    lastIssuedAt: consent.lastIssuedAt,
+  const apps = await store.listAppsWithAccess(userId)
+  return apps.map((access) => ({
+    clientId: access.clientId,
+    clientName: access.clientName,
+    scopes: access.scopes.map((name) => ({ name, description: scopeDescriptions[name] ?? name })),
+    since: access.since,
+    consented: access.consented,
+    lastIssuedAt: access.lastIssuedAt,
   })).sort((a, b) => byName.compare(a.clientName, b.clientName) || (a.clientId < b.clientId ? -1 : a.clientId > b.clientId ? 1 : 0))
 }
 

@@ -83,9 +83,20 @@ export interface ConsentRecord {
   updatedAt: number
 }
 
-/** A consent as the user's account page lists it. */
-export interface ConsentActivity extends ConsentRecord {
+/**
+ * An app with access to a user's account, as the account page lists it: a consent, or live grants
+ * without one (a first-party client let in without asking, `consent.skipForFirstParty`).
+ */
+export interface AppAccess {
+  userId: string
+  clientId: string
   clientName: string
+  /** The consented scopes; without a consent, every scope of the live grants. */
+  scopes: string[]
+  /** When the consent was given; without one, when the first live grant was made. */
+  since: number
+  /** False when the app got access without a consent. */
+  consented: boolean
   /** The latest `createdAt` of the access and refresh tokens issued to the client for the user; null when none. */
   lastIssuedAt: number | null
 }
@@ -204,10 +215,11 @@ export interface ConsentStore {
   /** Adds `scopes` to what the user granted the client (union with an earlier consent). */
   saveConsent(userId: string, clientId: string, scopes: string[], now: number): Promise<void>
   /**
-   * Every consent of the user, with its client's name and when a token (access or refresh) was last
-   * issued to that client for that user; oldest consent first (ties by client id).
+   * Every app with access to the user's account — a consent, or a grant not revoked — with its
+   * name and when a token (access or refresh) was last issued to it for that user; oldest first
+   * (ties by client id).
    */
-  listConsentsWithActivity(userId: string): Promise<ConsentActivity[]>
+  listAppsWithAccess(userId: string): Promise<AppAccess[]>
   /**
    * Atomic: deletes the user's consent to the client and revokes every grant of that user to that
    * client the way `revokeGrant` does (grants and their access tokens get `revokedAt`; codes and

@@ -19,7 +19,7 @@ import {
   type AccessTokenRecord,
   type ClientRecord,
   type CodeRecord,
-  type ConsentActivity,
+  type AppAccess,
   type ConsentRecord,
   type GrantRecord,
   type GrantType,
@@ -196,35 +196,64 @@ export class SqlStore implements Store {
     }
   }
 
-  /** One query: the client's name by join, the last issue times by correlated `max()` subqueries. */
-  async listConsentsWithActivity(userId: string): Promise<ConsentActivity[]> {
+  /**
+   * Two reads: the clients with a consent or a live grant (name, consent, last issue times by
+   * correlated `max()` subqueries), then the live grants' scopes for the apps without a consent.
+   */
+  async listAppsWithAccess(userId: string): Promise<AppAccess[]> {
+    const liveGrants = this.#db.selectFrom('grants').where('grants.user_id', '=', userId).where('grants.revoked_at', 'is', null)
     const rows = await this.#db
-      .selectFrom('consents')
-      .innerJoin('clients', 'clients.client_id', 'consents.client_id')
-      .selectAll('consents')
+      .selectFrom('clients')
+      .leftJoin('consents', (join) => join.onRef('consents.client_id', '=', 'clients.client_id').on('consents.user_id', '=', userId))
       .select((eb) => [
+        'clients.client_id as client_id',
         'clients.name as client_name',
+        'consents.scopes as consent_scopes',
+        'consents.created_at as consented_at',
+        eb
+          .selectFrom('grants')
+          .select((sub) => sub.fn.min('grants.created_at').as('created_at'))
+          .where('grants.user_id', '=', userId)
+          .where('grants.revoked_at', 'is', null)
+          .whereRef('grants.client_id', '=', 'clients.client_id')
+          .as('first_grant'),
         eb
           .selectFrom('access_tokens')
           .select((sub) => sub.fn.max('access_tokens.created_at').as('created_at'))
-          .whereRef('access_tokens.user_id', '=', 'consents.user_id')
-          .whereRef('access_tokens.client_id', '=', 'consents.client_id')
+          .where('access_tokens.user_id', '=', userId)
+          .whereRef('access_tokens.client_id', '=', 'clients.client_id')
           .as('last_access_token'),
         eb
           .selectFrom('refresh_tokens')
           .select((sub) => sub.fn.max('refresh_tokens.created_at').as('created_at'))
-          .whereRef('refresh_tokens.user_id', '=', 'consents.user_id')
-          .whereRef('refresh_tokens.client_id', '=', 'consents.client_id')
+          .where('refresh_tokens.user_id', '=', userId)
+          .whereRef('refresh_tokens.client_id', '=', 'clients.client_id')
           .as('last_refresh_token'),
       ])
-      .where('consents.user_id', '=', userId)
-      .orderBy('consents.created_at')
-      .orderBy('consents.client_id')
+      .where((eb) => eb.or([eb('consents.user_id', 'is not', null), eb('clients.client_id', 'in', liveGrants.select('grants.client_id'))]))
       .execute()
-    return rows.map((row) => {
-      const issued = [row.last_access_token, row.last_refresh_token].map(nullableNumber).filter((t) => t !== null)
-      return { ...toConsent(row), clientName: row.client_name, lastIssuedAt: issued.length === 0 ? null : Math.max(...issued) }
-    })
+    const withoutConsent = rows.filter((row) => row.consent_scopes === null).map((row) => row.client_id)
+    const grantScopes = new Map<string, string[]>()
+    if (withoutConsent.length > 0) {
+      for (const grant of await liveGrants.select(['grants.client_id', 'grants.scopes']).where('grants.client_id', 'in', withoutConsent).execute()) {
+        grantScopes.set(grant.client_id, union(grantScopes.get(grant.client_id) ?? [], parseList(grant.scopes)))
+      }
+    }
+    return rows
+      .map((row): AppAccess => {
+        const issued = [row.last_access_token, row.last_refresh_token].map(nullableNumber).filter((t) => t !== null)
+        const consented = row.consent_scopes !== null
+        return {
+          userId,
+          clientId: row.client_id,
+          clientName: row.client_name,
+          scopes: consented ? parseList(row.consent_scopes as string) : (grantScopes.get(row.client_id) ?? []).toSorted(),
+          since: Number(consented ? row.consented_at : row.first_grant),
+          consented,
+          lastIssuedAt: issued.length === 0 ? null : Math.max(...issued),
+        }
+      })
+      .sort((a, b) => a.since - b.since || (a.clientId < b.clientId ? -1 : a.clientId > b.clientId ? 1 : 0))
   }
 
   /** One transaction that starts with the consent's deletion; the grants go as in `revokeGrant`. */

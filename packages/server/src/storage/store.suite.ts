@@ -339,7 +339,7 @@ export function storeSuite(dialect: string, open: () => Promise<Store>): void {
         expect((await store.getConsent('u1', 'c1'))?.scopes.toSorted()).toEqual(scopes)
       })
 
-      it('listConsentsWithActivity lists only the user\'s consents, oldest first, with the last token issued', async () => {
+      it('listAppsWithAccess lists the user\'s consents, oldest first, with the last token issued', async () => {
         await store.createClient(client('c2', { name: 'A first client' }))
         await store.createClient(client('c3', { name: 'Z never used' }))
         await store.createUser(user('u2', 'bob'))
@@ -366,7 +366,7 @@ export function storeSuite(dialect: string, open: () => Promise<Store>): void {
           refreshToken: null,
         })
 
-        const listed = await store.listConsentsWithActivity('u1')
+        const listed = await store.listAppsWithAccess('u1')
         expect(listed.map((c) => [c.clientId, c.clientName, c.lastIssuedAt])).toEqual([
           ['c1', 'Client c1', NOW + 60],
           ['c2', 'A first client', NOW + 20],
@@ -375,14 +375,33 @@ export function storeSuite(dialect: string, open: () => Promise<Store>): void {
         expect(listed[0]).toEqual({
           userId: 'u1',
           clientId: 'c1',
-          scopes: ['openid', 'profile'],
-          createdAt: NOW,
-          updatedAt: NOW,
           clientName: 'Client c1',
+          scopes: ['openid', 'profile'],
+          since: NOW,
+          consented: true,
           lastIssuedAt: NOW + 60,
         })
-        expect((await store.listConsentsWithActivity('u2')).map((c) => [c.clientId, c.lastIssuedAt])).toEqual([['c1', null]])
-        expect(await store.listConsentsWithActivity('nobody')).toEqual([])
+        // u2 consented to c1 only, but holds a live grant to c2: listed too, without a consent.
+        expect((await store.listAppsWithAccess('u2')).map((c) => [c.clientId, c.consented, c.since, c.lastIssuedAt])).toEqual([
+          ['c2', false, NOW, NOW + 99],
+          ['c1', true, NOW + 3, null],
+        ])
+        expect(await store.listAppsWithAccess('nobody')).toEqual([])
+      })
+
+      it('listAppsWithAccess lists an app let in without a consent while a grant of it lives, with its scopes', async () => {
+        await store.createClient(client('c2', { name: 'First party' }))
+        await store.createGrantWithCode(grant('g1', { clientId: 'c2', scopes: ['openid'], createdAt: NOW + 5 }), code('code-g1', 'g1', { clientId: 'c2' }))
+        await store.createGrantWithCode(grant('g2', { clientId: 'c2', scopes: ['openid', 'email'], createdAt: NOW + 9 }), code('code-g2', 'g2', { clientId: 'c2' }))
+        await store.createGrantWithCode(grant('g3', { clientId: 'c1', scopes: ['profile'] }), code('code-g3', 'g3'))
+        await store.revokeGrant('g3', NOW)
+        const listed = await store.listAppsWithAccess('u1')
+        expect(listed).toEqual([
+          { userId: 'u1', clientId: 'c2', clientName: 'First party', scopes: ['email', 'openid'], since: NOW + 5, consented: false, lastIssuedAt: null },
+        ])
+        // Removing it revokes its grants: it is no longer listed.
+        expect(await store.revokeConsent('u1', 'c2', NOW + 10)).toBe(true)
+        expect(await store.listAppsWithAccess('u1')).toEqual([])
       })
 
       it('revokeConsent deletes the consent and revokes every grant of that user to that client, and nothing else', async () => {

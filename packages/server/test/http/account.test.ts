@@ -118,6 +118,24 @@ describe('the account page: connected apps (issue #7)', () => {
     expect(html).toMatch(/<button type="submit" class="secondary">Sign out<\/button>/)
   })
 
+  it('lists a first-party app let in without asking, says so, and removing it signs it out (its next sign-in lets it in again)', async () => {
+    const ours = await server.addClient({ name: 'Our Own App', firstParty: true })
+    const user = await server.addUser()
+    const { tokens, browser } = await obtainTokens(server, ours, user, { scope: 'openid profile' })
+    const { html } = await accountPage(server, browser)
+    const section = html.slice(html.indexOf('<h3>Our Own App</h3>'))
+    expect(section.slice(0, section.indexOf('</form>'))).toMatch(/<dt>Access since<\/dt>[\s\S]*part of this service: it signs you in without asking/)
+    for (const scope of ['openid', 'profile']) expect(section).toContain(`<code>${scope}</code>`)
+
+    const { csrf } = await accountPage(server, browser)
+    const confirm = await expectPage(await browser.post(removeUrl(server, ours.clientId), { csrf }))
+    expect(confirm).toContain('gets access again the next time you sign in to it')
+    const done = await browser.post(`${removeUrl(server, ours.clientId)}/confirm`, { csrf: hiddenInput(confirm, 'csrf') })
+    expect(done.status).toBe(303)
+    await expectTokensLive(server, ours, tokens, false)
+    expect((await accountPage(server, browser)).html).not.toContain('Our Own App')
+  })
+
   it('shows an empty state when no app has access', async () => {
     const user = await server.addUser()
     const browser = new Browser()
