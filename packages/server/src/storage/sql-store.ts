@@ -48,10 +48,10 @@ type NewRow<T extends keyof Database> = Insertable<Database[T]>
  * @example
  * const { store, migrated } = await openMigratedStore(new Kysely<Database>({ dialect }))
  */
-export async function openMigratedStore(
+export async function openMigratedStore<S extends SqlStore = SqlStore>(
   db: Kysely<Database>,
-  createStore: (db: Kysely<Database>) => SqlStore = (migrated) => new SqlStore(migrated),
-): Promise<{ store: SqlStore; migrated: string[] }> {
+  createStore: (db: Kysely<Database>) => S = (migrated) => new SqlStore(migrated) as S,
+): Promise<{ store: S; migrated: string[] }> {
   try {
     const { applied } = await migrateToLatest(db)
     return { store: createStore(db), migrated: applied }

@@ -120,25 +120,19 @@ export class SqliteStore extends SqlStore {
       insertCode.run(...Object.values(codeRow(code)))
     })
 
-    const consumeCode = prepare(hot.consumeCode)
-    const rotateRefreshToken = prepare(hot.rotateRefreshToken)
     const insertAccessToken = prepare(hot.insertAccessToken)
     const insertRefreshToken = prepare(hot.insertRefreshToken)
-    // Takes the caller's transaction, so the tokens exist only if the step that issued them happened.
-    const insertIssuedTokens = (tokens: IssuedTokens) => {
-      insertAccessToken.run(...Object.values(accessTokenRow(tokens.accessToken)))
-      if (tokens.refreshToken !== null) insertRefreshToken.run(...Object.values(refreshTokenRow(tokens.refreshToken)))
-    }
-    this.#redeemCode = database.transaction((codeHash: string, now: number, tokens: IssuedTokens) => {
-      if (consumeCode.get(codeHash, now) === undefined) return false
-      insertIssuedTokens(tokens)
-      return true
-    })
-    this.#rotateRefreshToken = database.transaction((tokenHash: string, now: number, tokens: IssuedTokens) => {
-      if (rotateRefreshToken.get(tokenHash, now) === undefined) return false
-      insertIssuedTokens(tokens)
-      return true
-    })
+    // One transaction: `spend` (the conditional UPDATE whose match decides the race) and, only if it
+    // matched, the tokens it issues.
+    const spendAndIssue = (spend: Prepared) =>
+      database.transaction((hash: string, now: number, tokens: IssuedTokens) => {
+        if (spend.get(hash, now) === undefined) return false
+        insertAccessToken.run(...Object.values(accessTokenRow(tokens.accessToken)))
+        if (tokens.refreshToken !== null) insertRefreshToken.run(...Object.values(refreshTokenRow(tokens.refreshToken)))
+        return true
+      })
+    this.#redeemCode = spendAndIssue(prepare(hot.consumeCode))
+    this.#rotateRefreshToken = spendAndIssue(prepare(hot.rotateRefreshToken))
     // Inside this transaction each write's own transaction function runs as a savepoint.
     this.#commitTogether = database.transaction((writes: PendingWrite[]) =>
       writes.map(({ step }) => {

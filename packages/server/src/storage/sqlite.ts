@@ -119,8 +119,7 @@ function preparingOnce(database: SQLite.Database): SqliteDatabase {
  */
 export async function openMigratedSqliteStore(path: string): Promise<{ store: SqliteStore; migrated: string[] }> {
   const { db, connection } = await openSqliteConnection(path)
-  const { store, migrated } = await openMigratedStore(db, (migratedDb) => new SqliteStore(migratedDb, connection))
-  return { store: store as SqliteStore, migrated }
+  return openMigratedStore(db, (migratedDb) => new SqliteStore(migratedDb, connection))
 }
 
 /**
