@@ -2,106 +2,95 @@
  * The demo app (examples/express-app) in a real browser (Debian's Chromium through playwright-core)
  * against our authorization server: home → Log in → the server's sign-in and consent pages →
  * dashboard (name, scopes, expiry, and no token anywhere the browser can see) → call the API on the
- * back channel → refresh → log out. A screenshot of each page goes to test-artifacts/demo-app/.
+ * back channel → refresh → log out. A screenshot of each page goes to test-artifacts/screenshots/demo-app-*.png.
  */
-import { mkdir } from 'node:fs/promises'
-import { join } from 'node:path'
 import type { Browser } from 'playwright-core'
-import { hasChromium, NO_CHROMIUM } from './chromium.js'
+import { saveScreenshot } from './page-checks.js'
+import { describeInChromium } from './chromium.js'
 import { startDemoStack, watchPage, type DemoStack, type RecordingStore } from './demo-support.js'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { TestServer } from '../../packages/server/test/harness.js'
 
-const ARTIFACTS = join(import.meta.dirname, '../../test-artifacts/demo-app')
+describeInChromium('the demo app in Chromium', () => {
+  let stack: DemoStack
+  let server: TestServer
+  let browser: Browser
+  let appUrl: string
+  let store: RecordingStore
 
+  beforeAll(async () => {
+    stack = await startDemoStack()
+    ;({ server, browser, appUrl, store } = stack)
+  }, 60_000)
 
-if (!hasChromium) {
-  describe('the demo app in Chromium', () => {
-    it.skip(NO_CHROMIUM, () => {})
+  afterAll(async () => {
+    await stack?.close()
   })
-} else {
-  describe('the demo app in Chromium', () => {
-    let stack: DemoStack
-    let server: TestServer
-    let browser: Browser
-    let appUrl: string
-    let store: RecordingStore
 
-    beforeAll(async () => {
-      await mkdir(ARTIFACTS, { recursive: true })
-      stack = await startDemoStack()
-      ;({ server, browser, appUrl, store } = stack)
-    }, 60_000)
+  it('RFC 6749 §4.1 end to end: log in, see the dashboard without any token, call the API, refresh, log out', async () => {
+    const user = await server.addUser('alice', 'correct horse battery', { name: 'Alice Example' })
+    const context = await browser.newContext()
+    const page = await context.newPage()
+    const { blocked, urls, visible } = watchPage(page)
 
-    afterAll(async () => {
-      await stack?.close()
-    })
+    await page.goto(`${appUrl}/`)
+    await saveScreenshot(page, 'demo-app-1-home')
+    await page.getByRole('button', { name: 'Log in' }).click()
 
-    it('RFC 6749 §4.1 end to end: log in, see the dashboard without any token, call the API, refresh, log out', async () => {
-      const user = await server.addUser('alice', 'correct horse battery', { name: 'Alice Example' })
-      const context = await browser.newContext()
-      const page = await context.newPage()
-      const { blocked, urls, visible } = watchPage(page)
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor()
+    expect(page.url().startsWith(server.url)).toBe(true)
+    await saveScreenshot(page, 'demo-app-2-sign-in')
+    await page.getByLabel('Username').fill(user.username)
+    await page.getByLabel('Password').fill(user.password)
+    await page.getByRole('button', { name: 'Sign in' }).click()
 
-      await page.goto(`${appUrl}/`)
-      await page.screenshot({ path: join(ARTIFACTS, '1-home.png') })
-      await page.getByRole('button', { name: 'Log in' }).click()
+    await page.getByRole('heading', { name: 'Allow access?' }).waitFor()
+    expect(await page.textContent('main')).toContain('authcode demo app')
+    await saveScreenshot(page, 'demo-app-3-consent')
+    await page.getByRole('button', { name: 'Allow' }).click()
 
-      await page.getByRole('heading', { name: 'Sign in' }).waitFor()
-      expect(page.url().startsWith(server.url)).toBe(true)
-      await page.screenshot({ path: join(ARTIFACTS, '2-sign-in.png') })
-      await page.getByLabel('Username').fill(user.username)
-      await page.getByLabel('Password').fill(user.password)
-      await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.waitForURL(`${appUrl}/dashboard`)
+    await page.getByRole('heading', { name: 'Dashboard' }).waitFor()
+    expect(await page.textContent('#name')).toBe('Alice Example')
+    expect(await page.textContent('#scopes')).toBe('openid profile email')
+    expect(await page.textContent('#expiry')).toMatch(/^\d{4}-\d\d-\d\dT.+Z \(in \d+ s\)$/)
+    await saveScreenshot(page, 'demo-app-4-dashboard')
+    const cookies = await context.cookies(appUrl)
+    const session = cookies.find((c) => c.name === 'authcode_app_session')
+    expect(session).toMatchObject({ httpOnly: true, sameSite: 'Lax' })
+    expect(store.tokens.size).toBe(3)
+    let seen = await visible()
+    for (const token of store.tokens) expect(seen).not.toContain(token)
 
-      await page.getByRole('heading', { name: 'Allow access?' }).waitFor()
-      expect(await page.textContent('main')).toContain('authcode demo app')
-      await page.screenshot({ path: join(ARTIFACTS, '3-consent.png') })
-      await page.getByRole('button', { name: 'Allow' }).click()
+    await page.getByRole('button', { name: 'Call the API' }).click()
+    await page.getByRole('heading', { name: 'API result' }).waitFor()
+    expect(await page.textContent('#status')).toBe('200')
+    const result = JSON.parse((await page.textContent('#result')) ?? '{}') as Record<string, unknown>
+    expect(result).toMatchObject({ name: 'Alice Example', email: `${user.username}@example.com` })
+    await saveScreenshot(page, 'demo-app-5-api')
 
-      await page.waitForURL(`${appUrl}/dashboard`)
-      await page.getByRole('heading', { name: 'Dashboard' }).waitFor()
-      expect(await page.textContent('#name')).toBe('Alice Example')
-      expect(await page.textContent('#scopes')).toBe('openid profile email')
-      expect(await page.textContent('#expiry')).toMatch(/^\d{4}-\d\d-\d\dT.+Z \(in \d+ s\)$/)
-      await page.screenshot({ path: join(ARTIFACTS, '4-dashboard.png') })
-      const cookies = await context.cookies(appUrl)
-      const session = cookies.find((c) => c.name === 'authcode_app_session')
-      expect(session).toMatchObject({ httpOnly: true, sameSite: 'Lax' })
-      expect(store.tokens.size).toBe(3)
-      let seen = await visible()
-      for (const token of store.tokens) expect(seen).not.toContain(token)
+    await page.getByRole('button', { name: 'Back to the dashboard' }).click()
+    await page.getByRole('button', { name: 'Refresh tokens' }).click()
+    await page.getByText('The tokens were refreshed.').waitFor()
+    expect(store.tokens.size).toBeGreaterThanOrEqual(5) // a new access and a rotated refresh token
+    await saveScreenshot(page, 'demo-app-6-refreshed')
+    seen = await visible()
+    for (const token of store.tokens) expect(seen).not.toContain(token)
 
-      await page.getByRole('button', { name: 'Call the API' }).click()
-      await page.getByRole('heading', { name: 'API result' }).waitFor()
-      expect(await page.textContent('#status')).toBe('200')
-      const result = JSON.parse((await page.textContent('#result')) ?? '{}') as Record<string, unknown>
-      expect(result).toMatchObject({ name: 'Alice Example', email: `${user.username}@example.com` })
-      await page.screenshot({ path: join(ARTIFACTS, '5-api.png') })
+    await page.getByRole('button', { name: 'Log out' }).click()
+    await page.waitForURL(`${appUrl}/`)
+    await page.getByRole('button', { name: 'Log in' }).waitFor()
+    await saveScreenshot(page, 'demo-app-7-logged-out')
+    expect((await context.cookies(appUrl)).some((c) => c.name === 'authcode_app_session')).toBe(false)
+    for (const key of store.keys) expect(await store.get(key)).toBeUndefined()
 
-      await page.getByRole('button', { name: 'Back to the dashboard' }).click()
-      await page.getByRole('button', { name: 'Refresh tokens' }).click()
-      await page.getByText('The tokens were refreshed.').waitFor()
-      expect(store.tokens.size).toBeGreaterThanOrEqual(5) // a new access and a rotated refresh token
-      await page.screenshot({ path: join(ARTIFACTS, '6-refreshed.png') })
-      seen = await visible()
-      for (const token of store.tokens) expect(seen).not.toContain(token)
-
-      await page.getByRole('button', { name: 'Log out' }).click()
-      await page.waitForURL(`${appUrl}/`)
-      await page.getByRole('button', { name: 'Log in' }).waitFor()
-      await page.screenshot({ path: join(ARTIFACTS, '7-logged-out.png') })
-      expect((await context.cookies(appUrl)).some((c) => c.name === 'authcode_app_session')).toBe(false)
-      for (const key of store.keys) expect(await store.get(key)).toBeUndefined()
-
-      // After logout the dashboard sends the browser to the server again. The server's own login
-      // session survives (it offers no RP-initiated logout), so it sends the browser straight back.
-      const before = urls.length
-      await page.goto(`${appUrl}/dashboard`)
-      await page.getByRole('heading', { name: 'Dashboard' }).waitFor()
-      expect(urls.slice(before).some((url) => url.startsWith(`${server.url}/authorize?`))).toBe(true)
-      expect(blocked).toEqual([])
-      await context.close()
-    }, 90_000)
-  })
-}
+    // After logout the dashboard sends the browser to the server again. The server's own login
+    // session survives (it offers no RP-initiated logout), so it sends the browser straight back.
+    const before = urls.length
+    await page.goto(`${appUrl}/dashboard`)
+    await page.getByRole('heading', { name: 'Dashboard' }).waitFor()
+    expect(urls.slice(before).some((url) => url.startsWith(`${server.url}/authorize?`))).toBe(true)
+    expect(blocked).toEqual([])
+    await context.close()
+  }, 90_000)
+})

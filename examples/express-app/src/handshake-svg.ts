@@ -75,6 +75,18 @@ function step(fields: Omit<Step, 'details' | 'at' | 'durationMs' | 'failure'> & 
   return { details: [], at: undefined, durationMs: undefined, failure: undefined, ...fields }
 }
 
+/** A back-channel call: the Client Backend's request at `timed.at`, the Auth Server's answer `timed.durationMs` later. */
+function backChannelCall(
+  timed: { at: number; durationMs: number },
+  request: Pick<Step, 'label' | 'details'>,
+  response: Pick<Step, 'label' | 'details' | 'failure'>,
+): [Step, Step] {
+  return [
+    step({ from: 'client', to: 'server', channel: 'back', kind: 'request', ...request, at: timed.at }),
+    step({ from: 'server', to: 'client', channel: 'back', kind: 'response', ...response, at: timed.at + timed.durationMs, durationMs: timed.durationMs }),
+  ]
+}
+
 /** The server's OAuth error and description, or this client's error code and message. */
 function serverError(error: { code: string; message?: string; error?: string; errorDescription?: string } | undefined): string {
   if (error === undefined) return 'unknown error'
@@ -238,30 +250,21 @@ function tokenResponseDetails(event: TokenEvent): string[] {
 
 function tokenSteps(event: TokenEvent, route: string | undefined): { steps: Step[]; failure: string | undefined } {
   const code = event.grant === 'authorization_code'
-  const request = step({
-    from: 'client',
-    to: 'server',
-    channel: 'back',
-    kind: 'request',
-    label: code ? `POST ${path(event.endpoint)}` : `POST ${path(event.endpoint)} (refresh)`,
-    details: code
-      ? ['grant_type=authorization_code', `code=${fp(event.code)}`, `code_verifier=${fp(event.codeVerifier)} (PKCE S256)`, clientAuth(event)]
-      : ['grant_type=refresh_token', `refresh_token=${fp(event.refreshToken)}`, clientAuth(event), ...(route === undefined ? [] : [`asked at ${route}`])],
-    at: event.at,
-  })
   const failed = event.error === undefined ? undefined : `${serverError(event.error)}${event.sessionEnded ? ' (the session ended)' : ''}`
-  const response = step({
-    from: 'server',
-    to: 'client',
-    channel: 'back',
-    kind: 'response',
-    label: failed === undefined ? `${event.status ?? 200} tokens` : `${event.status ?? 'no answer'} ${event.error?.error ?? event.error?.code ?? ''}`,
-    details: failed === undefined ? tokenResponseDetails(event) : [`${event.error?.code ?? ''}${event.error?.status === undefined ? '' : ` (HTTP ${event.error.status})`}`],
-    at: event.at + event.durationMs,
-    durationMs: event.durationMs,
-    failure: failed,
-  })
-  const steps = [request, response]
+  const steps: Step[] = backChannelCall(
+    event,
+    {
+      label: code ? `POST ${path(event.endpoint)}` : `POST ${path(event.endpoint)} (refresh)`,
+      details: code
+        ? ['grant_type=authorization_code', `code=${fp(event.code)}`, `code_verifier=${fp(event.codeVerifier)} (PKCE S256)`, clientAuth(event)]
+        : ['grant_type=refresh_token', `refresh_token=${fp(event.refreshToken)}`, clientAuth(event), ...(route === undefined ? [] : [`asked at ${route}`])],
+    },
+    {
+      label: failed === undefined ? `${event.status ?? 200} tokens` : `${event.status ?? 'no answer'} ${event.error?.error ?? event.error?.code ?? ''}`,
+      details: failed === undefined ? tokenResponseDetails(event) : [`${event.error?.code ?? ''}${event.error?.status === undefined ? '' : ` (HTTP ${event.error.status})`}`],
+      failure: failed,
+    },
+  )
   if (code && failed === undefined) {
     steps.push(
       step({
@@ -280,32 +283,22 @@ function tokenSteps(event: TokenEvent, route: string | undefined): { steps: Step
 
 function resourceSteps(event: ResourceEvent, route: string | undefined): Step[] {
   const failed = event.error === undefined ? undefined : serverError(event.error)
-  return [
-    step({
-      from: 'client',
-      to: 'server',
-      channel: 'back',
-      kind: 'request',
+  return backChannelCall(
+    event,
+    {
       label: `${event.method} ${path(event.url)}`,
       details: [
         `Authorization: Bearer ${fp(event.accessToken)}`,
         ...(route === undefined ? [] : [`for ${route}${event.kind === 'userinfo' ? ' (UserInfo)' : ''}`]),
         ...(event.try === 2 ? ['the retry after a refresh'] : []),
       ],
-      at: event.at,
-    }),
-    step({
-      from: 'server',
-      to: 'client',
-      channel: 'back',
-      kind: 'response',
+    },
+    {
       label: `${event.status ?? 'no answer'}${failed === undefined ? ' OK' : ''}`,
       details: failed === undefined ? [event.kind === 'userinfo' ? 'the user\u2019s claims' : 'the resource'] : [failed],
-      at: event.at + event.durationMs,
-      durationMs: event.durationMs,
       failure: failed,
-    }),
-  ]
+    },
+  )
 }
 
 function revocationSteps(event: RevocationEvent, route: string | undefined): Step[] {
@@ -315,26 +308,15 @@ function revocationSteps(event: RevocationEvent, route: string | undefined): Ste
     return [step({ from: 'client', to: 'client', channel: 'back', kind: 'request', label: 'no revocation endpoint', details: ['the session was deleted here only', ...where], at: event.at })]
   }
   steps.push(
-    step({
-      from: 'client',
-      to: 'server',
-      channel: 'back',
-      kind: 'request',
-      label: `POST ${path(event.endpoint ?? '/revoke')}`,
-      details: [`token=${fp(event.token)} (token_type_hint=${event.tokenTypeHint})`, ...where],
-      at: event.at,
-    }),
-    step({
-      from: 'server',
-      to: 'client',
-      channel: 'back',
-      kind: 'response',
-      label: event.outcome === 'revoked' ? '200 revoked' : 'revocation failed',
-      details: event.outcome === 'revoked' ? [event.tokenTypeHint === 'refresh_token' ? 'RFC 7009: the refresh token and its access tokens' : 'RFC 7009: the access token'] : [serverError(event.error)],
-      at: event.at + event.durationMs,
-      durationMs: event.durationMs,
-      failure: event.outcome === 'failed' ? serverError(event.error) : undefined,
-    }),
+    ...backChannelCall(
+      event,
+      { label: `POST ${path(event.endpoint ?? '/revoke')}`, details: [`token=${fp(event.token)} (token_type_hint=${event.tokenTypeHint})`, ...where] },
+      {
+        label: event.outcome === 'revoked' ? '200 revoked' : 'revocation failed',
+        details: event.outcome === 'revoked' ? [event.tokenTypeHint === 'refresh_token' ? 'RFC 7009: the refresh token and its access tokens' : 'RFC 7009: the access token'] : [serverError(event.error)],
+        failure: event.outcome === 'failed' ? serverError(event.error) : undefined,
+      },
+    ),
   )
   if (route?.endsWith('/logout') === true) {
     steps.push(step({ from: 'client', to: 'browser', channel: 'front', kind: 'response', label: '303 + session cookie cleared', details: ['signed out'], at: event.at + event.durationMs }))

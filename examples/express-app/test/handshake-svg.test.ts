@@ -22,21 +22,6 @@ beforeEach(() => {
 
 const client = () => clientFor(fake, { onEvent: (event: FlowEvent) => recorded.push({ event, route }) })
 
-/** Every secret the fake server saw or issued. */
-function secrets(): string[] {
-  const values = new Set<string>([CLIENT_SECRET])
-  for (const request of fake.requests) {
-    for (const name of ['code', 'code_verifier', 'refresh_token', 'token']) {
-      const value = request.form.get(name)
-      if (value !== null) values.add(value)
-    }
-    const bearer = /^Bearer (.+)$/.exec(request.headers.get('authorization') ?? '')?.[1]
-    if (bearer !== undefined) values.add(bearer)
-  }
-  for (const token of fake.accessTokens) values.add(token)
-  for (const token of fake.refreshTokens.keys()) values.add(token)
-  return [...values]
-}
 
 /** The `<text>` contents of the SVG, in document order. */
 function texts(svg: string): string[] {
@@ -124,7 +109,7 @@ describe('the handshake diagram', () => {
     await c.logout(sessionId)
     const view = describeHandshake(recorded)
     const page = renderHandshakeSvg(view) + view.steps.map((s) => stepText(s, view.startedAt)).join('\n')
-    const all = [...secrets(), loginId, sessionId, url.searchParams.get('state') ?? '', url.searchParams.get('nonce') ?? '']
+    const all = [...fake.secretsSeen(), loginId, sessionId, url.searchParams.get('state') ?? '', url.searchParams.get('nonce') ?? '']
     expect(all.length).toBeGreaterThanOrEqual(10)
     for (const secret of all) {
       expect(page).not.toContain(secret)

@@ -23,19 +23,9 @@ function only<T extends FlowEvent['type']>(type: T): Extract<FlowEvent, { type: 
   return events.filter((e): e is Extract<FlowEvent, { type: T }> => e.type === type)
 }
 
-/** Every secret the flow handled, read from the fake server's side of it. */
+/** Every secret the flow handled: the fake server's side of it, and `extra` from the client's side. */
 function secretsSeen(extra: (string | undefined)[]): string[] {
-  const values = new Set<string>([CLIENT_SECRET])
-  for (const request of fake.requests) {
-    for (const name of ['code', 'code_verifier', 'refresh_token', 'token']) {
-      const value = request.form.get(name)
-      if (value !== null) values.add(value)
-    }
-    const bearer = /^Bearer (.+)$/.exec(request.headers.get('authorization') ?? '')?.[1]
-    if (bearer !== undefined) values.add(bearer)
-  }
-  for (const value of extra) if (value !== undefined) values.add(value)
-  return [...values]
+  return [...new Set([...fake.secretsSeen(), ...extra.filter((value): value is string => value !== undefined)])]
 }
 
 describe('onEvent', () => {

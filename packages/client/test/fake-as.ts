@@ -70,6 +70,25 @@ export class FakeAuthorizationServer {
   /** Replaces the token endpoint's answer. */
   tokenOverride: ((form: URLSearchParams) => Response | undefined) | undefined
 
+  /**
+   * Every secret of the flows so far as this server saw them: the client secret, every code, PKCE
+   * verifier, refresh token and token sent to it, every Bearer token presented, every token issued.
+   */
+  secretsSeen(): string[] {
+    const values = new Set<string>([CLIENT_SECRET])
+    for (const request of this.requests) {
+      for (const name of ['code', 'code_verifier', 'refresh_token', 'token']) {
+        const value = request.form.get(name)
+        if (value !== null) values.add(value)
+      }
+      const bearer = /^Bearer (.+)$/.exec(request.headers.get('authorization') ?? '')?.[1]
+      if (bearer !== undefined) values.add(bearer)
+    }
+    for (const token of this.accessTokens) values.add(token)
+    for (const token of this.refreshTokens.keys()) values.add(token)
+    return [...values]
+  }
+
   /** The client's `fetch` option. */
   fetch = async (input: string, init: RequestInit): Promise<Response> => {
     const url = new URL(input)
