@@ -9,7 +9,7 @@ import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { obtainTokens, type TestClient, type TestServer } from '../../packages/server/test/harness.js'
 import { describeInChromium } from './chromium.js'
-import { startDemoStack, watchPage, type DemoStack, type RecordingStore } from './demo-support.js'
+import { demoLoginToConsent, type DemoStack, type RecordingStore, startDemoStack, watchPage } from './demo-support.js'
 import { accessibilityViolations, saveScreenshot } from './page-checks.js'
 
 /** Screenshot and accessibility check of the page as it is now. */
@@ -82,13 +82,7 @@ describeInChromium('the account page in Chromium', () => {
     page.on('response', (response) => responses.push({ url: response.url(), status: response.status() }))
 
     // Log in to the demo app through the server's pages.
-    await page.goto(`${appUrl}/`)
-    await page.getByRole('button', { name: 'Log in' }).click()
-    await page.getByRole('heading', { name: 'Sign in' }).waitFor()
-    await page.getByLabel('Username').fill(user.username)
-    await page.getByLabel('Password').fill(user.password)
-    await page.getByRole('button', { name: 'Sign in' }).click()
-    await page.getByRole('heading', { name: 'Allow access?' }).waitFor()
+    await demoLoginToConsent(page, appUrl, user)
     await page.getByRole('button', { name: 'Allow' }).click()
     await page.waitForURL(`${appUrl}/dashboard`)
     await page.getByRole('heading', { name: 'Dashboard' }).waitFor()

@@ -13,7 +13,7 @@ import { loadDocument } from '@authcode/asyncapi'
 import type { Browser, Page } from 'playwright-core'
 import { saveScreenshot } from './page-checks.js'
 import { describeInChromium, launchChromium } from './chromium.js'
-import { RecordingStore, watchPage } from './demo-support.js'
+import { demoLoginToConsent, RecordingStore, watchPage } from './demo-support.js'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { createDemoApp } from '../../examples/express-app/src/app.js'
 import type { ChatHub } from '../../examples/express-app/src/chat.js'
@@ -43,13 +43,7 @@ describeInChromium('the demo app chat in Chromium', () => {
   }
 
   async function logIn(page: Page, appUrl: string, user: { username: string; password: string }, shot?: string): Promise<string> {
-    await page.goto(`${appUrl}/`)
-    await page.getByRole('button', { name: 'Log in' }).click()
-    await page.getByRole('heading', { name: 'Sign in' }).waitFor()
-    await page.getByLabel('Username').fill(user.username)
-    await page.getByLabel('Password').fill(user.password)
-    await page.getByRole('button', { name: 'Sign in' }).click()
-    await page.getByRole('heading', { name: 'Allow access?' }).waitFor()
+    await demoLoginToConsent(page, appUrl, user)
     const consent = (await page.textContent('main')) ?? ''
     if (shot !== undefined) await saveScreenshot(page, shot)
     await page.getByRole('button', { name: 'Allow' }).click()

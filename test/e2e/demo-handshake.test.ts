@@ -12,7 +12,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { TestServer } from '../../packages/server/test/harness.js'
 import { describeInChromium } from './chromium.js'
-import { startDemoStack, watchPage, type DemoStack, type RecordingStore } from './demo-support.js'
+import { demoLoginToConsent, type DemoStack, type RecordingStore, startDemoStack, watchPage } from './demo-support.js'
 import { accessibilityViolations, saveScreenshot } from './page-checks.js'
 
 describeInChromium('the handshake diagram in Chromium', () => {
@@ -33,16 +33,7 @@ describeInChromium('the handshake diagram in Chromium', () => {
     await stack?.close()
   })
 
-  /** Home → Log in → sign in; stops on the consent page. */
-  async function toConsent(page: Page, user: { username: string; password: string }): Promise<void> {
-    await page.goto(`${appUrl}/`)
-    await page.getByRole('button', { name: 'Log in' }).click()
-    await page.getByRole('heading', { name: 'Sign in' }).waitFor()
-    await page.getByLabel('Username').fill(user.username)
-    await page.getByLabel('Password').fill(user.password)
-    await page.getByRole('button', { name: 'Sign in' }).click()
-    await page.getByRole('heading', { name: 'Allow access?' }).waitFor()
-  }
+  const toConsent = (page: Page, user: { username: string; password: string }) => demoLoginToConsent(page, appUrl, user)
 
   /** The values a page must never hold: every token stored, the client secret, each code and state the browser carried. */
   function secrets(urls: string[]): string[] {

@@ -73,3 +73,14 @@ export async function startDemoStack(): Promise<DemoStack> {
     },
   }
 }
+
+/** The demo app's home → Log in → the server's sign-in page with `user`'s password; stops on the consent page. */
+export async function demoLoginToConsent(page: Page, appUrl: string, user: { username: string; password: string }): Promise<void> {
+  await page.goto(`${appUrl}/`)
+  await page.getByRole('button', { name: 'Log in' }).click()
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor()
+  await page.getByLabel('Username').fill(user.username)
+  await page.getByLabel('Password').fill(user.password)
+  await page.getByRole('button', { name: 'Sign in' }).click()
+  await page.getByRole('heading', { name: 'Allow access?' }).waitFor()
+}
