@@ -1,6 +1,6 @@
 /**
  * Minting of access tokens (RFC 9068 JWTs), ID tokens (OIDC Core §2) and opaque refresh tokens.
- * Signatures run on libuv's thread pool (`jws.ts`); nothing here touches storage: the caller
+ * Signatures run on the signing thread (`jws.ts`); nothing here touches storage: the caller
  * records what was minted in the same transaction as the step that mints it.
  */
 import type { ServerConfig } from '../config/load.js'

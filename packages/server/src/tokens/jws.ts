@@ -5,11 +5,12 @@
  * times slower, and this runs on the token endpoint's hot path. Verification uses jose's
  * `jwtVerify`, with an algorithm allowlist and keys resolved from the {@link KeyRing}.
  */
-import { constants, sign, type KeyObject } from 'node:crypto'
+import type { KeyObject } from 'node:crypto'
 import { errors, jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose'
 import { invalidToken } from '../protocol/errors.js'
 import type { SigningAlg } from '../protocol/store.js'
 import { keyMatchesAlg, type KeyRing } from './keys.js'
+import { signOnSigningThread } from './signing-thread.js'
 
 const SIGNING_ALGS: ReadonlySet<string> = new Set<SigningAlg>(['RS256', 'ES256', 'EdDSA'])
 
@@ -19,8 +20,8 @@ function base64urlJson(value: unknown): string {
 
 /**
  * Signs `payload` as a JWT in JWS Compact Serialization, header `{ alg, kid, typ? }`. The signature
- * is computed on libuv's thread pool (`crypto.sign` with a callback), so RS256 in particular does not
- * hold the event loop and both cores serve the token endpoint.
+ * is computed on the signing thread (`signing-thread.ts`), so RS256 in particular does not hold the
+ * event loop and both cores serve the token endpoint.
  *
  * @param key a key from `KeyRing.signingKey`.
  * @param typ the `typ` header, e.g. `at+jwt` for access tokens (RFC 9068 §2.1); omitted when undefined.
@@ -43,27 +44,7 @@ export async function signJwt(
   }
   const header = typ === undefined ? { alg: key.alg, kid: key.kid } : { alg: key.alg, kid: key.kid, typ }
   const signingInput = `${base64urlJson(header)}.${base64urlJson(payload)}`
-  const data = Buffer.from(signingInput, 'ascii')
-  const signature = await new Promise<Buffer>((resolve, reject) => {
-    const done = (error: Error | null, result: Buffer): void => (error === null ? resolve(result) : reject(error))
-    switch (key.alg) {
-      case 'ES256':
-        // RFC 7518 §3.4: R || S, 32 bytes each, not DER.
-        sign('sha256', data, { key: key.key, dsaEncoding: 'ieee-p1363' }, done)
-        break
-      case 'RS256':
-        // RFC 7518 §3.3: RSASSA-PKCS1-v1_5 with SHA-256.
-        sign('sha256', data, { key: key.key, padding: constants.RSA_PKCS1_PADDING }, done)
-        break
-      case 'EdDSA':
-        // RFC 8037 §3.1: Ed25519 hashes internally.
-        sign(null, data, key.key, done)
-        break
-      default:
-        reject(new TypeError(`unsupported signing algorithm: ${String(key.alg)}`))
-    }
-  })
-  return `${signingInput}.${signature.toString('base64url')}`
+  return `${signingInput}.${await signOnSigningThread(key.alg, key.key, signingInput)}`
 }
 
 /** Options of {@link verifyJwt}. */
