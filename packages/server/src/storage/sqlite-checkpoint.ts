@@ -15,7 +15,8 @@ const CHECKPOINT_INTERVAL_MS = 250
 /** SQLite's own default, restored on the serving connection if the worker cannot run. */
 const DEFAULT_AUTOCHECKPOINT = 1000
 
-// The worker is evaluated from this text (CommonJS), so it runs the same from src/ under the test
+// The worker is evaluated from this text (CommonJS, whatever flags the process was started with:
+// `execArgv: []`), so it runs the same from src/ under the test
 // runner as from dist/; it opens the file with the same better-sqlite3 the server loaded.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads')
@@ -44,6 +45,7 @@ export function checkpointInBackground(database: SQLite.Database, path: string):
   database.pragma('wal_autocheckpoint = 0')
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,
+    execArgv: [],
     workerData: { driver: createRequire(import.meta.url).resolve('better-sqlite3'), path, intervalMs: CHECKPOINT_INTERVAL_MS },
   })
   worker.unref()

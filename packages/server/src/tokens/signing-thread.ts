@@ -19,7 +19,8 @@ type Job = { keyId: number; alg: SigningAlg; input: string; resolve: (signature:
 /** What the worker answers for each job, in order: the signature (base64url) or why it failed. */
 type Outcome = string | { error: string }
 
-// Evaluated from this text (CommonJS), so it runs the same from src/ under the test runner as from dist/.
+// Evaluated from this text (CommonJS, whatever flags the process was started with: `execArgv: []`),
+// so it runs the same from src/ under the test runner as from dist/.
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads')
 const { constants, sign } = require('node:crypto')
@@ -61,8 +62,7 @@ class SigningThread {
   #dead = false
 
   constructor(onExit: () => void) {
-    this.#worker = new Worker(WORKER_SOURCE, { eval: true })
-    this.#worker.unref()
+    this.#worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [] })
     this.#worker.on('message', (outcomes: Outcome[]) => this.#settle(outcomes))
     this.#worker.on('error', () => {}) // an 'exit' follows
     this.#worker.once('exit', () => {
@@ -72,6 +72,8 @@ class SigningThread {
       for (const batch of this.#sent.splice(0)) for (const job of batch) job.reject(error)
       for (const job of this.#queued.splice(0)) job.reject(error)
     })
+    // After the listeners: adding a 'message' listener references the worker again.
+    this.#worker.unref()
   }
 
   get dead(): boolean {
