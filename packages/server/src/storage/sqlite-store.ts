@@ -11,9 +11,13 @@
  *
  * Group commit: most of a write's cost is its COMMIT, which appends every page it touched to the
  * WAL (about a dozen per code exchange: the code, two token rows and their indexes). The atomic
- * writes that arrive within one turn of the event loop therefore commit together: each runs in its
- * own savepoint (so one that fails or loses its race changes nothing and does not affect the
- * others), and each caller hears its result only once the shared COMMIT has succeeded.
+ * writes that arrive within one turn of the event loop therefore commit together, in one
+ * transaction, and each caller hears its result only once the shared COMMIT has succeeded. A write
+ * that loses its race changes nothing (its conditional UPDATE matches no row). A write that fails
+ * (a constraint, I/O) rolls the whole group back, and then each write of the group runs again in a
+ * transaction of its own, so only the failing one fails. Savepoints per write would do the same
+ * without the second pass, but every page a savepoint touches is first copied to a sub-journal,
+ * which cost a tenth of the event loop's time in the benchmark; failures are rare, races are not.
  */
 import type SQLite from 'better-sqlite3'
 import type { Kysely } from 'kysely'
@@ -94,7 +98,10 @@ export class SqliteStore extends SqlStore {
   readonly #createGrantWithCode: (grant: GrantRecord, code: CodeRecord) => void
   readonly #redeemCode: (codeHash: string, now: number, tokens: IssuedTokens) => boolean
   readonly #rotateRefreshToken: (tokenHash: string, now: number, tokens: IssuedTokens) => boolean
-  readonly #commitTogether: (writes: PendingWrite[]) => { ok: boolean; value: unknown }[]
+  /** Every write of a group in one transaction; throws (and rolls back) if any of them throws. */
+  readonly #commitTogether: (writes: PendingWrite[]) => unknown[]
+  /** One write in a transaction of its own. */
+  readonly #commitAlone: (write: PendingWrite) => unknown
   #pending: PendingWrite[] = []
 
   /** `db` is kysely over `connection`, migrated to the latest schema; the store owns both from now on. */
@@ -115,40 +122,31 @@ export class SqliteStore extends SqlStore {
 
     const insertGrant = prepare(hot.insertGrant)
     const insertCode = prepare(hot.insertCode)
-    this.#createGrantWithCode = database.transaction((grant: GrantRecord, code: CodeRecord) => {
+    // The writes below are plain steps, atomic only inside a transaction: #commitTogether's or #commitAlone's.
+    this.#createGrantWithCode = (grant: GrantRecord, code: CodeRecord) => {
       insertGrant.run(...Object.values(grantRow(grant)))
       insertCode.run(...Object.values(codeRow(code)))
-    })
+    }
 
     const insertAccessToken = prepare(hot.insertAccessToken)
     const insertRefreshToken = prepare(hot.insertRefreshToken)
-    // One transaction: `spend` (the conditional UPDATE whose match decides the race) and, only if it
-    // matched, the tokens it issues.
-    const spendAndIssue = (spend: Prepared) =>
-      database.transaction((hash: string, now: number, tokens: IssuedTokens) => {
+    // `spend` (the conditional UPDATE whose match decides the race) and, only if it matched, the
+    // tokens it issues.
+    const spendAndIssue =
+      (spend: Prepared) =>
+      (hash: string, now: number, tokens: IssuedTokens): boolean => {
         if (spend.get(hash, now) === undefined) return false
         insertAccessToken.run(...Object.values(accessTokenRow(tokens.accessToken)))
         if (tokens.refreshToken !== null) insertRefreshToken.run(...Object.values(refreshTokenRow(tokens.refreshToken)))
         return true
-      })
+      }
     this.#redeemCode = spendAndIssue(prepare(hot.consumeCode))
     this.#rotateRefreshToken = spendAndIssue(prepare(hot.rotateRefreshToken))
-    // Inside this transaction each write's own transaction function runs as a savepoint.
-    this.#commitTogether = database.transaction((writes: PendingWrite[]) =>
-      writes.map(({ step }) => {
-        try {
-          return { ok: true, value: step() }
-        } catch (error) {
-          // An error SQLite answers by rolling back the whole transaction (I/O, disk full) ends the
-          // group: every write in it fails, none is half-applied.
-          if (!database.inTransaction) throw error
-          return { ok: false, value: error }
-        }
-      }),
-    )
+    this.#commitTogether = database.transaction((writes: PendingWrite[]) => writes.map(({ step }) => step()))
+    this.#commitAlone = database.transaction(({ step }: PendingWrite) => step())
   }
 
-  /** Queues `step` (a transaction function) for the group commit at the end of this event-loop turn. */
+  /** Queues `step` (a write of the group) for the group commit at the end of this event-loop turn. */
   #write<T>(step: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.#pending.push({ step, resolve: resolve as (value: unknown) => void, reject })
@@ -159,15 +157,22 @@ export class SqliteStore extends SqlStore {
   async #commitPending(): Promise<void> {
     const writes = this.#pending
     this.#pending = []
-    let results: { ok: boolean; value: unknown }[]
-    try {
-      results = await this.#exclusive(() => this.#commitTogether(writes))
-    } catch (error) {
-      // BEGIN or COMMIT failed (busy, I/O): nothing of the group was written.
-      for (const write of writes) write.reject(error)
-      return
-    }
-    results.forEach((result, i) => (result.ok ? writes[i]?.resolve(result.value) : writes[i]?.reject(result.value)))
+    const outcomes = await this.#exclusive(() => {
+      try {
+        return this.#commitTogether(writes).map((value) => ({ ok: true, value }))
+      } catch (error) {
+        // Nothing of the group was written. Alone, each write succeeds or fails on its own.
+        if (writes.length === 1) return [{ ok: false, value: error }]
+        return writes.map((write) => {
+          try {
+            return { ok: true, value: this.#commitAlone(write) }
+          } catch (aloneError) {
+            return { ok: false, value: aloneError }
+          }
+        })
+      }
+    })
+    outcomes.forEach((outcome, i) => (outcome.ok ? writes[i]?.resolve(outcome.value) : writes[i]?.reject(outcome.value)))
   }
 
   override getClient(clientId: string): Promise<ClientRecord | undefined> {
