@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { timeOrderedId } from './secrets.js'
+import { randomToken, timeOrderedId } from './secrets.js'
 
 describe('timeOrderedId (RFC 9562 §5.7, UUID version 7)', () => {
   it('carries the millisecond time in its first 48 bits, version 7 and variant 10', () => {
@@ -14,5 +14,23 @@ describe('timeOrderedId (RFC 9562 §5.7, UUID version 7)', () => {
     const later = Array.from({ length: 50 }, () => timeOrderedId(1_800_000_000_001))
     expect(new Set([...earlier, ...later]).size).toBe(100)
     for (const a of earlier) for (const b of later) expect(a < b).toBe(true)
+  })
+})
+
+describe('randomToken', () => {
+  it('is 256 bits of base64url, never repeated across refills of the random pool', () => {
+    // 1,000 tokens span several 4 KiB refills; mixed with ids that draw from the same pool.
+    const tokens = Array.from({ length: 1000 }, (_, i) => (i % 7 === 0 && timeOrderedId(), randomToken()))
+    for (const token of tokens) {
+      expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/)
+      expect(Buffer.from(token, 'base64url')).toHaveLength(32)
+    }
+    expect(new Set(tokens).size).toBe(1000)
+    // No token shares a 16-byte run with another (a pool handed out twice would).
+    const halves = tokens.flatMap((t) => {
+      const bytes = Buffer.from(t, 'base64url')
+      return [bytes.subarray(0, 16).toString('hex'), bytes.subarray(16).toString('hex')]
+    })
+    expect(new Set(halves).size).toBe(2000)
   })
 })
