@@ -85,13 +85,22 @@ interface PendingWrite {
   step: () => unknown
   resolve: (value: unknown) => void
   reject: (error: unknown) => void
+  /** When it was queued (ms): a write that cannot get the writer lock for `busyTimeoutMs` fails. */
+  queuedAt: number
 }
 
 /** The one better-sqlite3 connection under kysely, and the driver's lock on it. */
 export interface SqliteConnection {
   database: SQLite.Database
   exclusive<T>(step: () => T): Promise<T>
+  /** The connection's `busy_timeout`: how long a statement waits for a lock another connection holds. */
+  busyTimeoutMs: number
 }
+
+/** How soon a group commit that found the writer lock taken tries again. */
+const BUSY_RETRY_MS = 2
+
+const isBusy = (error: unknown): boolean => String((error as { code?: unknown } | null)?.code).startsWith('SQLITE_BUSY')
 
 export class SqliteStore extends SqlStore {
   readonly #exclusive: SqliteConnection['exclusive']
@@ -111,12 +120,19 @@ export class SqliteStore extends SqlStore {
   readonly #commitTogether: (writes: PendingWrite[]) => unknown[]
   /** One write in a transaction of its own. */
   readonly #commitAlone: (write: PendingWrite) => unknown
+  /** `busy_timeout` off (statements fail at once with SQLITE_BUSY) and back on. */
+  readonly #waitForLocks: (wait: boolean) => void
+  readonly #busyTimeoutMs: number
   #pending: PendingWrite[] = []
+  #retry: NodeJS.Timeout | undefined
 
   /** `db` is kysely over `connection`, migrated to the latest schema; the store owns both from now on. */
-  constructor(db: Kysely<Database>, { database, exclusive }: SqliteConnection) {
+  constructor(db: Kysely<Database>, { database, exclusive, busyTimeoutMs }: SqliteConnection) {
     super(db)
     this.#exclusive = exclusive
+    this.#busyTimeoutMs = busyTimeoutMs
+    // Not a statement prepared once: SQLite applies this pragma when it compiles it, not when it runs.
+    this.#waitForLocks = (yes) => void database.pragma(`busy_timeout = ${yes ? busyTimeoutMs : 0}`, { simple: true })
     const prepare = (template: queries.CompiledTemplate) => new Prepared(database, template)
     const { hot } = this
     this.#clientById = prepare(hot.clientById)
@@ -151,37 +167,61 @@ export class SqliteStore extends SqlStore {
       }
     this.#redeemCode = spendAndIssue(prepare(hot.consumeCode))
     this.#rotateRefreshToken = spendAndIssue(prepare(hot.rotateRefreshToken))
-    this.#commitTogether = database.transaction((writes: PendingWrite[]) => writes.map(({ step }) => step()))
-    this.#commitAlone = database.transaction(({ step }: PendingWrite) => step())
+    // BEGIN IMMEDIATE: the writer lock is taken first, so a group that cannot have it has run nothing.
+    const commitTogether = database.transaction((writes: PendingWrite[]) => writes.map(({ step }) => step()))
+    this.#commitTogether = (writes) => commitTogether.immediate(writes)
+    const commitAlone = database.transaction(({ step }: PendingWrite) => step())
+    this.#commitAlone = (write) => commitAlone.immediate(write)
   }
 
   /** Queues `step` (a write of the group) for the group commit at the end of this event-loop turn. */
   #write<T>(step: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#pending.push({ step, resolve: resolve as (value: unknown) => void, reject })
-      if (this.#pending.length === 1) setImmediate(() => void this.#commitPending())
+      this.#pending.push({ step, resolve: resolve as (value: unknown) => void, reject, queuedAt: Date.now() })
+      if (this.#pending.length === 1 && this.#retry === undefined) setImmediate(() => void this.#commitPending())
     })
   }
 
   async #commitPending(): Promise<void> {
     const writes = this.#pending
     this.#pending = []
-    const outcomes = await this.#exclusive(() => {
-      try {
-        return this.#commitTogether(writes).map((value) => ({ ok: true, value }))
-      } catch (error) {
-        // Nothing of the group was written. Alone, each write succeeds or fails on its own.
-        if (writes.length === 1) return [{ ok: false, value: error }]
-        return writes.map((write) => {
-          try {
-            return { ok: true, value: this.#commitAlone(write) }
-          } catch (aloneError) {
-            return { ok: false, value: aloneError }
-          }
-        })
-      }
-    })
+    const outcomes = await this.#exclusive(() => this.#commitGroup(writes))
+    if (outcomes === 'busy') {
+      // Another connection (the checkpoint worker, a CLI command) holds the writer lock: try again
+      // shortly, with whatever was queued meanwhile, instead of blocking the event loop on it.
+      this.#pending = [...writes, ...this.#pending]
+      this.#retry = setTimeout(() => {
+        this.#retry = undefined
+        void this.#commitPending()
+      }, BUSY_RETRY_MS)
+      return
+    }
     outcomes.forEach((outcome, i) => (outcome.ok ? writes[i]?.resolve(outcome.value) : writes[i]?.reject(outcome.value)))
+  }
+
+  #commitGroup(writes: PendingWrite[]): { ok: boolean; value: unknown }[] | 'busy' {
+    this.#waitForLocks(false)
+    try {
+      return this.#commitTogether(writes).map((value) => ({ ok: true, value }))
+    } catch (error) {
+      // Nothing of the group was written.
+      if (isBusy(error)) {
+        if (Date.now() - (writes[0]?.queuedAt ?? 0) < this.#busyTimeoutMs) return 'busy'
+        return writes.map(() => ({ ok: false, value: error })) // 503 temporarily_unavailable
+      }
+      // Alone, each write succeeds or fails on its own.
+      if (writes.length === 1) return [{ ok: false, value: error }]
+      this.#waitForLocks(true)
+      return writes.map((write) => {
+        try {
+          return { ok: true, value: this.#commitAlone(write) }
+        } catch (aloneError) {
+          return { ok: false, value: aloneError }
+        }
+      })
+    } finally {
+      this.#waitForLocks(true)
+    }
   }
 
   override getClient(clientId: string): Promise<ClientRecord | undefined> {

@@ -22,6 +22,9 @@ export async function openSqliteDatabase(path: string): Promise<Kysely<Database>
   return (await openSqliteConnection(path)).db
 }
 
+/** How long a statement waits for a lock another connection (a CLI command, the checkpoint worker) holds. */
+const BUSY_TIMEOUT_MS = 5000
+
 /** The file opened, tuned and wrapped in kysely; `connection` is the same connection, for `SqliteStore`. */
 export async function openSqliteConnection(path: string): Promise<{ db: Kysely<Database>; connection: SqliteConnection }> {
   await mkdir(dirname(path), { recursive: true })
@@ -30,14 +33,14 @@ export async function openSqliteConnection(path: string): Promise<{ db: Kysely<D
     database.pragma('journal_mode = WAL')
     database.pragma('synchronous = NORMAL')
     database.pragma('foreign_keys = ON')
-    database.pragma('busy_timeout = 5000')
+    database.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`)
   } catch (error) {
     database.close()
     throw error
   }
   const dialect = new EmbeddedSqliteDialect(database, path)
   const db = new Kysely<Database>({ dialect })
-  return { db, connection: { database, exclusive: (step) => dialect.exclusive(step) } }
+  return { db, connection: { database, exclusive: (step) => dialect.exclusive(step), busyTimeoutMs: BUSY_TIMEOUT_MS } }
 }
 
 /**
