@@ -228,6 +228,9 @@ export interface ConsentStore {
   revokeConsent(userId: string, clientId: string, now: number): Promise<boolean>
 }
 
+/** A code or refresh token with the grant it belongs to and the grant's user. */
+export type WithGrant<T> = T & { grant: GrantRecord; user: UserRecord }
+
 export interface GrantStore {
   /** Atomic: inserts the grant and its first code together. */
   createGrantWithCode(grant: GrantRecord, code: CodeRecord): Promise<void>
@@ -236,6 +239,8 @@ export interface GrantStore {
   revokeGrant(id: string, now: number): Promise<void>
 
   getCode(codeHash: string): Promise<CodeRecord | undefined>
+  /** The code with its grant and the grant's user: what the token endpoint reads, in one read where the backend can. */
+  getCodeWithGrant(codeHash: string): Promise<WithGrant<{ code: CodeRecord }> | undefined>
   /**
    * Atomic, the single-use rule (RFC 6749 §4.1.2): marks the code consumed only if it was not
    * consumed, has not expired at `now`, and its grant is not revoked, and records `tokens` in the
@@ -245,6 +250,8 @@ export interface GrantStore {
   redeemCode(codeHash: string, now: number, tokens: IssuedTokens): Promise<boolean>
 
   getRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | undefined>
+  /** The refresh token with its grant and the grant's user, in one read where the backend can. */
+  getRefreshTokenWithGrant(tokenHash: string): Promise<WithGrant<{ token: RefreshTokenRecord }> | undefined>
   /**
    * Atomic, the rotation rule (RFC 9700 §4.14.2): marks the token rotated only if it was not
    * rotated, has not expired at `now` and its grant is not revoked, and records `tokens` in the

@@ -23,6 +23,24 @@ export const codeByHash = (db: Db, codeHash: string) =>
 export const refreshTokenByHash = (db: Db, tokenHash: string) =>
   db.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', tokenHash)
 
+/** The code, its grant and the grant's user in one row (SQLite: `SqliteStore` splits it by table). */
+export const codeWithGrantByHash = (db: Db, codeHash: string) =>
+  db
+    .selectFrom('authorization_codes')
+    .innerJoin('grants', 'grants.id', 'authorization_codes.grant_id')
+    .innerJoin('users', 'users.id', 'grants.user_id')
+    .selectAll(['authorization_codes', 'grants', 'users'])
+    .where('authorization_codes.code_hash', '=', codeHash)
+
+/** The refresh token, its grant and the grant's user in one row, likewise. */
+export const refreshTokenWithGrantByHash = (db: Db, tokenHash: string) =>
+  db
+    .selectFrom('refresh_tokens')
+    .innerJoin('grants', 'grants.id', 'refresh_tokens.grant_id')
+    .innerJoin('users', 'users.id', 'grants.user_id')
+    .selectAll(['refresh_tokens', 'grants', 'users'])
+    .where('refresh_tokens.token_hash', '=', tokenHash)
+
 export const accessTokenByJti = (db: Db, jti: string) => db.selectFrom('access_tokens').selectAll().where('jti', '=', jti)
 
 export const liveLoginSession = (db: Db, idHash: string, now: number) =>

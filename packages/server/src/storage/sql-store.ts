@@ -33,6 +33,7 @@ import {
   type SigningKeyRecord,
   type Store,
   type UserRecord,
+  type WithGrant,
 } from '../protocol/store.js'
 import type { Database, Flag } from './database.js'
 import { migrateToLatest } from './migrate.js'
@@ -319,6 +320,17 @@ export class SqlStore implements Store {
     return row && toCode(row)
   }
 
+  async getCodeWithGrant(codeHash: string): Promise<WithGrant<{ code: CodeRecord }> | undefined> {
+    const code = await this.getCode(codeHash)
+    return code && this.#withGrant({ code }, code)
+  }
+
+  /** `item` with its grant and user, or undefined when either is gone (they cascade, so only in a race). */
+  async #withGrant<T extends object>(item: T, { grantId, userId }: { grantId: string; userId: string }): Promise<WithGrant<T> | undefined> {
+    const [grant, user] = await Promise.all([this.getGrant(grantId), this.getUserById(userId)])
+    return grant && user && { ...item, grant, user }
+  }
+
   async redeemCode(codeHash: string, now: number, tokens: IssuedTokens): Promise<boolean> {
     return unique(
       'issued token',
@@ -334,6 +346,11 @@ export class SqlStore implements Store {
   async getRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | undefined> {
     const row = await first<Row<'refresh_tokens'>>(this.#db, this.hot.refreshTokenByHash, [tokenHash])
     return row && toRefreshToken(row)
+  }
+
+  async getRefreshTokenWithGrant(tokenHash: string): Promise<WithGrant<{ token: RefreshTokenRecord }> | undefined> {
+    const token = await this.getRefreshToken(tokenHash)
+    return token && this.#withGrant({ token }, token)
   }
 
   async rotateRefreshToken(tokenHash: string, now: number, tokens: IssuedTokens): Promise<boolean> {

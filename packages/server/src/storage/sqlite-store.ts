@@ -31,6 +31,7 @@ import type {
   LoginSessionRecord,
   RefreshTokenRecord,
   UserRecord,
+  WithGrant,
 } from '../protocol/store.js'
 import type { Database } from './database.js'
 import * as queries from './queries.js'
@@ -56,15 +57,18 @@ import {
 class Prepared {
   readonly #statement: SQLite.Statement
   readonly #argumentOf: number[]
-  /** Column names of a statement that returns rows, in order. */
+  /** Column names of a statement that returns rows, in order, and the table of each. */
   readonly #columns: string[]
+  readonly #tables: string[]
 
   constructor(database: SQLite.Database, { sql, argumentOf }: queries.CompiledTemplate) {
     this.#statement = database.prepare(sql)
     this.#argumentOf = argumentOf
     // Rows come back as arrays and become objects here: better-sqlite3 sets each property through
     // V8's C++ API, which cost a third of a lookup in the profile of a code exchange.
-    this.#columns = this.#statement.reader ? this.#statement.raw(true).columns().map((column) => column.name) : []
+    const columns = this.#statement.reader ? this.#statement.raw(true).columns() : []
+    this.#columns = columns.map((column) => column.name)
+    this.#tables = columns.map((column) => column.table ?? '')
   }
 
   get<R>(...args: unknown[]): R | undefined {
@@ -73,6 +77,15 @@ class Prepared {
     const row: Record<string, unknown> = {}
     for (let i = 0; i < values.length; i++) row[this.#columns[i] as string] = values[i]
     return row as R
+  }
+
+  /** For a join: one row object per table, keyed by table name. */
+  getPerTable(...args: unknown[]): Record<string, Record<string, unknown>> | undefined {
+    const values = this.#statement.get(...this.#argumentOf.map((i) => args[i])) as unknown[] | undefined
+    if (values === undefined) return undefined
+    const rows: Record<string, Record<string, unknown>> = {}
+    for (let i = 0; i < values.length; i++) (rows[this.#tables[i] as string] ??= {})[this.#columns[i] as string] = values[i]
+    return rows
   }
 
   run(...args: unknown[]): void {
@@ -108,7 +121,9 @@ export class SqliteStore extends SqlStore {
   readonly #userById: Prepared
   readonly #grantById: Prepared
   readonly #codeByHash: Prepared
+  readonly #codeWithGrantByHash: Prepared
   readonly #refreshTokenByHash: Prepared
+  readonly #refreshTokenWithGrantByHash: Prepared
   readonly #accessTokenByJti: Prepared
   readonly #rateLimitCount: Prepared
   readonly #liveLoginSession: Prepared
@@ -139,7 +154,9 @@ export class SqliteStore extends SqlStore {
     this.#userById = prepare(hot.userById)
     this.#grantById = prepare(hot.grantById)
     this.#codeByHash = prepare(hot.codeByHash)
+    this.#codeWithGrantByHash = prepare(queries.compileTemplate(db, queries.codeWithGrantByHash, 1))
     this.#refreshTokenByHash = prepare(hot.refreshTokenByHash)
+    this.#refreshTokenWithGrantByHash = prepare(queries.compileTemplate(db, queries.refreshTokenWithGrantByHash, 1))
     this.#accessTokenByJti = prepare(hot.accessTokenByJti)
     this.#rateLimitCount = prepare(hot.rateLimitCount)
     this.#liveLoginSession = prepare(hot.liveLoginSession)
@@ -238,6 +255,26 @@ export class SqliteStore extends SqlStore {
 
   override getCode(codeHash: string): Promise<CodeRecord | undefined> {
     return this.#exclusive(() => mapRow(this.#codeByHash.get<Row<'authorization_codes'>>(codeHash), toCode))
+  }
+
+  override getCodeWithGrant(codeHash: string): Promise<WithGrant<{ code: CodeRecord }> | undefined> {
+    return this.#exclusive(() =>
+      mapRow(this.#codeWithGrantByHash.getPerTable(codeHash), (rows) => ({
+        code: toCode(rows.authorization_codes as Row<'authorization_codes'>),
+        grant: toGrant(rows.grants as Row<'grants'>),
+        user: toUser(rows.users as Row<'users'>),
+      })),
+    )
+  }
+
+  override getRefreshTokenWithGrant(tokenHash: string): Promise<WithGrant<{ token: RefreshTokenRecord }> | undefined> {
+    return this.#exclusive(() =>
+      mapRow(this.#refreshTokenWithGrantByHash.getPerTable(tokenHash), (rows) => ({
+        token: toRefreshToken(rows.refresh_tokens as Row<'refresh_tokens'>),
+        grant: toGrant(rows.grants as Row<'grants'>),
+        user: toUser(rows.users as Row<'users'>),
+      })),
+    )
   }
 
   override getRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | undefined> {

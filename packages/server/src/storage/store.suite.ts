@@ -470,6 +470,16 @@ export function storeSuite(dialect: string, open: () => Promise<Store>): void {
         expect(await store.getCode('code-g3')).toBeUndefined()
       })
 
+      it('getCodeWithGrant reads the code with its grant and user, revoked or not', async () => {
+        expect(await store.getCodeWithGrant('code-g1')).toEqual({ code: code('code-g1', 'g1'), grant: grant('g1'), user: user('u1', 'alice') })
+        expect(await store.getCodeWithGrant('unknown')).toBeUndefined()
+        await store.redeemCode('code-g1', NOW, tokens('at1', 'g1', 'rt1'))
+        await store.revokeGrant('g1', NOW + 1)
+        const found = await store.getCodeWithGrant('code-g1')
+        expect(found?.code.consumedAt).toBe(NOW)
+        expect(found?.grant.revokedAt).toBe(NOW + 1)
+      })
+
       it('createGrantWithCode is atomic: a duplicate code leaves no grant behind', async () => {
         await expect(store.createGrantWithCode(grant('g2'), code('code-g1', 'g2'))).rejects.toBeInstanceOf(DuplicateError)
         expect(await store.getGrant('g2')).toBeUndefined()
@@ -544,6 +554,11 @@ export function storeSuite(dialect: string, open: () => Promise<Store>): void {
       beforeEach(async () => {
         await seed('g1')
         await store.redeemCode('code-g1', NOW, tokens('at0', 'g1', 'rt0'))
+      })
+
+      it('getRefreshTokenWithGrant reads the token with its grant and user', async () => {
+        expect(await store.getRefreshTokenWithGrant('rt0')).toEqual({ token: refreshToken('rt0', 'g1'), grant: grant('g1'), user: user('u1', 'alice') })
+        expect(await store.getRefreshTokenWithGrant('unknown')).toBeUndefined()
       })
 
       it('rotateRefreshToken marks the token rotated and writes its successors', async () => {

@@ -64,10 +64,11 @@ export const authorizationCodeGrant = {
     const redirectUri = params.single('redirect_uri')
     const verifier = params.single('code_verifier')
 
-    const code = await store.getCode(codeHash)
-    if (code === undefined || code.clientId !== client.clientId) {
+    const found = await store.getCodeWithGrant(codeHash)
+    if (found === undefined || found.code.clientId !== client.clientId) {
       throw invalidGrant('the authorization code is invalid or was issued to another client')
     }
+    const { code, grant, user } = found
     // RFC 6749 §4.1.3: required and identical when the authorization request had it.
     if (code.redirectUriSent ? redirectUri !== code.redirectUri : redirectUri !== undefined && redirectUri !== code.redirectUri) {
       throw invalidGrant('redirect_uri does not match the authorization request')
@@ -78,12 +79,9 @@ export const authorizationCodeGrant = {
     if (code.consumedAt !== null) return refuseReplayedCode(store, code, now)
     if (code.expiresAt <= now) throw invalidGrant('the authorization code has expired')
 
-    const [grant, user] = await Promise.all([store.getGrant(code.grantId), store.getUserById(code.userId)])
-    if (grant === undefined || grant.revokedAt !== null || user === undefined) {
-      throw invalidGrant('the authorization code is no longer valid')
-    }
+    if (grant.revokedAt !== null) throw invalidGrant('the authorization code is no longer valid')
 
-    // Both signatures run on the thread pool at once.
+    // Both signatures are asked for at once (the signing thread takes them in one message).
     const [access, idToken] = await Promise.all([
       minter.accessToken(grant, code.scopes, now),
       code.scopes.includes('openid') ? minter.idToken(client, user, grant, code.nonce, now) : undefined,

@@ -20,23 +20,21 @@ export const refreshTokenGrant = {
     const tokenHash = hashToken(params.required('refresh_token'))
     const requestedScope = params.single('scope')
 
-    const token = await store.getRefreshToken(tokenHash)
+    const found = await store.getRefreshTokenWithGrant(tokenHash)
     // OAuth 2.1 §4.3.1: bound to the client it was issued to.
-    if (token === undefined || token.clientId !== client.clientId) {
+    if (found === undefined || found.token.clientId !== client.clientId) {
       throw invalidGrant('the refresh token is invalid or was issued to another client')
     }
+    const { token, grant, user } = found
     if (token.rotatedAt !== null) return refuseReplayedRefreshToken(store, token, now)
     if (token.expiresAt <= now) throw invalidGrant('the refresh token has expired')
-    const [grant, user] = await Promise.all([store.getGrant(token.grantId), store.getUserById(token.userId)])
-    if (grant === undefined || grant.revokedAt !== null || user === undefined) {
-      throw invalidGrant('the refresh token was revoked')
-    }
+    if (grant.revokedAt !== null) throw invalidGrant('the refresh token was revoked')
 
     // RFC 6749 §6: a refresh may narrow the scope, never widen it; the new refresh token keeps the original.
     const scopes = requestedScope === undefined ? token.scopes : parseScope(requestedScope)
     checkScopesAllowed(scopes, token.scopes)
 
-    // Both signatures run on the thread pool at once.
+    // Both signatures are asked for at once (the signing thread takes them in one message).
     const [access, idToken] = await Promise.all([
       minter.accessToken(grant, scopes, now),
       scopes.includes('openid') ? minter.idToken(client, user, grant, null, now) : undefined,
