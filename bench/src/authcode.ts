@@ -85,7 +85,7 @@ export class AuthcodeServer {
    * Starts `authcode serve` with its config and data in `dir`, on SQLite in `dir` or, when
    * `options.db` is given, on that PostgreSQL database (which must exist; it is migrated here).
    */
-  static async start(dir: string, options: { cpuProfDir?: string; db?: string } = {}): Promise<AuthcodeServer> {
+  static async start(dir: string, options: { execArgv?: string[]; db?: string } = {}): Promise<AuthcodeServer> {
     await mkdir(dir, { recursive: true })
     const port = await freePort()
     const url = `http://127.0.0.1:${port}`
@@ -124,9 +124,8 @@ export class AuthcodeServer {
       updatedAt: now,
     })
 
-    const execArgv = options.cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir]
     const child = fork(BIN, ['serve', '--port', String(port), '--db', db, '--config', configPath], {
-      execArgv,
+      execArgv: options.execArgv ?? [],
       env: { ...process.env, NODE_ENV: 'production' },
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     })

@@ -11,6 +11,8 @@
  *   --duration N       seconds per run (default 10; quick 2)
  *   --profile          only: code exchange (ES256) at c=50 against authcode started with --cpu-prof;
  *                      prints the top self-time functions and writes them to results/profile-*.txt
+ *   --perf             only: the same run recorded on-CPU by Linux perf (every thread, native frames
+ *                      included); writes results/perf-code-exchange.txt
  *   --no-growth        skip the growth check
  *   --servers a,b      subset of authcode,authcode-pg,oidc-provider,floor (default all); authcode
  *                      means SQLite and, with AUTHCODE_TEST_PG, PostgreSQL too; authcode-pg only PostgreSQL
@@ -27,6 +29,7 @@ import { cpuTime } from './process.js'
 import { LoadGenerator, type LoadJob, type LoadResult, type RequestJob } from './load.js'
 import { OidcProviderServer } from './oidc-provider.js'
 import { createBenchDatabase } from './postgres.js'
+import { perfAvailable, recordOnCpu, summarizeOnCpu } from './perf.js'
 import { topSelfTime } from './profile.js'
 import { evaluateTargets, printTable, renderSvg, type GrowthRow, type Row } from './report.js'
 
@@ -35,6 +38,7 @@ const { values: flags } = parseArgs({
     quick: { type: 'boolean', default: false },
     duration: { type: 'string' },
     profile: { type: 'boolean', default: false },
+    perf: { type: 'boolean', default: false },
     'no-growth': { type: 'boolean', default: false },
     servers: { type: 'string' },
   },
@@ -283,7 +287,7 @@ async function profileRun(load: LoadGenerator, dir: string): Promise<void> {
   const profDir = join(RESULTS, 'profile')
   rmSync(profDir, { recursive: true, force: true })
   mkdirSync(profDir, { recursive: true })
-  const server = await AuthcodeServer.start(dir, { cpuProfDir: profDir })
+  const server = await AuthcodeServer.start(dir, { execArgv: ['--cpu-prof', '--cpu-prof-dir', profDir] })
   const workload = authcodeWorkloads(server)[0] as Workload
   remember('authcode/code', await load.run(await workload.job(2, 10)))
   const result = await load.run(await workload.job(duration, 50))
@@ -307,6 +311,37 @@ async function profileRun(load: LoadGenerator, dir: string): Promise<void> {
   process.stdout.write(`${text}\n`)
 }
 
+async function perfRun(load: LoadGenerator, dir: string): Promise<void> {
+  if (!perfAvailable()) throw new Error('--perf needs Linux perf (Debian: apt-get install linux-perf)')
+  const server = await AuthcodeServer.start(dir, { execArgv: ['--perf-basic-prof'] })
+  const file = join(tmpdir(), `authcode-perf-${process.pid}.data`)
+  try {
+    const [code, , refresh] = authcodeWorkloads(server) as [Workload, Workload, Workload]
+    for (const [workload, title, out] of [
+      [code, 'code exchange (ES256)', 'perf-code-exchange.txt'],
+      [refresh, 'refresh (ES256)', 'perf-refresh.txt'],
+    ] as const) {
+      remember(`authcode/${workload.name.split('-')[0] as string}`, await load.run(await workload.job(2, 10)))
+      const job = await workload.job(duration, 50)
+      // perf starts after the load has warmed up and stops before it ends: it sees only steady state.
+      const recorded = new Promise((resolve) => setTimeout(resolve, 1000)).then(() => recordOnCpu(server.pid as number, Math.max(duration - 2, 1), file))
+      const { result, cpuPerRequest } = await withCpu(server.pid, () => load.run(job))
+      await recorded
+      const text = [
+        `authcode ${title}, c=50, ${duration} s, ${result.rps.toFixed(0)} req/s under perf record` +
+          (cpuPerRequest === undefined ? '' : `, cpu/req ${cpuPerRequest.main.toFixed(0)} µs main, ${cpuPerRequest.total.toFixed(0)} µs all threads`),
+        '',
+        summarizeOnCpu(file, server.pid as number),
+      ].join('\n')
+      writeFileSync(join(RESULTS, out), `${text}\n`)
+      process.stdout.write(`${text}\n\n`)
+    }
+  } finally {
+    await server.stop()
+    rmSync(file, { force: true })
+  }
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'authcode-bench-'))
   const load = new LoadGenerator()
@@ -315,6 +350,10 @@ async function main(): Promise<void> {
     await load.ready
     if (flags.profile === true) {
       await profileRun(load, dir)
+      return
+    }
+    if (flags.perf === true) {
+      await perfRun(load, dir)
       return
     }
     const rows: Row[] = []
