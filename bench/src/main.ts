@@ -313,7 +313,10 @@ async function profileRun(load: LoadGenerator, dir: string): Promise<void> {
 
 async function perfRun(load: LoadGenerator, dir: string): Promise<void> {
   if (!perfAvailable()) throw new Error('--perf needs Linux perf (Debian: apt-get install linux-perf)')
-  const server = await AuthcodeServer.start(dir, { execArgv: ['--perf-basic-prof'] })
+  // --perf-basic-prof also turns on V8's code log: one file in the run's directory, not an
+  // isolate-*.log per thread in the working directory.
+  const v8Log = join(dir, 'v8.log')
+  const server = await AuthcodeServer.start(dir, { execArgv: ['--perf-basic-prof', '--no-logfile-per-isolate', `--logfile=${v8Log}`] })
   const file = join(tmpdir(), `authcode-perf-${process.pid}.data`)
   try {
     const [code, , refresh] = authcodeWorkloads(server) as [Workload, Workload, Workload]
@@ -339,6 +342,8 @@ async function perfRun(load: LoadGenerator, dir: string): Promise<void> {
   } finally {
     await server.stop()
     rmSync(file, { force: true })
+    rmSync(v8Log, { force: true })
+    rmSync(`/tmp/perf-${String(server.pid)}.map`, { force: true }) // --perf-basic-prof's symbol map
   }
 }
 
