@@ -102,6 +102,9 @@ interface PendingWrite {
   queuedAt: number
 }
 
+/** Each write's result or error, in order; or 'busy': nothing ran, another connection holds the writer lock. */
+type GroupOutcome = { ok: boolean; value: unknown }[] | 'busy'
+
 /** The one better-sqlite3 connection under kysely, and the driver's lock on it. */
 export interface SqliteConnection {
   database: SQLite.Database
@@ -202,7 +205,14 @@ export class SqliteStore extends SqlStore {
   async #commitPending(): Promise<void> {
     const writes = this.#pending
     this.#pending = []
-    const outcomes = await this.#exclusive(() => this.#commitGroup(writes))
+    let outcomes: GroupOutcome
+    try {
+      outcomes = await this.#exclusive(() => this.#commitGroup(writes))
+    } catch (error) {
+      // The connection could not be had (the store is closing): every caller hears it.
+      for (const write of writes) write.reject(error)
+      return
+    }
     if (outcomes === 'busy') {
       // Another connection (the checkpoint worker, a CLI command) holds the writer lock: try again
       // shortly, with whatever was queued meanwhile, instead of blocking the event loop on it.
@@ -216,7 +226,7 @@ export class SqliteStore extends SqlStore {
     outcomes.forEach((outcome, i) => (outcome.ok ? writes[i]?.resolve(outcome.value) : writes[i]?.reject(outcome.value)))
   }
 
-  #commitGroup(writes: PendingWrite[]): { ok: boolean; value: unknown }[] | 'busy' {
+  #commitGroup(writes: PendingWrite[]): GroupOutcome {
     this.#waitForLocks(false)
     try {
       return this.#commitTogether(writes).map((value) => ({ ok: true, value }))
