@@ -268,22 +268,17 @@ export class SqliteStore extends SqlStore {
   }
 
   override getCodeWithGrant(codeHash: string): Promise<WithGrant<{ code: CodeRecord }> | undefined> {
-    return this.#exclusive(() =>
-      mapRow(this.#codeWithGrantByHash.getPerTable(codeHash), (rows) => ({
-        code: toCode(rows.authorization_codes as Row<'authorization_codes'>),
-        grant: toGrant(rows.grants as Row<'grants'>),
-        user: toUser(rows.users as Row<'users'>),
-      })),
-    )
+    return this.#withGrant(this.#codeWithGrantByHash, codeHash, (rows) => ({ code: toCode(rows.authorization_codes as Row<'authorization_codes'>) }))
   }
 
   override getRefreshTokenWithGrant(tokenHash: string): Promise<WithGrant<{ token: RefreshTokenRecord }> | undefined> {
+    return this.#withGrant(this.#refreshTokenWithGrantByHash, tokenHash, (rows) => ({ token: toRefreshToken(rows.refresh_tokens as Row<'refresh_tokens'>) }))
+  }
+
+  /** One row of a join with `grants` and `users` (`queries.ts`), as the item `map` makes of it with its grant and user. */
+  #withGrant<T extends object>(join: Prepared, hash: string, map: (rows: Record<string, Record<string, unknown>>) => T): Promise<WithGrant<T> | undefined> {
     return this.#exclusive(() =>
-      mapRow(this.#refreshTokenWithGrantByHash.getPerTable(tokenHash), (rows) => ({
-        token: toRefreshToken(rows.refresh_tokens as Row<'refresh_tokens'>),
-        grant: toGrant(rows.grants as Row<'grants'>),
-        user: toUser(rows.users as Row<'users'>),
-      })),
+      mapRow(join.getPerTable(hash), (rows) => ({ ...map(rows), grant: toGrant(rows.grants as Row<'grants'>), user: toUser(rows.users as Row<'users'>) })),
     )
   }
 
