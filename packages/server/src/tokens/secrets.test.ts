@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { randomToken, timeOrderedId } from './secrets.js'
+import { hashToken, randomToken, safeEqual, timeOrderedId } from './secrets.js'
 
 describe('timeOrderedId (RFC 9562 §5.7, UUID version 7)', () => {
   it('carries the millisecond time in its first 48 bits, version 7 and variant 10', () => {
@@ -32,5 +32,23 @@ describe('randomToken', () => {
       return [bytes.subarray(0, 16).toString('hex'), bytes.subarray(16).toString('hex')]
     })
     expect(new Set(halves).size).toBe(2000)
+  })
+})
+
+describe('safeEqual', () => {
+  it('is true only for the same string, whatever the lengths', () => {
+    const hash = hashToken('a client secret')
+    expect(safeEqual(hash, hashToken('a client secret'))).toBe(true)
+    expect(safeEqual(hash, hashToken('another client secret'))).toBe(false)
+    // Same length, one character apart, first and last.
+    expect(safeEqual(hash, `${hash.startsWith('A') ? 'B' : 'A'}${hash.slice(1)}`)).toBe(false)
+    expect(safeEqual(hash, `${hash.slice(0, -1)}${hash.endsWith('A') ? 'B' : 'A'}`)).toBe(false)
+    expect(safeEqual(hash, hash.slice(0, -1))).toBe(false)
+    expect(safeEqual(hash, `${hash}x`)).toBe(false)
+    expect(safeEqual('', '')).toBe(true)
+    expect(safeEqual('', hash)).toBe(false)
+    // Bytes, not UTF-16 units: 'é' (2 bytes) against 'e' plus one more byte.
+    expect(safeEqual('é', 'ex')).toBe(false)
+    expect(safeEqual('é', 'é')).toBe(true)
   })
 })

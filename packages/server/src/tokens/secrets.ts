@@ -51,11 +51,16 @@ export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('base64url')
 }
 
-/** Constant-time comparison of two strings of any length. */
+/**
+ * Compares two strings in time that depends on their length only, never on where they differ.
+ * Lengths are not secret where this is used (hashes, PKCE challenges, CSRF tokens: fixed formats),
+ * so strings of different lengths are unequal at once; hashing both first to equalise lengths cost
+ * two SHA-256 per comparison, four per code exchange.
+ */
 export function safeEqual(a: string, b: string): boolean {
-  const ha = createHash('sha256').update(a).digest()
-  const hb = createHash('sha256').update(b).digest()
-  return timingSafeEqual(ha, hb)
+  const ba = Buffer.from(a, 'utf8')
+  const bb = Buffer.from(b, 'utf8')
+  return ba.length === bb.length && timingSafeEqual(ba, bb)
 }
 
 // scrypt parameters: N=2^15, r=8, p=1 (RFC 7914; ~32 MiB, ~50 ms here), stored with the hash so
