@@ -61,13 +61,12 @@ class SigningThread {
   readonly #sent: Job[][] = []
   #dead = false
 
-  constructor(onExit: () => void) {
+  constructor() {
     this.#worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [] })
     this.#worker.on('message', (outcomes: Outcome[]) => this.#settle(outcomes))
     this.#worker.on('error', () => {}) // an 'exit' follows
     this.#worker.once('exit', () => {
       this.#dead = true
-      onExit()
       const error = new Error('the signing thread stopped')
       for (const batch of this.#sent.splice(0)) for (const job of batch) job.reject(error)
       for (const job of this.#queued.splice(0)) job.reject(error)
@@ -125,11 +124,6 @@ let thread: SigningThread | undefined
  * @throws TypeError when signing fails (a key that does not fit `alg`); Error when the thread stopped.
  */
 export function signOnSigningThread(alg: SigningAlg, key: KeyObject, input: string): Promise<string> {
-  if (thread === undefined || thread.dead) {
-    const started: SigningThread = new SigningThread(() => {
-      if (thread === started) thread = undefined
-    })
-    thread = started
-  }
+  if (thread === undefined || thread.dead) thread = new SigningThread()
   return thread.sign(alg, key, input)
 }
