@@ -492,6 +492,18 @@ export class KeyRing {
   }
 
   /**
+   * A 256-bit key for `purpose` (HKDF-SHA256 under the key-encryption key): the same on every
+   * instance that shares the secret, distinct per purpose, and never the KEK itself. For MACs the
+   * server puts on values it hands out (cookies).
+   *
+   * @example
+   * const cookieKey = ring.deriveKey('authcode cookie signatures v1')
+   */
+  deriveKey(purpose: string): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.#kek, 'authcode derived key', purpose, KEK_LENGTH))
+  }
+
+  /**
    * Creates a key, active at once, for each algorithm that has none. Idempotent.
    *
    * @returns the algorithms it created a key for.
