@@ -30,7 +30,7 @@ export interface AuthHandlerOptions {
   loginPath?: string
   /** Path of the logout route (POST); default `/logout`. */
   logoutPath?: string
-  /** Where to go after login when no `returnTo` was given; default `/`. */
+  /** Where to go after login when no (safe) `returnTo` was given; default `/`. */
   afterLogin?: string
   /** Where to go after logout when the server offers no RP-initiated logout; default `/`. */
   afterLogout?: string
@@ -167,7 +167,9 @@ export class AuthHandler {
 
   /**
    * `GET /login?returnTo=/path`: a new login attempt, its id in an HttpOnly cookie named after its
-   * `state` (several tabs can log in at once), and a redirect to the authorization endpoint.
+   * `state` (several tabs can log in at once), and a redirect to the authorization endpoint. A
+   * `returnTo` that is not a safe ASCII path on this site (see `safeReturnTo`) is dropped here, before
+   * anything is stored: the login goes on and ends at `afterLogin`.
    */
   async login(request: Request): Promise<Response> {
     const returnTo = safeReturnTo(new URL(request.url).searchParams.get('returnTo') ?? undefined)
@@ -205,7 +207,8 @@ export class AuthHandler {
       // A new session replaces the browser's previous one (never reused): end that one at the server.
       const previous = this.sessionId(request)
       if (previous !== undefined) await this.client.logout(previous).catch(() => undefined)
-      const headers = new Headers({ location: result.returnTo ?? this.#afterLogin, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' })
+      // Checked again: an attempt saved by an older version or another store may hold anything.
+      const headers = new Headers({ location: safeReturnTo(result.returnTo) ?? this.#afterLogin, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' })
       headers.append('set-cookie', this.#cookie(this.sessionCookie, result.sessionId, { maxAge: this.#options.sessionMaxAge, path: '/' }))
       response = new Response(null, { status: 303, headers })
     } catch (error) {

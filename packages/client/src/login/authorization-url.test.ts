@@ -81,6 +81,16 @@ describe('buildAuthorizationUrl', () => {
     for (const bad of ['//evil.test', '/\\evil.test', 'https://evil.test', 'evil', '/a\nb', '/\t/evil.test']) expect(safeReturnTo(bad)).toBeUndefined()
     for (const good of ['/', '/dashboard?tab=1#x', '/a/b']) expect(safeReturnTo(good)).toBe(good)
   })
+
+  it('SECURITY 12: returnTo is safe ASCII: raw non-ASCII, spaces and Unicode line breaks are refused before anything is stored', async () => {
+    const { client, store } = setup()
+    for (const bad of ['/ünïcode', '/\u2028', '/\u0085', '/\u00a0', '/日本', '/a b', '/\u{1f600}', '/a\\b', `/${'a'.repeat(2048)}`]) {
+      expect(safeReturnTo(bad), JSON.stringify(bad)).toBeUndefined()
+      await expect(client.buildAuthorizationUrl({ returnTo: bad })).rejects.toThrow(TypeError)
+    }
+    expect(store.size).toBe(0)
+    for (const good of ['/caf%C3%A9', '/%E2%80%A8', "/a!$&'()*+,;=:@-._~?x=[1]&y={2}|`^\"<>", '/a//b']) expect(safeReturnTo(good)).toBe(good)
+  })
 })
 
 describe('MemoryLoginStateStore', () => {

@@ -12,7 +12,10 @@ import type { LoginState } from './state-store.js'
 export interface AuthorizationUrlOptions {
   /** Space-separated scopes; default the client's `scope` option. */
   scope?: string
-  /** A same-origin path (`/dashboard?tab=1`) to return to after login (RFC 9700 §4.11.1: no open redirect). */
+  /**
+   * A same-origin path (`/dashboard?tab=1`) to return to after login (RFC 9700 §4.11.1: no open
+   * redirect), in safe ASCII: non-ASCII percent-encoded (see {@link safeReturnTo}).
+   */
   returnTo?: string
   /** OIDC `prompt`. `none` with `maxAge: 0` is refused. */
   prompt?: string
@@ -38,17 +41,22 @@ const RESERVED = new Set([
   'code_challenge_method', 'prompt', 'max_age', 'login_hint', 'response_mode', 'request', 'request_uri',
 ])
 
+/** One leading "/" (not "//"), then visible ASCII (`!`…`~`) but for the backslash. */
+const SAFE_PATH = /^\/(?!\/)[\x21-\x5b\x5d-\x7e]*$/
+
 /**
- * A relative path on this site, or undefined for anything that could leave it (`//evil`, `/\evil`,
- * `https://…`, control characters). Use it on a `returnTo` taken from a query string.
+ * A relative path on this site, made of safe ASCII, or undefined. Accepted: one leading `/`, then
+ * visible ASCII only, without a backslash (`/dashboard?tab=1#x`); anything else in it — a space, a
+ * control character, a raw non-ASCII character like `/ü` or U+2028 — must come percent-encoded
+ * (`/caf%C3%A9`). Refused: anything that could leave the site (`//evil`, `/\evil`, `https://…`,
+ * `javascript:`) or that is not a path, and more than 2048 characters. What passes can always go in
+ * a `Location` header, so a callback never fails on it after the code was redeemed. Use it on a
+ * `returnTo` taken from a query string: unsafe values become undefined (the default place).
  *
  * @see https://www.rfc-editor.org/rfc/rfc9700#section-4.11.1
  */
 export function safeReturnTo(value: unknown): string | undefined {
-  if (typeof value !== 'string' || value.length > 2048) return undefined
-  if (!value.startsWith('/') || value.startsWith('//') || value.startsWith('/\\')) return undefined
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f\\]/.test(value)) return undefined
+  if (typeof value !== 'string' || value.length > 2048 || !SAFE_PATH.test(value)) return undefined
   const parsed = new URL(value, 'http://same-origin.invalid')
   return parsed.origin === 'http://same-origin.invalid' ? value : undefined
 }
@@ -57,7 +65,7 @@ function checkOptions(options: AuthorizationUrlOptions): void {
   if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object')
   if (options.scope !== undefined && (typeof options.scope !== 'string' || options.scope.trim() === '')) throw new TypeError('scope must be a non-empty string')
   if (options.returnTo !== undefined && safeReturnTo(options.returnTo) === undefined) {
-    throw new TypeError('returnTo must be a same-origin path starting with a single "/" (use safeReturnTo on untrusted input)')
+    throw new TypeError('returnTo must be a same-origin path starting with a single "/", in visible ASCII without a backslash (percent-encode the rest; use safeReturnTo on untrusted input)')
   }
   if (options.maxAge !== undefined && (!Number.isInteger(options.maxAge) || options.maxAge < 0)) throw new TypeError('maxAge must be a non-negative integer')
   if (options.prompt !== undefined && typeof options.prompt !== 'string') throw new TypeError('prompt must be a string')

@@ -16,7 +16,7 @@ export interface LoginState {
   readonly redirectUri: string
   /** The issuer the attempt was started at (RFC 9700 §4.4 mix-up defence). */
   readonly issuer: string
-  /** A same-origin path to go to after login. */
+  /** A same-origin path to go to after login, in safe ASCII (`safeReturnTo`). */
   readonly returnTo: string | undefined
   /** `max_age` sent in the request, checked against the ID token's `auth_time`. */
   readonly maxAge: number | undefined
