@@ -44,7 +44,7 @@ describe('loadConfig: sources and precedence (flags > AUTHCODE_* > file > defaul
     expect(config.accessToken).toEqual({ alg: 'ES256', audience: 'http://localhost:4000' })
     expect(config.secret).toBeUndefined()
     expect(config.dangerouslyAllowInsecureIssuer).toBe(false)
-    expect(config.trustProxy).toBe(false)
+    expect(config.trustProxy).toBeUndefined()
     expect(Object.keys(config.scopes)).toEqual(['openid', 'profile', 'email'])
   })
 
@@ -183,7 +183,7 @@ describe('loadConfig: every problem is a ConfigError naming the field', () => {
     expect(failure({ config: file({ logLevel: 'loud' }) })).toMatch(/logLevel/)
     expect(failure({ config: file({ accessToken: { alg: 'none' } }) })).toMatch(/accessToken\.alg/)
     expect(failure({ config: file({ accessToken: { alg: 'HS256' } }) })).toMatch(/accessToken\.alg/)
-    expect(failure({ config: file({ trustProxy: 'yes' }) })).toMatch(/trustProxy: must be boolean/)
+    expect(failure({ config: file({ trustProxy: 'yes' }) })).toMatch(/trustProxy: must be boolean,integer,array/)
     expect(failure({ config: file({ scopes: { 'bad scope': 'x' } }) })).toMatch(/scopes/)
     expect(failure({ config: file({ lifetimes: { refreshTokenIdle: 86_400, refreshTokenAbsolute: 3_600 } }) })).toMatch(/lifetimes\.refreshTokenAbsolute/)
     expect(failure({ config: file({ keys: { cacheTtl: 120, activationDelay: 60 } }) })).toMatch(/keys\.activationDelay/)
@@ -256,5 +256,85 @@ describe('loadConfig: the issuer (RFC 8414 §2, RFC 9207 §2)', () => {
   it('checkIssuer returns the canonical form', () => {
     expect(checkIssuer('https://as.test', false)).toBe('https://as.test')
     expect(checkIssuer('https://as.test/a/b/', false)).toBe('https://as.test/a/b')
+  })
+})
+
+describe('loadConfig: trustProxy, --trust-proxy, AUTHCODE_TRUST_PROXY (SECURITY finding 4)', () => {
+  it('unset or false: X-Forwarded-* is ignored (no trusted proxy)', () => {
+    expect(load().trustProxy).toBeUndefined()
+    expect(load({ config: file({ trustProxy: false }) }).trustProxy).toBeUndefined()
+    expect(load({}, { AUTHCODE_TRUST_PROXY: '' }).trustProxy).toBeUndefined()
+  })
+
+  it('a hop count: an integer of at least 1, in every source', () => {
+    expect(load({ config: file({ trustProxy: 2 }) }).trustProxy).toEqual({ hops: 2 })
+    expect(load({}, { AUTHCODE_TRUST_PROXY: '1' }).trustProxy).toEqual({ hops: 1 })
+    expect(load({ trustProxy: '3' }).trustProxy).toEqual({ hops: 3 })
+    expect(load({ trustProxy: ' 1 ' }).trustProxy).toEqual({ hops: 1 })
+  })
+
+  it('addresses and CIDR ranges, IPv4 and IPv6: an array in the file, comma-separated in the flag and the variable', () => {
+    const addresses = ['127.0.0.1', '10.0.0.0/8', '::1', 'fd00::/8', '2001:db8::17', '::ffff:192.0.2.1', '192.0.2.0/32', '2001:db8::/128']
+    expect(load({ config: file({ trustProxy: addresses }) }).trustProxy).toEqual({ addresses })
+    expect(load({}, { AUTHCODE_TRUST_PROXY: addresses.join(',') }).trustProxy).toEqual({ addresses })
+    expect(load({ trustProxy: addresses.join(', ') }).trustProxy).toEqual({ addresses })
+    expect(load({ config: file('trustProxy:\n  - 10.0.0.1\n  - fd00::/8\n', 'yaml') }).trustProxy).toEqual({ addresses: ['10.0.0.1', 'fd00::/8'] })
+  })
+
+  it('precedence: --trust-proxy over AUTHCODE_TRUST_PROXY over the file', () => {
+    const config = file({ trustProxy: ['10.0.0.1'] })
+    expect(load({ config }).trustProxy).toEqual({ addresses: ['10.0.0.1'] })
+    expect(load({ config }, { AUTHCODE_TRUST_PROXY: '2' }).trustProxy).toEqual({ hops: 2 })
+    expect(load({ config, trustProxy: '192.0.2.1' }, { AUTHCODE_TRUST_PROXY: '2' }).trustProxy).toEqual({ addresses: ['192.0.2.1'] })
+    expect(load({ config: file({ trustProxy: false }) }, { AUTHCODE_TRUST_PROXY: '1' }).trustProxy).toEqual({ hops: 1 })
+  })
+
+  it('true, the mode that trusted every entry the caller writes, is refused with what to give instead', () => {
+    for (const message of [failure({ config: file({ trustProxy: true }) }), failure({}, { AUTHCODE_TRUST_PROXY: 'true' }), failure({ trustProxy: 'true' })]) {
+      expect(message).toMatch(/^(trustProxy|AUTHCODE_TRUST_PROXY|--trust-proxy): true is no longer accepted/)
+      expect(message).toMatch(/hop count/)
+      expect(message).toMatch(/addresses/)
+    }
+    // Even when a flag would win: the unsafe setting is not left in the file.
+    expect(failure({ trustProxy: '1', config: file({ trustProxy: true }) })).toMatch(/^trustProxy: true/)
+  })
+
+  it('a bad hop count or address is refused, naming the setting and the entry', () => {
+    expect(failure({ config: file({ trustProxy: 0 }) })).toMatch(/trustProxy: must be >= 1/)
+    expect(failure({ config: file({ trustProxy: 1.5 }) })).toMatch(/trustProxy: must be boolean,integer,array/)
+    expect(failure({ config: file({ trustProxy: [] }) })).toMatch(/trustProxy: must NOT have fewer than 1 items/)
+    expect(failure({ config: file({ trustProxy: ['10.0.0.1', 7] }) })).toMatch(/trustProxy\.1: must be string/)
+    expect(failure({ trustProxy: '0' })).toMatch(/^--trust-proxy: the hop count must be at least 1/)
+    expect(failure({}, { AUTHCODE_TRUST_PROXY: '00' })).toMatch(/^AUTHCODE_TRUST_PROXY: the hop count must be at least 1/)
+    expect(failure({}, { AUTHCODE_TRUST_PROXY: '99999999999999999999' })).toMatch(/^AUTHCODE_TRUST_PROXY: the hop count/)
+    const bad: Array<[string, RegExp]> = [
+      ['10.0.0.256', /not an IP address or CIDR range: "10\.0\.0\.256"/],
+      ['10.0.0', /not an IP address/],
+      ['010.0.0.1', /not an IP address/],
+      ['localhost', /not an IP address/],
+      ['loopback', /not an IP address/],
+      ['fe80::1%eth0', /not an IP address/],
+      ['10.0.0.0/33', /prefix length of 1 to 32/],
+      ['fd00::/129', /prefix length of 1 to 128/],
+      ['10.0.0.0/255.0.0.0', /prefix length of 1 to 32/],
+      ['10.0.0.0/', /prefix length/],
+      ['0.0.0.0/0', /\/0 would trust every address/],
+      ['::/0', /\/0 would trust every address/],
+      ['10.0.0.1,,10.0.0.2', /not an IP address or CIDR range: ""/],
+      ['10.0.0.1,', /not an IP address or CIDR range: ""/],
+      ['false', /not an IP address/],
+    ]
+    for (const [value, message] of bad) {
+      expect(failure({ trustProxy: value }), value).toMatch(new RegExp(`^--trust-proxy: .*${message.source}`))
+      expect(failure({}, { AUTHCODE_TRUST_PROXY: value }), value).toMatch(new RegExp(`^AUTHCODE_TRUST_PROXY: .*${message.source}`))
+    }
+    expect(failure({ config: file({ trustProxy: ['10.0.0.1', ' 10.0.0.2'] }) })).toMatch(/^trustProxy: not an IP address or CIDR range: " 10\.0\.0\.2"/)
+    expect(failure({ config: file({ trustProxy: ['10.0.0.1/8', '2001:db8::/0'] }) })).toMatch(/^trustProxy: .*\/0 would trust every address/)
+  })
+
+  it('the setting is deep-frozen with the rest', () => {
+    const config = load({ trustProxy: '10.0.0.1,10.0.0.2' })
+    expect(Object.isFrozen(config.trustProxy)).toBe(true)
+    expect(config.trustProxy !== undefined && 'addresses' in config.trustProxy && Object.isFrozen(config.trustProxy.addresses)).toBe(true)
   })
 })

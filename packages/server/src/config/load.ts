@@ -4,6 +4,7 @@
  * deep-frozen, and passed down. Nothing outside this folder reads `process.env`.
  */
 import { readFileSync } from 'node:fs'
+import { isIP } from 'node:net'
 import { resolve } from 'node:path'
 import { Ajv, type ErrorObject } from 'ajv'
 import { parse as parseYaml } from 'yaml'
@@ -33,7 +34,8 @@ export interface ServerConfig {
   /** `AUTHCODE_SECRET`: encrypts signing keys at rest. Never read from the config file. */
   secret: string | undefined
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
-  trustProxy: boolean
+  /** The proxies in front whose `X-Forwarded-For` entries are believed; undefined: none (the header is ignored). */
+  trustProxy: TrustedProxies | undefined
   /** Allows a plain-http issuer on a non-loopback host. Off; logged at start when on. */
   dangerouslyAllowInsecureIssuer: boolean
   /** All in seconds. */
@@ -55,7 +57,12 @@ export interface ServerConfig {
   /** The AsyncAPI document the scopes and endpoint paths come from, when one is given. */
   asyncapi: AsyncApiSource | undefined
   consent: { skipForFirstParty: boolean }
-  rateLimit: { loginPerAccount: RateLimit; loginPerIp: RateLimit; clientAuth: RateLimit }
+  /**
+   * Throttles (SECURITY.md 26, 27, 31). `loginPerAccount`: failures per account before each next
+   * attempt waits (progressive delays, never a lock). `loginPerIp`, `clientAuth` (failures per
+   * caller address and client) and `interactionsPerIp` (sign-in requests started): hard limits.
+   */
+  rateLimit: { loginPerAccount: RateLimit; loginPerIp: RateLimit; clientAuth: RateLimit; interactionsPerIp: RateLimit }
   /** Seconds between purges of expired rows. */
   purgeInterval: number
 }
@@ -68,6 +75,23 @@ export const DEFAULT_SCOPES: Readonly<Record<string, string>> = Object.freeze({
 
 export const DEFAULT_PORT = 4000
 export const DEFAULT_DB = 'sqlite:./data/authcode.db'
+
+/**
+ * The proxies in front of the server (SECURITY finding 4). The caller's address is the right-most
+ * `X-Forwarded-For` entry that no trusted proxy wrote: entries to its left are written by the
+ * caller and never believed. Without a setting (`undefined`) the header is ignored and the caller
+ * is the connection's peer.
+ *
+ * - `{ hops }`: exactly `hops` proxies stand in front; the connection's peer and the right-most
+ *   `hops - 1` entries are theirs. Only safe when nobody can reach the server except through them
+ *   (a client connecting directly would choose its own address), so it is a warning at start.
+ * - `{ addresses }`: the peer, and each entry from the right, is a proxy while it lies in one of
+ *   these IPv4 or IPv6 addresses or CIDR ranges (proxy-addr semantics).
+ *
+ * Set with `--trust-proxy` / `AUTHCODE_TRUST_PROXY` (a hop count, or addresses comma-separated) or
+ * the file's `trustProxy` (a hop count, or an array of addresses).
+ */
+export type TrustedProxies = { readonly hops: number } | { readonly addresses: readonly string[] }
 
 /** What an AsyncAPI document configured (`--asyncapi FILE [--scheme NAME]`), kept for the start log. */
 export interface AsyncApiSource {
@@ -91,6 +115,8 @@ export interface ConfigFlags {
   asyncapi?: string
   /** The scheme to use when the document has several. */
   scheme?: string
+  /** `--trust-proxy`, as given: a hop count or comma-separated addresses (checked by `loadConfig`). */
+  trustProxy?: string
 }
 
 /** A configuration problem; the message names the field and is meant for the person starting the server. */
@@ -98,7 +124,9 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError'
 }
 
-type FileConfig = Partial<Omit<ServerConfig, 'lifetimes' | 'accessToken' | 'keys' | 'consent' | 'rateLimit' | 'endpoints' | 'asyncapi'>> & {
+type FileConfig = Partial<Omit<ServerConfig, 'lifetimes' | 'accessToken' | 'keys' | 'consent' | 'rateLimit' | 'endpoints' | 'asyncapi' | 'trustProxy'>> & {
+  /** `false`, a hop count or addresses; `true` passes the schema only to be refused with a clear message. */
+  trustProxy?: boolean | number | string[]
   asyncapi?: { document?: string; scheme?: string }
   lifetimes?: Partial<ServerConfig['lifetimes']>
   accessToken?: Partial<ServerConfig['accessToken']>
@@ -107,7 +135,8 @@ type FileConfig = Partial<Omit<ServerConfig, 'lifetimes' | 'accessToken' | 'keys
   rateLimit?: Partial<ServerConfig['rateLimit']>
 }
 
-const ajv = new Ajv({ allErrors: true, strict: true })
+// Union types for `trustProxy` (a hop count or a list): one message ("must be boolean,integer,array").
+const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true })
 const validateFile = ajv.compile<FileConfig>(configFileSchema)
 
 function describe(error: ErrorObject): string {
@@ -145,6 +174,47 @@ function parsePort(value: string, source: string): number {
   return port
 }
 
+const TRUST_ALL_REFUSED =
+  'true is no longer accepted: it believed every X-Forwarded-For entry, and the caller writes the left-most one. ' +
+  'Give the hop count (how many proxies stand in front, e.g. 1) or the proxies\' addresses (e.g. 10.0.0.1 or 10.0.0.0/8)'
+
+/**
+ * Checks a `trustProxy` setting from `source` (the flag, the variable or the file's key, named in
+ * every message). A string is a hop count when it is all digits, else comma-separated addresses.
+ * Undefined when the setting is not given or `false`.
+ */
+function trustedProxies(value: string | number | boolean | readonly string[] | undefined, source: string): TrustedProxies | undefined {
+  if (value === undefined || value === false) return undefined
+  if (value === true || value === 'true') throw new ConfigError(`${source}: ${TRUST_ALL_REFUSED}`)
+  if (typeof value === 'number') return { hops: hopCount(value, source) }
+  if (typeof value === 'string' && /^\s*\d+\s*$/.test(value)) return { hops: hopCount(Number(value), source) }
+  const entries = typeof value === 'string' ? value.split(',').map((entry) => entry.trim()) : value
+  return { addresses: entries.map((entry) => trustedAddress(entry, source)) }
+}
+
+function hopCount(hops: number, source: string): number {
+  if (!Number.isSafeInteger(hops) || hops < 1) {
+    throw new ConfigError(`${source}: the hop count must be at least 1 (leave the setting out when no proxy stands in front)`)
+  }
+  return hops
+}
+
+/** An IPv4 or IPv6 address, or one with a prefix length (CIDR); no zone index, no netmask, no /0. */
+function trustedAddress(entry: string, source: string): string {
+  const slash = entry.indexOf('/')
+  const address = slash === -1 ? entry : entry.slice(0, slash)
+  const version = isIP(address)
+  if (version === 0 || address.includes('%')) throw new ConfigError(`${source}: not an IP address or CIDR range: ${JSON.stringify(entry)}`)
+  if (slash === -1) return entry
+  const bits = version === 4 ? 32 : 128
+  const prefix = entry.slice(slash + 1)
+  if (!/^\d{1,3}$/.test(prefix) || Number(prefix) > bits) {
+    throw new ConfigError(`${source}: ${JSON.stringify(entry)}: expected a prefix length of 1 to ${bits} after the slash`)
+  }
+  if (Number(prefix) === 0) throw new ConfigError(`${source}: ${JSON.stringify(entry)}: /0 would trust every address, as true did`)
+  return entry
+}
+
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]'])
 
 /** Checks the issuer per RFC 8414 §2 / RFC 9207 §2 and returns its canonical form (no trailing slash). */
@@ -179,7 +249,7 @@ function deepFreeze<T>(value: T): T {
 /**
  * Builds the server configuration.
  * @param flags parsed command-line flags (they win)
- * @param env the process environment (`AUTHCODE_DB`, `AUTHCODE_ISSUER`, `AUTHCODE_PORT`, `AUTHCODE_SECRET`, `AUTHCODE_CONFIG`, `AUTHCODE_LOG_LEVEL`, `AUTHCODE_ASYNCAPI`, `AUTHCODE_ASYNCAPI_SCHEME`)
+ * @param env the process environment (`AUTHCODE_DB`, `AUTHCODE_ISSUER`, `AUTHCODE_PORT`, `AUTHCODE_SECRET`, `AUTHCODE_CONFIG`, `AUTHCODE_LOG_LEVEL`, `AUTHCODE_ASYNCAPI`, `AUTHCODE_ASYNCAPI_SCHEME`, `AUTHCODE_TRUST_PROXY`)
  * @param cwd relative paths (config file, data directory, SQLite file) resolve against it
  */
 export function loadConfig(flags: ConfigFlags, env: Readonly<Record<string, string | undefined>>, cwd: string): ServerConfig {
@@ -198,6 +268,13 @@ export function loadConfig(flags: ConfigFlags, env: Readonly<Record<string, stri
     throw new ConfigError(`AUTHCODE_LOG_LEVEL: unknown level ${logLevel}`)
   }
   const secret = nonEmpty(env.AUTHCODE_SECRET)
+  // Every source given is checked, not only the one that wins: an unsafe `true` left in the file fails
+  // too. Only the file's `false` gives undefined, and the file comes last.
+  const trustProxy = [
+    trustedProxies(flags.trustProxy, '--trust-proxy'),
+    trustedProxies(nonEmpty(env.AUTHCODE_TRUST_PROXY), 'AUTHCODE_TRUST_PROXY'),
+    trustedProxies(file.trustProxy, 'trustProxy'),
+  ].find((setting) => setting !== undefined)
   if (secret !== undefined && secret.length < 32) throw new ConfigError('AUTHCODE_SECRET: must be at least 32 characters')
 
   const lifetimes = {
@@ -245,7 +322,7 @@ export function loadConfig(flags: ConfigFlags, env: Readonly<Record<string, stri
     dataDir: resolve(cwd, file.dataDir ?? './data'),
     secret,
     logLevel: logLevel as ServerConfig['logLevel'],
-    trustProxy: file.trustProxy ?? false,
+    trustProxy,
     dangerouslyAllowInsecureIssuer: allowInsecure,
     lifetimes,
     accessToken: { alg: file.accessToken?.alg ?? 'ES256', audience: file.accessToken?.audience ?? issuer },
@@ -258,6 +335,7 @@ export function loadConfig(flags: ConfigFlags, env: Readonly<Record<string, stri
       loginPerAccount: { max: 5, window: 900, ...file.rateLimit?.loginPerAccount },
       loginPerIp: { max: 50, window: 900, ...file.rateLimit?.loginPerIp },
       clientAuth: { max: 20, window: 60, ...file.rateLimit?.clientAuth },
+      interactionsPerIp: { max: 100, window: 900, ...file.rateLimit?.interactionsPerIp },
     },
     purgeInterval: file.purgeInterval ?? 600,
   }

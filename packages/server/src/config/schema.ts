@@ -22,7 +22,8 @@ export const configFileSchema = {
     dbPoolSize: { type: 'integer', minimum: 1, maximum: 1000 },
     dataDir: { type: 'string', minLength: 1 },
     logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
-    trustProxy: { type: 'boolean' },
+    // false, a hop count or proxy addresses; true is refused in config/load.ts with what to give instead.
+    trustProxy: { type: ['boolean', 'integer', 'array'], minimum: 1, minItems: 1, items: { type: 'string', minLength: 1 } },
     dangerouslyAllowInsecureIssuer: { type: 'boolean' },
     lifetimes: {
       type: 'object',
@@ -73,7 +74,7 @@ export const configFileSchema = {
     rateLimit: {
       type: 'object',
       additionalProperties: false,
-      properties: { loginPerAccount: limit, loginPerIp: limit, clientAuth: limit },
+      properties: { loginPerAccount: limit, loginPerIp: limit, clientAuth: limit, interactionsPerIp: limit },
     },
     purgeInterval: seconds(10, 86_400),
   },

@@ -3,7 +3,7 @@
  */
 import fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import fastifyCookie from '@fastify/cookie'
-import type { ServerConfig } from '../config/load.js'
+import type { ServerConfig, TrustedProxies } from '../config/load.js'
 import { authorizeEndpoint } from '../endpoints/authorize.js'
 import { backChannelEndpoints } from '../endpoints/back-channel.js'
 import { authorizationServerMetadata, discoveryEndpoints } from '../endpoints/discovery.js'
@@ -30,6 +30,20 @@ function loggerOptions(config: ServerConfig): FastifyServerOptions['logger'] {
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
   }
+}
+
+/**
+ * Fastify's `trustProxy` for the configured proxies (SECURITY finding 4): `request.ip` is then the
+ * right-most `X-Forwarded-For` entry no trusted proxy wrote. A hop count becomes a function of the
+ * hop, because Fastify takes a bare number as "trust no proxy"; addresses go to proxy-addr as they are.
+ */
+function trustProxyOption(proxies: TrustedProxies | undefined): FastifyServerOptions['trustProxy'] {
+  if (proxies === undefined) return false
+  if ('hops' in proxies) {
+    const { hops } = proxies
+    return (_address, hop) => hop < hops
+  }
+  return [...proxies.addresses]
 }
 
 /**
@@ -67,7 +81,7 @@ export async function buildApp(config: ServerConfig, deps: AppDeps): Promise<Fas
   const app = fastify({
     logger: loggerOptions(config),
     bodyLimit: BODY_LIMIT,
-    trustProxy: config.trustProxy,
+    trustProxy: trustProxyOption(config.trustProxy),
     // Forms are parsed by registerBodyParsers; the query by protocol/params (no qs "magic").
     routerOptions: { ignoreTrailingSlash: false, caseSensitive: true, maxParamLength: 200 },
     return503OnClosing: true,
