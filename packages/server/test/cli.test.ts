@@ -83,6 +83,7 @@ describe.concurrent('authcode --help', () => {
       expect(result.stdout).toMatch(/^Usage: authcode <command> \[options\]/)
       for (const command of [...COMMANDS, 'asyncapi check']) expect(result.stdout).toContain(`  ${command}`)
       expect(result.stdout).toContain('AUTHCODE_DB')
+      expect(result.stdout).toContain('AUTHCODE_TRUST_PROXY')
     }
     // Help does nothing else: no database, no data directory.
     expect(existsSync(join(cwd, 'data'))).toBe(false)
@@ -108,7 +109,7 @@ describe.concurrent('authcode --help', () => {
     const userHelp = (await cli(cwd, ['user', 'add', '--help'])).stdout
     for (const option of ['--username', '--password-stdin', '--name', '--email']) expect(userHelp).toContain(option)
     const serveHelp = (await cli(cwd, ['serve', '--help'])).stdout
-    for (const option of ['--port', '--issuer', '--demo']) expect(serveHelp).toContain(option)
+    for (const option of ['--port', '--issuer', '--demo', '--trust-proxy', 'AUTHCODE_TRUST_PROXY']) expect(serveHelp).toContain(option)
   })
 })
 
@@ -135,6 +136,8 @@ describe.concurrent('wrong calls: exit 2, one line, no stack trace', () => {
     [['user', 'add', '--username', 'alice', '--password', 'secret123'], /'--password'/],
     [['serve', '--port', 'abc'], /--port: not a port number/],
     [['serve', '--port', '70000'], /--port/],
+    [['serve', '--trust-proxy'], /--trust-proxy/],
+    [['client', 'list', '--trust-proxy', '1'], /'--trust-proxy'/],
   ])('authcode %j', async (args, message) => {
     const cwd = workdir()
     expectCleanFailure(await cli(cwd, args), 2, message)
@@ -429,6 +432,32 @@ describe.concurrent('a bad --config file: a message naming the field, no stack t
   })
 })
 
+describe.concurrent('SECURITY finding 4: serve --trust-proxy, AUTHCODE_TRUST_PROXY and trustProxy are checked before anything starts', () => {
+  it.each([
+    [['--trust-proxy', 'true'], {}, /^authcode: --trust-proxy: true is no longer accepted.*hop count.*addresses/],
+    [['--trust-proxy', '0'], {}, /^authcode: --trust-proxy: the hop count must be at least 1/],
+    [['--trust-proxy', '10.0.0.1,10.0.0.300'], {}, /^authcode: --trust-proxy: not an IP address or CIDR range: "10\.0\.0\.300"/],
+    [['--trust-proxy', '0.0.0.0/0'], {}, /^authcode: --trust-proxy: .*\/0 would trust every address/],
+    [[], { AUTHCODE_TRUST_PROXY: 'true' }, /^authcode: AUTHCODE_TRUST_PROXY: true is no longer accepted/],
+    [[], { AUTHCODE_TRUST_PROXY: 'proxy.internal' }, /^authcode: AUTHCODE_TRUST_PROXY: not an IP address/],
+  ])('serve %j with %j: exit 1, one line naming the setting', async (args, env, message) => {
+    const cwd = workdir()
+    const result = await cli(cwd, ['serve', '--port', '0', '--issuer', 'http://localhost:4999', ...args], { env })
+    expectCleanFailure(result, 1, message)
+    expect(readdirSync(cwd)).toEqual([])
+  })
+
+  it('trustProxy: true in the config file is refused, even beside a flag that would win', async () => {
+    const cwd = workdir()
+    writeFileSync(join(cwd, 'authcode.json'), JSON.stringify({ trustProxy: true }))
+    for (const extra of [[], ['--trust-proxy', '1']]) {
+      const result = await cli(cwd, ['serve', '--port', '0', '--issuer', 'http://localhost:4999', '--config', 'authcode.json', ...extra])
+      expectCleanFailure(result, 1, /^authcode: trustProxy: true is no longer accepted/)
+    }
+    expect(readdirSync(cwd)).toEqual(['authcode.json'])
+  })
+})
+
 describe.concurrent('authcode serve --demo', () => {
   let child: ChildProcess | undefined
   afterAll(() => {
@@ -445,7 +474,9 @@ describe.concurrent('authcode serve --demo', () => {
 
     const port = await freePort()
     const base = `http://localhost:${port}`
-    const server = spawn(process.execPath, [MAIN, 'serve', '--demo', '--port', String(port), ...db], { cwd, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
+    // The test's requests come from the loopback address: a listed proxy (SECURITY finding 4).
+    const serveArgs = ['serve', '--demo', '--port', String(port), '--trust-proxy', '127.0.0.1,::1', ...db]
+    const server = spawn(process.execPath, [MAIN, ...serveArgs], { cwd, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
     child = server
     let stdout = ''
     let stderr = ''
@@ -528,6 +559,10 @@ describe.concurrent('authcode serve --demo', () => {
     const logLines = stdout.split('\n').filter((line) => line.startsWith('{'))
     expect(logLines.some((line) => line.includes('"request completed"'))).toBe(true)
     expect(logLines.some((line) => line.includes('"shutting down"'))).toBe(true)
+    // SECURITY finding 4: the start log says whose X-Forwarded-For is believed.
+    const proxyLine = logLines.map((line) => JSON.parse(line) as { level: number; msg: string; trustProxy?: unknown }).find((line) => line.trustProxy !== undefined)
+    expect(proxyLine).toMatchObject({ level: 30, trustProxy: { addresses: ['127.0.0.1', '::1'] } })
+    expect(proxyLine?.msg).toMatch(/^trustProxy: proxies at 127\.0\.0\.1, ::1; the caller is the right-most X-Forwarded-For entry outside them$/)
     for (const secret of secrets) {
       expect(secret.length).toBeGreaterThanOrEqual(8)
       expect(stdout).not.toContain(secret)

@@ -50,13 +50,17 @@ Commands:
 
 Run 'authcode <command> --help' for a command's options.
 Environment: AUTHCODE_DB, AUTHCODE_ISSUER, AUTHCODE_PORT, AUTHCODE_CONFIG, AUTHCODE_ASYNCAPI,
-AUTHCODE_ASYNCAPI_SCHEME, AUTHCODE_SECRET
+AUTHCODE_ASYNCAPI_SCHEME, AUTHCODE_TRUST_PROXY, AUTHCODE_SECRET
 (encrypts signing keys at rest; without it a secret is generated in the data directory).`,
   serve: `Usage: authcode serve [options]
 
   --port N          port to listen on (default 4000); env AUTHCODE_PORT
   --issuer URL      issuer identifier (default http://localhost:PORT); env AUTHCODE_ISSUER
   --demo            create a demo user and a demo client when absent, and print the demo login
+  --trust-proxy P   the proxies in front, whose X-Forwarded-For entries are believed: their number
+                    (e.g. 1) or their addresses and CIDR ranges, comma-separated (e.g.
+                    10.0.0.1,fd00::/8); the caller is the right-most entry they did not write.
+                    Default: none (the header is ignored); env AUTHCODE_TRUST_PROXY
 ${ASYNCAPI_HELP}
 ${DB_HELP}`,
   'client add': `Usage: authcode client add --name NAME --redirect-uri URI [--redirect-uri URI…] [options]
@@ -146,7 +150,13 @@ async function run(argv: string[], io: Io): Promise<void> {
 
   switch (command) {
     case 'serve': {
-      const { values } = parse(rest, { port: { type: 'string' }, issuer: { type: 'string' }, demo: { type: 'boolean' }, ...ASYNCAPI_OPTIONS })
+      const { values } = parse(rest, {
+        port: { type: 'string' },
+        issuer: { type: 'string' },
+        demo: { type: 'boolean' },
+        'trust-proxy': { type: 'string' },
+        ...ASYNCAPI_OPTIONS,
+      })
       if (usage(values)) return
       // Loaded only here: the admin commands need no HTTP server.
       const { serve } = await import('./serve.js')

@@ -4,10 +4,29 @@
  * on SIGTERM/SIGINT (stop accepting, finish in-flight requests, close the store).
  */
 import type { AddressInfo } from 'node:net'
-import type { ServerConfig } from '../config/load.js'
+import type { FastifyBaseLogger } from 'fastify'
+import type { ServerConfig, TrustedProxies } from '../config/load.js'
 import { buildApp } from '../http/app.js'
 import { ensureDemo } from './demo.js'
 import { nowSeconds, openRuntime } from './runtime.js'
+
+/** Who the server takes for the caller (SECURITY finding 4); a hop count is a warning, since it cannot tell a proxy from a client. */
+function logTrustProxy(log: FastifyBaseLogger, proxies: TrustedProxies | undefined): void {
+  if (proxies === undefined) {
+    log.info({ trustProxy: false }, 'trustProxy: none; X-Forwarded-* is ignored and the caller is the connection\'s peer')
+  } else if ('hops' in proxies) {
+    log.warn(
+      { trustProxy: { hops: proxies.hops } },
+      `trustProxy: ${proxies.hops} ${proxies.hops === 1 ? 'proxy' : 'proxies'} in front; the caller is the X-Forwarded-For entry the outermost one wrote. ` +
+        'A client reaching this server directly chooses its own address: let only the proxies reach it, or give their addresses instead',
+    )
+  } else {
+    log.info(
+      { trustProxy: { addresses: proxies.addresses } },
+      `trustProxy: proxies at ${proxies.addresses.join(', ')}; the caller is the right-most X-Forwarded-For entry outside them`,
+    )
+  }
+}
 
 export async function serve(config: ServerConfig, options: { demo: boolean; out: (line: string) => void }): Promise<void> {
   const { store, keys, migrated } = await openRuntime(config)
@@ -16,6 +35,7 @@ export async function serve(config: ServerConfig, options: { demo: boolean; out:
   const created = await keys.ensureKeys(nowSeconds())
   if (created.length > 0) app.log.info({ algorithms: created }, 'signing keys generated')
   if (config.dangerouslyAllowInsecureIssuer) app.log.warn('dangerouslyAllowInsecureIssuer is on: the issuer may be plain http')
+  logTrustProxy(app.log, config.trustProxy)
   if (config.asyncapi !== undefined) {
     const { document, scheme, openidAdded, warnings } = config.asyncapi
     app.log.info(

@@ -26,6 +26,8 @@ async function signIn(server: TestServer, remoteAddress: string, forwardedFor?: 
     remoteAddress,
     headers: {
       ...headers,
+      // A form of our own page, as a browser sends it.
+      origin: server.url,
       cookie: page.cookies.map(({ name, value }) => `${name}=${value}`).join('; '),
       'content-type': 'application/x-www-form-urlencoded',
     },
