@@ -17,7 +17,7 @@ export type {
 } from './config/options.js'
 export type { ServerMetadata } from './config/metadata.js'
 export { safeReturnTo, type AuthorizationUrl, type AuthorizationUrlOptions } from './login/authorization-url.js'
-export type { LoginState, LoginStateStore } from './login/state-store.js'
+export type { LoginState, LoginStateLimits, LoginStateStore } from './login/state-store.js'
 export type { CallbackInput, CallbackResult } from './callback/handle-callback.js'
 export type { JsonValue, SessionRecord, TokenSet, TokenStore } from './tokens/store.js'
 export type { LogoutResult } from './tokens/revoke.js'
@@ -38,7 +38,7 @@ export {
   type TokenResponseSummary,
 } from './events.js'
 export { MemoryLoginStateStore, MemoryTokenStore } from './storage/memory.js'
-export { SqliteTokenStore } from './storage/sqlite.js'
+export { SqliteLoginStateStore, SqliteTokenStore } from './storage/sqlite.js'
 export {
   AuthcodeClientError,
   AuthorizationError,
@@ -49,4 +49,4 @@ export {
   SessionError,
   type AuthcodeClientErrorCode,
 } from './errors.js'
-export { AuthHandler, createAuthHandler, errorPage, isSameOrigin, parseCookies, type AuthHandlerOptions, type AuthSession, type SameSite } from './web.js'
+export { AuthHandler, createAuthHandler, errorPage, isSameOrigin, parseCookies, type AuthHandlerOptions, type AuthSession, type HandleOptions, type SameSite } from './web.js'

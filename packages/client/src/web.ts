@@ -34,10 +34,25 @@ export interface AuthHandlerOptions {
   afterLogin?: string
   /** Where to go after logout when the server offers no RP-initiated logout; default `/`. */
   afterLogout?: string
-  /** Options of every authorization request (scope, prompt, extra parameters); `returnTo` comes from the query. */
-  authorization?: Omit<AuthorizationUrlOptions, 'returnTo'>
+  /**
+   * Options of every authorization request (scope, prompt, extra parameters); `returnTo` comes from
+   * the query, `callerAddress` from `handle`.
+   */
+  authorization?: Omit<AuthorizationUrlOptions, 'returnTo' | 'callerAddress'>
   /** Renders a failed login or callback; default a small HTML page (400, or 502 for back-channel failures). */
   renderError?: (error: unknown, request: Request) => Response | Promise<Response>
+}
+
+/** What the framework knows about a request beyond the Web `Request`. */
+export interface HandleOptions {
+  /**
+   * The address of the browser that sent the request: its IP as the framework determined it
+   * behind the proxies it trusts (Express `req.ip`, Fastify `request.ip`, Hono
+   * `getConnInfo(c).remote.address`). A login started by it counts against that address's
+   * `maxPerCaller` pending logins, so anonymous `GET /login` requests from one address cannot push
+   * out anyone else's; without it, pending logins are bounded in all only (`maxEntries`).
+   */
+  callerAddress?: string | undefined
 }
 
 /** The session behind a request, as the app may see it (never a token). */
@@ -102,7 +117,7 @@ function checkPath(name: string, value: string): string {
  * @example
  * ```ts
  * const auth = createAuthHandler({ client })
- * // Hono: app.all('*', async (c, next) => (await auth.handle(c.req.raw)) ?? next())
+ * // Hono: app.all('*', async (c, next) => (await auth.handle(c.req.raw, { callerAddress: getConnInfo(c).remote.address })) ?? next())
  * ```
  */
 export function createAuthHandler(options: AuthHandlerOptions): AuthHandler {
@@ -155,11 +170,12 @@ export class AuthHandler {
 
   /**
    * Answers the login, callback and logout routes; resolves to undefined for any other request
-   * (let the app handle it).
+   * (let the app handle it). Give the browser's address (`callerAddress`) whenever the framework
+   * knows it.
    */
-  async handle(request: Request): Promise<Response | undefined> {
+  async handle(request: Request, options: HandleOptions = {}): Promise<Response | undefined> {
     const { pathname } = new URL(request.url)
-    if (pathname === this.loginPath && request.method === 'GET') return this.login(request)
+    if (pathname === this.loginPath && request.method === 'GET') return this.login(request, options)
     if (pathname === this.callbackPath && request.method === 'GET') return this.callback(request)
     if (pathname === this.logoutPath && request.method === 'POST') return this.logout(request)
     return undefined
@@ -169,13 +185,19 @@ export class AuthHandler {
    * `GET /login?returnTo=/path`: a new login attempt, its id in an HttpOnly cookie named after its
    * `state` (several tabs can log in at once), and a redirect to the authorization endpoint. A
    * `returnTo` that is not a safe ASCII path on this site (see `safeReturnTo`) is dropped here, before
-   * anything is stored: the login goes on and ends at `afterLogin`.
+   * anything is stored: the login goes on and ends at `afterLogin`. The attempt counts against
+   * `callerAddress`, when given (see `HandleOptions`).
    */
-  async login(request: Request): Promise<Response> {
+  async login(request: Request, options: HandleOptions = {}): Promise<Response> {
     const returnTo = safeReturnTo(new URL(request.url).searchParams.get('returnTo') ?? undefined)
+    const { callerAddress } = options
     let attempt: Awaited<ReturnType<OAuthClient['buildAuthorizationUrl']>>
     try {
-      attempt = await this.client.buildAuthorizationUrl({ ...this.#options.authorization, ...(returnTo === undefined ? {} : { returnTo }) })
+      attempt = await this.client.buildAuthorizationUrl({
+        ...this.#options.authorization,
+        ...(returnTo === undefined ? {} : { returnTo }),
+        ...(callerAddress === undefined || callerAddress === '' ? {} : { callerAddress }),
+      })
     } catch (error) {
       // Discovery failed (the server is down or misconfigured): a page, not a crash.
       if (error instanceof AuthcodeClientError) return this.#error(error, request)

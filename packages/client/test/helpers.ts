@@ -83,18 +83,22 @@ export interface Answer {
 }
 
 /**
- * A browser at one loopback address (`127.0.0.2`, `127.0.0.3`, … all reach 127.0.0.1 on Linux):
- * keeps its cookies, never follows redirects, reuses its connections.
+ * A browser at one loopback address (`127.0.0.2`, `127.0.0.3`, … all reach 127.0.0.1 on Linux; the
+ * app sees it as `req.ip`): keeps its cookies, never follows redirects, reuses its connections.
  */
 export class Caller {
   readonly cookies = new Map<string, string>()
   readonly #agent: Agent
+  readonly #keepCookies: boolean
 
+  /** `keepCookies: false` plays a script that throws every cookie away. */
   constructor(
     readonly app: TestApp,
     readonly address: string,
+    options: { keepCookies?: boolean } = {},
   ) {
     this.#agent = new Agent({ keepAlive: true, localAddress: address })
+    this.#keepCookies = options.keepCookies ?? true
   }
 
   /** GET a path (with its query) of the app, or the path and query of an absolute URL. */
@@ -107,7 +111,7 @@ export class Caller {
         res.on('data', (chunk: Buffer) => chunks.push(chunk))
         res.on('end', () => {
           const setCookie = res.headers['set-cookie'] ?? []
-          for (const line of setCookie) {
+          for (const line of this.#keepCookies ? setCookie : []) {
             const [pair = ''] = line.split(';')
             const eq = pair.indexOf('=')
             if (/Max-Age=0/i.test(line)) this.cookies.delete(pair.slice(0, eq))

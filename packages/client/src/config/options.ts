@@ -105,7 +105,11 @@ export interface ClientOptions {
   scope?: string
   /** Where the server sends the user after RP-initiated logout, when it offers that. */
   postLogoutRedirectUri?: string
-  /** Login attempts in flight; default a `MemoryLoginStateStore` (one process only). */
+  /**
+   * Login attempts in flight; default a `MemoryLoginStateStore` (one process only;
+   * `SqliteLoginStateStore` for several). Either keeps at most 100 pending attempts per caller
+   * address and 10000 in all (`LoginStateLimits`).
+   */
   loginStateStore?: LoginStateStore
   /** Sessions' tokens; default a `MemoryTokenStore` (one process only). */
   tokenStore?: TokenStore

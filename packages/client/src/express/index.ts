@@ -14,7 +14,7 @@ import type { NextFunction, Request as ExpressRequest, RequestHandler, Response 
 import type { SessionInfo } from '../client.js'
 import { AuthHandler, type AuthHandlerOptions } from '../web.js'
 
-export { AuthHandler, createAuthHandler, errorPage, isSameOrigin, type AuthHandlerOptions, type AuthSession, type SameSite } from '../web.js'
+export { AuthHandler, createAuthHandler, errorPage, isSameOrigin, type AuthHandlerOptions, type AuthSession, type HandleOptions, type SameSite } from '../web.js'
 
 /** `req.auth`: the session as the app may see it. */
 export interface ExpressAuth extends SessionInfo {
@@ -70,7 +70,9 @@ class PassToNext extends Error {
 /**
  * The middleware: answers the login (`GET`), callback (`GET`, at the redirect URI's path) and
  * logout (`POST`) routes, and sets `req.auth` on every other request that carries a live session
- * (clearing the cookie of an ended one). Mount it at the application's root.
+ * (clearing the cookie of an ended one). Mount it at the application's root. Pending logins are
+ * counted per `req.ip` (`maxPerCaller`): Express's `trust proxy` setting decides what that is, so
+ * set it to your proxies, never to `true` in front of the open Internet.
  */
 export function authcode(options: ExpressAuthOptions): RequestHandler & { handler: AuthHandler } {
   const onError = options.onError ?? 'page'
@@ -88,7 +90,7 @@ export function authcode(options: ExpressAuthOptions): RequestHandler & { handle
   const middleware = (req: ExpressRequest, res: ExpressResponse, next: NextFunction): void => {
     const request = toWebRequest(req, handler.origin)
     handler
-      .handle(request)
+      .handle(request, { callerAddress: req.ip })
       .then(async (response) => {
         if (response !== undefined) return sendWebResponse(res, response)
         if (handler.sessionId(request) === undefined) return next()

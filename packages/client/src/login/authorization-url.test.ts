@@ -91,17 +91,13 @@ describe('buildAuthorizationUrl', () => {
     expect(store.size).toBe(0)
     for (const good of ['/caf%C3%A9', '/%E2%80%A8', "/a!$&'()*+,;=:@-._~?x=[1]&y={2}|`^\"<>", '/a//b']) expect(safeReturnTo(good)).toBe(good)
   })
-})
 
-describe('MemoryLoginStateStore', () => {
-  it('drops the oldest attempt past its bound', async () => {
-    const store = new MemoryLoginStateStore({ maxEntries: 2 })
-    const entry = { state: 's', codeVerifier: 'v', nonce: undefined, scope: 'openid', redirectUri: 'https://rp.test/cb', issuer: 'https://as.test', returnTo: undefined, maxAge: undefined, createdAt: 0, expiresAt: 100 }
-    await store.save('a', entry)
-    await store.save('b', entry)
-    await store.save('c', entry)
-    expect(store.size).toBe(2)
-    expect(await store.take('a', 1)).toBeUndefined()
-    expect(await store.take('c', 1)).toBeDefined()
+  it('SECURITY 9: counts the attempt against the caller it is given (IPv6 per /64); refuses a non-string', async () => {
+    const { client, store, now } = setup()
+    const { loginId } = await client.buildAuthorizationUrl({ callerAddress: '2001:db8:0:1::42' })
+    expect((await store.take(loginId, now()))?.caller).toBe('2001:db8:0:1::/64')
+    const anonymous = await client.buildAuthorizationUrl()
+    expect((await store.take(anonymous.loginId, now()))?.caller).toBeUndefined()
+    await expect(client.buildAuthorizationUrl({ callerAddress: '' })).rejects.toThrow(TypeError)
   })
 })

@@ -1,12 +1,14 @@
 /**
  * The first step of the flow: the URL the browser is sent to, with a fresh `state`, PKCE S256
- * challenge and (when `openid` is asked) `nonce`, remembered server-side under a new login id.
+ * challenge and (when `openid` is asked) `nonce`, remembered server-side under a new login id (and
+ * counted against the address that asked, when the app gives it).
  */
 import * as oauth from 'oauth4webapi'
 import { defaultScope } from '../config/options.js'
 import { fingerprint } from '../events.js'
 import { randomId, type ClientContext } from '../internal/context.js'
 import { startTimer, withoutQuery } from '../internal/events.js'
+import { callerKey } from './caller.js'
 import type { LoginState } from './state-store.js'
 
 export interface AuthorizationUrlOptions {
@@ -25,6 +27,13 @@ export interface AuthorizationUrlOptions {
   loginHint?: string
   /** More parameters (`audience`, `resource`, `ui_locales`, …); the flow's own parameters cannot be overridden. */
   extraParams?: Record<string, string>
+  /**
+   * The address of the browser starting the login (its IP as the app's framework sees it behind
+   * trusted proxies). The login state store keeps at most `maxPerCaller` pending attempts per
+   * address (IPv6: per /64), so one address cannot push out others' attempts; see `callerKey`.
+   * Without it the attempt is bounded by `maxEntries` only.
+   */
+  callerAddress?: string
 }
 
 export interface AuthorizationUrl {
@@ -71,6 +80,7 @@ function checkOptions(options: AuthorizationUrlOptions): void {
   if (options.prompt !== undefined && typeof options.prompt !== 'string') throw new TypeError('prompt must be a string')
   if (options.prompt?.split(' ').includes('none') === true && options.maxAge === 0) throw new TypeError('prompt=none with maxAge 0 can never succeed')
   if (options.loginHint !== undefined && typeof options.loginHint !== 'string') throw new TypeError('loginHint must be a string')
+  if (options.callerAddress !== undefined && (typeof options.callerAddress !== 'string' || options.callerAddress === '')) throw new TypeError('callerAddress must be a non-empty string')
   for (const [key, value] of Object.entries(options.extraParams ?? {})) {
     if (RESERVED.has(key)) throw new TypeError(`extraParams cannot set ${key}: the client sets it`)
     if (typeof value !== 'string') throw new TypeError(`extraParams.${key} must be a string`)
@@ -127,6 +137,7 @@ export async function buildAuthorizationUrl(context: ClientContext, options: Aut
     issuer: as.issuer,
     returnTo: options.returnTo,
     maxAge: options.maxAge,
+    caller: options.callerAddress === undefined ? undefined : callerKey(options.callerAddress),
     createdAt: now,
     expiresAt: now + config.loginTtl,
   }

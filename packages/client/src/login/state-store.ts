@@ -2,6 +2,9 @@
  * Login attempts in flight. One entry per attempt, keyed by a random id the caller keeps in a
  * short-lived cookie, so several tabs logging in at once each have their own `state`, PKCE verifier
  * and `nonce`. An entry is read once (`take` removes it) and expires in minutes.
+ *
+ * Anyone can start an attempt (an anonymous `GET /login`), so a store is bounded twice: per caller
+ * (`maxPerCaller`: one address cannot push out the attempts of others) and in all (`maxEntries`).
  */
 
 /** What the client remembers between the redirect to the server and the callback. */
@@ -20,9 +23,41 @@ export interface LoginState {
   readonly returnTo: string | undefined
   /** `max_age` sent in the request, checked against the ID token's `auth_time`. */
   readonly maxAge: number | undefined
+  /**
+   * Who started the attempt, as `callerKey` gives it (an IPv4 address, an IPv6 /64 prefix, …);
+   * undefined when the app did not say. Stores bound the attempts of one caller.
+   */
+  readonly caller: string | undefined
   /** Seconds since the epoch. */
   readonly createdAt: number
   readonly expiresAt: number
+}
+
+/** The bounds of a login state store. */
+export interface LoginStateLimits {
+  /** Attempts kept in all; past it the oldest attempt goes. Default 10000. */
+  maxEntries?: number
+  /**
+   * Attempts kept per caller (`LoginState.caller`); past it that caller's oldest attempt goes, so
+   * requests from one address never push out another address's attempt. Attempts without a caller
+   * are bounded by `maxEntries` only. Default 100.
+   */
+  maxPerCaller?: number
+}
+
+export const DEFAULT_LOGIN_LIMITS = Object.freeze({ maxEntries: 10_000, maxPerCaller: 100 })
+
+/** Checks a store's bounds (a `TypeError` on a mistake) and fills in the defaults. */
+export function loginLimits(options: LoginStateLimits): Readonly<Required<LoginStateLimits>> {
+  if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object')
+  const limits: Required<LoginStateLimits> = { ...DEFAULT_LOGIN_LIMITS }
+  for (const name of ['maxEntries', 'maxPerCaller'] as const) {
+    const value = options[name]
+    if (value === undefined) continue
+    if (!Number.isInteger(value) || value <= 0) throw new TypeError(`${name} must be a positive integer`)
+    limits[name] = value
+  }
+  return Object.freeze(limits)
 }
 
 /**
@@ -31,6 +66,11 @@ export interface LoginState {
  * never returned.
  */
 export interface LoginStateStore {
+  /**
+   * Keeps an attempt, dropping first the expired ones, then the oldest of the same `state.caller`
+   * while it holds `maxPerCaller`, then the oldest of all while the store holds `maxEntries`: one
+   * caller's attempts never push out another's until the store is full.
+   */
   save(loginId: string, state: LoginState): Promise<void>
   /** Returns the entry and deletes it (single use); undefined when unknown, taken or expired. */
   take(loginId: string, now: number): Promise<LoginState | undefined>

@@ -1,42 +1,65 @@
 /**
  * In-memory stores: the defaults, fine for one process. Several processes behind a load balancer
- * need a shared store (`SqliteTokenStore` for tokens).
+ * need shared stores (`SqliteLoginStateStore`, `SqliteTokenStore`).
  */
-import type { LoginState, LoginStateStore } from '../login/state-store.js'
+import { loginLimits, type LoginState, type LoginStateLimits, type LoginStateStore } from '../login/state-store.js'
 import type { SessionRecord, TokenStore } from '../tokens/store.js'
 
-/** Login attempts in a `Map`, bounded: past `maxEntries` the oldest attempt is dropped. */
+/**
+ * Login attempts in a `Map`, bounded twice: past `maxPerCaller` attempts of one caller that caller's
+ * oldest is dropped, past `maxEntries` in all the oldest of all (see `LoginStateLimits`).
+ */
 export class MemoryLoginStateStore implements LoginStateStore {
   readonly #entries = new Map<string, LoginState>()
-  readonly #maxEntries: number
+  /** The ids of each caller's attempts, oldest first. */
+  readonly #byCaller = new Map<string, Set<string>>()
+  readonly #limits: Readonly<Required<LoginStateLimits>>
 
-  constructor(options: { maxEntries?: number } = {}) {
-    const max = options.maxEntries ?? 10_000
-    if (!Number.isInteger(max) || max <= 0) throw new TypeError('maxEntries must be a positive integer')
-    this.#maxEntries = max
+  constructor(options: LoginStateLimits = {}) {
+    this.#limits = loginLimits(options)
   }
 
   async save(loginId: string, state: LoginState): Promise<void> {
+    this.#delete(loginId)
     for (const [id, entry] of this.#entries) {
-      if (entry.expiresAt <= state.createdAt) this.#entries.delete(id)
+      if (entry.expiresAt <= state.createdAt) this.#delete(id)
     }
-    while (this.#entries.size >= this.#maxEntries) {
-      const oldest = this.#entries.keys().next().value
-      if (oldest === undefined) break
-      this.#entries.delete(oldest)
+    // Oldest first: Maps and Sets iterate in insertion order, and deleting while iterating is safe.
+    const own = state.caller === undefined ? undefined : this.#byCaller.get(state.caller)
+    for (const id of own ?? []) {
+      if ((own?.size ?? 0) < this.#limits.maxPerCaller) break
+      this.#delete(id)
+    }
+    for (const id of this.#entries.keys()) {
+      if (this.#entries.size < this.#limits.maxEntries) break
+      this.#delete(id)
     }
     this.#entries.set(loginId, state)
+    if (state.caller !== undefined) {
+      const ids = this.#byCaller.get(state.caller) ?? new Set<string>()
+      this.#byCaller.set(state.caller, ids.add(loginId))
+    }
   }
 
   async take(loginId: string, now: number): Promise<LoginState | undefined> {
     const entry = this.#entries.get(loginId)
-    this.#entries.delete(loginId)
+    this.#delete(loginId)
     return entry !== undefined && entry.expiresAt > now ? entry : undefined
   }
 
   /** How many attempts are kept (for tests). */
   get size(): number {
     return this.#entries.size
+  }
+
+  #delete(loginId: string): void {
+    const entry = this.#entries.get(loginId)
+    if (entry === undefined) return
+    this.#entries.delete(loginId)
+    if (entry.caller === undefined) return
+    const ids = this.#byCaller.get(entry.caller)
+    ids?.delete(loginId)
+    if (ids?.size === 0) this.#byCaller.delete(entry.caller)
   }
 }
 

@@ -1,11 +1,14 @@
 /**
- * A `TokenStore` over one SQLite table (better-sqlite3, WAL), shareable by several processes on one
- * machine. The refresh lock is a lease in the session's own row, taken with one conditional UPDATE,
- * so of two processes racing for it exactly one wins.
+ * Stores over SQLite tables (better-sqlite3, WAL), shareable by several processes on one machine:
+ * `SqliteTokenStore` for sessions, `SqliteLoginStateStore` for login attempts (both may use one
+ * database). The refresh lock is a lease in the session's own row, taken with one conditional
+ * UPDATE, so of two processes racing for it exactly one wins; a login attempt is taken with one
+ * DELETE … RETURNING, so it is used once.
  *
- * Tokens are stored as given (not encrypted): protect the file like a secret.
+ * Tokens and PKCE verifiers are stored as given (not encrypted): protect the file like a secret.
  */
 import type { Database } from 'better-sqlite3'
+import { loginLimits, type LoginState, type LoginStateLimits, type LoginStateStore } from '../login/state-store.js'
 import type { SessionRecord, TokenStore } from '../tokens/store.js'
 
 const TABLE = 'authcode_client_sessions'
@@ -18,6 +21,38 @@ CREATE TABLE IF NOT EXISTS ${TABLE} (
   lock_owner TEXT,
   lock_until INTEGER
 ) STRICT`
+
+const LOGIN_TABLE = 'authcode_client_logins'
+
+// Oldest first is (created_at, rowid): rowids grow with each insert.
+const LOGIN_SCHEMA = `
+CREATE TABLE IF NOT EXISTS ${LOGIN_TABLE} (
+  id TEXT PRIMARY KEY,
+  caller TEXT,
+  state TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS ${LOGIN_TABLE}_caller ON ${LOGIN_TABLE} (caller, created_at) WHERE caller IS NOT NULL;
+CREATE INDEX IF NOT EXISTS ${LOGIN_TABLE}_created ON ${LOGIN_TABLE} (created_at);
+CREATE INDEX IF NOT EXISTS ${LOGIN_TABLE}_expires ON ${LOGIN_TABLE} (expires_at)`
+
+/** Checks the connection, sets WAL and a busy timeout (other processes write too), creates the tables. */
+function prepareDatabase(name: string, db: Database, schema: string): void {
+  if (typeof db !== 'object' || db === null || typeof (db as { prepare?: unknown }).prepare !== 'function') {
+    throw new TypeError(`${name} needs a better-sqlite3 Database`)
+  }
+  db.pragma('journal_mode = WAL')
+  db.pragma('busy_timeout = 5000')
+  db.exec(schema)
+}
+
+/** Opens (or creates) a database file; loads better-sqlite3 only when called. */
+async function openDatabase(filename: string): Promise<Database> {
+  if (typeof filename !== 'string' || filename === '') throw new TypeError('filename must be a non-empty string')
+  const { default: BetterSqlite3 } = await import('better-sqlite3')
+  return new BetterSqlite3(filename)
+}
 
 export class SqliteTokenStore implements TokenStore {
   readonly #db: Database
@@ -38,13 +73,8 @@ export class SqliteTokenStore implements TokenStore {
    * ```
    */
   constructor(db: Database) {
-    if (typeof db !== 'object' || db === null || typeof (db as { prepare?: unknown }).prepare !== 'function') {
-      throw new TypeError('SqliteTokenStore needs a better-sqlite3 Database')
-    }
+    prepareDatabase('SqliteTokenStore', db, SCHEMA)
     this.#db = db
-    db.pragma('journal_mode = WAL')
-    db.pragma('busy_timeout = 5000')
-    db.exec(SCHEMA)
     this.#get = db.prepare<[string], { record: string }>(`SELECT record FROM ${TABLE} WHERE id = ?`)
     this.#set = db.prepare<[string, string, number]>(
       `INSERT INTO ${TABLE} (id, record, updated_at) VALUES (?, ?, ?)
@@ -60,9 +90,7 @@ export class SqliteTokenStore implements TokenStore {
 
   /** Opens (or creates) the database file; loads better-sqlite3 only when called. */
   static async open(filename: string): Promise<SqliteTokenStore> {
-    if (typeof filename !== 'string' || filename === '') throw new TypeError('filename must be a non-empty string')
-    const { default: BetterSqlite3 } = await import('better-sqlite3')
-    return new SqliteTokenStore(new BetterSqlite3(filename))
+    return new SqliteTokenStore(await openDatabase(filename))
   }
 
   async get(key: string): Promise<SessionRecord | undefined> {
@@ -84,6 +112,75 @@ export class SqliteTokenStore implements TokenStore {
 
   async releaseRefreshLock(key: string, owner: string): Promise<void> {
     this.#release.run(key, owner)
+  }
+
+  /** Closes the connection. */
+  close(): void {
+    this.#db.close()
+  }
+}
+
+/**
+ * Login attempts in one SQLite table, bounded like `MemoryLoginStateStore` (see
+ * `LoginStateLimits`): each save drops, in one transaction, the expired attempts, then the caller's
+ * oldest past `maxPerCaller`, then the oldest of all past `maxEntries`.
+ */
+export class SqliteLoginStateStore implements LoginStateStore {
+  readonly #db: Database
+  readonly #save: (loginId: string, state: LoginState) => void
+  readonly #take
+
+  /**
+   * Uses an open better-sqlite3 database (the table is created when missing); it may be the one a
+   * `SqliteTokenStore` uses. The caller keeps ownership of the connection.
+   *
+   * @example
+   * ```ts
+   * import Database from 'better-sqlite3'
+   * const db = new Database('./data/sessions.db')
+   * const client = new OAuthClient({ …, loginStateStore: new SqliteLoginStateStore(db), tokenStore: new SqliteTokenStore(db) })
+   * ```
+   */
+  constructor(db: Database, options: LoginStateLimits = {}) {
+    prepareDatabase('SqliteLoginStateStore', db, LOGIN_SCHEMA)
+    const { maxEntries, maxPerCaller } = loginLimits(options)
+    this.#db = db
+    const purge = db.prepare<[number]>(`DELETE FROM ${LOGIN_TABLE} WHERE expires_at <= ?`)
+    const trimCaller = db.prepare<[string, number]>(
+      `DELETE FROM ${LOGIN_TABLE} WHERE rowid IN (
+         SELECT rowid FROM ${LOGIN_TABLE} WHERE caller = ? ORDER BY created_at DESC, rowid DESC LIMIT -1 OFFSET ?)`,
+    )
+    const trimAll = db.prepare<[number]>(
+      `DELETE FROM ${LOGIN_TABLE} WHERE rowid IN (
+         SELECT rowid FROM ${LOGIN_TABLE} ORDER BY created_at DESC, rowid DESC LIMIT -1 OFFSET ?)`,
+    )
+    const insert = db.prepare<[string, string | null, string, number, number]>(
+      `INSERT OR REPLACE INTO ${LOGIN_TABLE} (id, caller, state, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
+    )
+    const save = db.transaction((loginId: string, state: LoginState) => {
+      purge.run(state.createdAt)
+      // Room for the new attempt: keep the newest maxPerCaller - 1 of its caller, maxEntries - 1 in all.
+      if (state.caller !== undefined) trimCaller.run(state.caller, maxPerCaller - 1)
+      trimAll.run(maxEntries - 1)
+      insert.run(loginId, state.caller ?? null, JSON.stringify(state), state.createdAt, state.expiresAt)
+    })
+    // IMMEDIATE: the write lock from the start, so two processes' saves never deadlock on an upgrade.
+    this.#save = (loginId, state) => save.immediate(loginId, state)
+    this.#take = db.prepare<[string], { state: string; expires_at: number }>(`DELETE FROM ${LOGIN_TABLE} WHERE id = ? RETURNING state, expires_at`)
+  }
+
+  /** Opens (or creates) the database file; loads better-sqlite3 only when called. */
+  static async open(filename: string, options: LoginStateLimits = {}): Promise<SqliteLoginStateStore> {
+    return new SqliteLoginStateStore(await openDatabase(filename), options)
+  }
+
+  async save(loginId: string, state: LoginState): Promise<void> {
+    this.#save(loginId, state)
+  }
+
+  async take(loginId: string, now: number): Promise<LoginState | undefined> {
+    const row = this.#take.get(loginId)
+    return row === undefined || row.expires_at <= now ? undefined : (JSON.parse(row.state) as LoginState)
   }
 
   /** Closes the connection. */
