@@ -8,7 +8,16 @@
  */
 export { AsyncApiError, type AsyncApiErrorCode } from './errors.js'
 export { isSchemaProblem, type Problem, type ProblemCode } from './problems.js'
-export { loadDocument, parseDocument, type AsyncApiDocument, type ParseOptions } from './document/load.js'
+export {
+  DEFAULT_MAX_NODES,
+  DEFAULT_MAX_REF_FILE_BYTES,
+  DEFAULT_TIMEOUT_MS,
+  loadDocument,
+  parseDocument,
+  type AsyncApiDocument,
+  type LoadOptions,
+  type ParseOptions,
+} from './document/load.js'
 export { SCHEMA_VERSIONS, type SchemaVersion } from './document/versions.js'
 export { validateDocument } from './validation/document.js'
 export {
