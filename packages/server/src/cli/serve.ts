@@ -56,12 +56,6 @@ export async function serve(config: ServerConfig, options: { demo: boolean; out:
   })
 
   await app.listen({ port: config.port, host: config.host })
-  const { port } = app.server.address() as AddressInfo
-  options.out(`authcode authorization server on http://localhost:${port} (issuer ${config.issuer})`)
-  if (demo !== undefined) {
-    options.out(`demo login: ${demo.username} / ${demo.password ?? '(set before; see data/demo.json or add a user with authcode user add)'}`)
-    options.out(`demo client: ${demo.client_id} with redirect URI ${demo.redirect_uri} (secret in ${config.dataDir}/demo.json)`)
-  }
 
   const purge = setInterval(() => {
     const now = nowSeconds()
@@ -87,4 +81,12 @@ export async function serve(config: ServerConfig, options: { demo: boolean; out:
   }
   process.once('SIGTERM', shutdown)
   process.once('SIGINT', shutdown)
+
+  // Announced last: whoever waits for this line may stop the server at once, and is heard.
+  const { port } = app.server.address() as AddressInfo
+  options.out(`authcode authorization server on http://localhost:${port} (issuer ${config.issuer})`)
+  if (demo !== undefined) {
+    options.out(`demo login: ${demo.username} / ${demo.password ?? '(set before; see data/demo.json or add a user with authcode user add)'}`)
+    options.out(`demo client: ${demo.client_id} with redirect URI ${demo.redirect_uri} (secret in ${config.dataDir}/demo.json)`)
+  }
 }
