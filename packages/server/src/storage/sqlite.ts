@@ -2,7 +2,7 @@
  * The embedded backend: one SQLite file in WAL mode, through better-sqlite3 and kysely's
  * `SqliteDialect` (one connection; kysely queues queries and transactions on it).
  */
-import { mkdir } from 'node:fs/promises'
+import { mkdir, open } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import SQLite from 'better-sqlite3'
 import { Kysely, SqliteDialect, type Driver, type SqliteDatabase, type SqliteStatement } from 'kysely'
@@ -28,9 +28,25 @@ const PAGE_CACHE_KIB = 64 * 1024
 /** How long a statement waits for a lock another connection (a CLI command, the checkpoint worker) holds. */
 const BUSY_TIMEOUT_MS = 5000
 
+/**
+ * Creates the folders (0700) and the database file (0600, empty: SQLite takes an empty file for an
+ * empty database) when missing, so that only the server's user reads the password and secret
+ * hashes, whatever the umask (SECURITY finding 11). SQLite creates -wal and -shm with the mode of
+ * the database file, so they are private too. Existing paths keep their mode: `authcode serve`
+ * warns about loose ones.
+ */
+async function createPrivately(path: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 })
+  try {
+    await (await open(path, 'wx', 0o600)).close()
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+  }
+}
+
 /** The file opened, tuned and wrapped in kysely; `connection` is the same connection, for `SqliteStore`. */
 export async function openSqliteConnection(path: string): Promise<{ db: Kysely<Database>; connection: SqliteConnection }> {
-  await mkdir(dirname(path), { recursive: true })
+  await createPrivately(path)
   const database = new SQLite(path)
   try {
     database.pragma('journal_mode = WAL')

@@ -1,0 +1,132 @@
+/**
+ * SECURITY finding 11: the data at rest (the SQLite database with its password and secret hashes,
+ * its -wal and -shm, the key-encryption-key file, data/demo.json) is readable by the server's user
+ * only: folders are created 0700 and files 0600, whatever the umask. An existing folder or file the
+ * group or others may access is a warning at start naming it and its mode, and is left as it is.
+ *
+ * Through the built CLI (`dist/cli/main.js`, built by `npm test` or `cli.test.ts`) in a fresh
+ * working directory per test, as a user runs it.
+ */
+import { spawn } from 'node:child_process'
+import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { MAIN, cleanEnv, runCli } from './cli-process.js'
+import { freePort } from './harness.js'
+
+const dirs: string[] = []
+/** A fresh, empty working directory. */
+function workdir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'authcode-data-'))
+  dirs.push(dir)
+  return dir
+}
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+})
+
+const modeOf = (path: string): string => (statSync(path).mode & 0o777).toString(8)
+
+/** The mode of `folder` and of every file in it, by name ('.' for the folder). */
+function modes(folder: string): Record<string, string> {
+  const found: Record<string, string> = { '.': modeOf(folder) }
+  for (const name of readdirSync(folder)) found[name] = modeOf(join(folder, name))
+  return found
+}
+
+/** Every entry of `names` with `mode`, plus the folder at 700. */
+const privateModes = (names: string[]): Record<string, string> => Object.fromEntries([['.', '700'], ...names.map((name) => [name, '600'])])
+
+interface Served {
+  /** The JSON log lines so far. */
+  logs(): Array<{ level: number; msg: string; path?: string; mode?: string }>
+  /** SIGTERM; resolves with the exit code once the server is gone. */
+  stop(): Promise<number | null>
+}
+
+/** `authcode serve --port FREE ARGS` in `cwd`, once it has announced itself. */
+async function serve(cwd: string, args: string[] = []): Promise<Served> {
+  const port = await freePort()
+  const child = spawn(process.execPath, [MAIN, 'serve', '--port', String(port), ...args], { cwd, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+  const exited = new Promise<number | null>((resolveExit) => child.on('exit', (code) => resolveExit(code)))
+  await new Promise<void>((resolveReady, reject) => {
+    const timer = setTimeout(() => reject(new Error(`serve did not announce itself within 20 s:\n${stdout}\n${stderr}`)), 20_000)
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk
+      // With --demo, the demo client line comes last.
+      const ready = args.includes('--demo') ? /^demo client: /m : /^authcode authorization server on /m
+      if (ready.test(stdout)) {
+        clearTimeout(timer)
+        resolveReady()
+      }
+    })
+    void exited.then((code) => reject(new Error(`serve exited (${code}) before it was ready:\n${stdout}\n${stderr}`)))
+  })
+  return {
+    logs: () =>
+      stdout
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as { level: number; msg: string; path?: string; mode?: string }),
+    stop: () => {
+      child.kill('SIGTERM')
+      return exited
+    },
+  }
+}
+
+const WARN = 40
+
+describe.skipIf(process.platform === 'win32').concurrent('SECURITY finding 11: data at rest is readable by the server\'s user only', () => {
+  it('migrate on a fresh directory: data/ is 0700, authcode.db 0600', async () => {
+    const cwd = workdir()
+    const result = await runCli(cwd, ['migrate'])
+    expect(result.code, result.stderr).toBe(0)
+    expect(modes(join(cwd, 'data'))).toEqual(privateModes(['authcode.db']))
+  })
+
+  it('client add on a fresh directory: the database and the key-encryption-key file are 0600', async () => {
+    const cwd = workdir()
+    const result = await runCli(cwd, ['client', 'add', '--name', 'Shop', '--redirect-uri', 'https://app.test/cb'])
+    expect(result.code, result.stderr).toBe(0)
+    expect(modes(join(cwd, 'data'))).toEqual(privateModes(['authcode.db', 'secret']))
+  })
+
+  it('--db in another folder: that folder is 0700 and the database 0600 too', async () => {
+    const cwd = workdir()
+    const result = await runCli(cwd, ['migrate', '--db', 'sqlite:store/nested/authcode.db'])
+    expect(result.code, result.stderr).toBe(0)
+    expect(modeOf(join(cwd, 'store'))).toBe('700')
+    expect(modes(join(cwd, 'store', 'nested'))).toEqual(privateModes(['authcode.db']))
+  })
+
+  it('the modes do not come from the umask: the same under umask 000', async () => {
+    const cwd = workdir()
+    const code = await new Promise<number | null>((resolveExit, reject) => {
+      const child = spawn('/bin/sh', ['-c', 'umask 000 && exec "$0" "$@"', process.execPath, MAIN, 'client', 'add', '--name', 'Shop', '--redirect-uri', 'https://app.test/cb'], {
+        cwd,
+        env: cleanEnv(),
+        stdio: 'ignore',
+      })
+      child.on('error', reject)
+      child.on('exit', resolveExit)
+    })
+    expect(code).toBe(0)
+    expect(modes(join(cwd, 'data'))).toEqual(privateModes(['authcode.db', 'secret']))
+  })
+
+  it('serve --demo on a fresh directory: while it runs, data/ is 0700 and every file (with -wal, -shm, demo.json) 0600; no warning', async () => {
+    const cwd = workdir()
+    const server = await serve(cwd, ['--demo'])
+    try {
+      expect(modes(join(cwd, 'data'))).toEqual(privateModes(['authcode.db', 'authcode.db-shm', 'authcode.db-wal', 'demo.json', 'secret']))
+      expect(server.logs().filter((line) => line.level >= WARN)).toEqual([])
+    } finally {
+      expect(await server.stop()).toBe(0)
+    }
+  })
+})
