@@ -3,23 +3,33 @@
  * resource server answers with (§3, §3.1), as values.
  */
 
-/** The RFC 6750 §3.1 error codes. */
-export type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope'
+/**
+ * The RFC 6750 §3.1 error codes, and `temporarily_unavailable` (the name RFC 6749 §4.1.2.1 gives
+ * it) when the guard cannot check tokens right now because the authorization server's JWKS cannot
+ * be fetched: a server-side problem, answered 503, never the token's fault.
+ */
+export type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'temporarily_unavailable'
 
 /**
- * A refused request, ready to be sent: over HTTP as `status` with the `WWW-Authenticate` header,
- * over a WebSocket as a close reason. `error` is absent when the request carried no credentials
- * at all (RFC 6750 §3.1: "SHOULD NOT include an error code").
+ * A refused request, ready to be sent: over HTTP as `status` with the `WWW-Authenticate` header
+ * (and `Retry-After` when `retryAfter` is set), over a WebSocket as a close reason. `error` is
+ * absent when the request carried no credentials at all (RFC 6750 §3.1: "SHOULD NOT include an
+ * error code").
  */
 export interface BearerError {
-  readonly status: 400 | 401 | 403
+  readonly status: 400 | 401 | 403 | 503
   readonly error: BearerErrorCode | undefined
   /** Safe to show: fixed texts, never the token or its claims. */
   readonly description: string
   /** `insufficient_scope`: the scopes the operation needs (space-separated). */
   readonly scope: string | undefined
-  /** The `WWW-Authenticate` header value. */
+  /**
+   * The `WWW-Authenticate` header value. For `temporarily_unavailable` a bare challenge (`Bearer`,
+   * with the realm): RFC 6750 registers no error code for it.
+   */
   readonly wwwAuthenticate: string
+  /** `temporarily_unavailable`: seconds until the guard tries the JWKS again (`Retry-After`). */
+  readonly retryAfter: number | undefined
 }
 
 /** RFC 6750 §2.1 `b64token`. */
@@ -47,20 +57,26 @@ function quoted(value: string): string {
   return `"${value.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, '')}"`
 }
 
+const STATUS = { invalid_request: 400, invalid_token: 401, insufficient_scope: 403, temporarily_unavailable: 503 } as const
+
 /** Builds a {@link BearerError} with its `WWW-Authenticate` value. */
-export function bearerError(error: BearerErrorCode | undefined, description: string, options: { realm?: string; scope?: string } = {}): BearerError {
+export function bearerError(
+  error: BearerErrorCode | undefined,
+  description: string,
+  options: { realm?: string; scope?: string; retryAfter?: number } = {},
+): BearerError {
   const params: string[] = []
   if (options.realm !== undefined) params.push(`realm=${quoted(options.realm)}`)
-  if (error !== undefined) {
+  if (error !== undefined && error !== 'temporarily_unavailable') {
     params.push(`error="${error}"`, `error_description=${quoted(description)}`)
     if (options.scope !== undefined) params.push(`scope=${quoted(options.scope)}`)
   }
-  const status = error === undefined || error === 'invalid_token' ? 401 : error === 'invalid_request' ? 400 : 403
   return {
-    status,
+    status: error === undefined ? 401 : STATUS[error],
     error,
     description,
     scope: options.scope,
     wwwAuthenticate: params.length === 0 ? 'Bearer' : `Bearer ${params.join(', ')}`,
+    retryAfter: options.retryAfter,
   }
 }

@@ -1,12 +1,14 @@
 /**
  * A resource-server guard for the operations of an AsyncAPI document: verifies a Bearer access
  * token (RFC 9068 JWT, signature by the authorization server's JWKS) and checks that it holds the
- * scopes the operation requires. Refusals are RFC 6750 errors, returned as values.
+ * scopes the operation requires. Refusals are RFC 6750 errors, returned as values; so is a JWKS
+ * that cannot be fetched (`temporarily_unavailable`, 503).
  */
-import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose'
+import { errors, jwtVerify, type JWTPayload } from 'jose'
 import { assertDocument, type AsyncApiDocument } from '../document/load.js'
 import { operationScopes } from '../security/operations.js'
 import { bearerError, parseAuthorization, type BearerError } from './bearer.js'
+import { JwksUnavailable, remoteKeySet } from './jwks.js'
 
 /** Asymmetric JWS algorithms only: a shared-secret (`HS*`) or `none` token is never accepted. */
 export const ASYMMETRIC_ALGORITHMS = Object.freeze(['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA', 'Ed25519'] as const)
@@ -27,13 +29,24 @@ export interface GuardOptions {
   now?: () => Date
   /** `WWW-Authenticate` realm. */
   realm?: string
-  /** JWKS fetch timeout, ms. Default 5000 (jose). */
+  /** JWKS fetch timeout, ms. Default 5000. */
   jwksTimeout?: number
-  /** Minimum ms between two JWKS fetches caused by an unknown `kid`. Default 30000 (jose). */
+  /** Minimum ms between two JWKS fetches caused by an unknown `kid`. Default 30000. */
   jwksCooldown?: number
-  /** How long a fetched JWKS is used before it is fetched again, ms. Default 600000 (jose). */
+  /** How long a fetched JWKS is used before it is fetched again, ms. Default 600000. */
   jwksMaxAge?: number
+  /**
+   * After a failed JWKS fetch (no connection, timeout, not 200, not a JWKS), ms before the next
+   * one; doubled with each failure in a row. Meanwhile tokens signed by a key of the last good JWKS
+   * still verify; other checks are `temporarily_unavailable` (503). Default 1000.
+   */
+  jwksRetryDelay?: number
+  /** The longest wait between two failed JWKS fetches, ms. Default 60000. */
+  jwksRetryMaxDelay?: number
 }
+
+/** The JWKS defaults, in ms (the first three are jose's `createRemoteJWKSet` defaults). */
+const JWKS_DEFAULTS = Object.freeze({ jwksTimeout: 5000, jwksCooldown: 30_000, jwksMaxAge: 600_000, jwksRetryDelay: 1000, jwksRetryMaxDelay: 60_000 })
 
 export const DEFAULT_CLOCK_TOLERANCE = 5
 
@@ -64,7 +77,8 @@ export interface OperationGuard {
   readonly operations: ReadonlyMap<string, readonly (readonly string[])[]>
   /**
    * Verifies the `Authorization` header value for `operationId`. Resolves to a refusal for a bad
-   * request or token; rejects only when the JWKS cannot be fetched (a server-side problem).
+   * request or token, and to `temporarily_unavailable` (503, with `retryAfter`) when the token
+   * cannot be checked because the JWKS cannot be fetched; rejects only on an unexpected failure.
    * @throws {TypeError} an operation id the document does not declare
    */
   check(operationId: string, authorization: string | readonly string[] | undefined): Promise<GuardResult>
@@ -76,7 +90,9 @@ const SCOPED = new Set(['oauth2', 'openIdConnect'])
  * Creates a guard for the operations of `doc`: per operation, the alternatives of
  * {@link operationScopes} made only of `oauth2`/`openIdConnect` schemes; a token passes when it
  * holds every scope of one of them. The JWKS is fetched on first use, cached, and fetched again
- * when a token names an unknown `kid` (key rotation; jose's `createRemoteJWKSet`).
+ * when a token names an unknown `kid` (key rotation) or it is older than `jwksMaxAge`. A failed
+ * fetch is retried after a growing delay (`jwksRetryDelay`), not on every check; meanwhile keys of
+ * the last good JWKS keep verifying. Times are read from `now`.
  *
  * @see https://www.rfc-editor.org/rfc/rfc9068#section-4 (validating JWT access tokens)
  * @see https://www.rfc-editor.org/rfc/rfc6750#section-3 (the WWW-Authenticate response)
@@ -102,10 +118,13 @@ export function createOperationGuard(doc: AsyncApiDocument, options: GuardOption
     // An operation secured only by other schemes (user/password, API keys…) cannot be authorized by an access token.
     if (bearer.length > 0) operations.set(op.id, uniqueSets(bearer.map((a) => [...a.scopes])))
   }
-  const jwks = createRemoteJWKSet(checked.jwksUri, {
-    ...(checked.jwksTimeout === undefined ? {} : { timeoutDuration: checked.jwksTimeout }),
-    ...(checked.jwksCooldown === undefined ? {} : { cooldownDuration: checked.jwksCooldown }),
-    ...(checked.jwksMaxAge === undefined ? {} : { cacheMaxAge: checked.jwksMaxAge }),
+  const jwks = remoteKeySet(checked.jwksUri, {
+    timeout: checked.jwksTimeout,
+    cooldown: checked.jwksCooldown,
+    maxAge: checked.jwksMaxAge,
+    retryDelay: checked.jwksRetryDelay,
+    retryMaxDelay: checked.jwksRetryMaxDelay,
+    now: checked.now,
   })
   const realm = checked.realm === undefined ? {} : { realm: checked.realm }
 
@@ -131,6 +150,10 @@ export function createOperationGuard(doc: AsyncApiDocument, options: GuardOption
         requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat'],
       }))
     } catch (error) {
+      if (error instanceof JwksUnavailable) {
+        const retryAfter = Math.max(1, Math.ceil((error.retryAt - checked.now().getTime()) / 1000))
+        return refuse(bearerError('temporarily_unavailable', "the authorization server's keys cannot be fetched; try again later", { ...realm, retryAfter }))
+      }
       const reason = invalidTokenReason(error)
       if (reason === undefined) throw error
       return refuse(bearerError('invalid_token', reason, realm))
@@ -148,9 +171,8 @@ export function createOperationGuard(doc: AsyncApiDocument, options: GuardOption
   return { operations, check }
 }
 
-/** Why jose refused the token, as a safe description; undefined for failures that are not the token's (JWKS unreachable). */
+/** Why jose refused the token, as a safe description; undefined for failures that are not the token's. */
 function invalidTokenReason(error: unknown): string | undefined {
-  if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid) return undefined
   if (error instanceof errors.JWTExpired) return 'the access token has expired'
   if (error instanceof errors.JWTClaimValidationFailed) {
     if (error.claim === 'aud') return 'the access token is not meant for this resource server'
@@ -170,8 +192,10 @@ function uniqueSets(sets: string[][]): string[][] {
   return [...seen.values()]
 }
 
-type CheckedOptions = Required<Pick<GuardOptions, 'issuer' | 'audience' | 'clockTolerance' | 'now'>> &
-  Pick<GuardOptions, 'realm' | 'jwksTimeout' | 'jwksCooldown' | 'jwksMaxAge'> & { jwksUri: URL; algorithms: readonly string[] }
+type JwksTimes = keyof typeof JWKS_DEFAULTS
+
+type CheckedOptions = Required<Pick<GuardOptions, 'issuer' | 'audience' | 'clockTolerance' | 'now' | JwksTimes>> &
+  Pick<GuardOptions, 'realm'> & { jwksUri: URL; algorithms: readonly string[] }
 
 /** Options are checked on entry, before any I/O: a mistake is a TypeError. */
 function checkOptions(options: GuardOptions): CheckedOptions {
@@ -188,9 +212,12 @@ function checkOptions(options: GuardOptions): CheckedOptions {
   }
   const clockTolerance = options.clockTolerance ?? DEFAULT_CLOCK_TOLERANCE
   if (!Number.isInteger(clockTolerance) || clockTolerance < 0 || clockTolerance > 300) throw new TypeError('createOperationGuard: options.clockTolerance must be 0–300 seconds')
-  for (const name of ['jwksTimeout', 'jwksCooldown', 'jwksMaxAge'] as const) {
+  const times: Record<JwksTimes, number> = { ...JWKS_DEFAULTS }
+  for (const name of Object.keys(JWKS_DEFAULTS) as JwksTimes[]) {
     const value = options[name]
-    if (value !== undefined && (!Number.isFinite(value) || value < 0)) throw new TypeError(`createOperationGuard: options.${name} must be a number of milliseconds`)
+    if (value === undefined) continue
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new TypeError(`createOperationGuard: options.${name} must be a number of milliseconds`)
+    times[name] = value
   }
   if (options.now !== undefined && typeof options.now !== 'function') throw new TypeError('createOperationGuard: options.now must be a function')
   return {
@@ -201,8 +228,6 @@ function checkOptions(options: GuardOptions): CheckedOptions {
     clockTolerance,
     now: options.now ?? (() => new Date()),
     realm: options.realm,
-    jwksTimeout: options.jwksTimeout,
-    jwksCooldown: options.jwksCooldown,
-    jwksMaxAge: options.jwksMaxAge,
+    ...times,
   }
 }

@@ -33,6 +33,19 @@ describe('bearerError (RFC 6750 §3, §3.1)', () => {
     })
   })
 
+  it('SECURITY 13: temporarily_unavailable is 503 with Retry-After seconds and a bare challenge (RFC 6750 registers no code for it)', () => {
+    expect(bearerError('temporarily_unavailable', 'keys unavailable', { retryAfter: 4 })).toEqual({
+      status: 503,
+      error: 'temporarily_unavailable',
+      description: 'keys unavailable',
+      scope: undefined,
+      wwwAuthenticate: 'Bearer',
+      retryAfter: 4,
+    })
+    expect(bearerError('temporarily_unavailable', 'keys unavailable', { realm: 'chat' }).wwwAuthenticate).toBe('Bearer realm="chat"')
+    expect(bearerError('invalid_token', 'expired').retryAfter).toBeUndefined()
+  })
+
   it('keeps quoted values within %x20-21 / %x23-5B / %x5D-7E', () => {
     expect(bearerError('invalid_token', 'a "quoted" \\ naïve\r\nline').wwwAuthenticate).toBe('Bearer error="invalid_token", error_description="a quoted  naveline"')
   })
