@@ -1,5 +1,5 @@
 /**
- * SECURITY finding 11: the data at rest (the SQLite database with its password and secret hashes,
+ * SECURITY 32: the data at rest (the SQLite database with its password and secret hashes,
  * its -wal and -shm, the key-encryption-key file, data/demo.json) is readable by the server's user
  * only: folders are created 0700 and files 0600, whatever the umask. An existing folder or file the
  * group or others may access is a warning at start naming it and its mode, and is left as it is.
@@ -81,7 +81,7 @@ async function serve(cwd: string, args: string[] = []): Promise<Served> {
 
 const WARN = 40
 
-describe.skipIf(process.platform === 'win32').concurrent('SECURITY finding 11: data at rest is readable by the server\'s user only', () => {
+describe.skipIf(process.platform === 'win32').concurrent('SECURITY 32: data at rest is readable by the server\'s user only', () => {
   it('migrate on a fresh directory: data/ is 0700, authcode.db 0600', async () => {
     const cwd = workdir()
     const result = await runCli(cwd, ['migrate'])
@@ -128,5 +128,33 @@ describe.skipIf(process.platform === 'win32').concurrent('SECURITY finding 11: d
     } finally {
       expect(await server.stop()).toBe(0)
     }
+  })
+
+  it('an existing 0755 data folder and 0644 database: a warning at start names each path and mode, and the modes are left as they are', async () => {
+    const cwd = workdir()
+    const data = join(cwd, 'data')
+    expect((await runCli(cwd, ['client', 'add', '--name', 'Shop', '--redirect-uri', 'https://app.test/cb'])).code).toBe(0)
+    chmodSync(data, 0o755)
+    chmodSync(join(data, 'authcode.db'), 0o644)
+
+    const server = await serve(cwd)
+    let warnings: Array<{ path?: string; mode?: string; msg: string }>
+    try {
+      warnings = server.logs().filter((line) => line.level === WARN)
+    } finally {
+      expect(await server.stop()).toBe(0)
+    }
+    const db = join(data, 'authcode.db')
+    // -wal and -shm, made by SQLite after the database's mode, are as loose.
+    expect(warnings.map(({ path, mode }) => ({ path, mode }))).toEqual([
+      { path: data, mode: '755' },
+      { path: db, mode: '644' },
+      { path: `${db}-shm`, mode: '644' },
+      { path: `${db}-wal`, mode: '644' },
+    ])
+    expect(warnings[0]?.msg).toBe(`${data} is accessible by other users (mode 755); restrict it with: chmod 700 ${data}`)
+    expect(warnings[1]?.msg).toBe(`${db} is accessible by other users (mode 644); restrict it with: chmod 600 ${db}`)
+    expect(modeOf(data)).toBe('755')
+    expect(modeOf(db)).toBe('644')
   })
 })

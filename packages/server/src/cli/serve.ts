@@ -8,9 +8,9 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { ServerConfig, TrustedProxies } from '../config/load.js'
 import { buildApp } from '../http/app.js'
 import { ensureDemo } from './demo.js'
-import { nowSeconds, openRuntime } from './runtime.js'
+import { looseDataPaths, nowSeconds, openRuntime } from './runtime.js'
 
-/** Who the server takes for the caller (SECURITY finding 4); a hop count is a warning, since it cannot tell a proxy from a client. */
+/** Who the server takes for the caller (SECURITY 28); a hop count is a warning, since it cannot tell a proxy from a client. */
 function logTrustProxy(log: FastifyBaseLogger, proxies: TrustedProxies | undefined): void {
   if (proxies === undefined) {
     log.info({ trustProxy: false }, 'trustProxy: none; X-Forwarded-* is ignored and the caller is the connection\'s peer')
@@ -34,6 +34,9 @@ export async function serve(config: ServerConfig, options: { demo: boolean; out:
   if (migrated.length > 0) app.log.info({ migrations: migrated }, 'database migrated')
   const created = await keys.ensureKeys(nowSeconds())
   if (created.length > 0) app.log.info({ algorithms: created }, 'signing keys generated')
+  for (const { path, mode, directory } of looseDataPaths(config)) {
+    app.log.warn({ path, mode }, `${path} is accessible by other users (mode ${mode}); restrict it with: chmod ${directory ? '700' : '600'} ${path}`)
+  }
   if (config.dangerouslyAllowInsecureIssuer) app.log.warn('dangerouslyAllowInsecureIssuer is on: the issuer may be plain http')
   logTrustProxy(app.log, config.trustProxy)
   if (config.asyncapi !== undefined) {
