@@ -432,7 +432,7 @@ describe.concurrent('a bad --config file: a message naming the field, no stack t
   })
 })
 
-describe.concurrent('SECURITY finding 4: serve --trust-proxy, AUTHCODE_TRUST_PROXY and trustProxy are checked before anything starts', () => {
+describe.concurrent('SECURITY 28: serve --trust-proxy, AUTHCODE_TRUST_PROXY and trustProxy are checked before anything starts', () => {
   it.each([
     [['--trust-proxy', 'true'], {}, /^authcode: --trust-proxy: true is no longer accepted.*hop count.*addresses/],
     [['--trust-proxy', '0'], {}, /^authcode: --trust-proxy: the hop count must be at least 1/],
@@ -474,7 +474,7 @@ describe.concurrent('authcode serve --demo', () => {
 
     const port = await freePort()
     const base = `http://localhost:${port}`
-    // The test's requests come from the loopback address: a listed proxy (SECURITY finding 4).
+    // The test's requests come from the loopback address: a listed proxy (SECURITY 28).
     const serveArgs = ['serve', '--demo', '--port', String(port), '--trust-proxy', '127.0.0.1,::1', ...db]
     const server = spawn(process.execPath, [MAIN, ...serveArgs], { cwd, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
     child = server
@@ -559,7 +559,7 @@ describe.concurrent('authcode serve --demo', () => {
     const logLines = stdout.split('\n').filter((line) => line.startsWith('{'))
     expect(logLines.some((line) => line.includes('"request completed"'))).toBe(true)
     expect(logLines.some((line) => line.includes('"shutting down"'))).toBe(true)
-    // SECURITY finding 4: the start log says whose X-Forwarded-For is believed.
+    // SECURITY 28: the start log says whose X-Forwarded-For is believed.
     const proxyLine = logLines.map((line) => JSON.parse(line) as { level: number; msg: string; trustProxy?: unknown }).find((line) => line.trustProxy !== undefined)
     expect(proxyLine).toMatchObject({ level: 30, trustProxy: { addresses: ['127.0.0.1', '::1'] } })
     expect(proxyLine?.msg).toMatch(/^trustProxy: proxies at 127\.0\.0\.1, ::1; the caller is the right-most X-Forwarded-For entry outside them$/)

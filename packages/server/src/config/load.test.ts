@@ -259,7 +259,7 @@ describe('loadConfig: the issuer (RFC 8414 §2, RFC 9207 §2)', () => {
   })
 })
 
-describe('loadConfig: trustProxy, --trust-proxy, AUTHCODE_TRUST_PROXY (SECURITY finding 4)', () => {
+describe('loadConfig: trustProxy, --trust-proxy, AUTHCODE_TRUST_PROXY (SECURITY 28)', () => {
   it('unset or false: X-Forwarded-* is ignored (no trusted proxy)', () => {
     expect(load().trustProxy).toBeUndefined()
     expect(load({ config: file({ trustProxy: false }) }).trustProxy).toBeUndefined()

@@ -77,7 +77,7 @@ export const DEFAULT_PORT = 4000
 export const DEFAULT_DB = 'sqlite:./data/authcode.db'
 
 /**
- * The proxies in front of the server (SECURITY finding 4). The caller's address is the right-most
+ * The proxies in front of the server (SECURITY 28). The caller's address is the right-most
  * `X-Forwarded-For` entry that no trusted proxy wrote: entries to its left are written by the
  * caller and never believed. Without a setting (`undefined`) the header is ignored and the caller
  * is the connection's peer.

@@ -33,7 +33,7 @@ function loggerOptions(config: ServerConfig): FastifyServerOptions['logger'] {
 }
 
 /**
- * Fastify's `trustProxy` for the configured proxies (SECURITY finding 4): `request.ip` is then the
+ * Fastify's `trustProxy` for the configured proxies (SECURITY 28): `request.ip` is then the
  * right-most `X-Forwarded-For` entry no trusted proxy wrote. A hop count becomes a function of the
  * hop, because Fastify takes a bare number as "trust no proxy"; addresses go to proxy-addr as they are.
  */

@@ -31,7 +31,7 @@ const BUSY_TIMEOUT_MS = 5000
 /**
  * Creates the folders (0700) and the database file (0600, empty: SQLite takes an empty file for an
  * empty database) when missing, so that only the server's user reads the password and secret
- * hashes, whatever the umask (SECURITY finding 11). SQLite creates -wal and -shm with the mode of
+ * hashes, whatever the umask (SECURITY 32). SQLite creates -wal and -shm with the mode of
  * the database file, so they are private too. Existing paths keep their mode: `authcode serve`
  * warns about loose ones.
  */

@@ -1,5 +1,5 @@
 /**
- * SECURITY finding 4: behind proxies, the caller's address is the right-most `X-Forwarded-For`
+ * SECURITY 28: behind proxies, the caller's address is the right-most `X-Forwarded-For`
  * entry that no trusted proxy wrote, never the left-most one, which the caller writes itself.
  * Without `trustProxy`, `X-Forwarded-*` is ignored and the caller is the connection's peer.
  *
@@ -44,7 +44,7 @@ function serverWith(trustProxy: number | string[] | undefined, max: number): Pro
 const FAILED = 401
 const THROTTLED = 429
 
-describe('SECURITY finding 4: without trustProxy, X-Forwarded-* is ignored', () => {
+describe('SECURITY 28: without trustProxy, X-Forwarded-* is ignored', () => {
   let server: TestServer
   beforeAll(async () => {
     server = await serverWith(undefined, 1)
@@ -61,7 +61,7 @@ describe('SECURITY finding 4: without trustProxy, X-Forwarded-* is ignored', () 
   })
 })
 
-describe('SECURITY finding 4: trustProxy: 1 (one proxy in front)', () => {
+describe('SECURITY 28: trustProxy: 1 (one proxy in front)', () => {
   let server: TestServer
   beforeAll(async () => {
     server = await serverWith(1, 1)
@@ -78,7 +78,7 @@ describe('SECURITY finding 4: trustProxy: 1 (one proxy in front)', () => {
   })
 })
 
-describe('SECURITY finding 4: a spoofed left-most X-Forwarded-For entry never reaches a throttle key', () => {
+describe('SECURITY 28: a spoofed left-most X-Forwarded-For entry never reaches a throttle key', () => {
   let server: TestServer
   beforeAll(async () => {
     server = await serverWith(1, 3)
@@ -96,7 +96,7 @@ describe('SECURITY finding 4: a spoofed left-most X-Forwarded-For entry never re
   })
 })
 
-describe('SECURITY finding 4: trustProxy: a list of proxy addresses and CIDR ranges', () => {
+describe('SECURITY 28: trustProxy: a list of proxy addresses and CIDR ranges', () => {
   let server: TestServer
   beforeAll(async () => {
     server = await serverWith(['127.0.0.1', '10.0.0.0/8', '::1', 'fd00::/8'], 1)
