@@ -45,7 +45,7 @@ export interface LoginStateLimits {
   maxPerCaller?: number
 }
 
-export const DEFAULT_LOGIN_LIMITS = Object.freeze({ maxEntries: 10_000, maxPerCaller: 100 })
+const DEFAULT_LOGIN_LIMITS = Object.freeze({ maxEntries: 10_000, maxPerCaller: 100 })
 
 /** Checks a store's bounds (a `TypeError` on a mistake) and fills in the defaults. */
 export function loginLimits(options: LoginStateLimits): Readonly<Required<LoginStateLimits>> {
