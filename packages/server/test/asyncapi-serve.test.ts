@@ -5,13 +5,15 @@
  * URL, when the document describes another deployment.
  */
 import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ConfigError, loadConfig } from '../src/config/load.js'
-import { MAIN, cleanEnv } from './cli-process.js'
+import { MAIN, cleanEnv, runCli } from './cli-process.js'
+import { HOSTILE_POINTER, SECRET, writeHostileDocument, type Hostile } from './fixtures/asyncapi/hostile.js'
 import { Browser, basicAuth, freePort, hiddenInput, locationOf, pkcePair, postForm, startServer, type TestServer } from './harness.js'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
@@ -30,10 +32,10 @@ afterAll(async () => {
   await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })))
 })
 
-/** The fixture with its URLs on `port`, written to `dir`. */
-async function documentFor(dir: string, port: number): Promise<string> {
+/** The fixture with its URLs on `port`, written to `dir`, after `edit`. */
+async function documentFor(dir: string, port: number, edit = (text: string) => text): Promise<string> {
   const path = join(dir, 'asyncapi.yaml')
-  await writeFile(path, (await readFile(TEMPLATE, 'utf8')).replaceAll('localhost:PORT', `localhost:${port}`))
+  await writeFile(path, edit((await readFile(TEMPLATE, 'utf8')).replaceAll('localhost:PORT', `localhost:${port}`)))
   return path
 }
 
@@ -100,11 +102,35 @@ describe('loadConfig with an AsyncAPI document', () => {
   })
 })
 
-/** A server started from the fixture document, which names the server's own port. */
-async function startFromDocument(): Promise<TestServer> {
+/** A server started from the fixture document (after `edit`), which names the server's own port. */
+async function startFromDocument(edit?: (text: string) => string): Promise<TestServer> {
   const port = await freePort()
-  const document = await documentFor(await workdir(), port)
+  const document = await documentFor(await workdir(), port, edit)
   return startServer({ asyncapi: { document, scheme: 'chatOAuth' } }, { port })
+}
+
+/** A new client and user of `server` go through the document's authorization URL up to the consent page. */
+async function reachConsent(server: TestServer, scope: string) {
+  const client = await server.addClient({ name: 'Chat', redirectUris: ['https://chat.test/cb'], scope })
+  const user = await server.addUser('chatter')
+  const browser = new Browser()
+  const { verifier, challenge } = pkcePair()
+  const query = new URLSearchParams({
+    response_type: 'code',
+    client_id: client.clientId,
+    redirect_uri: 'https://chat.test/cb',
+    scope,
+    state: 'S1',
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+  })
+  let response = await browser.get(`${server.url}/oauth2/authorize?${query}`)
+  response = await browser.get(locationOf(response, server.url))
+  const login = await response.text()
+  const loginAction = /<form method="post" action="([^"]+)"/.exec(login)?.[1] ?? ''
+  response = await browser.post(new URL(loginAction, server.url).href, { csrf: hiddenInput(login, 'csrf'), username: user.username, password: user.password })
+  response = await browser.get(locationOf(response, server.url))
+  return { client, browser, verifier, consent: await response.text() }
 }
 
 describe('a server configured from chat-broker.v3.yaml (URLs on its own origin)', () => {
@@ -127,32 +153,13 @@ describe('a server configured from chat-broker.v3.yaml (URLs on its own origin)'
   })
 
   it('shows the document\'s scope descriptions on the consent page, and issues tokens at the document\'s token URL', async () => {
-    const chat = await server.addClient({ name: 'Chat', redirectUris: ['https://chat.test/cb'], scope: 'openid read:messages write:messages' })
-    const user = await server.addUser('chatter')
-    const browser = new Browser()
-    const { verifier, challenge } = pkcePair()
-    const query = new URLSearchParams({
-      response_type: 'code',
-      client_id: chat.clientId,
-      redirect_uri: 'https://chat.test/cb',
-      scope: 'openid read:messages write:messages',
-      state: 'S1',
-      code_challenge: challenge,
-      code_challenge_method: 'S256',
-    })
-    let response = await browser.get(`${server.url}/oauth2/authorize?${query}`)
-    response = await browser.get(locationOf(response, server.url))
-    const login = await response.text()
-    const loginAction = /<form method="post" action="([^"]+)"/.exec(login)?.[1] ?? ''
-    response = await browser.post(new URL(loginAction, server.url).href, { csrf: hiddenInput(login, 'csrf'), username: user.username, password: user.password })
-    response = await browser.get(locationOf(response, server.url))
-    const consent = await response.text()
+    const { client: chat, browser, verifier, consent } = await reachConsent(server, 'openid read:messages write:messages')
     expect(consent).toContain('Read messages from the broker')
     expect(consent).toContain('Write messages to the broker')
     expect(consent).not.toContain('Full administrative access')
 
     const consentAction = /<form method="post" action="([^"]+)"/.exec(consent)?.[1] ?? ''
-    response = await browser.post(new URL(consentAction, server.url).href, { csrf: hiddenInput(consent, 'csrf'), decision: 'approve' })
+    let response = await browser.post(new URL(consentAction, server.url).href, { csrf: hiddenInput(consent, 'csrf'), decision: 'approve' })
     for (let i = 0; i < 3 && !locationOf(response, server.url).startsWith('https://chat.test/'); i++) response = await browser.get(locationOf(response, server.url))
     const callback = new URL(locationOf(response, server.url))
     const code = callback.searchParams.get('code') ?? ''
@@ -164,6 +171,22 @@ describe('a server configured from chat-broker.v3.yaml (URLs on its own origin)'
     expect(token.status).toBe(200)
     const tokens = (await token.json()) as { scope: string; access_token: string }
     expect(tokens.scope.split(' ').sort()).toEqual(['openid', 'read:messages', 'write:messages'])
+  })
+})
+
+describe('SECURITY 29: a scope description from the document is shown as text', () => {
+  const HOSTILE_HTML = `<script>alert("consent")</script> & <img src=x onerror=alert(1)>`
+  let server: TestServer
+  beforeAll(async () => {
+    server = await startFromDocument((text) => text.replace("'read:messages': Read messages from the broker", `'read:messages': '${HOSTILE_HTML}'`))
+  })
+  afterAll(async () => server?.close())
+
+  it('SECURITY 29: the consent page shows a scope description with markup as escaped text', async () => {
+    const { consent } = await reachConsent(server, 'openid read:messages')
+    expect(consent).toContain('&lt;script&gt;alert(')
+    expect(consent).toContain('&amp; &lt;img src=x onerror=alert(1)&gt;')
+    expect(consent).not.toMatch(/<script|<img/i)
   })
 })
 
@@ -214,5 +237,39 @@ describe('authcode serve --asyncapi (the built CLI)', () => {
     expect(result.code).toBe(1)
     expect(result.stderr.trimEnd().split('\n')).toHaveLength(1)
     expect(result.stderr).toMatch(/^authcode: asyncapi: .*several oauth2 authorization code schemes: chatOAuth, readMessages, writeMessages, admin; choose one with --scheme NAME/)
+  })
+
+  /** `serve` and `client add` with the hostile document of `kind`: each must exit 1 with one line, before listening or opening the database. */
+  async function expectRefused(kind: Hostile, why: RegExp): Promise<void> {
+    const dir = await workdir()
+    const port = await freePort()
+    const { document, line } = writeHostileDocument(dir, kind, port)
+    const db = `sqlite:${join(dir, 'a.db')}`
+    const commands = [
+      ['serve', '--port', String(port), '--asyncapi', document, '--scheme', 'chatOAuth', '--db', db],
+      ['client', 'add', '--name', 'Chat', '--redirect-uri', 'https://chat.test/cb', '--asyncapi', document, '--scheme', 'chatOAuth', '--db', db],
+    ]
+    for (const args of commands) {
+      const started = performance.now()
+      const result = await runCli(dir, args)
+      expect(performance.now() - started, `${kind}: ${args[0]}`).toBeLessThan(5_000)
+      expect(result.code, result.stderr).toBe(1)
+      expect(result.stderr.trimEnd().split('\n')).toHaveLength(1)
+      expect(result.stderr).toMatch(/^authcode: asyncapi: "\$ref": /)
+      expect(result.stderr).toMatch(why)
+      expect(result.stderr).toContain(`at ${HOSTILE_POINTER} (line ${line} of ${document})`)
+      expect(result.stdout).not.toContain('authcode authorization server on')
+      expect(result.stdout + result.stderr).not.toContain(SECRET)
+    }
+    expect(existsSync(join(dir, 'a.db'))).toBe(false)
+  }
+
+  it("SECURITY 29: serve and client add refuse a document whose scope description $refs a file outside its folder, before listening (exit 1, the $ref's pointer and line)", async () => {
+    await expectRefused('outside', /is refused: it is outside the document's folder/)
+  })
+
+  it('SECURITY 29: serve and client add refuse a $ref fan-out and a $ref to a FIFO within a few seconds', async () => {
+    await expectRefused('fan-out', /more than \d+ nodes \(maxNodes\)/)
+    await expectRefused('fifo', /is refused: it is not a regular file/)
   })
 })

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Browser, basicAuth, freePort, pkcePair, postForm } from './harness.js'
 import { walkAuthorization } from './walk.js'
 import { MAIN, cleanEnv, runCli, type CliResult } from './cli-process.js'
+import { HOSTILE_POINTER, SECRET, writeHostileDocument } from './fixtures/asyncapi/hostile.js'
 
 const PACKAGE = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const ROOT = resolve(PACKAGE, '../..')
@@ -613,6 +614,29 @@ describe('authcode asyncapi check', () => {
       '/components/securitySchemes/broken/flows/authorizationCode/authorizationUrl',
       '/components/securitySchemes/broken/flows/authorizationCode/clientSecret',
     ])
+  })
+
+  it("SECURITY 29: a document whose scope description $refs a file outside its folder is refused (exit 2, the $ref's pointer and line), the file unread", async () => {
+    const dir = workdir()
+    const { document, line } = writeHostileDocument(dir, 'outside')
+    for (const flags of [[], ['--json']]) {
+      const result = await cli(dir, ['asyncapi', 'check', ...flags, document])
+      expectCleanFailure(result, 2, /is refused: it is outside the document's folder/)
+      expect(result.stderr).toContain(`"$ref": "../data/kek.txt" at ${HOSTILE_POINTER} (line ${line} of ${document})`)
+      expect(result.stdout + result.stderr).not.toContain(SECRET)
+    }
+  })
+
+  it("SECURITY 29: a $ref fan-out and a $ref to a FIFO are refused within a few seconds (exit 2, the $ref's pointer and line)", async () => {
+    for (const [kind, why] of [['fan-out', /more than \d+ nodes \(maxNodes\)/], ['fifo', /is refused: it is not a regular file/]] as const) {
+      const dir = workdir()
+      const { document, line } = writeHostileDocument(dir, kind)
+      const started = performance.now()
+      const result = await cli(dir, ['asyncapi', 'check', document])
+      expect(performance.now() - started, kind).toBeLessThan(5_000)
+      expectCleanFailure(result, 2, why)
+      expect(result.stderr).toContain(`at ${HOSTILE_POINTER} (line ${line} of ${document})`)
+    }
   })
 
   it('refuses a missing file and a file that is not AsyncAPI with one line and exit 2', async () => {
