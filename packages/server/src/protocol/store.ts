@@ -48,6 +48,8 @@ export interface LoginSessionRecord {
   authTime: number
   createdAt: number
   expiresAt: number
+  /** Hash of the browser-binding cookie of the browser it was started in; null for sessions from before that was kept. */
+  browserHash: string | null
 }
 
 /** The login → consent journey of one authorization request (STYLE rule 7). */
@@ -65,6 +67,11 @@ export interface InteractionRecord {
   browserHash: string
   userId: string | null
   authTime: number | null
+  /**
+   * The login session (its `idHash`) the user is authenticated by, from `authenticated` on: the
+   * consent and the code need that session still alive in the same browser (SECURITY.md 30).
+   */
+  sessionHash: string | null
   createdAt: number
   expiresAt: number
 }
@@ -73,6 +80,7 @@ export interface InteractionTransition {
   state: InteractionState
   userId?: string
   authTime?: number
+  sessionHash?: string
 }
 
 export interface ConsentRecord {
@@ -184,14 +192,29 @@ export interface UserStore {
   /** Throws `DuplicateError` when the username is taken. */
   createUser(user: UserRecord): Promise<void>
   getUserById(id: string): Promise<UserRecord | undefined>
+  /** Compared byte for byte: `Alice` and `alice` are two usernames (SECURITY.md 27). */
   getUserByUsername(username: string): Promise<UserRecord | undefined>
+  /**
+   * Compare-and-set: replaces the user's password hash only if it is still `expected` (a rehash
+   * with stronger parameters never overwrites a password changed meanwhile). False when it was not.
+   */
+  updatePasswordHash(userId: string, expected: string, passwordHash: string, now: number): Promise<boolean>
 }
 
 export interface LoginSessionStore {
   createLoginSession(session: LoginSessionRecord): Promise<void>
   /** The session if it exists and has not expired at `now`. */
   getLoginSession(idHash: string, now: number): Promise<LoginSessionRecord | undefined>
-  deleteLoginSession(idHash: string): Promise<void>
+  /**
+   * Deletes every login session started in the browser `browserHash`, and the session `idHash`
+   * when given (a session may predate the browser binding): a new sign-in replaces them.
+   */
+  deleteBrowserSessions(browserHash: string | undefined, idHash: string | undefined): Promise<void>
+  /**
+   * Atomic, sign-out (SECURITY.md 30): what `deleteBrowserSessions` deletes and every interaction
+   * the browser started, in one transaction.
+   */
+  signOutBrowser(browserHash: string | undefined, idHash: string | undefined): Promise<void>
 }
 
 export interface InteractionStore {
@@ -270,14 +293,31 @@ export interface KeyStore {
   deleteSigningKeys(kids: string[]): Promise<void>
 }
 
+/** How many attempts a throttle lets through, and how it slows down past them. */
+export interface AttemptLimit {
+  /** Attempts per window without any wait. */
+  max: number
+  /** Window length in seconds, from the window's first attempt. */
+  window: number
+  /**
+   * Seconds to wait before each attempt past `max` (the last value repeats): progressive delays.
+   * Empty: no attempt past `max` until the window ends (a hard limit).
+   */
+  delays: readonly number[]
+}
+
+export type Reservation = { reserved: true } | { reserved: false; retryAfter: number }
+
 export interface RateLimitStore {
   /**
-   * Atomic: counts one event under `key` in a fixed window of `windowSeconds` that starts at the
-   * first event; returns the count in the current window and when it resets.
+   * Atomic, in one statement (SECURITY.md 27): takes one attempt under `key` if `limit` allows one
+   * at `now` (a new window, or the wait after the previous attempt is over) and sets when the next
+   * may come; otherwise changes nothing. Reserve before the work the throttle guards, so that
+   * concurrent attempts on any instance never get past the limit together.
    */
-  hitRateLimit(key: string, windowSeconds: number, now: number): Promise<{ count: number; resetAt: number }>
-  /** The count in the current window of `key` at `now` (0 when there is none or it has ended). */
-  peekRateLimit(key: string, now: number): Promise<number>
+  reserveAttempt(key: string, limit: AttemptLimit, now: number): Promise<Reservation>
+  /** Gives back one attempt of the current window (it succeeded, so it was no guess). */
+  refundAttempt(key: string, limit: AttemptLimit, now: number): Promise<void>
   resetRateLimit(key: string): Promise<void>
 }
 

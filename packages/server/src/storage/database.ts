@@ -50,6 +50,8 @@ export interface LoginSessionsTable {
   auth_time: Seconds
   created_at: Seconds
   expires_at: Seconds
+  /** Since 0002; null for sessions started before it. */
+  browser_hash: string | null
 }
 
 export interface InteractionsTable {
@@ -63,6 +65,7 @@ export interface InteractionsTable {
   auth_time: NullableSeconds
   created_at: Seconds
   expires_at: Seconds
+  session_hash: string | null
 }
 
 export interface ConsentsTable {
@@ -135,6 +138,7 @@ export interface RateLimitsTable {
   key: string
   count: number
   reset_at: Seconds
+  next_at: Seconds
 }
 
 export interface Database {

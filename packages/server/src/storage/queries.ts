@@ -49,9 +49,6 @@ export const liveLoginSession = (db: Db, idHash: string, now: number) =>
 export const consentOf = (db: Db, userId: string, clientId: string) =>
   db.selectFrom('consents').selectAll().where('user_id', '=', userId).where('client_id', '=', clientId)
 
-export const rateLimitCount = (db: Db, key: string, now: number) =>
-  db.selectFrom('rate_limits').select('count').where('key', '=', key).where('reset_at', '>', now)
-
 /** The single-use rule's one statement: whoever's UPDATE matches has redeemed the code. */
 export const consumeCode = (db: Db, codeHash: string, now: number) =>
   db
@@ -149,7 +146,6 @@ export function compileHotQueries(db: Db, samples: SampleRows) {
     accessTokenByJti: compileTemplate(db, accessTokenByJti, 1),
     liveLoginSession: compileTemplate(db, liveLoginSession, 2),
     consentOf: compileTemplate(db, consentOf, 2),
-    rateLimitCount: compileTemplate(db, rateLimitCount, 2),
     consumeCode: compileTemplate(db, consumeCode, 2),
     rotateRefreshToken: compileTemplate(db, rotateRefreshToken, 2),
     insertGrant: compileInsert(db, insertGrant, samples.grant),

@@ -17,6 +17,8 @@ import {
 import {
   DuplicateError,
   type AccessTokenRecord,
+  type AttemptLimit,
+  type Reservation,
   type ClientRecord,
   type CodeRecord,
   type AppAccess,
@@ -111,6 +113,16 @@ export class SqlStore implements Store {
     return row && toUser(row)
   }
 
+  async updatePasswordHash(userId: string, expected: string, passwordHash: string, now: number): Promise<boolean> {
+    const { numUpdatedRows } = await this.#db
+      .updateTable('users')
+      .set({ password_hash: passwordHash, updated_at: now })
+      .where('id', '=', userId)
+      .where('password_hash', '=', expected)
+      .executeTakeFirst()
+    return numUpdatedRows > 0n
+  }
+
   // login sessions
 
   async createLoginSession(session: LoginSessionRecord): Promise<void> {
@@ -122,8 +134,15 @@ export class SqlStore implements Store {
     return row && toLoginSession(row)
   }
 
-  async deleteLoginSession(idHash: string): Promise<void> {
-    await this.#db.deleteFrom('login_sessions').where('id_hash', '=', idHash).execute()
+  async deleteBrowserSessions(browserHash: string | undefined, idHash: string | undefined): Promise<void> {
+    await deleteSessionsOf(this.#db, browserHash, idHash)
+  }
+
+  async signOutBrowser(browserHash: string | undefined, idHash: string | undefined): Promise<void> {
+    await this.#db.transaction().execute(async (trx) => {
+      await deleteSessionsOf(trx, browserHash, idHash)
+      if (browserHash !== undefined) await trx.deleteFrom('interactions').where('browser_hash', '=', browserHash).execute()
+    })
   }
 
   // interactions
@@ -152,6 +171,7 @@ export class SqlStore implements Store {
     const set: Updateable<Database['interactions']> = { state: to.state }
     if (to.userId !== undefined) set.user_id = to.userId
     if (to.authTime !== undefined) set.auth_time = to.authTime
+    if (to.sessionHash !== undefined) set.session_hash = to.sessionHash
     const row = await this.#db
       .updateTable('interactions')
       .set(set)
@@ -401,29 +421,55 @@ export class SqlStore implements Store {
 
   // rate limits
 
-  /** One upsert: a window that has ended (`reset_at <= now`) restarts at this event. */
-  async hitRateLimit(key: string, windowSeconds: number, now: number): Promise<{ count: number; resetAt: number }> {
-    const resetAt = now + windowSeconds
-    const row = await this.#db
+  /**
+   * One upsert whose `WHERE` decides: the row changes only in a new window (`reset_at <= now`) or
+   * once the wait set by the previous attempt is over (`next_at <= now`). Nothing returned means no
+   * attempt was taken; then a plain read says how long to wait.
+   */
+  async reserveAttempt(key: string, limit: AttemptLimit, now: number): Promise<Reservation> {
+    const resetAt = now + limit.window
+    const taken = await this.#db
       .insertInto('rate_limits')
-      .values({ key, count: 1, reset_at: resetAt })
+      .values({ key, count: 1, reset_at: resetAt, next_at: nextAttemptAt(limit, 1, now, resetAt) })
       .onConflict((conflict) =>
-        conflict.column('key').doUpdateSet((eb) => {
-          const ended = eb('rate_limits.reset_at', '<=', now)
-          return {
-            count: eb.case().when(ended).then(1).else(eb('rate_limits.count', '+', 1)).end(),
-            reset_at: eb.case().when(ended).then(resetAt).else(eb.ref('rate_limits.reset_at')).end(),
-          }
-        }),
+        conflict
+          .column('key')
+          .doUpdateSet((eb) => {
+            const ended = eb('rate_limits.reset_at', '<=', now)
+            const count = eb.case().when(ended).then(1).else(eb('rate_limits.count', '+', 1)).end()
+            const windowEnd = eb.case().when(ended).then(resetAt).else(eb.ref('rate_limits.reset_at')).end()
+            // next_at for the new count: now below max, then each delay in turn (or the window's end).
+            let next = eb.case().when(count, '<', limit.max).then(now)
+            limit.delays.forEach((delay, i) => {
+              if (i < limit.delays.length - 1) next = next.when(count, '=', limit.max + i).then(now + delay)
+            })
+            const last = limit.delays.at(-1)
+            return {
+              count,
+              reset_at: windowEnd,
+              next_at: last === undefined ? next.else(windowEnd).end() : next.else(now + last).end(),
+            }
+          })
+          .where((eb) => eb.or([eb('rate_limits.reset_at', '<=', now), eb('rate_limits.next_at', '<=', now)])),
       )
-      .returning(['count', 'reset_at'])
-      .executeTakeFirstOrThrow()
-    return { count: Number(row.count), resetAt: Number(row.reset_at) }
+      .returning('count')
+      .executeTakeFirst()
+    if (taken !== undefined) return { reserved: true }
+    const row = await this.#db.selectFrom('rate_limits').select('next_at').where('key', '=', key).executeTakeFirst()
+    return { reserved: false, retryAfter: Math.max(1, Number(row?.next_at ?? now) - now) }
   }
 
-  async peekRateLimit(key: string, now: number): Promise<number> {
-    const row = await first<{ count: number | string }>(this.#db, this.hot.rateLimitCount, [key, now])
-    return row === undefined ? 0 : Number(row.count)
+  async refundAttempt(key: string, limit: AttemptLimit, now: number): Promise<void> {
+    await this.#db
+      .updateTable('rate_limits')
+      .set((eb) => ({
+        count: eb('count', '-', 1),
+        next_at: eb.case().when(eb('count', '-', 1), '<', limit.max).then(now).else(eb.ref('next_at').$castTo<number>()).end(),
+      }))
+      .where('key', '=', key)
+      .where('count', '>', 0)
+      .where('reset_at', '>', now)
+      .execute()
   }
 
   async resetRateLimit(key: string): Promise<void> {
@@ -576,6 +622,27 @@ export function toUser(row: Row<'users'>): UserRecord {
   }
 }
 
+/** When the attempt that makes the window's count `count` lets the next one come. */
+function nextAttemptAt(limit: AttemptLimit, count: number, now: number, resetAt: number): number {
+  if (count < limit.max) return now
+  const delay = limit.delays[Math.min(count - limit.max, limit.delays.length - 1)]
+  return delay === undefined ? resetAt : now + delay
+}
+
+/** The sessions of one browser, and one by id (it may predate the binding). */
+async function deleteSessionsOf(db: Kysely<Database>, browserHash: string | undefined, idHash: string | undefined): Promise<void> {
+  if (browserHash === undefined && idHash === undefined) return
+  await db
+    .deleteFrom('login_sessions')
+    .where((eb) =>
+      eb.or([
+        ...(browserHash === undefined ? [] : [eb('browser_hash', '=', browserHash)]),
+        ...(idHash === undefined ? [] : [eb('id_hash', '=', idHash)]),
+      ]),
+    )
+    .execute()
+}
+
 function loginSessionRow(session: LoginSessionRecord): NewRow<'login_sessions'> {
   return {
     id_hash: session.idHash,
@@ -583,6 +650,7 @@ function loginSessionRow(session: LoginSessionRecord): NewRow<'login_sessions'> 
     auth_time: session.authTime,
     created_at: session.createdAt,
     expires_at: session.expiresAt,
+    browser_hash: session.browserHash,
   }
 }
 
@@ -593,6 +661,7 @@ export function toLoginSession(row: Row<'login_sessions'>): LoginSessionRecord {
     authTime: Number(row.auth_time),
     createdAt: Number(row.created_at),
     expiresAt: Number(row.expires_at),
+    browserHash: row.browser_hash,
   }
 }
 
@@ -606,6 +675,7 @@ function interactionRow(interaction: InteractionRecord): NewRow<'interactions'> 
     browser_hash: interaction.browserHash,
     user_id: interaction.userId,
     auth_time: interaction.authTime,
+    session_hash: interaction.sessionHash,
     created_at: interaction.createdAt,
     expires_at: interaction.expiresAt,
   }
@@ -621,6 +691,7 @@ function toInteraction(row: Row<'interactions'>): InteractionRecord {
     browserHash: row.browser_hash,
     userId: row.user_id,
     authTime: nullableNumber(row.auth_time),
+    sessionHash: row.session_hash,
     createdAt: Number(row.created_at),
     expiresAt: Number(row.expires_at),
   }

@@ -128,7 +128,6 @@ export class SqliteStore extends SqlStore {
   readonly #refreshTokenByHash: Prepared
   readonly #refreshTokenWithGrantByHash: Prepared
   readonly #accessTokenByJti: Prepared
-  readonly #rateLimitCount: Prepared
   readonly #liveLoginSession: Prepared
   readonly #consentOf: Prepared
   readonly #createGrantWithCode: (grant: GrantRecord, code: CodeRecord) => void
@@ -161,7 +160,6 @@ export class SqliteStore extends SqlStore {
     this.#refreshTokenByHash = prepare(hot.refreshTokenByHash)
     this.#refreshTokenWithGrantByHash = prepare(queries.compileTemplate(db, queries.refreshTokenWithGrantByHash, 1))
     this.#accessTokenByJti = prepare(hot.accessTokenByJti)
-    this.#rateLimitCount = prepare(hot.rateLimitCount)
     this.#liveLoginSession = prepare(hot.liveLoginSession)
     this.#consentOf = prepare(hot.consentOf)
 
@@ -288,10 +286,6 @@ export class SqliteStore extends SqlStore {
 
   override getAccessToken(jti: string): Promise<AccessTokenRecord | undefined> {
     return this.#exclusive(() => mapRow(this.#accessTokenByJti.get<Row<'access_tokens'>>(jti), toAccessToken))
-  }
-
-  override peekRateLimit(key: string, now: number): Promise<number> {
-    return this.#exclusive(() => Number(this.#rateLimitCount.get<{ count: number }>(key, now)?.count ?? 0))
   }
 
   override getLoginSession(idHash: string, now: number): Promise<LoginSessionRecord | undefined> {

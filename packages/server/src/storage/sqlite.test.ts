@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import SQLite from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { sql } from 'kysely'
 import { isStoreUnavailable } from './errors.js'
 import { migrateDown, migrateToLatest } from './migrate.js'
 import { openStore, parseDatabaseUrl } from './open.js'
@@ -26,6 +27,8 @@ const TABLES = [
   'users',
 ]
 
+const MIGRATIONS = ['0001_init', '0002_sessions_and_attempts']
+
 let dir: string
 let files = 0
 /** A path for a database file that does not exist yet, in a directory that does not either. */
@@ -47,14 +50,32 @@ describe('sqlite migrations', () => {
     const tables = async () => (await db.introspection.getTables()).map((table) => table.name).toSorted()
     try {
       expect(await tables()).toEqual([])
-      expect(await migrateToLatest(db)).toEqual({ applied: ['0001_init'] })
+      expect(await migrateToLatest(db)).toEqual({ applied: MIGRATIONS })
       expect(await tables()).toEqual(TABLES)
       expect(await migrateToLatest(db)).toEqual({ applied: [] })
-      expect(await migrateDown(db, 1)).toEqual({ reverted: ['0001_init'] })
+      expect(await migrateDown(db, MIGRATIONS.length)).toEqual({ reverted: MIGRATIONS.toReversed() })
       expect(await tables()).toEqual([])
       expect(await migrateDown(db, 1)).toEqual({ reverted: [] })
-      expect(await migrateToLatest(db)).toEqual({ applied: ['0001_init'] })
+      expect(await migrateToLatest(db)).toEqual({ applied: MIGRATIONS })
       expect(await tables()).toEqual(TABLES)
+    } finally {
+      await db.destroy()
+    }
+  })
+
+  it('0002 keeps the rows of 0001: old sessions have no browser, old throttle windows no wait', async () => {
+    const db = await openSqliteDatabase(freshPath())
+    try {
+      await migrateToLatest(db)
+      await migrateDown(db, 1)
+      await sql`insert into users (id, username, password_hash, email_verified, created_at, updated_at) values ('u1', 'alice', 'h', 0, 1, 1)`.execute(db)
+      await sql`insert into login_sessions (id_hash, user_id, auth_time, created_at, expires_at) values ('s1', 'u1', 1, 1, 99)`.execute(db)
+      await sql`insert into rate_limits (key, count, reset_at) values ('k', 3, 99)`.execute(db)
+      expect(await migrateToLatest(db)).toEqual({ applied: ['0002_sessions_and_attempts'] })
+      expect((await sql<{ browser_hash: string | null }>`select browser_hash from login_sessions`.execute(db)).rows).toEqual([{ browser_hash: null }])
+      expect((await sql<{ count: number; next_at: number }>`select count, next_at from rate_limits`.execute(db)).rows).toEqual([{ count: 3, next_at: 0 }])
+      expect(await migrateDown(db, 1)).toEqual({ reverted: ['0002_sessions_and_attempts'] })
+      expect((await sql<{ n: number }>`select count(*) as n from login_sessions`.execute(db)).rows).toEqual([{ n: 1 }])
     } finally {
       await db.destroy()
     }
@@ -72,7 +93,7 @@ describe('sqlite migrations', () => {
   it('reopening an existing file keeps its data and applies nothing', async () => {
     const path = freshPath()
     const first = await openStore(`sqlite:${path}`)
-    expect(first.migrated).toEqual(['0001_init'])
+    expect(first.migrated).toEqual(MIGRATIONS)
     await first.store.createClient({
       clientId: 'c1',
       name: 'Demo',

@@ -64,6 +64,7 @@ function interaction(id: string, overrides: Partial<InteractionRecord> = {}): In
     browserHash: `browser-${id}`,
     userId: null,
     authTime: null,
+    sessionHash: null,
     createdAt: NOW,
     expiresAt: NOW + 10 * MINUTE,
     ...overrides,
@@ -232,6 +233,21 @@ export function storeSuite(dialect: string, open: () => Promise<Store>): void {
         expect(await store.getUserByUsername('carol')).toBeUndefined()
       })
 
+      it('compares usernames byte for byte', async () => {
+        await store.createUser(user('u1', 'Alice'))
+        expect(await store.getUserByUsername('alice')).toBeUndefined()
+        expect((await store.getUserByUsername('Alice'))?.id).toBe('u1')
+      })
+
+      it('updatePasswordHash replaces the hash only while it is still the one expected', async () => {
+        await store.createUser(user('u1', 'alice'))
+        const old = (await store.getUserById('u1'))?.passwordHash ?? ''
+        expect(await store.updatePasswordHash('u1', 'not the hash', 'new', NOW + 1)).toBe(false)
+        expect(await store.updatePasswordHash('u1', old, 'new', NOW + 1)).toBe(true)
+        expect(await store.getUserById('u1')).toMatchObject({ passwordHash: 'new', updatedAt: NOW + 1 })
+        expect(await store.updatePasswordHash('u1', old, 'newer', NOW + 2)).toBe(false)
+      })
+
       it('throws DuplicateError when the username is taken', async () => {
         await store.createUser(user('u1', 'alice'))
         await expect(store.createUser(user('u2', 'alice'))).rejects.toBeInstanceOf(DuplicateError)
@@ -247,7 +263,7 @@ export function storeSuite(dialect: string, open: () => Promise<Store>): void {
     describe('login sessions', () => {
       it('returns a session until it expires, then undefined', async () => {
         await store.createUser(user('u1', 'alice'))
-        const session = { idHash: 's1', userId: 'u1', authTime: NOW - 10, createdAt: NOW, expiresAt: NOW + HOUR }
+        const session = { idHash: 's1', userId: 'u1', authTime: NOW - 10, createdAt: NOW, expiresAt: NOW + HOUR, browserHash: 'b1' }
         await store.createLoginSession(session)
         expect(await store.getLoginSession('s1', NOW)).toEqual(session)
         expect(await store.getLoginSession('s1', NOW + HOUR - 1)).toEqual(session)
@@ -255,12 +271,32 @@ export function storeSuite(dialect: string, open: () => Promise<Store>): void {
         expect(await store.getLoginSession('s2', NOW)).toBeUndefined()
       })
 
-      it('deleteLoginSession removes it', async () => {
+      const session = (idHash: string, browserHash: string | null) => ({ idHash, userId: 'u1', authTime: NOW, createdAt: NOW, expiresAt: NOW + HOUR, browserHash })
+
+      it('deleteBrowserSessions removes the browser\'s sessions and the one named, no other', async () => {
         await store.createUser(user('u1', 'alice'))
-        await store.createLoginSession({ idHash: 's1', userId: 'u1', authTime: NOW, createdAt: NOW, expiresAt: NOW + HOUR })
-        await store.deleteLoginSession('s1')
+        for (const [id, browser] of [['s1', 'b1'], ['s2', 'b1'], ['s3', null], ['s4', 'b2']] as const) await store.createLoginSession(session(id, browser))
+        await store.deleteBrowserSessions('b1', 's3')
         expect(await store.getLoginSession('s1', NOW)).toBeUndefined()
-        await expect(store.deleteLoginSession('s1')).resolves.toBeUndefined()
+        expect(await store.getLoginSession('s2', NOW)).toBeUndefined()
+        expect(await store.getLoginSession('s3', NOW)).toBeUndefined()
+        expect(await store.getLoginSession('s4', NOW)).toBeDefined()
+        await expect(store.deleteBrowserSessions(undefined, undefined)).resolves.toBeUndefined()
+        await store.deleteBrowserSessions(undefined, 's4')
+        expect(await store.getLoginSession('s4', NOW)).toBeUndefined()
+      })
+
+      it('signOutBrowser removes the browser\'s sessions and every interaction it started, no other browser\'s', async () => {
+        await seed()
+        await store.createLoginSession(session('s1', 'b1'))
+        await store.createLoginSession(session('s2', 'b2'))
+        await store.createInteraction(interaction('i1', { browserHash: 'b1' }))
+        await store.createInteraction(interaction('i2', { browserHash: 'b2' }))
+        await store.signOutBrowser('b1', undefined)
+        expect(await store.getLoginSession('s1', NOW)).toBeUndefined()
+        expect(await store.getInteraction('i1', NOW)).toBeUndefined()
+        expect(await store.getLoginSession('s2', NOW)).toBeDefined()
+        expect(await store.getInteraction('i2', NOW)).toBeDefined()
       })
     })
 
@@ -280,10 +316,10 @@ export function storeSuite(dialect: string, open: () => Promise<Store>): void {
         const authenticated = await store.transitionInteraction(
           'i1',
           ['created', 'authenticated'],
-          { state: 'authenticated', userId: 'u1', authTime: NOW - 1 },
+          { state: 'authenticated', userId: 'u1', authTime: NOW - 1, sessionHash: 's1' },
           NOW,
         )
-        const expected = interaction('i1', { state: 'authenticated', userId: 'u1', authTime: NOW - 1 })
+        const expected = interaction('i1', { state: 'authenticated', userId: 'u1', authTime: NOW - 1, sessionHash: 's1' })
         expect(authenticated).toEqual(expected)
         expect(await store.getInteraction('i1', NOW)).toEqual(expected)
 
@@ -640,30 +676,47 @@ export function storeSuite(dialect: string, open: () => Promise<Store>): void {
     })
 
     describe('rate limits', () => {
-      it('counts hits in a fixed window that starts at the first hit, then starts a new one', async () => {
-        expect(await store.peekRateLimit('ip:1', NOW)).toBe(0)
-        expect(await store.hitRateLimit('ip:1', MINUTE, NOW)).toEqual({ count: 1, resetAt: NOW + MINUTE })
-        expect(await store.hitRateLimit('ip:1', MINUTE, NOW + 30)).toEqual({ count: 2, resetAt: NOW + MINUTE })
-        expect(await store.hitRateLimit('ip:1', MINUTE, NOW + MINUTE - 1)).toEqual({ count: 3, resetAt: NOW + MINUTE })
-        expect(await store.peekRateLimit('ip:1', NOW + MINUTE - 1)).toBe(3)
-        expect(await store.peekRateLimit('ip:1', NOW + MINUTE)).toBe(0)
-        expect(await store.hitRateLimit('ip:1', MINUTE, NOW + MINUTE)).toEqual({ count: 1, resetAt: NOW + 2 * MINUTE })
-        expect(await store.hitRateLimit('ip:2', MINUTE, NOW + MINUTE)).toEqual({ count: 1, resetAt: NOW + 2 * MINUTE })
+      const hard = { max: 3, window: MINUTE, delays: [] }
+      const progressive = { max: 2, window: 10 * MINUTE, delays: [10, 20] }
+
+      it('reserveAttempt takes max attempts in a window that starts at the first, then none until it ends', async () => {
+        for (let i = 0; i < 3; i++) expect(await store.reserveAttempt('ip:1', hard, NOW + i)).toEqual({ reserved: true })
+        expect(await store.reserveAttempt('ip:1', hard, NOW + 30)).toEqual({ reserved: false, retryAfter: MINUTE - 30 })
+        expect(await store.reserveAttempt('ip:2', hard, NOW + 30)).toEqual({ reserved: true })
+        expect(await store.reserveAttempt('ip:1', hard, NOW + MINUTE)).toEqual({ reserved: true })
       })
 
-      it('counts every one of concurrent hits', async () => {
-        const results = await Promise.all(Array.from({ length: 20 }, () => store.hitRateLimit('ip:1', MINUTE, NOW)))
-        expect(results.map((result) => result.count).toSorted((a, b) => a - b)).toEqual(
-          Array.from({ length: 20 }, (_, i) => i + 1),
-        )
+      it('reserveAttempt past max waits each delay in turn, the last repeating', async () => {
+        expect(await store.reserveAttempt('acct', progressive, NOW)).toEqual({ reserved: true })
+        expect(await store.reserveAttempt('acct', progressive, NOW)).toEqual({ reserved: true })
+        expect(await store.reserveAttempt('acct', progressive, NOW + 1)).toEqual({ reserved: false, retryAfter: 9 })
+        expect(await store.reserveAttempt('acct', progressive, NOW + 10)).toEqual({ reserved: true })
+        expect(await store.reserveAttempt('acct', progressive, NOW + 29)).toEqual({ reserved: false, retryAfter: 1 })
+        expect(await store.reserveAttempt('acct', progressive, NOW + 30)).toEqual({ reserved: true })
+        expect(await store.reserveAttempt('acct', progressive, NOW + 49)).toEqual({ reserved: false, retryAfter: 1 })
+        expect(await store.reserveAttempt('acct', progressive, NOW + 50)).toEqual({ reserved: true })
+        // A new window starts over.
+        expect(await store.reserveAttempt('acct', progressive, NOW + 10 * MINUTE)).toEqual({ reserved: true })
+        expect(await store.reserveAttempt('acct', progressive, NOW + 10 * MINUTE)).toEqual({ reserved: true })
+      })
+
+      it('of concurrent reservations exactly max succeed', async () => {
+        const results = await Promise.all(Array.from({ length: 20 }, () => store.reserveAttempt('ip:1', hard, NOW)))
+        expect(results.filter((result) => result.reserved)).toHaveLength(3)
+      })
+
+      it('refundAttempt gives one attempt back within the window', async () => {
+        for (let i = 0; i < 3; i++) await store.reserveAttempt('ip:1', hard, NOW)
+        await store.refundAttempt('ip:1', hard, NOW + 1)
+        expect(await store.reserveAttempt('ip:1', hard, NOW + 1)).toEqual({ reserved: true })
+        expect((await store.reserveAttempt('ip:1', hard, NOW + 1)).reserved).toBe(false)
+        await expect(store.refundAttempt('nobody', hard, NOW)).resolves.toBeUndefined()
       })
 
       it('resetRateLimit starts over', async () => {
-        await store.hitRateLimit('ip:1', MINUTE, NOW)
-        await store.hitRateLimit('ip:1', MINUTE, NOW)
+        for (let i = 0; i < 3; i++) await store.reserveAttempt('ip:1', hard, NOW)
         await store.resetRateLimit('ip:1')
-        expect(await store.peekRateLimit('ip:1', NOW)).toBe(0)
-        expect(await store.hitRateLimit('ip:1', MINUTE, NOW + 1)).toEqual({ count: 1, resetAt: NOW + 1 + MINUTE })
+        expect(await store.reserveAttempt('ip:1', hard, NOW)).toEqual({ reserved: true })
       })
     })
 
@@ -692,12 +745,13 @@ export function storeSuite(dialect: string, open: () => Promise<Store>): void {
         // g4: its code is not redeemed yet and still live.
         await store.createGrantWithCode(grant('g4'), code('code-g4', 'g4', { createdAt: NOW + 900, expiresAt: NOW + 1500 }))
 
-        await store.createLoginSession({ idHash: 's-old', userId: 'u1', authTime: NOW, createdAt: NOW, expiresAt: purgeAt })
-        await store.createLoginSession({ idHash: 's-live', userId: 'u1', authTime: NOW, createdAt: NOW, expiresAt: purgeAt + 1 })
+        await store.createLoginSession({ idHash: 's-old', userId: 'u1', authTime: NOW, createdAt: NOW, expiresAt: purgeAt, browserHash: null })
+        await store.createLoginSession({ idHash: 's-live', userId: 'u1', authTime: NOW, createdAt: NOW, expiresAt: purgeAt + 1, browserHash: 'b1' })
         await store.createInteraction(interaction('i-old', { expiresAt: purgeAt - 1 }))
         await store.createInteraction(interaction('i-live', { expiresAt: purgeAt + 600 }))
-        await store.hitRateLimit('old', MINUTE, NOW)
-        await store.hitRateLimit('live', MINUTE, purgeAt - 10)
+        const once = { max: 1, window: MINUTE, delays: [] }
+        await store.reserveAttempt('old', once, NOW)
+        await store.reserveAttempt('live', once, purgeAt - 10)
 
         expect(await store.purgeExpired(purgeAt)).toEqual({
           codes: 3,
@@ -724,7 +778,7 @@ export function storeSuite(dialect: string, open: () => Promise<Store>): void {
         expect(await store.getCode('code-g4')).toBeDefined()
         expect(await store.getLoginSession('s-live', purgeAt)).toBeDefined()
         expect(await store.getInteraction('i-live', purgeAt)).toBeDefined()
-        expect(await store.peekRateLimit('live', purgeAt)).toBe(1)
+        expect((await store.reserveAttempt('live', once, purgeAt)).reserved).toBe(false)
 
         expect(await store.purgeExpired(purgeAt)).toEqual({
           codes: 0,

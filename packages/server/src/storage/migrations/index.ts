@@ -5,9 +5,11 @@
  */
 import type { Migration, MigrationProvider } from 'kysely'
 import * as init from './0001_init.js'
+import * as sessionsAndAttempts from './0002_sessions_and_attempts.js'
 
 const migrations: Record<string, Migration> = {
   '0001_init': init,
+  '0002_sessions_and_attempts': sessionsAndAttempts,
 }
 
 export const migrationProvider: MigrationProvider = {
