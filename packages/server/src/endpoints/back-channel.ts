@@ -27,6 +27,7 @@ export const backChannelEndpoints: FastifyPluginAsync<{ services: Services }> = 
       { authorization: request.headers.authorization, body: params, query: queryParams(request) },
       store,
       services.throttles.clientAuth,
+      request.ip,
       services.now(),
     )
     return { client, params }

@@ -1,11 +1,13 @@
 /**
  * Client authentication at the token, revocation and introspection endpoints (RFC 6749 §2.3,
  * OAuth 2.1 §2.4): `client_secret_basic`, `client_secret_post`, or `none` for public clients;
- * exactly one method per request; secrets compared as hashes in constant time; failures throttled.
+ * exactly one method per request; secrets compared as hashes in constant time. Failures are
+ * throttled per caller address and client, after the credentials are checked, so a client that
+ * presents valid credentials is never refused by anyone else's failures (SECURITY.md 26).
  */
 import { invalidClient, invalidRequest } from './errors.js'
 import type { Params } from './params.js'
-import type { Throttle } from './rate-limit.js'
+import { throttleKey, type Throttle } from './rate-limit.js'
 import type { ClientRecord, ClientStore } from './store.js'
 import { hashToken, safeEqual } from '../tokens/secrets.js'
 
@@ -64,7 +66,10 @@ function presentedCredentials(input: ClientCredentialsInput): PresentedCredentia
 const NO_SECRET = hashToken('authcode: no such client secret')
 
 /**
- * Authenticates the client of a back-channel request.
+ * Authenticates the client of a back-channel request. A failure counts against the caller's
+ * address and that client (an unknown client writes nothing); past the limit the failure is a
+ * 429, and a success is never refused.
+ * @param caller the caller's address
  * @returns the authenticated client
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
  */
@@ -72,13 +77,10 @@ export async function authenticateClient(
   input: ClientCredentialsInput,
   clients: ClientStore,
   throttle: Throttle,
+  caller: string,
   now: number,
 ): Promise<ClientRecord> {
   const presented = presentedCredentials(input)
-  const wait = await throttle.blockedFor(presented.clientId, now)
-  if (wait > 0) {
-    throw invalidClient('too many failed client authentication attempts, retry later', { status: 429, retryAfter: wait })
-  }
   const client = await clients.getClient(presented.clientId)
   let ok: boolean
   if (presented.secret === undefined) {
@@ -87,9 +89,12 @@ export async function authenticateClient(
     const matches = safeEqual(hashToken(presented.secret), client?.secretHash ?? NO_SECRET)
     ok = client !== undefined && client.secretHash !== null && matches
   }
-  if (!ok || client === undefined) {
-    await throttle.fail(presented.clientId, now)
-    throw invalidClient('client authentication failed')
+  if (ok && client !== undefined) return client
+  if (client !== undefined) {
+    const counted = await throttle.reserve(throttleKey(caller, client.clientId), now)
+    if (!counted.reserved) {
+      throw invalidClient('too many failed client authentication attempts, retry later', { status: 429, retryAfter: counted.retryAfter })
+    }
   }
-  return client
+  throw invalidClient('client authentication failed')
 }
