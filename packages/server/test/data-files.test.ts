@@ -128,7 +128,7 @@ describe.skipIf(process.platform === 'win32').concurrent('SECURITY 32: data at r
     } finally {
       expect(await server.stop()).toBe(0)
     }
-  })
+  }, 60_000)
 
   it('an existing 0755 data folder and 0644 database: a warning at start names each path and mode, and the modes are left as they are', async () => {
     const cwd = workdir()
@@ -156,5 +156,5 @@ describe.skipIf(process.platform === 'win32').concurrent('SECURITY 32: data at r
     expect(warnings[1]?.msg).toBe(`${db} is accessible by other users (mode 644); restrict it with: chmod 600 ${db}`)
     expect(modeOf(data)).toBe('755')
     expect(modeOf(db)).toBe('644')
-  })
+  }, 60_000)
 })
