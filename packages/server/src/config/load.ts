@@ -268,6 +268,7 @@ export function loadConfig(flags: ConfigFlags, env: Readonly<Record<string, stri
     throw new ConfigError(`AUTHCODE_LOG_LEVEL: unknown level ${logLevel}`)
   }
   const secret = nonEmpty(env.AUTHCODE_SECRET)
+  if (secret !== undefined && secret.length < 32) throw new ConfigError('AUTHCODE_SECRET: must be at least 32 characters')
   // Every source given is checked, not only the one that wins: an unsafe `true` left in the file fails
   // too. Only the file's `false` gives undefined, and the file comes last.
   const trustProxy = [
@@ -275,7 +276,6 @@ export function loadConfig(flags: ConfigFlags, env: Readonly<Record<string, stri
     trustedProxies(nonEmpty(env.AUTHCODE_TRUST_PROXY), 'AUTHCODE_TRUST_PROXY'),
     trustedProxies(file.trustProxy, 'trustProxy'),
   ].find((setting) => setting !== undefined)
-  if (secret !== undefined && secret.length < 32) throw new ConfigError('AUTHCODE_SECRET: must be at least 32 characters')
 
   const lifetimes = {
     code: 300,
