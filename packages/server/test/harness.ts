@@ -187,8 +187,16 @@ export class Browser {
     return response
   }
 
+  /**
+   * Posts a form as a browser does: `Sec-Fetch-Site` says whether the page it came from (the
+   * `origin` header when given, else one of the target's own pages) is of the target's origin,
+   * unless `headers` set it themselves.
+   */
   async post(url: string, form: Record<string, string>, headers: Record<string, string> = {}): Promise<Response> {
-    const response = await postForm(url, form, { ...this.#cookieHeader(), ...headers })
+    const from = headers.origin
+    // `Origin: null` says nothing of where the form came from: the test says it, or nothing is sent.
+    const site = from === 'null' ? {} : { 'sec-fetch-site': from === undefined || from === new URL(url).origin ? 'same-origin' : 'cross-site' }
+    const response = await postForm(url, form, { ...site, ...this.#cookieHeader(), ...headers })
     this.#remember(response)
     return response
   }

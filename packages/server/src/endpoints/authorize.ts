@@ -15,13 +15,18 @@ import {
   validateAuthorizationRequest,
   type AuthorizationRequest,
 } from '../protocol/authorize.js'
-import { accessDenied, type OAuthError } from '../protocol/errors.js'
+import { OAuthError, accessDenied } from '../protocol/errors.js'
 import { toOAuthError } from '../http/errors.js'
 import { issueAuthorizationCode } from '../protocol/grants/index.js'
-import { completeInteraction, requestOf } from '../protocol/interaction.js'
+import { completeInteraction, heldBySession, requestOf } from '../protocol/interaction.js'
 import { browserBinding, currentLoginSession, presentedBrowserBinding } from '../interaction/cookies.js'
 import type { Pages } from '../interaction/pages.js'
+import { SIGNED_OUT } from '../interaction/routes.js'
 import { randomToken } from '../tokens/secrets.js'
+
+/** RFC 6749 §4.1.2.1 `temporarily_unavailable`: this address started too many sign-ins. */
+const temporarilyBusy = (retryAfter: number) =>
+  new OAuthError('temporarily_unavailable', 'too many sign-in requests from this address, retry later', { status: 429, retryAfter })
 
 export const authorizeEndpoint: FastifyPluginAsync<{ services: Services; pages: Pages }> = async (app, { services, pages }) => {
   const { store, config } = services
@@ -68,6 +73,9 @@ export const authorizeEndpoint: FastifyPluginAsync<{ services: Services; pages: 
         })
         if (decision.kind === 'issue') return await redirectWithCode(reply, status, authzRequest, decision)
 
+        // SECURITY.md 31: anonymous requests store interactions, so each address gets a bounded number.
+        const allowed = await services.throttles.interactionIp.reserve(request.ip, now)
+        if (!allowed.reserved) throw temporarilyBusy(allowed.retryAfter)
         const id = randomUUID()
         await store.createInteraction({
           id,
@@ -78,6 +86,8 @@ export const authorizeEndpoint: FastifyPluginAsync<{ services: Services; pages: 
           browserHash: browserBinding(request, reply, services),
           userId: decision.kind === 'consent' ? decision.userId : null,
           authTime: decision.kind === 'consent' ? decision.authTime : null,
+          // Consent asked of the signed-in user: the session must still be there when she answers.
+          sessionHash: decision.kind === 'consent' ? (session?.idHash ?? null) : null,
           createdAt: now,
           expiresAt: now + config.lifetimes.interaction,
         })
@@ -100,9 +110,10 @@ export const authorizeEndpoint: FastifyPluginAsync<{ services: Services; pages: 
     if (interaction === undefined) {
       return pages.sendError(reply, 400, 'This sign-in request has expired or does not exist. Start again from the application.')
     }
-    if (presentedBrowserBinding(request) !== interaction.browserHash) {
+    if (presentedBrowserBinding(request, services) !== interaction.browserHash) {
       return pages.sendError(reply, 403, 'This sign-in request was started in another browser. Start again from the application.')
     }
+    if (!heldBySession(interaction, await currentLoginSession(request, services))) return pages.sendError(reply, 403, SIGNED_OUT)
     const authzRequest = requestOf(interaction)
     if ((await store.getClient(authzRequest.clientId)) === undefined) {
       return pages.sendError(reply, 400, 'The application that started this sign-in is no longer registered.')

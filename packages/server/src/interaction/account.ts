@@ -36,7 +36,7 @@ export const accountRoutes: FastifyPluginAsync<{ services: Services; pages: Page
 
   /** The form body when it carries this browser's token; otherwise the 403 page is sent. */
   function checkForm(request: FastifyRequest, reply: FastifyReply) {
-    const form = checkedForm(request, services, presentedBrowserFormToken(request))
+    const form = checkedForm(request, services, presentedBrowserFormToken(request, services))
     if (form === undefined) pages.sendError(reply, 403, FORBIDDEN, backToAccount)
     return form
   }
@@ -73,7 +73,7 @@ export const accountRoutes: FastifyPluginAsync<{ services: Services; pages: Page
     if ((await signedInUser(request)) !== undefined) return reply.redirect(accountUrl, 303)
     const outcome = await signIn(request, reply, services, form)
     if (!('user' in outcome)) return showSignIn(request, reply, outcome.username, outcome.error, outcome.status)
-    await startLoginSession(reply, services, outcome.user.id, services.now())
+    await startLoginSession(request, reply, services, outcome.user, services.now())
     return reply.redirect(accountUrl, 303)
   })
 

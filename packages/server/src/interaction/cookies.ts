@@ -1,18 +1,40 @@
 /**
- * The two cookies of the browser side, both HttpOnly, SameSite=Lax, and Secure under an https
- * issuer. Their values are 256-bit random; the store keeps only hashes.
- * - `authcode_session`: the login session (who is signed in, since when).
- * - `authcode_browser`: binds pending interactions to the browser that started them, so that a
- *   leaked interaction URL is useless elsewhere; one value per browser keeps several tabs apart.
+ * The cookies of the browser side, all HttpOnly and SameSite=Lax. Under an https issuer they are
+ * Secure and carry the `__Host-` prefix (`__Secure-` when the issuer has a path), so a sibling
+ * subdomain cannot plant or overwrite them (SECURITY.md 30, RFC 6265bis §4.1.3).
+ * - `authcode_session`: the login session (who is signed in, since when); 256-bit random, the
+ *   store keeps its hash and the browser it was started in.
+ * - `authcode_browser`: binds pending interactions and login sessions to the browser that started
+ *   them, so that a leaked interaction URL is useless elsewhere and sign-out ends what this
+ *   browser started. A random value with the server's MAC: a value the server did not issue
+ *   counts as no cookie at all.
+ * - `authcode_device`: the accounts that signed in in this browser before (OWASP's device
+ *   cookies), each entry a random id with the server's MAC over it and the username. Failed
+ *   sign-ins elsewhere do not slow down an account in a browser it vouches for.
  */
 import { createHmac } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Services } from '../http/services.js'
 import type { LoginSessionRecord } from '../protocol/store.js'
-import { hashToken, randomToken } from '../tokens/secrets.js'
+import { hashToken, randomToken, safeEqual } from '../tokens/secrets.js'
 
-export const SESSION_COOKIE = 'authcode_session'
-export const BROWSER_COOKIE = 'authcode_browser'
+const SESSION_COOKIE = 'authcode_session'
+const BROWSER_COOKIE = 'authcode_browser'
+const DEVICE_COOKIE = 'authcode_device'
+
+/** How long a browser keeps vouching for the accounts that signed in there. */
+const DEVICE_LIFETIME = 180 * 86_400
+/** Accounts one browser vouches for at most (the most recent ones). */
+const DEVICE_ENTRIES = 5
+
+const TOKEN = /^[\w-]{43}$/
+const SIGNED = /^([\w-]{43})\.([\w-]{43})$/
+
+/** The cookie's name as this issuer sets it: prefixed under https (RFC 6265bis §4.1.3). */
+export function cookieName(services: Services, name: string): string {
+  if (!services.secureCookies) return name
+  return services.basePath === '' ? `__Host-${name}` : `__Secure-${name}`
+}
 
 function cookieOptions(services: Services, maxAge: number) {
   return {
@@ -24,12 +46,28 @@ function cookieOptions(services: Services, maxAge: number) {
   }
 }
 
-/** This browser's binding value, setting the cookie when there is none yet. */
+const read = (request: FastifyRequest, services: Services, name: string): string | undefined => request.cookies[cookieName(services, name)]
+
+const mac = (services: Services, ...parts: string[]): string =>
+  createHmac('sha256', services.cookieKey).update(parts.join('\0')).digest('base64url')
+
+/** The browser cookie's value when the server issued it, else undefined. */
+function issuedBrowserValue(request: FastifyRequest, services: Services): string | undefined {
+  const match = SIGNED.exec(read(request, services, BROWSER_COOKIE) ?? '')
+  if (match === null) return undefined
+  const [value, random, signature] = match as unknown as [string, string, string]
+  return safeEqual(signature, mac(services, 'browser', random)) ? value : undefined
+}
+
+/** This browser's binding value, setting the cookie when there is none the server issued. */
 function browserValue(request: FastifyRequest, reply: FastifyReply, services: Services): string {
-  let value = request.cookies[BROWSER_COOKIE]
-  if (value === undefined || !/^[\w-]{43}$/.test(value)) {
-    value = randomToken()
-    reply.setCookie(BROWSER_COOKIE, value, cookieOptions(services, services.config.lifetimes.loginSession))
+  let value = issuedBrowserValue(request, services)
+  if (value === undefined) {
+    const random = randomToken()
+    value = `${random}.${mac(services, 'browser', random)}`
+    reply.setCookie(cookieName(services, BROWSER_COOKIE), value, cookieOptions(services, services.config.lifetimes.loginSession))
+    // Later code in this request (a sign-in right after) must see the value it was just given.
+    request.cookies[cookieName(services, BROWSER_COOKIE)] = value
   }
   return value
 }
@@ -39,45 +77,96 @@ export function browserBinding(request: FastifyRequest, reply: FastifyReply, ser
   return hashToken(browserValue(request, reply, services))
 }
 
-/** The hash of this browser's binding value, or undefined when the cookie is missing. */
-export function presentedBrowserBinding(request: FastifyRequest): string | undefined {
-  const value = request.cookies[BROWSER_COOKIE]
+/** The hash of this browser's binding value, or undefined when it has none the server issued. */
+export function presentedBrowserBinding(request: FastifyRequest, services: Services): string | undefined {
+  const value = issuedBrowserValue(request, services)
   return value === undefined ? undefined : hashToken(value)
 }
 
 /**
  * The CSRF token of forms that belong to no interaction (the account page): derived from this
- * browser's binding value, which only this browser holds (HttpOnly), so a page of another site can
- * neither read nor guess it. Distinct from the stored hash, so the database does not reveal it.
+ * browser's binding value, which only this browser holds (HttpOnly) and only the server can make,
+ * so a page of another site can neither read, guess nor plant it. Distinct from the stored hash,
+ * so the database does not reveal it.
  */
 export function browserFormToken(request: FastifyRequest, reply: FastifyReply, services: Services): string {
   return formTokenOf(browserValue(request, reply, services))
 }
 
-/** The token a form of this browser must carry, or undefined when the browser cookie is missing. */
-export function presentedBrowserFormToken(request: FastifyRequest): string | undefined {
-  const value = request.cookies[BROWSER_COOKIE]
-  return value === undefined || !/^[\w-]{43}$/.test(value) ? undefined : formTokenOf(value)
+/** The token a form of this browser must carry, or undefined when it has no binding the server issued. */
+export function presentedBrowserFormToken(request: FastifyRequest, services: Services): string | undefined {
+  const value = issuedBrowserValue(request, services)
+  return value === undefined ? undefined : formTokenOf(value)
 }
 
 const formTokenOf = (browserValue: string): string => createHmac('sha256', browserValue).update('authcode form token').digest('base64url')
 
+/** The hash of the presented session cookie (live or not), or undefined. */
+function presentedSessionHash(request: FastifyRequest, services: Services): string | undefined {
+  const value = read(request, services, SESSION_COOKIE)
+  return value === undefined || !TOKEN.test(value) ? undefined : hashToken(value)
+}
+
 export async function currentLoginSession(request: FastifyRequest, services: Services): Promise<LoginSessionRecord | undefined> {
-  const value = request.cookies[SESSION_COOKIE]
-  if (value === undefined || !/^[\w-]{43}$/.test(value)) return undefined
-  return services.store.getLoginSession(hashToken(value), services.now())
+  const idHash = presentedSessionHash(request, services)
+  return idHash === undefined ? undefined : services.store.getLoginSession(idHash, services.now())
 }
 
-/** Signs out: the session is deleted and its cookie cleared. */
+/**
+ * Signs out (SECURITY.md 30): every login session of this browser and every interaction it
+ * started are deleted, and the session cookie cleared.
+ */
 export async function endLoginSession(request: FastifyRequest, reply: FastifyReply, services: Services): Promise<void> {
-  const value = request.cookies[SESSION_COOKIE]
-  if (value !== undefined) await services.store.deleteLoginSession(hashToken(value))
-  reply.clearCookie(SESSION_COOKIE, cookieOptions(services, 0))
+  await services.store.signOutBrowser(presentedBrowserBinding(request, services), presentedSessionHash(request, services))
+  reply.clearCookie(cookieName(services, SESSION_COOKIE), cookieOptions(services, 0))
 }
 
-export async function startLoginSession(reply: FastifyReply, services: Services, userId: string, now: number): Promise<void> {
+/**
+ * Starts a login session in this browser for `userId`, replacing the sessions it had (whoever
+ * they were for), and makes the browser vouch for `username` from now on.
+ * @returns the new session's `idHash`, which the interaction being signed in to is bound to.
+ */
+export async function startLoginSession(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  services: Services,
+  user: { id: string; username: string },
+  now: number,
+): Promise<string> {
+  const browserHash = browserBinding(request, reply, services)
+  await services.store.deleteBrowserSessions(browserHash, presentedSessionHash(request, services))
   const value = randomToken()
+  const idHash = hashToken(value)
   const lifetime = services.config.lifetimes.loginSession
-  await services.store.createLoginSession({ idHash: hashToken(value), userId, authTime: now, createdAt: now, expiresAt: now + lifetime })
-  reply.setCookie(SESSION_COOKIE, value, cookieOptions(services, lifetime))
+  await services.store.createLoginSession({ idHash, userId: user.id, authTime: now, createdAt: now, expiresAt: now + lifetime, browserHash })
+  reply.setCookie(cookieName(services, SESSION_COOKIE), value, cookieOptions(services, lifetime))
+  rememberDevice(request, reply, services, user.username)
+  return idHash
+}
+
+/** The device cookie's entries, `id.mac` each; malformed ones are dropped. */
+function deviceEntries(request: FastifyRequest, services: Services): { id: string; signature: string }[] {
+  const value = read(request, services, DEVICE_COOKIE) ?? ''
+  return value
+    .split('~')
+    .slice(0, DEVICE_ENTRIES)
+    .flatMap((entry) => {
+      const match = SIGNED.exec(entry)
+      return match === null ? [] : [{ id: match[1] as string, signature: match[2] as string }]
+    })
+}
+
+/**
+ * The id of this browser's device entry for `username`, when the server issued one after a
+ * sign-in of that account here; else undefined.
+ */
+export function vouchedDevice(request: FastifyRequest, services: Services, username: string): string | undefined {
+  return deviceEntries(request, services).find((entry) => safeEqual(entry.signature, mac(services, 'device', entry.id, username)))?.id
+}
+
+function rememberDevice(request: FastifyRequest, reply: FastifyReply, services: Services, username: string): void {
+  if (vouchedDevice(request, services, username) !== undefined) return
+  const id = randomToken()
+  const entries = [`${id}.${mac(services, 'device', id, username)}`, ...deviceEntries(request, services).map((entry) => `${entry.id}.${entry.signature}`)]
+  reply.setCookie(cookieName(services, DEVICE_COOKIE), entries.slice(0, DEVICE_ENTRIES).join('~'), cookieOptions(services, DEVICE_LIFETIME))
 }

@@ -9,16 +9,31 @@ import { checkLogin } from '../protocol/login.js'
 import type { Params } from '../protocol/params.js'
 import type { UserRecord } from '../protocol/store.js'
 import { safeEqual } from '../tokens/secrets.js'
+import { presentedBrowserBinding, vouchedDevice } from './cookies.js'
 
 /**
- * The form body when it carries `expectedCsrf` and does not come from another origin, else
- * undefined. Browsers send `Origin: null` for forms of pages under `Referrer-Policy: no-referrer`
- * (ours), so `null` says nothing either way; the token, bound to this browser's cookie, is what
- * proves the form is ours.
+ * Whether a form POST comes from one of our own pages (SECURITY.md 30). Browsers send `Origin:
+ * null` for forms of pages under `Referrer-Policy: no-referrer` (ours), so `null` proves nothing
+ * by itself: it passes only with a browser binding the server issued (a sibling subdomain can
+ * plant a cookie, not forge the server's MAC on it). A request without `Origin` passes only when
+ * the browser says `Sec-Fetch-Site: same-origin`; any other `Sec-Fetch-Site` never passes.
+ */
+function fromOurOrigin(request: FastifyRequest, services: Services): boolean {
+  const origin = request.headers.origin
+  const site = request.headers['sec-fetch-site']
+  if (site !== undefined && site !== 'same-origin') return false
+  if (origin === undefined) return site === 'same-origin'
+  if (origin === 'null') return presentedBrowserBinding(request, services) !== undefined
+  return origin === services.origin
+}
+
+/**
+ * The form body when it comes from our origin (`fromOurOrigin`) and carries `expectedCsrf`, else
+ * undefined. The token, bound to this browser's cookie or interaction, is what proves the form is
+ * ours; the origin check stops what a token alone cannot (a planted cookie).
  */
 export function checkedForm(request: FastifyRequest, services: Services, expectedCsrf: string | undefined): Params | undefined {
-  const origin = request.headers.origin
-  if (origin !== undefined && origin !== 'null' && origin !== services.origin) return undefined
+  if (!fromOurOrigin(request, services)) return undefined
   try {
     const form = formBody(request)
     const csrf = form.single('csrf')
@@ -51,15 +66,22 @@ export async function signIn(request: FastifyRequest, reply: FastifyReply, servi
   if (username === undefined || password === undefined) {
     return { status: 400, error: 'Enter your username and password.', username: username ?? '' }
   }
-  const result = await checkLogin(services, username, password, request.ip, services.now())
+  const device = vouchedDevice(request, services, username)
+  const result = await checkLogin(services, { username, password, ip: request.ip, device }, services.now())
   switch (result.kind) {
     case 'throttled':
       reply.header('retry-after', String(result.retryAfter))
-      return { status: 429, error: 'Too many failed sign-in attempts. Wait a few minutes and try again.', username }
+      return { status: 429, error: `Too many failed sign-in attempts. Wait ${waitText(result.retryAfter)} and try again.`, username }
     case 'invalid':
       request.log.info({ event: 'login_failed' }, 'sign-in failed')
       return { status: 401, error: BAD_LOGIN, username }
     case 'valid':
       return { user: result.user }
   }
+}
+
+/** `seconds` as a person reads a wait: "40 seconds", "3 minutes". */
+function waitText(seconds: number): string {
+  if (seconds < 90) return seconds === 1 ? '1 second' : `${seconds} seconds`
+  return `${Math.ceil(seconds / 60)} minutes`
 }

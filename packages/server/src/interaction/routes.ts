@@ -6,7 +6,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { Services } from '../http/services.js'
 import { consentNeeded } from '../protocol/authorize.js'
-import { authenticateInteraction, consentInteraction, denyInteraction, requestOf } from '../protocol/interaction.js'
+import { authenticateInteraction, consentInteraction, denyInteraction, heldBySession, requestOf } from '../protocol/interaction.js'
 import type { Params } from '../protocol/params.js'
 import type { ClientRecord, InteractionRecord } from '../protocol/store.js'
 import { currentLoginSession, presentedBrowserBinding, startLoginSession } from './cookies.js'
@@ -15,6 +15,7 @@ import type { Pages } from './pages.js'
 
 const EXPIRED = 'This sign-in request has expired or does not exist. Start again from the application.'
 const FORBIDDEN = 'This form was not sent from this sign-in page. Start again from the application.'
+export const SIGNED_OUT = 'You signed out, or signed in as someone else, since this sign-in request began. Start again from the application.'
 
 export const interactionRoutes: FastifyPluginAsync<{ services: Services; pages: Pages }> = async (app, { services, pages }) => {
   const { store, config } = services
@@ -28,8 +29,12 @@ export const interactionRoutes: FastifyPluginAsync<{ services: Services; pages: 
       pages.sendError(reply, 400, EXPIRED)
       return undefined
     }
-    if (presentedBrowserBinding(request) !== interaction.browserHash) {
+    if (presentedBrowserBinding(request, services) !== interaction.browserHash) {
       pages.sendError(reply, 403, FORBIDDEN)
+      return undefined
+    }
+    if (!heldBySession(interaction, await currentLoginSession(request, services))) {
+      pages.sendError(reply, 403, SIGNED_OUT)
       return undefined
     }
     return { interaction, client }
@@ -108,9 +113,9 @@ export const interactionRoutes: FastifyPluginAsync<{ services: Services; pages: 
     const { user } = outcome
     const now = services.now()
 
-    const authenticated = await authenticateInteraction(store, interaction.id, user.id, now, now)
+    const sessionHash = await startLoginSession(request, reply, services, user, now)
+    const authenticated = await authenticateInteraction(store, interaction.id, { userId: user.id, authTime: now, sessionHash }, now)
     if (authenticated === undefined) return pages.sendError(reply, 400, EXPIRED)
-    await startLoginSession(reply, services, user.id, now)
     return afterLogin(reply, authenticated, client)
   })
 

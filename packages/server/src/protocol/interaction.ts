@@ -5,11 +5,15 @@
  * resume link moves the state at most once.
  */
 import type { AuthorizationRequest } from './authorize.js'
-import type { InteractionRecord, InteractionStore } from './store.js'
+import type { InteractionRecord, InteractionStore, LoginSessionRecord } from './store.js'
 
-/** The user proved who they are. */
-export const authenticateInteraction = (store: InteractionStore, id: string, userId: string, authTime: number, now: number) =>
-  store.transitionInteraction(id, ['created'], { state: 'authenticated', userId, authTime }, now)
+/** The user proved who they are, in the login session `sessionHash`. */
+export const authenticateInteraction = (
+  store: InteractionStore,
+  id: string,
+  user: { userId: string; authTime: number; sessionHash: string },
+  now: number,
+) => store.transitionInteraction(id, ['created'], { state: 'authenticated', ...user }, now)
 
 /** The user approved, or had approved before, or the client is first-party. */
 export const consentInteraction = (store: InteractionStore, id: string, now: number) =>
@@ -26,4 +30,14 @@ export const completeInteraction = (store: InteractionStore, id: string, now: nu
 /** The authorization request an interaction carries. */
 export function requestOf(interaction: InteractionRecord): AuthorizationRequest {
   return JSON.parse(interaction.request) as AuthorizationRequest
+}
+
+/**
+ * SECURITY.md 30: from `authenticated` until its code is issued, an interaction lives only as long
+ * as the login session it was authenticated in: after sign-out, or a sign-in as someone else in
+ * that browser, its consent and its code are refused.
+ */
+export function heldBySession(interaction: InteractionRecord, session: LoginSessionRecord | undefined): boolean {
+  if (interaction.state !== 'authenticated' && interaction.state !== 'consented') return true
+  return session !== undefined && interaction.sessionHash === session.idHash && interaction.userId === session.userId
 }

@@ -440,7 +440,7 @@ describe('the login and consent pages', () => {
       const twice = await fetch(`${pending.url}/login`, {
         method: 'POST',
         redirect: 'manual',
-        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' },
         body: body.toString(),
       })
       expect(twice.status).toBe(400)
@@ -519,30 +519,40 @@ describe('login throttling and lifetimes (SECURITY.md 7)', () => {
   })
   afterAll(() => server.close())
 
-  it('RFC 6749 §10.10: five failures lock the account, right password included, until the window ends', async () => {
+  it('SECURITY.md 27: past five failures each attempt waits longer (15 s, 30 s, …), the right password included; no lock', async () => {
     const victim = await server.addUser()
     const bystander = await server.addUser()
     const browser = new Browser()
-    let pending = await begin(server, browser, client)
+    const pending = await begin(server, browser, client)
     for (let attempt = 0; attempt < 5; attempt++) {
       expect((await login(browser, pending, { username: victim.username, password: `wrong ${attempt}` })).status).toBe(401)
     }
-    const locked = await login(browser, pending, victim)
-    expect(locked.status).toBe(429)
-    const retryAfter = Number(locked.headers.get('retry-after'))
-    expect(Number.isInteger(retryAfter) && retryAfter > 0 && retryAfter <= server.config.rateLimit.loginPerAccount.window).toBe(true)
-    expect(locked.headers.getSetCookie().some((cookie) => cookie.startsWith('authcode_session='))).toBe(false)
-    expect(await expectPageHeaders(locked)).toContain('Too many')
-    // The username's case does not open a second counter.
-    expect((await login(browser, pending, { username: victim.username.toUpperCase(), password: victim.password })).status).toBe(429)
-    // Another account from the same place is not locked.
+    const waiting = await login(browser, pending, victim)
+    expect(waiting.status).toBe(429)
+    expect(waiting.headers.get('retry-after')).toBe('15')
+    expect(waiting.headers.getSetCookie().some((cookie) => cookie.startsWith('authcode_session='))).toBe(false)
+    expect(await expectPageHeaders(waiting)).toContain('Wait 15 seconds')
+    // Another account from the same place is not slowed down.
     const elsewhere = new Browser()
     expect((await login(elsewhere, await begin(server, elsewhere, client), bystander)).status).toBe(303)
 
-    // After the window: a new interaction (the old one expired too), and the right password works.
-    server.clock.advance(server.config.rateLimit.loginPerAccount.window + 1)
-    expect((await browser.get(pending.url)).status).toBe(400)
-    pending = await begin(server, browser, client)
+    // After the wait one more guess is checked, and the next wait is longer.
+    server.clock.advance(15)
+    expect((await login(browser, pending, { username: victim.username, password: 'wrong again' })).status).toBe(401)
+    const longer = await login(browser, pending, victim)
+    expect(longer.status).toBe(429)
+    expect(longer.headers.get('retry-after')).toBe('30')
+    server.clock.advance(30)
+    expect((await login(browser, pending, victim)).status).toBe(303)
+  })
+
+  it('SECURITY.md 27: usernames are compared byte for byte: another case is another (unknown) account with its own counter', async () => {
+    const victim = await server.addUser(`Case-${Date.now()}`)
+    const browser = new Browser()
+    const pending = await begin(server, browser, client)
+    for (let attempt = 0; attempt < 5; attempt++) {
+      expect((await login(browser, pending, { username: victim.username.toLowerCase(), password: victim.password })).status).toBe(401)
+    }
     expect((await login(browser, pending, victim)).status).toBe(303)
   })
 
