@@ -159,7 +159,7 @@ export class AuthcodeServer {
         updatedAt: now,
       })
       const value = randomToken()
-      await this.#store.createLoginSession({ idHash: hashToken(value), userId, authTime: now, createdAt: now, expiresAt: now + 86_400 })
+      await this.#store.createLoginSession({ idHash: hashToken(value), userId, authTime: now, createdAt: now, expiresAt: now + 86_400, browserHash: null })
       await this.#store.saveConsent(userId, client.clientId, SCOPES, now)
       return `${SESSION_COOKIE}=${value}`
     })

@@ -195,7 +195,8 @@ export class Browser {
   async post(url: string, form: Record<string, string>, headers: Record<string, string> = {}): Promise<Response> {
     const from = headers.origin
     // `Origin: null` says nothing of where the form came from: the test says it, or nothing is sent.
-    const site = from === 'null' ? {} : { 'sec-fetch-site': from === undefined || from === new URL(url).origin ? 'same-origin' : 'cross-site' }
+    const site: Record<string, string> =
+      from === 'null' ? {} : { 'sec-fetch-site': from === undefined || from === new URL(url).origin ? 'same-origin' : 'cross-site' }
     const response = await postForm(url, form, { ...site, ...this.#cookieHeader(), ...headers })
     this.#remember(response)
     return response
