@@ -162,11 +162,11 @@ if (ADMIN_URL === undefined) {
 
     it('both started on the empty database: the migration ran once (advisory lock), both are ready and agree on issuer and keys', async () => {
       const migratedBy = [A, B].filter((instance) => logLines(instance).some((line) => line.msg === 'database migrated'))
-      expect(migratedBy, 'exactly one instance applies 0001_init').toHaveLength(1)
+      expect(migratedBy, 'exactly one instance applies the migrations').toHaveLength(1)
       const conn = inspect(database?.url ?? '')
       try {
         const applied = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(conn)
-        expect(applied.rows.map((row) => row.name)).toEqual(['0001_init'])
+        expect(applied.rows.map((row) => row.name)).toEqual(['0001_init', '0002_sessions_and_attempts'])
       } finally {
         await conn.destroy()
       }
