@@ -1,0 +1,363 @@
+/**
+ * An in-memory `Store` for the unit tests of `protocol/`: the contract of `protocol/store.ts`
+ * kept in maps, nothing else. It is a fake, not a backend: `memory-store.test.ts` runs the shared
+ * store suite against it, so it keeps every promise the real stores keep (single use, rotation,
+ * cascades, compare-and-set), and a unit test that passes on it tells the truth about the protocol.
+ *
+ * Each method runs to completion without awaiting, so each is atomic, as the contract asks.
+ */
+import {
+  DuplicateError,
+  type AccessTokenRecord,
+  type AppAccess,
+  type AttemptLimit,
+  type ClientRecord,
+  type CodeRecord,
+  type ConsentRecord,
+  type GrantRecord,
+  type InteractionRecord,
+  type InteractionState,
+  type InteractionTransition,
+  type IssuedTokens,
+  type LoginSessionRecord,
+  type PurgeResult,
+  type RefreshTokenRecord,
+  type Reservation,
+  type SigningKeyRecord,
+  type Store,
+  type UserRecord,
+  type WithGrant,
+} from '../src/protocol/store.js'
+
+interface RateLimitRow {
+  count: number
+  resetAt: number
+  nextAt: number
+}
+
+const copy = <T>(value: T): T => structuredClone(value)
+const union = (...lists: string[][]): string[] => [...new Set(lists.flat())].toSorted()
+
+export class MemoryStore implements Store {
+  readonly clients = new Map<string, ClientRecord>()
+  readonly users = new Map<string, UserRecord>()
+  readonly loginSessions = new Map<string, LoginSessionRecord>()
+  readonly interactions = new Map<string, InteractionRecord>()
+  readonly consents = new Map<string, ConsentRecord>()
+  readonly grants = new Map<string, GrantRecord>()
+  readonly codes = new Map<string, CodeRecord>()
+  readonly refreshTokens = new Map<string, RefreshTokenRecord>()
+  readonly accessTokens = new Map<string, AccessTokenRecord>()
+  readonly signingKeys = new Map<string, SigningKeyRecord>()
+  readonly rateLimits = new Map<string, RateLimitRow>()
+
+  // clients
+
+  async createClient(client: ClientRecord): Promise<void> {
+    if (this.clients.has(client.clientId)) throw new DuplicateError(`client ${client.clientId} exists already`)
+    this.clients.set(client.clientId, copy(client))
+  }
+
+  async getClient(clientId: string): Promise<ClientRecord | undefined> {
+    return copy(this.clients.get(clientId))
+  }
+
+  async listClients(): Promise<ClientRecord[]> {
+    return [...this.clients.values()].toSorted((a, b) => a.createdAt - b.createdAt || compare(a.clientId, b.clientId)).map(copy)
+  }
+
+  /** Everything that references the client goes with it, as the foreign keys cascade. */
+  async deleteClient(clientId: string): Promise<boolean> {
+    if (!this.clients.delete(clientId)) return false
+    const owned = (record: { clientId: string }) => record.clientId === clientId
+    for (const table of [this.interactions, this.grants, this.codes, this.refreshTokens, this.accessTokens]) deleteWhere(table, owned)
+    deleteWhere(this.consents, owned)
+    return true
+  }
+
+  // users
+
+  async createUser(user: UserRecord): Promise<void> {
+    if (this.users.has(user.id) || [...this.users.values()].some((other) => other.username === user.username)) {
+      throw new DuplicateError(`user ${user.username} exists already`)
+    }
+    this.users.set(user.id, copy(user))
+  }
+
+  async getUserById(id: string): Promise<UserRecord | undefined> {
+    return copy(this.users.get(id))
+  }
+
+  async getUserByUsername(username: string): Promise<UserRecord | undefined> {
+    return copy([...this.users.values()].find((user) => user.username === username))
+  }
+
+  async updatePasswordHash(userId: string, expected: string, passwordHash: string, now: number): Promise<boolean> {
+    const user = this.users.get(userId)
+    if (user === undefined || user.passwordHash !== expected) return false
+    this.users.set(userId, { ...user, passwordHash, updatedAt: now })
+    return true
+  }
+
+  // login sessions
+
+  async createLoginSession(session: LoginSessionRecord): Promise<void> {
+    if (this.loginSessions.has(session.idHash)) throw new DuplicateError('login session exists already')
+    this.loginSessions.set(session.idHash, copy(session))
+  }
+
+  async getLoginSession(idHash: string, now: number): Promise<LoginSessionRecord | undefined> {
+    const session = this.loginSessions.get(idHash)
+    return session !== undefined && session.expiresAt > now ? copy(session) : undefined
+  }
+
+  async deleteBrowserSessions(browserHash: string | undefined, idHash: string | undefined): Promise<void> {
+    deleteWhere(this.loginSessions, (session) => (browserHash !== undefined && session.browserHash === browserHash) || session.idHash === idHash)
+  }
+
+  async signOutBrowser(browserHash: string | undefined, idHash: string | undefined): Promise<void> {
+    await this.deleteBrowserSessions(browserHash, idHash)
+    if (browserHash !== undefined) deleteWhere(this.interactions, (interaction) => interaction.browserHash === browserHash)
+  }
+
+  // interactions
+
+  async createInteraction(interaction: InteractionRecord): Promise<void> {
+    if (this.interactions.has(interaction.id)) throw new DuplicateError('interaction exists already')
+    this.interactions.set(interaction.id, copy(interaction))
+  }
+
+  async getInteraction(id: string, now: number): Promise<InteractionRecord | undefined> {
+    const interaction = this.interactions.get(id)
+    return interaction !== undefined && interaction.expiresAt > now ? copy(interaction) : undefined
+  }
+
+  async transitionInteraction(id: string, from: readonly InteractionState[], to: InteractionTransition, now: number): Promise<InteractionRecord | undefined> {
+    const interaction = this.interactions.get(id)
+    if (interaction === undefined || !from.includes(interaction.state) || interaction.expiresAt <= now) return undefined
+    const moved: InteractionRecord = {
+      ...interaction,
+      state: to.state,
+      userId: to.userId ?? interaction.userId,
+      authTime: to.authTime ?? interaction.authTime,
+      sessionHash: to.sessionHash ?? interaction.sessionHash,
+    }
+    this.interactions.set(id, moved)
+    return copy(moved)
+  }
+
+  // consents
+
+  async getConsent(userId: string, clientId: string): Promise<ConsentRecord | undefined> {
+    return copy(this.consents.get(consentKey(userId, clientId)))
+  }
+
+  async saveConsent(userId: string, clientId: string, scopes: string[], now: number): Promise<void> {
+    const current = this.consents.get(consentKey(userId, clientId))
+    this.consents.set(
+      consentKey(userId, clientId),
+      current === undefined
+        ? { userId, clientId, scopes: union(scopes), createdAt: now, updatedAt: now }
+        : { ...current, scopes: union(current.scopes, scopes), updatedAt: now },
+    )
+  }
+
+  async listAppsWithAccess(userId: string): Promise<AppAccess[]> {
+    const apps: AppAccess[] = []
+    for (const client of this.clients.values()) {
+      const consent = this.consents.get(consentKey(userId, client.clientId))
+      const live = [...this.grants.values()].filter((grant) => grant.userId === userId && grant.clientId === client.clientId && grant.revokedAt === null)
+      if (consent === undefined && live.length === 0) continue
+      const issued = [...this.accessTokens.values(), ...this.refreshTokens.values()]
+        .filter((token) => token.userId === userId && token.clientId === client.clientId)
+        .map((token) => token.createdAt)
+      apps.push({
+        userId,
+        clientId: client.clientId,
+        clientName: client.name,
+        scopes: consent === undefined ? union(...live.map((grant) => grant.scopes)) : [...consent.scopes],
+        since: consent === undefined ? Math.min(...live.map((grant) => grant.createdAt)) : consent.createdAt,
+        consented: consent !== undefined,
+        lastIssuedAt: issued.length === 0 ? null : Math.max(...issued),
+      })
+    }
+    return apps.sort((a, b) => a.since - b.since || compare(a.clientId, b.clientId))
+  }
+
+  async revokeConsent(userId: string, clientId: string, now: number): Promise<boolean> {
+    const hadConsent = this.consents.delete(consentKey(userId, clientId))
+    let revoked = false
+    for (const grant of this.grants.values()) {
+      if (grant.userId !== userId || grant.clientId !== clientId) continue
+      if (grant.revokedAt === null) revoked = true
+      this.#revoke(grant.id, now)
+    }
+    return hadConsent || revoked
+  }
+
+  // grants, codes and tokens
+
+  async createGrantWithCode(grant: GrantRecord, code: CodeRecord): Promise<void> {
+    if (this.grants.has(grant.id) || this.codes.has(code.codeHash)) throw new DuplicateError('grant or authorization code exists already')
+    this.grants.set(grant.id, copy(grant))
+    this.codes.set(code.codeHash, copy(code))
+  }
+
+  async getGrant(id: string): Promise<GrantRecord | undefined> {
+    return copy(this.grants.get(id))
+  }
+
+  async revokeGrant(id: string, now: number): Promise<void> {
+    this.#revoke(id, now)
+  }
+
+  /** The grant and its access tokens get `revokedAt`, a first revocation time staying. */
+  #revoke(grantId: string, now: number): void {
+    const grant = this.grants.get(grantId)
+    if (grant !== undefined && grant.revokedAt === null) this.grants.set(grantId, { ...grant, revokedAt: now })
+    for (const [jti, token] of this.accessTokens) {
+      if (token.grantId === grantId && token.revokedAt === null) this.accessTokens.set(jti, { ...token, revokedAt: now })
+    }
+  }
+
+  async getCode(codeHash: string): Promise<CodeRecord | undefined> {
+    return copy(this.codes.get(codeHash))
+  }
+
+  async getCodeWithGrant(codeHash: string): Promise<WithGrant<{ code: CodeRecord }> | undefined> {
+    const code = this.codes.get(codeHash)
+    return code === undefined ? undefined : this.#withGrant({ code: copy(code) }, code)
+  }
+
+  async redeemCode(codeHash: string, now: number, tokens: IssuedTokens): Promise<boolean> {
+    const code = this.codes.get(codeHash)
+    if (code === undefined || code.consumedAt !== null || code.expiresAt <= now || !this.#grantLive(code.grantId)) return false
+    this.#checkIssuable(tokens)
+    this.codes.set(codeHash, { ...code, consumedAt: now })
+    this.#insertIssued(tokens)
+    return true
+  }
+
+  async getRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | undefined> {
+    return copy(this.refreshTokens.get(tokenHash))
+  }
+
+  async getRefreshTokenWithGrant(tokenHash: string): Promise<WithGrant<{ token: RefreshTokenRecord }> | undefined> {
+    const token = this.refreshTokens.get(tokenHash)
+    return token === undefined ? undefined : this.#withGrant({ token: copy(token) }, token)
+  }
+
+  async rotateRefreshToken(tokenHash: string, now: number, tokens: IssuedTokens): Promise<boolean> {
+    const token = this.refreshTokens.get(tokenHash)
+    if (token === undefined || token.rotatedAt !== null || token.expiresAt <= now || !this.#grantLive(token.grantId)) return false
+    this.#checkIssuable(tokens)
+    this.refreshTokens.set(tokenHash, { ...token, rotatedAt: now })
+    this.#insertIssued(tokens)
+    return true
+  }
+
+  async getAccessToken(jti: string): Promise<AccessTokenRecord | undefined> {
+    return copy(this.accessTokens.get(jti))
+  }
+
+  async revokeAccessToken(jti: string, now: number): Promise<void> {
+    const token = this.accessTokens.get(jti)
+    if (token !== undefined && token.revokedAt === null) this.accessTokens.set(jti, { ...token, revokedAt: now })
+  }
+
+  #grantLive(grantId: string): boolean {
+    return this.grants.get(grantId)?.revokedAt === null
+  }
+
+  #withGrant<T extends object>(item: T, { grantId, userId }: { grantId: string; userId: string }): WithGrant<T> | undefined {
+    const grant = this.grants.get(grantId)
+    const user = this.users.get(userId)
+    return grant === undefined || user === undefined ? undefined : { ...item, grant: copy(grant), user: copy(user) }
+  }
+
+  /** As a unique index would: nothing is written when an issued token exists already. */
+  #checkIssuable(tokens: IssuedTokens): void {
+    if (this.accessTokens.has(tokens.accessToken.jti) || (tokens.refreshToken !== null && this.refreshTokens.has(tokens.refreshToken.tokenHash))) {
+      throw new DuplicateError('issued token exists already')
+    }
+  }
+
+  #insertIssued(tokens: IssuedTokens): void {
+    this.accessTokens.set(tokens.accessToken.jti, copy(tokens.accessToken))
+    if (tokens.refreshToken !== null) this.refreshTokens.set(tokens.refreshToken.tokenHash, copy(tokens.refreshToken))
+  }
+
+  // signing keys
+
+  async listSigningKeys(): Promise<SigningKeyRecord[]> {
+    return [...this.signingKeys.values()].toSorted((a, b) => a.createdAt - b.createdAt || compare(a.kid, b.kid)).map(copy)
+  }
+
+  async insertSigningKeys(keys: SigningKeyRecord[]): Promise<void> {
+    const kids = keys.map((key) => key.kid)
+    if (new Set(kids).size !== kids.length || kids.some((kid) => this.signingKeys.has(kid))) throw new DuplicateError('signing key exists already')
+    for (const key of keys) this.signingKeys.set(key.kid, copy(key))
+  }
+
+  async deleteSigningKeys(kids: string[]): Promise<void> {
+    for (const kid of kids) this.signingKeys.delete(kid)
+  }
+
+  // rate limits
+
+  async reserveAttempt(key: string, limit: AttemptLimit, now: number): Promise<Reservation> {
+    const row = this.rateLimits.get(key)
+    const fresh = row === undefined || row.resetAt <= now
+    if (!fresh && row.nextAt > now) return { reserved: false, retryAfter: Math.max(1, row.nextAt - now) }
+    const count = fresh ? 1 : row.count + 1
+    const resetAt = fresh ? now + limit.window : row.resetAt
+    const delay = count < limit.max ? 0 : limit.delays[Math.min(count - limit.max, limit.delays.length - 1)]
+    this.rateLimits.set(key, { count, resetAt, nextAt: delay === undefined ? resetAt : now + delay })
+    return { reserved: true }
+  }
+
+  async refundAttempt(key: string, limit: AttemptLimit, now: number): Promise<void> {
+    const row = this.rateLimits.get(key)
+    if (row === undefined || row.count <= 0 || row.resetAt <= now) return
+    this.rateLimits.set(key, { ...row, count: row.count - 1, nextAt: row.count - 1 < limit.max ? now : row.nextAt })
+  }
+
+  async resetRateLimit(key: string): Promise<void> {
+    this.rateLimits.delete(key)
+  }
+
+  // housekeeping
+
+  async purgeExpired(now: number): Promise<PurgeResult> {
+    const revoked = (grantId: string) => this.grants.get(grantId)?.revokedAt !== null
+    const gone = (record: { expiresAt: number; grantId: string }) => record.expiresAt <= now || revoked(record.grantId)
+    const codes = deleteWhere(this.codes, gone)
+    const refreshTokens = deleteWhere(this.refreshTokens, gone)
+    const accessTokens = deleteWhere(this.accessTokens, gone)
+    const issued = new Set([...this.codes.values(), ...this.refreshTokens.values(), ...this.accessTokens.values()].map((record) => record.grantId))
+    const grants = deleteWhere(this.grants, (grant) => !issued.has(grant.id))
+    const loginSessions = deleteWhere(this.loginSessions, (session) => session.expiresAt <= now)
+    const interactions = deleteWhere(this.interactions, (interaction) => interaction.expiresAt <= now)
+    const rateLimits = deleteWhere(this.rateLimits, (row) => row.resetAt <= now)
+    return { codes, refreshTokens, accessTokens, loginSessions, interactions, grants, rateLimits }
+  }
+
+  async ping(): Promise<void> {}
+
+  async close(): Promise<void> {}
+}
+
+const consentKey = (userId: string, clientId: string): string => `${userId}\0${clientId}`
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
+
+/** Deletes the entries whose value matches; returns how many. */
+function deleteWhere<V>(map: Map<string, V>, matches: (value: V) => boolean): number {
+  let deleted = 0
+  for (const [key, value] of map) {
+    if (matches(value)) {
+      map.delete(key)
+      deleted++
+    }
+  }
+  return deleted
+}
