@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { loadDocument } from './document/load.js'
-import { fixture, hasShared, shared, sharedDir } from '../test/fixtures.js'
+import { fixture, reference, referenceDir } from '../test/fixtures.js'
 import { checkDocument } from './check.js'
 
 describe('checkDocument', () => {
@@ -26,9 +26,9 @@ describe('checkDocument', () => {
   })
 })
 
-describe.skipIf(!hasShared)(`the shared documents (${sharedDir})`, () => {
+describe('the reference documents (test/fixtures/reference)', () => {
   it('invalid-flow.v3.yaml: missing tokenUrl, relative authorizationUrl and unknown field, each with its pointer', async () => {
-    const result = checkDocument(await loadDocument(shared('invalid-flow.v3.yaml')))
+    const result = checkDocument(await loadDocument(reference('invalid-flow.v3.yaml')))
     const flow = '/components/securitySchemes/broken/flows/authorizationCode'
     expect(result.valid).toBe(false)
     const schema = result.problems.filter((p) => p.code.startsWith('SCHEMA_'))
@@ -44,7 +44,7 @@ describe.skipIf(!hasShared)(`the shared documents (${sharedDir})`, () => {
   })
 
   it('chat-broker.v3.yaml: AsyncAPI 3.0 per-operation scopes from each scheme’s scopes array', async () => {
-    const result = checkDocument(await loadDocument(shared('chat-broker.v3.yaml')))
+    const result = checkDocument(await loadDocument(reference('chat-broker.v3.yaml')))
     expect(result.valid).toBe(true)
     expect(Object.fromEntries(result.operations.map((o) => [o.id, o.scopes]))).toEqual({
       sendMessage: ['write:messages'],
@@ -56,7 +56,7 @@ describe.skipIf(!hasShared)(`the shared documents (${sharedDir})`, () => {
   })
 
   it('chat-broker.v2.yaml: AsyncAPI 2.6 per-operation scopes from {scheme: [scopes]}', async () => {
-    const result = checkDocument(await loadDocument(shared('chat-broker.v2.yaml')))
+    const result = checkDocument(await loadDocument(reference('chat-broker.v2.yaml')))
     expect(result.valid).toBe(true)
     expect(Object.fromEntries(result.operations.map((o) => [o.id, o.scopes]))).toEqual({
       sendMessage: ['write:messages'],
@@ -67,8 +67,8 @@ describe.skipIf(!hasShared)(`the shared documents (${sharedDir})`, () => {
     expect(result.problems).toEqual([])
   })
 
-  const publicDir = path.join(sharedDir, 'public')
-  const publicDocs = hasShared ? readdirSync(publicDir).filter((f) => /\.(ya?ml|json)$/.test(f)) : []
+  const publicDir = path.join(referenceDir, 'public')
+  const publicDocs = readdirSync(publicDir).filter((f) => /\.(ya?ml|json)$/.test(f))
   it.each(publicDocs)('public/%s: valid against its official schema, oauth2 schemes read', async (name) => {
     const result = checkDocument(await loadDocument(path.join(publicDir, name)))
     expect(result.valid).toBe(true)

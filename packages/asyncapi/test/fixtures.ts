@@ -1,5 +1,4 @@
-/** Paths of the test documents: this package's fixtures, and the shared documents beside the repository. */
-import { existsSync } from 'node:fs'
+/** Paths of the test documents: this package's fixtures, and the reference documents every package's tests read. */
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -9,12 +8,10 @@ export function fixture(name: string): string {
   return path.join(here, 'fixtures', name)
 }
 
-/** The repository root (…/main); the shared documents are in ../shared/asyncapi next to it. */
-export const repoRoot = path.resolve(here, '..', '..', '..')
-export const sharedDir = path.join(repoRoot, '..', 'shared', 'asyncapi')
-export const hasShared = existsSync(sharedDir)
-if (!hasShared) console.warn(`skipping the shared AsyncAPI documents: ${sharedDir} is absent`)
+/** The reference AsyncAPI documents (chat-broker, invalid-flow, public/…): see its README.md. */
+export const referenceDir = path.join(here, 'fixtures', 'reference')
 
-export function shared(name: string): string {
-  return path.join(sharedDir, name)
+/** The reference document `name` (e.g. 'chat-broker.v3.yaml', 'public/tck-2.0-oauth2-valid.yaml'). */
+export function reference(name: string): string {
+  return path.join(referenceDir, name)
 }

@@ -5,15 +5,13 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { reference } from '../../asyncapi/test/fixtures.js'
 import { runCli } from './cli-process.js'
 
-const HERE = dirname(fileURLToPath(import.meta.url))
-const SHARED_DIR = resolve(HERE, '../../../../shared/asyncapi')
-const V3 = join(SHARED_DIR, 'chat-broker.v3.yaml')
-const V2 = join(SHARED_DIR, 'chat-broker.v2.yaml')
+const V3 = reference('chat-broker.v3.yaml')
+const V2 = reference('chat-broker.v2.yaml')
 
 const dirs: string[] = []
 function workdir(): string {

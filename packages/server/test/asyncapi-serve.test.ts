@@ -8,9 +8,10 @@ import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { reference } from '../../asyncapi/test/fixtures.js'
 import { ConfigError, loadConfig } from '../src/config/load.js'
 import { MAIN, cleanEnv, runCli } from './cli-process.js'
 import { HOSTILE_POINTER, SECRET, writeHostileDocument, type Hostile } from './fixtures/asyncapi/hostile.js'
@@ -18,8 +19,8 @@ import { Browser, basicAuth, freePort, hiddenInput, locationOf, pkcePair, postFo
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 const TEMPLATE = join(HERE, 'fixtures/asyncapi/chat-broker.localhost.v3.yaml')
-/** The shared document: its URLs are on localhost:4000, another deployment than the test servers. */
-const SHARED = resolve(HERE, '../../../../shared/asyncapi/chat-broker.v3.yaml')
+/** The reference document: its URLs are on localhost:4000, another deployment than the test servers. */
+const REFERENCE = reference('chat-broker.v3.yaml')
 const BROKER_SCOPES = ['read:messages', 'write:messages', 'admin']
 
 const dirs: string[] = []
@@ -90,7 +91,7 @@ describe('loadConfig with an AsyncAPI document', () => {
 
   it('warns, naming each URL, when the document describes another deployment; the default paths stay', async () => {
     const dir = await workdir()
-    const config = loadConfig({ port: 4101, asyncapi: SHARED, scheme: 'chatOAuth' }, {}, dir)
+    const config = loadConfig({ port: 4101, asyncapi: REFERENCE, scheme: 'chatOAuth' }, {}, dir)
     const warnings = config.asyncapi?.warnings ?? []
     expect(warnings).toHaveLength(3)
     expect(warnings[0]).toMatch(/^authorizationUrl http:\/\/localhost:4000\/authorize is not served by this server/)
@@ -194,7 +195,7 @@ describe('authcode serve --asyncapi (the built CLI)', () => {
   it('starts with a warning naming each URL of a document that describes another deployment, and says openid was added', async () => {
     const cwd = await workdir()
     const port = await freePort()
-    const child = spawn(process.execPath, [MAIN, 'serve', '--port', String(port), '--asyncapi', SHARED, '--scheme', 'chatOAuth', '--db', `sqlite:${join(cwd, 'a.db')}`], {
+    const child = spawn(process.execPath, [MAIN, 'serve', '--port', String(port), '--asyncapi', REFERENCE, '--scheme', 'chatOAuth', '--db', `sqlite:${join(cwd, 'a.db')}`], {
       cwd,
       env: cleanEnv(),
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -229,7 +230,7 @@ describe('authcode serve --asyncapi (the built CLI)', () => {
   it('refuses a document with several schemes and no --scheme, listing them (exit 1, one line)', async () => {
     const cwd = await workdir()
     const result = await new Promise<{ code: number | null; stderr: string }>((resolveDone) => {
-      const child = spawn(process.execPath, [MAIN, 'serve', '--port', '0', '--issuer', 'http://localhost:4999', '--asyncapi', SHARED], { cwd, env: cleanEnv(), stdio: ['ignore', 'ignore', 'pipe'] })
+      const child = spawn(process.execPath, [MAIN, 'serve', '--port', '0', '--issuer', 'http://localhost:4999', '--asyncapi', REFERENCE], { cwd, env: cleanEnv(), stdio: ['ignore', 'ignore', 'pipe'] })
       let stderr = ''
       child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
       child.on('close', (code) => resolveDone({ code, stderr }))

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Browser, basicAuth, freePort, pkcePair, postForm } from './harness.js'
 import { walkAuthorization } from './walk.js'
 import { MAIN, cleanEnv, runCli, type CliResult } from './cli-process.js'
+import { reference } from '../../asyncapi/test/fixtures.js'
 import { HOSTILE_POINTER, SECRET, writeHostileDocument } from './fixtures/asyncapi/hostile.js'
 
 const PACKAGE = resolve(dirname(fileURLToPath(import.meta.url)), '..')
@@ -576,8 +577,6 @@ describe.concurrent('authcode serve --demo', () => {
   }, 60_000)
 })
 
-const SHARED_ASYNCAPI = join(ROOT, '..', 'shared', 'asyncapi')
-
 describe('authcode asyncapi check', () => {
   it('--help shows its usage and touches nothing', async () => {
     const cwd = workdir()
@@ -587,8 +586,8 @@ describe('authcode asyncapi check', () => {
     expect(existsSync(join(cwd, 'data'))).toBe(false)
   })
 
-  it.skipIf(!existsSync(SHARED_ASYNCAPI))('prints the flows, scopes and per-operation scopes of a valid document and exits 0', async () => {
-    const result = await cli(workdir(), ['asyncapi', 'check', join(SHARED_ASYNCAPI, 'chat-broker.v3.yaml')])
+  it('prints the flows, scopes and per-operation scopes of a valid document and exits 0', async () => {
+    const result = await cli(workdir(), ['asyncapi', 'check', reference('chat-broker.v3.yaml')])
     expect(result.code, result.stderr).toBe(0)
     expect(result.stdout).toContain('valid against the official 3.0.0 schema')
     expect(result.stdout).toMatch(/tokenUrl\s+http:\/\/localhost:4000\/token/)
@@ -598,14 +597,14 @@ describe('authcode asyncapi check', () => {
     expectNoStackTrace(result)
   })
 
-  it.skipIf(!existsSync(SHARED_ASYNCAPI))('names each schema problem of an invalid flow with its JSON pointer and exits 1', async () => {
-    const result = await cli(workdir(), ['asyncapi', 'check', join(SHARED_ASYNCAPI, 'invalid-flow.v3.yaml')])
+  it('names each schema problem of an invalid flow with its JSON pointer and exits 1', async () => {
+    const result = await cli(workdir(), ['asyncapi', 'check', reference('invalid-flow.v3.yaml')])
     expect(result.code).toBe(1)
     expect(result.stdout).toContain('INVALID')
     expect(result.stdout).toMatch(/SCHEMA_REQUIRED\s+\/components\/securitySchemes\/broken\/flows\/authorizationCode .*tokenUrl/)
     expect(result.stdout).toMatch(/SCHEMA_FORMAT\s+\/components\/securitySchemes\/broken\/flows\/authorizationCode\/authorizationUrl /)
     expect(result.stdout).toMatch(/SCHEMA_ADDITIONAL_PROPERTY\s+\/components\/securitySchemes\/broken\/flows\/authorizationCode\/clientSecret /)
-    const json = await cli(workdir(), ['asyncapi', 'check', '--json', join(SHARED_ASYNCAPI, 'invalid-flow.v3.yaml')])
+    const json = await cli(workdir(), ['asyncapi', 'check', '--json', reference('invalid-flow.v3.yaml')])
     expect(json.code).toBe(1)
     const parsed = JSON.parse(json.stdout) as { valid: boolean; problems: Array<{ code: string; pointer: string }> }
     expect(parsed.valid).toBe(false)

@@ -8,11 +8,11 @@ import { SignJWT, UnsecuredJWT, decodeProtectedHeader } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createOperationGuard, loadDocument, parseAuthorization, type AsyncApiDocument, type GuardOptions, type OperationGuard } from '../../src/index.js'
 import { obtainTokens, startServer, type TestClient, type TestServer } from '../../../server/test/harness.js'
-import { hasShared, shared } from '../fixtures.js'
+import { reference } from '../fixtures.js'
 
 const AUDIENCE = 'https://broker.test'
 
-describe.skipIf(!hasShared)('createOperationGuard (chat-broker.v3.yaml) against an authcode server', () => {
+describe('createOperationGuard (chat-broker.v3.yaml) against an authcode server', () => {
   let server: TestServer
   let client: TestClient
   let user: { username: string; password: string }
@@ -39,7 +39,7 @@ describe.skipIf(!hasShared)('createOperationGuard (chat-broker.v3.yaml) against 
     })
     client = await server.addClient({ scope: 'openid read:messages write:messages admin' })
     user = await server.addUser()
-    doc = await loadDocument(shared('chat-broker.v3.yaml'))
+    doc = await loadDocument(reference('chat-broker.v3.yaml'))
     guard = createOperationGuard(doc, options())
   })
   afterAll(async () => server?.close())
