@@ -36,7 +36,6 @@ import type {
 import type { Database } from './database.js'
 import * as queries from './queries.js'
 import {
-  SqlStore,
   accessTokenRow,
   codeRow,
   grantRow,
@@ -49,9 +48,9 @@ import {
   toLoginSession,
   toRefreshToken,
   toUser,
-  unique,
   type Row,
-} from './sql-store.js'
+} from './rows.js'
+import { SqlStore, unique } from './sql-store.js'
 
 /** A query compiled once and prepared once; `run` and `get` take its builder's arguments. */
 class Prepared {
