@@ -49,4 +49,7 @@ export {
   SessionError,
   type AuthcodeClientErrorCode,
 } from './errors.js'
-export { AuthHandler, createAuthHandler, errorPage, isSameOrigin, parseCookies, type AuthHandlerOptions, type AuthSession, type HandleOptions, type SameSite } from './web.js'
+export { AuthHandler, createAuthHandler, type AuthHandlerOptions, type AuthSession, type HandleOptions } from './web/handler.js'
+export { parseCookies, type SameSite } from './web/cookies.js'
+export { isSameOrigin } from './web/origin.js'
+export { errorPage } from './web/error-page.js'

@@ -1,12 +1,13 @@
 /**
- * The framework-agnostic `AuthHandler` (`src/web.ts`) on its own, the way a Fastify or Hono app
+ * The framework-agnostic `AuthHandler` (`src/web/handler.ts`) on its own, the way a Fastify or Hono app
  * would use it: Web `Request`s in, Web `Response`s out, no HTTP server of the app's, through a
  * whole login against our authorization server (the harness).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { authorize, Browser, startServer, type TestClient, type TestServer } from '../../server/test/harness.js'
 import { OAuthClient } from '../src/client.js'
-import { AuthHandler, parseCookies } from '../src/web.js'
+import { parseCookies } from '../src/web/cookies.js'
+import { AuthHandler } from '../src/web/handler.js'
 
 const APP = 'https://app.example'
 

@@ -12,7 +12,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import type { LoginStateLimits, LoginStateStore } from '../src/login/state-store.js'
 import { MemoryLoginStateStore } from '../src/storage/memory.js'
 import { SqliteLoginStateStore } from '../src/storage/sqlite.js'
-import { AuthHandler } from '../src/web.js'
+import { AuthHandler } from '../src/web/handler.js'
 import { FakeAuthorizationServer } from './fake-as.js'
 import { Caller, clientFor, startApp, type TestApp } from './helpers.js'
 

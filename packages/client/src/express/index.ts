@@ -1,7 +1,7 @@
 /**
- * Express middleware over the framework-agnostic `AuthHandler` (`../web.js`): the login, callback
- * and logout routes, `req.auth` (what the app may show about the session, never a token) and
- * `requireAuth()`.
+ * Express middleware over the framework-agnostic `AuthHandler` (`../web/handler.js`): the login,
+ * callback and logout routes, `req.auth` (what the app may show about the session, never a token)
+ * and `requireAuth()`.
  *
  * @example
  * ```ts
@@ -12,9 +12,12 @@
  */
 import type { NextFunction, Request as ExpressRequest, RequestHandler, Response as ExpressResponse } from 'express'
 import type { SessionInfo } from '../client.js'
-import { AuthHandler, type AuthHandlerOptions } from '../web.js'
+import { AuthHandler, type AuthHandlerOptions } from '../web/handler.js'
 
-export { AuthHandler, createAuthHandler, errorPage, isSameOrigin, type AuthHandlerOptions, type AuthSession, type HandleOptions, type SameSite } from '../web.js'
+export { AuthHandler, createAuthHandler, type AuthHandlerOptions, type AuthSession, type HandleOptions } from '../web/handler.js'
+export type { SameSite } from '../web/cookies.js'
+export { isSameOrigin } from '../web/origin.js'
+export { errorPage } from '../web/error-page.js'
 
 /** `req.auth`: the session as the app may see it. */
 export interface ExpressAuth extends SessionInfo {

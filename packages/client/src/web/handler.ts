@@ -4,14 +4,15 @@
  * HttpOnly login cookie and redirects to the server, `/callback` opens a session and sets the
  * session cookie, `/logout` (POST) revokes and clears it. Tokens never leave the server: the
  * cookies carry random ids only, and no token is ever put in a URL, a page or a log line.
+ * Its cookies are in `./cookies.ts`, the logout's origin check in `./origin.ts`, its pages in
+ * `./error-page.ts`.
  */
-import { Eta } from 'eta'
-import { createHash } from 'node:crypto'
-import type { OAuthClient, SessionInfo } from './client.js'
-import { AuthcodeClientError, AuthorizationError, CallbackError, OAuthServerError, SessionError } from './errors.js'
-import { safeReturnTo, type AuthorizationUrlOptions } from './login/authorization-url.js'
-
-export type SameSite = 'Lax' | 'Strict' | 'None'
+import type { OAuthClient, SessionInfo } from '../client.js'
+import { AuthcodeClientError, SessionError } from '../errors.js'
+import { safeReturnTo, type AuthorizationUrlOptions } from '../login/authorization-url.js'
+import { isCookieName, loginCookieName, parseCookies, serializeCookie, type SameSite } from './cookies.js'
+import { crossOriginLogoutPage, errorPage } from './error-page.js'
+import { isSameOrigin } from './origin.js'
 
 export interface AuthHandlerOptions {
   client: OAuthClient
@@ -62,50 +63,6 @@ export interface AuthSession {
   readonly info: SessionInfo
 }
 
-const HTML_HEADERS = {
-  'content-type': 'text/html; charset=utf-8',
-  'cache-control': 'no-store',
-  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-  'referrer-policy': 'no-referrer',
-  'x-content-type-options': 'nosniff',
-} as const
-
-// The error page, escaped by the template engine (no hand-rolled escaping, as everywhere in authcode).
-const pages = new Eta({ autoEscape: true, cache: true })
-pages.loadTemplate(
-  '@error',
-  '<!doctype html><html lang="en"><head><meta charset="utf-8"><title><%= it.title %></title></head><body><main><h1><%= it.title %></h1><p><%= it.detail %></p><p><a href="/">Back to the home page</a></p></main></body></html>',
-)
-
-/** The cookies of a request, by name (the first of a repeated name wins). */
-export function parseCookies(header: string | null): Map<string, string> {
-  const cookies = new Map<string, string>()
-  for (const part of (header ?? '').split(';')) {
-    const eq = part.indexOf('=')
-    if (eq === -1) continue
-    const name = part.slice(0, eq).trim()
-    let value = part.slice(eq + 1).trim()
-    if (value.startsWith('"') && value.endsWith('"') && value.length >= 2) value = value.slice(1, -1)
-    if (name !== '' && !cookies.has(name)) cookies.set(name, value)
-  }
-  return cookies
-}
-
-/**
- * Whether a state-changing request comes from a page of `origin`: `Sec-Fetch-Site` when the browser
- * sends it (it does whatever the page's referrer policy), else the `Origin` header (`null`, as sent
- * by opaque origins and `no-referrer` pages, is refused). A request with neither (not a browser's
- * form, or an old browser) passes: the session cookie's `SameSite` still guards it.
- */
-export function isSameOrigin(request: Request, origin: string): boolean {
-  const site = request.headers.get('sec-fetch-site')
-  if (site !== null) return site === 'same-origin' || site === 'none'
-  const sent = request.headers.get('origin')
-  return sent === null || sent === origin
-}
-
-const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-
 function checkPath(name: string, value: string): string {
   if (safeReturnTo(value) === undefined) throw new TypeError(`${name} must be a same-origin path starting with a single "/"`)
   return value
@@ -153,7 +110,7 @@ export class AuthHandler {
     this.sessionCookie = options.sessionCookie ?? (this.secure ? '__Host-authcode_app_session' : 'authcode_app_session')
     this.loginCookie = options.loginCookie ?? 'authcode_app_login'
     for (const [name, value] of [['sessionCookie', this.sessionCookie], ['loginCookie', this.loginCookie]] as const) {
-      if (!COOKIE_NAME.test(value)) throw new TypeError(`${name} must be a valid cookie name`)
+      if (!isCookieName(value)) throw new TypeError(`${name} must be a valid cookie name`)
     }
     this.sameSite = options.sameSite ?? 'Lax'
     if (!['Lax', 'Strict', 'None'].includes(this.sameSite)) throw new TypeError('sameSite must be Lax, Strict or None')
@@ -250,7 +207,7 @@ export class AuthHandler {
    */
   async logout(request: Request): Promise<Response> {
     if (!isSameOrigin(request, this.origin)) {
-      return new Response('<!doctype html><title>Forbidden</title><p>Cross-origin logout refused.</p>', { status: 403, headers: HTML_HEADERS })
+      return crossOriginLogoutPage()
     }
     const sessionId = this.sessionId(request)
     let location = this.#afterLogout
@@ -295,41 +252,15 @@ export class AuthHandler {
   }
 
   #loginCookieName(state: string): string {
-    return `${this.loginCookie}_${createHash('sha256').update(state).digest('base64url').slice(0, 16)}`
+    return loginCookieName(this.loginCookie, state)
   }
 
   #cookie(name: string, value: string, options: { maxAge: number | undefined; path: string }): string {
-    const parts = [`${name}=${value}`, `Path=${options.path}`, 'HttpOnly', `SameSite=${this.sameSite}`]
-    if (options.maxAge !== undefined) parts.push(`Max-Age=${options.maxAge}`)
-    if (this.secure) parts.push('Secure')
-    return parts.join('; ')
+    return serializeCookie(name, value, { ...options, sameSite: this.sameSite, secure: this.secure })
   }
 
   async #error(error: unknown, request: Request): Promise<Response> {
     if (this.#options.renderError !== undefined) return this.#options.renderError(error, request)
     return errorPage(error)
   }
-}
-
-/**
- * The default page for a failed callback: 400 for what the browser brought (a bad or replayed
- * callback, a denial), 502 when the server's back channel failed. Messages of this package's errors
- * never hold a token or a secret; anything else shows as a generic failure.
- */
-export function errorPage(error: unknown): Response {
-  let status = 502
-  let title = 'Sign-in failed'
-  let detail = 'Something went wrong while signing you in.'
-  if (error instanceof AuthorizationError) {
-    status = 400
-    title = error.error === 'access_denied' ? 'Sign-in cancelled' : 'Sign-in failed'
-    detail = error.error === 'access_denied' ? 'Access was not granted.' : `The authorization server answered: ${error.error}${error.error_description === undefined ? '' : ` (${error.error_description})`}`
-  } else if (error instanceof CallbackError || (error instanceof OAuthServerError && error.code === 'INVALID_GRANT')) {
-    status = 400
-    detail = `This sign-in link is not valid any more (${error.code}). Please start again.`
-  } else if (error instanceof AuthcodeClientError) {
-    detail = `The authorization server could not complete the sign-in (${error.code}).`
-  }
-  const body = pages.render('@error', { title, detail })
-  return new Response(body, { status, headers: HTML_HEADERS })
 }
