@@ -1,6 +1,8 @@
 /**
  * The `Store` contract (`protocol/store.ts`) as one suite that every backend runs unchanged:
- * `storeSuite('sqlite', open)` in `sqlite.test.ts`, PostgreSQL likewise.
+ * `storeSuite('sqlite', open)` (`SqliteStore`) and `storeSuite('sql over sqlite', open)` (plain
+ * `SqlStore`, so the methods `SqliteStore` overrides run too) in `sqlite.test.ts`, PostgreSQL
+ * likewise in `postgres.test.ts`.
  *
  * `open` must return a store over an empty database migrated to the latest schema; each test opens
  * its own and closes it. Times are fixed numbers: nothing sleeps.
