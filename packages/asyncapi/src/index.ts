@@ -21,9 +21,12 @@ export {
 export { SCHEMA_VERSIONS, type SchemaVersion } from './document/versions.js'
 export { validateDocument } from './validation/document.js'
 export {
+  chooseAuthorizationCodeScheme,
   readAuthorizationCodeSchemes,
   type AuthorizationCodeScheme,
+  type AuthorizationCodeSchemeChoice,
   type AuthorizationCodeSchemes,
+  type SchemeChoiceCode,
   type ScopeDeclaration,
 } from './security/schemes.js'
 export { operationScopes, type OperationSecurity, type SecurityAlternative, type SchemeUse } from './security/operations.js'

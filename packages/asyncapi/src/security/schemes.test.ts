@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { loadDocument } from '../document/load.js'
 import { fixture } from '../../test/fixtures.js'
-import { readAuthorizationCodeSchemes } from './schemes.js'
+import { chooseAuthorizationCodeScheme, readAuthorizationCodeSchemes } from './schemes.js'
 
 describe('readAuthorizationCodeSchemes', () => {
   it('AsyncAPI 3.0 §OAuth Flows Object: reads authorizationCode with availableScopes, x-issuer and required scopes', async () => {
@@ -58,5 +58,33 @@ describe('readAuthorizationCodeSchemes', () => {
 
   it('a document not made by loadDocument/parseDocument is a TypeError', () => {
     expect(() => readAuthorizationCodeSchemes({} as never)).toThrow(TypeError)
+  })
+})
+
+describe('chooseAuthorizationCodeScheme', () => {
+  it('AsyncAPI 3.0 §Security Scheme Object: the scheme named by its components.securitySchemes key', async () => {
+    const { schemes } = readAuthorizationCodeSchemes(await loadDocument(fixture('valid.v3.yaml')))
+    const choice = chooseAuthorizationCodeScheme(schemes, 'writeOrders')
+    expect(choice).toEqual({ ok: true, scheme: schemes[1] })
+  })
+
+  it('without a name, the only scheme; several are SEVERAL_SCHEMES, none NO_SCHEME, each with the names to choose from', async () => {
+    const two = readAuthorizationCodeSchemes(await loadDocument(fixture('valid.v3.yaml'))).schemes
+    const one = readAuthorizationCodeSchemes(await loadDocument(fixture('valid.v2.yaml'))).schemes
+    expect(chooseAuthorizationCodeScheme(one)).toEqual({ ok: true, scheme: one[0] })
+    expect(chooseAuthorizationCodeScheme(two)).toEqual({ ok: false, code: 'SEVERAL_SCHEMES', available: ['oauth', 'writeOrders'] })
+    expect(chooseAuthorizationCodeScheme([])).toEqual({ ok: false, code: 'NO_SCHEME', available: [] })
+  })
+
+  it('a name with no valid authorization code scheme (unknown, or its flow invalid) is UNKNOWN_SCHEME', async () => {
+    const two = readAuthorizationCodeSchemes(await loadDocument(fixture('valid.v3.yaml'))).schemes
+    expect(chooseAuthorizationCodeScheme(two, 'nope')).toEqual({ ok: false, code: 'UNKNOWN_SCHEME', name: 'nope', available: ['oauth', 'writeOrders'] })
+    const broken = readAuthorizationCodeSchemes(await loadDocument(fixture('invalid-flow.v2.yaml'))).schemes
+    expect(chooseAuthorizationCodeScheme(broken, 'broken')).toEqual({ ok: false, code: 'UNKNOWN_SCHEME', name: 'broken', available: [] })
+  })
+
+  it('a name that is not a string, or schemes that are not an array, is a TypeError', () => {
+    expect(() => chooseAuthorizationCodeScheme([], 42 as never)).toThrow(TypeError)
+    expect(() => chooseAuthorizationCodeScheme({} as never)).toThrow(TypeError)
   })
 })

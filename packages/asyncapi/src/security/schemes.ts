@@ -132,3 +132,55 @@ export function readAuthorizationCodeSchemes(doc: AsyncApiDocument): Authorizati
   }
   return { schemes, problems }
 }
+
+/** Why {@link chooseAuthorizationCodeScheme} chose no scheme. Stable: callers switch on them to word their own error. */
+export type SchemeChoiceCode =
+  /** The document has no valid oauth2 scheme with an authorization code flow. */
+  | 'NO_SCHEME'
+  /** It has several, and no name was given. */
+  | 'SEVERAL_SCHEMES'
+  /** A name was given, and none of the valid authorization code schemes has it. */
+  | 'UNKNOWN_SCHEME'
+
+/** The result of {@link chooseAuthorizationCodeScheme}: the scheme, or why there is none. */
+export type AuthorizationCodeSchemeChoice =
+  | { readonly ok: true; readonly scheme: AuthorizationCodeScheme }
+  | { readonly ok: false; readonly code: 'NO_SCHEME' | 'SEVERAL_SCHEMES'; readonly available: readonly string[] }
+  | {
+      readonly ok: false
+      readonly code: 'UNKNOWN_SCHEME'
+      /** The name asked for. */
+      readonly name: string
+      /** The names of the valid authorization code schemes, in document order, each once. */
+      readonly available: readonly string[]
+    }
+
+/**
+ * The one authorization code scheme a client or server uses: the one named `name`, or, without a
+ * name, the document's only one. Anything else is a failure with a stable `code` and the names
+ * there are to choose from, for the caller to word its own error (a CLI flag, an option name). A
+ * scheme with an invalid flow is not among `schemes` (see {@link readAuthorizationCodeSchemes}), so
+ * naming it is `UNKNOWN_SCHEME`; the reasons are in `problems`. A `name` that is not a string is a
+ * `TypeError`.
+ *
+ * @see https://www.asyncapi.com/docs/reference/specification/v3.0.0#securitySchemeObject
+ * @example
+ * ```ts
+ * const choice = chooseAuthorizationCodeScheme(readAuthorizationCodeSchemes(doc).schemes, 'chatOAuth')
+ * if (!choice.ok) throw new Error(`${choice.code}: choose one of ${choice.available.join(', ')}`)
+ * console.log(choice.scheme.tokenUrl)
+ * ```
+ */
+export function chooseAuthorizationCodeScheme(schemes: readonly AuthorizationCodeScheme[], name?: string): AuthorizationCodeSchemeChoice {
+  if (!Array.isArray(schemes)) throw new TypeError('chooseAuthorizationCodeScheme: schemes must be the array from readAuthorizationCodeSchemes')
+  if (name !== undefined && typeof name !== 'string') throw new TypeError('chooseAuthorizationCodeScheme: name must be a string')
+  const available = [...new Set(schemes.map((s) => s.name))]
+  if (name !== undefined) {
+    const found = schemes.find((s) => s.name === name)
+    return found === undefined ? { ok: false, code: 'UNKNOWN_SCHEME', name, available } : { ok: true, scheme: found }
+  }
+  const [only, ...others] = schemes
+  if (only === undefined) return { ok: false, code: 'NO_SCHEME', available }
+  if (others.length > 0) return { ok: false, code: 'SEVERAL_SCHEMES', available }
+  return { ok: true, scheme: only }
+}
