@@ -8,10 +8,13 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import {
   AsyncApiError,
+  chooseAuthorizationCodeScheme,
   parseDocument,
   readAuthorizationCodeSchemes,
   type AsyncApiDocument,
   type AuthorizationCodeScheme,
+  type AuthorizationCodeSchemeChoice,
+  type Problem,
 } from '@authcode/asyncapi'
 import type { FlowEventListener } from '../events.js'
 import type { LoginStateStore } from '../login/state-store.js'
@@ -248,24 +251,9 @@ function checkAsyncApi(source: { document?: unknown; scheme?: unknown }): Resolv
   const name = optionalString('server.scheme', source.scheme)
   // Throws a TypeError for an object that is not a loaded document.
   const { schemes, problems } = readAuthorizationCodeSchemes(document)
-  const names = schemes.map((s) => s.name).join(', ')
-  let scheme: AuthorizationCodeScheme | undefined
-  if (name === undefined) {
-    if (schemes.length === 0) throw new TypeError(`server.document has no valid oauth2 security scheme with an authorizationCode flow${describeProblems(problems)}`)
-    if (schemes.length > 1) throw new TypeError(`server.document has several oauth2 authorization code schemes: ${names}; name one with server.scheme`)
-    scheme = schemes[0]
-  } else {
-    scheme = schemes.find((s) => s.name === name)
-    if (scheme === undefined) {
-      const declared = declaredSchemes(document)
-      const available = schemes.length === 0 ? 'it has none' : `it has: ${names}`
-      if (!Object.hasOwn(declared, name)) throw new TypeError(`server.scheme: the document has no security scheme named ${name}; ${available}`)
-      const pointer = `/components/securitySchemes/${name.replaceAll('~', '~0').replaceAll('/', '~1')}`
-      const own = problems.filter((p) => p.pointer === pointer || p.pointer.startsWith(`${pointer}/`))
-      throw new TypeError(`server.scheme: security scheme ${name} has no valid oauth2 authorizationCode flow${describeProblems(own)}; ${available}`)
-    }
-  }
-  if (scheme === undefined) throw new TypeError('server.document has no valid oauth2 authorization code scheme')
+  const choice = chooseAuthorizationCodeScheme(schemes, name)
+  if (!choice.ok) throw schemeChoiceError(choice, document, problems)
+  const { scheme } = choice
   const where = `server.document (scheme ${scheme.name})`
   const authorizationUrl = checkEndpoint(`${where} authorizationUrl`, scheme.authorizationUrl)
   checkEndpoint(`${where} tokenUrl`, scheme.tokenUrl)
@@ -278,6 +266,25 @@ function checkAsyncApi(source: { document?: unknown; scheme?: unknown }): Resolv
     issuer: scheme.issuer ?? authorizationUrl.origin,
     issuerFrom: scheme.issuer === undefined ? 'authorizationUrl' : 'x-issuer',
   })
+}
+
+/** The `TypeError` for a document or `server.scheme` that names no usable scheme, with the choices and the reasons. */
+function schemeChoiceError(choice: Exclude<AuthorizationCodeSchemeChoice, { ok: true }>, document: AsyncApiDocument, problems: readonly Problem[]): TypeError {
+  const names = choice.available.join(', ')
+  switch (choice.code) {
+    case 'NO_SCHEME':
+      return new TypeError(`server.document has no valid oauth2 security scheme with an authorizationCode flow${describeProblems(problems)}`)
+    case 'SEVERAL_SCHEMES':
+      return new TypeError(`server.document has several oauth2 authorization code schemes: ${names}; name one with server.scheme`)
+    case 'UNKNOWN_SCHEME': {
+      const { name } = choice
+      const available = choice.available.length === 0 ? 'it has none' : `it has: ${names}`
+      if (!Object.hasOwn(declaredSchemes(document), name)) return new TypeError(`server.scheme: the document has no security scheme named ${name}; ${available}`)
+      const pointer = `/components/securitySchemes/${name.replaceAll('~', '~0').replaceAll('/', '~1')}`
+      const own = problems.filter((p) => p.pointer === pointer || p.pointer.startsWith(`${pointer}/`))
+      return new TypeError(`server.scheme: security scheme ${name} has no valid oauth2 authorizationCode flow${describeProblems(own)}; ${available}`)
+    }
+  }
 }
 
 function declaredSchemes(document: AsyncApiDocument): Record<string, unknown> {
