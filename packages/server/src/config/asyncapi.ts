@@ -5,7 +5,7 @@
  * only, never the whole-document schema) so that start-up stays fast.
  */
 import { readFileSync } from 'node:fs'
-import { AsyncApiError, parseDocument, readAuthorizationCodeSchemes, type AuthorizationCodeScheme } from '@authcode/asyncapi'
+import { AsyncApiError, chooseAuthorizationCodeScheme, parseDocument, readAuthorizationCodeSchemes, type AuthorizationCodeScheme } from '@authcode/asyncapi'
 import { ENDPOINTS, type EndpointPaths } from '../protocol/metadata.js'
 
 /** What the document contributes to the configuration. */
@@ -106,17 +106,19 @@ export function readAsyncApiSettings(file: string, schemeName: string | undefine
 }
 
 function chooseScheme(file: string, schemes: readonly AuthorizationCodeScheme[], name: string | undefined, problems: string[]): AuthorizationCodeScheme {
-  const names = [...new Set(schemes.map((s) => s.name))]
+  // The rule (the named scheme, else the only one) is @authcode/asyncapi's, shared with the client; the words are the CLI's.
+  const choice = chooseAuthorizationCodeScheme(schemes, name)
+  if (choice.ok) return choice.scheme
+  const names = choice.available
   const detail = problems.length === 0 ? '' : ` (problems: ${problems.join('; ')})`
-  if (name !== undefined) {
-    const found = schemes.find((s) => s.name === name)
-    if (found) return found
-    throw new AsyncApiConfigError(
-      `asyncapi: ${file} has no valid oauth2 authorization code scheme named ${name}; it has: ${names.length === 0 ? '(none)' : names.join(', ')}${detail}`,
-    )
+  switch (choice.code) {
+    case 'UNKNOWN_SCHEME':
+      throw new AsyncApiConfigError(
+        `asyncapi: ${file} has no valid oauth2 authorization code scheme named ${choice.name}; it has: ${names.length === 0 ? '(none)' : names.join(', ')}${detail}`,
+      )
+    case 'NO_SCHEME':
+      throw new AsyncApiConfigError(`asyncapi: ${file} has no valid oauth2 scheme with an authorization code flow${detail}`)
+    case 'SEVERAL_SCHEMES':
+      throw new AsyncApiConfigError(`asyncapi: ${file} has several oauth2 authorization code schemes: ${names.join(', ')}; choose one with --scheme NAME`)
   }
-  const [only, ...others] = schemes
-  if (only === undefined) throw new AsyncApiConfigError(`asyncapi: ${file} has no valid oauth2 scheme with an authorization code flow${detail}`)
-  if (others.length > 0) throw new AsyncApiConfigError(`asyncapi: ${file} has several oauth2 authorization code schemes: ${names.join(', ')}; choose one with --scheme NAME`)
-  return only
 }
