@@ -3,10 +3,10 @@
  */
 import { invalidGrant } from '../errors.js'
 import { verifyCodeVerifier } from '../pkce.js'
-import { formatScope } from '../scopes.js'
 import type { CodeRecord, GrantRecord, Store } from '../store.js'
 import { hashToken, randomToken, timeOrderedId } from '../../tokens/secrets.js'
 import type { AuthorizationRequest } from '../authorize.js'
+import { refuseReplay, spendAndIssue, type SingleUse } from './spend.js'
 import type { GrantHandler, TokenResponse } from './types.js'
 
 /**
@@ -50,16 +50,22 @@ export async function issueAuthorizationCode(
   return code
 }
 
-/** RFC 6749 §4.1.2: a code used twice is refused and every token issued from it revoked. */
-async function refuseReplayedCode(store: Store, code: CodeRecord, now: number): Promise<never> {
-  await store.revokeGrant(code.grantId, now)
-  throw invalidGrant('the authorization code was already used')
+/** RFC 6749 §4.1.2: a code works once; used twice, it is refused and every token issued from it revoked. */
+const AUTHORIZATION_CODE: SingleUse = {
+  spend: (store, codeHash, now, tokens) => store.redeemCode(codeHash, now, tokens),
+  spentGrant: async (store, codeHash) => {
+    const current = await store.getCode(codeHash)
+    return current?.consumedAt != null ? current.grantId : undefined
+  },
+  replayed: 'the authorization code was already used',
+  gone: 'the authorization code is no longer valid',
 }
 
 export const authorizationCodeGrant = {
   grantType: 'authorization_code',
 
-  async handle(client, params, { store, minter, now }): Promise<TokenResponse> {
+  async handle(client, params, ctx): Promise<TokenResponse> {
+    const { store, now } = ctx
     const codeHash = hashToken(params.required('code'))
     const redirectUri = params.single('redirect_uri')
     const verifier = params.single('code_verifier')
@@ -68,7 +74,7 @@ export const authorizationCodeGrant = {
     if (found === undefined || found.code.clientId !== client.clientId) {
       throw invalidGrant('the authorization code is invalid or was issued to another client')
     }
-    const { code, grant, user } = found
+    const { code, grant } = found
     // RFC 6749 §4.1.3: required and identical when the authorization request had it.
     if (code.redirectUriSent ? redirectUri !== code.redirectUri : redirectUri !== undefined && redirectUri !== code.redirectUri) {
       throw invalidGrant('redirect_uri does not match the authorization request')
@@ -76,31 +82,12 @@ export const authorizationCodeGrant = {
     verifyCodeVerifier(verifier, code.codeChallenge)
     // Checked only once the request proves possession (OAuth 2.1 §7.5.2: a replay with invalid
     // parameters must not revoke anything, or anyone could revoke others' tokens).
-    if (code.consumedAt !== null) return refuseReplayedCode(store, code, now)
+    if (code.consumedAt !== null) return refuseReplay(store, code.grantId, now, AUTHORIZATION_CODE)
     if (code.expiresAt <= now) throw invalidGrant('the authorization code has expired')
 
     if (grant.revokedAt !== null) throw invalidGrant('the authorization code is no longer valid')
 
-    // Both signatures are asked for at once (the signing thread takes them in one message).
-    const [access, idToken] = await Promise.all([
-      minter.accessToken(grant, code.scopes, now),
-      code.scopes.includes('openid') ? minter.idToken(client, user, grant, code.nonce, now) : undefined,
-    ])
-    const refresh = client.grantTypes.includes('refresh_token') ? minter.refreshToken(grant, code.scopes, now) : null
-
-    // The single-use rule and the token records in one transaction (STYLE rule 8).
-    if (!(await store.redeemCode(codeHash, now, { accessToken: access.record, refreshToken: refresh?.record ?? null }))) {
-      const current = await store.getCode(codeHash)
-      if (current?.consumedAt != null) return refuseReplayedCode(store, current, now)
-      throw invalidGrant('the authorization code is no longer valid')
-    }
-    return {
-      access_token: access.token,
-      token_type: 'Bearer',
-      expires_in: access.expiresIn,
-      scope: formatScope(code.scopes),
-      ...(refresh === null ? {} : { refresh_token: refresh.token }),
-      ...(idToken === undefined ? {} : { id_token: idToken }),
-    }
+    const refreshScopes = client.grantTypes.includes('refresh_token') ? code.scopes : null
+    return spendAndIssue(AUTHORIZATION_CODE, codeHash, client, found, code.scopes, refreshScopes, code.nonce, ctx)
   },
 } satisfies GrantHandler

@@ -3,20 +3,27 @@
  * detection: presenting a rotated token revokes its whole family (RFC 9700 §4.14.2).
  */
 import { invalidGrant } from '../errors.js'
-import { checkScopesAllowed, formatScope, parseScope } from '../scopes.js'
-import type { RefreshTokenRecord, Store } from '../store.js'
+import { checkScopesAllowed, parseScope } from '../scopes.js'
 import { hashToken } from '../../tokens/secrets.js'
+import { refuseReplay, spendAndIssue, type SingleUse } from './spend.js'
 import type { GrantHandler, TokenResponse } from './types.js'
 
-async function refuseReplayedRefreshToken(store: Store, token: RefreshTokenRecord, now: number): Promise<never> {
-  await store.revokeGrant(token.grantId, now)
-  throw invalidGrant('the refresh token was already used')
+/** RFC 9700 §4.14.2: a refresh token works once; used again, it is refused and its whole family revoked. */
+const REFRESH_TOKEN: SingleUse = {
+  spend: (store, tokenHash, now, tokens) => store.rotateRefreshToken(tokenHash, now, tokens),
+  spentGrant: async (store, tokenHash) => {
+    const current = await store.getRefreshToken(tokenHash)
+    return current?.rotatedAt != null ? current.grantId : undefined
+  },
+  replayed: 'the refresh token was already used',
+  gone: 'the refresh token is no longer valid',
 }
 
 export const refreshTokenGrant = {
   grantType: 'refresh_token',
 
-  async handle(client, params, { store, minter, now }): Promise<TokenResponse> {
+  async handle(client, params, ctx): Promise<TokenResponse> {
+    const { store, now } = ctx
     const tokenHash = hashToken(params.required('refresh_token'))
     const requestedScope = params.single('scope')
 
@@ -25,8 +32,8 @@ export const refreshTokenGrant = {
     if (found === undefined || found.token.clientId !== client.clientId) {
       throw invalidGrant('the refresh token is invalid or was issued to another client')
     }
-    const { token, grant, user } = found
-    if (token.rotatedAt !== null) return refuseReplayedRefreshToken(store, token, now)
+    const { token, grant } = found
+    if (token.rotatedAt !== null) return refuseReplay(store, token.grantId, now, REFRESH_TOKEN)
     if (token.expiresAt <= now) throw invalidGrant('the refresh token has expired')
     if (grant.revokedAt !== null) throw invalidGrant('the refresh token was revoked')
 
@@ -34,25 +41,6 @@ export const refreshTokenGrant = {
     const scopes = requestedScope === undefined ? token.scopes : parseScope(requestedScope)
     checkScopesAllowed(scopes, token.scopes)
 
-    // Both signatures are asked for at once (the signing thread takes them in one message).
-    const [access, idToken] = await Promise.all([
-      minter.accessToken(grant, scopes, now),
-      scopes.includes('openid') ? minter.idToken(client, user, grant, null, now) : undefined,
-    ])
-    const refresh = minter.refreshToken(grant, token.scopes, now)
-
-    if (!(await store.rotateRefreshToken(tokenHash, now, { accessToken: access.record, refreshToken: refresh.record }))) {
-      const current = await store.getRefreshToken(tokenHash)
-      if (current?.rotatedAt != null) return refuseReplayedRefreshToken(store, current, now)
-      throw invalidGrant('the refresh token is no longer valid')
-    }
-    return {
-      access_token: access.token,
-      token_type: 'Bearer',
-      expires_in: access.expiresIn,
-      scope: formatScope(scopes),
-      refresh_token: refresh.token,
-      ...(idToken === undefined ? {} : { id_token: idToken }),
-    }
+    return spendAndIssue(REFRESH_TOKEN, tokenHash, client, found, scopes, token.scopes, null, ctx)
   },
 } satisfies GrantHandler
