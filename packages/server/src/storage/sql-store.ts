@@ -5,7 +5,7 @@
  * Atomic steps are one conditional statement (`UPDATE … WHERE <still valid> RETURNING`, an upsert)
  * or a transaction that starts with one: that statement's `WHERE` decides who wins a race.
  */
-import { sql, type DeleteResult, type Kysely, type Transaction, type Updateable } from 'kysely'
+import { sql, type DeleteResult, type Kysely, type Updateable } from 'kysely'
 import {
   DuplicateError,
   type AccessTokenRecord,
@@ -33,7 +33,6 @@ import { migrateToLatest } from './migrate.js'
 import * as queries from './queries.js'
 import {
   SAMPLE_ROWS,
-  accessTokenRow,
   clientRow,
   codeRow,
   grantRow,
@@ -42,7 +41,6 @@ import {
   loginSessionRow,
   nullableNumber,
   parseList,
-  refreshTokenRow,
   signingKeyRow,
   toAccessToken,
   toClient,
@@ -57,6 +55,7 @@ import {
   userRow,
   type Row,
 } from './rows.js'
+import { spendThenIssue, type SpendThenIssueStatements } from './spend-then-issue.js'
 
 /**
  * Migrates `db` to the latest schema and wraps it in a `SqlStore` (or the subclass `createStore`
@@ -83,10 +82,16 @@ export class SqlStore implements Store {
   /** The queries on every login's path, compiled once (`queries.ts`). */
   protected readonly hot: queries.HotQueries
 
+  readonly #redeem: SpendThenIssueStatements<queries.CompiledTemplate>
+  readonly #rotate: SpendThenIssueStatements<queries.CompiledTemplate>
+
   /** `db` must be migrated to the latest schema (`migrateToLatest`); the store owns it from now on. */
   constructor(db: Kysely<Database>) {
     this.#db = db
     this.hot = queries.compileHotQueries(db, SAMPLE_ROWS)
+    const { consumeCode, rotateRefreshToken, insertAccessToken, insertRefreshToken } = this.hot
+    this.#redeem = { spend: consumeCode, insertAccessToken, insertRefreshToken }
+    this.#rotate = { spend: rotateRefreshToken, insertAccessToken, insertRefreshToken }
   }
 
   // clients
@@ -365,16 +370,8 @@ export class SqlStore implements Store {
     return grant && user && { ...item, grant, user }
   }
 
-  async redeemCode(codeHash: string, now: number, tokens: IssuedTokens): Promise<boolean> {
-    return unique(
-      'issued token',
-      this.#db.transaction().execute(async (trx) => {
-        const redeemed = await first(trx, this.hot.consumeCode, [codeHash, now])
-        if (redeemed === undefined) return false
-        await this.#insertIssuedTokens(trx, tokens)
-        return true
-      }),
-    )
+  redeemCode(codeHash: string, now: number, tokens: IssuedTokens): Promise<boolean> {
+    return this.#spendThenIssue(this.#redeem, codeHash, now, tokens)
   }
 
   async getRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | undefined> {
@@ -387,16 +384,8 @@ export class SqlStore implements Store {
     return token && this.#withGrant({ token }, token)
   }
 
-  async rotateRefreshToken(tokenHash: string, now: number, tokens: IssuedTokens): Promise<boolean> {
-    return unique(
-      'issued token',
-      this.#db.transaction().execute(async (trx) => {
-        const rotated = await first(trx, this.hot.rotateRefreshToken, [tokenHash, now])
-        if (rotated === undefined) return false
-        await this.#insertIssuedTokens(trx, tokens)
-        return true
-      }),
-    )
+  rotateRefreshToken(tokenHash: string, now: number, tokens: IssuedTokens): Promise<boolean> {
+    return this.#spendThenIssue(this.#rotate, tokenHash, now, tokens)
   }
 
   async getAccessToken(jti: string): Promise<AccessTokenRecord | undefined> {
@@ -532,12 +521,25 @@ export class SqlStore implements Store {
     })
   }
 
-  /** Takes the caller's transaction, so the tokens exist only if the step that issued them happened. */
-  async #insertIssuedTokens(trx: Transaction<Database>, tokens: IssuedTokens): Promise<void> {
-    await trx.executeQuery(queries.bind(this.hot.insertAccessToken, Object.values(accessTokenRow(tokens.accessToken))))
-    if (tokens.refreshToken !== null) {
-      await trx.executeQuery(queries.bind(this.hot.insertRefreshToken, Object.values(refreshTokenRow(tokens.refreshToken))))
-    }
+  /** `spendThenIssue`'s statements, each awaited in turn in one kysely transaction. */
+  async #spendThenIssue(
+    statements: SpendThenIssueStatements<queries.CompiledTemplate>,
+    hash: string,
+    now: number,
+    tokens: IssuedTokens,
+  ): Promise<boolean> {
+    return unique(
+      'issued token',
+      this.#db.transaction().execute(async (trx) => {
+        const steps = spendThenIssue(statements, hash, now, tokens)
+        let step = steps.next()
+        while (!step.done) {
+          const { rows } = await trx.executeQuery(queries.bind(step.value.statement, step.value.args))
+          step = steps.next(rows.length > 0)
+        }
+        return step.value
+      }),
+    )
   }
 
   async ping(): Promise<void> {

@@ -36,10 +36,8 @@ import type {
 import type { Database } from './database.js'
 import * as queries from './queries.js'
 import {
-  accessTokenRow,
   codeRow,
   grantRow,
-  refreshTokenRow,
   toAccessToken,
   toClient,
   toCode,
@@ -50,6 +48,7 @@ import {
   toUser,
   type Row,
 } from './rows.js'
+import { spendThenIssue } from './spend-then-issue.js'
 import { SqlStore, unique } from './sql-store.js'
 
 /** A query compiled once and prepared once; `run` and `get` take its builder's arguments. */
@@ -172,16 +171,19 @@ export class SqliteStore extends SqlStore {
 
     const insertAccessToken = prepare(hot.insertAccessToken)
     const insertRefreshToken = prepare(hot.insertRefreshToken)
-    // `spend` (the conditional UPDATE whose match decides the race) and, only if it matched, the
-    // tokens it issues.
-    const spendAndIssue =
-      (spend: Prepared) =>
-      (hash: string, now: number, tokens: IssuedTokens): boolean => {
-        if (spend.get(hash, now) === undefined) return false
-        insertAccessToken.run(...Object.values(accessTokenRow(tokens.accessToken)))
-        if (tokens.refreshToken !== null) insertRefreshToken.run(...Object.values(refreshTokenRow(tokens.refreshToken)))
-        return true
+    // The spend-then-issue rule (`spend-then-issue.ts`), its statements run at once, in order.
+    const spendAndIssue = (spend: Prepared) => {
+      const statements = { spend, insertAccessToken, insertRefreshToken }
+      return (hash: string, now: number, tokens: IssuedTokens): boolean => {
+        const steps = spendThenIssue(statements, hash, now, tokens)
+        let step = steps.next()
+        while (!step.done) {
+          const { kind, statement, args } = step.value
+          step = steps.next(kind === 'spend' ? statement.get(...args) !== undefined : (statement.run(...args), true))
+        }
+        return step.value
       }
+    }
     this.#redeemCode = spendAndIssue(prepare(hot.consumeCode))
     this.#rotateRefreshToken = spendAndIssue(prepare(hot.rotateRefreshToken))
     // BEGIN IMMEDIATE: the writer lock is taken first, so a group that cannot have it has run nothing.
