@@ -4,9 +4,13 @@
  */
 import { loadConfig, type ConfigFlags } from '../config/load.js'
 import type { IdTokenAlg } from '../protocol/store.js'
+import { DEFAULT_ID_TOKEN_ALG, ID_TOKEN_ALGS } from '../tokens/algorithms.js'
 import { clientAdd, clientList, clientRemove, keysRotate, migrate, userAdd, type Io } from './admin.js'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { configFlags, UsageError } from './args.js'
+
+/** `a, b or c` */
+const oneOf = (names: readonly string[]): string => `${names.slice(0, -1).join(', ')} or ${names.at(-1)}`
 
 const DB_HELP = `  --db URL          database: sqlite:PATH (default sqlite:./data/authcode.db); env AUTHCODE_DB
   --config FILE     config file, JSON or YAML; env AUTHCODE_CONFIG
@@ -71,7 +75,7 @@ ${DB_HELP}`,
   --asyncapi FILE         allow exactly the scopes of the document's oauth2 scheme, plus openid
   --scheme NAME           the scheme to use when the document has several
   --public                a public client (no secret; PKCE; native apps may vary loopback ports)
-  --id-token-alg ALG      RS256 (default), ES256 or EdDSA
+  --id-token-alg ALG      ${oneOf(ID_TOKEN_ALGS.map((alg) => (alg === DEFAULT_ID_TOKEN_ALG ? `${alg} (default)` : alg)))}
   --first-party           consent may be skipped (config consent.skipForFirstParty)
   --json                  print {"client_id": …, "client_secret": …}
 ${DB_HELP}`,
@@ -178,7 +182,7 @@ async function run(argv: string[], io: Io): Promise<void> {
       if (values.asyncapi !== undefined && values.scope !== undefined) throw new UsageError('--scope and --asyncapi exclude each other (the document names the scopes)')
       if (values['redirect-uri'] === undefined) throw new UsageError('--redirect-uri is required')
       const alg = values['id-token-alg']
-      if (alg !== undefined && !['RS256', 'ES256', 'EdDSA'].includes(alg)) throw new UsageError('--id-token-alg: RS256, ES256 or EdDSA')
+      if (alg !== undefined && !(ID_TOKEN_ALGS as readonly string[]).includes(alg)) throw new UsageError(`--id-token-alg: ${oneOf(ID_TOKEN_ALGS)}`)
       const serverConfig = config(flagsWithAsyncApi(values))
       return clientAdd(
         serverConfig,

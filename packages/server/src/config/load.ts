@@ -9,7 +9,7 @@ import { resolve } from 'node:path'
 import { Ajv, type ErrorObject } from 'ajv'
 import { parse as parseYaml } from 'yaml'
 import { ENDPOINTS, type EndpointPaths } from '../protocol/metadata.js'
-import type { SigningAlg } from '../protocol/store.js'
+import type { SigningAlg } from '../tokens/algorithms.js'
 import { AsyncApiConfigError, readAsyncApiSettings } from './asyncapi.js'
 import { configFileSchema } from './schema.js'
 

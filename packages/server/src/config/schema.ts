@@ -2,6 +2,8 @@
  * The configuration file's JSON Schema: one source for validation and for the documented keys.
  * Every key is optional in the file; defaults live in `config/load.ts`.
  */
+import { SIGNING_ALGS } from '../tokens/algorithms.js'
+
 const seconds = (minimum: number, maximum: number) => ({ type: 'integer', minimum, maximum }) as const
 const limit = {
   type: 'object',
@@ -43,7 +45,7 @@ export const configFileSchema = {
       type: 'object',
       additionalProperties: false,
       properties: {
-        alg: { enum: ['ES256', 'RS256', 'EdDSA'] },
+        alg: { enum: SIGNING_ALGS },
         audience: { type: 'string', minLength: 1 },
       },
     },

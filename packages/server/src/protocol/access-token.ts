@@ -4,12 +4,14 @@
  * record in the store, so a revoked token (or grant) stops working before it expires.
  */
 import type { ServerConfig } from '../config/load.js'
+import { SIGNING_ALGS, type SigningAlg } from '../tokens/algorithms.js'
 import type { KeyRing } from '../tokens/keys.js'
 import { verifyJwt } from '../tokens/jws.js'
 import { invalidToken } from './errors.js'
-import type { AccessTokenRecord, GrantStore, SigningAlg } from './store.js'
+import type { AccessTokenRecord, GrantStore } from './store.js'
 
-export const ACCESS_TOKEN_ALGORITHMS: readonly SigningAlg[] = ['ES256', 'RS256', 'EdDSA']
+/** Access tokens signed with any of the server's algorithms verify (one signed before `accessToken.alg` changed too). */
+export const ACCESS_TOKEN_ALGORITHMS: readonly SigningAlg[] = SIGNING_ALGS
 
 export interface AccessTokenDeps {
   store: GrantStore

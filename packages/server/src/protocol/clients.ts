@@ -4,6 +4,7 @@
  * stored only as a hash.
  */
 import { randomBytes } from 'node:crypto'
+import { DEFAULT_ID_TOKEN_ALG, ID_TOKEN_ALGS } from '../tokens/algorithms.js'
 import { hashToken, randomToken } from '../tokens/secrets.js'
 import { redirectUriProblem } from './redirect-uri.js'
 import { parseScope } from './scopes.js'
@@ -33,8 +34,6 @@ export class RegistrationError extends Error {
   override readonly name = 'RegistrationError'
 }
 
-const ID_TOKEN_ALGS: readonly IdTokenAlg[] = ['RS256', 'ES256', 'EdDSA']
-
 export function registerClient(input: ClientRegistration, offeredScopes: readonly string[], now: number): RegisteredClient {
   const name = input.name.trim()
   if (name === '' || name.length > 100) throw new RegistrationError('name: 1 to 100 characters')
@@ -51,7 +50,7 @@ export function registerClient(input: ClientRegistration, offeredScopes: readonl
   }
   const unknown = scopes.filter((scope) => !offeredScopes.includes(scope))
   if (unknown.length > 0) throw new RegistrationError(`scope: not offered by this server: ${unknown.join(' ')} (add them to "scopes" in the config)`)
-  const alg = input.idTokenAlg ?? 'RS256'
+  const alg = input.idTokenAlg ?? DEFAULT_ID_TOKEN_ALG
   if (!ID_TOKEN_ALGS.includes(alg)) throw new RegistrationError(`id token algorithm must be one of ${ID_TOKEN_ALGS.join(', ')}`)
   if (input.isPublic && input.pkceOptional === true) throw new RegistrationError('public clients must use PKCE')
   if (input.clientId !== undefined && !/^[\w.-]{1,64}$/.test(input.clientId)) throw new RegistrationError('client id: 1 to 64 of A-Z a-z 0-9 _ . -')

@@ -4,6 +4,7 @@
  * PKCE, no implicit or password grants, no `none` signatures.
  */
 import type { ServerConfig } from '../config/load.js'
+import { ID_TOKEN_ALGS } from '../tokens/algorithms.js'
 import { ACCESS_TOKEN_ALGORITHMS } from './access-token.js'
 import { SUPPORTED_GRANT_TYPES } from './grants/index.js'
 
@@ -53,7 +54,7 @@ export function serverMetadata(config: ServerConfig): Record<string, unknown> {
     revocation_endpoint_auth_methods_supported: clientAuth,
     introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
     subject_types_supported: ['public'],
-    id_token_signing_alg_values_supported: ['RS256', 'ES256', 'EdDSA'],
+    id_token_signing_alg_values_supported: [...ID_TOKEN_ALGS],
     access_token_signing_alg_values_supported: [...ACCESS_TOKEN_ALGORITHMS],
     claims_supported: CLAIMS_SUPPORTED,
     claims_parameter_supported: false,

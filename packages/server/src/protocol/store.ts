@@ -8,9 +8,13 @@
  * implement it with one transaction or one conditional statement.
  */
 
+import type { SigningAlg } from '../tokens/algorithms.js'
+
+export type { SigningAlg }
+/** A client's ID token algorithm: any of the server's signing algorithms (`tokens/algorithms.ts`). */
+export type IdTokenAlg = SigningAlg
+
 export type GrantType = 'authorization_code' | 'refresh_token'
-export type IdTokenAlg = 'RS256' | 'ES256' | 'EdDSA'
-export type SigningAlg = IdTokenAlg
 
 export interface ClientRecord {
   clientId: string

@@ -8,11 +8,9 @@
 import type { KeyObject } from 'node:crypto'
 import { errors, jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose'
 import { invalidToken } from '../protocol/errors.js'
-import type { SigningAlg } from '../protocol/store.js'
+import { SIGNING_ALGS, isSigningAlg, type SigningAlg } from './algorithms.js'
 import { keyMatchesAlg, type KeyRing } from './keys.js'
 import { signOnSigningThread } from './signing-thread.js'
-
-const SIGNING_ALGS: ReadonlySet<string> = new Set<SigningAlg>(['RS256', 'ES256', 'EdDSA'])
 
 function base64urlJson(value: unknown): string {
   return Buffer.from(JSON.stringify(value), 'utf8').toString('base64url')
@@ -87,8 +85,8 @@ class KeyRingFailure {
  */
 export async function verifyJwt(token: string, options: VerifyJwtOptions): Promise<JWTPayload> {
   const { keyRing, issuer, audience, typ, algorithms, now, clockTolerance } = options
-  if (!Array.isArray(algorithms) || algorithms.length === 0 || !algorithms.every((alg) => SIGNING_ALGS.has(alg))) {
-    throw new TypeError('algorithms must be a non-empty list of RS256, ES256, EdDSA')
+  if (!Array.isArray(algorithms) || algorithms.length === 0 || !algorithms.every(isSigningAlg)) {
+    throw new TypeError(`algorithms must be a non-empty list of ${SIGNING_ALGS.join(', ')}`)
   }
   if (typeof issuer !== 'string' || issuer === '') throw new TypeError('issuer must be a non-empty string')
   if (audience !== undefined && (typeof audience !== 'string' || audience === '')) {
