@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { AsyncApiError, chooseAuthorizationCodeScheme, parseDocument, readAuthorizationCodeSchemes, type AuthorizationCodeScheme } from '@authcode/asyncapi'
-import { ENDPOINTS, type EndpointPaths } from '../protocol/metadata.js'
+import { ENDPOINTS, type EndpointPaths } from '../protocol/endpoints.js'
 
 /** What the document contributes to the configuration. */
 export interface AsyncApiSettings {

@@ -2,10 +2,10 @@
  * Everything the endpoints share, built once per app in `buildApp`.
  */
 import type { RateLimit, ServerConfig } from '../config/load.js'
+import { TokenMinter } from '../protocol/issue-tokens.js'
 import { Throttle } from '../protocol/rate-limit.js'
 import type { AttemptLimit, Store } from '../protocol/store.js'
 import type { KeyRing } from '../tokens/keys.js'
-import { TokenMinter } from '../tokens/issue.js'
 
 export interface AppDeps {
   store: Store

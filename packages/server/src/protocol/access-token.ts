@@ -3,20 +3,36 @@
  * asked about them (`/introspect`, `/revoke`): the JWT checks of RFC 9068 §4, then the token's
  * record in the store, so a revoked token (or grant) stops working before it expires.
  */
-import type { ServerConfig } from '../config/load.js'
 import { SIGNING_ALGS, type SigningAlg } from '../tokens/algorithms.js'
 import type { KeyRing } from '../tokens/keys.js'
-import { verifyJwt } from '../tokens/jws.js'
+import { JwtVerificationError, verifyJwt, type JwtVerificationErrorCode } from '../tokens/jws.js'
 import { invalidToken } from './errors.js'
 import type { AccessTokenRecord, GrantStore } from './store.js'
 
 /** Access tokens signed with any of the server's algorithms verify (one signed before `accessToken.alg` changed too). */
 export const ACCESS_TOKEN_ALGORITHMS: readonly SigningAlg[] = SIGNING_ALGS
 
+/** The settings access-token validation reads (`ServerConfig` has them). */
+export interface AccessTokenSettings {
+  /** The `iss` every access token carries. */
+  readonly issuer: string
+  /** The `aud` every access token carries. */
+  readonly accessToken: { readonly audience: string }
+}
+
 export interface AccessTokenDeps {
   store: GrantStore
   keys: KeyRing
-  config: ServerConfig
+  config: AccessTokenSettings
+}
+
+/** The `invalid_token` description of each way a JWT fails: fixed text, nothing from the token. */
+const REFUSED: Readonly<Record<JwtVerificationErrorCode, string>> = {
+  JWT_EXPIRED: 'the token has expired',
+  JWT_SIGNATURE_INVALID: 'the token signature is invalid',
+  JWT_KEY_UNKNOWN: 'the token was not signed by a current key',
+  JWT_CLAIMS_INVALID: 'the token claims are not acceptable',
+  JWT_MALFORMED: 'the token is malformed or uses a disallowed algorithm',
 }
 
 export interface ValidAccessToken {
@@ -34,14 +50,21 @@ export const looksLikeJwt = (token: string): boolean => /^[\w-]+\.[\w-]+\.[\w-]+
  */
 export async function validateAccessToken(token: string, deps: AccessTokenDeps, now: number): Promise<ValidAccessToken> {
   if (!looksLikeJwt(token)) throw invalidToken('the access token is malformed')
-  const claims = await verifyJwt(token, {
-    keyRing: deps.keys,
-    issuer: deps.config.issuer,
-    audience: deps.config.accessToken.audience,
-    typ: 'at+jwt',
-    algorithms: [...ACCESS_TOKEN_ALGORITHMS],
-    now,
-  })
+  let claims
+  try {
+    claims = await verifyJwt(token, {
+      keyRing: deps.keys,
+      issuer: deps.config.issuer,
+      audience: deps.config.accessToken.audience,
+      typ: 'at+jwt',
+      algorithms: [...ACCESS_TOKEN_ALGORITHMS],
+      now,
+    })
+  } catch (error) {
+    // A failing key store is not the token's fault: it goes on as a server error.
+    if (error instanceof JwtVerificationError) throw invalidToken(REFUSED[error.code])
+    throw error
+  }
   // One read: revoking a grant stamps revokedAt on its access tokens (GrantStore.revokeGrant), and
   // no token is issued under a revoked grant, so the record alone says whether the token is live.
   const record = typeof claims.jti === 'string' ? await deps.store.getAccessToken(claims.jti) : undefined

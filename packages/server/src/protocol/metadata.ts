@@ -3,37 +3,22 @@
  * the source of truth for every endpoint URL. Only what the server does is listed: no `plain`
  * PKCE, no implicit or password grants, no `none` signatures.
  */
-import type { ServerConfig } from '../config/load.js'
 import { ID_TOKEN_ALGS } from '../tokens/algorithms.js'
 import { ACCESS_TOKEN_ALGORITHMS } from './access-token.js'
+import type { EndpointPaths } from './endpoints.js'
 import { SUPPORTED_GRANT_TYPES } from './grants/index.js'
 
-/** Endpoint paths relative to the issuer. */
-export interface EndpointPaths {
-  authorization: string
-  token: string
-  revocation: string
-  introspection: string
-  userinfo: string
-  jwks: string
+/** What the metadata is built from (`ServerConfig` has it): the issuer, the paths in use, the scopes offered. */
+export interface MetadataSettings {
+  readonly issuer: string
+  readonly endpoints: Readonly<EndpointPaths>
+  /** Scope name → description; the names are listed. */
+  readonly scopes: Readonly<Record<string, string>>
 }
-
-/**
- * The default endpoint paths, relative to the issuer. The paths in use are `config.endpoints`
- * (these, or those an AsyncAPI document names): routes and metadata read them from there.
- */
-export const ENDPOINTS: Readonly<EndpointPaths> = Object.freeze({
-  authorization: '/authorize',
-  token: '/token',
-  revocation: '/revoke',
-  introspection: '/introspect',
-  userinfo: '/userinfo',
-  jwks: '/jwks',
-})
 
 export const CLAIMS_SUPPORTED = ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'azp', 'name', 'preferred_username', 'updated_at', 'email', 'email_verified']
 
-export function serverMetadata(config: ServerConfig): Record<string, unknown> {
+export function serverMetadata(config: MetadataSettings): Record<string, unknown> {
   const url = (path: string) => `${config.issuer}${path}`
   const paths = config.endpoints
   const clientAuth = ['client_secret_basic', 'client_secret_post', 'none']

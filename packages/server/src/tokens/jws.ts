@@ -7,7 +7,6 @@
  */
 import type { KeyObject } from 'node:crypto'
 import { errors, jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose'
-import { invalidToken } from '../protocol/errors.js'
 import { SIGNING_ALGS, isSigningAlg, type SigningAlg } from './algorithms.js'
 import { keyMatchesAlg, type KeyRing } from './keys.js'
 import { signOnSigningThread } from './signing-thread.js'
@@ -62,7 +61,38 @@ export interface VerifyJwtOptions {
   clockTolerance?: number
 }
 
-/** A key ring failure (storage down, corrupt row): not the token's fault, so not `invalid_token`. */
+/** Why {@link verifyJwt} refused a token: one code per kind of failure. */
+export type JwtVerificationErrorCode =
+  | 'JWT_EXPIRED'
+  | 'JWT_SIGNATURE_INVALID'
+  | 'JWT_KEY_UNKNOWN'
+  | 'JWT_CLAIMS_INVALID'
+  | 'JWT_MALFORMED'
+
+/**
+ * A token {@link verifyJwt} refused. The message is fixed text per `code`, never anything quoted
+ * from the token; the library's own error, when there is one, is the `cause`.
+ */
+export class JwtVerificationError extends Error {
+  override readonly name = 'JwtVerificationError'
+
+  constructor(
+    readonly code: JwtVerificationErrorCode,
+    options?: ErrorOptions,
+  ) {
+    super(MESSAGES[code], options)
+  }
+}
+
+const MESSAGES: Readonly<Record<JwtVerificationErrorCode, string>> = {
+  JWT_EXPIRED: 'the JWT has expired',
+  JWT_SIGNATURE_INVALID: 'the JWT signature does not verify',
+  JWT_KEY_UNKNOWN: 'the JWT names no published key',
+  JWT_CLAIMS_INVALID: 'a JWT claim or the typ header is not the one required',
+  JWT_MALFORMED: 'the JWT is malformed or uses an algorithm not allowed',
+}
+
+/** A key ring failure (storage down, corrupt row): not the token's fault, so not a verification error. */
 class KeyRingFailure {
   constructor(readonly cause: unknown) {}
 }
@@ -72,8 +102,8 @@ class KeyRingFailure {
  * `algorithms`, `iss`, `aud` and `typ` when given, and a required, unexpired `exp`.
  *
  * @returns the claims.
- * @throws OAuthError `invalid_token` for any token failure, with a fixed description that never
- *   quotes the token. A failing key store propagates as is (it is a server error).
+ * @throws JwtVerificationError for any token failure, its code saying which. A failing key store
+ *   propagates as is (it is a server error, not the token's fault).
  * @throws TypeError for bad options.
  * @see https://www.rfc-editor.org/rfc/rfc7519#section-7.2 validating a JWT
  * @see https://www.rfc-editor.org/rfc/rfc9068#section-4 validating JWT access tokens
@@ -130,15 +160,14 @@ export async function verifyJwt(token: string, options: VerifyJwtOptions): Promi
     return payload
   } catch (err) {
     if (err instanceof KeyRingFailure) throw err.cause
-    throw invalidToken(describe(err))
+    throw new JwtVerificationError(codeOf(err), { cause: err })
   }
 }
 
-/** A short fixed description per failure; nothing from the token itself. */
-function describe(err: unknown): string {
-  if (err instanceof errors.JWTExpired) return 'the token has expired'
-  if (err instanceof errors.JWSSignatureVerificationFailed) return 'the token signature is invalid'
-  if (err instanceof errors.JWKSNoMatchingKey) return 'the token was not signed by a current key'
-  if (err instanceof errors.JWTClaimValidationFailed) return 'the token claims are not acceptable'
-  return 'the token is malformed or uses a disallowed algorithm'
+function codeOf(err: unknown): JwtVerificationErrorCode {
+  if (err instanceof errors.JWTExpired) return 'JWT_EXPIRED'
+  if (err instanceof errors.JWSSignatureVerificationFailed) return 'JWT_SIGNATURE_INVALID'
+  if (err instanceof errors.JWKSNoMatchingKey) return 'JWT_KEY_UNKNOWN'
+  if (err instanceof errors.JWTClaimValidationFailed) return 'JWT_CLAIMS_INVALID'
+  return 'JWT_MALFORMED'
 }

@@ -1,5 +1,4 @@
-import type { ServerConfig } from '../../config/load.js'
-import type { TokenMinter } from '../../tokens/issue.js'
+import type { TokenMinter, TokenSettings } from '../issue-tokens.js'
 import type { Params } from '../params.js'
 import type { ClientRecord, GrantType, Store } from '../store.js'
 
@@ -7,7 +6,8 @@ import type { ClientRecord, GrantType, Store } from '../store.js'
 export interface TokenContext {
   store: Store
   minter: TokenMinter
-  config: ServerConfig
+  /** The settings its tokens are minted under (`ServerConfig` has them). */
+  config: TokenSettings
   now: number
 }
 

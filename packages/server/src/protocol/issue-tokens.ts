@@ -1,14 +1,32 @@
 /**
- * Minting of access tokens (RFC 9068 JWTs), ID tokens (OIDC Core §2) and opaque refresh tokens.
- * Signatures run on the signing thread (`jws.ts`); nothing here touches storage: the caller
- * records what was minted in the same transaction as the step that mints it.
+ * Minting of access tokens (RFC 9068 JWTs), ID tokens (OIDC Core §2) and opaque refresh tokens:
+ * the protocol decides what each token says and the record kept of it; `tokens/` signs (on the
+ * signing thread, `tokens/jws.ts`) and makes the random values and their hashes. Nothing here
+ * touches storage: the caller records what was minted in the same transaction as the step that
+ * mints it.
  */
-import type { ServerConfig } from '../config/load.js'
-import type { AccessTokenRecord, ClientRecord, GrantRecord, RefreshTokenRecord, UserRecord } from '../protocol/store.js'
-import { formatScope } from '../protocol/scopes.js'
-import type { KeyRing } from './keys.js'
-import { signJwt } from './jws.js'
-import { hashToken, randomToken, timeOrderedId } from './secrets.js'
+import type { SigningAlg } from '../tokens/algorithms.js'
+import { signJwt } from '../tokens/jws.js'
+import type { KeyRing } from '../tokens/keys.js'
+import { hashToken, randomToken, timeOrderedId } from '../tokens/secrets.js'
+import { formatScope } from './scopes.js'
+import type { AccessTokenRecord, ClientRecord, GrantRecord, RefreshTokenRecord, UserRecord } from './store.js'
+
+/** The settings the minter reads (`ServerConfig` has them); lifetimes in seconds. */
+export interface TokenSettings {
+  /** `iss` of every token. */
+  readonly issuer: string
+  readonly lifetimes: {
+    readonly accessToken: number
+    readonly idToken: number
+    /** A refresh token lives this long past its issue… */
+    readonly refreshTokenIdle: number
+    /** …and never beyond this long past its grant's creation. */
+    readonly refreshTokenAbsolute: number
+  }
+  /** How access tokens are signed, and their `aud`. */
+  readonly accessToken: { readonly alg: SigningAlg; readonly audience: string }
+}
 
 export interface MintedAccessToken {
   token: string
@@ -23,9 +41,9 @@ export interface MintedRefreshToken {
 
 export class TokenMinter {
   readonly #keys: KeyRing
-  readonly #config: ServerConfig
+  readonly #config: TokenSettings
 
-  constructor(keys: KeyRing, config: ServerConfig) {
+  constructor(keys: KeyRing, config: TokenSettings) {
     this.#keys = keys
     this.#config = config
   }
