@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs'
 import { AsyncApiError, chooseAuthorizationCodeScheme, parseDocument, readAuthorizationCodeSchemes, type AuthorizationCodeScheme } from '@authcode/asyncapi'
 import { ENDPOINTS, type EndpointPaths } from '../protocol/endpoints.js'
+import { ConfigError } from './errors.js'
 
 /** What the document contributes to the configuration. */
 export interface AsyncApiSettings {
@@ -22,11 +23,6 @@ export interface AsyncApiSettings {
   endpoints: Partial<EndpointPaths>
   /** One line per document URL this server does not serve (another deployment, another path). */
   warnings: string[]
-}
-
-/** A document that cannot configure the server; the message is meant for the person starting it. */
-export class AsyncApiConfigError extends Error {
-  override readonly name = 'AsyncApiConfigError'
 }
 
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/
@@ -46,20 +42,20 @@ export function readAsyncApiSettings(file: string, schemeName: string | undefine
   try {
     text = readFileSync(file, 'utf8')
   } catch (cause) {
-    throw new AsyncApiConfigError(`asyncapi: cannot read ${file}: ${(cause as NodeJS.ErrnoException).code ?? 'error'}`)
+    throw new ConfigError(`asyncapi: cannot read ${file}: ${(cause as NodeJS.ErrnoException).code ?? 'error'}`)
   }
   let read
   try {
     read = readAuthorizationCodeSchemes(parseDocument(text, { source: file }))
   } catch (error) {
-    if (error instanceof AsyncApiError) throw new AsyncApiConfigError(`asyncapi: ${error.message}`)
+    if (error instanceof AsyncApiError) throw new ConfigError(`asyncapi: ${error.message}`)
     throw error
   }
   const scheme = chooseScheme(file, read.schemes, schemeName, read.problems.map((p) => `${p.pointer}: ${p.message}`))
 
   const scopes: Record<string, string> = {}
   for (const { name, description } of scheme.scopes) {
-    if (!SCOPE_TOKEN.test(name)) throw new AsyncApiConfigError(`asyncapi: scheme ${scheme.name}: scope ${JSON.stringify(name)} is not a valid scope token (RFC 6749 §3.3)`)
+    if (!SCOPE_TOKEN.test(name)) throw new ConfigError(`asyncapi: scheme ${scheme.name}: scope ${JSON.stringify(name)} is not a valid scope token (RFC 6749 §3.3)`)
     // The consent page shows the description; an empty one would show nothing.
     scopes[name] = description.trim() === '' ? name : description.trim().slice(0, 200)
   }
@@ -89,11 +85,11 @@ export function readAsyncApiSettings(file: string, schemeName: string | undefine
   place('authorizationUrl', 'authorization')
   place('tokenUrl', 'token')
   if (endpoints.authorization !== undefined && endpoints.authorization === endpoints.token) {
-    throw new AsyncApiConfigError(`asyncapi: scheme ${scheme.name}: authorizationUrl and tokenUrl name the same path ${endpoints.authorization}`)
+    throw new ConfigError(`asyncapi: scheme ${scheme.name}: authorizationUrl and tokenUrl name the same path ${endpoints.authorization}`)
   }
   for (const [key, path] of Object.entries(endpoints)) {
     const other = Object.entries(ENDPOINTS).find(([k, p]) => k !== key && p === path && !(k in endpoints))
-    if (other) throw new AsyncApiConfigError(`asyncapi: scheme ${scheme.name}: ${key} path ${path} is this server's ${other[0]} endpoint`)
+    if (other) throw new ConfigError(`asyncapi: scheme ${scheme.name}: ${key} path ${path} is this server's ${other[0]} endpoint`)
   }
   if (scheme.refreshUrl !== undefined) {
     const tokenPath = endpoints.token ?? ENDPOINTS.token
@@ -113,12 +109,12 @@ function chooseScheme(file: string, schemes: readonly AuthorizationCodeScheme[],
   const detail = problems.length === 0 ? '' : ` (problems: ${problems.join('; ')})`
   switch (choice.code) {
     case 'UNKNOWN_SCHEME':
-      throw new AsyncApiConfigError(
+      throw new ConfigError(
         `asyncapi: ${file} has no valid oauth2 authorization code scheme named ${choice.name}; it has: ${names.length === 0 ? '(none)' : names.join(', ')}${detail}`,
       )
     case 'NO_SCHEME':
-      throw new AsyncApiConfigError(`asyncapi: ${file} has no valid oauth2 scheme with an authorization code flow${detail}`)
+      throw new ConfigError(`asyncapi: ${file} has no valid oauth2 scheme with an authorization code flow${detail}`)
     case 'SEVERAL_SCHEMES':
-      throw new AsyncApiConfigError(`asyncapi: ${file} has several oauth2 authorization code schemes: ${names.join(', ')}; choose one with --scheme NAME`)
+      throw new ConfigError(`asyncapi: ${file} has several oauth2 authorization code schemes: ${names.join(', ')}; choose one with --scheme NAME`)
   }
 }

@@ -10,8 +10,11 @@ import { Ajv, type ErrorObject } from 'ajv'
 import { parse as parseYaml } from 'yaml'
 import { ENDPOINTS, type EndpointPaths } from '../protocol/endpoints.js'
 import type { SigningAlg } from '../tokens/algorithms.js'
-import { AsyncApiConfigError, readAsyncApiSettings } from './asyncapi.js'
+import { readAsyncApiSettings } from './asyncapi.js'
+import { ConfigError } from './errors.js'
 import { configFileSchema } from './schema.js'
+
+export { ConfigError }
 
 export interface RateLimit {
   /** Events allowed per window. */
@@ -117,11 +120,6 @@ export interface ConfigFlags {
   scheme?: string
   /** `--trust-proxy`, as given: a hop count or comma-separated addresses (checked by `loadConfig`). */
   trustProxy?: string
-}
-
-/** A configuration problem; the message names the field and is meant for the person starting the server. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError'
 }
 
 type FileConfig = Partial<Omit<ServerConfig, 'lifetimes' | 'accessToken' | 'keys' | 'consent' | 'rateLimit' | 'endpoints' | 'asyncapi' | 'trustProxy'>> & {
@@ -300,13 +298,7 @@ export function loadConfig(flags: ConfigFlags, env: Readonly<Record<string, stri
   } else {
     // The document is the one source of the scopes: a scopes list beside it would be a second one.
     if (file.scopes !== undefined) throw new ConfigError('scopes: not allowed with an AsyncAPI document (the document declares the scopes)')
-    let settings
-    try {
-      settings = readAsyncApiSettings(resolve(cwd, asyncapiPath), schemeName, issuer, DEFAULT_SCOPES.openid ?? 'openid')
-    } catch (error) {
-      if (error instanceof AsyncApiConfigError) throw new ConfigError(error.message)
-      throw error
-    }
+    const settings = readAsyncApiSettings(resolve(cwd, asyncapiPath), schemeName, issuer, DEFAULT_SCOPES.openid ?? 'openid')
     scopes = settings.scopes
     endpoints = { ...ENDPOINTS, ...settings.endpoints }
     asyncapi = { document: settings.document, scheme: settings.scheme, openidAdded: settings.openidAdded, warnings: settings.warnings }
