@@ -9,6 +9,7 @@ import { resolve } from 'node:path'
 import { Ajv, type ErrorObject } from 'ajv'
 import { parse as parseYaml } from 'yaml'
 import { ENDPOINTS, type EndpointPaths } from '../protocol/endpoints.js'
+import { ACCEPTED_DATABASE_LOCATIONS, parseDatabaseUrl } from '../storage/location.js'
 import type { SigningAlg } from '../tokens/algorithms.js'
 import { readAsyncApiSettings } from './asyncapi.js'
 import { ConfigError } from './errors.js'
@@ -343,15 +344,15 @@ function nonEmpty(value: string | undefined): string | undefined {
 
 /**
  * Relative SQLite paths resolve against the working directory so that the CLI and the server agree.
- * Only the forms `storage/open.ts` accepts pass: anything else (`mysql://…`, a typo, an empty
- * path) would otherwise become a SQLite file at a strange path. The value is never echoed: a URL
- * may carry a password.
+ * Only the forms storage accepts pass (`storage/location.ts` reads them). The value is never
+ * echoed: a URL may carry a password.
  */
 function resolveDb(db: string, cwd: string): string {
-  if (/^postgres(ql)?:\/\//.test(db)) return db
-  let path: string
-  if (db.startsWith('sqlite:') && !db.startsWith('sqlite://') && db.length > 'sqlite:'.length) path = db.slice('sqlite:'.length)
-  else if (/\.(db|sqlite|sqlite3)$/.test(db) && !/^[a-z][a-z0-9+.-]*:\/\//i.test(db)) path = db
-  else throw new ConfigError('db: expected sqlite:PATH, a file path ending in .db, .sqlite or .sqlite3, or postgres://…')
-  return `sqlite:${resolve(cwd, path)}`
+  let location
+  try {
+    location = parseDatabaseUrl(db)
+  } catch {
+    throw new ConfigError(`db: ${ACCEPTED_DATABASE_LOCATIONS}`)
+  }
+  return location.dialect === 'postgres' ? location.url : `sqlite:${resolve(cwd, location.path)}`
 }
