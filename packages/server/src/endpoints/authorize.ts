@@ -1,28 +1,24 @@
 /**
- * The authorization endpoint (RFC 6749 §3.1, §4.1.1; OIDC Core §3.1.2). It validates, decides,
- * hands the user to the login and consent pages when needed, and is the only place that mints
- * codes: the pages come back through `/authorize/resume/:id` when they are done.
+ * The authorization endpoint (RFC 6749 §3.1, §4.1.1; OIDC Core §3.1.2). It validates, then starts
+ * the sign-in journey (`protocol/journey.ts`), which issues a code at once or stores an interaction
+ * for the login and consent pages; they come back through `/authorize/resume/:id`, where the
+ * journey mints the code. This file only turns the journey's results into redirects and pages.
  */
 import type { FastifyPluginAsync, FastifyReply } from 'fastify'
-import { randomUUID } from 'node:crypto'
 import type { Services } from '../http/services.js'
 import { optionalFormBody, queryParams } from '../http/form.js'
 import {
   authorizationResponseUri,
-  decideAuthorization,
   echoableState,
   resolveClientRedirect,
   validateAuthorizationRequest,
-  type AuthorizationRequest,
 } from '../protocol/authorize.js'
 import { OAuthError, accessDenied } from '../protocol/errors.js'
 import { toOAuthError } from '../http/errors.js'
-import { issueAuthorizationCode } from '../protocol/grants/index.js'
-import { completeInteraction, heldBySession, requestOf } from '../protocol/interaction.js'
-import { browserBinding, currentLoginSession, presentedBrowserBinding } from '../interaction/cookies.js'
+import { journeyDeps, resume, startJourney } from '../protocol/journey.js'
+import { browserBinding, presentedBrowser, presentedSessionHash } from '../interaction/cookies.js'
 import type { Pages } from '../interaction/pages.js'
 import { SIGNED_OUT } from '../interaction/routes.js'
-import { randomToken } from '../tokens/secrets.js'
 
 /** RFC 6749 §4.1.2.1 `temporarily_unavailable`: this address started too many sign-ins. */
 const temporarilyBusy = (retryAfter: number) =>
@@ -30,6 +26,7 @@ const temporarilyBusy = (retryAfter: number) =>
 
 export const authorizeEndpoint: FastifyPluginAsync<{ services: Services; pages: Pages }> = async (app, { services, pages }) => {
   const { store, config } = services
+  const journey = journeyDeps(services)
 
   function redirect(reply: FastifyReply, status: 302 | 303, location: string) {
     // RFC 9700 §4.2.4: the code must not leak through the Referer of whatever the client loads next.
@@ -40,9 +37,8 @@ export const authorizeEndpoint: FastifyPluginAsync<{ services: Services; pages: 
     return redirect(reply, status, authorizationResponseUri(redirectUri, { error }, state, config.issuer))
   }
 
-  async function redirectWithCode(reply: FastifyReply, status: 302 | 303, request: AuthorizationRequest, user: { userId: string; authTime: number }) {
-    const now = services.now()
-    const code = await issueAuthorizationCode(store, request, user, config.lifetimes.code, now)
+  function redirectWithCode(reply: FastifyReply, status: 302 | 303, issued: { request: { redirectUri: string; state: string | undefined }; code: string }) {
+    const { request, code } = issued
     return redirect(reply, status, authorizationResponseUri(request.redirectUri, { code }, request.state, config.issuer))
   }
 
@@ -60,38 +56,24 @@ export const authorizeEndpoint: FastifyPluginAsync<{ services: Services; pages: 
       const state = echoableState(params)
       try {
         const authzRequest = validateAuthorizationRequest(params, trusted, Object.keys(config.scopes))
-        const now = services.now()
-        const session = await currentLoginSession(request, services)
-        const consent = session === undefined ? undefined : await store.getConsent(session.userId, trusted.client.clientId)
-        const decision = decideAuthorization({
+        const started = await startJourney(journey, {
           request: authzRequest,
           client: trusted.client,
-          session,
-          consent,
-          skipConsentForFirstParty: config.consent.skipForFirstParty,
-          now,
+          origin: { via: 'front_channel' },
+          browser: { sessionHash: presentedSessionHash(request, services), bind: () => browserBinding(request, reply, services) },
+          ip: request.ip,
+          now: services.now(),
         })
-        if (decision.kind === 'issue') return await redirectWithCode(reply, status, authzRequest, decision)
-
-        // SECURITY.md 31: anonymous requests store interactions, so each address gets a bounded number.
-        const allowed = await services.throttles.interactionIp.reserve(request.ip, now)
-        if (!allowed.reserved) throw temporarilyBusy(allowed.retryAfter)
-        const id = randomUUID()
-        await store.createInteraction({
-          id,
-          clientId: trusted.client.clientId,
-          request: JSON.stringify(authzRequest),
-          state: decision.kind === 'login' ? 'created' : 'authenticated',
-          csrfToken: randomToken(),
-          browserHash: browserBinding(request, reply, services),
-          userId: decision.kind === 'consent' ? decision.userId : null,
-          authTime: decision.kind === 'consent' ? decision.authTime : null,
-          // Consent asked of the signed-in user: the session must still be there when she answers.
-          sessionHash: decision.kind === 'consent' ? (session?.idHash ?? null) : null,
-          createdAt: now,
-          expiresAt: now + config.lifetimes.interaction,
-        })
-        return redirect(reply, 303, `${services.basePath}/interaction/${id}`)
+        switch (started.kind) {
+          case 'code':
+            return redirectWithCode(reply, status, started)
+          case 'interaction':
+            return redirect(reply, 303, `${services.basePath}/interaction/${started.interaction.id}`)
+          case 'refused':
+            throw started.error
+          case 'busy':
+            throw temporarilyBusy(started.retryAfter)
+        }
       } catch (error) {
         // The redirect URI is trusted now: even a server fault goes back to the client (checklist AZ-14).
         const oauth = toOAuthError(error)
@@ -105,29 +87,24 @@ export const authorizeEndpoint: FastifyPluginAsync<{ services: Services; pages: 
 
   // GET only: resuming mints the code, which a (safe) HEAD must not do.
   app.get<{ Params: { id: string } }>('/authorize/resume/:id', { config: { errors: 'page' }, exposeHeadRoute: false }, async (request, reply) => {
-    const now = services.now()
-    const interaction = await store.getInteraction(request.params.id, now)
-    if (interaction === undefined) {
-      return pages.sendError(reply, 400, 'This sign-in request has expired or does not exist. Start again from the application.')
+    const resumed = await resume(journey, { id: request.params.id, browser: presentedBrowser(request, services), now: services.now() })
+    switch (resumed.kind) {
+      case 'missing':
+        return pages.sendError(reply, 400, 'This sign-in request has expired or does not exist. Start again from the application.')
+      case 'other_browser':
+        return pages.sendError(reply, 403, 'This sign-in request was started in another browser. Start again from the application.')
+      case 'signed_out':
+        return pages.sendError(reply, 403, SIGNED_OUT)
+      case 'client_removed':
+        return pages.sendError(reply, 400, 'The application that started this sign-in is no longer registered.')
+      case 'pending':
+        return reply.redirect(`${services.basePath}/interaction/${resumed.interaction.id}`, 303)
+      case 'denied':
+        return redirectError(reply, 303, resumed.request.redirectUri, accessDenied('the user denied the request'), resumed.request.state)
+      case 'replayed':
+        return pages.sendError(reply, 400, 'This sign-in request is already complete. Return to the application.')
+      case 'code':
+        return redirectWithCode(reply, 303, resumed)
     }
-    if (presentedBrowserBinding(request, services) !== interaction.browserHash) {
-      return pages.sendError(reply, 403, 'This sign-in request was started in another browser. Start again from the application.')
-    }
-    if (!heldBySession(interaction, await currentLoginSession(request, services))) return pages.sendError(reply, 403, SIGNED_OUT)
-    const authzRequest = requestOf(interaction)
-    if ((await store.getClient(authzRequest.clientId)) === undefined) {
-      return pages.sendError(reply, 400, 'The application that started this sign-in is no longer registered.')
-    }
-    if (interaction.state === 'created' || interaction.state === 'authenticated') {
-      return reply.redirect(`${services.basePath}/interaction/${interaction.id}`, 303)
-    }
-    if (interaction.state === 'denied') {
-      return redirectError(reply, 303, authzRequest.redirectUri, accessDenied('the user denied the request'), authzRequest.state)
-    }
-    const completed = await completeInteraction(store, interaction.id, now)
-    if (completed === undefined || completed.userId === null || completed.authTime === null) {
-      return pages.sendError(reply, 400, 'This sign-in request is already complete. Return to the application.')
-    }
-    return redirectWithCode(reply, 303, authzRequest, { userId: completed.userId, authTime: completed.authTime })
   })
 }

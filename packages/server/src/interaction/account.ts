@@ -1,7 +1,8 @@
 /**
  * The account page: a signed-in user sees the apps they let into their account (their consents)
  * and removes an app's access, in two steps (ask, then confirm). Not signed in, the page is a
- * sign-in form that starts the same login session as the sign-in of an authorization request.
+ * sign-in form that starts the same login session as the sign-in of an authorization request (the
+ * sign-in journey's `signIn`, `protocol/journey.ts`).
  *
  * Every form carries the CSRF token derived from this browser's cookie (`browserFormToken`). Who
  * the user is comes only from the login session, never from a form: nobody removes another
@@ -12,7 +13,8 @@ import type { Services } from '../http/services.js'
 import { queryParams } from '../http/form.js'
 import { findConnectedApp, listConnectedApps, removeAccess } from '../protocol/connected-apps.js'
 import type { UserRecord } from '../protocol/store.js'
-import { browserFormToken, currentLoginSession, endLoginSession, presentedBrowserFormToken, startLoginSession } from './cookies.js'
+import { journeyDeps, signedInUser as signedInUserOf } from '../protocol/journey.js'
+import { browserFormToken, endLoginSession, presentedBrowserFormToken, presentedSessionHash } from './cookies.js'
 import { checkedForm, signIn } from './forms.js'
 import { timeView, type Pages } from './pages.js'
 
@@ -24,15 +26,14 @@ type AppParams = { Params: { clientId: string } }
 
 export const accountRoutes: FastifyPluginAsync<{ services: Services; pages: Pages }> = async (app, { services, pages }) => {
   const { store, config } = services
+  const journey = journeyDeps(services)
   const accountUrl = `${services.basePath}/account`
   const removeUrl = (clientId: string) => `${accountUrl}/apps/${encodeURIComponent(clientId)}/remove`
   const backToAccount = { href: accountUrl, text: 'Back to your account' }
   const page = { config: { errors: 'page' as const } }
 
-  async function signedInUser(request: FastifyRequest): Promise<UserRecord | undefined> {
-    const session = await currentLoginSession(request, services)
-    return session === undefined ? undefined : store.getUserById(session.userId)
-  }
+  const signedInUser = (request: FastifyRequest): Promise<UserRecord | undefined> =>
+    signedInUserOf(journey, presentedSessionHash(request, services), services.now())
 
   /** The form body when it carries this browser's token; otherwise the 403 page is sent. */
   function checkForm(request: FastifyRequest, reply: FastifyReply) {
@@ -72,8 +73,7 @@ export const accountRoutes: FastifyPluginAsync<{ services: Services; pages: Page
     if (form === undefined) return reply
     if ((await signedInUser(request)) !== undefined) return reply.redirect(accountUrl, 303)
     const outcome = await signIn(request, reply, services, form)
-    if (!('user' in outcome)) return showSignIn(request, reply, outcome.username, outcome.error, outcome.status)
-    await startLoginSession(request, reply, services, outcome.user, services.now())
+    if (!('signedIn' in outcome)) return showSignIn(request, reply, outcome.username, outcome.error, outcome.status)
     return reply.redirect(accountUrl, 303)
   })
 

@@ -3,7 +3,8 @@
  * Secure and carry the `__Host-` prefix (`__Secure-` when the issuer has a path), so a sibling
  * subdomain cannot plant or overwrite them (SECURITY.md 30, RFC 6265bis §4.1.3).
  * - `authcode_session`: the login session (who is signed in, since when); 256-bit random, the
- *   store keeps its hash and the browser it was started in.
+ *   store keeps its hash and the browser it was started in. The sign-in journey
+ *   (`protocol/journey.ts`) starts and ends sessions; this module only reads and writes cookies.
  * - `authcode_browser`: binds pending interactions and login sessions to the browser that started
  *   them, so that a leaked interaction URL is useless elsewhere and sign-out ends what this
  *   browser started. A random value with the server's MAC: a value the server did not issue
@@ -15,7 +16,7 @@
 import { createHmac } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Services } from '../http/services.js'
-import type { LoginSessionRecord } from '../protocol/store.js'
+import { journeyDeps, signOut, type NewSession, type PresentedBrowser } from '../protocol/journey.js'
 import { hashToken, randomToken, safeEqual } from '../tokens/secrets.js'
 
 const SESSION_COOKIE = 'authcode_session'
@@ -102,46 +103,32 @@ export function presentedBrowserFormToken(request: FastifyRequest, services: Ser
 const formTokenOf = (browserValue: string): string => createHmac('sha256', browserValue).update('authcode form token').digest('base64url')
 
 /** The hash of the presented session cookie (live or not), or undefined. */
-function presentedSessionHash(request: FastifyRequest, services: Services): string | undefined {
+export function presentedSessionHash(request: FastifyRequest, services: Services): string | undefined {
   const value = read(request, services, SESSION_COOKIE)
   return value === undefined || !TOKEN.test(value) ? undefined : hashToken(value)
 }
 
-export async function currentLoginSession(request: FastifyRequest, services: Services): Promise<LoginSessionRecord | undefined> {
-  const idHash = presentedSessionHash(request, services)
-  return idHash === undefined ? undefined : services.store.getLoginSession(idHash, services.now())
+/** What this browser presented, as the sign-in journey takes it (`protocol/journey.ts`). */
+export function presentedBrowser(request: FastifyRequest, services: Services): PresentedBrowser {
+  return { bindingHash: presentedBrowserBinding(request, services), sessionHash: presentedSessionHash(request, services) }
 }
 
 /**
- * Signs out (SECURITY.md 30): every login session of this browser and every interaction it
- * started are deleted, and the session cookie cleared.
+ * Signs out (SECURITY.md 30): the journey ends every login session of this browser and every
+ * interaction it started; the session cookie is cleared.
  */
 export async function endLoginSession(request: FastifyRequest, reply: FastifyReply, services: Services): Promise<void> {
-  await services.store.signOutBrowser(presentedBrowserBinding(request, services), presentedSessionHash(request, services))
+  await signOut(journeyDeps(services), presentedBrowser(request, services))
   reply.clearCookie(cookieName(services, SESSION_COOKIE), cookieOptions(services, 0))
 }
 
 /**
- * Starts a login session in this browser for `userId`, replacing the sessions it had (whoever
- * they were for), and makes the browser vouch for `username` from now on.
- * @returns the new session's `idHash`, which the interaction being signed in to is bound to.
+ * Gives this browser the login session the journey just started (`signIn`), and makes the browser
+ * vouch for `username` from now on.
  */
-export async function startLoginSession(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  services: Services,
-  user: { id: string; username: string },
-  now: number,
-): Promise<string> {
-  const browserHash = browserBinding(request, reply, services)
-  await services.store.deleteBrowserSessions(browserHash, presentedSessionHash(request, services))
-  const value = randomToken()
-  const idHash = hashToken(value)
-  const lifetime = services.config.lifetimes.loginSession
-  await services.store.createLoginSession({ idHash, userId: user.id, authTime: now, createdAt: now, expiresAt: now + lifetime, browserHash })
-  reply.setCookie(cookieName(services, SESSION_COOKIE), value, cookieOptions(services, lifetime))
-  rememberDevice(request, reply, services, user.username)
-  return idHash
+export function writeLoginSession(request: FastifyRequest, reply: FastifyReply, services: Services, session: NewSession, username: string): void {
+  reply.setCookie(cookieName(services, SESSION_COOKIE), session.value, cookieOptions(services, services.config.lifetimes.loginSession))
+  rememberDevice(request, reply, services, username)
 }
 
 /** The device cookie's entries, `id.mac` each; malformed ones are dropped. */

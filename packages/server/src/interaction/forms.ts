@@ -1,15 +1,15 @@
 /**
  * What every form of the browser-facing pages shares: the CSRF check (RFC 6749 §10.12) and the
- * sign-in step (username and password through `protocol/login.ts`, failures logged without either).
+ * sign-in step (username and password through the journey's `signIn`, failures logged without either).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Services } from '../http/services.js'
 import { formBody } from '../http/form.js'
-import { checkLogin } from '../protocol/login.js'
+import { journeyDeps, signIn as signInBrowser } from '../protocol/journey.js'
 import type { Params } from '../protocol/params.js'
-import type { UserRecord } from '../protocol/store.js'
+import type { LoginSessionRecord, UserRecord } from '../protocol/store.js'
 import { safeEqual } from '../tokens/secrets.js'
-import { presentedBrowserBinding, vouchedDevice } from './cookies.js'
+import { browserBinding, presentedBrowserBinding, presentedSessionHash, vouchedDevice, writeLoginSession } from './cookies.js'
 
 /**
  * Whether a form POST comes from one of our own pages (SECURITY.md 30). Browsers send `Origin:
@@ -46,13 +46,14 @@ export function checkedForm(request: FastifyRequest, services: Services, expecte
 export const BAD_LOGIN = 'The username or password is incorrect.'
 
 export type SignInOutcome =
-  | { user: UserRecord }
+  /** Signed in: the login session is started and its cookie set. */
+  | { signedIn: { user: UserRecord; session: LoginSessionRecord } }
   /** Show the sign-in form again with `error`, the username kept. */
   | { status: number; error: string; username: string }
 
 /**
- * Checks the `username` and `password` of a sign-in form (SECURITY.md 7). Starting the login
- * session is the caller's next step (`startLoginSession`).
+ * Signs this browser in with the `username` and `password` of a sign-in form: the journey checks
+ * them (SECURITY.md 7) and starts the login session, whose cookie is set here.
  */
 export async function signIn(request: FastifyRequest, reply: FastifyReply, services: Services, form: Params): Promise<SignInOutcome> {
   let username: string | undefined
@@ -67,7 +68,12 @@ export async function signIn(request: FastifyRequest, reply: FastifyReply, servi
     return { status: 400, error: 'Enter your username and password.', username: username ?? '' }
   }
   const device = vouchedDevice(request, services, username)
-  const result = await checkLogin(services, { username, password, ip: request.ip, device }, services.now())
+  const result = await signInBrowser(journeyDeps(services), {
+    proof: { method: 'password', username, password, ip: request.ip, device },
+    // Both sign-in forms need a binding the server issued to get here: this sets no cookie.
+    browser: { bindingHash: browserBinding(request, reply, services), sessionHash: presentedSessionHash(request, services) },
+    now: services.now(),
+  })
   switch (result.kind) {
     case 'throttled':
       reply.header('retry-after', String(result.retryAfter))
@@ -75,8 +81,9 @@ export async function signIn(request: FastifyRequest, reply: FastifyReply, servi
     case 'invalid':
       request.log.info({ event: 'login_failed' }, 'sign-in failed')
       return { status: 401, error: BAD_LOGIN, username }
-    case 'valid':
-      return { user: result.user }
+    case 'signed_in':
+      writeLoginSession(request, reply, services, result.session, result.user.username)
+      return { signedIn: { user: result.user, session: result.session.record } }
   }
 }
 

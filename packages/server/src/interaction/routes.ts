@@ -1,15 +1,14 @@
 /**
- * The login and consent pages of a pending interaction. They authenticate the user and record the
- * user's decision, moving the interaction's state; they never mint codes, and hand back to
- * `/authorize/resume/:id` when done.
+ * The login and consent pages of a pending interaction. They turn the sign-in journey's results
+ * (`protocol/journey.ts`) into pages and redirects: the journey authenticates the user and records
+ * the user's decision; the pages never mint codes, and hand back to `/authorize/resume/:id` when done.
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { Services } from '../http/services.js'
-import { consentNeeded } from '../protocol/authorize.js'
-import { authenticateInteraction, consentInteraction, denyInteraction, heldBySession, requestOf } from '../protocol/interaction.js'
+import { afterLogin, answerConsent, journeyDeps, nextStep, openInteraction, viewInteraction, type OpenInteraction } from '../protocol/journey.js'
 import type { Params } from '../protocol/params.js'
-import type { ClientRecord, InteractionRecord } from '../protocol/store.js'
-import { currentLoginSession, presentedBrowserBinding, startLoginSession } from './cookies.js'
+import type { InteractionRecord } from '../protocol/store.js'
+import { presentedBrowser } from './cookies.js'
 import { checkedForm, signIn } from './forms.js'
 import type { Pages } from './pages.js'
 
@@ -18,26 +17,28 @@ const FORBIDDEN = 'This form was not sent from this sign-in page. Start again fr
 export const SIGNED_OUT = 'You signed out, or signed in as someone else, since this sign-in request began. Start again from the application.'
 
 export const interactionRoutes: FastifyPluginAsync<{ services: Services; pages: Pages }> = async (app, { services, pages }) => {
-  const { store, config } = services
+  const { config } = services
+  const journey = journeyDeps(services)
   const interactionUrl = (id: string) => `${services.basePath}/interaction/${id}`
   const resumeUrl = (id: string) => `${services.basePath}/authorize/resume/${id}`
 
-  async function load(request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) {
-    const interaction = await store.getInteraction(request.params.id, services.now())
-    const client = interaction === undefined ? undefined : await store.getClient(interaction.clientId)
-    if (interaction === undefined || client === undefined) {
-      pages.sendError(reply, 400, EXPIRED)
-      return undefined
+  /** The interaction when this browser may use it; otherwise its error page is sent. */
+  async function load(request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply): Promise<OpenInteraction | undefined> {
+    const open = await openInteraction(journey, { id: request.params.id, browser: presentedBrowser(request, services), now: services.now() })
+    switch (open.kind) {
+      case 'open':
+        return open
+      case 'missing':
+      case 'client_removed':
+        pages.sendError(reply, 400, EXPIRED)
+        return undefined
+      case 'other_browser':
+        pages.sendError(reply, 403, FORBIDDEN)
+        return undefined
+      case 'signed_out':
+        pages.sendError(reply, 403, SIGNED_OUT)
+        return undefined
     }
-    if (presentedBrowserBinding(request, services) !== interaction.browserHash) {
-      pages.sendError(reply, 403, FORBIDDEN)
-      return undefined
-    }
-    if (!heldBySession(interaction, await currentLoginSession(request, services))) {
-      pages.sendError(reply, 403, SIGNED_OUT)
-      return undefined
-    }
-    return { interaction, client }
   }
 
   /** RFC 6749 §10.12: the form must carry this interaction's token (`checkedForm`). */
@@ -47,100 +48,80 @@ export const interactionRoutes: FastifyPluginAsync<{ services: Services; pages: 
     return form
   }
 
-  function showLogin(reply: FastifyReply, interaction: InteractionRecord, client: ClientRecord, username: string, error?: string, status = 200) {
+  function showLogin(reply: FastifyReply, open: OpenInteraction, username: string, error?: string, status = 200) {
+    const { interaction, client, request } = open
     return pages.login(
       reply,
       { clientName: client.name, action: `${interactionUrl(interaction.id)}/login`, csrf: interaction.csrfToken, username, error },
-      requestOf(interaction).redirectUri,
+      request.redirectUri,
       status,
     )
   }
 
-  /** After authentication: ask for consent, or go straight back when none is needed. */
-  async function afterLogin(reply: FastifyReply, interaction: InteractionRecord, client: ClientRecord) {
-    const request = requestOf(interaction)
-    const consent = interaction.userId === null ? undefined : await store.getConsent(interaction.userId, client.clientId)
-    if (consentNeeded({ request, client, consent, skipConsentForFirstParty: config.consent.skipForFirstParty })) {
-      return reply.redirect(interactionUrl(interaction.id), 303)
-    }
-    await consentInteraction(store, interaction.id, services.now())
-    return reply.redirect(resumeUrl(interaction.id), 303)
-  }
-
   app.get<{ Params: { id: string } }>('/interaction/:id', { config: { errors: 'page' } }, async (request, reply) => {
-    const loaded = await load(request, reply)
-    if (loaded === undefined) return reply
-    const { interaction, client } = loaded
-    const authzRequest = requestOf(interaction)
-    switch (interaction.state) {
-      case 'created': {
-        const session = await currentLoginSession(request, services)
-        const hinted = authzRequest.loginHint ?? (session === undefined ? undefined : (await store.getUserById(session.userId))?.username)
-        return showLogin(reply, interaction, client, hinted ?? '')
-      }
-      case 'authenticated': {
-        const user = interaction.userId === null ? undefined : await store.getUserById(interaction.userId)
+    const open = await load(request, reply)
+    if (open === undefined) return reply
+    const { interaction, client, request: authzRequest } = open
+    const view = await viewInteraction(journey, open)
+    switch (view.kind) {
+      case 'login':
+        return showLogin(reply, open, view.usernameHint ?? '')
+      case 'consent':
         return pages.consent(
           reply,
           {
             clientName: client.name,
-            userName: user?.name ?? user?.username,
+            userName: view.user?.name ?? view.user?.username,
             action: `${interactionUrl(interaction.id)}/consent`,
             csrf: interaction.csrfToken,
             scopes: authzRequest.scopes.map((name) => ({ name, description: config.scopes[name] ?? name })),
           },
           authzRequest.redirectUri,
         )
-      }
-      case 'consented':
-      case 'denied':
+      case 'resume':
         return reply.redirect(resumeUrl(interaction.id), 303)
-      case 'code_issued':
+      case 'done':
         return pages.message(reply, 200, 'Done', 'This sign-in is complete. You can return to the application.')
     }
   })
 
   app.post<{ Params: { id: string } }>('/interaction/:id/login', { config: { errors: 'page' } }, async (request, reply) => {
-    const loaded = await load(request, reply)
-    if (loaded === undefined) return reply
-    const { interaction, client } = loaded
-    if (interaction.state !== 'created') return reply.redirect(interactionUrl(interaction.id), 303)
+    const open = await load(request, reply)
+    if (open === undefined) return reply
+    const { interaction } = open
+    if (nextStep(interaction.state) !== 'login') return reply.redirect(interactionUrl(interaction.id), 303)
     const form = checkForm(request, reply, interaction)
     if (form === undefined) return reply
 
     const outcome = await signIn(request, reply, services, form)
-    if (!('user' in outcome)) return showLogin(reply, interaction, client, outcome.username, outcome.error, outcome.status)
-    const { user } = outcome
-    const now = services.now()
-
-    const sessionHash = await startLoginSession(request, reply, services, user, now)
-    const authenticated = await authenticateInteraction(store, interaction.id, { userId: user.id, authTime: now, sessionHash }, now)
-    if (authenticated === undefined) return pages.sendError(reply, 400, EXPIRED)
-    return afterLogin(reply, authenticated, client)
+    if (!('signedIn' in outcome)) return showLogin(reply, open, outcome.username, outcome.error, outcome.status)
+    const result = await afterLogin(journey, { open, session: outcome.signedIn.session, now: services.now() })
+    switch (result.kind) {
+      case 'stale':
+        return pages.sendError(reply, 400, EXPIRED)
+      case 'consent_needed':
+        return reply.redirect(interactionUrl(interaction.id), 303)
+      case 'consented':
+        return reply.redirect(resumeUrl(interaction.id), 303)
+    }
   })
 
   app.post<{ Params: { id: string } }>('/interaction/:id/consent', { config: { errors: 'page' } }, async (request, reply) => {
-    const loaded = await load(request, reply)
-    if (loaded === undefined) return reply
-    const { interaction } = loaded
-    if (interaction.state !== 'authenticated' || interaction.userId === null) {
-      return reply.redirect(interactionUrl(interaction.id), 303)
-    }
+    const open = await load(request, reply)
+    if (open === undefined) return reply
+    const { interaction } = open
+    if (nextStep(interaction.state) !== 'consent') return reply.redirect(interactionUrl(interaction.id), 303)
     const form = checkForm(request, reply, interaction)
     if (form === undefined) return reply
-    let decision: string | undefined
+    let answer: string | undefined
     try {
-      decision = form.single('decision')
+      answer = form.single('decision')
     } catch {
-      decision = undefined
+      answer = undefined
     }
-    const now = services.now()
-    if (decision !== 'approve' && decision !== 'deny') return pages.sendError(reply, 400, 'Choose Allow or Deny.')
-    const moved = decision === 'approve' ? await consentInteraction(store, interaction.id, now) : await denyInteraction(store, interaction.id, now)
-    // Remembered only when this decision is the one that counted (not a late or concurrent second answer).
-    if (moved !== undefined && decision === 'approve') {
-      await store.saveConsent(interaction.userId, interaction.clientId, requestOf(interaction).scopes, now)
-    }
+    if (answer !== 'approve' && answer !== 'deny') return pages.sendError(reply, 400, 'Choose Allow or Deny.')
+    // Approved, denied, or already answered (a double submit): resume sorts out which counted.
+    await answerConsent(journey, { open, answer, now: services.now() })
     return reply.redirect(resumeUrl(interaction.id), 303)
   })
 }

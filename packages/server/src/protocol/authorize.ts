@@ -2,14 +2,15 @@
  * The authorization endpoint's protocol steps (RFC 6749 §4.1.1, OAuth 2.1 §4.1.1, OIDC Core
  * §3.1.2). Validation comes in two phases because where an error goes depends on it:
  * `resolveClientRedirect` failures are shown to the user (never redirected), everything after is
- * sent back to the now trusted redirect URI.
+ * sent back to the now trusted redirect URI. What follows validation (decide, then a code or an
+ * interaction) is the start of the sign-in journey, `journey.ts` `startJourney`.
  */
-import { OAuthError, invalidRequest, loginRequired, consentRequired, unauthorizedClient, unsupportedResponseType } from './errors.js'
+import { OAuthError, invalidRequest, unauthorizedClient, unsupportedResponseType } from './errors.js'
 import type { Params } from './params.js'
 import { readCodeChallenge } from './pkce.js'
 import { matchesRegisteredRedirectUri } from './redirect-uri.js'
-import { checkScopesAllowed, coversScopes, invalidScopeIfMissing, parseScope } from './scopes.js'
-import type { ClientRecord, ClientStore, ConsentRecord, LoginSessionRecord } from './store.js'
+import { checkScopesAllowed, invalidScopeIfMissing, parseScope } from './scopes.js'
+import type { ClientRecord, ClientStore } from './store.js'
 
 export type Prompt = 'none' | 'login' | 'consent'
 
@@ -126,50 +127,6 @@ function readMaxAge(value: string | undefined): number | undefined {
   if (value === undefined) return undefined
   if (!/^\d{1,9}$/.test(value)) throw invalidRequest('max_age must be a non-negative integer')
   return Number(value)
-}
-
-/** What to do with a validated request, given the browser's login session and the user's consent. */
-export type AuthorizationDecision =
-  | { kind: 'issue'; userId: string; authTime: number }
-  | { kind: 'login' }
-  | { kind: 'consent'; userId: string; authTime: number }
-
-export interface DecisionInput {
-  request: AuthorizationRequest
-  client: ClientRecord
-  session: LoginSessionRecord | undefined
-  /** The user's consent to this client, when there is a session. */
-  consent: ConsentRecord | undefined
-  skipConsentForFirstParty: boolean
-  now: number
-}
-
-/** True when the user must be asked, given what they already granted. */
-export function consentNeeded(input: Pick<DecisionInput, 'request' | 'client' | 'consent' | 'skipConsentForFirstParty'>): boolean {
-  if (input.request.prompt.includes('consent')) return true
-  if (input.client.firstParty && input.skipConsentForFirstParty) return false
-  return input.consent === undefined || !coversScopes(input.consent.scopes, input.request.scopes)
-}
-
-/**
- * OIDC Core §3.1.2.3: authenticate unless a login session satisfies `prompt` and `max_age`, then
- * ask for consent unless it was given; `prompt=none` turns every needed interaction into an error.
- */
-export function decideAuthorization(input: DecisionInput): AuthorizationDecision {
-  const { request, session, now } = input
-  // OIDC Core §3.1.2.1: "max_age=0 is equivalent to prompt=login", even within the second of a login.
-  const sessionUsable =
-    session !== undefined &&
-    !request.prompt.includes('login') &&
-    (request.maxAge === undefined || (request.maxAge > 0 && now - session.authTime <= request.maxAge))
-  if (request.prompt.includes('none')) {
-    if (!sessionUsable) throw loginRequired('the user is not signed in')
-    if (consentNeeded(input)) throw consentRequired('the user has not consented to the requested scopes')
-    return { kind: 'issue', userId: session.userId, authTime: session.authTime }
-  }
-  if (!sessionUsable) return { kind: 'login' }
-  if (consentNeeded(input)) return { kind: 'consent', userId: session.userId, authTime: session.authTime }
-  return { kind: 'issue', userId: session.userId, authTime: session.authTime }
 }
 
 /**
