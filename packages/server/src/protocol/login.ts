@@ -1,6 +1,7 @@
 /**
  * The password check behind every sign-in form (the login page of an authorization request and
- * the account page), SECURITY.md 7 and 27:
+ * the account page), SECURITY.md 7 and 27. Its one caller is the sign-in journey's `signIn`
+ * (`journey.ts`), which starts the login session when the check passes:
  * - each attempt is reserved in the throttles before the password is checked, so concurrent
  *   guesses get no more checks than the limit allows, on any number of instances;
  * - per account, failures past the limit slow down (progressive delays), never lock: and a browser
