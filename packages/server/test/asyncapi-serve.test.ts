@@ -4,7 +4,6 @@
  * its endpoints at the document's paths when they are under the issuer, and warns, naming each
  * URL, when the document describes another deployment.
  */
-import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -13,7 +12,7 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { reference } from '../../asyncapi/test/fixtures.js'
 import { ConfigError, loadConfig } from '../src/config/load.js'
-import { MAIN, cleanEnv, runCli } from './cli-process.js'
+import { runCli, startServe } from './cli-process.js'
 import { HOSTILE_POINTER, SECRET, writeHostileDocument, type Hostile } from './fixtures/asyncapi/hostile.js'
 import { Browser, basicAuth, freePort, hiddenInput, locationOf, pkcePair, postForm, startServer, type TestServer } from './harness.js'
 
@@ -195,26 +194,9 @@ describe('authcode serve --asyncapi (the built CLI)', () => {
   it('starts with a warning naming each URL of a document that describes another deployment, and says openid was added', async () => {
     const cwd = await workdir()
     const port = await freePort()
-    const child = spawn(process.execPath, [MAIN, 'serve', '--port', String(port), '--asyncapi', REFERENCE, '--scheme', 'chatOAuth', '--db', `sqlite:${join(cwd, 'a.db')}`], {
-      cwd,
-      env: cleanEnv(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+    const server = await startServe(cwd, ['--port', String(port), '--asyncapi', REFERENCE, '--scheme', 'chatOAuth', '--db', `sqlite:${join(cwd, 'a.db')}`])
     try {
-      await new Promise<void>((resolveReady, reject) => {
-        child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-          stdout += chunk
-          if (stdout.includes('authcode authorization server on')) resolveReady()
-        })
-        child.on('exit', (code) => reject(new Error(`serve exited (${code}):\n${stdout}\n${stderr}`)))
-      })
-      const warnings = stdout
-        .split('\n')
-        .filter((line) => line.startsWith('{'))
-        .map((line) => JSON.parse(line) as { level: number; msg: string })
+      const warnings = server.logs()
       const warned = warnings.filter((l) => l.level === 40).map((l) => l.msg)
       expect(warned.some((m) => m.includes('authorizationUrl http://localhost:4000/authorize is not served by this server'))).toBe(true)
       expect(warned.some((m) => m.includes('tokenUrl http://localhost:4000/token is not served by this server'))).toBe(true)
@@ -223,18 +205,13 @@ describe('authcode serve --asyncapi (the built CLI)', () => {
       const metadata = (await (await fetch(`http://localhost:${port}/.well-known/openid-configuration`)).json()) as { scopes_supported: string[] }
       expect(metadata.scopes_supported.slice().sort()).toEqual([...BROKER_SCOPES, 'openid'].sort())
     } finally {
-      child.kill('SIGTERM')
+      await server.stop()
     }
   })
 
   it('refuses a document with several schemes and no --scheme, listing them (exit 1, one line)', async () => {
     const cwd = await workdir()
-    const result = await new Promise<{ code: number | null; stderr: string }>((resolveDone) => {
-      const child = spawn(process.execPath, [MAIN, 'serve', '--port', '0', '--issuer', 'http://localhost:4999', '--asyncapi', REFERENCE], { cwd, env: cleanEnv(), stdio: ['ignore', 'ignore', 'pipe'] })
-      let stderr = ''
-      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
-      child.on('close', (code) => resolveDone({ code, stderr }))
-    })
+    const result = await runCli(cwd, ['serve', '--port', '0', '--issuer', 'http://localhost:4999', '--asyncapi', REFERENCE])
     expect(result.code).toBe(1)
     expect(result.stderr.trimEnd().split('\n')).toHaveLength(1)
     expect(result.stderr).toMatch(/^authcode: asyncapi: .*several oauth2 authorization code schemes: chatOAuth, readMessages, writeMessages, admin; choose one with --scheme NAME/)

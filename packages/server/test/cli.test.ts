@@ -2,7 +2,7 @@
  * The `authcode` command line as a user runs it: the BUILT CLI (`dist/cli/main.js`) in a fresh
  * working directory per test, checked by exit code and output only (DESIGN.md "Contracts").
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Browser, basicAuth, freePort, pkcePair, postForm } from './harness.js'
 import { walkAuthorization } from './walk.js'
-import { MAIN, cleanEnv, runCli, type CliResult } from './cli-process.js'
+import { MAIN, runCli, startServe, type CliResult } from './cli-process.js'
 import { reference } from '../../asyncapi/test/fixtures.js'
 import { HOSTILE_POINTER, SECRET, writeHostileDocument } from './fixtures/asyncapi/hostile.js'
 
@@ -477,30 +477,14 @@ describe.concurrent('authcode serve --demo', () => {
     const port = await freePort()
     const base = `http://localhost:${port}`
     // The test's requests come from the loopback address: a listed proxy (SECURITY 28).
-    const serveArgs = ['serve', '--demo', '--port', String(port), '--trust-proxy', '127.0.0.1,::1', ...db]
-    const server = spawn(process.execPath, [MAIN, ...serveArgs], { cwd, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
-    child = server
-    let stdout = ''
-    let stderr = ''
-    server.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) =>
-      server.on('exit', (code, signal) => resolveExit({ code, signal })),
-    )
-    const demoPassword = await new Promise<string>((resolveLogin, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no demo login line within 20 s:\n${stdout}\n${stderr}`)), 20_000)
-      server.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-        stdout += chunk
-        const match = /^demo login: demo \/ (\S+)$/m.exec(stdout)
-        // The demo client line comes last: wait for it so that the whole announcement is in.
-        if (match?.[1] !== undefined && /^demo client: .*$/m.test(stdout)) {
-          clearTimeout(timer)
-          resolveLogin(match[1])
-        }
-      })
-      void exited.then(({ code }) => reject(new Error(`serve exited (${code}) before it was ready:\n${stdout}\n${stderr}`)))
-    })
-    expect(stdout).toContain(`authcode authorization server on ${base}`)
-    expect(stdout).toMatch(/demo client: demo-app with redirect URI http:\/\/localhost:3000\/callback/)
+    const server = await startServe(cwd, ['--demo', '--port', String(port), '--trust-proxy', '127.0.0.1,::1', ...db])
+    child = server.child
+    // The demo client line comes last: startServe waits for it, so the whole announcement is in.
+    const announced = server.stdout()
+    const demoPassword = /^demo login: demo \/ (\S+)$/m.exec(announced)?.[1] ?? ''
+    expect(demoPassword, announced).not.toBe('')
+    expect(announced).toContain(`authcode authorization server on ${base}`)
+    expect(announced).toMatch(/demo client: demo-app with redirect URI http:\/\/localhost:3000\/callback/)
     expect(existsSync(join(cwd, 'store', 'authcode.db'))).toBe(true)
     expect(existsSync(join(cwd, 'data', 'authcode.db'))).toBe(false)
 
@@ -553,9 +537,10 @@ describe.concurrent('authcode serve --demo', () => {
       wrongPassword,
     ]
 
-    server.kill('SIGTERM')
-    const { code, signal } = await exited
+    const { code, signal } = await server.stop()
     expect({ code, signal }).toEqual({ code: 0, signal: null })
+    const stdout = server.stdout()
+    const stderr = server.stderr()
 
     // SECURITY.md 23: the logs (JSON lines on stdout) and stderr carry no code, token, password or secret.
     const logLines = stdout.split('\n').filter((line) => line.startsWith('{'))

@@ -12,7 +12,7 @@ import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { MAIN, cleanEnv, runCli } from './cli-process.js'
+import { MAIN, cleanEnv, runCli, startServe, type LogLine, type Served } from './cli-process.js'
 import { freePort } from './harness.js'
 
 const dirs: string[] = []
@@ -38,45 +38,15 @@ function modes(folder: string): Record<string, string> {
 /** Every entry of `names` with `mode`, plus the folder at 700. */
 const privateModes = (names: string[]): Record<string, string> => Object.fromEntries([['.', '700'], ...names.map((name) => [name, '600'])])
 
-interface Served {
-  /** The JSON log lines so far. */
-  logs(): Array<{ level: number; msg: string; path?: string; mode?: string }>
-  /** SIGTERM; resolves with the exit code once the server is gone. */
-  stop(): Promise<number | null>
-}
-
 /** `authcode serve --port FREE ARGS` in `cwd`, once it has announced itself. */
 async function serve(cwd: string, args: string[] = []): Promise<Served> {
-  const port = await freePort()
-  const child = spawn(process.execPath, [MAIN, 'serve', '--port', String(port), ...args], { cwd, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
-  const exited = new Promise<number | null>((resolveExit) => child.on('exit', (code) => resolveExit(code)))
-  await new Promise<void>((resolveReady, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not announce itself within 20 s:\n${stdout}\n${stderr}`)), 20_000)
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk
-      // With --demo, the demo client line comes last.
-      const ready = args.includes('--demo') ? /^demo client: /m : /^authcode authorization server on /m
-      if (ready.test(stdout)) {
-        clearTimeout(timer)
-        resolveReady()
-      }
-    })
-    void exited.then((code) => reject(new Error(`serve exited (${code}) before it was ready:\n${stdout}\n${stderr}`)))
-  })
-  return {
-    logs: () =>
-      stdout
-        .split('\n')
-        .filter((line) => line.startsWith('{'))
-        .map((line) => JSON.parse(line) as { level: number; msg: string; path?: string; mode?: string }),
-    stop: () => {
-      child.kill('SIGTERM')
-      return exited
-    },
-  }
+  return startServe(cwd, ['--port', String(await freePort()), ...args])
+}
+
+/** A start log line about a folder or file whose mode is too loose. */
+interface ModeLine extends LogLine {
+  path?: string
+  mode?: string
 }
 
 const WARN = 40
@@ -126,7 +96,7 @@ describe.skipIf(process.platform === 'win32').concurrent('SECURITY 32: data at r
       expect(modes(join(cwd, 'data'))).toEqual(privateModes(['authcode.db', 'authcode.db-shm', 'authcode.db-wal', 'demo.json', 'secret']))
       expect(server.logs().filter((line) => line.level >= WARN)).toEqual([])
     } finally {
-      expect(await server.stop()).toBe(0)
+      expect((await server.stop()).code).toBe(0)
     }
   }, 60_000)
 
@@ -138,11 +108,11 @@ describe.skipIf(process.platform === 'win32').concurrent('SECURITY 32: data at r
     chmodSync(join(data, 'authcode.db'), 0o644)
 
     const server = await serve(cwd)
-    let warnings: Array<{ path?: string; mode?: string; msg: string }>
+    let warnings: ModeLine[]
     try {
-      warnings = server.logs().filter((line) => line.level === WARN)
+      warnings = server.logs<ModeLine>().filter((line) => line.level === WARN)
     } finally {
-      expect(await server.stop()).toBe(0)
+      expect((await server.stop()).code).toBe(0)
     }
     const db = join(data, 'authcode.db')
     // -wal and -shm, made by SQLite after the database's mode, are as loose.
