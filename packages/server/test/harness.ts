@@ -15,7 +15,8 @@ import { registerClient, type ClientRegistration } from '../src/protocol/clients
 import { s256 } from '../src/protocol/pkce.js'
 import type { ClientRecord, Store } from '../src/protocol/store.js'
 import { openStore } from '../src/storage/open.js'
-import { KeyRing, loadKeyEncryptionKey } from '../src/tokens/keys.js'
+import { loadKeyEncryptionKey } from '../src/tokens/kek.js'
+import { KeyRing } from '../src/tokens/key-ring.js'
 import { hashPassword, randomToken } from '../src/tokens/secrets.js'
 import { writeFile } from 'node:fs/promises'
 

@@ -14,7 +14,7 @@ import { TokenMinter, type TokenSettings } from '../src/protocol/issue-tokens.js
 import { Params, parseParams } from '../src/protocol/params.js'
 import { s256 } from '../src/protocol/pkce.js'
 import type { ClientRecord, UserRecord } from '../src/protocol/store.js'
-import { KeyRing } from '../src/tokens/keys.js'
+import { KeyRing } from '../src/tokens/key-ring.js'
 import { hashToken } from '../src/tokens/secrets.js'
 import { MemoryStore } from './memory-store.js'
 

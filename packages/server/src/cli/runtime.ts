@@ -7,7 +7,8 @@ import { join } from 'node:path'
 import type { ServerConfig } from '../config/load.js'
 import type { Store } from '../protocol/store.js'
 import { openStore, parseDatabaseUrl } from '../storage/open.js'
-import { KeyRing, loadKeyEncryptionKey } from '../tokens/keys.js'
+import { loadKeyEncryptionKey } from '../tokens/kek.js'
+import { KeyRing } from '../tokens/key-ring.js'
 
 export const nowSeconds = (): number => Math.floor(Date.now() / 1000)
 
@@ -48,7 +49,7 @@ export interface LoosePath {
  * its -wal and -shm wherever they are, when the group or others may access them (the folder
  * first, then by path). Only reported, never changed: the operator may have opened them on
  * purpose (a backup group), and a file that was readable may have been read, which a quiet chmod
- * would hide. New ones are created private (`storage/sqlite.ts`, `tokens/keys.ts`, `cli/demo.ts`).
+ * would hide. New ones are created private (`storage/sqlite.ts`, `tokens/kek.ts`, `cli/demo.ts`).
  */
 export function looseDataPaths(config: ServerConfig): LoosePath[] {
   // Mode bits mean nothing on Windows.

@@ -5,7 +5,7 @@ import type { RateLimit, ServerConfig } from '../config/load.js'
 import { TokenMinter } from '../protocol/issue-tokens.js'
 import { Throttle } from '../protocol/rate-limit.js'
 import type { AttemptLimit, Store } from '../protocol/store.js'
-import type { KeyRing } from '../tokens/keys.js'
+import type { KeyRing } from '../tokens/key-ring.js'
 
 export interface AppDeps {
   store: Store

@@ -4,7 +4,7 @@
  * record in the store, so a revoked token (or grant) stops working before it expires.
  */
 import { SIGNING_ALGS, type SigningAlg } from '../tokens/algorithms.js'
-import type { KeyRing } from '../tokens/keys.js'
+import type { KeyRing } from '../tokens/key-ring.js'
 import { JwtVerificationError, verifyJwt, type JwtVerificationErrorCode } from '../tokens/jws.js'
 import { invalidToken } from './errors.js'
 import type { AccessTokenRecord, GrantStore } from './store.js'

@@ -7,7 +7,7 @@
  */
 import type { SigningAlg } from '../tokens/algorithms.js'
 import { signJwt } from '../tokens/jws.js'
-import type { KeyRing } from '../tokens/keys.js'
+import type { KeyRing } from '../tokens/key-ring.js'
 import { hashToken, randomToken, timeOrderedId } from '../tokens/secrets.js'
 import { formatScope } from './scopes.js'
 import type { AccessTokenRecord, ClientRecord, GrantRecord, RefreshTokenRecord, UserRecord } from './store.js'

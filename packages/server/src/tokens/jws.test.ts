@@ -2,7 +2,9 @@ import { createHmac, generateKeyPairSync, randomBytes } from 'node:crypto'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { SignJWT, createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose'
 import type { KeyStore, SigningAlg, SigningKeyRecord } from '../protocol/store.js'
-import { KeyRing, SIGNING_ALGS, jwkThumbprint } from './keys.js'
+import { SIGNING_ALGS } from './algorithms.js'
+import { jwkThumbprint } from './key-generation.js'
+import { KeyRing } from './key-ring.js'
 import { JwtVerificationError, signJwt, verifyJwt, type VerifyJwtOptions } from './jws.js'
 
 /** Test double of the 3-method KeyStore over an array (the SQL stores have their own suite). */

@@ -8,7 +8,8 @@
 import type { KeyObject } from 'node:crypto'
 import { errors, jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose'
 import { SIGNING_ALGS, isSigningAlg, type SigningAlg } from './algorithms.js'
-import { keyMatchesAlg, type KeyRing } from './keys.js'
+import { keyMatchesAlg } from './key-generation.js'
+import type { KeyRing } from './key-ring.js'
 import { signOnSigningThread } from './signing-thread.js'
 
 function base64urlJson(value: unknown): string {

@@ -5,7 +5,7 @@
 import { generateKeyPairSync } from 'node:crypto'
 import { SignJWT, decodeJwt, decodeProtectedHeader } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { jwkThumbprint } from '../../src/tokens/keys.js'
+import { jwkThumbprint } from '../../src/tokens/key-generation.js'
 import { signJwt } from '../../src/tokens/jws.js'
 import { basicAuth, obtainTokens, postForm, startServer, type TestClient, type TestServer } from '../harness.js'
 

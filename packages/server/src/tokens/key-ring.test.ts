@@ -1,19 +1,9 @@
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { calculateJwkThumbprint, type JWK } from 'jose'
+import { randomBytes } from 'node:crypto'
+import { describe, expect, it } from 'vitest'
+import type { JWK } from 'jose'
 import { DuplicateError, type KeyStore, type SigningKeyRecord } from '../protocol/store.js'
-import {
-  KeyRing,
-  SIGNING_ALGS,
-  decryptPrivateKey,
-  encryptPrivateKey,
-  generateSigningKey,
-  loadKeyEncryptionKey,
-  type KeyRingOptions,
-} from './keys.js'
+import { SIGNING_ALGS } from './algorithms.js'
+import { KeyRing, type KeyRingOptions } from './key-ring.js'
 
 /** Test double of the 3-method KeyStore over an array (the SQL stores have their own suite). */
 class MemoryKeyStore implements KeyStore {
@@ -42,139 +32,6 @@ const OPTIONS: KeyRingOptions = { activationDelay: 3600, maxTokenLifetime: 600, 
 const kek = randomBytes(32)
 
 const kidsOf = (jwks: { keys: JWK[] }): string[] => jwks.keys.map((key) => key.kid ?? '')
-
-describe('loadKeyEncryptionKey', () => {
-  let dir: string
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'authcode-keys-'))
-  })
-  afterEach(() => {
-    rmSync(dir, { recursive: true, force: true })
-  })
-
-  it('derives 32 bytes from AUTHCODE_SECRET with HKDF, deterministically, writing no file', () => {
-    const secret = 'a'.repeat(32)
-    const a = loadKeyEncryptionKey({ secret, dataDir: dir })
-    expect(a).toHaveLength(32)
-    expect(loadKeyEncryptionKey({ secret, dataDir: dir }).equals(a)).toBe(true)
-    expect(loadKeyEncryptionKey({ secret: 'b'.repeat(32), dataDir: dir }).equals(a)).toBe(false)
-    expect(a.equals(Buffer.from(secret).subarray(0, 32))).toBe(false)
-    expect(() => statSync(join(dir, 'secret'))).toThrow()
-  })
-
-  it('refuses an AUTHCODE_SECRET shorter than 32 characters with a TypeError', () => {
-    expect(() => loadKeyEncryptionKey({ secret: 'x'.repeat(31), dataDir: dir })).toThrow(TypeError)
-    expect(() => loadKeyEncryptionKey({ secret: '', dataDir: dir })).toThrow(/at least 32 characters/)
-  })
-
-  it('creates <dataDir>/secret with mode 0600 (creating dataDir) and reuses it', () => {
-    const dataDir = join(dir, 'nested', 'data')
-    const first = loadKeyEncryptionKey({ dataDir })
-    expect(first).toHaveLength(32)
-    const path = join(dataDir, 'secret')
-    if (process.platform !== 'win32') expect(statSync(path).mode & 0o777).toBe(0o600)
-    expect(readFileSync(path, 'utf8').trim()).toBe(first.toString('base64url'))
-    expect(loadKeyEncryptionKey({ dataDir }).equals(first)).toBe(true)
-  })
-
-  it('never replaces an existing secret file', () => {
-    const existing = randomBytes(32)
-    writeFileSync(join(dir, 'secret'), existing.toString('base64url'), { mode: 0o600 })
-    expect(loadKeyEncryptionKey({ dataDir: dir }).equals(existing)).toBe(true)
-    expect(readFileSync(join(dir, 'secret'), 'utf8')).toBe(existing.toString('base64url'))
-  })
-
-  it.skipIf(process.platform === 'win32')('refuses a group- or world-readable secret file', () => {
-    loadKeyEncryptionKey({ dataDir: dir })
-    chmodSync(join(dir, 'secret'), 0o640)
-    expect(() => loadKeyEncryptionKey({ dataDir: dir })).toThrow(/chmod 600/)
-    chmodSync(join(dir, 'secret'), 0o604)
-    expect(() => loadKeyEncryptionKey({ dataDir: dir })).toThrow(/chmod 600/)
-  })
-
-  it('refuses a malformed secret file without echoing its content', () => {
-    writeFileSync(join(dir, 'secret'), 'hunter2-not-a-key', { mode: 0o600 })
-    let message = ''
-    try {
-      loadKeyEncryptionKey({ dataDir: dir })
-    } catch (err) {
-      message = (err as Error).message
-    }
-    expect(message).toMatch(/malformed/)
-    expect(message).not.toContain('hunter2')
-  })
-})
-
-describe('encryptPrivateKey / decryptPrivateKey', () => {
-  const der = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'der' })
-
-  it('round-trips in the v1.<iv>.<ciphertext>.<tag> format, with a fresh IV each time', () => {
-    const enc = encryptPrivateKey(der, kek, 'kid-1')
-    expect(enc).toMatch(/^v1\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{22}$/)
-    expect(decryptPrivateKey(enc, kek, 'kid-1').equals(der)).toBe(true)
-    expect(encryptPrivateKey(der, kek, 'kid-1')).not.toBe(enc)
-    expect(enc).not.toContain(der.toString('base64url').slice(0, 32))
-  })
-
-  it('fails on a tampered ciphertext or tag', () => {
-    const enc = encryptPrivateKey(der, kek, 'kid-1')
-    const parts = enc.split('.')
-    const ct = Buffer.from(parts[2] ?? '', 'base64url')
-    ct[0] = (ct[0] ?? 0) ^ 1
-    const tampered = [parts[0], parts[1], ct.toString('base64url'), parts[3]].join('.')
-    expect(() => decryptPrivateKey(tampered, kek, 'kid-1')).toThrow(/does not match/)
-    const tag = Buffer.from(parts[3] ?? '', 'base64url')
-    tag[15] = (tag[15] ?? 0) ^ 1
-    expect(() => decryptPrivateKey([parts[0], parts[1], parts[2], tag.toString('base64url')].join('.'), kek, 'kid-1')).toThrow(
-      /does not match/,
-    )
-    // A truncated tag is refused, not accepted as a shorter GCM tag.
-    expect(() => decryptPrivateKey([parts[0], parts[1], parts[2], (parts[3] ?? '').slice(0, 11)].join('.'), kek, 'kid-1')).toThrow()
-    expect(() => decryptPrivateKey('v2.a.b.c', kek, 'kid-1')).toThrow(/format/)
-  })
-
-  it('fails with another key-encryption key, saying so without printing key material', () => {
-    const enc = encryptPrivateKey(der, kek, 'kid-1')
-    const other = randomBytes(32)
-    let message = ''
-    try {
-      decryptPrivateKey(enc, other, 'kid-1')
-    } catch (err) {
-      message = (err as Error).message
-    }
-    expect(message).toMatch(/key-encryption secret .* does not match the one the keys were created with/)
-    for (const secret of [kek, other, der]) {
-      expect(message).not.toContain(secret.toString('base64url').slice(0, 12))
-      expect(message).not.toContain(secret.toString('hex').slice(0, 12))
-    }
-  })
-
-  it('binds the kid: a private key moved to another row fails to decrypt', () => {
-    const enc = encryptPrivateKey(der, kek, 'kid-1')
-    expect(() => decryptPrivateKey(enc, kek, 'kid-2')).toThrow(/does not match/)
-  })
-
-  it('requires a 32-byte key-encryption key', () => {
-    expect(() => encryptPrivateKey(der, randomBytes(16), 'kid-1')).toThrow(TypeError)
-  })
-})
-
-describe('generateSigningKey', () => {
-  it.each(SIGNING_ALGS)('%s: kid is the RFC 7638 thumbprint; the JWK holds only public members', async (alg) => {
-    const record = generateSigningKey(alg, kek, T0, T0 + 5)
-    expect(record).toMatchObject({ alg, createdAt: T0, activatesAt: T0 + 5 })
-    const jwk = JSON.parse(record.publicJwk) as JWK
-    expect(jwk).toMatchObject({ kid: record.kid, alg, use: 'sig' })
-    expect(await calculateJwkThumbprint(jwk, 'sha256')).toBe(record.kid)
-    const allowed = { RS256: ['kty', 'n', 'e'], ES256: ['kty', 'crv', 'x', 'y'], EdDSA: ['kty', 'crv', 'x'] }[alg]
-    expect(Object.keys(jwk).sort()).toEqual([...allowed, 'kid', 'alg', 'use'].sort())
-    const expected = { RS256: { kty: 'RSA' }, ES256: { kty: 'EC', crv: 'P-256' }, EdDSA: { kty: 'OKP', crv: 'Ed25519' } }[alg]
-    expect(jwk).toMatchObject(expected)
-    const priv = createPrivateKey({ key: decryptPrivateKey(record.privateKeyEncrypted, kek, record.kid), format: 'der', type: 'pkcs8' })
-    expect(await calculateJwkThumbprint(createPublicKey(priv).export({ format: 'jwk' }) as JWK)).toBe(record.kid)
-    if (alg === 'RS256') expect(priv.asymmetricKeyDetails?.modulusLength).toBe(2048)
-  })
-})
 
 describe('KeyRing', () => {
   it('refuses options that would let an instance sign with a key others have not seen', () => {
