@@ -11,13 +11,27 @@
  */
 import type { KeyObject } from 'node:crypto'
 import { Worker } from 'node:worker_threads'
-import type { SigningAlg } from '../protocol/store.js'
+import type { SigningAlg } from './algorithms.js'
 
 /** One signature asked of the worker: `[keyId, alg, signing input]`, flattened into the batch. */
 type Job = { keyId: number; alg: SigningAlg; input: string; resolve: (signature: string) => void; reject: (error: Error) => void }
 
 /** What the worker answers for each job, in order: the signature (base64url) or why it failed. */
 type Outcome = string | { error: string }
+
+/**
+ * How the worker signs under each algorithm, as worker source text: a function of the key to
+ * `crypto.sign`'s digest and key arguments. One entry per algorithm of `algorithms.ts`, so a new
+ * algorithm cannot be left out.
+ */
+const SIGN_ARGUMENTS: Readonly<Record<SigningAlg, string>> = {
+  // RFC 7518 §3.4: R || S, 32 bytes each, not DER.
+  ES256: `(key) => ['sha256', { key, dsaEncoding: 'ieee-p1363' }]`,
+  // RFC 7518 §3.3: RSASSA-PKCS1-v1_5 with SHA-256.
+  RS256: `(key) => ['sha256', { key, padding: constants.RSA_PKCS1_PADDING }]`,
+  // RFC 8037 §3.1: Ed25519 hashes internally.
+  EdDSA: `(key) => [null, key]`,
+}
 
 // Evaluated from this text (CommonJS, whatever flags the process was started with: `execArgv: []`),
 // so it runs the same from src/ under the test runner as from dist/.
@@ -26,12 +40,9 @@ const { parentPort } = require('node:worker_threads')
 const { constants, sign } = require('node:crypto')
 const keys = new Map()
 const options = {
-  // RFC 7518 §3.4: R || S, 32 bytes each, not DER.
-  ES256: (key) => ['sha256', { key, dsaEncoding: 'ieee-p1363' }],
-  // RFC 7518 §3.3: RSASSA-PKCS1-v1_5 with SHA-256.
-  RS256: (key) => ['sha256', { key, padding: constants.RSA_PKCS1_PADDING }],
-  // RFC 8037 §3.1: Ed25519 hashes internally.
-  EdDSA: (key) => [null, key],
+${Object.entries(SIGN_ARGUMENTS)
+  .map(([alg, signArguments]) => `  ${alg}: ${signArguments},`)
+  .join('\n')}
 }
 parentPort.on('message', ({ newKeys, jobs }) => {
   for (const [id, key] of newKeys) keys.set(id, key)
