@@ -1,0 +1,157 @@
+import { randomBytes, scryptSync } from 'node:crypto'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { MemoryStore } from '../../test/memory-store.js'
+import { NOW, testUser } from '../../test/protocol-fixtures.js'
+import { hashPassword, passwordNeedsRehash, verifyPassword } from '../tokens/secrets.js'
+import { checkLogin, type LoginAttempt, type LoginResult } from './login.js'
+import { Throttle } from './rate-limit.js'
+import type { UserRecord } from './store.js'
+
+const PASSWORD = 'correct horse battery staple'
+// Small limits keep the number of scrypt checks down; the rules are the same at any size.
+const ACCOUNT = { max: 2, window: 900, delays: [15, 30] }
+const IP = { max: 3, window: 900, delays: [] }
+
+let passwordHash: string
+beforeAll(async () => {
+  passwordHash = await hashPassword(PASSWORD)
+})
+
+async function setup(user: UserRecord = testUser({ passwordHash })) {
+  const store = new MemoryStore()
+  await store.createUser(user)
+  let lookups = 0
+  const getUserByUsername = store.getUserByUsername.bind(store)
+  // Each lookup is one password check: the hash is verified right after it.
+  store.getUserByUsername = (username) => {
+    lookups++
+    return getUserByUsername(username)
+  }
+  const deps = {
+    store,
+    throttles: {
+      loginAccount: new Throttle(store, ACCOUNT, 'login-account:'),
+      loginIp: new Throttle(store, IP, 'login-ip:'),
+      loginDevice: new Throttle(store, ACCOUNT, 'login-device:'),
+    },
+  }
+  const login = (attempt: Partial<LoginAttempt> = {}, now = NOW): Promise<LoginResult> =>
+    checkLogin(deps, { username: 'alice', password: PASSWORD, ip: '203.0.113.7', device: undefined, ...attempt }, now)
+  return { store, user, login, lookups: () => lookups }
+}
+
+const wrong = { password: 'wrong password' }
+
+describe('checkLogin', () => {
+  it('SECURITY.md 7: the right username and password are valid, and give the user', async () => {
+    const { login, user } = await setup()
+    expect(await login()).toEqual({ kind: 'valid', user })
+  })
+
+  it('SECURITY.md 7: an unknown username and a wrong password get the same answer, and both count', async () => {
+    const { login, store } = await setup()
+    expect(await login(wrong)).toEqual({ kind: 'invalid' })
+    expect(await login({ username: 'mallory' })).toEqual({ kind: 'invalid' })
+    // One row per account tried and one for the address.
+    expect(store.rateLimits.size).toBe(3)
+  })
+
+  it('SECURITY.md 27: usernames are compared byte for byte', async () => {
+    const { login } = await setup()
+    expect(await login({ username: 'Alice' })).toEqual({ kind: 'invalid' })
+  })
+
+  it('SECURITY.md 27: the attempt is reserved before the check: concurrent wrong passwords get at most loginPerAccount.max checks', async () => {
+    const { login, lookups } = await setup()
+    const results = await Promise.all(Array.from({ length: 12 }, () => login(wrong)))
+    expect(lookups()).toBe(ACCOUNT.max)
+    expect(results.filter((result) => result.kind === 'invalid')).toHaveLength(ACCOUNT.max)
+    expect(results.filter((result) => result.kind === 'throttled')).toHaveLength(12 - ACCOUNT.max)
+    expect(results.find((result) => result.kind === 'throttled')).toEqual({ kind: 'throttled', retryAfter: 15 })
+  })
+
+  it('SECURITY.md 27: while an account waits, no password is checked, not even the right one', async () => {
+    const { login, lookups } = await setup()
+    for (let i = 0; i < ACCOUNT.max; i++) await login(wrong)
+    expect(await login({}, NOW + 5)).toEqual({ kind: 'throttled', retryAfter: 10 })
+    expect(lookups()).toBe(ACCOUNT.max)
+  })
+
+  it('SECURITY.md 27: past the limit each attempt waits longer (progressive delays), never a lock: the owner gets in after the wait', async () => {
+    const { login } = await setup()
+    // From a new address each time, as a distributed guesser would: the account's own count slows them.
+    let address = 0
+    const from = () => ({ ip: `198.51.100.${address++}` })
+    for (let i = 0; i < ACCOUNT.max; i++) await login({ ...wrong, ...from() })
+    expect(await login({ ...wrong, ...from() }, NOW)).toEqual({ kind: 'throttled', retryAfter: 15 })
+    expect(await login({ ...wrong, ...from() }, NOW + 15)).toEqual({ kind: 'invalid' })
+    expect(await login({ ...wrong, ...from() }, NOW + 15)).toEqual({ kind: 'throttled', retryAfter: 30 })
+    expect(await login(from(), NOW + 44)).toEqual({ kind: 'throttled', retryAfter: 1 })
+    expect((await login(from(), NOW + 45)).kind).toBe('valid')
+  })
+
+  it('SECURITY.md 27: a success forgets the account’s failures', async () => {
+    const { login } = await setup()
+    for (let i = 0; i < ACCOUNT.max - 1; i++) await login({ ...wrong, ip: '198.51.100.1' })
+    expect((await login({ ip: '198.51.100.1' })).kind).toBe('valid')
+    for (let i = 0; i < ACCOUNT.max; i++) expect(await login({ ...wrong, ip: '198.51.100.2' })).toEqual({ kind: 'invalid' })
+    expect(await login({ ip: '198.51.100.3' })).toEqual({ kind: 'throttled', retryAfter: 15 })
+  })
+
+  it('SECURITY.md 27: a success gives the address its attempt back', async () => {
+    const { login } = await setup()
+    for (let i = 0; i < IP.max - 1; i++) await login({ username: `user-${i}`, ...wrong })
+    expect((await login()).kind).toBe('valid')
+    expect(await login({ username: 'user-x', ...wrong })).toEqual({ kind: 'invalid' })
+    expect(await login({ username: 'user-y', ...wrong })).toEqual({ kind: 'throttled', retryAfter: IP.window })
+  })
+
+  it('SECURITY.md 27: per address, a hard limit across every account', async () => {
+    const { login } = await setup()
+    for (let i = 0; i < IP.max; i++) expect(await login({ username: `user-${i}`, ...wrong })).toEqual({ kind: 'invalid' })
+    expect(await login({ username: 'someone-else' })).toEqual({ kind: 'throttled', retryAfter: IP.window })
+    expect((await login({}, NOW)).kind).toBe('throttled')
+    // Another address is not held back.
+    expect((await login({ ip: '198.51.100.1' })).kind).toBe('valid')
+  })
+
+  it('SECURITY.md 27: a browser where the account signed in before is counted apart: a stranger’s failures never keep the owner out', async () => {
+    const { login } = await setup()
+    for (let i = 0; i < ACCOUNT.max; i++) await login({ ...wrong, ip: `198.51.100.${i}` })
+    expect((await login({ ip: '198.51.100.99' })).kind).toBe('throttled')
+    expect((await login({ device: 'device-1' })).kind).toBe('valid')
+  })
+
+  it('SECURITY.md 27: failures in a vouched-for browser count against that browser only, with the same progressive delays', async () => {
+    const { login, store } = await setup()
+    for (let i = 0; i < ACCOUNT.max; i++) expect(await login({ ...wrong, device: 'device-1' })).toEqual({ kind: 'invalid' })
+    expect(await login({ device: 'device-1' })).toEqual({ kind: 'throttled', retryAfter: 15 })
+    expect(store.rateLimits.size).toBe(1)
+    // Neither the account nor the address was charged, nor another browser of the same account.
+    expect((await login()).kind).toBe('valid')
+    expect((await login({ device: 'device-2' })).kind).toBe('valid')
+  })
+
+  it('SECURITY.md 7: a hash made with weaker parameters is replaced at the next successful sign-in', async () => {
+    const salt = randomBytes(16)
+    const weak = ['scrypt', 16384, 8, 1, salt.toString('base64url'), scryptSync(PASSWORD, salt, 32, { N: 16384, r: 8, p: 1 }).toString('base64url')].join('$')
+    expect(passwordNeedsRehash(weak)).toBe(true)
+    const { login, store, user } = await setup(testUser({ passwordHash: weak }))
+
+    expect(await login(wrong)).toEqual({ kind: 'invalid' })
+    expect(store.users.get(user.id)?.passwordHash).toBe(weak)
+
+    expect((await login({}, NOW + 100)).kind).toBe('valid')
+    const upgraded = store.users.get(user.id)
+    expect(upgraded?.passwordHash).not.toBe(weak)
+    expect(passwordNeedsRehash(upgraded?.passwordHash ?? '')).toBe(false)
+    expect(await verifyPassword(PASSWORD, upgraded?.passwordHash ?? '')).toBe(true)
+    expect(upgraded?.updatedAt).toBe(NOW + 100)
+  })
+
+  it('SECURITY.md 7: a current hash is left alone', async () => {
+    const { login, store, user } = await setup()
+    await login()
+    expect(store.users.get(user.id)).toEqual(user)
+  })
+})
