@@ -43,7 +43,8 @@ describe('listConnectedApps', () => {
 
   it('apps are listed by name as people sort them (case and accents aside), then by client id', async () => {
     const { store, user } = await seed()
-    for (const [clientId, name] of [['c1', 'zeta'], ['c2', 'Émile'], ['c3', 'alpha'], ['c4', 'Beta'], ['c0', 'beta'], ['c5', 'app 10'], ['c6', 'app 9']]) {
+    const apps: [string, string][] = [['c1', 'zeta'], ['c2', 'Émile'], ['c3', 'alpha'], ['c4', 'Beta'], ['c0', 'beta'], ['c5', 'app 10'], ['c6', 'app 9']]
+    for (const [clientId, name] of apps) {
       await store.createClient(confidentialClient({ clientId, name }))
       await store.saveConsent(user.id, clientId, ['openid'], NOW)
     }
