@@ -107,8 +107,9 @@ function safeName(name: string): string {
 
 /** The query part of a request target, without the `?`. */
 export function queryOf(url: string): string {
+  // RFC 3986 §3.5: the fragment ends the URI's other parts; a `?` inside it starts no query.
+  const hash = url.indexOf('#')
+  const end = hash === -1 ? url.length : hash
   const q = url.indexOf('?')
-  if (q === -1) return ''
-  const hash = url.indexOf('#', q)
-  return hash === -1 ? url.slice(q + 1) : url.slice(q + 1, hash)
+  return q === -1 || q > end ? '' : url.slice(q + 1, end)
 }

@@ -73,6 +73,13 @@ describe('matchesRegisteredRedirectUri', () => {
     expect(matchesRegisteredRedirectUri(client, 'http://[::1]:9/done')).toBe(true)
   })
 
+  it('RFC 3986 §3.2.3: a loopback port past 65535 is no port, and matches nothing', () => {
+    const client = publicClient({ redirectUris: ['http://127.0.0.1/cb'] })
+    expect(matchesRegisteredRedirectUri(client, 'http://127.0.0.1:65535/cb')).toBe(true)
+    expect(matchesRegisteredRedirectUri(client, 'http://127.0.0.1:65536/cb')).toBe(false)
+    expect(matchesRegisteredRedirectUri(client, 'http://127.0.0.1:99999/cb')).toBe(false)
+  })
+
   it('RFC 8252 §7.3: only the port may vary: not the address, the path, the query or the scheme', () => {
     const client = publicClient({ redirectUris: ['http://127.0.0.1/cb', 'http://[::1]:8000/done'] })
     for (const other of [

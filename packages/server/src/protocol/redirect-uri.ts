@@ -42,7 +42,7 @@ export function matchesRegisteredRedirectUri(client: ClientRecord, requested: st
   if (client.redirectUris.includes(requested)) return true
   if (client.secretHash !== null) return false
   const want = LOOPBACK.exec(requested)
-  if (want === null) return false
+  if (want === null || Number(want[2] ?? 0) > 65535) return false
   return client.redirectUris.some((registered) => {
     const have = LOOPBACK.exec(registered)
     return have !== null && have[1] === want[1] && (have[3] ?? '') === (want[3] ?? '')
