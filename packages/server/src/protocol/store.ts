@@ -177,7 +177,7 @@ export interface SigningKeyRecord {
   alg: SigningAlg
   /** Public JWK as JSON. */
   publicJwk: string
-  /** PKCS#8 private key, encrypted (`tokens/keys.ts`), base64url. */
+  /** PKCS#8 private key, encrypted (`tokens/sealing.ts`), base64url. */
   privateKeyEncrypted: string
   createdAt: number
   /** Signing starts at this time; published in the JWKS from `createdAt` on. */
