@@ -6,7 +6,7 @@ import { verifyCodeVerifier } from '../pkce.js'
 import type { CodeRecord, GrantRecord, Store } from '../store.js'
 import { hashToken, randomToken, timeOrderedId } from '../../tokens/secrets.js'
 import type { AuthorizationRequest } from '../authorize.js'
-import { refuseReplay, spendAndIssue, type SingleUse } from './spend.js'
+import { grantIfSpent, refuseReplay, spendAndIssue, type SingleUse } from './spend.js'
 import type { GrantHandler, TokenResponse } from './types.js'
 
 /**
@@ -53,10 +53,7 @@ export async function issueAuthorizationCode(
 /** RFC 6749 §4.1.2: a code works once; used twice, it is refused and every token issued from it revoked. */
 const AUTHORIZATION_CODE: SingleUse = {
   spend: (store, codeHash, now, tokens) => store.redeemCode(codeHash, now, tokens),
-  spentGrant: async (store, codeHash) => {
-    const current = await store.getCode(codeHash)
-    return current?.consumedAt != null ? current.grantId : undefined
-  },
+  spentGrant: async (store, codeHash) => grantIfSpent(await store.getCode(codeHash), 'consumedAt'),
   replayed: 'the authorization code was already used',
   gone: 'the authorization code is no longer valid',
 }

@@ -5,16 +5,13 @@
 import { invalidGrant } from '../errors.js'
 import { checkScopesAllowed, parseScope } from '../scopes.js'
 import { hashToken } from '../../tokens/secrets.js'
-import { refuseReplay, spendAndIssue, type SingleUse } from './spend.js'
+import { grantIfSpent, refuseReplay, spendAndIssue, type SingleUse } from './spend.js'
 import type { GrantHandler, TokenResponse } from './types.js'
 
 /** RFC 9700 §4.14.2: a refresh token works once; used again, it is refused and its whole family revoked. */
 const REFRESH_TOKEN: SingleUse = {
   spend: (store, tokenHash, now, tokens) => store.rotateRefreshToken(tokenHash, now, tokens),
-  spentGrant: async (store, tokenHash) => {
-    const current = await store.getRefreshToken(tokenHash)
-    return current?.rotatedAt != null ? current.grantId : undefined
-  },
+  spentGrant: async (store, tokenHash) => grantIfSpent(await store.getRefreshToken(tokenHash), 'rotatedAt'),
   replayed: 'the refresh token was already used',
   gone: 'the refresh token is no longer valid',
 }

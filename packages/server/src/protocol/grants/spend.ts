@@ -24,6 +24,11 @@ export interface SingleUse {
   readonly gone: string
 }
 
+/** `record`'s grant when its `spentAt` field is set (it was spent), else undefined: a `SingleUse.spentGrant`. */
+export function grantIfSpent<K extends string>(record: ({ grantId: string } & Record<K, number | null>) | undefined, spentAt: K): string | undefined {
+  return record?.[spentAt] != null ? record.grantId : undefined
+}
+
 /**
  * A second use is refused, and every token of its grant revoked: a code's (RFC 6749 §4.1.2), a
  * refresh token's family (RFC 9700 §4.14.2). Call it only once the request proves possession
