@@ -11,7 +11,9 @@ export function configFlags(values: {
   config?: string | boolean
   port?: string | boolean
   issuer?: string | boolean
+  host?: string | boolean
   'trust-proxy'?: string | boolean
+  'metrics-port'?: string | boolean
 }): ConfigFlags {
   const flags: ConfigFlags = {}
   if (typeof values.db === 'string') flags.db = values.db
@@ -19,9 +21,13 @@ export function configFlags(values: {
   if (typeof values.issuer === 'string') flags.issuer = values.issuer
   // Checked with the other sources of the setting, in loadConfig.
   if (typeof values['trust-proxy'] === 'string') flags.trustProxy = values['trust-proxy']
-  if (typeof values.port === 'string') {
-    if (!/^\d{1,5}$/.test(values.port) || Number(values.port) > 65535) throw new UsageError(`--port: not a port number: ${values.port}`)
-    flags.port = Number(values.port)
-  }
+  if (typeof values.host === 'string') flags.host = values.host
+  if (typeof values.port === 'string') flags.port = portNumber(values.port, '--port', 0)
+  if (typeof values['metrics-port'] === 'string') flags.metricsPort = portNumber(values['metrics-port'], '--metrics-port', 1)
   return flags
+}
+
+function portNumber(value: string, flag: string, minimum: number): number {
+  if (!/^\d{1,5}$/.test(value) || Number(value) > 65535 || Number(value) < minimum) throw new UsageError(`${flag}: not a port number: ${value}`)
+  return Number(value)
 }

@@ -59,6 +59,10 @@ AUTHCODE_ASYNCAPI_SCHEME, AUTHCODE_TRUST_PROXY, AUTHCODE_SECRET
   serve: `Usage: authcode serve [options]
 
   --port N          port to listen on (default 4000); env AUTHCODE_PORT
+  --host ADDR       address to listen on: an IP address or a host name (default localhost,
+                    0.0.0.0 for every IPv4 interface); env AUTHCODE_HOST
+  --metrics-port N  serve Prometheus metrics at /metrics on this port, on 127.0.0.1 unless
+                    metricsHost says otherwise (default: no metrics); env AUTHCODE_METRICS_PORT
   --issuer URL      issuer identifier (default http://localhost:PORT); env AUTHCODE_ISSUER
   --demo            create a demo user and a demo client when absent, and print the demo login
   --trust-proxy P   the proxies in front, whose X-Forwarded-For entries are believed: their number
@@ -156,9 +160,11 @@ async function run(argv: string[], io: Io): Promise<void> {
     case 'serve': {
       const { values } = parse(rest, {
         port: { type: 'string' },
+        host: { type: 'string' },
         issuer: { type: 'string' },
         demo: { type: 'boolean' },
         'trust-proxy': { type: 'string' },
+        'metrics-port': { type: 'string' },
         ...ASYNCAPI_OPTIONS,
       })
       if (usage(values)) return

@@ -28,7 +28,12 @@ export interface ServerConfig {
   /** The issuer identifier: https (or http on a loopback host), no query, no fragment, no trailing slash. */
   issuer: string
   port: number
+  /** The address to listen on: an IP literal or a host name (default `localhost`). */
   host: string
+  /** The port of the Prometheus metrics listener; undefined: no metrics listener. Never equal to `port`. */
+  metricsPort: number | undefined
+  /** The address the metrics listener binds (default `127.0.0.1`: loopback only). */
+  metricsHost: string
   /** `sqlite:PATH` (default `sqlite:./data/authcode.db`) or a path to a SQLite file. */
   db: string
   /** PostgreSQL: connections per instance (default 10). */
@@ -112,6 +117,10 @@ export interface AsyncApiSource {
 /** Flags given on the command line (already parsed). */
 export interface ConfigFlags {
   port?: number
+  /** `--host`: the address to listen on (checked by `loadConfig`). */
+  host?: string
+  /** `--metrics-port`: the port of the metrics listener. */
+  metricsPort?: number
   issuer?: string
   db?: string
   config?: string
@@ -214,6 +223,25 @@ function trustedAddress(entry: string, source: string): string {
   return entry
 }
 
+/**
+ * An address to listen on, from `source` (named in the message): an IPv4 or IPv6 literal (an IPv6
+ * one may be bracketed; it is returned bare, as `listen` takes it) or a host name (RFC 1123 labels).
+ */
+export function listenAddress(value: string, source: string): string {
+  const bare = value.startsWith('[') && value.endsWith(']') ? value.slice(1, -1) : value
+  if (isIP(bare) !== 0 && !bare.includes('%')) return bare
+  const label = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/
+  const name = value.endsWith('.') ? value.slice(0, -1) : value
+  if (name.length <= 253 && name.split('.').every((part) => label.test(part)) && !/^[\d.]+$/.test(name)) return value
+  throw new ConfigError(`${source}: not an IP address or host name: ${JSON.stringify(value)}`)
+}
+
+/** The first address given, checked and named by its source. */
+function firstAddress(...sources: [value: string | undefined, source: string][]): string | undefined {
+  const given = sources.find(([value]) => value !== undefined)
+  return given === undefined ? undefined : listenAddress(given[0] ?? '', given[1])
+}
+
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]'])
 
 /** Checks the issuer per RFC 8414 §2 / RFC 9207 §2 and returns its canonical form (no trailing slash). */
@@ -257,6 +285,14 @@ export function loadConfig(flags: ConfigFlags, env: Readonly<Record<string, stri
 
   const envPort = env.AUTHCODE_PORT === undefined || env.AUTHCODE_PORT === '' ? undefined : parsePort(env.AUTHCODE_PORT, 'AUTHCODE_PORT')
   const port = flags.port ?? envPort ?? file.port ?? DEFAULT_PORT
+  const envMetricsPort = nonEmpty(env.AUTHCODE_METRICS_PORT) === undefined ? undefined : parsePort(env.AUTHCODE_METRICS_PORT ?? '', 'AUTHCODE_METRICS_PORT')
+  if (envMetricsPort === 0) throw new ConfigError('AUTHCODE_METRICS_PORT: must be 1 to 65535')
+  const metricsPort = flags.metricsPort ?? envMetricsPort ?? file.metricsPort
+  const host = firstAddress([flags.host, '--host'], [nonEmpty(env.AUTHCODE_HOST), 'AUTHCODE_HOST'], [file.host, 'host']) ?? 'localhost'
+  const metricsHost = firstAddress([nonEmpty(env.AUTHCODE_METRICS_HOST), 'AUTHCODE_METRICS_HOST'], [file.metricsHost, 'metricsHost']) ?? '127.0.0.1'
+  if (metricsPort !== undefined && metricsPort === port) {
+    throw new ConfigError(`metricsPort: must differ from port (${port}): metrics are never served on the public port`)
+  }
   const allowInsecure = file.dangerouslyAllowInsecureIssuer ?? false
   const givenIssuer = flags.issuer ?? nonEmpty(env.AUTHCODE_ISSUER) ?? file.issuer
   // Port 0 is chosen when listening, after the issuer is fixed: http://localhost:0 would be wrong.
@@ -309,7 +345,9 @@ export function loadConfig(flags: ConfigFlags, env: Readonly<Record<string, stri
   const config: ServerConfig = {
     issuer,
     port,
-    host: file.host ?? 'localhost',
+    host,
+    metricsPort,
+    metricsHost,
     db: resolveDb(flags.db ?? nonEmpty(env.AUTHCODE_DB) ?? file.db ?? DEFAULT_DB, cwd),
     dbPoolSize: file.dbPoolSize ?? 10,
     dataDir: resolve(cwd, file.dataDir ?? './data'),

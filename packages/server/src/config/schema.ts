@@ -20,6 +20,9 @@ export const configFileSchema = {
     issuer: { type: 'string', minLength: 1 },
     port: { type: 'integer', minimum: 0, maximum: 65535 },
     host: { type: 'string', minLength: 1 },
+    // The Prometheus listener: absent, none. Never the public port (refused in config/load.ts).
+    metricsPort: { type: 'integer', minimum: 1, maximum: 65535 },
+    metricsHost: { type: 'string', minLength: 1 },
     db: { type: 'string', minLength: 1 },
     dbPoolSize: { type: 'integer', minimum: 1, maximum: 1000 },
     dataDir: { type: 'string', minLength: 1 },
