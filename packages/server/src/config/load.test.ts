@@ -2,7 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { ENV_VARIABLES, OTHER_VARIABLES, variableName } from './env.js'
 import { ConfigError, DEFAULT_PORT, checkIssuer, loadConfig, type ServerConfig } from './load.js'
+import { configFileSchema } from './schema.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'authcode-config-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -203,7 +205,7 @@ describe('loadConfig: every problem is a ConfigError naming the field', () => {
   })
 
   it('AUTHCODE_PORT and AUTHCODE_LOG_LEVEL are checked', () => {
-    expect(failure({}, { AUTHCODE_PORT: 'eighty' })).toMatch(/^AUTHCODE_PORT: not a port number/)
+    expect(failure({}, { AUTHCODE_PORT: 'eighty' })).toMatch(/^AUTHCODE_PORT: not an integer: "eighty"/)
     expect(failure({}, { AUTHCODE_PORT: '65536' })).toMatch(/^AUTHCODE_PORT/)
     expect(failure({}, { AUTHCODE_PORT: '-1' })).toMatch(/^AUTHCODE_PORT/)
     expect(failure({}, { AUTHCODE_LOG_LEVEL: 'loud' })).toMatch(/^AUTHCODE_LOG_LEVEL/)
@@ -336,5 +338,161 @@ describe('loadConfig: trustProxy, --trust-proxy, AUTHCODE_TRUST_PROXY (SECURITY 
     const config = load({ trustProxy: '10.0.0.1,10.0.0.2' })
     expect(Object.isFrozen(config.trustProxy)).toBe(true)
     expect(config.trustProxy !== undefined && 'addresses' in config.trustProxy && Object.isFrozen(config.trustProxy.addresses)).toBe(true)
+  })
+})
+
+/** Every dotted key of the schema that holds a value (recursing into sections with fixed keys). */
+function schemaKeys(properties: Record<string, { properties?: Record<string, unknown> }>, prefix = ''): string[] {
+  return Object.entries(properties).flatMap(([name, node]) =>
+    node.properties === undefined ? [`${prefix}${name}`] : schemaKeys(node.properties as Record<string, { properties?: Record<string, unknown> }>, `${prefix}${name}.`),
+  )
+}
+
+describe('AUTHCODE_* variables: one per config-file key, derived from the schema', () => {
+  it('every key of the schema has exactly one variable, and no two keys share one', () => {
+    const keys = schemaKeys(configFileSchema.properties as Record<string, { properties?: Record<string, unknown> }>).filter((key) => key !== '$schema')
+    expect(ENV_VARIABLES.map((variable) => variable.key)).toEqual(keys)
+    const names = ENV_VARIABLES.map((variable) => variable.name)
+    expect(new Set([...names, ...OTHER_VARIABLES]).size).toBe(names.length + OTHER_VARIABLES.length)
+    for (const name of names) expect(name).toMatch(/^AUTHCODE_[A-Z0-9]+(?:_[A-Z0-9]+)*$/)
+  })
+
+  it('the name is the key path in upper snake case; the variables that came first keep their names', () => {
+    expect(variableName('lifetimes.code')).toBe('AUTHCODE_LIFETIMES_CODE')
+    expect(variableName('rateLimit.loginPerIp.max')).toBe('AUTHCODE_RATE_LIMIT_LOGIN_PER_IP_MAX')
+    expect(variableName('consent.skipForFirstParty')).toBe('AUTHCODE_CONSENT_SKIP_FOR_FIRST_PARTY')
+    expect(variableName('metricsPort')).toBe('AUTHCODE_METRICS_PORT')
+    expect(variableName('asyncapi.document')).toBe('AUTHCODE_ASYNCAPI')
+    const names = ENV_VARIABLES.map((variable) => variable.name)
+    for (const old of ['AUTHCODE_DB', 'AUTHCODE_ISSUER', 'AUTHCODE_PORT', 'AUTHCODE_LOG_LEVEL', 'AUTHCODE_ASYNCAPI', 'AUTHCODE_ASYNCAPI_SCHEME', 'AUTHCODE_TRUST_PROXY']) {
+      expect(names).toContain(old)
+    }
+  })
+
+  it('a nested key: AUTHCODE_LIFETIMES_CODE, AUTHCODE_RATE_LIMIT_LOGIN_PER_IP_MAX; the section\'s other keys keep their values', () => {
+    const config = load({}, { AUTHCODE_LIFETIMES_CODE: '120', AUTHCODE_RATE_LIMIT_LOGIN_PER_IP_MAX: '7', AUTHCODE_KEYS_CACHE_TTL: '5' })
+    expect(config.lifetimes).toMatchObject({ code: 120, accessToken: 600 })
+    expect(config.rateLimit.loginPerIp).toEqual({ max: 7, window: 900 })
+    expect(config.keys).toEqual({ activationDelay: 60, cacheTtl: 5 })
+  })
+
+  it('an array: AUTHCODE_TRUST_PROXY, comma-separated', () => {
+    expect(load({}, { AUTHCODE_TRUST_PROXY: '10.0.0.1,fd00::/8' }).trustProxy).toEqual({ addresses: ['10.0.0.1', 'fd00::/8'] })
+  })
+
+  it('booleans are true or false', () => {
+    expect(load({}, { AUTHCODE_CONSENT_SKIP_FOR_FIRST_PARTY: 'false' }).consent.skipForFirstParty).toBe(false)
+    expect(load({}, { AUTHCODE_CONSENT_SKIP_FOR_FIRST_PARTY: 'true' }).consent.skipForFirstParty).toBe(true)
+    const insecure = load({ issuer: 'http://as.test' }, { AUTHCODE_DANGEROUSLY_ALLOW_INSECURE_ISSUER: 'true' })
+    expect(insecure.dangerouslyAllowInsecureIssuer).toBe(true)
+    for (const value of ['yes', '1', 'TRUE', ' true']) {
+      expect(failure({}, { AUTHCODE_CONSENT_SKIP_FOR_FIRST_PARTY: value })).toBe(`AUTHCODE_CONSENT_SKIP_FOR_FIRST_PARTY: expected true or false, not ${JSON.stringify(value)}`)
+    }
+  })
+
+  it('strings, enums and the scopes map (a JSON object)', () => {
+    const config = load({}, { AUTHCODE_ACCESS_TOKEN_ALG: 'EdDSA', AUTHCODE_ACCESS_TOKEN_AUDIENCE: 'https://api.test', AUTHCODE_LOG_LEVEL: 'warn', AUTHCODE_DATA_DIR: 'state' })
+    expect(config).toMatchObject({ accessToken: { alg: 'EdDSA', audience: 'https://api.test' }, logLevel: 'warn', dataDir: join(dir, 'state') })
+    const scoped = load({ config: file({ scopes: { fromFile: 'From the file' } }) }, { AUTHCODE_SCOPES: '{"orders:read":"Read your orders"}' })
+    // A map is replaced whole by the variable, not merged with the file's.
+    expect(Object.keys(scoped.scopes)).toEqual(['openid', 'profile', 'email', 'orders:read'])
+    expect(failure({}, { AUTHCODE_SCOPES: 'orders:read' })).toMatch(/^AUTHCODE_SCOPES: expected a JSON object/)
+    expect(failure({}, { AUTHCODE_SCOPES: '["a"]' })).toMatch(/^AUTHCODE_SCOPES: expected a JSON object/)
+    expect(failure({}, { AUTHCODE_SCOPES: '{"bad scope":"x"}' })).toMatch(/^AUTHCODE_SCOPES: /)
+    expect(failure({}, { AUTHCODE_SCOPES: '{"a.b":7}' })).toMatch(/^AUTHCODE_SCOPES: must be string/)
+  })
+
+  it('a bad value stops the load with one line naming the variable, checked by the schema of the file', () => {
+    const cases: Array<[Record<string, string>, RegExp]> = [
+      [{ AUTHCODE_LIFETIMES_CODE: 'abc' }, /^AUTHCODE_LIFETIMES_CODE: not an integer: "abc"$/],
+      [{ AUTHCODE_LIFETIMES_CODE: '1.5' }, /^AUTHCODE_LIFETIMES_CODE: not an integer/],
+      [{ AUTHCODE_LIFETIMES_CODE: '601' }, /^AUTHCODE_LIFETIMES_CODE: must be <= 600$/],
+      [{ AUTHCODE_RATE_LIMIT_LOGIN_PER_IP_MAX: '0' }, /^AUTHCODE_RATE_LIMIT_LOGIN_PER_IP_MAX: must be >= 1$/],
+      [{ AUTHCODE_PORT: '99999999999999999999' }, /^AUTHCODE_PORT: not an integer/],
+      [{ AUTHCODE_ACCESS_TOKEN_ALG: 'none' }, /^AUTHCODE_ACCESS_TOKEN_ALG: must be equal to one of the allowed values$/],
+      [{ AUTHCODE_METRICS_PORT: '0' }, /^AUTHCODE_METRICS_PORT: must be >= 1$/],
+      [{ AUTHCODE_METRICS_PORT: '65536' }, /^AUTHCODE_METRICS_PORT: must be <= 65535$/],
+    ]
+    for (const [env, message] of cases) {
+      const text = failure({}, env)
+      expect(text, JSON.stringify(env)).toMatch(message)
+      expect(text).not.toContain('\n')
+    }
+    // Two bad variables: both named, on one line.
+    expect(failure({}, { AUTHCODE_LIFETIMES_CODE: '601', AUTHCODE_DB_POOL_SIZE: '0' })).toBe('AUTHCODE_DB_POOL_SIZE: must be >= 1; AUTHCODE_LIFETIMES_CODE: must be <= 600')
+  })
+
+  it('precedence: a flag over the variable over the file over the default, key by key', () => {
+    const config = file({ lifetimes: { code: 60, idToken: 1800 }, rateLimit: { loginPerIp: { max: 9, window: 60 } }, metricsPort: 9100, dbPoolSize: 3 })
+    const fromFile = load({ config })
+    expect(fromFile.lifetimes).toMatchObject({ code: 60, idToken: 1800, accessToken: 600 })
+    expect(fromFile.rateLimit.loginPerIp).toEqual({ max: 9, window: 60 })
+    expect(fromFile.dbPoolSize).toBe(3)
+    const env = { AUTHCODE_LIFETIMES_CODE: '120', AUTHCODE_RATE_LIMIT_LOGIN_PER_IP_MAX: '7', AUTHCODE_METRICS_PORT: '9200' }
+    const fromEnv = load({ config }, env)
+    expect(fromEnv.lifetimes).toMatchObject({ code: 120, idToken: 1800, accessToken: 600 })
+    expect(fromEnv.rateLimit.loginPerIp).toEqual({ max: 7, window: 60 })
+    expect(fromEnv.metricsPort).toBe(9200)
+    expect(fromEnv.dbPoolSize).toBe(3)
+    expect(load({ config, metricsPort: 9300 }, env).metricsPort).toBe(9300)
+  })
+
+  it('a bad variable is refused even where a flag wins, and an empty one counts as unset', () => {
+    expect(failure({ port: 4100 }, { AUTHCODE_PORT: 'eighty' })).toMatch(/^AUTHCODE_PORT: not an integer/)
+    expect(load({}, { AUTHCODE_LIFETIMES_CODE: '', AUTHCODE_CONSENT_SKIP_FOR_FIRST_PARTY: '', AUTHCODE_CONFIG: '' }).lifetimes.code).toBe(300)
+  })
+
+  it('AUTHCODE_ASYNCAPI_SCHEME may name the scheme of a document given elsewhere (the file\'s required document is not asked of a variable)', () => {
+    expect(failure({}, { AUTHCODE_ASYNCAPI_SCHEME: 'chatOAuth' })).toMatch(/^asyncapi: a scheme is named but no AsyncAPI document is given/)
+  })
+})
+
+describe('loadConfig: host, --host, AUTHCODE_HOST: an IP literal or a host name', () => {
+  it('default localhost; flag over variable over file', () => {
+    expect(load().host).toBe('localhost')
+    const config = file({ host: 'auth.internal' })
+    expect(load({ config }).host).toBe('auth.internal')
+    expect(load({ config }, { AUTHCODE_HOST: '0.0.0.0' }).host).toBe('0.0.0.0')
+    expect(load({ config, host: '::' }, { AUTHCODE_HOST: '0.0.0.0' }).host).toBe('::')
+  })
+
+  it('IPv4, IPv6 (brackets dropped, as listen takes it) and host names pass', () => {
+    for (const [given, host] of [['127.0.0.1', '127.0.0.1'], ['::1', '::1'], ['[::1]', '::1'], ['fd00::17', 'fd00::17'], ['auth-1.example.com', 'auth-1.example.com'], ['localhost', 'localhost']]) {
+      expect(load({ host: given }).host).toBe(host)
+    }
+  })
+
+  it('anything else is refused, naming the setting it came from', () => {
+    for (const bad of ['bad host', 'http://auth.test', 'auth.test:4000', '-auth.test', 'auth..test', '10.0.0.300', '1.2.3', 'fe80::1%eth0', `${'a'.repeat(64)}.test`, '[auth.test]']) {
+      expect(failure({ host: bad }), bad).toBe(`--host: not an IP address or host name: ${JSON.stringify(bad)}`)
+    }
+    expect(failure({}, { AUTHCODE_HOST: 'a b' })).toMatch(/^AUTHCODE_HOST: not an IP address or host name/)
+    expect(failure({ config: file({ host: 'a b' }) })).toMatch(/^host: not an IP address or host name/)
+  })
+})
+
+describe('loadConfig: metricsPort and metricsHost (the Prometheus listener)', () => {
+  it('no metrics listener by default; its host defaults to loopback', () => {
+    const config = load()
+    expect(config.metricsPort).toBeUndefined()
+    expect(config.metricsHost).toBe('127.0.0.1')
+  })
+
+  it('from the flag, the variable or the file', () => {
+    expect(load({ metricsPort: 9100 }).metricsPort).toBe(9100)
+    expect(load({}, { AUTHCODE_METRICS_PORT: '9101', AUTHCODE_METRICS_HOST: '0.0.0.0' })).toMatchObject({ metricsPort: 9101, metricsHost: '0.0.0.0' })
+    expect(load({ config: file({ metricsPort: 9102, metricsHost: '::1' }) })).toMatchObject({ metricsPort: 9102, metricsHost: '::1' })
+  })
+
+  it('never the public port', () => {
+    expect(failure({ metricsPort: 4000 })).toMatch(/^--metrics-port: must differ from the port \(4000\)/)
+    expect(failure({ port: 4100 }, { AUTHCODE_METRICS_PORT: '4100' })).toMatch(/^AUTHCODE_METRICS_PORT: must differ/)
+    expect(failure({ config: file({ port: 4200, metricsPort: 4200 }) })).toMatch(/^metricsPort: must differ/)
+  })
+
+  it('a bad value names the setting', () => {
+    expect(failure({ config: file({ metricsPort: 0 }) })).toMatch(/metricsPort: must be >= 1/)
+    expect(failure({}, { AUTHCODE_METRICS_HOST: 'not a host' })).toMatch(/^AUTHCODE_METRICS_HOST: not an IP address or host name/)
+    expect(failure({ config: file({ metricsHost: 'not a host' }) })).toMatch(/^metricsHost: not an IP address or host name/)
   })
 })

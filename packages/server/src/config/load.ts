@@ -6,14 +6,15 @@
 import { readFileSync } from 'node:fs'
 import { isIP } from 'node:net'
 import { resolve } from 'node:path'
-import { Ajv, type ErrorObject } from 'ajv'
+import type { ErrorObject } from 'ajv'
 import { parse as parseYaml } from 'yaml'
 import { ENDPOINTS, type EndpointPaths } from '../protocol/endpoints.js'
 import { ACCEPTED_DATABASE_LOCATIONS, parseDatabaseUrl } from '../storage/location.js'
 import type { SigningAlg } from '../tokens/algorithms.js'
 import { readAsyncApiSettings } from './asyncapi.js'
+import { readEnvironment } from './env.js'
 import { ConfigError } from './errors.js'
-import { configFileSchema } from './schema.js'
+import { errorKey, schemaErrors, type FileConfig } from './validate.js'
 
 export { ConfigError }
 
@@ -132,23 +133,8 @@ export interface ConfigFlags {
   trustProxy?: string
 }
 
-type FileConfig = Partial<Omit<ServerConfig, 'lifetimes' | 'accessToken' | 'keys' | 'consent' | 'rateLimit' | 'endpoints' | 'asyncapi' | 'trustProxy'>> & {
-  /** `false`, a hop count or addresses; `true` passes the schema only to be refused with a clear message. */
-  trustProxy?: boolean | number | string[]
-  asyncapi?: { document?: string; scheme?: string }
-  lifetimes?: Partial<ServerConfig['lifetimes']>
-  accessToken?: Partial<ServerConfig['accessToken']>
-  keys?: Partial<ServerConfig['keys']>
-  consent?: Partial<ServerConfig['consent']>
-  rateLimit?: Partial<ServerConfig['rateLimit']>
-}
-
-// Union types for `trustProxy` (a hop count or a list): one message ("must be boolean,integer,array").
-const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true })
-const validateFile = ajv.compile<FileConfig>(configFileSchema)
-
 function describe(error: ErrorObject): string {
-  const field = error.instancePath === '' ? '(top level)' : error.instancePath.slice(1).replaceAll('/', '.')
+  const field = error.instancePath === '' ? '(top level)' : errorKey(error)
   if (error.keyword === 'additionalProperties') {
     const extra = String((error.params as { additionalProperty: string }).additionalProperty)
     return `${field === '(top level)' ? '' : `${field}.`}${extra}: unknown setting`
@@ -169,17 +155,9 @@ function readConfigFile(path: string): FileConfig {
   } catch (cause) {
     throw new ConfigError(`config file ${path} is not valid ${/\.ya?ml$/i.test(path) ? 'YAML' : 'JSON'}: ${(cause as Error).message}`)
   }
-  if (!validateFile(data)) {
-    const problems = (validateFile.errors ?? []).map(describe)
-    throw new ConfigError(`config file ${path} is invalid:\n  ${problems.join('\n  ')}`)
-  }
-  return data
-}
-
-function parsePort(value: string, source: string): number {
-  const port = Number(value)
-  if (!/^\d+$/.test(value) || port > 65535) throw new ConfigError(`${source}: not a port number: ${value}`)
-  return port
+  const problems = schemaErrors(data)
+  if (problems.length > 0) throw new ConfigError(`config file ${path} is invalid:\n  ${problems.map(describe).join('\n  ')}`)
+  return data as FileConfig
 }
 
 const TRUST_ALL_REFUSED =
@@ -276,39 +254,36 @@ function deepFreeze<T>(value: T): T {
 /**
  * Builds the server configuration.
  * @param flags parsed command-line flags (they win)
- * @param env the process environment (`AUTHCODE_DB`, `AUTHCODE_ISSUER`, `AUTHCODE_PORT`, `AUTHCODE_SECRET`, `AUTHCODE_CONFIG`, `AUTHCODE_LOG_LEVEL`, `AUTHCODE_ASYNCAPI`, `AUTHCODE_ASYNCAPI_SCHEME`, `AUTHCODE_TRUST_PROXY`)
+ * @param env the process environment: `AUTHCODE_CONFIG`, `AUTHCODE_SECRET`, and a variable for every
+ *   key of the config file (`config/env.ts`: `lifetimes.code` is `AUTHCODE_LIFETIMES_CODE`)
  * @param cwd relative paths (config file, data directory, SQLite file) resolve against it
  */
 export function loadConfig(flags: ConfigFlags, env: Readonly<Record<string, string | undefined>>, cwd: string): ServerConfig {
-  const configPath = flags.config ?? env.AUTHCODE_CONFIG
+  const configPath = flags.config ?? nonEmpty(env.AUTHCODE_CONFIG)
   const file: FileConfig = configPath === undefined ? {} : readConfigFile(resolve(cwd, configPath))
+  // Checked before it is used, so that a bad variable is named even where a flag would win.
+  const vars = readEnvironment(env)
 
-  const envPort = env.AUTHCODE_PORT === undefined || env.AUTHCODE_PORT === '' ? undefined : parsePort(env.AUTHCODE_PORT, 'AUTHCODE_PORT')
-  const port = flags.port ?? envPort ?? file.port ?? DEFAULT_PORT
-  const envMetricsPort = nonEmpty(env.AUTHCODE_METRICS_PORT) === undefined ? undefined : parsePort(env.AUTHCODE_METRICS_PORT ?? '', 'AUTHCODE_METRICS_PORT')
-  if (envMetricsPort === 0) throw new ConfigError('AUTHCODE_METRICS_PORT: must be 1 to 65535')
-  const metricsPort = flags.metricsPort ?? envMetricsPort ?? file.metricsPort
-  const host = firstAddress([flags.host, '--host'], [nonEmpty(env.AUTHCODE_HOST), 'AUTHCODE_HOST'], [file.host, 'host']) ?? 'localhost'
-  const metricsHost = firstAddress([nonEmpty(env.AUTHCODE_METRICS_HOST), 'AUTHCODE_METRICS_HOST'], [file.metricsHost, 'metricsHost']) ?? '127.0.0.1'
+  const port = flags.port ?? vars.port ?? file.port ?? DEFAULT_PORT
+  const metricsPort = flags.metricsPort ?? vars.metricsPort ?? file.metricsPort
   if (metricsPort !== undefined && metricsPort === port) {
-    throw new ConfigError(`metricsPort: must differ from port (${port}): metrics are never served on the public port`)
+    const source = flags.metricsPort !== undefined ? '--metrics-port' : vars.metricsPort !== undefined ? 'AUTHCODE_METRICS_PORT' : 'metricsPort'
+    throw new ConfigError(`${source}: must differ from the port (${port}): metrics are never served on the public port`)
   }
-  const allowInsecure = file.dangerouslyAllowInsecureIssuer ?? false
-  const givenIssuer = flags.issuer ?? nonEmpty(env.AUTHCODE_ISSUER) ?? file.issuer
+  const host = firstAddress([flags.host, '--host'], [vars.host, 'AUTHCODE_HOST'], [file.host, 'host']) ?? 'localhost'
+  const metricsHost = firstAddress([vars.metricsHost, 'AUTHCODE_METRICS_HOST'], [file.metricsHost, 'metricsHost']) ?? '127.0.0.1'
+  const allowInsecure = vars.dangerouslyAllowInsecureIssuer ?? file.dangerouslyAllowInsecureIssuer ?? false
+  const givenIssuer = flags.issuer ?? vars.issuer ?? file.issuer
   // Port 0 is chosen when listening, after the issuer is fixed: http://localhost:0 would be wrong.
   if (givenIssuer === undefined && port === 0) throw new ConfigError('issuer: must be set when the port is 0 (any free port)')
   const issuer = checkIssuer(givenIssuer ?? `http://localhost:${port}`, allowInsecure)
-  const logLevel = nonEmpty(env.AUTHCODE_LOG_LEVEL) ?? file.logLevel ?? 'info'
-  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
-    throw new ConfigError(`AUTHCODE_LOG_LEVEL: unknown level ${logLevel}`)
-  }
   const secret = nonEmpty(env.AUTHCODE_SECRET)
   if (secret !== undefined && secret.length < 32) throw new ConfigError('AUTHCODE_SECRET: must be at least 32 characters')
   // Every source given is checked, not only the one that wins: an unsafe `true` left in the file fails
   // too. Only the file's `false` gives undefined, and the file comes last.
   const trustProxy = [
     trustedProxies(flags.trustProxy, '--trust-proxy'),
-    trustedProxies(nonEmpty(env.AUTHCODE_TRUST_PROXY), 'AUTHCODE_TRUST_PROXY'),
+    trustedProxies(vars.trustProxy, 'AUTHCODE_TRUST_PROXY'),
     trustedProxies(file.trustProxy, 'trustProxy'),
   ].find((setting) => setting !== undefined)
 
@@ -321,20 +296,23 @@ export function loadConfig(flags: ConfigFlags, env: Readonly<Record<string, stri
     loginSession: 86_400,
     interaction: 900,
     ...file.lifetimes,
+    ...vars.lifetimes,
   }
   if (lifetimes.refreshTokenAbsolute < lifetimes.refreshTokenIdle) {
     throw new ConfigError('lifetimes.refreshTokenAbsolute: must not be shorter than lifetimes.refreshTokenIdle')
   }
-  const asyncapiPath = flags.asyncapi ?? nonEmpty(env.AUTHCODE_ASYNCAPI) ?? file.asyncapi?.document
-  const schemeName = flags.scheme ?? nonEmpty(env.AUTHCODE_ASYNCAPI_SCHEME) ?? file.asyncapi?.scheme
-  let scopes: Record<string, string> = { ...DEFAULT_SCOPES, ...file.scopes }
+  const asyncapiPath = flags.asyncapi ?? vars.asyncapi?.document ?? file.asyncapi?.document
+  const schemeName = flags.scheme ?? vars.asyncapi?.scheme ?? file.asyncapi?.scheme
+  // A map is replaced whole by a later source, not merged key by key.
+  const givenScopes = vars.scopes ?? file.scopes
+  let scopes: Record<string, string> = { ...DEFAULT_SCOPES, ...givenScopes }
   let endpoints: EndpointPaths = { ...ENDPOINTS }
   let asyncapi: AsyncApiSource | undefined
   if (asyncapiPath === undefined) {
     if (schemeName !== undefined) throw new ConfigError('asyncapi: a scheme is named but no AsyncAPI document is given')
   } else {
     // The document is the one source of the scopes: a scopes list beside it would be a second one.
-    if (file.scopes !== undefined) throw new ConfigError('scopes: not allowed with an AsyncAPI document (the document declares the scopes)')
+    if (givenScopes !== undefined) throw new ConfigError('scopes: not allowed with an AsyncAPI document (the document declares the scopes)')
     const settings = readAsyncApiSettings(resolve(cwd, asyncapiPath), schemeName, issuer, DEFAULT_SCOPES.openid ?? 'openid')
     scopes = settings.scopes
     endpoints = { ...ENDPOINTS, ...settings.endpoints }
@@ -348,27 +326,30 @@ export function loadConfig(flags: ConfigFlags, env: Readonly<Record<string, stri
     host,
     metricsPort,
     metricsHost,
-    db: resolveDb(flags.db ?? nonEmpty(env.AUTHCODE_DB) ?? file.db ?? DEFAULT_DB, cwd),
-    dbPoolSize: file.dbPoolSize ?? 10,
-    dataDir: resolve(cwd, file.dataDir ?? './data'),
+    db: resolveDb(flags.db ?? vars.db ?? file.db ?? DEFAULT_DB, cwd),
+    dbPoolSize: vars.dbPoolSize ?? file.dbPoolSize ?? 10,
+    dataDir: resolve(cwd, vars.dataDir ?? file.dataDir ?? './data'),
     secret,
-    logLevel: logLevel as ServerConfig['logLevel'],
+    logLevel: vars.logLevel ?? file.logLevel ?? 'info',
     trustProxy,
     dangerouslyAllowInsecureIssuer: allowInsecure,
     lifetimes,
-    accessToken: { alg: file.accessToken?.alg ?? 'ES256', audience: file.accessToken?.audience ?? issuer },
-    keys: { activationDelay: 60, cacheTtl: 10, ...file.keys },
+    accessToken: {
+      alg: vars.accessToken?.alg ?? file.accessToken?.alg ?? 'ES256',
+      audience: vars.accessToken?.audience ?? file.accessToken?.audience ?? issuer,
+    },
+    keys: { activationDelay: 60, cacheTtl: 10, ...file.keys, ...vars.keys },
     scopes,
     endpoints,
     asyncapi,
-    consent: { skipForFirstParty: file.consent?.skipForFirstParty ?? true },
+    consent: { skipForFirstParty: vars.consent?.skipForFirstParty ?? file.consent?.skipForFirstParty ?? true },
     rateLimit: {
-      loginPerAccount: { max: 5, window: 900, ...file.rateLimit?.loginPerAccount },
-      loginPerIp: { max: 50, window: 900, ...file.rateLimit?.loginPerIp },
-      clientAuth: { max: 20, window: 60, ...file.rateLimit?.clientAuth },
-      interactionsPerIp: { max: 100, window: 900, ...file.rateLimit?.interactionsPerIp },
+      loginPerAccount: { max: 5, window: 900, ...file.rateLimit?.loginPerAccount, ...vars.rateLimit?.loginPerAccount },
+      loginPerIp: { max: 50, window: 900, ...file.rateLimit?.loginPerIp, ...vars.rateLimit?.loginPerIp },
+      clientAuth: { max: 20, window: 60, ...file.rateLimit?.clientAuth, ...vars.rateLimit?.clientAuth },
+      interactionsPerIp: { max: 100, window: 900, ...file.rateLimit?.interactionsPerIp, ...vars.rateLimit?.interactionsPerIp },
     },
-    purgeInterval: file.purgeInterval ?? 600,
+    purgeInterval: vars.purgeInterval ?? file.purgeInterval ?? 600,
   }
   if (config.keys.activationDelay < config.keys.cacheTtl) {
     throw new ConfigError('keys.activationDelay: must be at least keys.cacheTtl, so every instance publishes a key before any signs with it')
