@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net'
 import type { FastifyBaseLogger } from 'fastify'
 import type { ServerConfig, TrustedProxies } from '../config/load.js'
 import { buildApp } from '../http/app.js'
+import { Metrics, listenMetrics, type MetricsListener } from '../http/metrics.js'
 import { ensureDemo } from './demo.js'
 import { looseDataPaths, nowSeconds, openRuntime } from './runtime.js'
 
@@ -28,9 +29,18 @@ function logTrustProxy(log: FastifyBaseLogger, proxies: TrustedProxies | undefin
   }
 }
 
+const LOOPBACK_HOSTS = new Set(['localhost', '[::1]'])
+
+/** Whether the issuer is plain http on a host other than loopback: codes, tokens and cookies then cross the network in clear. */
+export function insecureIssuer(issuer: string): boolean {
+  const { protocol, hostname } = new URL(issuer)
+  return protocol === 'http:' && !LOOPBACK_HOSTS.has(hostname) && !/^127(?:\.\d{1,3}){3}$/.test(hostname)
+}
+
 export async function serve(config: ServerConfig, options: { demo: boolean; out: (line: string) => void }): Promise<void> {
   const { store, keys, migrated } = await openRuntime(config)
-  const app = await buildApp(config, { store, keys, now: nowSeconds })
+  const metrics = new Metrics()
+  const app = await buildApp(config, { store, keys, now: nowSeconds, metrics })
   if (migrated.length > 0) app.log.info({ migrations: migrated }, 'database migrated')
   const created = await keys.ensureKeys(nowSeconds())
   if (created.length > 0) app.log.info({ algorithms: created }, 'signing keys generated')
@@ -38,6 +48,13 @@ export async function serve(config: ServerConfig, options: { demo: boolean; out:
     app.log.warn({ path, mode }, `${path} is accessible by other users (mode ${mode}); restrict it with: chmod ${directory ? '700' : '600'} ${path}`)
   }
   if (config.dangerouslyAllowInsecureIssuer) app.log.warn('dangerouslyAllowInsecureIssuer is on: the issuer may be plain http')
+  if (insecureIssuer(config.issuer)) {
+    app.log.warn(
+      { issuer: config.issuer },
+      'the issuer is plain http on a host other than loopback: codes, tokens, passwords and cookies cross the network unencrypted, ' +
+        'cookies are not Secure and no Strict-Transport-Security is sent. Serve it over https (TLS at a proxy in front)',
+    )
+  }
   logTrustProxy(app.log, config.trustProxy)
   if (config.asyncapi !== undefined) {
     const { document, scheme, openidAdded, warnings } = config.asyncapi
@@ -59,6 +76,12 @@ export async function serve(config: ServerConfig, options: { demo: boolean; out:
   })
 
   await app.listen({ port: config.port, host: config.host })
+  // Prometheus metrics on a listener of their own, never the public port; none unless asked for.
+  let metricsListener: MetricsListener | undefined
+  if (config.metricsPort !== undefined) {
+    metricsListener = await listenMetrics(metrics, { port: config.metricsPort, host: config.metricsHost })
+    app.log.info({ metrics: metricsListener.url }, `metrics on ${metricsListener.url}`)
+  }
 
   const purge = setInterval(() => {
     const now = nowSeconds()
@@ -73,8 +96,7 @@ export async function serve(config: ServerConfig, options: { demo: boolean; out:
     closing = true
     app.log.info({ signal }, 'shutting down')
     clearInterval(purge)
-    app
-      .close()
+    Promise.all([app.close(), metricsListener?.close()])
       .then(() => store.close())
       .then(() => process.exit(0))
       .catch((error: unknown) => {

@@ -56,7 +56,7 @@ export const authorizeEndpoint: FastifyPluginAsync<{ services: Services; pages: 
       const state = echoableState(params)
       try {
         const authzRequest = validateAuthorizationRequest(params, trusted, Object.keys(config.scopes))
-        const started = await startJourney(journey, {
+        const started = await startJourney({ ...journey, events: services.eventsOf(request) }, {
           request: authzRequest,
           client: trusted.client,
           origin: { via: 'front_channel' },
@@ -87,7 +87,7 @@ export const authorizeEndpoint: FastifyPluginAsync<{ services: Services; pages: 
 
   // GET only: resuming mints the code, which a (safe) HEAD must not do.
   app.get<{ Params: { id: string } }>('/authorize/resume/:id', { config: { errors: 'page' }, exposeHeadRoute: false }, async (request, reply) => {
-    const resumed = await resume(journey, { id: request.params.id, browser: presentedBrowser(request, services), now: services.now() })
+    const resumed = await resume({ ...journey, events: services.eventsOf(request) }, { id: request.params.id, browser: presentedBrowser(request, services), now: services.now() })
     switch (resumed.kind) {
       case 'missing':
         return pages.sendError(reply, 400, 'This sign-in request has expired or does not exist. Start again from the application.')

@@ -5,9 +5,10 @@
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { Services } from '../http/services.js'
+import { toOAuthError } from '../http/errors.js'
 import { formBody, queryParams } from '../http/form.js'
 import { authenticateClient } from '../protocol/client-auth.js'
-import { handleTokenRequest } from '../protocol/grants/index.js'
+import { SUPPORTED_GRANT_TYPES, handleTokenRequest, type TokenResponse } from '../protocol/grants/index.js'
 import { introspectToken } from '../protocol/introspection.js'
 import { revokeToken } from '../protocol/revocation.js'
 import type { Params } from '../protocol/params.js'
@@ -16,6 +17,26 @@ import type { ClientRecord } from '../protocol/store.js'
 function noStore(reply: FastifyReply): FastifyReply {
   // RFC 6749 §5.1: token responses MUST NOT be cached.
   return reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
+}
+
+/** The `grant_type` label of the token metrics: a supported grant type, else `other` (a bounded label). */
+function grantTypeLabel(request: FastifyRequest): string {
+  try {
+    const grantType = formBody(request).single('grant_type')
+    return grantType !== undefined && (SUPPORTED_GRANT_TYPES as readonly string[]).includes(grantType) ? grantType : 'other'
+  } catch {
+    return 'other'
+  }
+}
+
+/** RFC 7009 §2.1: the two hints; anything else is not repeated in an audit event. */
+function tokenTypeHint(params: Params): string | null {
+  try {
+    const hint = params.single('token_type_hint')
+    return hint === 'access_token' || hint === 'refresh_token' ? hint : null
+  } catch {
+    return null
+  }
 }
 
 export const backChannelEndpoints: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
@@ -29,19 +50,31 @@ export const backChannelEndpoints: FastifyPluginAsync<{ services: Services }> = 
       services.throttles.clientAuth,
       request.ip,
       services.now(),
+      services.eventsOf(request),
     )
     return { client, params }
   }
 
   app.post(services.config.endpoints.token, { config: { errors: 'json' } }, async (request, reply) => {
-    const { client, params } = await authenticated(request)
-    const response = await handleTokenRequest(client, params, { store, minter: services.minter, config, now: services.now() })
+    const grantType = grantTypeLabel(request)
+    let response: TokenResponse
+    try {
+      const { client, params } = await authenticated(request)
+      response = await handleTokenRequest(client, params, { store, minter: services.minter, config, now: services.now(), events: services.eventsOf(request) })
+    } catch (error) {
+      services.metrics.tokenRequests.inc({ grant_type: grantType, result: toOAuthError(error).error })
+      throw error
+    }
+    services.metrics.tokenRequests.inc({ grant_type: grantType, result: 'success' })
     return noStore(reply).send(response)
   })
 
   app.post(services.config.endpoints.revocation, { config: { errors: 'json' } }, async (request, reply) => {
     const { client, params } = await authenticated(request)
     await revokeToken(client, params, { store, keys, config }, services.now())
+    // RFC 7009 §2.2 answers an unknown or expired token like a revoked one: the event says the
+    // client's request was accepted, not that a live token was found.
+    services.eventsOf(request).emit({ type: 'token.revoked', clientId: client.clientId, userId: null, tokenTypeHint: tokenTypeHint(params) })
     return noStore(reply).code(200).send()
   })
 

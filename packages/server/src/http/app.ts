@@ -1,7 +1,7 @@
 /**
  * Builds the Fastify app (STYLE rule 6: build here, `listen` only in `cli/serve.ts`).
  */
-import fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import fastifyCookie from '@fastify/cookie'
 import type { ServerConfig, TrustedProxies } from '../config/load.js'
 import { authorizeEndpoint } from '../endpoints/authorize.js'
@@ -16,14 +16,19 @@ import { STYLESHEET } from '../interaction/templates.js'
 import { invalidRequest } from '../protocol/errors.js'
 import { clientErrorHandler, errorHandler, frameworkErrorHandler } from './errors.js'
 import { BODY_LIMIT, registerBodyParsers } from './form.js'
+import { REQUEST_ID_HEADER, REQUEST_ID_LOG_LABEL, requestIdOf } from './request-id.js'
 import { createServices, type AppDeps, type Services } from './services.js'
 
 /** Path and query of a request target, without the query: what a log line may show. */
 const pathOf = (url: string): string => url.split('?', 1)[0] ?? ''
 
-function loggerOptions(config: ServerConfig): FastifyServerOptions['logger'] {
+/** `Strict-Transport-Security` of an https issuer (RFC 6797): a year, subdomains included. */
+export const HSTS = 'max-age=31536000; includeSubDomains'
+
+function loggerOptions(config: ServerConfig, stream: AppDeps['logStream']): FastifyServerOptions['logger'] {
   return {
     level: config.logLevel,
+    ...(stream === undefined ? {} : { stream }),
     // SECURITY.md 23: request lines are logged without their query (codes, state) and no header.
     serializers: {
       req: (req: { method: string; url: string; ip?: string }) => ({ method: req.method, path: pathOf(req.url), ip: req.ip }),
@@ -79,7 +84,9 @@ export async function buildApp(config: ServerConfig, deps: AppDeps): Promise<Fas
   const services: Services = createServices(config, deps)
   const pages = new Pages(services.basePath)
   const app = fastify({
-    logger: loggerOptions(config),
+    logger: loggerOptions(config, deps.logStream),
+    genReqId: requestIdOf,
+    logController: new LogController({ requestIdLogLabel: REQUEST_ID_LOG_LABEL }),
     bodyLimit: BODY_LIMIT,
     trustProxy: trustProxyOption(config.trustProxy),
     // Forms are parsed by registerBodyParsers; the query by protocol/params (no qs "magic").
@@ -96,7 +103,9 @@ export async function buildApp(config: ServerConfig, deps: AppDeps): Promise<Fas
     reply.code(404).send({ error: 'not_found', error_description: 'no such endpoint' }),
   )
   app.addHook('onRequest', async (request) => refuseRepeatedHeaders(request.raw.rawHeaders))
-  app.addHook('onSend', async (_request, reply, payload) => {
+  app.addHook('onSend', async (request, reply, payload) => {
+    reply.header(REQUEST_ID_HEADER, request.id)
+    if (services.https) reply.header('strict-transport-security', HSTS)
     reply.header('x-content-type-options', 'nosniff')
     reply.header('referrer-policy', 'no-referrer')
     if (!reply.hasHeader('x-frame-options')) reply.header('x-frame-options', 'DENY')
@@ -105,6 +114,11 @@ export async function buildApp(config: ServerConfig, deps: AppDeps): Promise<Fas
     }
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store')
     return payload
+  })
+  app.addHook('onResponse', async (request, reply) => {
+    // The route's pattern (`/interaction/:id`), never the URL: a bounded label.
+    const route = request.routeOptions.url ?? 'unmatched'
+    services.metrics.httpDuration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000)
   })
 
   await app.register(authorizationServerMetadata, { services })

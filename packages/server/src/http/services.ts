@@ -1,17 +1,31 @@
 /**
  * Everything the endpoints share, built once per app in `buildApp`.
  */
+import type { FastifyRequest } from 'fastify'
+import type { DestinationStream } from 'pino'
 import type { RateLimit, ServerConfig } from '../config/load.js'
-import { TokenMinter } from '../protocol/issue-tokens.js'
+import type { EventSink } from '../protocol/events.js'
+import type { TokenMinter } from '../protocol/issue-tokens.js'
 import { Throttle } from '../protocol/rate-limit.js'
 import type { AttemptLimit, Store } from '../protocol/store.js'
 import type { KeyRing } from '../tokens/key-ring.js'
+import { auditSink, type AuditHook } from './audit.js'
+import { Metrics, TimedMinter, timedStore } from './metrics.js'
 
 export interface AppDeps {
   store: Store
   keys: KeyRing
   /** Seconds since the epoch; tests pass a controllable clock. */
   now?: () => number
+  /**
+   * Receives every security event (`login.failed`, `code.replayed`, …) besides its log line, to
+   * ship it elsewhere. Called in the request; a hook that throws or rejects is logged, never fails it.
+   */
+  onEvent?: AuditHook
+  /** The registry the app's metrics go to; `listenMetrics` serves it. A new one when absent. */
+  metrics?: Metrics
+  /** Where log lines go (JSON, one per line); standard output when absent. */
+  logStream?: DestinationStream
 }
 
 export interface Services {
@@ -29,6 +43,11 @@ export interface Services {
   origin: string
   /** Whether cookies get `Secure`. */
   secureCookies: boolean
+  /** An https issuer: every answer says `Strict-Transport-Security`. */
+  https: boolean
+  metrics: Metrics
+  /** The sink of the security events the protocol steps of `request` emit (`http/audit.ts`). */
+  eventsOf(request: FastifyRequest): EventSink
 }
 
 /**
@@ -42,23 +61,29 @@ const hardLimit = (limit: RateLimit): AttemptLimit => ({ ...limit, delays: [] })
 
 export function createServices(config: ServerConfig, deps: AppDeps): Services {
   const url = new URL(config.issuer)
+  const metrics = deps.metrics ?? new Metrics()
+  const store = timedStore(deps.store, metrics.storeDuration)
+  const audit = { metrics, onEvent: deps.onEvent }
   return {
     config,
-    store: deps.store,
+    store,
     keys: deps.keys,
-    minter: new TokenMinter(deps.keys, config),
+    minter: new TimedMinter(deps.keys, config, metrics.signingDuration),
     now: deps.now ?? (() => Math.floor(Date.now() / 1000)),
     throttles: {
-      clientAuth: new Throttle(deps.store, hardLimit(config.rateLimit.clientAuth), 'client-auth:'),
-      loginAccount: new Throttle(deps.store, { ...config.rateLimit.loginPerAccount, delays: LOGIN_DELAYS }, 'login-account:'),
-      loginIp: new Throttle(deps.store, hardLimit(config.rateLimit.loginPerIp), 'login-ip:'),
+      clientAuth: new Throttle(store, hardLimit(config.rateLimit.clientAuth), 'client-auth:'),
+      loginAccount: new Throttle(store, { ...config.rateLimit.loginPerAccount, delays: LOGIN_DELAYS }, 'login-account:'),
+      loginIp: new Throttle(store, hardLimit(config.rateLimit.loginPerIp), 'login-ip:'),
       // A browser the account signed in from before: the per-account limit, counted apart.
-      loginDevice: new Throttle(deps.store, { ...config.rateLimit.loginPerAccount, delays: LOGIN_DELAYS }, 'login-device:'),
-      interactionIp: new Throttle(deps.store, hardLimit(config.rateLimit.interactionsPerIp), 'interaction-ip:'),
+      loginDevice: new Throttle(store, { ...config.rateLimit.loginPerAccount, delays: LOGIN_DELAYS }, 'login-device:'),
+      interactionIp: new Throttle(store, hardLimit(config.rateLimit.interactionsPerIp), 'interaction-ip:'),
     },
     cookieKey: deps.keys.deriveKey('authcode cookie signatures v1'),
     basePath: url.pathname === '/' ? '' : url.pathname.replace(/\/$/, ''),
     origin: url.origin,
     secureCookies: url.protocol === 'https:',
+    https: url.protocol === 'https:',
+    metrics,
+    eventsOf: (request) => auditSink(request, audit),
   }
 }

@@ -72,14 +72,16 @@ export const accountRoutes: FastifyPluginAsync<{ services: Services; pages: Page
     const form = checkForm(request, reply)
     if (form === undefined) return reply
     if ((await signedInUser(request)) !== undefined) return reply.redirect(accountUrl, 303)
-    const outcome = await signIn(request, reply, services, form)
+    const outcome = await signIn(request, reply, services, form, null)
     if (!('signedIn' in outcome)) return showSignIn(request, reply, outcome.username, outcome.error, outcome.status)
     return reply.redirect(accountUrl, 303)
   })
 
   app.post('/account/logout', page, async (request, reply) => {
     if (checkForm(request, reply) === undefined) return reply
+    const user = await signedInUser(request)
     await endLoginSession(request, reply, services)
+    services.eventsOf(request).emit({ type: 'logout', clientId: null, userId: user?.id ?? null })
     return reply.redirect(accountUrl, 303)
   })
 
@@ -107,7 +109,7 @@ export const accountRoutes: FastifyPluginAsync<{ services: Services; pages: Page
     if (!(await removeAccess(store, user.id, clientId, services.now()))) {
       return pages.sendError(reply, 404, NOT_CONNECTED, backToAccount)
     }
-    request.log.info({ event: 'access_removed', clientId }, 'the user removed an app\'s access')
+    services.eventsOf(request).emit({ type: 'access.removed', clientId, userId: user.id })
     return reply.redirect(`${accountUrl}?removed=1`, 303)
   })
 }

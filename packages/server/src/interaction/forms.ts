@@ -1,6 +1,6 @@
 /**
  * What every form of the browser-facing pages shares: the CSRF check (RFC 6749 §10.12) and the
- * sign-in step (username and password through the journey's `signIn`, failures logged without either).
+ * sign-in step (username and password through the journey's `signIn`, each attempt a security event without either).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Services } from '../http/services.js'
@@ -53,9 +53,17 @@ export type SignInOutcome =
 
 /**
  * Signs this browser in with the `username` and `password` of a sign-in form: the journey checks
- * them (SECURITY.md 7) and starts the login session, whose cookie is set here.
+ * them (SECURITY.md 7) and starts the login session, whose cookie is set here. The attempt is a
+ * security event (`login.succeeded`, `login.failed`, `login.throttled`) naming `clientId`, the
+ * client of the sign-in request (null on the account page), and never the username.
  */
-export async function signIn(request: FastifyRequest, reply: FastifyReply, services: Services, form: Params): Promise<SignInOutcome> {
+export async function signIn(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  services: Services,
+  form: Params,
+  clientId: string | null,
+): Promise<SignInOutcome> {
   let username: string | undefined
   let password: string | undefined
   try {
@@ -74,14 +82,17 @@ export async function signIn(request: FastifyRequest, reply: FastifyReply, servi
     browser: { bindingHash: browserBinding(request, reply, services), sessionHash: presentedSessionHash(request, services) },
     now: services.now(),
   })
+  const events = services.eventsOf(request)
   switch (result.kind) {
     case 'throttled':
+      events.emit({ type: 'login.throttled', clientId, userId: null })
       reply.header('retry-after', String(result.retryAfter))
       return { status: 429, error: `Too many failed sign-in attempts. Wait ${waitText(result.retryAfter)} and try again.`, username }
     case 'invalid':
-      request.log.info({ event: 'login_failed' }, 'sign-in failed')
+      events.emit({ type: 'login.failed', clientId, userId: null })
       return { status: 401, error: BAD_LOGIN, username }
     case 'signed_in':
+      events.emit({ type: 'login.succeeded', clientId, userId: result.user.id })
       writeLoginSession(request, reply, services, result.session, result.user.username)
       return { signedIn: { user: result.user, session: result.session.record } }
   }

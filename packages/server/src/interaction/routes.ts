@@ -93,7 +93,7 @@ export const interactionRoutes: FastifyPluginAsync<{ services: Services; pages: 
     const form = checkForm(request, reply, interaction)
     if (form === undefined) return reply
 
-    const outcome = await signIn(request, reply, services, form)
+    const outcome = await signIn(request, reply, services, form, open.client.clientId)
     if (!('signedIn' in outcome)) return showLogin(reply, open, outcome.username, outcome.error, outcome.status)
     const result = await afterLogin(journey, { open, session: outcome.signedIn.session, now: services.now() })
     switch (result.kind) {
@@ -121,7 +121,11 @@ export const interactionRoutes: FastifyPluginAsync<{ services: Services; pages: 
     }
     if (answer !== 'approve' && answer !== 'deny') return pages.sendError(reply, 400, 'Choose Allow or Deny.')
     // Approved, denied, or already answered (a double submit): resume sorts out which counted.
-    await answerConsent(journey, { open, answer, now: services.now() })
+    const answered = await answerConsent(journey, { open, answer, now: services.now() })
+    if (answered.kind !== 'stale' && answered.interaction.userId !== null) {
+      const type = answered.kind === 'approved' ? 'consent.granted' : 'consent.denied'
+      services.eventsOf(request).emit({ type, clientId: answered.interaction.clientId, userId: answered.interaction.userId })
+    }
     return reply.redirect(resumeUrl(interaction.id), 303)
   })
 }

@@ -5,7 +5,8 @@
  * throttled per caller address and client, after the credentials are checked, so a client that
  * presents valid credentials is never refused by anyone else's failures (SECURITY.md 26).
  */
-import { invalidClient, invalidRequest } from './errors.js'
+import { invalidClient, invalidRequest, isOAuthError } from './errors.js'
+import { NO_EVENTS, type EventSink } from './events.js'
 import type { Params } from './params.js'
 import { throttleKey, type Throttle } from './rate-limit.js'
 import type { ClientRecord, ClientStore } from './store.js'
@@ -70,6 +71,7 @@ const NO_SECRET = hashToken('authcode: no such client secret')
  * address and that client (an unknown client writes nothing); past the limit the failure is a
  * 429, and a success is never refused.
  * @param caller the caller's address
+ * @param events where a failure is reported (`client.auth_failed`)
  * @returns the authenticated client
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
  */
@@ -79,8 +81,16 @@ export async function authenticateClient(
   throttle: Throttle,
   caller: string,
   now: number,
+  events: EventSink = NO_EVENTS,
 ): Promise<ClientRecord> {
-  const presented = presentedCredentials(input)
+  let presented: PresentedCredentials
+  try {
+    presented = presentedCredentials(input)
+  } catch (error) {
+    // A malformed request (invalid_request) is not an authentication attempt; no credentials is.
+    if (isOAuthError(error) && error.error === 'invalid_client') events.emit({ type: 'client.auth_failed', clientId: null, userId: null, reason: 'no_credentials' })
+    throw error
+  }
   const client = await clients.getClient(presented.clientId)
   let ok: boolean
   if (presented.secret === undefined) {
@@ -90,8 +100,12 @@ export async function authenticateClient(
     ok = client !== undefined && client.secretHash !== null && matches
   }
   if (ok && client !== undefined) return client
-  if (client !== undefined) {
+  if (client === undefined) {
+    events.emit({ type: 'client.auth_failed', clientId: null, userId: null, reason: 'unknown_client' })
+  } else {
     const counted = await throttle.reserve(throttleKey(caller, client.clientId), now)
+    const reason = counted.reserved ? 'bad_credentials' : 'throttled'
+    events.emit({ type: 'client.auth_failed', clientId: client.clientId, userId: null, reason })
     if (!counted.reserved) {
       throw invalidClient('too many failed client authentication attempts, retry later', { status: 429, retryAfter: counted.retryAfter })
     }

@@ -32,6 +32,7 @@
 import { randomUUID } from 'node:crypto'
 import type { AuthorizationRequest } from './authorize.js'
 import { OAuthError, consentRequired, loginRequired } from './errors.js'
+import type { EventSink } from './events.js'
 import { issueAuthorizationCode } from './grants/index.js'
 import { checkLogin, type LoginAttempt, type LoginDeps, type LoginResult } from './login.js'
 import type { Throttle } from './rate-limit.js'
@@ -83,6 +84,8 @@ export interface JourneyDeps {
   }
   config: JourneySettings
   random: RandomSource
+  /** Where the codes it mints are reported (`code.issued`); none when absent. */
+  events?: EventSink
 }
 
 /** The journey's dependencies out of an app's shared services (which hold the rest), with the CSPRNG. */
@@ -284,7 +287,7 @@ export async function startJourney(deps: JourneyDeps, input: StartInput): Promis
 }
 
 const mint = (deps: JourneyDeps, request: AuthorizationRequest, user: { userId: string; authTime: number }, now: number) =>
-  issueAuthorizationCode(deps.store, request, user, deps.config.lifetimes.code, now)
+  issueAuthorizationCode(deps.store, request, user, deps.config.lifetimes.code, now, deps.events)
 
 // ---------------------------------------------------------------------------------------------
 // Opening an interaction: the checks before every page and every resume

@@ -2,6 +2,7 @@
  * The authorization code grant's token step (RFC 6749 §4.1.3, OAuth 2.1 §4.1.3, RFC 7636 §4.6).
  */
 import { invalidGrant } from '../errors.js'
+import { NO_EVENTS, type EventSink } from '../events.js'
 import { verifyCodeVerifier } from '../pkce.js'
 import type { CodeRecord, GrantRecord, Store } from '../store.js'
 import { hashToken, randomToken, timeOrderedId } from '../../tokens/secrets.js'
@@ -19,6 +20,7 @@ export async function issueAuthorizationCode(
   user: { userId: string; authTime: number },
   codeLifetime: number,
   now: number,
+  events: EventSink = NO_EVENTS,
 ): Promise<string> {
   const code = randomToken()
   const grant: GrantRecord = {
@@ -47,6 +49,7 @@ export async function issueAuthorizationCode(
     consumedAt: null,
   }
   await store.createGrantWithCode(grant, record)
+  events.emit({ type: 'code.issued', clientId: request.clientId, userId: user.userId, grantId: grant.id })
   return code
 }
 
@@ -56,6 +59,7 @@ const AUTHORIZATION_CODE: SingleUse = {
   spentGrant: async (store, codeHash) => grantIfSpent(await store.getCode(codeHash), 'consumedAt'),
   replayed: 'the authorization code was already used',
   gone: 'the authorization code is no longer valid',
+  events: { spent: 'code.redeemed', replayed: 'code.replayed' },
 }
 
 export const authorizationCodeGrant = {
@@ -79,7 +83,9 @@ export const authorizationCodeGrant = {
     verifyCodeVerifier(verifier, code.codeChallenge)
     // Checked only once the request proves possession (OAuth 2.1 §7.5.2: a replay with invalid
     // parameters must not revoke anything, or anyone could revoke others' tokens).
-    if (code.consumedAt !== null) return refuseReplay(store, code.grantId, now, AUTHORIZATION_CODE)
+    if (code.consumedAt !== null) {
+      return refuseReplay(ctx, AUTHORIZATION_CODE, { clientId: client.clientId, userId: code.userId, grantId: code.grantId })
+    }
     if (code.expiresAt <= now) throw invalidGrant('the authorization code has expired')
 
     if (grant.revokedAt !== null) throw invalidGrant('the authorization code is no longer valid')

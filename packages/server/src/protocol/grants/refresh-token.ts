@@ -14,6 +14,7 @@ const REFRESH_TOKEN: SingleUse = {
   spentGrant: async (store, tokenHash) => grantIfSpent(await store.getRefreshToken(tokenHash), 'rotatedAt'),
   replayed: 'the refresh token was already used',
   gone: 'the refresh token is no longer valid',
+  events: { spent: 'refresh.rotated', replayed: 'refresh.reused' },
 }
 
 export const refreshTokenGrant = {
@@ -30,7 +31,9 @@ export const refreshTokenGrant = {
       throw invalidGrant('the refresh token is invalid or was issued to another client')
     }
     const { token, grant } = found
-    if (token.rotatedAt !== null) return refuseReplay(store, token.grantId, now, REFRESH_TOKEN)
+    if (token.rotatedAt !== null) {
+      return refuseReplay(ctx, REFRESH_TOKEN, { clientId: client.clientId, userId: token.userId, grantId: token.grantId })
+    }
     if (token.expiresAt <= now) throw invalidGrant('the refresh token has expired')
     if (grant.revokedAt !== null) throw invalidGrant('the refresh token was revoked')
 

@@ -5,6 +5,7 @@
  * single-use rule cannot drift between the two grants.
  */
 import { invalidGrant } from '../errors.js'
+import { NO_EVENTS, type SecurityEvent } from '../events.js'
 import { formatScope } from '../scopes.js'
 import type { ClientRecord, GrantRecord, GrantStore, IssuedTokens, UserRecord } from '../store.js'
 import type { TokenContext, TokenResponse } from './types.js'
@@ -22,6 +23,15 @@ export interface SingleUse {
   readonly replayed: string
   /** `error_description` when it stopped being valid between its read and its spend. */
   readonly gone: string
+  /** The security events of a spend and of a second use (`protocol/events.ts`). */
+  readonly events: { readonly spent: 'code.redeemed' | 'refresh.rotated'; readonly replayed: 'code.replayed' | 'refresh.reused' }
+}
+
+/** Who a credential's use involves, for its security event. */
+export interface CredentialUse {
+  clientId: string
+  userId: string
+  grantId: string
 }
 
 /** `record`'s grant when its `spentAt` field is set (it was spent), else undefined: a `SingleUse.spentGrant`. */
@@ -34,8 +44,13 @@ export function grantIfSpent<K extends string>(record: ({ grantId: string } & Re
  * refresh token's family (RFC 9700 §4.14.2). Call it only once the request proves possession
  * (OAuth 2.1 §7.5.2: otherwise anyone could revoke others' tokens).
  */
-export async function refuseReplay(store: GrantStore, grantId: string, now: number, credential: SingleUse): Promise<never> {
-  await store.revokeGrant(grantId, now)
+export async function refuseReplay(
+  { store, now, events = NO_EVENTS }: Pick<TokenContext, 'store' | 'now' | 'events'>,
+  credential: SingleUse,
+  use: CredentialUse,
+): Promise<never> {
+  await store.revokeGrant(use.grantId, now)
+  events.emit({ type: credential.events.replayed, ...use } satisfies SecurityEvent)
   throw invalidGrant(credential.replayed)
 }
 
@@ -59,8 +74,9 @@ export async function spendAndIssue(
   scopes: readonly string[],
   refreshScopes: readonly string[] | null,
   nonce: string | null,
-  { store, minter, now }: TokenContext,
+  ctx: TokenContext,
 ): Promise<TokenResponse> {
+  const { store, minter, now, events = NO_EVENTS } = ctx
   // Both signatures are asked for at once (the signing thread takes them in one message).
   const [access, idToken] = await Promise.all([
     minter.accessToken(grant, scopes, now),
@@ -71,9 +87,10 @@ export async function spendAndIssue(
   // The single-use rule and the token records in one transaction (STYLE rule 8).
   if (!(await credential.spend(store, hash, now, { accessToken: access.record, refreshToken: refresh?.record ?? null }))) {
     const spentGrant = await credential.spentGrant(store, hash)
-    if (spentGrant !== undefined) return refuseReplay(store, spentGrant, now, credential)
+    if (spentGrant !== undefined) return refuseReplay(ctx, credential, { clientId: client.clientId, userId: grant.userId, grantId: spentGrant })
     throw invalidGrant(credential.gone)
   }
+  events.emit({ type: credential.events.spent, clientId: client.clientId, userId: grant.userId, grantId: grant.id })
   return {
     access_token: access.token,
     token_type: 'Bearer',

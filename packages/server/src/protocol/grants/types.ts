@@ -1,3 +1,4 @@
+import type { EventSink } from '../events.js'
 import type { TokenMinter, TokenSettings } from '../issue-tokens.js'
 import type { Params } from '../params.js'
 import type { ClientRecord, GrantType, Store } from '../store.js'
@@ -9,6 +10,8 @@ export interface TokenContext {
   /** The settings its tokens are minted under (`ServerConfig` has them). */
   config: TokenSettings
   now: number
+  /** Where redemptions, rotations and replays are reported; none when absent. */
+  events?: EventSink
 }
 
 /** RFC 6749 §5.1 successful response. */

@@ -1,0 +1,79 @@
+/**
+ * Security events as the operator sees them: each event a protocol step emits
+ * (`protocol/events.ts`) becomes, within the request that caused it,
+ * - one JSON log line with a stable `event` field, the client and user ids, the caller's address
+ *   and the request id (the request's log binding), never a secret;
+ * - a count in the metrics (`http/metrics.ts`);
+ * - a call of the app's `onEvent` hook (`AppDeps`), whose failure is logged and never breaks the request.
+ */
+import type { FastifyRequest } from 'fastify'
+import type { ClientAuthFailure, EventSink, SecurityEvent, SecurityEventType } from '../protocol/events.js'
+import type { Metrics } from './metrics.js'
+
+/**
+ * What `onEvent` receives. The log line says the same, its `request_id` being the request's log
+ * binding and its time pino's own.
+ */
+export interface AuditEvent {
+  event: SecurityEventType
+  /** ISO 8601, when the server saw it. */
+  time: string
+  client_id: string | null
+  user_id: string | null
+  /** The caller's address (after `trustProxy`). */
+  ip: string
+  /** The request's id, as answered in `X-Request-Id`. */
+  request_id: string
+  /** The grant a code or refresh token belongs to. */
+  grant_id?: string
+  /** `client.auth_failed`: why. */
+  reason?: ClientAuthFailure
+  /** `token.revoked`: the client's `token_type_hint`, if it sent one of the two RFC 7009 values. */
+  token_type_hint?: string | null
+}
+
+/** The `onEvent` hook of `buildApp`: called once per event, in the request's context; may be async. */
+export type AuditHook = (event: Readonly<AuditEvent>) => void | Promise<void>
+
+/** Events that may mean an attack or a broken client: logged at `warn`, the rest at `info`. */
+const WARNINGS: ReadonlySet<SecurityEventType> = new Set(['login.failed', 'login.throttled', 'code.replayed', 'refresh.reused', 'client.auth_failed'])
+
+export function auditEvent(event: SecurityEvent, request: Pick<FastifyRequest, 'ip' | 'id'>): AuditEvent {
+  const audit: AuditEvent = {
+    event: event.type,
+    time: new Date().toISOString(),
+    client_id: event.clientId,
+    user_id: event.userId,
+    ip: request.ip,
+    request_id: request.id,
+  }
+  if ('grantId' in event) audit.grant_id = event.grantId
+  if ('reason' in event) audit.reason = event.reason
+  if ('tokenTypeHint' in event) audit.token_type_hint = event.tokenTypeHint
+  return audit
+}
+
+/** The sink a request's protocol steps emit into. */
+export function auditSink(request: FastifyRequest, deps: { metrics: Metrics; onEvent: AuditHook | undefined }): EventSink {
+  return {
+    emit(event) {
+      const audit = Object.freeze(auditEvent(event, request))
+      // The request's logger binds request_id, and pino writes its own time: not twice on a line.
+      const { request_id: _bound, time: _time, ...line } = audit
+      if (WARNINGS.has(audit.event)) request.log.warn(line, audit.event)
+      else request.log.info(line, audit.event)
+      deps.metrics.count(event)
+      if (deps.onEvent !== undefined) deliver(deps.onEvent, audit, request)
+    },
+  }
+}
+
+function deliver(hook: AuditHook, audit: Readonly<AuditEvent>, request: FastifyRequest): void {
+  const failed = (error: unknown) => request.log.error({ err: error, hookEvent: audit.event }, 'onEvent hook failed')
+  try {
+    const result = hook(audit)
+    if (result instanceof Promise) result.catch(failed)
+  } catch (error) {
+    failed(error)
+  }
+}
