@@ -76,8 +76,16 @@ export class Metrics {
     registers: [this.registry],
   })
 
-  constructor() {
-    // Process and event-loop metrics (CPU, memory, handles, event-loop lag), into this registry only.
+  #defaults = false
+
+  /**
+   * Adds prom-client's process and event-loop metrics (CPU, memory, handles, event-loop lag) to
+   * this registry, once. Done when the metrics are served (`listenMetrics`), not for every app: the
+   * event-loop monitor samples every 10 ms for as long as the process lives.
+   */
+  collectDefaults(): void {
+    if (this.#defaults) return
+    this.#defaults = true
     collectDefaultMetrics({ register: this.registry })
   }
 
@@ -160,11 +168,12 @@ export interface MetricsListener {
 }
 
 /**
- * Serves `GET /metrics` (Prometheus text format) from `metrics` on its own listener at `host`
- * (loopback by default in the configuration: the metrics are for the operator, not the world).
- * Every other request is 404.
+ * Serves `GET /metrics` (Prometheus text format) from `metrics`, the process and event-loop
+ * defaults added, on its own listener at `host` (loopback by default in the configuration: the
+ * metrics are for the operator, not the world). Every other request is 404.
  */
 export async function listenMetrics(metrics: Metrics, { port, host }: { port: number; host: string }): Promise<MetricsListener> {
+  metrics.collectDefaults()
   const server: Server = createServer((request, response) => {
     const path = (request.url ?? '').split('?', 1)[0]
     if (path !== '/metrics' || (request.method !== 'GET' && request.method !== 'HEAD')) {
