@@ -18,6 +18,7 @@ import { clientErrorHandler, errorHandler, frameworkErrorHandler } from './error
 import { BODY_LIMIT, registerBodyParsers } from './form.js'
 import { REQUEST_ID_HEADER, REQUEST_ID_LOG_LABEL, requestIdOf } from './request-id.js'
 import { createServices, type AppDeps, type Services } from './services.js'
+import { traceRequests, tracedMinter, tracedStore, type TracingDeps } from '../telemetry/instrument.js'
 
 /** Path and query of a request target, without the query: what a log line may show. */
 const pathOf = (url: string): string => url.split('?', 1)[0] ?? ''
@@ -80,8 +81,10 @@ function methodNotAllowed(app: FastifyInstance, url: string, allowed: readonly s
   })
 }
 
-export async function buildApp(config: ServerConfig, deps: AppDeps): Promise<FastifyInstance> {
-  const services: Services = createServices(config, deps)
+export async function buildApp(config: ServerConfig, deps: AppDeps & TracingDeps): Promise<FastifyInstance> {
+  // Spans for the store and the signer when a tracer is given; without one, the same objects.
+  const created = createServices(config, { ...deps, store: tracedStore(deps.store, deps.tracer) })
+  const services: Services = { ...created, minter: tracedMinter(created.minter, deps.tracer) }
   const pages = new Pages(services.basePath)
   const app = fastify({
     logger: loggerOptions(config, deps.logStream),
@@ -96,6 +99,7 @@ export async function buildApp(config: ServerConfig, deps: AppDeps): Promise<Fas
     clientErrorHandler,
   })
 
+  traceRequests(app, deps.tracer)
   registerBodyParsers(app)
   await app.register(fastifyCookie)
   app.setErrorHandler(errorHandler(pages))
