@@ -8,6 +8,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { ServerConfig, TrustedProxies } from '../config/load.js'
 import { buildApp } from '../http/app.js'
 import { Metrics, listenMetrics, type MetricsListener } from '../http/metrics.js'
+import { startTracing, type TracingEnv } from '../telemetry/tracing.js'
 import { ensureDemo } from './demo.js'
 import { looseDataPaths, nowSeconds, openRuntime } from './runtime.js'
 
@@ -37,10 +38,17 @@ export function insecureIssuer(issuer: string): boolean {
   return protocol === 'http:' && !LOOPBACK_HOSTS.has(hostname) && !/^127(?:\.\d{1,3}){3}$/.test(hostname)
 }
 
-export async function serve(config: ServerConfig, options: { demo: boolean; out: (line: string) => void }): Promise<void> {
+export async function serve(
+  config: ServerConfig,
+  options: { demo: boolean; out: (line: string) => void; /** The process's environment: `OTEL_*` turns tracing on. */ env?: TracingEnv },
+): Promise<void> {
+  // OpenTelemetry tracing when OTEL_* asks for it; nothing is loaded otherwise.
+  const tracing = await startTracing(options.env ?? {})
   const { store, keys, migrated } = await openRuntime(config)
   const metrics = new Metrics()
-  const app = await buildApp(config, { store, keys, now: nowSeconds, metrics })
+  const app = await buildApp(config, { store, keys, now: nowSeconds, metrics, tracer: tracing?.tracer })
+  if (tracing !== undefined) app.log.info({ tracing: tracing.destination }, `traces exported to ${tracing.destination}`)
+  for (const warning of tracing?.warnings ?? []) app.log.warn(warning)
   if (migrated.length > 0) app.log.info({ migrations: migrated }, 'database migrated')
   const created = await keys.ensureKeys(nowSeconds())
   if (created.length > 0) app.log.info({ algorithms: created }, 'signing keys generated')
@@ -97,7 +105,7 @@ export async function serve(config: ServerConfig, options: { demo: boolean; out:
     app.log.info({ signal }, 'shutting down')
     clearInterval(purge)
     Promise.all([app.close(), metricsListener?.close()])
-      .then(() => store.close())
+      .then(() => Promise.all([store.close(), tracing?.shutdown()]))
       .then(() => process.exit(0))
       .catch((error: unknown) => {
         app.log.error({ err: error }, 'shutdown failed')
