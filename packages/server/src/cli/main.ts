@@ -170,7 +170,7 @@ async function run(argv: string[], io: Io): Promise<void> {
       if (usage(values)) return
       // Loaded only here: the admin commands need no HTTP server.
       const { serve } = await import('./serve.js')
-      return serve(config(flagsWithAsyncApi(values)), { demo: values.demo === true, out: io.out })
+      return serve(config(flagsWithAsyncApi(values)), { demo: values.demo === true, out: io.out, env: process.env })
     }
     case 'client add': {
       const { values } = parse(rest, {
