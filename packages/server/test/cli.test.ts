@@ -38,6 +38,9 @@ function expectCleanFailure(result: Result, code: number, message: RegExp): void
   expect(lines).toHaveLength(1)
   expect(lines[0]).toMatch(/^authcode: /)
   expect(lines[0]).toMatch(message)
+  // Only a wrong call points to the usage; a command that could not be done does not.
+  if (code === 2) expect(lines[0]).toMatch(/ \(run 'authcode --help' for usage\)$/)
+  else expect(lines[0]).not.toMatch(/for usage/)
   expectNoStackTrace(result)
 }
 
@@ -111,7 +114,34 @@ describe.concurrent('authcode --help', () => {
     const userHelp = (await cli(cwd, ['user', 'add', '--help'])).stdout
     for (const option of ['--username', '--password-stdin', '--name', '--email']) expect(userHelp).toContain(option)
     const serveHelp = (await cli(cwd, ['serve', '--help'])).stdout
-    for (const option of ['--port', '--issuer', '--demo', '--trust-proxy', 'AUTHCODE_TRUST_PROXY']) expect(serveHelp).toContain(option)
+    for (const option of ['--port', '--host', '--issuer', '--demo', '--trust-proxy', 'AUTHCODE_TRUST_PROXY', '--metrics-port', 'AUTHCODE_HOST', 'AUTHCODE_METRICS_PORT']) {
+      expect(serveHelp).toContain(option)
+    }
+  }, 60_000) // several CLI runs, each a process start
+
+  it.each(['client list', 'user add', 'keys rotate', 'migrate'])('%s --help offers --json', async (command) => {
+    expect((await cli(workdir(), [...command.split(' '), '--help'])).stdout).toContain('--json')
+  })
+
+  it('the top-level help states the rule of the AUTHCODE_* variables', async () => {
+    const { stdout } = await cli(workdir(), ['--help'])
+    expect(stdout).toContain('AUTHCODE_LIFETIMES_CODE')
+    expect(stdout).toContain('AUTHCODE_RATE_LIMIT_LOGIN_PER_IP_MAX')
+    expect(stdout).toContain('--version')
+  })
+})
+
+describe.concurrent('authcode --version', () => {
+  it('prints the version of @authcode/server, read from its package.json, and exits 0 (--version or -v)', async () => {
+    const { version } = JSON.parse(readFileSync(join(PACKAGE, 'package.json'), 'utf8')) as { version: string }
+    const cwd = workdir()
+    for (const flag of ['--version', '-v']) {
+      const result = await cli(cwd, [flag])
+      expect(result.code, result.stderr).toBe(0)
+      expect(result.stderr).toBe('')
+      expect(result.stdout).toBe(`${version}\n`)
+    }
+    expect(readdirSync(cwd)).toEqual([])
   })
 })
 
@@ -140,6 +170,12 @@ describe.concurrent('wrong calls: exit 2, one line, no stack trace', () => {
     [['serve', '--port', '70000'], /--port/],
     [['serve', '--trust-proxy'], /--trust-proxy/],
     [['client', 'list', '--trust-proxy', '1'], /'--trust-proxy'/],
+    [['--version', 'extra'], /--version takes no arguments/],
+    [['serve', '--host'], /--host/],
+    [['client', 'list', '--host', '127.0.0.1'], /'--host'/],
+    [['serve', '--metrics-port', 'abc'], /--metrics-port: not a port number/],
+    [['serve', '--metrics-port', '0'], /--metrics-port: not a port number/],
+    [['serve', '--metrics-port', '65536'], /--metrics-port/],
   ])('authcode %j', async (args, message) => {
     const cwd = workdir()
     expectCleanFailure(await cli(cwd, args), 2, message)
@@ -160,7 +196,7 @@ describe.concurrent('authcode client', () => {
 
     const listed = await listClients(cwd)
     expect(listed).toHaveLength(1)
-    expect(listed[0]).toMatchObject({ clientId: printed.client_id, name: 'Shop', redirectUris: ['https://app.test/cb'], public: false })
+    expect(listed[0]).toMatchObject({ client_id: printed.client_id, client_name: 'Shop', redirect_uris: ['https://app.test/cb'], public: false })
     const json = JSON.stringify(listed)
     expect(json).not.toContain(printed.client_secret)
     expect(json).not.toMatch(/secret|hash/i)
@@ -194,12 +230,12 @@ describe.concurrent('authcode client', () => {
     expect(Object.keys(printed)).toEqual(['client_id'])
     const [listed] = await listClients(cwd)
     expect(listed).toMatchObject({
-      clientId: printed.client_id,
+      client_id: printed.client_id,
       public: true,
-      redirectUris: ['http://127.0.0.1/cb', 'com.example.app:/cb'],
+      redirect_uris: ['http://127.0.0.1/cb', 'com.example.app:/cb'],
       scopes: ['openid', 'email'],
-      idTokenSignedResponseAlg: 'ES256',
-      firstParty: true,
+      id_token_signed_response_alg: 'ES256',
+      first_party: true,
     })
     expect((await cli(cwd, ['client', 'list'])).stdout).toContain('public, first-party; id token ES256')
   })
@@ -238,7 +274,18 @@ describe.concurrent('authcode client', () => {
     expect(ok.code, ok.stderr).toBe(0)
   })
 
-  it('client list on an empty database, and client remove (unknown id: exit 2)', async () => {
+  it('client list --json: the snake_case fields of client add --json, and the client\'s metadata, never a secret', async () => {
+    const cwd = workdir()
+    const added = await addClient(cwd)
+    const [listed] = await listClients(cwd)
+    expect(Object.keys(listed ?? {}).sort()).toEqual(
+      ['client_id', 'client_name', 'created_at', 'first_party', 'grant_types', 'id_token_signed_response_alg', 'pkce_optional', 'public', 'redirect_uris', 'scopes'],
+    )
+    expect(listed).toMatchObject({ client_id: added.client_id, grant_types: ['authorization_code', 'refresh_token'], pkce_optional: false })
+    expect(listed?.created_at).toEqual(expect.any(Number))
+  })
+
+  it('client list on an empty database, and client remove (unknown id: exit 1, not a usage error)', async () => {
     const cwd = workdir()
     expect((await cli(cwd, ['client', 'list'])).stdout).toBe('no clients\n')
     expect(await listClients(cwd)).toEqual([])
@@ -247,21 +294,30 @@ describe.concurrent('authcode client', () => {
     const removed = await cli(cwd, ['client', 'remove', first.client_id])
     expect(removed.code).toBe(0)
     expect(removed.stdout).toContain(`removed client ${first.client_id}`)
-    expect((await listClients(cwd)).map((c) => c.clientId)).toEqual([second.client_id])
-    expectCleanFailure(await cli(cwd, ['client', 'remove', first.client_id]), 2, new RegExp(`no client with id ${first.client_id}`))
-    expectCleanFailure(await cli(cwd, ['client', 'remove', 'nope']), 2, /no client with id nope/)
-  })
+    expect((await listClients(cwd)).map((c) => c.client_id)).toEqual([second.client_id])
+    expectCleanFailure(await cli(cwd, ['client', 'remove', first.client_id]), 1, new RegExp(`no client with id ${first.client_id}$`))
+    expectCleanFailure(await cli(cwd, ['client', 'remove', 'nope']), 1, /no client with id nope$/)
+  }, 60_000) // several CLI runs, each a process start
 })
 
 describe.concurrent('authcode user add', () => {
-  it('reads the password from standard input; a duplicate user is exit 2', async () => {
+  it('reads the password from standard input; a duplicate user is exit 1 (not a usage error)', async () => {
     const cwd = workdir()
     const password = 'piped password 1'
     const added = await cli(cwd, ['user', 'add', '--username', 'alice', '--password-stdin', '--name', 'Alice Example', '--email', 'alice@example.com'], { input: `${password}\n` })
     expect(added.code, added.stderr).toBe(0)
     expect(added.stdout).toBe('added user alice\n')
     expect(added.stdout + added.stderr).not.toContain(password)
-    expectCleanFailure(await cli(cwd, ['user', 'add', '--username', 'alice', '--password-stdin'], { input: 'another password' }), 2, /a user named alice exists already/)
+    expectCleanFailure(await cli(cwd, ['user', 'add', '--username', 'alice', '--password-stdin'], { input: 'another password' }), 1, /a user named alice exists already$/)
+  })
+
+  it('user add --json prints {"user_id", "username"}', async () => {
+    const result = await cli(workdir(), ['user', 'add', '--username', 'carol', '--password-stdin', '--json'], { input: 'long enough password' })
+    expect(result.code, result.stderr).toBe(0)
+    const printed = JSON.parse(result.stdout) as Record<string, string>
+    expect(Object.keys(printed)).toEqual(['user_id', 'username'])
+    expect(printed.user_id).toMatch(/^[0-9a-f-]{36}$/)
+    expect(printed.username).toBe('carol')
   })
 
   it('refuses a short or missing password, a bad username or email (exit 2), without echoing the password', async () => {
@@ -275,7 +331,7 @@ describe.concurrent('authcode user add', () => {
     expectCleanFailure(await cli(cwd, ['user', 'add', '--username', 'bob', '--email', 'not-an-email', '--password-stdin'], { input: 'long enough password' }), 2, /--email/)
     // Nothing was added: the name is still free.
     expect((await cli(cwd, ['user', 'add', '--username', 'bob', '--password-stdin'], { input: 'long enough password' })).code).toBe(0)
-  })
+  }, 60_000) // several CLI runs, each a process start
 })
 
 describe.concurrent('authcode keys rotate and migrate', () => {
@@ -297,6 +353,15 @@ describe.concurrent('authcode keys rotate and migrate', () => {
     expect(a.length).toBeGreaterThan(0)
     for (const kid of [...a, ...b]) expect(kid).toMatch(/^[\w-]{8,}$/)
     expect(b.filter((kid) => a.includes(kid))).toEqual([])
+
+    const json = await cli(cwd, ['keys', 'rotate', '--json'])
+    expect(json.code, json.stderr).toBe(0)
+    const printed = JSON.parse(json.stdout) as { kids: string[]; active_from: number }
+    expect(Object.keys(printed)).toEqual(['kids', 'active_from'])
+    expect(printed.kids.length).toBe(a.length)
+    for (const kid of printed.kids) expect([...a, ...b]).not.toContain(kid)
+    // The default keys.activationDelay (60 s) after now, in seconds since the epoch.
+    expect(Math.abs(printed.active_from - (Date.now() / 1000 + 60))).toBeLessThan(30)
   })
 
   it('migrate on a fresh database applies the migrations, then reports up to date', async () => {
@@ -308,6 +373,15 @@ describe.concurrent('authcode keys rotate and migrate', () => {
     const again = await cli(cwd, ['migrate'])
     expect(again.code).toBe(0)
     expect(again.stdout).toBe('the database schema is up to date\n')
+  })
+
+  it('migrate --json prints {"applied": […]}, empty when up to date', async () => {
+    const cwd = workdir()
+    const first = await cli(cwd, ['migrate', '--json'])
+    expect(first.code, first.stderr).toBe(0)
+    const { applied } = JSON.parse(first.stdout) as { applied: string[] }
+    expect(applied[0]).toMatch(/^0001_\w+/)
+    expect(JSON.parse((await cli(cwd, ['migrate', '--json'])).stdout)).toEqual({ applied: [] })
   })
 })
 
@@ -357,7 +431,7 @@ describe.concurrent('--db and AUTHCODE_DB: every command uses the database it is
   it('what one command writes, another reads from the same --db / AUTHCODE_DB, and nowhere else', async () => {
     const cwd = workdir()
     const added = await addClient(cwd, ['--db', 'sqlite:shared.db'])
-    expect((await listClients(cwd, [], { AUTHCODE_DB: 'sqlite:shared.db' })).map((c) => c.clientId)).toEqual([added.client_id])
+    expect((await listClients(cwd, [], { AUTHCODE_DB: 'sqlite:shared.db' })).map((c) => c.client_id)).toEqual([added.client_id])
     expect(await listClients(cwd, ['--db', 'sqlite:other.db'])).toEqual([])
     expect(await listClients(cwd)).toEqual([])
     const removed = await cli(cwd, ['client', 'remove', added.client_id], { env: { AUTHCODE_DB: 'sqlite:shared.db' } })
@@ -366,12 +440,12 @@ describe.concurrent('--db and AUTHCODE_DB: every command uses the database it is
 
     const user = ['user', 'add', '--username', 'alice', '--password-stdin']
     expect((await cli(cwd, [...user, '--db', 'sqlite:shared.db'], { input: 'long enough password' })).code).toBe(0)
-    expectCleanFailure(await cli(cwd, user, { input: 'long enough password', env: { AUTHCODE_DB: 'sqlite:shared.db' } }), 2, /exists already/)
+    expectCleanFailure(await cli(cwd, user, { input: 'long enough password', env: { AUTHCODE_DB: 'sqlite:shared.db' } }), 1, /exists already/)
     expect((await cli(cwd, [...user, '--db', 'sqlite:other.db'], { input: 'long enough password' })).code).toBe(0)
 
     const migrated = await cli(cwd, ['migrate', '--db', 'sqlite:shared.db'])
     expect(migrated.stdout).toBe('the database schema is up to date\n')
-  })
+  }, 60_000) // several CLI runs, each a process start
 })
 
 describe.concurrent('a bad --config file: a message naming the field, no stack trace', () => {
@@ -458,6 +532,49 @@ describe.concurrent('SECURITY 28: serve --trust-proxy, AUTHCODE_TRUST_PROXY and 
     }
     expect(readdirSync(cwd)).toEqual(['authcode.json'])
   })
+})
+
+describe.concurrent('serve --host, AUTHCODE_HOST and the AUTHCODE_* variables are checked before anything starts', () => {
+  it.each([
+    [['--host', 'bad host'], {}, /^authcode: --host: not an IP address or host name: "bad host"$/],
+    [['--host', 'http://0.0.0.0'], {}, /^authcode: --host: not an IP address or host name/],
+    [[], { AUTHCODE_HOST: '10.0.0.300' }, /^authcode: AUTHCODE_HOST: not an IP address or host name: "10\.0\.0\.300"$/],
+    [[], { AUTHCODE_LIFETIMES_CODE: 'five' }, /^authcode: AUTHCODE_LIFETIMES_CODE: not an integer: "five"$/],
+    [[], { AUTHCODE_LIFETIMES_CODE: '900' }, /^authcode: AUTHCODE_LIFETIMES_CODE: must be <= 600$/],
+    [[], { AUTHCODE_CONSENT_SKIP_FOR_FIRST_PARTY: 'yes' }, /^authcode: AUTHCODE_CONSENT_SKIP_FOR_FIRST_PARTY: expected true or false/],
+    [[], { AUTHCODE_RATE_LIMIT_LOGIN_PER_IP_MAX: '0' }, /^authcode: AUTHCODE_RATE_LIMIT_LOGIN_PER_IP_MAX: must be >= 1$/],
+    [['--metrics-port', '4999'], {}, /^authcode: --metrics-port: must differ from the port \(4999\)/],
+    [[], { AUTHCODE_METRICS_PORT: '4999' }, /^authcode: AUTHCODE_METRICS_PORT: must differ from the port/],
+  ])('serve %j with %j: exit 1, one line naming the setting, nothing created', async (args, env, message) => {
+    const cwd = workdir()
+    const result = await cli(cwd, ['serve', '--port', '4999', '--issuer', 'http://localhost:4999', ...args], { env })
+    expectCleanFailure(result, 1, message)
+    expect(readdirSync(cwd)).toEqual([])
+  })
+
+  it('every command reads the variables: a bad one stops client list too', async () => {
+    const cwd = workdir()
+    expectCleanFailure(await cli(cwd, ['client', 'list'], { env: { AUTHCODE_KEYS_CACHE_TTL: '-1' } }), 1, /^authcode: AUTHCODE_KEYS_CACHE_TTL: must be >= 1$/)
+    expect(readdirSync(cwd)).toEqual([])
+  })
+
+  it.each([
+    ['--host 127.0.0.1', ['--host', '127.0.0.1'], {}],
+    ['AUTHCODE_HOST=127.0.0.1', [], { AUTHCODE_HOST: '127.0.0.1' }],
+  ])('%s: listens on that address only', async (_title, args, env) => {
+    const cwd = workdir()
+    const port = await freePort()
+    const server = await startServe(cwd, ['--port', String(port), '--issuer', `http://localhost:${port}`, ...args], { env })
+    try {
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200)
+      // The log is written asynchronously: the start line on stdout may come before it.
+      const listening = () => server.logs().filter((line) => /^Server listening at /.test(line.msg)).map((line) => line.msg)
+      for (let waited = 0; listening().length === 0 && waited < 10_000; waited += 50) await new Promise((resolveWait) => setTimeout(resolveWait, 50))
+      expect(listening()).toEqual([`Server listening at http://127.0.0.1:${port}`])
+    } finally {
+      await server.stop()
+    }
+  }, 60_000)
 })
 
 describe.concurrent('authcode serve --demo', () => {
@@ -600,34 +717,34 @@ describe('authcode asyncapi check', () => {
     ])
   })
 
-  it("SECURITY 29: a document whose scope description $refs a file outside its folder is refused (exit 2, the $ref's pointer and line), the file unread", async () => {
+  it("SECURITY 29: a document whose scope description $refs a file outside its folder is refused (exit 1, the $ref's pointer and line), the file unread", async () => {
     const dir = workdir()
     const { document, line } = writeHostileDocument(dir, 'outside')
     for (const flags of [[], ['--json']]) {
       const result = await cli(dir, ['asyncapi', 'check', ...flags, document])
-      expectCleanFailure(result, 2, /is refused: it is outside the document's folder/)
+      expectCleanFailure(result, 1, /is refused: it is outside the document's folder/)
       expect(result.stderr).toContain(`"$ref": "../data/kek.txt" at ${HOSTILE_POINTER} (line ${line} of ${document})`)
       expect(result.stdout + result.stderr).not.toContain(SECRET)
     }
   })
 
-  it("SECURITY 29: a $ref fan-out and a $ref to a FIFO are refused within a few seconds (exit 2, the $ref's pointer and line)", async () => {
+  it("SECURITY 29: a $ref fan-out and a $ref to a FIFO are refused within a few seconds (exit 1, the $ref's pointer and line)", async () => {
     for (const [kind, why] of [['fan-out', /more than \d+ nodes \(maxNodes\)/], ['fifo', /is refused: it is not a regular file/]] as const) {
       const dir = workdir()
       const { document, line } = writeHostileDocument(dir, kind)
       const started = performance.now()
       const result = await cli(dir, ['asyncapi', 'check', document])
       expect(performance.now() - started, kind).toBeLessThan(5_000)
-      expectCleanFailure(result, 2, why)
+      expectCleanFailure(result, 1, why)
       expect(result.stderr).toContain(`at ${HOSTILE_POINTER} (line ${line} of ${document})`)
     }
   })
 
-  it('refuses a missing file and a file that is not AsyncAPI with one line and exit 2', async () => {
+  it('refuses a missing file and a file that is not AsyncAPI with one line and exit 1 (no usage pointer); a missing argument is exit 2', async () => {
     const dir = workdir()
-    expectCleanFailure(await cli(dir, ['asyncapi', 'check', join(dir, 'nope.yaml')]), 2, /nope\.yaml/)
+    expectCleanFailure(await cli(dir, ['asyncapi', 'check', join(dir, 'nope.yaml')]), 1, /nope\.yaml/)
     writeFileSync(join(dir, 'other.yaml'), 'openapi: 3.1.0\ninfo: { title: x, version: "1" }\n')
-    expectCleanFailure(await cli(dir, ['asyncapi', 'check', join(dir, 'other.yaml')]), 2, /other\.yaml/)
+    expectCleanFailure(await cli(dir, ['asyncapi', 'check', join(dir, 'other.yaml')]), 1, /other\.yaml/)
     expectCleanFailure(await cli(dir, ['asyncapi', 'check']), 2, /exactly one AsyncAPI document/)
   })
 })

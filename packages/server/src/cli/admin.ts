@@ -4,16 +4,40 @@
 import { randomUUID } from 'node:crypto'
 import type { ServerConfig } from '../config/load.js'
 import { registerClient, RegistrationError } from '../protocol/clients.js'
-import { DuplicateError, type IdTokenAlg } from '../protocol/store.js'
+import { DuplicateError, type ClientRecord, type IdTokenAlg } from '../protocol/store.js'
 import { migrateToLatest } from '../storage/migrate.js'
 import { openDatabase } from '../storage/open.js'
 import { hashPassword } from '../tokens/secrets.js'
-import { UsageError } from './args.js'
+import { CommandError, UsageError } from './args.js'
 import { nowSeconds, openRuntime } from './runtime.js'
 
 export interface Io {
   out: (line: string) => void
   readStdin: () => Promise<string>
+}
+
+/**
+ * What `--json` prints: one JSON value on one line, its names in snake_case as the protocol's
+ * (RFC 7591 client metadata where a field has a name there).
+ */
+function printJson(io: Io, value: unknown): void {
+  io.out(JSON.stringify(value))
+}
+
+/** A registered client as `client list --json` prints it: the fields `client add --json` names, without the secret. */
+export function clientJson(client: ClientRecord) {
+  return {
+    client_id: client.clientId,
+    client_name: client.name,
+    public: client.secretHash === null,
+    redirect_uris: client.redirectUris,
+    scopes: client.scopes,
+    grant_types: client.grantTypes,
+    id_token_signed_response_alg: client.idTokenSignedResponseAlg,
+    pkce_optional: client.pkceOptional,
+    first_party: client.firstParty,
+    created_at: client.createdAt,
+  }
 }
 
 export interface ClientAddOptions {
@@ -39,7 +63,7 @@ export async function clientAdd(config: ServerConfig, options: ClientAddOptions,
     await store.createClient(registered.record)
     const { clientId } = registered.record
     if (options.json) {
-      io.out(JSON.stringify(registered.secret === null ? { client_id: clientId } : { client_id: clientId, client_secret: registered.secret }))
+      printJson(io, registered.secret === null ? { client_id: clientId } : { client_id: clientId, client_secret: registered.secret })
       return
     }
     io.out(`client_id: ${clientId}`)
@@ -57,7 +81,7 @@ export async function clientList(config: ServerConfig, json: boolean, io: Io): P
   try {
     const clients = await store.listClients()
     if (json) {
-      io.out(JSON.stringify(clients.map(({ secretHash, ...client }) => ({ ...client, public: secretHash === null }))))
+      printJson(io, clients.map(clientJson))
       return
     }
     if (clients.length === 0) {
@@ -78,7 +102,7 @@ export async function clientList(config: ServerConfig, json: boolean, io: Io): P
 export async function clientRemove(config: ServerConfig, clientId: string, io: Io): Promise<void> {
   const { store } = await openRuntime(config)
   try {
-    if (!(await store.deleteClient(clientId))) throw new UsageError(`no client with id ${clientId}`)
+    if (!(await store.deleteClient(clientId))) throw new CommandError(`no client with id ${clientId}`)
     io.out(`removed client ${clientId} and every token issued to it`)
   } finally {
     await store.close()
@@ -90,6 +114,8 @@ export interface UserAddOptions {
   name: string | undefined
   email: string | undefined
   emailVerified: boolean
+  /** Print `{"user_id": …, "username": …}`; the id is the user's OpenID `sub`. */
+  json: boolean
 }
 
 export async function userAdd(config: ServerConfig, options: UserAddOptions, io: Io): Promise<void> {
@@ -100,8 +126,9 @@ export async function userAdd(config: ServerConfig, options: UserAddOptions, io:
   const { store } = await openRuntime(config)
   try {
     const now = nowSeconds()
+    const id = randomUUID()
     await store.createUser({
-      id: randomUUID(),
+      id,
       username: options.username,
       passwordHash: await hashPassword(password),
       name: options.name ?? null,
@@ -110,22 +137,29 @@ export async function userAdd(config: ServerConfig, options: UserAddOptions, io:
       createdAt: now,
       updatedAt: now,
     })
-    io.out(`added user ${options.username}`)
+    if (options.json) printJson(io, { user_id: id, username: options.username })
+    else io.out(`added user ${options.username}`)
   } catch (error) {
-    if (error instanceof DuplicateError) throw new UsageError(`a user named ${options.username} exists already`)
+    if (error instanceof DuplicateError) throw new CommandError(`a user named ${options.username} exists already`)
     throw error
   } finally {
     await store.close()
   }
 }
 
-export async function keysRotate(config: ServerConfig, io: Io): Promise<void> {
+export async function keysRotate(config: ServerConfig, json: boolean, io: Io): Promise<void> {
   const { store, keys } = await openRuntime(config)
   try {
     const now = nowSeconds()
     await keys.ensureKeys(now)
     const kids = await keys.rotate(now)
-    const at = new Date((now + config.keys.activationDelay) * 1000).toISOString()
+    const from = now + config.keys.activationDelay
+    if (json) {
+      // Seconds since the epoch, as the protocol's times (`exp`, `iat`).
+      printJson(io, { kids, active_from: from })
+      return
+    }
+    const at = new Date(from * 1000).toISOString()
     io.out(`published ${kids.length} new signing keys (${kids.join(', ')}); they sign from ${at}`)
     io.out('Old keys stay published until every token they signed has expired.')
   } finally {
@@ -133,10 +167,14 @@ export async function keysRotate(config: ServerConfig, io: Io): Promise<void> {
   }
 }
 
-export async function migrate(config: ServerConfig, io: Io): Promise<void> {
+export async function migrate(config: ServerConfig, json: boolean, io: Io): Promise<void> {
   const db = await openDatabase(config.db, { poolSize: 1 })
   try {
     const { applied } = await migrateToLatest(db)
+    if (json) {
+      printJson(io, { applied })
+      return
+    }
     io.out(applied.length === 0 ? 'the database schema is up to date' : `applied migrations: ${applied.join(', ')}`)
   } finally {
     await db.destroy()

@@ -1,9 +1,14 @@
 /** Command-line values to configuration flags, and the error for a wrong call. */
 import type { ConfigFlags } from '../config/load.js'
 
-/** A mistake in how a command was called; printed with the command's usage, exit code 2. */
+/** A mistake in how a command was called; printed with a pointer to the usage, exit code 2. */
 export class UsageError extends Error {
   override readonly name = 'UsageError'
+}
+
+/** A well-formed command that could not be done (no such client, the user exists); exit code 1, no usage. */
+export class CommandError extends Error {
+  override readonly name = 'CommandError'
 }
 
 export function configFlags(values: {

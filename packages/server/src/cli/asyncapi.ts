@@ -1,10 +1,11 @@
 /**
  * `authcode asyncapi check FILE`: what an AsyncAPI document says about its oauth2 authorization
  * code flows and the scopes each operation needs, and every problem with its JSON pointer.
- * Exit 1 when the official schema refuses the document, else 0.
+ * Exit 1 when the official schema refuses the document or it cannot be read (missing, not AsyncAPI,
+ * a `$ref` refused), else 0.
  */
 import { AsyncApiError, checkDocument, loadDocument, type CheckResult } from '@authcode/asyncapi'
-import { UsageError } from './args.js'
+import { CommandError } from './args.js'
 import type { Io } from './admin.js'
 
 function table(rows: string[][]): string[] {
@@ -43,7 +44,8 @@ export async function asyncapiCheck(file: string, json: boolean, io: Io): Promis
   try {
     result = checkDocument(await loadDocument(file))
   } catch (error) {
-    if (error instanceof AsyncApiError) throw new UsageError(`${file}: ${error.message}`)
+    // The call was right; the document is what failed: exit 1 without the usage pointer.
+    if (error instanceof AsyncApiError) throw new CommandError(`${file}: ${error.message}`)
     throw error
   }
   if (json) io.out(JSON.stringify(result, null, 2))

@@ -1,13 +1,15 @@
 /**
  * `authcode`: the command-line interface of the authorization server.
- * Errors are one line on stderr (exit 1; exit 2 for a wrong call); never a stack trace.
+ * Errors are one line on stderr (exit 1; exit 2 for a wrong call, with a pointer to the usage);
+ * never a stack trace. Every `--json` prints one JSON value, its names in snake_case.
  */
+import { readFileSync } from 'node:fs'
 import { loadConfig, type ConfigFlags } from '../config/load.js'
 import type { IdTokenAlg } from '../protocol/store.js'
 import { DEFAULT_ID_TOKEN_ALG, ID_TOKEN_ALGS } from '../tokens/algorithms.js'
 import { clientAdd, clientList, clientRemove, keysRotate, migrate, userAdd, type Io } from './admin.js'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
-import { configFlags, UsageError } from './args.js'
+import { CommandError, configFlags, UsageError } from './args.js'
 
 /** `a, b or c` */
 const oneOf = (names: readonly string[]): string => `${names.slice(0, -1).join(', ')} or ${names.at(-1)}`
@@ -52,10 +54,15 @@ Commands:
   migrate           bring the database schema up to date
   asyncapi check F  the oauth2 flows, scopes and per-operation scopes of an AsyncAPI document
 
-Run 'authcode <command> --help' for a command's options.
-Environment: AUTHCODE_DB, AUTHCODE_ISSUER, AUTHCODE_PORT, AUTHCODE_CONFIG, AUTHCODE_ASYNCAPI,
-AUTHCODE_ASYNCAPI_SCHEME, AUTHCODE_TRUST_PROXY, AUTHCODE_SECRET
-(encrypts signing keys at rest; without it a secret is generated in the data directory).`,
+Run 'authcode <command> --help' for a command's options; 'authcode --version' for the version.
+
+Environment: every config-file key has a variable, its path in upper snake case after AUTHCODE_
+(lifetimes.code: AUTHCODE_LIFETIMES_CODE; rateLimit.loginPerIp.max:
+AUTHCODE_RATE_LIMIT_LOGIN_PER_IP_MAX; asyncapi.document: AUTHCODE_ASYNCAPI). Among them
+AUTHCODE_DB, AUTHCODE_ISSUER, AUTHCODE_PORT, AUTHCODE_HOST, AUTHCODE_METRICS_PORT,
+AUTHCODE_TRUST_PROXY, AUTHCODE_LOG_LEVEL. Also AUTHCODE_CONFIG (the config file) and
+AUTHCODE_SECRET (encrypts signing keys at rest; without it a secret is generated in the data
+directory). Flags win over variables, variables over the file.`,
   serve: `Usage: authcode serve [options]
 
   --port N          port to listen on (default 4000); env AUTHCODE_PORT
@@ -85,6 +92,9 @@ ${DB_HELP}`,
 ${DB_HELP}`,
   'client list': `Usage: authcode client list [--json]
 
+  --json            print a JSON array of {"client_id", "client_name", "public", "redirect_uris",
+                    "scopes", "grant_types", "id_token_signed_response_alg", "pkce_optional",
+                    "first_party", "created_at"}; never a secret
 ${DB_HELP}`,
   'client remove': `Usage: authcode client remove CLIENT_ID
 
@@ -96,21 +106,25 @@ ${DB_HELP}`,
   --name "Full Name"  the name claim
   --email ADDR        the email claim
   --email-verified    mark the email as verified
+  --json              print {"user_id": …, "username": …}; user_id is the user's OpenID sub
 ${DB_HELP}`,
-  'keys rotate': `Usage: authcode keys rotate
+  'keys rotate': `Usage: authcode keys rotate [--json]
 
+  --json            print {"kids": […], "active_from": SECONDS}: the new key ids, and when they
+                    start to sign (seconds since the epoch)
 ${DB_HELP}`,
   'asyncapi check': `Usage: authcode asyncapi check FILE [--json]
 
 Reads an AsyncAPI 2.x or 3.x document (YAML or JSON, $refs resolved), validates it against the
 official schema of its version, and prints its oauth2 authorization code flows, their scopes, the
 scopes each operation requires, and every problem with its JSON pointer. Exit 1 when the document
-is invalid, else 0.
+is invalid or cannot be read, else 0.
 
   --json            print the result as JSON
   -h, --help        show this help`,
-  migrate: `Usage: authcode migrate
+  migrate: `Usage: authcode migrate [--json]
 
+  --json            print {"applied": […]}: the migrations applied, empty when up to date
 ${DB_HELP}`,
 }
 
@@ -141,11 +155,23 @@ function config(flags: ConfigFlags) {
   return loadConfig(flags, process.env, process.cwd())
 }
 
+/** The server package's version, read from its package.json beside the built code (`dist/cli/` → the package). */
+function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown }
+  if (typeof manifest.version !== 'string') throw new CommandError('the package.json of @authcode/server has no version')
+  return manifest.version
+}
+
 async function run(argv: string[], io: Io): Promise<void> {
   const [first, second] = argv
   const command = first === 'client' || first === 'user' || first === 'keys' || first === 'asyncapi' ? `${first} ${second ?? ''}`.trim() : first
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     io.out(HELP.main ?? '')
+    return
+  }
+  if (command === '--version' || command === '-v') {
+    if (argv.length > 1) throw new UsageError(`${command} takes no arguments`)
+    io.out(packageVersion())
     return
   }
   const help = HELP[command]
@@ -223,20 +249,21 @@ async function run(argv: string[], io: Io): Promise<void> {
         name: { type: 'string' },
         email: { type: 'string' },
         'email-verified': { type: 'boolean' },
+        json: { type: 'boolean' },
       })
       if (usage(values)) return
       if (values.username === undefined) throw new UsageError('--username is required')
       if (values['password-stdin'] !== true) throw new UsageError('--password-stdin is required (passwords are never taken as arguments)')
       return userAdd(
         config(configFlags(values)),
-        { username: values.username, name: values.name, email: values.email, emailVerified: values['email-verified'] === true },
+        { username: values.username, name: values.name, email: values.email, emailVerified: values['email-verified'] === true, json: values.json === true },
         io,
       )
     }
     case 'keys rotate': {
-      const { values } = parse(rest, {})
+      const { values } = parse(rest, { json: { type: 'boolean' } })
       if (usage(values)) return
-      return keysRotate(config(configFlags(values)), io)
+      return keysRotate(config(configFlags(values)), values.json === true, io)
     }
     case 'asyncapi check': {
       const { values, positionals } = parse(rest, { json: { type: 'boolean' } }, true)
@@ -247,9 +274,9 @@ async function run(argv: string[], io: Io): Promise<void> {
       return
     }
     case 'migrate': {
-      const { values } = parse(rest, {})
+      const { values } = parse(rest, { json: { type: 'boolean' } })
       if (usage(values)) return
-      return migrate(config(configFlags(values)), io)
+      return migrate(config(configFlags(values)), values.json === true, io)
     }
   }
 }

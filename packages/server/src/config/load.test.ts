@@ -1,6 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { ENV_VARIABLES, OTHER_VARIABLES, variableName } from './env.js'
 import { ConfigError, DEFAULT_PORT, checkIssuer, loadConfig, type ServerConfig } from './load.js'
@@ -440,6 +441,12 @@ describe('AUTHCODE_* variables: one per config-file key, derived from the schema
   it('a bad variable is refused even where a flag wins, and an empty one counts as unset', () => {
     expect(failure({ port: 4100 }, { AUTHCODE_PORT: 'eighty' })).toMatch(/^AUTHCODE_PORT: not an integer/)
     expect(load({}, { AUTHCODE_LIFETIMES_CODE: '', AUTHCODE_CONSENT_SKIP_FOR_FIRST_PARTY: '', AUTHCODE_CONFIG: '' }).lifetimes.code).toBe(300)
+  })
+
+  it('the package README lists exactly these variables, each with its key', () => {
+    const readme = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../../README.md'), 'utf8')
+    const rows = [...readme.matchAll(/^\| `(AUTHCODE_\w+)` \| `([\w.]+)` \|/gm)].map((m) => [m[1], m[2]])
+    expect(rows).toEqual(ENV_VARIABLES.map((variable) => [variable.name, variable.key]))
   })
 
   it('AUTHCODE_ASYNCAPI_SCHEME may name the scheme of a document given elsewhere (the file\'s required document is not asked of a variable)', () => {
