@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { loadConfig, type ServerConfig } from '../src/config/load.js'
 import { buildApp } from '../src/http/app.js'
+import type { AppDeps } from '../src/http/services.js'
 import { registerClient, type ClientRegistration } from '../src/protocol/clients.js'
 import { s256 } from '../src/protocol/pkce.js'
 import type { ClientRecord, Store } from '../src/protocol/store.js'
@@ -62,9 +63,13 @@ export interface TestServer {
 
 /**
  * Starts a server. `file` is a config file's content (validated like the real one), e.g.
- * `{ lifetimes: { code: 60 } }`; `options.port` fixes the port (default: a free one).
+ * `{ lifetimes: { code: 60 } }`; `options.port` fixes the port (default: a free one);
+ * `options.deps` adds to what `buildApp` is given (an event hook, a metrics registry, a log stream).
  */
-export async function startServer(file: Record<string, unknown> = {}, options: { port?: number } = {}): Promise<TestServer> {
+export async function startServer(
+  file: Record<string, unknown> = {},
+  options: { port?: number; deps?: Omit<AppDeps, 'store' | 'keys' | 'now'> } = {},
+): Promise<TestServer> {
   const dir = await mkdtemp(join(tmpdir(), 'authcode-test-'))
   // A port chosen by the caller lets a document (AsyncAPI) name the server's URLs before it starts.
   const port = options.port ?? (await freePort())
@@ -79,7 +84,7 @@ export async function startServer(file: Record<string, unknown> = {}, options: {
   })
   const clock = new TestClock()
   await keys.ensureKeys(clock.now())
-  const app = await buildApp(config, { store, keys, now: clock.now })
+  const app = await buildApp(config, { ...options.deps, store, keys, now: clock.now })
   await app.listen({ port, host: '127.0.0.1' })
   const url = config.issuer
 

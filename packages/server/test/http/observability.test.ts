@@ -4,28 +4,17 @@
  * event without any secret in the logs, and HSTS under an https issuer.
  */
 import { randomUUID } from 'node:crypto'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { insecureIssuer } from '../../src/cli/serve.js'
-import { loadConfig } from '../../src/config/load.js'
-import { HSTS, buildApp } from '../../src/http/app.js'
+import { HSTS } from '../../src/http/app.js'
 import type { AuditEvent, AuditHook } from '../../src/http/audit.js'
 import { Metrics, listenMetrics, type MetricsListener } from '../../src/http/metrics.js'
-import { registerClient } from '../../src/protocol/clients.js'
 import { SECURITY_EVENT_TYPES, type SecurityEventType } from '../../src/protocol/events.js'
-import { openStore } from '../../src/storage/open.js'
-import { loadKeyEncryptionKey } from '../../src/tokens/kek.js'
-import { KeyRing } from '../../src/tokens/key-ring.js'
-import { hashPassword } from '../../src/tokens/secrets.js'
 import {
   Browser,
-  TestClock,
   authorize,
   authorizeQuery,
   basicAuth,
-  freePort,
   hiddenInput,
   obtainTokens,
   pkcePair,
@@ -46,19 +35,6 @@ interface ObservedServer extends TestServer {
 }
 
 async function startObserved(file: Record<string, unknown> = {}, onEvent?: AuditHook): Promise<ObservedServer> {
-  const dir = await mkdtemp(join(tmpdir(), 'authcode-observed-'))
-  const port = await freePort()
-  const configPath = join(dir, 'authcode.json')
-  await writeFile(configPath, JSON.stringify({ logLevel: 'info', ...file }))
-  const config = loadConfig({ port, config: configPath, db: `sqlite:${join(dir, 'authcode.db')}` }, {}, dir)
-  const { store } = await openStore(config.db)
-  const keys = new KeyRing(store, loadKeyEncryptionKey({ dataDir: config.dataDir }), {
-    activationDelay: config.keys.activationDelay,
-    maxTokenLifetime: Math.max(config.lifetimes.accessToken, config.lifetimes.idToken),
-    cacheTtl: config.keys.cacheTtl,
-  })
-  const clock = new TestClock()
-  await keys.ensureKeys(clock.now())
   const chunks: string[] = []
   const lines: LogLine[] = []
   const logStream = {
@@ -69,58 +45,8 @@ async function startObserved(file: Record<string, unknown> = {}, onEvent?: Audit
   }
   const events: AuditEvent[] = []
   const metrics = new Metrics()
-  const app = await buildApp(config, {
-    store,
-    keys,
-    now: clock.now,
-    metrics,
-    logStream,
-    onEvent: onEvent ?? ((event) => void events.push(event)),
-  })
-  await app.listen({ port, host: '127.0.0.1' })
-  return {
-    url: config.issuer,
-    config,
-    store,
-    keys,
-    app,
-    clock,
-    dir,
-    lines,
-    raw: () => chunks.join(''),
-    events,
-    metrics,
-    async close() {
-      await app.close()
-      await store.close()
-      await rm(dir, { recursive: true, force: true })
-    },
-    async addClient(registration = {}) {
-      const redirectUri = registration.redirectUris?.[0] ?? 'https://rp.test/cb'
-      const { record, secret } = registerClient(
-        { name: 'Test App', redirectUris: [redirectUri], scope: 'openid profile email', isPublic: false, ...registration },
-        Object.keys(config.scopes),
-        clock.now(),
-      )
-      await store.createClient(record)
-      return { record, clientId: record.clientId, secret, redirectUri }
-    },
-    async addUser(username = `user-${randomUUID().slice(0, 8)}`, password = `pw-${randomUUID()}`) {
-      const id = randomUUID()
-      const now = clock.now()
-      await store.createUser({
-        id,
-        username,
-        passwordHash: await hashPassword(password),
-        name: 'Alice Example',
-        email: 'alice@example.com',
-        emailVerified: true,
-        createdAt: now,
-        updatedAt: now,
-      })
-      return { id, username, password }
-    },
-  }
+  const server = await startServer({ logLevel: 'info', ...file }, { deps: { metrics, logStream, onEvent: onEvent ?? ((event) => void events.push(event)) } })
+  return { ...server, lines, raw: () => chunks.join(''), events, metrics }
 }
 
 const auditLines = (server: ObservedServer): LogLine[] =>
