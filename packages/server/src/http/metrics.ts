@@ -115,19 +115,29 @@ export class Metrics {
  * method's name, a fixed set). Methods run on the store itself; only promises are timed.
  */
 export function timedStore(store: Store, histogram: Metrics['storeDuration']): Store {
+  // One timed wrapper per method, made at its first use: the token endpoint's store calls must not
+  // pay a new closure at every property read.
+  const timed = new Map<string, (...args: unknown[]) => unknown>()
   return new Proxy(store, {
     get(target, key, receiver) {
       const value: unknown = Reflect.get(target, key, receiver)
       if (typeof value !== 'function' || typeof key !== 'string') return value
-      return (...args: unknown[]) => {
-        const started = performance.now()
-        const result: unknown = (value as (...a: unknown[]) => unknown).apply(target, args)
-        if (result instanceof Promise) {
-          const done = () => histogram.observe({ operation: key }, (performance.now() - started) / 1000)
-          result.then(done, done)
+      let wrapper = timed.get(key)
+      if (wrapper === undefined) {
+        const method = value as (...a: unknown[]) => unknown
+        const labels = { operation: key }
+        wrapper = (...args: unknown[]) => {
+          const started = performance.now()
+          const result: unknown = method.apply(target, args)
+          if (result instanceof Promise) {
+            const done = () => histogram.observe(labels, (performance.now() - started) / 1000)
+            result.then(done, done)
+          }
+          return result
         }
-        return result
+        timed.set(key, wrapper)
       }
+      return wrapper
     },
   })
 }
