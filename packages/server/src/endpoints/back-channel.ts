@@ -29,16 +29,6 @@ function grantTypeLabel(request: FastifyRequest): string {
   }
 }
 
-/** RFC 7009 §2.1: the two hints; anything else is not repeated in an audit event. */
-function tokenTypeHint(params: Params): string | null {
-  try {
-    const hint = params.single('token_type_hint')
-    return hint === 'access_token' || hint === 'refresh_token' ? hint : null
-  } catch {
-    return null
-  }
-}
-
 export const backChannelEndpoints: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
   const { store, config, keys } = services
 
@@ -71,10 +61,9 @@ export const backChannelEndpoints: FastifyPluginAsync<{ services: Services }> = 
 
   app.post(services.config.endpoints.revocation, { config: { errors: 'json' } }, async (request, reply) => {
     const { client, params } = await authenticated(request)
-    await revokeToken(client, params, { store, keys, config }, services.now())
-    // RFC 7009 §2.2 answers an unknown or expired token like a revoked one: the event says the
-    // client's request was accepted, not that a live token was found.
-    services.eventsOf(request).emit({ type: 'token.revoked', clientId: client.clientId, userId: null, tokenTypeHint: tokenTypeHint(params) })
+    const revoked = await revokeToken(client, params, { store, keys, config }, services.now())
+    // RFC 7009 §2.2 answers an unknown or expired token like a revoked one; only a live one is an event.
+    if (revoked !== null) services.eventsOf(request).emit(revoked)
     return noStore(reply).code(200).send()
   })
 

@@ -28,8 +28,8 @@ export interface AuditEvent {
   grant_id?: string
   /** `client.auth_failed`: why. */
   reason?: ClientAuthFailure
-  /** `token.revoked`: the client's `token_type_hint`, if it sent one of the two RFC 7009 values. */
-  token_type_hint?: string | null
+  /** `token.revoked`: what the token was. */
+  token_type?: 'refresh_token' | 'access_token'
 }
 
 /** The `onEvent` hook of `buildApp`: called once per event, in the request's context; may be async. */
@@ -49,7 +49,7 @@ export function auditEvent(event: SecurityEvent, request: Pick<FastifyRequest, '
   }
   if ('grantId' in event) audit.grant_id = event.grantId
   if ('reason' in event) audit.reason = event.reason
-  if ('tokenTypeHint' in event) audit.token_type_hint = event.tokenTypeHint
+  if ('tokenType' in event) audit.token_type = event.tokenType
   return audit
 }
 

@@ -31,8 +31,8 @@ export type SecurityEvent =
   | { type: 'code.issued' | 'code.redeemed' | 'code.replayed'; clientId: string; userId: string; grantId: string }
   /** RFC 9700 §4.14.2: a refresh token rotated; or presented again after rotation (its family revoked). */
   | { type: 'refresh.rotated' | 'refresh.reused'; clientId: string; userId: string; grantId: string }
-  /** RFC 7009: a revocation request the client made and the server accepted. */
-  | { type: 'token.revoked'; clientId: string; userId: null; tokenTypeHint: string | null }
+  /** RFC 7009: a client revoked one of its live tokens (a refresh token takes its grant with it). */
+  | { type: 'token.revoked'; clientId: string; userId: string; grantId: string; tokenType: 'refresh_token' | 'access_token' }
   | { type: 'client.auth_failed'; clientId: string | null; userId: null; reason: ClientAuthFailure }
   /** The user removed an app's access on the account page: its consent deleted, its grants revoked. */
   | { type: 'access.removed'; clientId: string; userId: string }

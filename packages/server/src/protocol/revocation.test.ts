@@ -14,6 +14,15 @@ const refresh = async (seeded: Seeded, token: string, now: number) =>
   refreshTokenGrant.handle(seeded.client, params({ grant_type: 'refresh_token', refresh_token: token }), await tokenContext(seeded.store, now))
 
 describe('revokeToken', () => {
+  it('says what it revoked, for the audit event: the token type, its grant and user; null for a token not ours', async () => {
+    const seeded = await seed()
+    const issued = await issueTokens(seeded)
+    const event = { type: 'token.revoked', clientId: seeded.client.clientId, userId: seeded.user.id, grantId: issued.grantId }
+    expect(await revoke(seeded, issued.access_token, NOW + 1)).toEqual({ ...event, tokenType: 'access_token' })
+    expect(await revoke(seeded, issued.refresh_token ?? '', NOW + 2)).toEqual({ ...event, tokenType: 'refresh_token' })
+    expect(await revoke(seeded, 'not-a-token-of-ours', NOW + 3)).toBeNull()
+  })
+
   it('RFC 7009 §2.1: revoking a refresh token revokes its grant: the whole family and the access tokens issued under it', async () => {
     const seeded = await seed()
     const first = await issueTokens(seeded)
@@ -63,11 +72,11 @@ describe('revokeToken', () => {
   it('RFC 7009 §2.2: unknown, malformed, expired and already revoked tokens are answered as revoked (no error)', async () => {
     const seeded = await seed()
     const issued = await issueTokens(seeded)
-    for (const token of ['x'.repeat(43), 'a.b.c', 'not a token']) await expect(revoke(seeded, token)).resolves.toBeUndefined()
-    await expect(revoke(seeded, issued.access_token, NOW + CONFIG.lifetimes.accessToken)).resolves.toBeUndefined()
+    for (const token of ['x'.repeat(43), 'a.b.c', 'not a token']) await expect(revoke(seeded, token)).resolves.toBeNull()
+    await expect(revoke(seeded, issued.access_token, NOW + CONFIG.lifetimes.accessToken)).resolves.toBeNull()
     await revoke(seeded, issued.refresh_token ?? '', NOW + 1)
-    await expect(revoke(seeded, issued.refresh_token ?? '', NOW + 2)).resolves.toBeUndefined()
-    await expect(revoke(seeded, issued.access_token, NOW + 2)).resolves.toBeUndefined()
+    await expect(revoke(seeded, issued.refresh_token ?? '', NOW + 2)).resolves.toBeNull()
+    await expect(revoke(seeded, issued.access_token, NOW + 2)).resolves.toBeNull()
     // The first revocation time stays.
     expect(seeded.store.grants.get(issued.grantId)?.revokedAt).toBe(NOW + 1)
   })

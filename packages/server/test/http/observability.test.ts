@@ -109,6 +109,8 @@ describe('security events, metrics and request ids over HTTP', () => {
     secrets.push(third.code, third.verifier, String(third.tokens.access_token), String(third.tokens.refresh_token), String(third.tokens.id_token))
     const revoked = await postForm(`${server.url}/revoke`, { token: String(third.tokens.refresh_token), token_type_hint: 'refresh_token' }, auth)
     expect(revoked.status).toBe(200)
+    // RFC 7009 §2.2: a token that is not one of ours is answered alike, and no event says it was revoked.
+    expect((await postForm(`${server.url}/revoke`, { token: 'not-a-token-of-ours' }, auth)).status).toBe(200)
 
     // consent.denied: asked again (prompt=consent), the user says no.
     const denied = await authorize(server, third.browser, authorizeQuery(client, { code_challenge: pkcePair().challenge, prompt: 'consent' }), user, 'deny')
@@ -157,7 +159,7 @@ describe('security events, metrics and request ids over HTTP', () => {
     expect(replayed?.grant_id).toEqual(expect.any(String))
     expect(lines.find((line) => line.event === 'client.auth_failed')).toMatchObject({ client_id: clientId, user_id: null, reason: 'bad_credentials' })
     expect(lines.find((line) => line.event === 'login.failed')).toMatchObject({ client_id: clientId, user_id: null })
-    expect(lines.find((line) => line.event === 'token.revoked')).toMatchObject({ client_id: clientId, token_type_hint: 'refresh_token' })
+    expect(lines.find((line) => line.event === 'token.revoked')).toMatchObject({ client_id: clientId, user_id: user.id, grant_id: expect.any(String), token_type: 'refresh_token' })
     expect(lines.find((line) => line.event === 'access.removed')).toMatchObject({ client_id: clientId, user_id: user.id })
     expect(lines.find((line) => line.event === 'logout')).toMatchObject({ client_id: null, user_id: user.id })
   })
