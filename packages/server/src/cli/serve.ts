@@ -5,6 +5,7 @@
  */
 import type { AddressInfo } from 'node:net'
 import type { FastifyBaseLogger } from 'fastify'
+import type { DestinationStream } from 'pino'
 import type { ServerConfig, TrustedProxies } from '../config/load.js'
 import { buildApp } from '../http/app.js'
 import { Metrics, listenMetrics, type MetricsListener } from '../http/metrics.js'
@@ -30,6 +31,21 @@ function logTrustProxy(log: FastifyBaseLogger, proxies: TrustedProxies | undefin
   }
 }
 
+/**
+ * Where the log goes: pretty lines for a person at a terminal, JSON lines (one object each, what
+ * log shippers read) otherwise. `pino-pretty` is loaded only when it is used.
+ */
+export async function logDestination(
+  format: ServerConfig['logFormat'],
+  isTerminal: boolean,
+  /** Where pretty lines are written; standard output when absent. */
+  destination?: NodeJS.WritableStream,
+): Promise<DestinationStream | undefined> {
+  if (format === 'json' || (format === 'auto' && !isTerminal)) return undefined
+  const { default: pretty } = await import('pino-pretty')
+  return pretty({ colorize: isTerminal, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', sync: true, ...(destination === undefined ? {} : { destination }) })
+}
+
 const LOOPBACK_HOSTS = new Set(['localhost', '[::1]'])
 
 /** Whether the issuer is plain http on a host other than loopback: codes, tokens and cookies then cross the network in clear. */
@@ -46,7 +62,8 @@ export async function serve(
   const tracing = await startTracing(options.env ?? {})
   const { store, keys, migrated } = await openRuntime(config)
   const metrics = new Metrics()
-  const app = await buildApp(config, { store, keys, now: nowSeconds, metrics, tracer: tracing?.tracer })
+  const logStream = await logDestination(config.logFormat, process.stdout.isTTY === true)
+  const app = await buildApp(config, { store, keys, now: nowSeconds, metrics, tracer: tracing?.tracer, ...(logStream === undefined ? {} : { logStream }) })
   if (tracing !== undefined) app.log.info({ tracing: tracing.destination }, `traces exported to ${tracing.destination}`)
   for (const warning of tracing?.warnings ?? []) app.log.warn(warning)
   if (migrated.length > 0) app.log.info({ migrations: migrated }, 'database migrated')

@@ -210,6 +210,7 @@ describe('loadConfig: every problem is a ConfigError naming the field', () => {
     expect(failure({}, { AUTHCODE_PORT: '65536' })).toMatch(/^AUTHCODE_PORT/)
     expect(failure({}, { AUTHCODE_PORT: '-1' })).toMatch(/^AUTHCODE_PORT/)
     expect(failure({}, { AUTHCODE_LOG_LEVEL: 'loud' })).toMatch(/^AUTHCODE_LOG_LEVEL/)
+    expect(failure({}, { AUTHCODE_LOG_FORMAT: 'xml' })).toMatch(/^AUTHCODE_LOG_FORMAT/)
   })
 
   it('AUTHCODE_SECRET shorter than 32 characters is refused', () => {
@@ -392,8 +393,8 @@ describe('AUTHCODE_* variables: one per config-file key, derived from the schema
   })
 
   it('strings, enums and the scopes map (a JSON object)', () => {
-    const config = load({}, { AUTHCODE_ACCESS_TOKEN_ALG: 'EdDSA', AUTHCODE_ACCESS_TOKEN_AUDIENCE: 'https://api.test', AUTHCODE_LOG_LEVEL: 'warn', AUTHCODE_DATA_DIR: 'state' })
-    expect(config).toMatchObject({ accessToken: { alg: 'EdDSA', audience: 'https://api.test' }, logLevel: 'warn', dataDir: join(dir, 'state') })
+    const config = load({}, { AUTHCODE_ACCESS_TOKEN_ALG: 'EdDSA', AUTHCODE_ACCESS_TOKEN_AUDIENCE: 'https://api.test', AUTHCODE_LOG_LEVEL: 'warn', AUTHCODE_LOG_FORMAT: 'json', AUTHCODE_DATA_DIR: 'state' })
+    expect(config).toMatchObject({ accessToken: { alg: 'EdDSA', audience: 'https://api.test' }, logLevel: 'warn', logFormat: 'json', dataDir: join(dir, 'state') })
     const scoped = load({ config: file({ scopes: { fromFile: 'From the file' } }) }, { AUTHCODE_SCOPES: '{"orders:read":"Read your orders"}' })
     // A map is replaced whole by the variable, not merged with the file's.
     expect(Object.keys(scoped.scopes)).toEqual(['openid', 'profile', 'email', 'orders:read'])

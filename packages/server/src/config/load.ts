@@ -44,6 +44,8 @@ export interface ServerConfig {
   /** `AUTHCODE_SECRET`: encrypts signing keys at rest. Never read from the config file. */
   secret: string | undefined
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+  /** `auto` (default): pretty when standard output is a terminal, one JSON object per line otherwise. */
+  logFormat: 'auto' | 'json' | 'pretty'
   /** The proxies in front whose `X-Forwarded-For` entries are believed; undefined: none (the header is ignored). */
   trustProxy: TrustedProxies | undefined
   /** Allows a plain-http issuer on a non-loopback host. Off; logged at start when on. */
@@ -331,6 +333,7 @@ export function loadConfig(flags: ConfigFlags, env: Readonly<Record<string, stri
     dataDir: resolve(cwd, vars.dataDir ?? file.dataDir ?? './data'),
     secret,
     logLevel: vars.logLevel ?? file.logLevel ?? 'info',
+    logFormat: vars.logFormat ?? file.logFormat ?? 'auto',
     trustProxy,
     dangerouslyAllowInsecureIssuer: allowInsecure,
     lifetimes,

@@ -27,6 +27,8 @@ export const configFileSchema = {
     dbPoolSize: { type: 'integer', minimum: 1, maximum: 1000 },
     dataDir: { type: 'string', minLength: 1 },
     logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+    // auto: pretty on a terminal, JSON lines otherwise (what log shippers read).
+    logFormat: { enum: ['auto', 'json', 'pretty'] },
     // false, a hop count or proxy addresses; true is refused in config/load.ts with what to give instead.
     trustProxy: { type: ['boolean', 'integer', 'array'], minimum: 1, minItems: 1, items: { type: 'string', minLength: 1 } },
     dangerouslyAllowInsecureIssuer: { type: 'boolean' },

@@ -22,6 +22,7 @@ export interface FileConfig {
   dbPoolSize?: number
   dataDir?: string
   logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+  logFormat?: 'auto' | 'json' | 'pretty'
   /** `false`, a hop count or addresses; `true` passes the schema only to be refused with a clear message. */
   trustProxy?: boolean | number | string[]
   dangerouslyAllowInsecureIssuer?: boolean
