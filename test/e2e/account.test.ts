@@ -121,7 +121,7 @@ describeInChromium('the account page in Chromium', () => {
     await saveScreenshot(page, 'demo-app-access-removed')
     expect(await page.textContent('body')).not.toMatch(/Something went wrong|stack|Error:|Sign in first/)
     expect(responses.filter((r) => r.url.startsWith(appUrl) && r.status >= 400)).toEqual([])
-    for (const key of sessionKeys) expect(await store.get(key)).toBeUndefined()
+    for (const key of sessionKeys) expect(await store.get(key, Math.floor(Date.now() / 1000))).toBeUndefined()
     await page.getByRole('link', { name: 'Home' }).click()
     await page.waitForURL(`${appUrl}/`)
     expect(await page.textContent('main')).not.toContain('You are signed in.')

@@ -31,6 +31,8 @@ export type AuthcodeClientErrorCode =
   | 'SESSION_NOT_FOUND'
   | 'SESSION_ENDED'
   | 'REFRESH_LOCK_TIMEOUT'
+  // the stores
+  | 'STORE_UNAVAILABLE'
 
 export class AuthcodeClientError extends Error {
   readonly code: AuthcodeClientErrorCode
@@ -92,7 +94,7 @@ export class NetworkError extends AuthcodeClientError {
   readonly timedOut: boolean
 
   constructor(url: string, timedOut: boolean, cause: unknown) {
-    super('NETWORK_ERROR', timedOut ? `request to ${url} timed out` : `request to ${url} failed`, { cause: networkCause(cause) })
+    super('NETWORK_ERROR', timedOut ? `request to ${url} timed out` : `request to ${url} failed`, { cause: causeSummary(cause) })
     this.timedOut = timedOut
   }
 }
@@ -119,8 +121,25 @@ export class SessionError extends AuthcodeClientError {
   }
 }
 
-/** Keeps only the system error's code and message (they name hosts, never request bodies). */
-function networkCause(cause: unknown): unknown {
+/**
+ * A login state store or token store did not answer: Redis down or unreachable, a command that
+ * timed out, a SQLite file that is locked or unwritable. Nothing was changed that the caller relies
+ * on; the same call may succeed once the store is back (no restart needed). The message names the
+ * store and what failed, never a key or a value.
+ */
+export class StoreError extends AuthcodeClientError {
+  constructor(message: string, cause?: unknown) {
+    // Only the driver error's name, message and code: a driver may hang the command (keys, values:
+    // tokens) on its error object.
+    super('STORE_UNAVAILABLE', message, cause === undefined ? undefined : { cause: causeSummary(cause) })
+  }
+}
+
+/**
+ * Keeps only the system or driver error's name, code and message (they name hosts and failures,
+ * never request bodies, keys or values).
+ */
+function causeSummary(cause: unknown): unknown {
   if (!(cause instanceof Error)) return undefined
   const inner = cause.cause instanceof Error ? cause.cause : cause
   const code = (inner as { code?: unknown }).code

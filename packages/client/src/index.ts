@@ -2,6 +2,9 @@
  * @authcode/client: the server-side half of the OAuth 2.0 authorization code flow on oauth4webapi —
  * login with state, PKCE and nonce kept server-side, callback validation, the back-channel code
  * exchange, token storage, refresh and revocation.
+ *
+ * Subpaths, each with its driver or framework as an optional peer dependency:
+ * `@authcode/client/express`, `/fastify`, `/sqlite` (better-sqlite3), `/redis` (ioredis).
  */
 export { OAuthClient, type SessionInfo } from './client.js'
 export type {
@@ -38,7 +41,6 @@ export {
   type TokenResponseSummary,
 } from './events.js'
 export { MemoryLoginStateStore, MemoryTokenStore } from './storage/memory.js'
-export { SqliteLoginStateStore, SqliteTokenStore } from './storage/sqlite.js'
 export {
   AuthcodeClientError,
   AuthorizationError,
@@ -47,6 +49,7 @@ export {
   NetworkError,
   OAuthServerError,
   SessionError,
+  StoreError,
   type AuthcodeClientErrorCode,
 } from './errors.js'
 export { AuthHandler, createAuthHandler, type AuthHandlerOptions, type AuthSession, type HandleOptions } from './web/handler.js'

@@ -99,7 +99,7 @@ describe('authcode() Express middleware against the authcode server', () => {
     expect(sessionCookie).toMatch(/^authcode_app_session=[\w-]{43}; Path=\/; HttpOnly; SameSite=Lax$/)
     expect(cookieNamed(done, 'authcode_app_login_')).toMatch(/Max-Age=0/)
     const sessionId = browser.cookies.get('authcode_app_session') ?? ''
-    const record = await store.get(sessionKey(sessionId))
+    const record = await store.get(sessionKey(sessionId), server.clock.now())
     if (record === undefined) throw new Error('no session stored')
 
     const dashboard = await browser.get(`${appUrl}/dashboard`)
@@ -119,7 +119,7 @@ describe('authcode() Express middleware against the authcode server', () => {
     expect(logout.status).toBe(303)
     expect(logout.headers.get('location')).toBe('/')
     expect(cookieNamed(logout, 'authcode_app_session=')).toMatch(/Max-Age=0/)
-    expect(await store.get(sessionKey(sessionId))).toBeUndefined()
+    expect(await store.get(sessionKey(sessionId), server.clock.now())).toBeUndefined()
     expect(browser.cookies.has('authcode_app_session')).toBe(false)
 
     const after = await browser.get(`${appUrl}/dashboard`)
@@ -148,8 +148,8 @@ describe('authcode() Express middleware against the authcode server', () => {
     await logIn(browser)
     const second = browser.cookies.get('authcode_app_session') ?? ''
     expect(second).not.toBe(first)
-    expect(await store.get(sessionKey(first)) === undefined).toBe(true)
-    expect(await store.get(sessionKey(second)) !== undefined).toBe(true)
+    expect(await store.get(sessionKey(first), server.clock.now()) === undefined).toBe(true)
+    expect(await store.get(sessionKey(second), server.clock.now()) !== undefined).toBe(true)
   })
 
   it('RFC 9700 §4.11.1: an off-site returnTo is ignored (no open redirect)', async () => {

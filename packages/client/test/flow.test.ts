@@ -64,7 +64,7 @@ describe('against the authcode server', () => {
     server.clock.advance(560)
     const refreshed = await client.getAccessToken(result.sessionId)
     expect(refreshed).not.toBe(result.tokens.accessToken)
-    const stored = await store.get(sessionKey(result.sessionId))
+    const stored = await store.get(sessionKey(result.sessionId), server.clock.now())
     expect(stored?.tokens.refreshToken).not.toBe(result.tokens.refreshToken)
     expect((await client.userinfo(result.sessionId)).sub).toBe(result.claims?.sub)
 
@@ -88,7 +88,7 @@ describe('against the authcode server', () => {
     expect(replay.status).toBe(400)
     server.clock.advance(600)
     await expect(client.getAccessToken(sessionId)).rejects.toMatchObject({ code: 'SESSION_ENDED' })
-    expect(await store.get(sessionKey(sessionId))).toBeUndefined()
+    expect(await store.get(sessionKey(sessionId), server.clock.now())).toBeUndefined()
   })
 
   it('refuses a forged iss with no token request, and the genuine callback after it (the attempt is burned)', async () => {

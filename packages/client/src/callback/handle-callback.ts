@@ -219,7 +219,7 @@ async function exchangeCode(
     }
     const claims = result.id_token === undefined ? undefined : await verifiedIdTokenClaims(context, as, response, result)
     const tokens = tokenSet(result, config.now())
-    const record: SessionRecord = { tokens, claims, createdAt: now, updatedAt: now }
+    const record: SessionRecord = { tokens, claims, createdAt: now, updatedAt: now, expiresAt: now + config.sessionTtl }
     await context.tokens.set(sessionKey(sessionId), record)
     emitToken(tokenResponseSummary(result, claims))
     return { sessionId, claims, tokens, returnTo: entry.returnTo }

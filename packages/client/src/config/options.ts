@@ -109,12 +109,18 @@ export interface ClientOptions {
   /** Where the server sends the user after RP-initiated logout, when it offers that. */
   postLogoutRedirectUri?: string
   /**
-   * Login attempts in flight; default a `MemoryLoginStateStore` (one process only;
-   * `SqliteLoginStateStore` for several). Either keeps at most 100 pending attempts per caller
-   * address and 10000 in all (`LoginStateLimits`).
+   * Login attempts in flight; default a `MemoryLoginStateStore` (one process only). When the app
+   * runs several processes, the callback may reach another process than the login: share one store
+   * (`SqliteLoginStateStore` from `@authcode/client/sqlite` on one machine, `RedisLoginStateStore`
+   * from `@authcode/client/redis` across machines). Each keeps at most 100 pending attempts per
+   * caller address and 10000 in all (`LoginStateLimits`).
    */
   loginStateStore?: LoginStateStore
-  /** Sessions' tokens; default a `MemoryTokenStore` (one process only). */
+  /**
+   * Sessions' tokens; default a `MemoryTokenStore` (one process only). Several processes share one
+   * store, like `loginStateStore`; the refresh lock in it makes one refresh at a time per session
+   * across all of them.
+   */
   tokenStore?: TokenStore
   /** The current time in seconds since the epoch; default the system clock. */
   now?: () => number
@@ -122,6 +128,13 @@ export interface ClientOptions {
   timeoutMs?: number
   /** How long a login attempt may take, in seconds; default 600. */
   loginTtl?: number
+  /**
+   * How long the token store keeps a session after its tokens were last stored (the login, then
+   * each refresh), in seconds; default 1209600 (14 days, the authcode server's refresh token idle
+   * lifetime). Set it to the server's refresh token lifetime: a session past it could not be
+   * refreshed anyway.
+   */
+  sessionTtl?: number
   /** An access token is refreshed this many seconds before it expires; default 60. */
   refreshLeeway?: number
   /** How long a refresh lock is held at most, in seconds (a crashed holder frees it then); default 30. */
@@ -148,6 +161,7 @@ export const DEFAULTS = Object.freeze({
   scope: 'openid',
   timeoutMs: 10_000,
   loginTtl: 600,
+  sessionTtl: 14 * 86_400,
   refreshLeeway: 60,
   refreshLockTtl: 30,
   refreshLockPollMs: 50,
@@ -170,6 +184,7 @@ export interface ResolvedConfig {
   readonly now: () => number
   readonly timeoutMs: number
   readonly loginTtl: number
+  readonly sessionTtl: number
   readonly refreshLeeway: number
   readonly refreshLockTtl: number
   readonly refreshLockPollMs: number
@@ -390,6 +405,7 @@ export function resolveConfig(options: ClientOptions): ResolvedConfig {
     now: options.now ?? (() => Math.floor(Date.now() / 1000)),
     timeoutMs,
     loginTtl: positive('loginTtl', options.loginTtl, DEFAULTS.loginTtl),
+    sessionTtl: positive('sessionTtl', options.sessionTtl, DEFAULTS.sessionTtl),
     refreshLeeway: positive('refreshLeeway', options.refreshLeeway, DEFAULTS.refreshLeeway),
     refreshLockTtl,
     refreshLockPollMs: positive('refreshLockPollMs', options.refreshLockPollMs, DEFAULTS.refreshLockPollMs),

@@ -61,9 +61,12 @@ export function loginLimits(options: LoginStateLimits): Readonly<Required<LoginS
 }
 
 /**
- * Storage of login attempts. Implementations must make `take` atomic: two concurrent `take`s of one
- * id return the entry to at most one of them. Entries whose `expiresAt` is at or before `now` are
- * never returned.
+ * Storage of login attempts, shared by every process of the app when a callback may reach another
+ * process than the login (SQLite on one machine, Redis across machines). Implementations must make
+ * `take` atomic: two concurrent `take`s of one id — from one process or several — return the entry
+ * to at most one of them. Entries whose `expiresAt` is at or before `now` are never returned, and
+ * the store drops them on its own (Redis by key expiry, the others at the next `save`). A store
+ * that cannot answer rejects with a `StoreError` (`STORE_UNAVAILABLE`), never hangs.
  */
 export interface LoginStateStore {
   /**

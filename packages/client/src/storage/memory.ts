@@ -1,9 +1,9 @@
 /**
- * In-memory stores: the defaults, fine for one process. Several processes behind a load balancer
- * need shared stores (`SqliteLoginStateStore`, `SqliteTokenStore`).
+ * In-memory stores: the defaults, fine for one process. Several processes need shared stores:
+ * `@authcode/client/sqlite` on one machine, `@authcode/client/redis` across machines.
  */
 import { loginLimits, type LoginState, type LoginStateLimits, type LoginStateStore } from '../login/state-store.js'
-import type { SessionRecord, TokenStore } from '../tokens/store.js'
+import { sessionExpired, type SessionRecord, type TokenStore } from '../tokens/store.js'
 
 /**
  * Login attempts in a `Map`, bounded twice: past `maxPerCaller` attempts of one caller that caller's
@@ -63,16 +63,30 @@ export class MemoryLoginStateStore implements LoginStateStore {
   }
 }
 
-/** Sessions in a `Map`, with the refresh lock as a lease beside each entry. */
-export class MemoryTokenStore implements TokenStore {
-  readonly #sessions = new Map<string, { record: SessionRecord; lock: { owner: string; until: number } | undefined }>()
+interface SessionEntry {
+  record: SessionRecord
+  lock: { owner: string; until: number } | undefined
+}
 
-  async get(key: string): Promise<SessionRecord | undefined> {
-    return this.#sessions.get(key)?.record
+/**
+ * Sessions in a `Map`, with the refresh lock as a lease beside each entry. A write moves the
+ * session to the end, so the `Map` runs from the least recently stored: each `set` drops expired
+ * sessions from the front.
+ */
+export class MemoryTokenStore implements TokenStore {
+  readonly #sessions = new Map<string, SessionEntry>()
+
+  async get(key: string, now: number): Promise<SessionRecord | undefined> {
+    return this.#live(key, now)?.record
   }
 
   async set(key: string, record: SessionRecord): Promise<void> {
     const existing = this.#sessions.get(key)
+    this.#sessions.delete(key)
+    for (const [id, entry] of this.#sessions) {
+      if (!sessionExpired(entry.record, record.updatedAt)) break
+      this.#sessions.delete(id)
+    }
     this.#sessions.set(key, { record, lock: existing?.lock })
   }
 
@@ -81,7 +95,7 @@ export class MemoryTokenStore implements TokenStore {
   }
 
   async acquireRefreshLock(key: string, owner: string, until: number, now: number): Promise<boolean> {
-    const entry = this.#sessions.get(key)
+    const entry = this.#live(key, now)
     if (entry === undefined) return false
     if (entry.lock !== undefined && entry.lock.owner !== owner && entry.lock.until > now) return false
     entry.lock = { owner, until }
@@ -91,5 +105,18 @@ export class MemoryTokenStore implements TokenStore {
   async releaseRefreshLock(key: string, owner: string): Promise<void> {
     const entry = this.#sessions.get(key)
     if (entry?.lock?.owner === owner) entry.lock = undefined
+  }
+
+  /** How many sessions are kept, expired ones not yet dropped included (for tests). */
+  get size(): number {
+    return this.#sessions.size
+  }
+
+  /** The session's entry unless it expired (then it is dropped). */
+  #live(key: string, now: number): SessionEntry | undefined {
+    const entry = this.#sessions.get(key)
+    if (entry === undefined || !sessionExpired(entry.record, now)) return entry
+    this.#sessions.delete(key)
+    return undefined
   }
 }

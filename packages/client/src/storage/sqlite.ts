@@ -1,13 +1,16 @@
 /**
- * Stores over SQLite tables (better-sqlite3, WAL), shareable by several processes on one machine:
- * `SqliteTokenStore` for sessions, `SqliteLoginStateStore` for login attempts (both may use one
- * database). The refresh lock is a lease in the session's own row, taken with one conditional
- * UPDATE, so of two processes racing for it exactly one wins; a login attempt is taken with one
- * DELETE … RETURNING, so it is used once.
+ * `@authcode/client/sqlite`: stores over SQLite tables (better-sqlite3, WAL), shareable by several
+ * processes on one machine: `SqliteTokenStore` for sessions, `SqliteLoginStateStore` for login
+ * attempts (both may use one database). The refresh lock is a lease in the session's own row, taken
+ * with one conditional UPDATE, so of two processes racing for it exactly one wins; a login attempt
+ * is taken with one DELETE … RETURNING, so it is used once. Expired rows go at the next write.
  *
- * Tokens and PKCE verifiers are stored as given (not encrypted): protect the file like a secret.
+ * better-sqlite3 is an optional peer dependency: install it (and `@types/better-sqlite3` for
+ * TypeScript) to use this module. Tokens and PKCE verifiers are stored as given (not encrypted):
+ * protect the file like a secret.
  */
 import type { Database } from 'better-sqlite3'
+import { StoreError } from '../errors.js'
 import { loginLimits, type LoginState, type LoginStateLimits, type LoginStateStore } from '../login/state-store.js'
 import type { SessionRecord, TokenStore } from '../tokens/store.js'
 
@@ -19,8 +22,12 @@ CREATE TABLE IF NOT EXISTS ${TABLE} (
   record TEXT NOT NULL,
   updated_at INTEGER NOT NULL,
   lock_owner TEXT,
-  lock_until INTEGER
+  lock_until INTEGER,
+  expires_at INTEGER
 ) STRICT`
+
+/** Tables made by 0.1 have no expires_at: added (NULL, kept until deleted) before the index on it. */
+const SESSION_EXPIRY = `CREATE INDEX IF NOT EXISTS ${TABLE}_expires ON ${TABLE} (expires_at) WHERE expires_at IS NOT NULL`
 
 const LOGIN_TABLE = 'authcode_client_logins'
 
@@ -47,17 +54,35 @@ function prepareDatabase(name: string, db: Database, schema: string): void {
   db.exec(schema)
 }
 
+/**
+ * Runs one store operation; a driver failure (a locked or unwritable file, a closed connection)
+ * becomes a `StoreError` naming the store and the operation.
+ */
+function guarded<T>(store: string, operation: string, run: () => T): T {
+  try {
+    return run()
+  } catch (error) {
+    throw new StoreError(`${store}: ${operation} failed`, error)
+  }
+}
+
 /** Opens (or creates) a database file; loads better-sqlite3 only when called. */
 async function openDatabase(filename: string): Promise<Database> {
   if (typeof filename !== 'string' || filename === '') throw new TypeError('filename must be a non-empty string')
-  const { default: BetterSqlite3 } = await import('better-sqlite3')
+  let BetterSqlite3: typeof import('better-sqlite3')
+  try {
+    ;({ default: BetterSqlite3 } = await import('better-sqlite3'))
+  } catch (error) {
+    // An optional peer dependency: say what to install rather than a bare module-not-found.
+    throw new Error('@authcode/client/sqlite needs better-sqlite3: npm install better-sqlite3', { cause: error })
+  }
   return new BetterSqlite3(filename)
 }
 
 export class SqliteTokenStore implements TokenStore {
   readonly #db: Database
   readonly #get
-  readonly #set
+  readonly #set: (key: string, record: SessionRecord) => void
   readonly #delete
   readonly #acquire
   readonly #release
@@ -74,16 +99,26 @@ export class SqliteTokenStore implements TokenStore {
    */
   constructor(db: Database) {
     prepareDatabase('SqliteTokenStore', db, SCHEMA)
+    const columns = db.prepare<[], { name: string }>(`SELECT name FROM pragma_table_info('${TABLE}')`).all()
+    if (!columns.some((column) => column.name === 'expires_at')) db.exec(`ALTER TABLE ${TABLE} ADD COLUMN expires_at INTEGER`)
+    db.exec(SESSION_EXPIRY)
     this.#db = db
-    this.#get = db.prepare<[string], { record: string }>(`SELECT record FROM ${TABLE} WHERE id = ?`)
-    this.#set = db.prepare<[string, string, number]>(
-      `INSERT INTO ${TABLE} (id, record, updated_at) VALUES (?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET record = excluded.record, updated_at = excluded.updated_at`,
+    this.#get = db.prepare<[string, number], { record: string }>(`SELECT record FROM ${TABLE} WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)`)
+    const purge = db.prepare<[number]>(`DELETE FROM ${TABLE} WHERE expires_at <= ?`)
+    // The lock columns are left as they are: a refresh stores its result while it holds the lock.
+    const upsert = db.prepare<[string, string, number, number | null]>(
+      `INSERT INTO ${TABLE} (id, record, updated_at, expires_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET record = excluded.record, updated_at = excluded.updated_at, expires_at = excluded.expires_at`,
     )
+    const set = db.transaction((key: string, record: SessionRecord) => {
+      purge.run(record.updatedAt)
+      upsert.run(key, JSON.stringify(record), record.updatedAt, record.expiresAt ?? null)
+    })
+    this.#set = (key, record) => set.immediate(key, record)
     this.#delete = db.prepare<[string]>(`DELETE FROM ${TABLE} WHERE id = ?`)
-    this.#acquire = db.prepare<[string, number, string, string, number]>(
+    this.#acquire = db.prepare<[string, number, string, number, string, number]>(
       `UPDATE ${TABLE} SET lock_owner = ?, lock_until = ?
-       WHERE id = ? AND (lock_owner IS NULL OR lock_owner = ? OR lock_until <= ?)`,
+       WHERE id = ? AND (expires_at IS NULL OR expires_at > ?) AND (lock_owner IS NULL OR lock_owner = ? OR lock_until <= ?)`,
     )
     this.#release = db.prepare<[string, string]>(`UPDATE ${TABLE} SET lock_owner = NULL, lock_until = NULL WHERE id = ? AND lock_owner = ?`)
   }
@@ -93,25 +128,25 @@ export class SqliteTokenStore implements TokenStore {
     return new SqliteTokenStore(await openDatabase(filename))
   }
 
-  async get(key: string): Promise<SessionRecord | undefined> {
-    const row = this.#get.get(key)
+  async get(key: string, now: number): Promise<SessionRecord | undefined> {
+    const row = guarded('SqliteTokenStore', 'get', () => this.#get.get(key, now))
     return row === undefined ? undefined : (JSON.parse(row.record) as SessionRecord)
   }
 
   async set(key: string, record: SessionRecord): Promise<void> {
-    this.#set.run(key, JSON.stringify(record), record.updatedAt)
+    guarded('SqliteTokenStore', 'set', () => this.#set(key, record))
   }
 
   async delete(key: string): Promise<void> {
-    this.#delete.run(key)
+    guarded('SqliteTokenStore', 'delete', () => this.#delete.run(key))
   }
 
   async acquireRefreshLock(key: string, owner: string, until: number, now: number): Promise<boolean> {
-    return this.#acquire.run(owner, until, key, owner, now).changes === 1
+    return guarded('SqliteTokenStore', 'acquireRefreshLock', () => this.#acquire.run(owner, until, key, now, owner, now).changes === 1)
   }
 
   async releaseRefreshLock(key: string, owner: string): Promise<void> {
-    this.#release.run(key, owner)
+    guarded('SqliteTokenStore', 'releaseRefreshLock', () => this.#release.run(key, owner))
   }
 
   /** Closes the connection. */
@@ -175,11 +210,11 @@ export class SqliteLoginStateStore implements LoginStateStore {
   }
 
   async save(loginId: string, state: LoginState): Promise<void> {
-    this.#save(loginId, state)
+    guarded('SqliteLoginStateStore', 'save', () => this.#save(loginId, state))
   }
 
   async take(loginId: string, now: number): Promise<LoginState | undefined> {
-    const row = this.#take.get(loginId)
+    const row = guarded('SqliteLoginStateStore', 'take', () => this.#take.get(loginId))
     return row === undefined || row.expires_at <= now ? undefined : (JSON.parse(row.state) as LoginState)
   }
 

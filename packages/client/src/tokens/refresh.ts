@@ -30,7 +30,7 @@ function needsRefresh(context: ClientContext, record: SessionRecord, rejected: s
 export async function freshSession(context: ClientContext, sessionId: string, rejected?: string): Promise<SessionRecord> {
   if (typeof sessionId !== 'string' || sessionId === '') throw new TypeError('sessionId must be a non-empty string')
   const key = sessionKey(sessionId)
-  const record = await context.tokens.get(key)
+  const record = await context.tokens.get(key, context.config.now())
   if (record === undefined) throw new SessionError('SESSION_NOT_FOUND', 'no such session (never opened, logged out, or ended)')
   if (!needsRefresh(context, record, rejected)) return record
 
@@ -53,7 +53,7 @@ async function refreshUnderLock(context: ClientContext, key: string, session: Fi
     if (await tokens.acquireRefreshLock(key, owner, now + config.refreshLockTtl, now)) {
       try {
         // Re-read under the lock: another process may have refreshed since the first look.
-        const record = await tokens.get(key)
+        const record = await tokens.get(key, config.now())
         if (record === undefined) throw new SessionError('SESSION_ENDED', 'the session ended')
         if (!needsRefresh(context, record, rejected)) return record
         return await refresh(context, key, session, record, rejected)
@@ -61,7 +61,7 @@ async function refreshUnderLock(context: ClientContext, key: string, session: Fi
         await tokens.releaseRefreshLock(key, owner)
       }
     }
-    const record = await tokens.get(key)
+    const record = await tokens.get(key, config.now())
     if (record === undefined) throw new SessionError('SESSION_ENDED', 'the session ended while another refresh was in progress')
     if (!needsRefresh(context, record, rejected)) return record
     if (attempt >= attempts) throw new SessionError('REFRESH_LOCK_TIMEOUT', 'gave up waiting for another process to refresh this session')
@@ -158,6 +158,7 @@ async function refresh(context: ClientContext, key: string, session: Fingerprint
     claims,
     createdAt: record.createdAt,
     updatedAt: now,
+    expiresAt: now + config.sessionTtl,
   }
   await context.tokens.set(key, updated)
   // Claims of a refreshed ID token, or none: the first ID token's auth_time is not this response's.

@@ -20,7 +20,7 @@ import { clientAuthentication, oauthClient, requestOptions, toClientError } from
 export async function revoke(context: ClientContext, sessionId: string): Promise<boolean> {
   if (typeof sessionId !== 'string' || sessionId === '') throw new TypeError('sessionId must be a non-empty string')
   const key = sessionKey(sessionId)
-  const record = await context.tokens.get(key)
+  const record = await context.tokens.get(key, context.config.now())
   if (record === undefined) throw new SessionError('SESSION_NOT_FOUND', 'no such session (never opened, logged out, or ended)')
   const timer = startTimer()
   const { refreshToken, accessToken } = record.tokens
@@ -81,7 +81,7 @@ export interface LogoutResult {
  */
 export async function logout(context: ClientContext, sessionId: string): Promise<LogoutResult> {
   if (typeof sessionId !== 'string' || sessionId === '') throw new TypeError('sessionId must be a non-empty string')
-  const record = await context.tokens.get(sessionKey(sessionId))
+  const record = await context.tokens.get(sessionKey(sessionId), context.config.now())
   if (record === undefined) return { revoked: false, revocationError: undefined, endSessionUrl: undefined }
   let revoked = false
   let revocationError: AuthcodeClientError | undefined

@@ -25,18 +25,38 @@ export interface SessionRecord {
   /** The validated ID token's claims (`sub`, `name`, …), when an ID token was issued. */
   readonly claims: Readonly<Record<string, JsonValue | undefined>> | undefined
   readonly createdAt: number
+  /** When the tokens were last stored (the login, then each refresh). */
   readonly updatedAt: number
+  /**
+   * When the store forgets the session: `updatedAt` plus the client's `sessionTtl`, so a session
+   * nobody refreshes for that long goes away by itself. Undefined (records written by 0.1) keeps it
+   * until it is deleted.
+   */
+  readonly expiresAt?: number | undefined
 }
 
 /**
- * Storage of sessions. `acquireRefreshLock` is a lease: it succeeds when nobody else holds an
- * unexpired lock on that session (taken atomically, so two processes sharing the store cannot both
- * win) and fails for an unknown session. Deleting a session drops its lock.
+ * Storage of sessions, shared by every process of the app when it should survive a process (SQLite
+ * on one machine, Redis across machines). Times are seconds since the epoch, given by the caller.
+ *
+ * - `get` never returns a record whose `expiresAt` is at or before `now`; a store drops such records
+ *   on its own (Redis by key expiry, the others when they next write).
+ * - `set` replaces the record and keeps a refresh lock held on it.
+ * - `acquireRefreshLock` is a lease: it succeeds when nobody else holds an unexpired lock on that
+ *   session (taken atomically, so two processes sharing the store cannot both win; the owner may
+ *   take it again) and fails for an unknown or expired session. `releaseRefreshLock` frees it only
+ *   for its owner. Deleting a session drops its lock.
+ * - A store that cannot answer rejects with a `StoreError` (`STORE_UNAVAILABLE`), never hangs.
  */
 export interface TokenStore {
-  get(key: string): Promise<SessionRecord | undefined>
+  get(key: string, now: number): Promise<SessionRecord | undefined>
   set(key: string, record: SessionRecord): Promise<void>
   delete(key: string): Promise<void>
   acquireRefreshLock(key: string, owner: string, until: number, now: number): Promise<boolean>
   releaseRefreshLock(key: string, owner: string): Promise<void>
+}
+
+/** Whether a stored session is past its `expiresAt` at `now`. */
+export function sessionExpired(record: SessionRecord, now: number): boolean {
+  return record.expiresAt !== undefined && record.expiresAt <= now
 }
