@@ -179,3 +179,26 @@ describe('authorizationResponseUri', () => {
     expect(Object.fromEntries(uri.searchParams)).toEqual({ error: 'invalid_scope', error_description: 'scope is missing', iss: ISSUER })
   })
 })
+
+describe('offline_access (OIDC Core §11)', () => {
+  const offline = (client: ClientRecord = confidentialClient()) => ({ ...client, scopes: [...client.scopes, 'offline_access'] })
+  const scopesOf = (overrides: Record<string, string | undefined>, client: ClientRecord = offline()) =>
+    validateAuthorizationRequest(request(overrides), trusted(client), [...SERVER_SCOPES, 'offline_access']).scopes
+
+  it('is granted when asked for with prompt=consent: the user is asked, and the grant says so', () => {
+    expect(scopesOf({ scope: 'openid offline_access', prompt: 'consent' })).toEqual(['openid', 'offline_access'])
+  })
+
+  it('is ignored without prompt=consent in an OpenID request (the rest of the request goes on)', () => {
+    expect(scopesOf({ scope: 'openid profile offline_access' })).toEqual(['openid', 'profile'])
+    expect(scopesOf({ scope: 'openid offline_access', prompt: 'login' })).toEqual(['openid'])
+  })
+
+  it('outside OpenID (no openid scope) it is a scope like any other', () => {
+    expect(scopesOf({ scope: 'profile offline_access' })).toEqual(['profile', 'offline_access'])
+  })
+
+  it('a client not registered for it still gets invalid_scope', async () => {
+    await oauthError(() => scopesOf({ scope: 'openid offline_access', prompt: 'consent' }, confidentialClient()), 'invalid_scope')
+  })
+})
