@@ -83,6 +83,8 @@ export const DEFAULT_SCOPES: Readonly<Record<string, string>> = Object.freeze({
   openid: 'Sign you in with your account identifier',
   profile: 'Your name and username',
   email: 'Your email address and whether it is verified',
+  // OIDC Core §11: granted only with prompt=consent (protocol/authorize.ts).
+  offline_access: 'Keep access while you are not using the app',
 })
 
 export const DEFAULT_PORT = 4000

@@ -67,6 +67,9 @@ export function echoableState(params: Params): string | undefined {
   }
 }
 
+/** OIDC Core §11: the scope that asks for a refresh token usable while the user is away. */
+export const OFFLINE_ACCESS = 'offline_access'
+
 const PROMPTS = new Set<string>(['none', 'login', 'consent', 'select_account'])
 
 /** Phase two: everything else; errors are redirected to the trusted redirect URI. */
@@ -86,8 +89,8 @@ export function validateAuthorizationRequest(params: Params, trusted: TrustedRed
     throw new OAuthError('request_uri_not_supported', 'request_uri is not supported')
   }
 
-  const scopes = parseScope(invalidScopeIfMissing(params.single('scope')))
-  checkScopesAllowed(scopes, client.scopes.filter((scope) => serverScopes.includes(scope)))
+  const requested = parseScope(invalidScopeIfMissing(params.single('scope')))
+  checkScopesAllowed(requested, client.scopes.filter((scope) => serverScopes.includes(scope)))
 
   const pkce = readCodeChallenge(params.single('code_challenge'), params.single('code_challenge_method'))
   // OAuth 2.1 §4.1.1: required for public clients; confidential ones only by explicit registration.
@@ -97,6 +100,7 @@ export function validateAuthorizationRequest(params: Params, trusted: TrustedRed
 
   const prompt = readPrompt(params.single('prompt'))
   const maxAge = readMaxAge(params.single('max_age'))
+  const scopes = withOfflineAccessRule(requested, prompt)
 
   return {
     clientId: client.clientId,
@@ -111,6 +115,16 @@ export function validateAuthorizationRequest(params: Params, trusted: TrustedRed
     maxAge,
     loginHint: params.single('login_hint'),
   }
+}
+
+/**
+ * OIDC Core §11: in an OpenID request, `offline_access` (a refresh token that keeps access while
+ * the user is away) counts only when the request also asks for consent (`prompt=consent`), so the
+ * user is always asked for it; otherwise it is ignored and the rest of the request goes on.
+ */
+function withOfflineAccessRule(scopes: string[], prompt: readonly Prompt[]): string[] {
+  if (!scopes.includes('openid') || !scopes.includes(OFFLINE_ACCESS) || prompt.includes('consent')) return scopes
+  return scopes.filter((scope) => scope !== OFFLINE_ACCESS)
 }
 
 // OIDC Core §3.1.2.1: space-delimited; `none` must stand alone.
