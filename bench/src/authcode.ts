@@ -122,6 +122,7 @@ export class AuthcodeServer {
       emailVerified: true,
       createdAt: now,
       updatedAt: now,
+      disabledAt: null,
     })
 
     const child = fork(BIN, ['serve', '--port', String(port), '--db', db, '--config', configPath], {
@@ -157,6 +158,7 @@ export class AuthcodeServer {
         emailVerified: true,
         createdAt: now,
         updatedAt: now,
+        disabledAt: null,
       })
       const value = randomToken()
       await this.#store.createLoginSession({ idHash: hashToken(value), userId, authTime: now, createdAt: now, expiresAt: now + 86_400, browserHash: null })

@@ -123,6 +123,7 @@ export async function startServer(
         emailVerified: true,
         createdAt: now,
         updatedAt: now,
+        disabledAt: null,
       })
       return { id, username, password }
     },

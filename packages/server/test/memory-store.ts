@@ -9,6 +9,10 @@
 import {
   DuplicateError,
   type AccessTokenRecord,
+  type AdminTokenRecord,
+  type ClientChanges,
+  type UserChanges,
+  type UserPage,
   type AppAccess,
   type AttemptLimit,
   type ClientRecord,
@@ -50,6 +54,7 @@ export class MemoryStore implements Store {
   readonly accessTokens = new Map<string, AccessTokenRecord>()
   readonly signingKeys = new Map<string, SigningKeyRecord>()
   readonly rateLimits = new Map<string, RateLimitRow>()
+  readonly adminTokens = new Map<string, AdminTokenRecord>()
 
   // clients
 
@@ -72,6 +77,37 @@ export class MemoryStore implements Store {
     const owned = (record: { clientId: string }) => record.clientId === clientId
     for (const table of [this.interactions, this.grants, this.codes, this.refreshTokens, this.accessTokens]) deleteWhere(table, owned)
     deleteWhere(this.consents, owned)
+    return true
+  }
+
+  async updateClient(clientId: string, changes: ClientChanges): Promise<ClientRecord | undefined> {
+    const client = this.clients.get(clientId)
+    if (client === undefined) return undefined
+    const updated: ClientRecord = {
+      ...client,
+      name: changes.name ?? client.name,
+      redirectUris: changes.redirectUris ?? client.redirectUris,
+      scopes: changes.scopes ?? client.scopes,
+      postLogoutRedirectUris: changes.postLogoutRedirectUris ?? client.postLogoutRedirectUris,
+    }
+    this.clients.set(clientId, copy(updated))
+    const { redirectUris } = changes
+    if (redirectUris !== undefined) {
+      deleteWhere(this.interactions, (interaction) => interaction.clientId === clientId)
+      deleteWhere(this.codes, (code) => code.clientId === clientId && code.consumedAt === null && !redirectUris.includes(code.redirectUri))
+    }
+    return copy(updated)
+  }
+
+  async rotateClientSecret(clientId: string, secretHash: string, previousExpiresAt: number | null): Promise<boolean> {
+    const client = this.clients.get(clientId)
+    if (client === undefined || client.secretHash === null) return false
+    this.clients.set(clientId, {
+      ...client,
+      secretHash,
+      previousSecretHash: previousExpiresAt === null ? null : client.secretHash,
+      previousSecretExpiresAt: previousExpiresAt,
+    })
     return true
   }
 
@@ -99,6 +135,73 @@ export class MemoryStore implements Store {
     return true
   }
 
+  async listUsers(page: UserPage = {}): Promise<UserRecord[]> {
+    const { after } = page
+    const users = [...this.users.values()]
+      .filter((user) => after === undefined || compareBytes(user.username, after) > 0)
+      .toSorted((a, b) => compareBytes(a.username, b.username))
+    return users.slice(0, page.limit ?? users.length).map(copy)
+  }
+
+  async updateUser(userId: string, changes: UserChanges, now: number): Promise<UserRecord | undefined> {
+    const user = this.users.get(userId)
+    if (user === undefined) return undefined
+    const updated: UserRecord = {
+      ...user,
+      name: changes.name === undefined ? user.name : changes.name,
+      email: changes.email === undefined ? user.email : changes.email,
+      emailVerified: changes.emailVerified ?? user.emailVerified,
+      updatedAt: now,
+    }
+    this.users.set(userId, updated)
+    return copy(updated)
+  }
+
+  async setPassword(userId: string, passwordHash: string, now: number, keepSessionHash?: string): Promise<boolean> {
+    const user = this.users.get(userId)
+    if (user === undefined) return false
+    this.users.set(userId, { ...user, passwordHash, updatedAt: now })
+    deleteWhere(this.loginSessions, (session) => session.userId === userId && session.idHash !== keepSessionHash)
+    return true
+  }
+
+  async disableUser(userId: string, now: number): Promise<boolean> {
+    const user = this.users.get(userId)
+    if (user === undefined) return false
+    this.users.set(userId, { ...user, disabledAt: user.disabledAt ?? now })
+    deleteWhere(this.loginSessions, (session) => session.userId === userId)
+    for (const grant of this.grants.values()) if (grant.userId === userId) this.#revoke(grant.id, now)
+    return true
+  }
+
+  async enableUser(userId: string): Promise<boolean> {
+    const user = this.users.get(userId)
+    if (user === undefined) return false
+    this.users.set(userId, { ...user, disabledAt: null })
+    return true
+  }
+
+  /** Everything that references the user goes with it, as the foreign keys cascade. */
+  async deleteUser(userId: string): Promise<boolean> {
+    if (!this.users.delete(userId)) return false
+    const owned = (record: { userId: string | null }) => record.userId === userId
+    for (const table of [this.loginSessions, this.interactions, this.consents, this.grants, this.codes, this.refreshTokens, this.accessTokens]) {
+      deleteWhere<{ userId: string | null }>(table, owned)
+    }
+    return true
+  }
+
+  async importUsers(users: UserRecord[]): Promise<void> {
+    const ids = new Set(this.users.keys())
+    const usernames = new Set([...this.users.values()].map((user) => user.username))
+    for (const user of users) {
+      if (ids.has(user.id) || usernames.has(user.username)) throw new DuplicateError(`user ${user.username} exists already`)
+      ids.add(user.id)
+      usernames.add(user.username)
+    }
+    for (const user of users) this.users.set(user.id, copy(user))
+  }
+
   // login sessions
 
   async createLoginSession(session: LoginSessionRecord): Promise<void> {
@@ -108,7 +211,8 @@ export class MemoryStore implements Store {
 
   async getLoginSession(idHash: string, now: number): Promise<LoginSessionRecord | undefined> {
     const session = this.loginSessions.get(idHash)
-    return session !== undefined && session.expiresAt > now ? copy(session) : undefined
+    const live = session !== undefined && session.expiresAt > now && this.users.get(session.userId)?.disabledAt === null
+    return live ? copy(session) : undefined
   }
 
   async deleteBrowserSessions(browserHash: string | undefined, idHash: string | undefined): Promise<void> {
@@ -303,6 +407,43 @@ export class MemoryStore implements Store {
     for (const kid of kids) this.signingKeys.delete(kid)
   }
 
+  async retireSigningKey(kid: string, now: number): Promise<boolean> {
+    const key = this.signingKeys.get(kid)
+    if (key === undefined || key.retiredAt !== null) return false
+    this.signingKeys.set(kid, { ...key, retiredAt: now })
+    return true
+  }
+
+  // admin tokens
+
+  async createAdminToken(token: AdminTokenRecord): Promise<void> {
+    const taken = [...this.adminTokens.values()].some(
+      (other) => other.id === token.id || other.tokenHash === token.tokenHash || (other.name === token.name && other.revokedAt === null && token.revokedAt === null),
+    )
+    if (taken) throw new DuplicateError(`admin token ${token.name} exists already`)
+    this.adminTokens.set(token.id, copy(token))
+  }
+
+  async listAdminTokens(): Promise<AdminTokenRecord[]> {
+    return [...this.adminTokens.values()].toSorted((a, b) => a.createdAt - b.createdAt || compare(a.id, b.id)).map(copy)
+  }
+
+  async getAdminTokenByHash(tokenHash: string): Promise<AdminTokenRecord | undefined> {
+    return copy([...this.adminTokens.values()].find((token) => token.tokenHash === tokenHash))
+  }
+
+  async markAdminTokenUsed(id: string, now: number): Promise<void> {
+    const token = this.adminTokens.get(id)
+    if (token !== undefined) this.adminTokens.set(id, { ...token, lastUsedAt: now })
+  }
+
+  async revokeAdminToken(id: string, now: number): Promise<boolean> {
+    const token = this.adminTokens.get(id)
+    if (token === undefined || token.revokedAt !== null) return false
+    this.adminTokens.set(id, { ...token, revokedAt: now })
+    return true
+  }
+
   // rate limits
 
   async reserveAttempt(key: string, limit: AttemptLimit, now: number): Promise<Reservation> {
@@ -349,6 +490,8 @@ export class MemoryStore implements Store {
 
 const consentKey = (userId: string, clientId: string): string => `${userId}\0${clientId}`
 const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
+/** UTF-8 byte order, as SQLite's BINARY and PostgreSQL's `C` collation compare. */
+const compareBytes = (a: string, b: string): number => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'))
 
 /** Deletes the entries whose value matches; returns how many. */
 function deleteWhere<V>(map: Map<string, V>, matches: (value: V) => boolean): number {

@@ -55,6 +55,9 @@ export function confidentialClient(overrides: Partial<ClientRecord> = {}): Clien
     idTokenSignedResponseAlg: 'RS256',
     pkceOptional: false,
     firstParty: false,
+    postLogoutRedirectUris: [],
+    previousSecretHash: null,
+    previousSecretExpiresAt: null,
     createdAt: NOW - DAY,
     ...overrides,
   }
@@ -75,6 +78,7 @@ export function testUser(overrides: Partial<UserRecord> = {}): UserRecord {
     emailVerified: true,
     createdAt: NOW - DAY,
     updatedAt: NOW - DAY,
+    disabledAt: null,
     ...overrides,
   }
 }

@@ -136,6 +136,7 @@ export async function userAdd(config: ServerConfig, options: UserAddOptions, io:
       emailVerified: options.emailVerified,
       createdAt: now,
       updatedAt: now,
+      disabledAt: null,
     })
     if (options.json) printJson(io, { user_id: id, username: options.username })
     else io.out(`added user ${options.username}`)

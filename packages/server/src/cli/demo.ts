@@ -48,6 +48,7 @@ export async function ensureDemo(store: Store, config: ServerConfig, now: number
       emailVerified: true,
       createdAt: now,
       updatedAt: now,
+      disabledAt: null,
     })
   } else if (saved.password !== undefined) {
     demo.password = saved.password

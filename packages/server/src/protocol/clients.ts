@@ -69,6 +69,9 @@ export function registerClient(input: ClientRegistration, offeredScopes: readonl
       idTokenSignedResponseAlg: alg,
       pkceOptional: input.pkceOptional ?? false,
       firstParty: input.firstParty ?? false,
+      postLogoutRedirectUris: [],
+      previousSecretHash: null,
+      previousSecretExpiresAt: null,
       createdAt: now,
     },
   }

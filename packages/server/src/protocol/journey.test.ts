@@ -52,6 +52,9 @@ const CLIENT: ClientRecord = {
   idTokenSignedResponseAlg: 'RS256',
   pkceOptional: false,
   firstParty: false,
+  postLogoutRedirectUris: [],
+  previousSecretHash: null,
+  previousSecretExpiresAt: null,
   createdAt: NOW - 1000,
 }
 
@@ -92,6 +95,7 @@ async function world(options: { interactionsPerIp?: number; skipForFirstParty?: 
     emailVerified: false,
     createdAt: NOW - 1000,
     updatedAt: NOW - 1000,
+    disabledAt: null,
   })
   const alice = user('user-alice', 'alice')
   const bob = user('user-bob', 'bob')

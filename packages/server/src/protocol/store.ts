@@ -30,7 +30,24 @@ export interface ClientRecord {
   pkceOptional: boolean
   /** Consent may be skipped for first-party clients when the configuration allows it. */
   firstParty: boolean
+  /** Where the client may send the browser after a logout (OpenID RP-Initiated Logout); empty when none. */
+  postLogoutRedirectUris: string[]
+  /**
+   * The secret a rotation replaced, still accepted until `previousSecretExpiresAt` (a grace period
+   * for a zero-downtime rollout); null when there is none.
+   */
+  previousSecretHash: string | null
+  previousSecretExpiresAt: number | null
   createdAt: number
+}
+
+/** What an update of a client may change; an absent field stays as it is. */
+export interface ClientChanges {
+  name?: string
+  /** Replaces the whole list. */
+  redirectUris?: string[]
+  scopes?: string[]
+  postLogoutRedirectUris?: string[]
 }
 
 export interface UserRecord {
@@ -42,7 +59,23 @@ export interface UserRecord {
   email: string | null
   emailVerified: boolean
   createdAt: number
+  /** When the profile (name, email) or the password last changed. */
   updatedAt: number
+  /** When the user was disabled; null while the user may sign in. A disabled user counts as unknown everywhere. */
+  disabledAt: number | null
+}
+
+/** What an update of a user's profile may change; an absent field stays as it is. */
+export interface UserChanges {
+  name?: string | null
+  email?: string | null
+  emailVerified?: boolean
+}
+
+/** A page of users in username order: the ones after `after` (exclusive), at most `limit`. */
+export interface UserPage {
+  after?: string
+  limit?: number
 }
 
 export interface LoginSessionRecord {
@@ -182,6 +215,22 @@ export interface SigningKeyRecord {
   createdAt: number
   /** Signing starts at this time; published in the JWKS from `createdAt` on. */
   activatesAt: number
+  /**
+   * When an administrator retired the key: it signs nothing from then on and stays published only
+   * until the tokens it signed have expired. Null for a key in its normal lifecycle.
+   */
+  retiredAt: number | null
+}
+
+/** A bearer token of the admin API, kept as a hash (`tokens/secrets.ts` `hashToken`). */
+export interface AdminTokenRecord {
+  id: string
+  /** Unique among the tokens not revoked; names the actor of the admin events it causes. */
+  name: string
+  tokenHash: string
+  createdAt: number
+  lastUsedAt: number | null
+  revokedAt: number | null
 }
 
 export interface ClientStore {
@@ -190,6 +239,19 @@ export interface ClientStore {
   listClients(): Promise<ClientRecord[]>
   /** Removes the client and everything issued to it. False when it did not exist. */
   deleteClient(clientId: string): Promise<boolean>
+  /**
+   * Atomic: applies `changes`; when the redirect URIs change, the client's interactions in progress
+   * and its unredeemed codes bound to a redirect URI no longer registered are deleted in the same
+   * transaction, so no code ever reaches a removed redirect URI. The updated client, or undefined
+   * when there is none.
+   */
+  updateClient(clientId: string, changes: ClientChanges): Promise<ClientRecord | undefined>
+  /**
+   * One statement: a confidential client's secret becomes `secretHash`. With `previousExpiresAt`
+   * the replaced secret stays valid until then; without, it stops at once (and so does any earlier
+   * secret still in its grace period). False when there is no such confidential client.
+   */
+  rotateClientSecret(clientId: string, secretHash: string, previousExpiresAt: number | null): Promise<boolean>
 }
 
 export interface UserStore {
@@ -203,11 +265,32 @@ export interface UserStore {
    * with stronger parameters never overwrites a password changed meanwhile). False when it was not.
    */
   updatePasswordHash(userId: string, expected: string, passwordHash: string, now: number): Promise<boolean>
+  /** Users in username order (byte order, as they are compared), disabled ones included. */
+  listUsers(page?: UserPage): Promise<UserRecord[]>
+  /** Applies `changes` and sets `updatedAt`; the updated user, or undefined when there is none. */
+  updateUser(userId: string, changes: UserChanges, now: number): Promise<UserRecord | undefined>
+  /**
+   * Atomic: replaces the password hash whatever it was, and deletes every login session of the
+   * user except `keepSessionHash` (the session of the browser that changed it). False when there
+   * is no such user.
+   */
+  setPassword(userId: string, passwordHash: string, now: number, keepSessionHash?: string): Promise<boolean>
+  /**
+   * Atomic: marks the user disabled (a first time stays), deletes every login session of the user
+   * and revokes every grant of the user the way `revokeGrant` does. False when there is no such user.
+   */
+  disableUser(userId: string, now: number): Promise<boolean>
+  /** Lets a disabled user sign in again (what disabling revoked stays revoked). False when there is no such user. */
+  enableUser(userId: string): Promise<boolean>
+  /** Removes the user and everything of the user: sessions, interactions, consents, grants, codes, tokens. False when there was none. */
+  deleteUser(userId: string): Promise<boolean>
+  /** Atomic: inserts every user or none. Throws `DuplicateError` when an id or username is taken. */
+  importUsers(users: UserRecord[]): Promise<void>
 }
 
 export interface LoginSessionStore {
   createLoginSession(session: LoginSessionRecord): Promise<void>
-  /** The session if it exists and has not expired at `now`. */
+  /** The session if it exists, has not expired at `now` and its user is not disabled. */
   getLoginSession(idHash: string, now: number): Promise<LoginSessionRecord | undefined>
   /**
    * Deletes every login session started in the browser `browserHash`, and the session `idHash`
@@ -295,6 +378,21 @@ export interface KeyStore {
   listSigningKeys(): Promise<SigningKeyRecord[]>
   insertSigningKeys(keys: SigningKeyRecord[]): Promise<void>
   deleteSigningKeys(kids: string[]): Promise<void>
+  /** Sets the key's `retiredAt` if it is not retired yet. False when there is no such key or it was retired already. */
+  retireSigningKey(kid: string, now: number): Promise<boolean>
+}
+
+export interface AdminTokenStore {
+  /** Throws `DuplicateError` when a token that is not revoked has the name, or the id or hash is taken. */
+  createAdminToken(token: AdminTokenRecord): Promise<void>
+  /** Every token, revoked ones included, oldest first. */
+  listAdminTokens(): Promise<AdminTokenRecord[]>
+  /** The token with this hash, revoked or not: the caller checks `revokedAt`. */
+  getAdminTokenByHash(tokenHash: string): Promise<AdminTokenRecord | undefined>
+  /** Records a use of the token (`lastUsedAt`). */
+  markAdminTokenUsed(id: string, now: number): Promise<void>
+  /** Revokes the token if it is not revoked yet. False when there is no such token or it was revoked already. */
+  revokeAdminToken(id: string, now: number): Promise<boolean>
 }
 
 /** How many attempts a throttle lets through, and how it slows down past them. */
@@ -343,6 +441,7 @@ export interface Store
     ConsentStore,
     GrantStore,
     KeyStore,
+    AdminTokenStore,
     RateLimitStore {
   /**
    * Deletes what can no longer be used at `now`: expired codes, tokens, sessions, interactions and

@@ -31,6 +31,10 @@ export interface ClientsTable {
   pkce_optional: Flag
   first_party: Flag
   created_at: Seconds
+  /** Since 0003. */
+  post_logout_redirect_uris: JsonArray
+  previous_secret_hash: string | null
+  previous_secret_expires_at: NullableSeconds
 }
 
 export interface UsersTable {
@@ -42,6 +46,8 @@ export interface UsersTable {
   email_verified: Flag
   created_at: Seconds
   updated_at: Seconds
+  /** Since 0003. */
+  disabled_at: NullableSeconds
 }
 
 export interface LoginSessionsTable {
@@ -132,6 +138,17 @@ export interface SigningKeysTable {
   private_key_encrypted: string
   created_at: Seconds
   activates_at: Seconds
+  /** Since 0003. */
+  retired_at: NullableSeconds
+}
+
+export interface AdminTokensTable {
+  id: string
+  name: string
+  token_hash: string
+  created_at: Seconds
+  last_used_at: NullableSeconds
+  revoked_at: NullableSeconds
 }
 
 export interface RateLimitsTable {
@@ -153,4 +170,5 @@ export interface Database {
   access_tokens: AccessTokensTable
   signing_keys: SigningKeysTable
   rate_limits: RateLimitsTable
+  admin_tokens: AdminTokensTable
 }

@@ -43,8 +43,16 @@ export const refreshTokenWithGrantByHash = (db: Db, tokenHash: string) =>
 
 export const accessTokenByJti = (db: Db, jti: string) => db.selectFrom('access_tokens').selectAll().where('jti', '=', jti)
 
+/** A session counts only while its user is not disabled (disabling deletes them too; this closes the race with a sign-in). */
 export const liveLoginSession = (db: Db, idHash: string, now: number) =>
-  db.selectFrom('login_sessions').selectAll().where('id_hash', '=', idHash).where('expires_at', '>', now)
+  db
+    .selectFrom('login_sessions')
+    .selectAll()
+    .where('id_hash', '=', idHash)
+    .where('expires_at', '>', now)
+    .where(({ exists, selectFrom }) =>
+      exists(selectFrom('users').select('users.id').whereRef('users.id', '=', 'login_sessions.user_id').where('users.disabled_at', 'is', null)),
+    )
 
 export const consentOf = (db: Db, userId: string, clientId: string) =>
   db.selectFrom('consents').selectAll().where('user_id', '=', userId).where('client_id', '=', clientId)

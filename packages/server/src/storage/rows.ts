@@ -11,6 +11,7 @@
 import type { Insertable, Selectable } from 'kysely'
 import type {
   AccessTokenRecord,
+  AdminTokenRecord,
   ClientRecord,
   CodeRecord,
   ConsentRecord,
@@ -63,6 +64,9 @@ export function clientRow(client: ClientRecord): NewRow<'clients'> {
     pkce_optional: flag(client.pkceOptional),
     first_party: flag(client.firstParty),
     created_at: client.createdAt,
+    post_logout_redirect_uris: list(client.postLogoutRedirectUris),
+    previous_secret_hash: client.previousSecretHash,
+    previous_secret_expires_at: client.previousSecretExpiresAt,
   }
 }
 
@@ -77,6 +81,9 @@ export function toClient(row: Row<'clients'>): ClientRecord {
     idTokenSignedResponseAlg: row.id_token_signed_response_alg,
     pkceOptional: row.pkce_optional === 1,
     firstParty: row.first_party === 1,
+    postLogoutRedirectUris: parseList(row.post_logout_redirect_uris),
+    previousSecretHash: row.previous_secret_hash,
+    previousSecretExpiresAt: nullableNumber(row.previous_secret_expires_at),
     createdAt: Number(row.created_at),
   }
 }
@@ -91,6 +98,7 @@ export function userRow(user: UserRecord): NewRow<'users'> {
     email_verified: flag(user.emailVerified),
     created_at: user.createdAt,
     updated_at: user.updatedAt,
+    disabled_at: user.disabledAt,
   }
 }
 
@@ -104,6 +112,7 @@ export function toUser(row: Row<'users'>): UserRecord {
     emailVerified: row.email_verified === 1,
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
+    disabledAt: nullableNumber(row.disabled_at),
   }
 }
 
@@ -293,6 +302,7 @@ export function signingKeyRow(key: SigningKeyRecord): NewRow<'signing_keys'> {
     private_key_encrypted: key.privateKeyEncrypted,
     created_at: key.createdAt,
     activates_at: key.activatesAt,
+    retired_at: key.retiredAt,
   }
 }
 
@@ -304,6 +314,29 @@ export function toSigningKey(row: Row<'signing_keys'>): SigningKeyRecord {
     privateKeyEncrypted: row.private_key_encrypted,
     createdAt: Number(row.created_at),
     activatesAt: Number(row.activates_at),
+    retiredAt: nullableNumber(row.retired_at),
+  }
+}
+
+export function adminTokenRow(token: AdminTokenRecord): NewRow<'admin_tokens'> {
+  return {
+    id: token.id,
+    name: token.name,
+    token_hash: token.tokenHash,
+    created_at: token.createdAt,
+    last_used_at: token.lastUsedAt,
+    revoked_at: token.revokedAt,
+  }
+}
+
+export function toAdminToken(row: Row<'admin_tokens'>): AdminTokenRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    tokenHash: row.token_hash,
+    createdAt: Number(row.created_at),
+    lastUsedAt: nullableNumber(row.last_used_at),
+    revokedAt: nullableNumber(row.revoked_at),
   }
 }
 
@@ -318,7 +351,7 @@ export function parseList<T extends string = string>(text: string): T[] {
   return JSON.parse(text) as T[]
 }
 
-function flag(value: boolean): Flag {
+export function flag(value: boolean): Flag {
   return value ? 1 : 0
 }
 

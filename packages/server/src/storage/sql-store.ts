@@ -5,10 +5,14 @@
  * Atomic steps are one conditional statement (`UPDATE … WHERE <still valid> RETURNING`, an upsert)
  * or a transaction that starts with one: that statement's `WHERE` decides who wins a race.
  */
-import { sql, type DeleteResult, type Kysely, type Updateable } from 'kysely'
+import { PostgresAdapter, sql, type DeleteResult, type Expression, type Kysely, type Transaction, type Updateable } from 'kysely'
 import {
   DuplicateError,
   type AccessTokenRecord,
+  type AdminTokenRecord,
+  type ClientChanges,
+  type UserChanges,
+  type UserPage,
   type AttemptLimit,
   type Reservation,
   type ClientRecord,
@@ -33,7 +37,10 @@ import { migrateToLatest } from './migrate.js'
 import * as queries from './queries.js'
 import {
   SAMPLE_ROWS,
+  adminTokenRow,
   clientRow,
+  flag,
+  toAdminToken,
   codeRow,
   grantRow,
   interactionRow,
@@ -116,6 +123,44 @@ export class SqlStore implements Store {
     return numDeletedRows > 0n
   }
 
+  async updateClient(clientId: string, changes: ClientChanges): Promise<ClientRecord | undefined> {
+    const set: Updateable<Database['clients']> = {}
+    if (changes.name !== undefined) set.name = changes.name
+    if (changes.redirectUris !== undefined) set.redirect_uris = list(changes.redirectUris)
+    if (changes.scopes !== undefined) set.scopes = list(changes.scopes)
+    if (changes.postLogoutRedirectUris !== undefined) set.post_logout_redirect_uris = list(changes.postLogoutRedirectUris)
+    return this.#db.transaction().execute(async (trx) => {
+      const row =
+        Object.keys(set).length === 0
+          ? await trx.selectFrom('clients').selectAll().where('client_id', '=', clientId).executeTakeFirst()
+          : await trx.updateTable('clients').set(set).where('client_id', '=', clientId).returningAll().executeTakeFirst()
+      if (row === undefined) return undefined
+      const { redirectUris } = changes
+      if (redirectUris !== undefined) {
+        await trx.deleteFrom('interactions').where('client_id', '=', clientId).execute()
+        let codes = trx.deleteFrom('authorization_codes').where('client_id', '=', clientId).where('consumed_at', 'is', null)
+        if (redirectUris.length > 0) codes = codes.where('redirect_uri', 'not in', redirectUris)
+        await codes.execute()
+      }
+      return toClient(row)
+    })
+  }
+
+  /** `SET` sees the row as it was, so the replaced secret is the old `secret_hash`. */
+  async rotateClientSecret(clientId: string, secretHash: string, previousExpiresAt: number | null): Promise<boolean> {
+    const { numUpdatedRows } = await this.#db
+      .updateTable('clients')
+      .set((eb) => ({
+        secret_hash: secretHash,
+        previous_secret_hash: previousExpiresAt === null ? null : eb.ref('secret_hash'),
+        previous_secret_expires_at: previousExpiresAt,
+      }))
+      .where('client_id', '=', clientId)
+      .where('secret_hash', 'is not', null)
+      .executeTakeFirst()
+    return numUpdatedRows > 0n
+  }
+
   // users
 
   async createUser(user: UserRecord): Promise<void> {
@@ -140,6 +185,83 @@ export class SqlStore implements Store {
       .where('password_hash', '=', expected)
       .executeTakeFirst()
     return numUpdatedRows > 0n
+  }
+
+  async listUsers(page: UserPage = {}): Promise<UserRecord[]> {
+    const username = this.#byteOrder(sql.ref('username'))
+    let query = this.#db.selectFrom('users').selectAll().orderBy(username)
+    if (page.after !== undefined) query = query.where(username, '>', this.#byteOrder(sql.val(page.after)))
+    if (page.limit !== undefined) query = query.limit(page.limit)
+    return (await query.execute()).map(toUser)
+  }
+
+  /** Usernames in byte order, as they are compared: SQLite's default (BINARY); PostgreSQL's `C` collation. */
+  #byteOrder(value: Expression<unknown>): Expression<string> {
+    return this.#db.getExecutor().adapter instanceof PostgresAdapter ? sql<string>`${value} collate "C"` : sql<string>`${value}`
+  }
+
+  async updateUser(userId: string, changes: UserChanges, now: number): Promise<UserRecord | undefined> {
+    const set: Updateable<Database['users']> = { updated_at: now }
+    if (changes.name !== undefined) set.name = changes.name
+    if (changes.email !== undefined) set.email = changes.email
+    if (changes.emailVerified !== undefined) set.email_verified = flag(changes.emailVerified)
+    const row = await this.#db.updateTable('users').set(set).where('id', '=', userId).returningAll().executeTakeFirst()
+    return row && toUser(row)
+  }
+
+  async setPassword(userId: string, passwordHash: string, now: number, keepSessionHash?: string): Promise<boolean> {
+    return this.#db.transaction().execute(async (trx) => {
+      const { numUpdatedRows } = await trx
+        .updateTable('users')
+        .set({ password_hash: passwordHash, updated_at: now })
+        .where('id', '=', userId)
+        .executeTakeFirst()
+      if (numUpdatedRows === 0n) return false
+      let sessions = trx.deleteFrom('login_sessions').where('user_id', '=', userId)
+      if (keepSessionHash !== undefined) sessions = sessions.where('id_hash', '!=', keepSessionHash)
+      await sessions.execute()
+      return true
+    })
+  }
+
+  /** One transaction that starts with the mark; the sessions go, and the grants as in `revokeGrant`. */
+  async disableUser(userId: string, now: number): Promise<boolean> {
+    return this.#db.transaction().execute(async (trx) => {
+      const user = await trx
+        .updateTable('users')
+        .set((eb) => ({ disabled_at: eb.fn.coalesce('disabled_at', sql.val(now)).$castTo<number>() }))
+        .where('id', '=', userId)
+        .returning('id')
+        .executeTakeFirst()
+      if (user === undefined) return false
+      await trx.deleteFrom('login_sessions').where('user_id', '=', userId).execute()
+      await revokeGrantsOfUser(trx, userId, now)
+      return true
+    })
+  }
+
+  async enableUser(userId: string): Promise<boolean> {
+    const { numUpdatedRows } = await this.#db.updateTable('users').set({ disabled_at: null }).where('id', '=', userId).executeTakeFirst()
+    return numUpdatedRows > 0n
+  }
+
+  /** Foreign keys cascade to the user's sessions, interactions, consents, grants, codes and tokens. */
+  async deleteUser(userId: string): Promise<boolean> {
+    const { numDeletedRows } = await this.#db.deleteFrom('users').where('id', '=', userId).executeTakeFirst()
+    return numDeletedRows > 0n
+  }
+
+  /** One transaction, in batches that stay under every driver's limit of parameters per statement. */
+  async importUsers(users: UserRecord[]): Promise<void> {
+    if (users.length === 0) return
+    await unique(
+      'user',
+      this.#db.transaction().execute(async (trx) => {
+        for (let i = 0; i < users.length; i += IMPORT_BATCH) {
+          await trx.insertInto('users').values(users.slice(i, i + IMPORT_BATCH).map(userRow)).execute()
+        }
+      }),
+    )
   }
 
   // login sessions
@@ -422,6 +544,46 @@ export class SqlStore implements Store {
     await this.#db.deleteFrom('signing_keys').where('kid', 'in', kids).execute()
   }
 
+  async retireSigningKey(kid: string, now: number): Promise<boolean> {
+    const { numUpdatedRows } = await this.#db
+      .updateTable('signing_keys')
+      .set({ retired_at: now })
+      .where('kid', '=', kid)
+      .where('retired_at', 'is', null)
+      .executeTakeFirst()
+    return numUpdatedRows > 0n
+  }
+
+  // admin tokens
+
+  async createAdminToken(token: AdminTokenRecord): Promise<void> {
+    await unique(`admin token ${token.name}`, this.#db.insertInto('admin_tokens').values(adminTokenRow(token)).execute())
+  }
+
+  async listAdminTokens(): Promise<AdminTokenRecord[]> {
+    const rows = await this.#db.selectFrom('admin_tokens').selectAll().orderBy('created_at').orderBy('id').execute()
+    return rows.map(toAdminToken)
+  }
+
+  async getAdminTokenByHash(tokenHash: string): Promise<AdminTokenRecord | undefined> {
+    const row = await this.#db.selectFrom('admin_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst()
+    return row && toAdminToken(row)
+  }
+
+  async markAdminTokenUsed(id: string, now: number): Promise<void> {
+    await this.#db.updateTable('admin_tokens').set({ last_used_at: now }).where('id', '=', id).execute()
+  }
+
+  async revokeAdminToken(id: string, now: number): Promise<boolean> {
+    const { numUpdatedRows } = await this.#db
+      .updateTable('admin_tokens')
+      .set({ revoked_at: now })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst()
+    return numUpdatedRows > 0n
+  }
+
   // rate limits
 
   /**
@@ -561,6 +723,15 @@ function nextAttemptAt(limit: AttemptLimit, count: number, now: number, resetAt:
   if (count < limit.max) return now
   const delay = limit.delays[Math.min(count - limit.max, limit.delays.length - 1)]
   return delay === undefined ? resetAt : now + delay
+}
+
+/** Rows per insert of `importUsers`: 9 columns each, far below SQLite's 32766 and PostgreSQL's 65535 parameters. */
+const IMPORT_BATCH = 500
+
+/** Revokes every grant of the user and their access tokens, as `revokeGrant` does (a first revocation time stays). */
+async function revokeGrantsOfUser(trx: Transaction<Database>, userId: string, now: number): Promise<void> {
+  await trx.updateTable('grants').set({ revoked_at: now }).where('user_id', '=', userId).where('revoked_at', 'is', null).execute()
+  await trx.updateTable('access_tokens').set({ revoked_at: now }).where('user_id', '=', userId).where('revoked_at', 'is', null).execute()
 }
 
 /** The sessions of one browser, and one by id (it may predate the binding). */

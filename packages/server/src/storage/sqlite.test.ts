@@ -16,6 +16,7 @@ import { NOW, client, code, grant, storeSuite, tokens, user } from './store.suit
 
 const TABLES = [
   'access_tokens',
+  'admin_tokens',
   'authorization_codes',
   'clients',
   'consents',
@@ -28,7 +29,7 @@ const TABLES = [
   'users',
 ]
 
-const MIGRATIONS = ['0001_init', '0002_sessions_and_attempts']
+const MIGRATIONS = ['0001_init', '0002_sessions_and_attempts', '0003_admin']
 
 let dir: string
 let files = 0
@@ -77,15 +78,36 @@ describe('sqlite migrations', () => {
     const db = await openSqliteDatabase(freshPath())
     try {
       await migrateToLatest(db)
-      await migrateDown(db, 1)
+      await migrateDown(db, 2)
       await sql`insert into users (id, username, password_hash, email_verified, created_at, updated_at) values ('u1', 'alice', 'h', 0, 1, 1)`.execute(db)
       await sql`insert into login_sessions (id_hash, user_id, auth_time, created_at, expires_at) values ('s1', 'u1', 1, 1, 99)`.execute(db)
       await sql`insert into rate_limits (key, count, reset_at) values ('k', 3, 99)`.execute(db)
-      expect(await migrateToLatest(db)).toEqual({ applied: ['0002_sessions_and_attempts'] })
+      expect(await migrateToLatest(db)).toEqual({ applied: ['0002_sessions_and_attempts', '0003_admin'] })
       expect((await sql<{ browser_hash: string | null }>`select browser_hash from login_sessions`.execute(db)).rows).toEqual([{ browser_hash: null }])
       expect((await sql<{ count: number; next_at: number }>`select count, next_at from rate_limits`.execute(db)).rows).toEqual([{ count: 3, next_at: 0 }])
-      expect(await migrateDown(db, 1)).toEqual({ reverted: ['0002_sessions_and_attempts'] })
+      expect(await migrateDown(db, 2)).toEqual({ reverted: ['0003_admin', '0002_sessions_and_attempts'] })
       expect((await sql<{ n: number }>`select count(*) as n from login_sessions`.execute(db)).rows).toEqual([{ n: 1 }])
+    } finally {
+      await db.destroy()
+    }
+  })
+
+  it('0003 keeps the rows of 0002: users enabled, clients with no post-logout URI and no previous secret, keys not retired', async () => {
+    const db = await openSqliteDatabase(freshPath())
+    try {
+      await migrateToLatest(db)
+      await migrateDown(db, 1)
+      await sql`insert into users (id, username, password_hash, email_verified, created_at, updated_at) values ('u1', 'alice', 'h', 0, 1, 1)`.execute(db)
+      await sql`insert into clients (client_id, name, secret_hash, redirect_uris, scopes, grant_types, id_token_signed_response_alg, pkce_optional, first_party, created_at)
+        values ('c1', 'App', 'x', '["https://a.test/cb"]', '["openid"]', '["authorization_code"]', 'RS256', 0, 0, 1)`.execute(db)
+      await sql`insert into signing_keys (kid, alg, public_jwk, private_key_encrypted, created_at, activates_at) values ('k1', 'ES256', '{}', 'e', 1, 1)`.execute(db)
+      expect(await migrateToLatest(db)).toEqual({ applied: ['0003_admin'] })
+      const store = new SqlStore(db)
+      expect((await store.getUserById('u1'))?.disabledAt).toBeNull()
+      expect(await store.getClient('c1')).toMatchObject({ postLogoutRedirectUris: [], previousSecretHash: null, previousSecretExpiresAt: null })
+      expect((await store.listSigningKeys())[0]?.retiredAt).toBeNull()
+      expect(await migrateDown(db, 1)).toEqual({ reverted: ['0003_admin'] })
+      expect((await sql<{ n: number }>`select count(*) as n from clients`.execute(db)).rows).toEqual([{ n: 1 }])
     } finally {
       await db.destroy()
     }
@@ -114,6 +136,9 @@ describe('sqlite migrations', () => {
       idTokenSignedResponseAlg: 'RS256',
       pkceOptional: false,
       firstParty: false,
+      postLogoutRedirectUris: [],
+      previousSecretHash: null,
+      previousSecretExpiresAt: null,
       createdAt: 1_700_000_000,
     })
     await first.store.close()

@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import {
   DuplicateError,
   type AccessTokenRecord,
+  type AdminTokenRecord,
   type ClientRecord,
   type CodeRecord,
   type GrantRecord,
@@ -38,6 +39,9 @@ export function client(clientId: string, overrides: Partial<ClientRecord> = {}):
     idTokenSignedResponseAlg: 'ES256',
     pkceOptional: false,
     firstParty: true,
+    postLogoutRedirectUris: [],
+    previousSecretHash: null,
+    previousSecretExpiresAt: null,
     createdAt: NOW,
     ...overrides,
   }
@@ -53,6 +57,7 @@ export function user(id: string, username: string): UserRecord {
     emailVerified: true,
     createdAt: NOW,
     updatedAt: NOW + 1,
+    disabledAt: null,
   }
 }
 
@@ -149,6 +154,7 @@ function signingKey(kid: string, createdAt: number): SigningKeyRecord {
     privateKeyEncrypted: `encrypted-${kid}`,
     createdAt,
     activatesAt: createdAt + HOUR,
+    retiredAt: null,
   }
 }
 
@@ -221,6 +227,63 @@ export function storeSuite(dialect: string, open: () => Promise<Store>): void {
         expect(await store.getCode('code-g2')).toBeDefined()
         expect(await store.deleteClient('c1')).toBe(false)
       })
+
+      it('stores post-logout redirect URIs and a previous secret with its end', async () => {
+        const c1 = client('c1', { postLogoutRedirectUris: ['https://app.example/bye'], previousSecretHash: 'old', previousSecretExpiresAt: NOW + MINUTE })
+        await store.createClient(c1)
+        expect(await store.getClient('c1')).toEqual(c1)
+      })
+
+      it('updateClient changes only the fields given and is undefined for an unknown client', async () => {
+        await store.createClient(client('c1'))
+        const renamed = await store.updateClient('c1', { name: 'Renamed', postLogoutRedirectUris: ['https://app.example/bye'] })
+        expect(renamed).toEqual({ ...client('c1'), name: 'Renamed', postLogoutRedirectUris: ['https://app.example/bye'] })
+        expect(await store.getClient('c1')).toEqual(renamed)
+        const rescoped = await store.updateClient('c1', { scopes: ['openid'], redirectUris: ['https://new.example/cb'] })
+        expect(rescoped).toMatchObject({ name: 'Renamed', scopes: ['openid'], redirectUris: ['https://new.example/cb'] })
+        expect(await store.updateClient('c1', {})).toEqual(rescoped)
+        expect(await store.updateClient('nope', { name: 'x' })).toBeUndefined()
+      })
+
+      it('updateClient with new redirect URIs ends the interactions in progress and the unredeemed codes bound to a removed URI', async () => {
+        await seed('g1', 'g2', 'g3')
+        await store.createInteraction(interaction('i1'))
+        await store.createGrantWithCode(grant('g4'), code('code-g4', 'g4', { redirectUri: 'https://app.example/kept' }))
+        await store.redeemCode('code-g2', NOW, tokens('at2', 'g2', 'rt2'))
+        await store.createClient(client('c2'))
+        await store.createInteraction(interaction('i2', { clientId: 'c2' }))
+        await store.createGrantWithCode(grant('g5', { clientId: 'c2' }), code('code-g5', 'g5', { clientId: 'c2' }))
+
+        await store.updateClient('c1', { redirectUris: ['https://app.example/kept'] })
+
+        expect(await store.getInteraction('i1', NOW)).toBeUndefined()
+        expect(await store.getCode('code-g1')).toBeUndefined()
+        expect(await store.getCode('code-g3')).toBeUndefined()
+        // Kept: a code for a URI still registered, a redeemed code (a replay must still be recognised), other clients'.
+        expect(await store.getCode('code-g4')).toBeDefined()
+        expect((await store.getCode('code-g2'))?.consumedAt).toBe(NOW)
+        expect(await store.getRefreshToken('rt2')).toBeDefined()
+        expect(await store.getInteraction('i2', NOW)).toBeDefined()
+        expect(await store.getCode('code-g5')).toBeDefined()
+
+        // A change of anything else keeps them.
+        await store.createInteraction(interaction('i3'))
+        await store.updateClient('c1', { name: 'Other name', scopes: ['openid'] })
+        expect(await store.getInteraction('i3', NOW)).toBeDefined()
+        expect(await store.getCode('code-g4')).toBeDefined()
+      })
+
+      it('rotateClientSecret replaces the secret, keeps the old one only with an end, and refuses public or unknown clients', async () => {
+        await store.createClient(client('c1', { secretHash: 'first' }))
+        await store.createClient(client('pub', { secretHash: null }))
+        expect(await store.rotateClientSecret('c1', 'second', NOW + MINUTE)).toBe(true)
+        expect(await store.getClient('c1')).toMatchObject({ secretHash: 'second', previousSecretHash: 'first', previousSecretExpiresAt: NOW + MINUTE })
+        expect(await store.rotateClientSecret('c1', 'third', null)).toBe(true)
+        expect(await store.getClient('c1')).toMatchObject({ secretHash: 'third', previousSecretHash: null, previousSecretExpiresAt: null })
+        expect(await store.rotateClientSecret('pub', 'x', null)).toBe(false)
+        expect((await store.getClient('pub'))?.secretHash).toBeNull()
+        expect(await store.rotateClientSecret('nope', 'x', null)).toBe(false)
+      })
     })
 
     describe('users', () => {
@@ -259,6 +322,122 @@ export function storeSuite(dialect: string, open: () => Promise<Store>): void {
       it('throws DuplicateError when the id is taken', async () => {
         await store.createUser(user('u1', 'alice'))
         await expect(store.createUser(user('u1', 'bob'))).rejects.toBeInstanceOf(DuplicateError)
+      })
+
+      it('listUsers lists every user in byte order of the username, by pages', async () => {
+        for (const [id, name] of [['u1', 'carol'], ['u2', 'Bob'], ['u3', 'alice'], ['u4', 'bob'], ['u5', 'Zoe']] as const) await store.createUser(user(id, name))
+        await store.disableUser('u4', NOW)
+        const names = (users: { username: string }[]) => users.map((u) => u.username)
+        expect(names(await store.listUsers())).toEqual(['Bob', 'Zoe', 'alice', 'bob', 'carol'])
+        expect(names(await store.listUsers({ limit: 2 }))).toEqual(['Bob', 'Zoe'])
+        expect(names(await store.listUsers({ after: 'Zoe', limit: 2 }))).toEqual(['alice', 'bob'])
+        expect(names(await store.listUsers({ after: 'bob' }))).toEqual(['carol'])
+        expect(await store.listUsers({ after: 'carol' })).toEqual([])
+        expect((await store.listUsers({ after: 'alice', limit: 1 }))[0]).toEqual({ ...user('u4', 'bob'), disabledAt: NOW })
+      })
+
+      it('updateUser changes the fields given, sets updatedAt, and is undefined for an unknown user', async () => {
+        await store.createUser(user('u1', 'alice'))
+        const updated = await store.updateUser('u1', { name: null, email: 'new@example.com', emailVerified: false }, NOW + 5)
+        expect(updated).toEqual({ ...user('u1', 'alice'), name: null, email: 'new@example.com', emailVerified: false, updatedAt: NOW + 5 })
+        expect(await store.getUserById('u1')).toEqual(updated)
+        expect(await store.updateUser('u1', { name: 'Alice' }, NOW + 6)).toMatchObject({ name: 'Alice', email: 'new@example.com', updatedAt: NOW + 6 })
+        expect(await store.updateUser('nope', { name: 'x' }, NOW)).toBeUndefined()
+      })
+
+      const session = (idHash: string, userId: string) => ({ idHash, userId, authTime: NOW, createdAt: NOW, expiresAt: NOW + HOUR, browserHash: `b-${idHash}` })
+
+      it('setPassword replaces the hash whatever it was and ends every other session of the user', async () => {
+        await store.createUser(user('u1', 'alice'))
+        await store.createUser(user('u2', 'bob'))
+        for (const [id, owner] of [['s1', 'u1'], ['s2', 'u1'], ['s3', 'u1'], ['s4', 'u2']] as const) await store.createLoginSession(session(id, owner))
+        expect(await store.setPassword('u1', 'scrypt$new', NOW + 9, 's2')).toBe(true)
+        expect(await store.getUserById('u1')).toMatchObject({ passwordHash: 'scrypt$new', updatedAt: NOW + 9 })
+        expect(await store.getLoginSession('s1', NOW)).toBeUndefined()
+        expect(await store.getLoginSession('s2', NOW)).toBeDefined()
+        expect(await store.getLoginSession('s3', NOW)).toBeUndefined()
+        expect(await store.getLoginSession('s4', NOW)).toBeDefined()
+        expect(await store.setPassword('u1', 'scrypt$newer', NOW + 10)).toBe(true)
+        expect(await store.getLoginSession('s2', NOW)).toBeUndefined()
+        expect(await store.setPassword('nope', 'x', NOW)).toBe(false)
+      })
+
+      it('disableUser marks the user, ends every session and revokes every grant of the user, and nothing of others', async () => {
+        await seed('g1', 'g2')
+        await store.createUser(user('u2', 'bob'))
+        await store.createGrantWithCode(grant('g3', { userId: 'u2' }), code('code-g3', 'g3', { userId: 'u2' }))
+        await store.redeemCode('code-g1', NOW, tokens('at1', 'g1', 'rt1'))
+        await store.createLoginSession(session('s1', 'u1'))
+        await store.createLoginSession(session('s2', 'u2'))
+
+        expect(await store.disableUser('u1', NOW + 1)).toBe(true)
+
+        expect((await store.getUserById('u1'))?.disabledAt).toBe(NOW + 1)
+        expect(await store.getLoginSession('s1', NOW)).toBeUndefined()
+        expect((await store.getGrant('g1'))?.revokedAt).toBe(NOW + 1)
+        expect((await store.getGrant('g2'))?.revokedAt).toBe(NOW + 1)
+        expect((await store.getAccessToken('at1'))?.revokedAt).toBe(NOW + 1)
+        expect(await store.rotateRefreshToken('rt1', NOW + 2, tokens('at9', 'g1', 'rt9'))).toBe(false)
+        expect(await store.redeemCode('code-g2', NOW + 2, tokens('at8', 'g2', null))).toBe(false)
+        // Bob is untouched.
+        expect((await store.getUserById('u2'))?.disabledAt).toBeNull()
+        expect(await store.getLoginSession('s2', NOW)).toBeDefined()
+        expect((await store.getGrant('g3'))?.revokedAt).toBeNull()
+
+        // Again: the first time stays; an unknown user is false.
+        expect(await store.disableUser('u1', NOW + 50)).toBe(true)
+        expect((await store.getUserById('u1'))?.disabledAt).toBe(NOW + 1)
+        expect(await store.disableUser('nope', NOW)).toBe(false)
+      })
+
+      it('a session of a disabled user is not returned, and comes back with enableUser', async () => {
+        await store.createUser(user('u1', 'alice'))
+        await store.disableUser('u1', NOW)
+        // A sign-in that raced the disabling and created its session after it.
+        await store.createLoginSession(session('s1', 'u1'))
+        expect(await store.getLoginSession('s1', NOW)).toBeUndefined()
+        expect(await store.enableUser('u1')).toBe(true)
+        expect((await store.getUserById('u1'))?.disabledAt).toBeNull()
+        expect(await store.getLoginSession('s1', NOW)).toBeDefined()
+        expect(await store.enableUser('nope')).toBe(false)
+      })
+
+      it('deleteUser removes the user and everything of the user, nothing of others', async () => {
+        await seed('g1', 'g2')
+        await store.createUser(user('u2', 'bob'))
+        await store.createGrantWithCode(grant('g3', { userId: 'u2' }), code('code-g3', 'g3', { userId: 'u2' }))
+        await store.redeemCode('code-g1', NOW, tokens('at1', 'g1', 'rt1'))
+        await store.saveConsent('u1', 'c1', ['openid'], NOW)
+        await store.createLoginSession(session('s1', 'u1'))
+        await store.createInteraction(interaction('i1', { userId: 'u1', state: 'authenticated' }))
+
+        expect(await store.deleteUser('u1')).toBe(true)
+
+        expect(await store.getUserById('u1')).toBeUndefined()
+        expect(await store.getUserByUsername('alice')).toBeUndefined()
+        expect(await store.getLoginSession('s1', NOW)).toBeUndefined()
+        expect(await store.getInteraction('i1', NOW)).toBeUndefined()
+        expect(await store.getConsent('u1', 'c1')).toBeUndefined()
+        expect(await store.getGrant('g1')).toBeUndefined()
+        expect(await store.getCode('code-g2')).toBeUndefined()
+        expect(await store.getAccessToken('at1')).toBeUndefined()
+        expect(await store.getRefreshToken('rt1')).toBeUndefined()
+        expect(await store.getGrant('g3')).toBeDefined()
+        expect(await store.getClient('c1')).toBeDefined()
+        expect(await store.deleteUser('u1')).toBe(false)
+      })
+
+      it('importUsers inserts every user, or none when one id or username is taken', async () => {
+        await store.createUser(user('u1', 'alice'))
+        const many = Array.from({ length: 1200 }, (_, i) => user(`imported-${i}`, `user${String(i).padStart(4, '0')}`))
+        await expect(store.importUsers([...many.slice(0, 700), user('u9', 'alice'), ...many.slice(700)])).rejects.toBeInstanceOf(DuplicateError)
+        expect(await store.listUsers()).toHaveLength(1)
+        await expect(store.importUsers([user('u2', 'bob'), user('u3', 'bob')])).rejects.toBeInstanceOf(DuplicateError)
+        expect(await store.getUserByUsername('bob')).toBeUndefined()
+        await store.importUsers(many)
+        expect(await store.listUsers()).toHaveLength(1201)
+        expect(await store.getUserByUsername('user1199')).toEqual(many[1199])
+        await store.importUsers([])
       })
     })
 
@@ -668,12 +847,59 @@ export function storeSuite(dialect: string, open: () => Promise<Store>): void {
         expect(await store.listSigningKeys()).toEqual([k2])
       })
 
+      it('retireSigningKey sets retiredAt once; false for an unknown or retired key', async () => {
+        await store.insertSigningKeys([signingKey('k1', NOW), signingKey('k2', NOW)])
+        expect(await store.retireSigningKey('k1', NOW + 5)).toBe(true)
+        expect(await store.retireSigningKey('k1', NOW + 9)).toBe(false)
+        expect(await store.retireSigningKey('nope', NOW)).toBe(false)
+        expect(await store.listSigningKeys()).toEqual([{ ...signingKey('k1', NOW), retiredAt: NOW + 5 }, signingKey('k2', NOW)])
+      })
+
       it('a duplicate kid throws DuplicateError and inserts none of the batch', async () => {
         await store.insertSigningKeys([signingKey('k1', NOW)])
         await expect(store.insertSigningKeys([signingKey('k2', NOW), signingKey('k1', NOW)])).rejects.toBeInstanceOf(
           DuplicateError,
         )
         expect((await store.listSigningKeys()).map((key) => key.kid)).toEqual(['k1'])
+      })
+    })
+
+    describe('admin tokens', () => {
+      const adminToken = (id: string, name: string, overrides: Partial<AdminTokenRecord> = {}): AdminTokenRecord => ({
+        id,
+        name,
+        tokenHash: `hash-${id}`,
+        createdAt: NOW,
+        lastUsedAt: null,
+        revokedAt: null,
+        ...overrides,
+      })
+
+      it('creates, finds by hash, lists (oldest first), marks used and revokes once', async () => {
+        const t1 = adminToken('t1', 'ci')
+        const t2 = adminToken('t2', 'terraform', { createdAt: NOW - 1 })
+        await store.createAdminToken(t1)
+        await store.createAdminToken(t2)
+        expect(await store.listAdminTokens()).toEqual([t2, t1])
+        expect(await store.getAdminTokenByHash('hash-t1')).toEqual(t1)
+        expect(await store.getAdminTokenByHash('nope')).toBeUndefined()
+        await store.markAdminTokenUsed('t1', NOW + 3)
+        expect((await store.getAdminTokenByHash('hash-t1'))?.lastUsedAt).toBe(NOW + 3)
+        expect(await store.revokeAdminToken('t1', NOW + 4)).toBe(true)
+        expect(await store.revokeAdminToken('t1', NOW + 5)).toBe(false)
+        expect(await store.revokeAdminToken('nope', NOW)).toBe(false)
+        // Found when revoked too: the caller decides.
+        expect(await store.getAdminTokenByHash('hash-t1')).toEqual({ ...t1, lastUsedAt: NOW + 3, revokedAt: NOW + 4 })
+      })
+
+      it('a name is unique among the tokens not revoked; a hash or id never repeats', async () => {
+        await store.createAdminToken(adminToken('t1', 'ci'))
+        await expect(store.createAdminToken(adminToken('t2', 'ci'))).rejects.toBeInstanceOf(DuplicateError)
+        await expect(store.createAdminToken(adminToken('t3', 'other', { tokenHash: 'hash-t1' }))).rejects.toBeInstanceOf(DuplicateError)
+        await expect(store.createAdminToken(adminToken('t1', 'other'))).rejects.toBeInstanceOf(DuplicateError)
+        await store.revokeAdminToken('t1', NOW)
+        await store.createAdminToken(adminToken('t2', 'ci'))
+        expect((await store.listAdminTokens()).map((token) => [token.id, token.name, token.revokedAt])).toEqual([['t1', 'ci', NOW], ['t2', 'ci', null]])
       })
     })
 

@@ -7,7 +7,7 @@ import { jwkThumbprint } from './key-generation.js'
 import { KeyRing } from './key-ring.js'
 import { JwtVerificationError, signJwt, verifyJwt, type VerifyJwtOptions } from './jws.js'
 
-/** Test double of the 3-method KeyStore over an array (the SQL stores have their own suite). */
+/** Test double of the KeyStore over an array (the SQL stores have their own suite). */
 class MemoryKeyStore implements KeyStore {
   rows: SigningKeyRecord[] = []
   failing = false
@@ -23,6 +23,12 @@ class MemoryKeyStore implements KeyStore {
 
   async deleteSigningKeys(kids: string[]): Promise<void> {
     this.rows = this.rows.filter((row) => !kids.includes(row.kid))
+  }
+
+  async retireSigningKey(kid: string, now: number): Promise<boolean> {
+    const row = this.rows.find((r) => r.kid === kid && r.retiredAt === null)
+    if (row !== undefined) row.retiredAt = now
+    return row !== undefined
   }
 }
 

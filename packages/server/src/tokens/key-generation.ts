@@ -105,6 +105,7 @@ export function generateSigningKey(
       privateKeyEncrypted: encryptPrivateKey(der, kek, kid),
       createdAt,
       activatesAt,
+      retiredAt: null,
     }
   } finally {
     der.fill(0)

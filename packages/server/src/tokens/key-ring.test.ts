@@ -5,7 +5,7 @@ import { DuplicateError, type KeyStore, type SigningKeyRecord } from '../protoco
 import { SIGNING_ALGS } from './algorithms.js'
 import { KeyRing, type KeyRingOptions } from './key-ring.js'
 
-/** Test double of the 3-method KeyStore over an array (the SQL stores have their own suite). */
+/** Test double of the KeyStore over an array (the SQL stores have their own suite). */
 class MemoryKeyStore implements KeyStore {
   rows: SigningKeyRecord[] = []
   listCalls = 0
@@ -24,6 +24,12 @@ class MemoryKeyStore implements KeyStore {
 
   async deleteSigningKeys(kids: string[]): Promise<void> {
     this.rows = this.rows.filter((row) => !kids.includes(row.kid))
+  }
+
+  async retireSigningKey(kid: string, now: number): Promise<boolean> {
+    const row = this.rows.find((r) => r.kid === kid && r.retiredAt === null)
+    if (row !== undefined) row.retiredAt = now
+    return row !== undefined
   }
 }
 

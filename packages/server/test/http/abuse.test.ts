@@ -195,7 +195,7 @@ describe('SECURITY.md 27: login throttling cannot be raced or turned against the
     const user = { username: `legacy-${randomToken().slice(0, 8)}`, password: 'an old password' }
     const legacy = await scryptLegacy(user.password)
     const now = server.clock.now()
-    await server.store.createUser({ id: randomToken(), username: user.username, passwordHash: legacy, name: null, email: null, emailVerified: false, createdAt: now, updatedAt: now })
+    await server.store.createUser({ id: randomToken(), username: user.username, passwordHash: legacy, name: null, email: null, emailVerified: false, createdAt: now, updatedAt: now, disabledAt: null })
     const browser = new Browser()
     expect((await login(browser, await begin(server, browser, client), user)).status).toBe(303)
     const stored = (await server.store.getUserByUsername(user.username))?.passwordHash ?? ''

@@ -6,10 +6,12 @@
 import type { Migration, MigrationProvider } from 'kysely'
 import * as init from './0001_init.js'
 import * as sessionsAndAttempts from './0002_sessions_and_attempts.js'
+import * as admin from './0003_admin.js'
 
 const migrations: Record<string, Migration> = {
   '0001_init': init,
   '0002_sessions_and_attempts': sessionsAndAttempts,
+  '0003_admin': admin,
 }
 
 export const migrationProvider: MigrationProvider = {
