@@ -1,15 +1,20 @@
 /**
- * Refresh ahead of expiry, single-flight in a process and across processes sharing a SQLite store,
+ * Refresh ahead of expiry, single-flight in a process and across processes sharing a SQLite or Redis store,
  * rotation, and the end of a session on invalid_grant (SECURITY.md 22, CL-16).
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { Redis } from 'ioredis'
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { FakeAuthorizationServer, API, gate } from '../../test/fake-as.js'
 import { clientFor, login } from '../../test/helpers.js'
+import { hasRedisServer, startRedis, stopAllRedis } from '../../test/redis-server.js'
 import { SessionError } from '../errors.js'
+import { sessionKey } from '../internal/context.js'
+import { RedisTokenStore } from '../storage/redis.js'
 import { SqliteTokenStore } from '../storage/sqlite.js'
+import type { TokenStore } from './store.js'
 
 let fake: FakeAuthorizationServer
 
@@ -120,58 +125,97 @@ describe('getAccessToken', () => {
   })
 })
 
-describe('across processes sharing a SQLite store', () => {
-  let dir: string
-  const stores: SqliteTokenStore[] = []
+/** Two "processes" (two clients, two connections) over one shared store, of each kind that can be shared. */
+const SHARED: { name: string; open: () => Promise<{ store: () => Promise<TokenStore>; close: () => Promise<void> }> }[] = [
+  {
+    name: 'SQLite',
+    open: async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'authcode-client-'))
+      const stores: SqliteTokenStore[] = []
+      return {
+        store: async () => {
+          const store = await SqliteTokenStore.open(join(dir, 'sessions.db'))
+          stores.push(store)
+          return store
+        },
+        close: async () => {
+          for (const store of stores) store.close()
+          rmSync(dir, { recursive: true, force: true })
+        },
+      }
+    },
+  },
+  {
+    name: 'Redis',
+    open: async () => {
+      const server = await startRedis()
+      const connections: Redis[] = []
+      return {
+        store: async () => {
+          const redis = new Redis(server.url)
+          connections.push(redis)
+          return new RedisTokenStore(redis)
+        },
+        close: async () => {
+          for (const redis of connections) redis.disconnect()
+          await server.stop()
+        },
+      }
+    },
+  },
+]
 
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'authcode-client-'))
-  })
-  afterEach(() => {
-    for (const store of stores.splice(0)) store.close()
-    rmSync(dir, { recursive: true, force: true })
-  })
+afterAll(() => stopAllRedis())
 
-  it('two store instances over one file cause exactly one refresh', async () => {
-    const file = join(dir, 'sessions.db')
-    const storeA = await SqliteTokenStore.open(file)
-    const storeB = await SqliteTokenStore.open(file)
-    stores.push(storeA, storeB)
-    const a = clientFor(fake, { tokenStore: storeA })
-    const b = clientFor(fake, { tokenStore: storeB })
-    const { sessionId, tokens } = await login(fake, a)
-    expect(await b.getAccessToken(sessionId)).toBe(tokens.accessToken)
+for (const shared of SHARED) {
+  const describeShared = shared.name === 'Redis' && !hasRedisServer ? describe.skip : describe
+  describeShared(`across processes sharing a ${shared.name} store (SECURITY 22)`, () => {
+    let opened: Awaited<ReturnType<(typeof shared)['open']>>
 
-    fake.now += 290
-    const held = gate()
-    fake.tokenGate = held.promise
-    const first = a.getAccessToken(sessionId)
-    // Let A take the lease and send its refresh, then start B: it must wait, not refresh.
-    while (fake.refreshRequests().length === 0) await new Promise((r) => setTimeout(r, 1))
-    const second = b.getAccessToken(sessionId)
-    await new Promise((r) => setTimeout(r, 20))
-    held.open()
-    const [fromA, fromB] = await Promise.all([first, second])
-    expect(fromA).toBe(fromB)
-    expect(fromA).not.toBe(tokens.accessToken)
-    expect(fake.refreshRequests()).toHaveLength(1)
-  })
+    beforeEach(async () => {
+      opened = await shared.open()
+    })
+    afterEach(async () => {
+      await opened.close()
+    })
 
-  it('a lease left by a crashed process expires', async () => {
-    const store = await SqliteTokenStore.open(join(dir, 'sessions.db'))
-    stores.push(store)
-    const client = clientFor(fake, { tokenStore: store })
-    const { sessionId } = await login(fake, client)
-    const { sessionKey } = await import('../internal/context.js')
-    fake.now += 295
-    expect(await store.acquireRefreshLock(sessionKey(sessionId), 'crashed', fake.now + 30, fake.now)).toBe(true)
-    const waiting = clientFor(fake, { tokenStore: store, refreshLockWaitMs: 20 })
-    await expect(waiting.getAccessToken(sessionId)).rejects.toMatchObject({ code: 'REFRESH_LOCK_TIMEOUT' })
-    fake.now += 31
-    expect(await waiting.getAccessToken(sessionId)).toBeTypeOf('string')
-    expect(fake.refreshRequests()).toHaveLength(1)
+    it('two store connections cause exactly one refresh', async () => {
+      const storeA = await opened.store()
+      const storeB = await opened.store()
+      const a = clientFor(fake, { tokenStore: storeA })
+      const b = clientFor(fake, { tokenStore: storeB })
+      const { sessionId, tokens } = await login(fake, a)
+      expect(await b.getAccessToken(sessionId)).toBe(tokens.accessToken)
+
+      fake.now += 290
+      const held = gate()
+      fake.tokenGate = held.promise
+      const first = a.getAccessToken(sessionId)
+      // Let A take the lease and send its refresh, then start B: it must wait, not refresh.
+      while (fake.refreshRequests().length === 0) await new Promise((r) => setTimeout(r, 1))
+      const second = b.getAccessToken(sessionId)
+      await new Promise((r) => setTimeout(r, 20))
+      held.open()
+      const [fromA, fromB] = await Promise.all([first, second])
+      expect(fromA).toBe(fromB)
+      expect(fromA).not.toBe(tokens.accessToken)
+      expect(fake.refreshRequests()).toHaveLength(1)
+    })
+
+    it('a lease left by a crashed process expires', async () => {
+      const store = await opened.store()
+      const client = clientFor(fake, { tokenStore: store })
+      const { sessionId } = await login(fake, client)
+      fake.now += 295
+      expect(await store.acquireRefreshLock(sessionKey(sessionId), 'crashed', fake.now + 30, fake.now)).toBe(true)
+      const waiting = clientFor(fake, { tokenStore: store, refreshLockWaitMs: 20 })
+      await expect(waiting.getAccessToken(sessionId)).rejects.toMatchObject({ code: 'REFRESH_LOCK_TIMEOUT' })
+      fake.now += 31
+      expect(await waiting.getAccessToken(sessionId)).toBeTypeOf('string')
+      expect(fake.refreshRequests()).toHaveLength(1)
+    })
   })
-})
+}
 
 describe('fetch helper', () => {
   it('sends the token as Bearer only, and retries once after 401 invalid_token by refreshing', async () => {
