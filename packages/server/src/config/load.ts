@@ -77,6 +77,26 @@ export interface ServerConfig {
   rateLimit: { loginPerAccount: RateLimit; loginPerIp: RateLimit; clientAuth: RateLimit; interactionsPerIp: RateLimit }
   /** Seconds between purges of expired rows. */
   purgeInterval: number
+  /** The pages' brand and languages (README, "Pages: branding and languages"). */
+  pages: PagesConfig
+}
+
+/** The `pages` settings; paths are absolute, the files are read when the app is built. */
+export interface PagesConfig {
+  /** In every page's title and header (default `authcode`). */
+  productName: string
+  /** An image served at `/assets/logo`, shown with the product name as its text. */
+  logo: string | undefined
+  /** A CSS file served at `/assets/custom.css`, linked after the built-in stylesheet. */
+  stylesheet: string | undefined
+  /** `#rrggbb`: buttons and links. */
+  accentColor: string | undefined
+  /** A folder of Eta templates, each replacing the built-in template of its name. */
+  templates: string | undefined
+  /** A folder of message catalogs (`de.json`, `pt-BR.json`), adding languages or replacing messages. */
+  messages: string | undefined
+  /** The language of a page when none of the user's preferences has a catalog (default `en`). */
+  defaultLocale: string
 }
 
 export const DEFAULT_SCOPES: Readonly<Record<string, string>> = Object.freeze({
@@ -355,11 +375,26 @@ export function loadConfig(flags: ConfigFlags, env: Readonly<Record<string, stri
       interactionsPerIp: { max: 100, window: 900, ...file.rateLimit?.interactionsPerIp, ...vars.rateLimit?.interactionsPerIp },
     },
     purgeInterval: vars.purgeInterval ?? file.purgeInterval ?? 600,
+    pages: pagesConfig({ ...file.pages, ...vars.pages }, cwd),
   }
   if (config.keys.activationDelay < config.keys.cacheTtl) {
     throw new ConfigError('keys.activationDelay: must be at least keys.cacheTtl, so every instance publishes a key before any signs with it')
   }
   return deepFreeze(config)
+}
+
+/** The `pages` settings, key by key from the variables over the file; paths resolved against `cwd`. */
+function pagesConfig(given: NonNullable<FileConfig['pages']>, cwd: string): PagesConfig {
+  const path = (value: string | undefined) => (value === undefined ? undefined : resolve(cwd, value))
+  return {
+    productName: given.productName ?? 'authcode',
+    logo: path(given.logo),
+    stylesheet: path(given.stylesheet),
+    accentColor: given.accentColor,
+    templates: path(given.templates),
+    messages: path(given.messages),
+    defaultLocale: given.defaultLocale ?? 'en',
+  }
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

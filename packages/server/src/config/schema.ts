@@ -84,5 +84,19 @@ export const configFileSchema = {
       properties: { loginPerAccount: limit, loginPerIp: limit, clientAuth: limit, interactionsPerIp: limit },
     },
     purgeInterval: seconds(10, 86_400),
+    // The pages' brand and languages; files are read and checked when the app is built (interaction/pages.ts).
+    pages: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        productName: { type: 'string', minLength: 1, maxLength: 100 },
+        logo: { type: 'string', minLength: 1 },
+        stylesheet: { type: 'string', minLength: 1 },
+        accentColor: { type: 'string', pattern: '^#[0-9A-Fa-f]{6}$' },
+        templates: { type: 'string', minLength: 1 },
+        messages: { type: 'string', minLength: 1 },
+        defaultLocale: { type: 'string', pattern: '^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$', maxLength: 35 },
+      },
+    },
   },
 } as const

@@ -42,6 +42,15 @@ export interface FileConfig {
   consent?: { skipForFirstParty?: boolean }
   rateLimit?: { loginPerAccount?: RateLimitSetting; loginPerIp?: RateLimitSetting; clientAuth?: RateLimitSetting; interactionsPerIp?: RateLimitSetting }
   purgeInterval?: number
+  pages?: {
+    productName?: string
+    logo?: string
+    stylesheet?: string
+    accentColor?: string
+    templates?: string
+    messages?: string
+    defaultLocale?: string
+  }
 }
 
 // Union types for `trustProxy` (a hop count or a list): one message ("must be boolean,integer,array").

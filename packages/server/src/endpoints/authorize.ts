@@ -17,6 +17,7 @@ import { OAuthError, accessDenied } from '../protocol/errors.js'
 import { toOAuthError } from '../http/errors.js'
 import { journeyDeps, resume, startJourney } from '../protocol/journey.js'
 import { browserBinding, presentedBrowser, presentedSessionHash } from '../interaction/cookies.js'
+import { pageText } from '../interaction/messages.js'
 import type { Pages } from '../interaction/pages.js'
 import { SIGNED_OUT } from '../interaction/routes.js'
 
@@ -90,19 +91,19 @@ export const authorizeEndpoint: FastifyPluginAsync<{ services: Services; pages: 
     const resumed = await resume({ ...journey, events: services.eventsOf(request) }, { id: request.params.id, browser: presentedBrowser(request, services), now: services.now() })
     switch (resumed.kind) {
       case 'missing':
-        return pages.sendError(reply, 400, 'This sign-in request has expired or does not exist. Start again from the application.')
+        return pages.sendError(reply, 400, pageText('interaction.expired'))
       case 'other_browser':
-        return pages.sendError(reply, 403, 'This sign-in request was started in another browser. Start again from the application.')
+        return pages.sendError(reply, 403, pageText('interaction.otherBrowser'))
       case 'signed_out':
         return pages.sendError(reply, 403, SIGNED_OUT)
       case 'client_removed':
-        return pages.sendError(reply, 400, 'The application that started this sign-in is no longer registered.')
+        return pages.sendError(reply, 400, pageText('interaction.clientRemoved'))
       case 'pending':
         return reply.redirect(`${services.basePath}/interaction/${resumed.interaction.id}`, 303)
       case 'denied':
         return redirectError(reply, 303, resumed.request.redirectUri, accessDenied('the user denied the request'), resumed.request.state)
       case 'replayed':
-        return pages.sendError(reply, 400, 'This sign-in request is already complete. Return to the application.')
+        return pages.sendError(reply, 400, pageText('interaction.alreadyComplete'))
       case 'code':
         return redirectWithCode(reply, 303, resumed)
     }

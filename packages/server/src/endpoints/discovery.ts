@@ -7,8 +7,9 @@ import type { FastifyPluginAsync } from 'fastify'
 import type { Services } from '../http/services.js'
 import { serverMetadata } from '../protocol/metadata.js'
 
-export const discoveryEndpoints: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
-  const metadata = serverMetadata(services.config)
+/** @param uiLocales the languages of the pages (`ui_locales_supported`) */
+export const discoveryEndpoints: FastifyPluginAsync<{ services: Services; uiLocales: readonly string[] }> = async (app, { services, uiLocales }) => {
+  const metadata = serverMetadata({ ...services.config, uiLocales })
   const cacheable = 'public, max-age=300'
 
   app.get('/.well-known/openid-configuration', async (_request, reply) => reply.header('cache-control', cacheable).send(metadata))
@@ -25,8 +26,8 @@ export const discoveryEndpoints: FastifyPluginAsync<{ services: Services }> = as
 }
 
 /** RFC 8414 §3: `/.well-known/oauth-authorization-server` followed by the issuer's path; registered at the root. */
-export const authorizationServerMetadata: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
-  const metadata = serverMetadata(services.config)
+export const authorizationServerMetadata: FastifyPluginAsync<{ services: Services; uiLocales: readonly string[] }> = async (app, { services, uiLocales }) => {
+  const metadata = serverMetadata({ ...services.config, uiLocales })
   app.get(`/.well-known/oauth-authorization-server${services.basePath}`, async (_request, reply) =>
     reply.header('cache-control', 'public, max-age=300').send(metadata),
   )

@@ -12,7 +12,6 @@ import { userinfoEndpoint } from '../endpoints/userinfo.js'
 import { accountRoutes } from '../interaction/account.js'
 import { Pages } from '../interaction/pages.js'
 import { interactionRoutes } from '../interaction/routes.js'
-import { STYLESHEET } from '../interaction/templates.js'
 import { invalidRequest } from '../protocol/errors.js'
 import { clientErrorHandler, errorHandler, frameworkErrorHandler } from './errors.js'
 import { BODY_LIMIT, registerBodyParsers } from './form.js'
@@ -81,11 +80,19 @@ function methodNotAllowed(app: FastifyInstance, url: string, allowed: readonly s
   })
 }
 
+/** Which of the adopter's templates are in use, and what about their brand deserves a look. */
+function logPageNotes(app: FastifyInstance, pages: Pages): void {
+  const { overrides, warnings } = pages.notes
+  if (overrides.size > 0) app.log.info({ templates: Object.fromEntries(overrides) }, `page templates from pages.templates: ${[...overrides.keys()].join(', ')}`)
+  for (const warning of warnings) app.log.warn(warning)
+}
+
 export async function buildApp(config: ServerConfig, deps: AppDeps & TracingDeps): Promise<FastifyInstance> {
   // Spans for the store and the signer when a tracer is given; without one, the same objects.
   const created = createServices(config, { ...deps, store: tracedStore(deps.store, deps.tracer) })
   const services: Services = { ...created, minter: tracedMinter(created.minter, deps.tracer) }
-  const pages = new Pages(services.basePath)
+  // Templates, catalogs, logo and stylesheet are read and checked here: a broken one stops the start.
+  const pages = new Pages(config.pages, config.scopes, services.basePath)
   const app = fastify({
     logger: loggerOptions(config, deps.logStream),
     genReqId: requestIdOf,
@@ -100,6 +107,7 @@ export async function buildApp(config: ServerConfig, deps: AppDeps & TracingDeps
   })
 
   traceRequests(app, deps.tracer)
+  logPageNotes(app, pages)
   registerBodyParsers(app)
   await app.register(fastifyCookie)
   app.setErrorHandler(errorHandler(pages))
@@ -125,10 +133,10 @@ export async function buildApp(config: ServerConfig, deps: AppDeps & TracingDeps
     services.metrics.httpDuration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000)
   })
 
-  await app.register(authorizationServerMetadata, { services })
+  await app.register(authorizationServerMetadata, { services, uiLocales: pages.locales })
   await app.register(
     async (scoped) => {
-      await scoped.register(discoveryEndpoints, { services })
+      await scoped.register(discoveryEndpoints, { services, uiLocales: pages.locales })
       await scoped.register(authorizeEndpoint, { services, pages })
       await scoped.register(interactionRoutes, { services, pages })
       await scoped.register(accountRoutes, { services, pages })
@@ -139,9 +147,7 @@ export async function buildApp(config: ServerConfig, deps: AppDeps & TracingDeps
       for (const url of [paths.token, paths.revocation, paths.introspection]) methodNotAllowed(scoped, url, ['POST'])
       methodNotAllowed(scoped, paths.authorization, ['GET', 'POST'])
       methodNotAllowed(scoped, paths.userinfo, ['GET', 'POST'])
-      scoped.get('/assets/style.css', async (_request, reply) =>
-        reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(STYLESHEET),
-      )
+      pages.serveAssets(scoped)
       scoped.get('/', async (_request, reply) => pages.home(reply, config.issuer))
     },
     { prefix: services.basePath },

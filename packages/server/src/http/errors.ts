@@ -53,7 +53,7 @@ export function errorHandler(pages: Pages) {
     if (oauth.error === 'temporarily_unavailable') request.log.warn({ err: error }, 'database unavailable')
     else if (oauth.status >= 500) request.log.error({ err: error }, 'request failed')
     const rendering = request.routeOptions.config.errors ?? 'json'
-    if (rendering === 'page') return pages.sendError(reply, oauth.status, oauth.description)
+    if (rendering === 'page') return pages.sendOAuthError(reply, oauth)
     if (rendering === 'bearer') {
       reply.header('www-authenticate', bearerChallenge(oauth))
     }

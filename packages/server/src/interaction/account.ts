@@ -16,11 +16,12 @@ import type { UserRecord } from '../protocol/store.js'
 import { journeyDeps, signedInUser as signedInUserOf } from '../protocol/journey.js'
 import { browserFormToken, endLoginSession, presentedBrowserFormToken, presentedSessionHash } from './cookies.js'
 import { checkedForm, signIn } from './forms.js'
-import { timeView, type Pages } from './pages.js'
+import { pageText, type PageText } from './messages.js'
+import type { Pages } from './pages.js'
 
-const FORBIDDEN = 'This form was not sent from your account page. Open your account page again and retry.'
-const NOT_CONNECTED = 'This app has no access to your account.'
-const REMOVED = 'Access removed. The app can no longer use your account.'
+const FORBIDDEN = pageText('account.forbidden')
+const NOT_CONNECTED = pageText('account.notConnected')
+const REMOVED = pageText('account.removed')
 
 type AppParams = { Params: { clientId: string } }
 
@@ -29,7 +30,7 @@ export const accountRoutes: FastifyPluginAsync<{ services: Services; pages: Page
   const journey = journeyDeps(services)
   const accountUrl = `${services.basePath}/account`
   const removeUrl = (clientId: string) => `${accountUrl}/apps/${encodeURIComponent(clientId)}/remove`
-  const backToAccount = { href: accountUrl, text: 'Back to your account' }
+  const backToAccount = { link: { href: accountUrl, text: pageText('account.back') } }
   const page = { config: { errors: 'page' as const } }
 
   const signedInUser = (request: FastifyRequest): Promise<UserRecord | undefined> =>
@@ -42,9 +43,9 @@ export const accountRoutes: FastifyPluginAsync<{ services: Services; pages: Page
     return form
   }
 
-  function showSignIn(request: FastifyRequest, reply: FastifyReply, username = '', error?: string, status = 200) {
+  function showSignIn(request: FastifyRequest, reply: FastifyReply, username = '', error?: PageText, status = 200) {
     const csrf = browserFormToken(request, reply, services)
-    return pages.login(reply, { clientName: undefined, action: `${accountUrl}/login`, csrf, username, error }, undefined, status)
+    return pages.login(reply, { clientName: undefined, action: `${accountUrl}/login`, csrf, username, error }, {}, status)
   }
 
   app.get('/account', page, async (request, reply) => {
@@ -59,10 +60,10 @@ export const accountRoutes: FastifyPluginAsync<{ services: Services; pages: Page
       signOutAction: `${accountUrl}/logout`,
       apps: apps.map((connected) => ({
         clientName: connected.clientName,
-        scopes: connected.scopes,
-        since: timeView(connected.since),
+        scopes: connected.scopes.map((scope) => scope.name),
+        since: connected.since,
         consented: connected.consented,
-        lastIssuedAt: connected.lastIssuedAt === null ? undefined : timeView(connected.lastIssuedAt),
+        lastIssuedAt: connected.lastIssuedAt ?? undefined,
         removeAction: removeUrl(connected.clientId),
       })),
     })
@@ -93,7 +94,7 @@ export const accountRoutes: FastifyPluginAsync<{ services: Services; pages: Page
     const connected = await findConnectedApp(store, user.id, request.params.clientId, config.scopes)
     if (connected === undefined) return pages.sendError(reply, 404, NOT_CONNECTED, backToAccount)
     return pages.removeAccess(reply, {
-      app: connected,
+      app: { clientName: connected.clientName, scopes: connected.scopes.map((scope) => scope.name), consented: connected.consented },
       action: `${removeUrl(connected.clientId)}/confirm`,
       csrf: browserFormToken(request, reply, services),
       cancel: accountUrl,

@@ -10,6 +10,7 @@ import type { Params } from '../protocol/params.js'
 import type { LoginSessionRecord, UserRecord } from '../protocol/store.js'
 import { safeEqual } from '../tokens/secrets.js'
 import { browserBinding, presentedBrowserBinding, presentedSessionHash, vouchedDevice, writeLoginSession } from './cookies.js'
+import { pageText, type PageText } from './messages.js'
 
 /**
  * Whether a form POST comes from one of our own pages (SECURITY.md 30). Browsers send `Origin:
@@ -43,13 +44,13 @@ export function checkedForm(request: FastifyRequest, services: Services, expecte
   }
 }
 
-export const BAD_LOGIN = 'The username or password is incorrect.'
+export const BAD_LOGIN = pageText('login.badCredentials')
 
 export type SignInOutcome =
   /** Signed in: the login session is started and its cookie set. */
   | { signedIn: { user: UserRecord; session: LoginSessionRecord } }
   /** Show the sign-in form again with `error`, the username kept. */
-  | { status: number; error: string; username: string }
+  | { status: number; error: PageText; username: string }
 
 /**
  * Signs this browser in with the `username` and `password` of a sign-in form: the journey checks
@@ -73,7 +74,7 @@ export async function signIn(
     username = undefined
   }
   if (username === undefined || password === undefined) {
-    return { status: 400, error: 'Enter your username and password.', username: username ?? '' }
+    return { status: 400, error: pageText('login.missingFields'), username: username ?? '' }
   }
   const device = vouchedDevice(request, services, username)
   const result = await signInBrowser(journeyDeps(services), {
@@ -87,7 +88,7 @@ export async function signIn(
     case 'throttled':
       events.emit({ type: 'login.throttled', clientId, userId: null })
       reply.header('retry-after', String(result.retryAfter))
-      return { status: 429, error: `Too many failed sign-in attempts. Wait ${waitText(result.retryAfter)} and try again.`, username }
+      return { status: 429, error: pageText('login.throttled', { wait: { seconds: result.retryAfter } }), username }
     case 'invalid':
       events.emit({ type: 'login.failed', clientId, userId: null })
       return { status: 401, error: BAD_LOGIN, username }
@@ -96,10 +97,4 @@ export async function signIn(
       writeLoginSession(request, reply, services, result.session, result.user.username)
       return { signedIn: { user: result.user, session: result.session.record } }
   }
-}
-
-/** `seconds` as a person reads a wait: "40 seconds", "3 minutes". */
-function waitText(seconds: number): string {
-  if (seconds < 90) return seconds === 1 ? '1 second' : `${seconds} seconds`
-  return `${Math.ceil(seconds / 60)} minutes`
 }

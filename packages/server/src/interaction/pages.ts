@@ -1,10 +1,21 @@
 /**
- * Renders the browser-facing pages with the headers every one of them needs (SECURITY.md 6):
- * no framing, no caching, no referrer, and a CSP without script.
+ * Renders the browser-facing pages in the user's language, with the adopter's brand, and with the
+ * headers every one of them needs (SECURITY.md 6): no framing, no caching, no referrer, and a CSP
+ * without script or inline style.
+ *
+ * Routes hand over views of raw data (message keys, scope names, times in seconds); this turns
+ * them into the template data of the chosen language (README, "Pages: branding and languages").
  */
-import type { FastifyReply } from 'fastify'
-import { Eta } from 'eta'
-import { TEMPLATES } from './templates.js'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { ConfigError } from '../config/errors.js'
+import type { PagesConfig } from '../config/load.js'
+import { queryParams } from '../http/form.js'
+import type { OAuthError } from '../protocol/errors.js'
+import { readUiLocales } from '../protocol/ui-locales.js'
+import { Branding } from './branding.js'
+import { chooseLocale } from './locale.js'
+import { Catalogs, FALLBACK_LOCALE, pageText, type PageText, type Translator } from './messages.js'
+import { Templates, type PageTemplate } from './templates.js'
 
 export interface LoginView {
   /** The client the sign-in continues to; undefined for the account page's own sign-in. */
@@ -12,7 +23,7 @@ export interface LoginView {
   action: string
   csrf: string
   username: string
-  error: string | undefined
+  error: PageText | undefined
 }
 
 export interface ConsentView {
@@ -20,48 +31,61 @@ export interface ConsentView {
   userName: string | undefined
   action: string
   csrf: string
-  scopes: { name: string; description: string }[]
-}
-
-/** A time as `<time datetime>` shows it: ISO 8601 for machines, a plain UTC date and time for people. */
-export interface TimeView {
-  iso: string
-  text: string
-}
-
-const PEOPLE_TIME = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' })
-
-export function timeView(seconds: number): TimeView {
-  const date = new Date(seconds * 1000)
-  return { iso: date.toISOString().replace(/\.000Z$/, 'Z'), text: `${PEOPLE_TIME.format(date)} UTC` }
+  /** The scopes asked for, by name; the page describes each in its language. */
+  scopes: readonly string[]
 }
 
 export interface AccountAppView {
   clientName: string
-  scopes: { name: string; description: string }[]
-  since: TimeView
+  scopes: readonly string[]
+  /** Seconds since the epoch. */
+  since: number
   /** False for an app let in without asking (first-party): the page says it gets access again at its next sign-in. */
   consented: boolean
-  lastIssuedAt: TimeView | undefined
+  lastIssuedAt: number | undefined
   /** The form that asks to remove this app's access. */
   removeAction: string
 }
 
 export interface AccountView {
   userName: string
-  notice: string | undefined
+  notice: PageText | undefined
   csrf: string
-  apps: AccountAppView[]
+  apps: readonly AccountAppView[]
   signOutAction: string
 }
 
 export interface RemoveAccessView {
-  app: { clientName: string; scopes: { name: string; description: string }[] }
+  app: { clientName: string; scopes: readonly string[]; consented: boolean }
   action: string
   csrf: string
   /** Back to the account page. */
   cancel: string
 }
+
+/** A link on a message page, e.g. back to the account page. */
+export interface PageLink {
+  href: string
+  text: PageText
+}
+
+export interface MessageView {
+  title: PageText
+  message: PageText
+  /** Technical detail for the application's developers (an OAuth error description), shown as it is. */
+  detail?: string | undefined
+  link?: PageLink | undefined
+}
+
+/** For the pages of a sign-in request: its `ui_locales`, and its client's redirect URI for the CSP. */
+export interface RequestContext {
+  /** The request's `ui_locales`; otherwise the page's own `?ui_locales=`, then `Accept-Language`. */
+  uiLocales?: readonly string[] | undefined
+  /** The client's, so that the CSP lets the form's redirect chain reach it (none for the account page). */
+  redirectUri?: string | undefined
+}
+
+const scopeViews = (scopes: readonly string[], words: Translator) => scopes.map((name) => ({ name, description: words.scope(name) }))
 
 /** Where a form's submission may end up: this server, then (after its redirects) the client. */
 function formActionSource(redirectUri: string | undefined): string {
@@ -71,20 +95,96 @@ function formActionSource(redirectUri: string | undefined): string {
   return url.origin === 'null' ? ` ${url.protocol}` : ` ${url.origin}`
 }
 
-export class Pages {
-  readonly #eta = new Eta({ autoEscape: true, autoTrim: false, cache: true })
-  readonly #basePath: string
+/** The page's own `?ui_locales=` (e.g. on `/authorize`); a query that does not parse has none. */
+function queryUiLocales(request: FastifyRequest): string[] | undefined {
+  try {
+    return readUiLocales(queryParams(request).single('ui_locales'))
+  } catch {
+    return undefined
+  }
+}
 
-  constructor(basePath: string) {
+/** The title of an error page, by its status. */
+export function errorTitle(status: number): PageText {
+  return pageText(status >= 500 ? 'error.titleServer' : status === 429 ? 'error.titleThrottled' : 'error.titleRequest')
+}
+
+export class Pages {
+  readonly #basePath: string
+  readonly #templates: Templates
+  readonly #catalogs: Catalogs
+  readonly #branding: Branding
+
+  /**
+   * Reads and checks everything the pages are made of: templates, catalogs, logo and stylesheet.
+   * @throws ConfigError naming the file (and line) of the first problem
+   */
+  constructor(settings: PagesConfig, scopes: Readonly<Record<string, string>>, basePath: string) {
     this.#basePath = basePath
-    for (const [name, template] of Object.entries(TEMPLATES)) this.#eta.loadTemplate(`@${name}`, template)
+    this.#branding = new Branding(settings, basePath)
+    this.#catalogs = new Catalogs({ dir: settings.messages, defaultLocale: settings.defaultLocale, scopes })
+    this.#templates = new Templates(settings.templates)
+    if (this.#templates.active !== this.#templates.builtIn) this.#tryEveryPage()
   }
 
-  #send(reply: FastifyReply, status: number, template: keyof typeof TEMPLATES, data: object, redirectUri?: string): FastifyReply {
-    const html = this.#eta.render(`@${template}`, { basePath: this.#basePath, ...data })
+  /** Every language a page can be shown in (discovery's `ui_locales_supported`). */
+  get locales(): readonly string[] {
+    return this.#catalogs.locales
+  }
+
+  /** What the operator should hear at start: the adopter's templates in use, and warnings about the brand. */
+  get notes(): { overrides: ReadonlyMap<string, string>; warnings: readonly string[] } {
+    return { overrides: this.#templates.overrides, warnings: this.#branding.warnings }
+  }
+
+  /** Serves the stylesheets and the logo the pages link. */
+  serveAssets(app: FastifyInstance): void {
+    this.#branding.serve(app)
+  }
+
+  /** The words of the page answering `reply`'s request: `ui_locales`, then `Accept-Language`, then the default. */
+  #words(reply: FastifyReply, uiLocales: readonly string[] | undefined): Translator {
+    const { request } = reply
+    const preferences = { uiLocales: uiLocales ?? queryUiLocales(request), acceptLanguage: request.headers['accept-language'] }
+    return this.#catalogs.translator(chooseLocale(preferences, this.#catalogs.supported, this.#catalogs.defaultLocale))
+  }
+
+  /** What every template gets besides its page's own data. */
+  #common(words: Translator, title: PageText) {
+    return {
+      lang: words.locale,
+      dir: words.dir,
+      title: words.text(title),
+      productName: this.#branding.productName,
+      logo: this.#branding.logo,
+      stylesheets: this.#branding.stylesheets,
+      basePath: this.#basePath,
+      t: words.t,
+      tHtml: words.tHtml,
+    }
+  }
+
+  /**
+   * The page's HTML. An adopter's template that fails while rendering (it passed the check at
+   * start, so only with data the check did not try) is logged, and the built-in page is shown.
+   */
+  #render(reply: FastifyReply, template: PageTemplate, data: object): string {
+    const name = `@${template}`
+    try {
+      return this.#templates.active.render(name, data)
+    } catch (error) {
+      if (this.#templates.active === this.#templates.builtIn) throw error
+      reply.log.error({ err: error, template }, `the ${template} page's template failed; the built-in one is shown instead`)
+      return this.#templates.builtIn.render(name, data)
+    }
+  }
+
+  #send(reply: FastifyReply, status: number, template: PageTemplate, words: Translator, title: PageText, data: object, redirectUri?: string): FastifyReply {
+    const html = this.#render(reply, template, { ...this.#common(words, title), ...data })
     return reply
       .code(status)
       .type('text/html; charset=utf-8')
+      .header('content-language', words.locale)
       .header('cache-control', 'no-store')
       .header('pragma', 'no-cache')
       .header('x-frame-options', 'DENY')
@@ -95,34 +195,124 @@ export class Pages {
       .send(html)
   }
 
-  /** @param redirectUri the client's, so that the CSP lets the form's redirect chain reach it (none for the account page) */
-  login(reply: FastifyReply, view: LoginView, redirectUri: string | undefined, status = 200): FastifyReply {
-    return this.#send(reply, status, 'login', { title: 'Sign in', ...view }, redirectUri)
+  login(reply: FastifyReply, view: LoginView, context: RequestContext = {}, status = 200): FastifyReply {
+    const words = this.#words(reply, context.uiLocales)
+    return this.#send(reply, status, 'login', words, pageText('login.title'), loginData(view, words), context.redirectUri)
   }
 
-  consent(reply: FastifyReply, view: ConsentView, redirectUri: string): FastifyReply {
-    return this.#send(reply, 200, 'consent', { title: 'Allow access', ...view }, redirectUri)
+  consent(reply: FastifyReply, view: ConsentView, context: RequestContext): FastifyReply {
+    const words = this.#words(reply, context.uiLocales)
+    return this.#send(reply, 200, 'consent', words, pageText('consent.title'), consentData(view, words), context.redirectUri)
   }
 
   account(reply: FastifyReply, view: AccountView): FastifyReply {
-    return this.#send(reply, 200, 'account', { title: 'Your account', ...view })
+    const words = this.#words(reply, undefined)
+    return this.#send(reply, 200, 'account', words, pageText('account.title'), accountData(view, words))
   }
 
   removeAccess(reply: FastifyReply, view: RemoveAccessView): FastifyReply {
-    return this.#send(reply, 200, 'removeAccess', { title: 'Remove access?', ...view })
+    const words = this.#words(reply, undefined)
+    return this.#send(reply, 200, 'remove-access', words, pageText('removeAccess.title'), removeAccessData(view, words))
   }
 
-  /** @param link where to go next, e.g. back to the account page */
-  message(reply: FastifyReply, status: number, title: string, message: string, link?: { href: string; text: string }): FastifyReply {
-    return this.#send(reply, status, 'message', { title, message, isError: status >= 400, link })
+  message(reply: FastifyReply, status: number, view: MessageView, context: RequestContext = {}): FastifyReply {
+    const words = this.#words(reply, context.uiLocales)
+    return this.#send(reply, status, 'message', words, view.title, messageData(status, view, words))
   }
 
-  sendError(reply: FastifyReply, status: number, message: string, link?: { href: string; text: string }): FastifyReply {
-    const title = status >= 500 ? 'Something went wrong' : status === 429 ? 'Too many attempts' : 'This request cannot be completed'
-    return this.message(reply, status, title, message, link)
+  /** An error page: its title by `status`, `message` in the page's language. */
+  sendError(reply: FastifyReply, status: number, message: PageText, options: { link?: PageLink; uiLocales?: readonly string[] | undefined } = {}): FastifyReply {
+    return this.message(reply, status, { title: errorTitle(status), message, link: options.link }, { uiLocales: options.uiLocales })
+  }
+
+  /** The page of an OAuth error before a redirect URI is trusted: what it means for people, and its description for developers. */
+  sendOAuthError(reply: FastifyReply, error: OAuthError): FastifyReply {
+    const words = this.#words(reply, undefined)
+    const key = `error.${error.error}`
+    const view = { title: errorTitle(error.status), message: pageText(words.has(key) ? key : 'error.other'), detail: error.description }
+    return this.#send(reply, error.status, 'message', words, view.title, messageData(error.status, view, words))
   }
 
   home(reply: FastifyReply, issuer: string): FastifyReply {
-    return this.#send(reply, 200, 'home', { title: 'authcode', issuer })
+    const words = this.#words(reply, undefined)
+    return this.#send(reply, 200, 'home', words, pageText('home.title'), { issuer })
   }
+
+  /**
+   * Renders every page once with sample data, so that an adopter's template that fails on the data
+   * it is given stops the start with its path and line, not the first sign-in.
+   */
+  #tryEveryPage(): void {
+    const words = this.#catalogs.translator(FALLBACK_LOCALE)
+    for (const [template, data] of samplePages(words)) {
+      try {
+        this.#templates.active.render(`@${template}`, { ...this.#common(words, pageText('login.title')), ...data })
+      } catch (error) {
+        const message = (error as Error).message
+        const where = message.split('\n')[0] ?? ''
+        const cause = (error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : message
+        throw new ConfigError(`${where}: the ${template} page's template fails with the data it is given: ${cause}`)
+      }
+    }
+  }
+}
+
+function loginData(view: LoginView, words: Translator) {
+  return { ...view, error: view.error === undefined ? undefined : words.text(view.error) }
+}
+
+function consentData(view: ConsentView, words: Translator) {
+  return { ...view, scopes: scopeViews(view.scopes, words) }
+}
+
+function accountData(view: AccountView, words: Translator) {
+  return {
+    ...view,
+    notice: view.notice === undefined ? undefined : words.text(view.notice),
+    apps: view.apps.map((app) => ({
+      ...app,
+      scopes: scopeViews(app.scopes, words),
+      since: words.time(app.since),
+      lastIssuedAt: app.lastIssuedAt === undefined ? undefined : words.time(app.lastIssuedAt),
+    })),
+  }
+}
+
+function removeAccessData(view: RemoveAccessView, words: Translator) {
+  return { ...view, app: { ...view.app, scopes: scopeViews(view.app.scopes, words) } }
+}
+
+function messageData(status: number, view: MessageView, words: Translator) {
+  return {
+    message: words.text(view.message),
+    detail: view.detail,
+    isError: status >= 400,
+    link: view.link === undefined ? undefined : { href: view.link.href, text: words.text(view.link.text) },
+  }
+}
+
+/** Each page with data of every shape it is given (for `#tryEveryPage`). */
+function samplePages(words: Translator): [PageTemplate, object][] {
+  const now = Math.floor(Date.now() / 1000)
+  const app = { clientName: 'Example App', scopes: ['openid', 'profile'], since: now - 86_400, consented: true, lastIssuedAt: now, removeAction: '/account/apps/x/remove' }
+  const form = { action: '/form', csrf: 'csrf' }
+  return [
+    ['login', loginData({ ...form, clientName: 'Example App', username: 'alice', error: pageText('login.badCredentials') }, words)],
+    ['login', loginData({ ...form, clientName: undefined, username: '', error: undefined }, words)],
+    ['consent', consentData({ ...form, clientName: 'Example App', userName: 'Alice', scopes: ['openid', 'profile', 'email'] }, words)],
+    ['consent', consentData({ ...form, clientName: 'Example App', userName: undefined, scopes: ['openid'] }, words)],
+    [
+      'account',
+      accountData(
+        { userName: 'Alice', notice: pageText('account.removed'), csrf: 'csrf', signOutAction: '/account/logout', apps: [app, { ...app, consented: false, lastIssuedAt: undefined }] },
+        words,
+      ),
+    ],
+    ['account', accountData({ userName: 'Alice', notice: undefined, csrf: 'csrf', signOutAction: '/account/logout', apps: [] }, words)],
+    ['remove-access', removeAccessData({ ...form, app: { clientName: 'Example App', scopes: ['openid'], consented: true }, cancel: '/account' }, words)],
+    ['remove-access', removeAccessData({ ...form, app: { clientName: 'Example App', scopes: ['openid'], consented: false }, cancel: '/account' }, words)],
+    ['message', messageData(400, { title: errorTitle(400), message: pageText('error.invalid_request'), detail: 'client_id is missing', link: { href: '/account', text: pageText('account.back') } }, words)],
+    ['message', messageData(200, { title: pageText('interaction.doneTitle'), message: pageText('interaction.done') }, words)],
+    ['home', { issuer: 'https://issuer.example' }],
+  ]
 }

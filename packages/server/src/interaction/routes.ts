@@ -7,17 +7,16 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { Services } from '../http/services.js'
 import { afterLogin, answerConsent, journeyDeps, nextStep, openInteraction, viewInteraction, type OpenInteraction } from '../protocol/journey.js'
 import type { Params } from '../protocol/params.js'
-import type { InteractionRecord } from '../protocol/store.js'
 import { presentedBrowser } from './cookies.js'
 import { checkedForm, signIn } from './forms.js'
+import { pageText, type PageText } from './messages.js'
 import type { Pages } from './pages.js'
 
-const EXPIRED = 'This sign-in request has expired or does not exist. Start again from the application.'
-const FORBIDDEN = 'This form was not sent from this sign-in page. Start again from the application.'
-export const SIGNED_OUT = 'You signed out, or signed in as someone else, since this sign-in request began. Start again from the application.'
+const EXPIRED = pageText('interaction.expired')
+const FORBIDDEN = pageText('interaction.forbidden')
+export const SIGNED_OUT = pageText('interaction.signedOut')
 
 export const interactionRoutes: FastifyPluginAsync<{ services: Services; pages: Pages }> = async (app, { services, pages }) => {
-  const { config } = services
   const journey = journeyDeps(services)
   const interactionUrl = (id: string) => `${services.basePath}/interaction/${id}`
   const resumeUrl = (id: string) => `${services.basePath}/authorize/resume/${id}`
@@ -42,18 +41,21 @@ export const interactionRoutes: FastifyPluginAsync<{ services: Services; pages: 
   }
 
   /** RFC 6749 §10.12: the form must carry this interaction's token (`checkedForm`). */
-  function checkForm(request: FastifyRequest, reply: FastifyReply, interaction: InteractionRecord): Params | undefined {
-    const form = checkedForm(request, services, interaction.csrfToken)
-    if (form === undefined) pages.sendError(reply, 403, FORBIDDEN)
+  function checkForm(request: FastifyRequest, reply: FastifyReply, open: OpenInteraction): Params | undefined {
+    const form = checkedForm(request, services, open.interaction.csrfToken)
+    if (form === undefined) pages.sendError(reply, 403, FORBIDDEN, { uiLocales: open.request.uiLocales })
     return form
   }
 
-  function showLogin(reply: FastifyReply, open: OpenInteraction, username: string, error?: string, status = 200) {
-    const { interaction, client, request } = open
+  /** The pages of a sign-in request speak the language it asked for (`ui_locales`), and let its forms lead to its client. */
+  const contextOf = ({ request }: OpenInteraction) => ({ uiLocales: request.uiLocales, redirectUri: request.redirectUri })
+
+  function showLogin(reply: FastifyReply, open: OpenInteraction, username: string, error?: PageText, status = 200) {
+    const { interaction, client } = open
     return pages.login(
       reply,
       { clientName: client.name, action: `${interactionUrl(interaction.id)}/login`, csrf: interaction.csrfToken, username, error },
-      request.redirectUri,
+      contextOf(open),
       status,
     )
   }
@@ -74,14 +76,14 @@ export const interactionRoutes: FastifyPluginAsync<{ services: Services; pages: 
             userName: view.user?.name ?? view.user?.username,
             action: `${interactionUrl(interaction.id)}/consent`,
             csrf: interaction.csrfToken,
-            scopes: authzRequest.scopes.map((name) => ({ name, description: config.scopes[name] ?? name })),
+            scopes: authzRequest.scopes,
           },
-          authzRequest.redirectUri,
+          contextOf(open),
         )
       case 'resume':
         return reply.redirect(resumeUrl(interaction.id), 303)
       case 'done':
-        return pages.message(reply, 200, 'Done', 'This sign-in is complete. You can return to the application.')
+        return pages.message(reply, 200, { title: pageText('interaction.doneTitle'), message: pageText('interaction.done') }, { uiLocales: authzRequest.uiLocales })
     }
   })
 
@@ -90,7 +92,7 @@ export const interactionRoutes: FastifyPluginAsync<{ services: Services; pages: 
     if (open === undefined) return reply
     const { interaction } = open
     if (nextStep(interaction.state) !== 'login') return reply.redirect(interactionUrl(interaction.id), 303)
-    const form = checkForm(request, reply, interaction)
+    const form = checkForm(request, reply, open)
     if (form === undefined) return reply
 
     const outcome = await signIn(request, reply, services, form, open.client.clientId)
@@ -98,7 +100,7 @@ export const interactionRoutes: FastifyPluginAsync<{ services: Services; pages: 
     const result = await afterLogin(journey, { open, session: outcome.signedIn.session, now: services.now() })
     switch (result.kind) {
       case 'stale':
-        return pages.sendError(reply, 400, EXPIRED)
+        return pages.sendError(reply, 400, EXPIRED, { uiLocales: open.request.uiLocales })
       case 'consent_needed':
         return reply.redirect(interactionUrl(interaction.id), 303)
       case 'consented':
@@ -111,7 +113,7 @@ export const interactionRoutes: FastifyPluginAsync<{ services: Services; pages: 
     if (open === undefined) return reply
     const { interaction } = open
     if (nextStep(interaction.state) !== 'consent') return reply.redirect(interactionUrl(interaction.id), 303)
-    const form = checkForm(request, reply, interaction)
+    const form = checkForm(request, reply, open)
     if (form === undefined) return reply
     let answer: string | undefined
     try {
@@ -119,7 +121,7 @@ export const interactionRoutes: FastifyPluginAsync<{ services: Services; pages: 
     } catch {
       answer = undefined
     }
-    if (answer !== 'approve' && answer !== 'deny') return pages.sendError(reply, 400, 'Choose Allow or Deny.')
+    if (answer !== 'approve' && answer !== 'deny') return pages.sendError(reply, 400, pageText('consent.chooseDecision'), { uiLocales: open.request.uiLocales })
     // Approved, denied, or already answered (a double submit): resume sorts out which counted.
     const answered = await answerConsent(journey, { open, answer, now: services.now() })
     if (answered.kind !== 'stale' && answered.interaction.userId !== null) {

@@ -1,143 +1,109 @@
 /**
- * Page templates. Eta escapes every `<%= %>` output; nothing is rendered raw. No script anywhere,
- * so the CSP can forbid it.
+ * Page templates: Eta files, the package's own (`templates/*.eta`) and, from `pages.templates`, the
+ * adopter's, each of which replaces the built-in template of its name (any other `.eta` there is
+ * a partial the adopter's templates may include as `@name`). Eta escapes every `<%= %>` output;
+ * nothing is rendered raw but HTML the pages build themselves (`it.body`, `it.tHtml`). No script
+ * anywhere, so the CSP can forbid it.
+ *
+ * Every template is compiled at start; one that does not compile stops the start with its path
+ * and line.
  */
-export const STYLESHEET = `
-:root { color-scheme: light; --ink: #1d2330; --muted: #5a6375; --line: #d6dbe4; --accent: #1f5fd1; --accent-ink: #fff; --bad: #a3261c; --bg: #f4f6fa; }
-* { box-sizing: border-box; }
-body { margin: 0; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink); background: var(--bg); }
-main { max-width: 26rem; margin: 8vh auto; padding: 2rem; background: #fff; border: 1px solid var(--line); border-radius: 12px; box-shadow: 0 2px 12px rgb(0 0 0 / 6%); }
-h1 { font-size: 1.35rem; margin: 0 0 .25rem; }
-p.lead { margin: 0 0 1.5rem; color: var(--muted); }
-label { display: block; font-weight: 600; margin: 1rem 0 .35rem; }
-input[type=text], input[type=password] { width: 100%; padding: .6rem .7rem; font: inherit; border: 1px solid #8a93a5; border-radius: 8px; }
-input:focus-visible, button:focus-visible { outline: 3px solid #8fb3f5; outline-offset: 2px; }
-.actions { display: flex; gap: .75rem; margin-top: 1.5rem; }
-button { flex: 1; padding: .65rem 1rem; font: inherit; font-weight: 600; border-radius: 8px; border: 1px solid var(--accent); background: var(--accent); color: var(--accent-ink); cursor: pointer; }
-button.secondary { background: #fff; color: var(--accent); }
-.error { padding: .6rem .8rem; border-radius: 8px; background: #fdecea; color: var(--bad); border: 1px solid #f2b8b2; }
-ul.scopes { list-style: none; padding: 0; margin: 1rem 0; border: 1px solid var(--line); border-radius: 8px; }
-ul.scopes li { padding: .6rem .8rem; border-top: 1px solid var(--line); }
-ul.scopes li:first-child { border-top: 0; }
-ul.scopes code { font-size: .85rem; color: var(--muted); }
-.client { font-weight: 700; }
-h2 { font-size: 1.1rem; margin: 1.75rem 0 .5rem; }
-h3 { font-size: 1rem; margin: 0 0 .5rem; }
-a { color: var(--accent); }
-button.danger { background: var(--bad); border-color: var(--bad); }
-a.button { flex: 1; display: flex; align-items: center; justify-content: center; padding: .65rem 1rem; font-weight: 600; text-align: center; text-decoration: none; border-radius: 8px; border: 1px solid var(--accent); background: #fff; color: var(--accent); }
-a:focus-visible { outline: 3px solid #8fb3f5; outline-offset: 2px; }
-.notice { padding: .6rem .8rem; border-radius: 8px; background: #e8f5ec; color: #1d5c31; border: 1px solid #a8d5b5; }
-ul.apps { list-style: none; padding: 0; margin: 1rem 0; }
-ul.apps > li { padding: 1rem; margin-top: .75rem; border: 1px solid var(--line); border-radius: 8px; }
-ul.apps ul.scopes { margin: .25rem 0 0; }
-ul.apps .actions { margin-top: 1rem; }
-dl { margin: 0; }
-dt { font-weight: 600; margin-top: .5rem; }
-dd { margin: 0; }
-.visually-hidden { position: absolute; width: 1px; height: 1px; padding: 0; margin: -1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
-`
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Script } from 'node:vm'
+import { Eta, type TemplateFunction } from 'eta'
+import { ConfigError } from '../config/errors.js'
+import { listStartFolder, readStartFile } from './start-files.js'
 
-const layout = (body: string) => `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<title><%= it.title %></title>
-<link rel="stylesheet" href="<%= it.basePath %>/assets/style.css">
-</head>
-<body>
-<main>
-${body}
-</main>
-</body>
-</html>
-`
+/** The package's templates, beside `src/` and `dist/` alike. */
+export const BUILT_IN_TEMPLATES = fileURLToPath(new URL('../../templates/', import.meta.url))
 
-export const TEMPLATES = {
-  login: layout(`
-<h1>Sign in</h1>
-<p class="lead"><% if (it.clientName) { %>to continue to <span class="client"><%= it.clientName %></span><% } else { %>to see and manage the apps that can use your account<% } %></p>
-<% if (it.error) { %><p class="error" role="alert"><%= it.error %></p><% } %>
-<form method="post" action="<%= it.action %>">
-  <input type="hidden" name="csrf" value="<%= it.csrf %>">
-  <label for="username">Username</label>
-  <input type="text" id="username" name="username" autocomplete="username" autocapitalize="none" spellcheck="false" required value="<%= it.username %>"<% if (!it.username) { %> autofocus<% } %>>
-  <label for="password">Password</label>
-  <input type="password" id="password" name="password" autocomplete="current-password" required<% if (it.username) { %> autofocus<% } %>>
-  <div class="actions"><button type="submit">Sign in</button></div>
-</form>
-`),
-  consent: layout(`
-<h1>Allow access?</h1>
-<p class="lead"><span class="client"><%= it.clientName %></span> asks to access your account<% if (it.userName) { %> (<%= it.userName %>)<% } %>. It will be able to:</p>
-<ul class="scopes">
-<% it.scopes.forEach(function (scope) { %>  <li><%= scope.description %> <code><%= scope.name %></code></li>
-<% }) %></ul>
-<form method="post" action="<%= it.action %>">
-  <input type="hidden" name="csrf" value="<%= it.csrf %>">
-  <div class="actions">
-    <button type="submit" name="decision" value="deny" class="secondary">Deny</button>
-    <button type="submit" name="decision" value="approve">Allow</button>
-  </div>
-</form>
-`),
-  account: layout(`
-<h1>Your account</h1>
-<p class="lead">Signed in as <span class="client"><%= it.userName %></span></p>
-<% if (it.notice) { %><p class="notice" role="status"><%= it.notice %></p><% } %>
-<h2>Connected apps</h2>
-<% if (it.apps.length === 0) { %><p>No apps have access to your account.</p>
-<% } else { %><p>These apps can use your account. Removing access signs an app out of your account at once; it has to ask you again to come back.</p>
-<ul class="apps">
-<% it.apps.forEach(function (app) { %>  <li>
-    <h3><%= app.clientName %></h3>
-    <dl>
-      <dt>Allowed to</dt>
-      <dd><ul class="scopes">
-<% app.scopes.forEach(function (scope) { %>        <li><%= scope.description %> <code><%= scope.name %></code></li>
-<% }) %>      </ul></dd>
-      <dt><%= app.consented ? 'Access given' : 'Access since' %></dt>
-      <dd><time datetime="<%= app.since.iso %>"><%= app.since.text %></time><% if (!app.consented) { %> (part of this service: it signs you in without asking)<% } %></dd>
-      <dt>Last token issued</dt>
-      <dd><% if (app.lastIssuedAt) { %><time datetime="<%= app.lastIssuedAt.iso %>"><%= app.lastIssuedAt.text %></time><% } else { %>Never<% } %></dd>
-    </dl>
-    <form method="post" action="<%= app.removeAction %>">
-      <input type="hidden" name="csrf" value="<%= it.csrf %>">
-      <div class="actions"><button type="submit" class="danger">Remove access<span class="visually-hidden"> for <%= app.clientName %></span></button></div>
-    </form>
-  </li>
-<% }) %></ul>
-<% } %><form method="post" action="<%= it.signOutAction %>">
-  <input type="hidden" name="csrf" value="<%= it.csrf %>">
-  <div class="actions"><button type="submit" class="secondary">Sign out</button></div>
-</form>
-`),
-  removeAccess: layout(`
-<h1>Remove access?</h1>
-<p class="lead"><span class="client"><%= it.app.clientName %></span> will no longer be able to:</p>
-<ul class="scopes">
-<% it.app.scopes.forEach(function (scope) { %>  <li><%= scope.description %> <code><%= scope.name %></code></li>
-<% }) %></ul>
-<p>It is signed out of your account at once: every token it holds stops working<% if (it.app.consented) { %>, and it has to ask you again to use your account<% } else { %>. It is part of this service and signs you in without asking, so it gets access again the next time you sign in to it<% } %>.</p>
-<form method="post" action="<%= it.action %>">
-  <input type="hidden" name="csrf" value="<%= it.csrf %>">
-  <div class="actions">
-    <a class="button" href="<%= it.cancel %>">Cancel</a>
-    <button type="submit" class="danger">Remove access<span class="visually-hidden"> for <%= it.app.clientName %></span></button>
-  </div>
-</form>
-`),
-  message: layout(`
-<h1><%= it.title %></h1>
-<p<% if (it.isError) { %> class="error" role="alert"<% } %>><%= it.message %></p>
-<% if (it.link) { %><p><a href="<%= it.link.href %>"><%= it.link.text %></a></p>
-<% } %>`),
-  home: layout(`
-<h1>authcode</h1>
-<p class="lead">OAuth 2.1 and OpenID Connect authorization server.</p>
-<p>Issuer: <code><%= it.issuer %></code></p>
-<p>Metadata: <a href="<%= it.basePath %>/.well-known/openid-configuration">OpenID configuration</a></p>
-`),
-} as const
+/** The pages, each a template of that name (`login.eta`); `layout` frames them, `account-apps` is a section of `account`. */
+export const PAGE_TEMPLATES = ['login', 'consent', 'account', 'remove-access', 'message', 'home'] as const
+export type PageTemplate = (typeof PAGE_TEMPLATES)[number]
+
+/** Every built-in template: the pages, the layout and the partials they include. */
+export const TEMPLATE_NAMES = ['layout', ...PAGE_TEMPLATES, 'account-apps'] as const
+
+const TEMPLATE_FILE = /^([A-Za-z0-9_-]+)\.eta$/
+
+const etaOptions = { autoEscape: true, autoTrim: false, cache: true, debug: true } as const
+
+/** Where each template came from, by name. */
+export type TemplateSources = ReadonlyMap<string, string>
+
+/**
+ * Compiles `source` (from `path`) or throws a `ConfigError` with the path and line. Eta finds
+ * unclosed tags; the JavaScript inside the tags is checked by V8, whose line is mapped back to the
+ * template through the line markers Eta writes in debug mode.
+ */
+function compile(eta: Eta, path: string, source: string): TemplateFunction {
+  let code: string
+  try {
+    code = eta.compileToString(source)
+  } catch (cause) {
+    const message = (cause as Error).message
+    const line = /at line (\d+)/.exec(message)?.[1]
+    throw new ConfigError(`${path}${line === undefined ? '' : `:${line}`}: the template does not parse: ${message.split('\n')[0]}`)
+  }
+  const wrapped = `(function (it, options) {\n${code}\n})`
+  try {
+    new Script(wrapped, { filename: path })
+  } catch (cause) {
+    const generatedLine = Number(/:(\d+)$/m.exec((cause as Error).stack?.split('\n')[0] ?? '')?.[1] ?? 0)
+    const marker = wrapped
+      .split('\n')
+      .slice(0, generatedLine)
+      .reverse()
+      .map((line) => /__eta\.line=(\d+)/.exec(line)?.[1])
+      .find((line) => line !== undefined)
+    throw new ConfigError(`${path}:${marker ?? 1}: the template does not compile: ${(cause as Error).message} (an unclosed { or ( above this line, or a typo in it)`)
+  }
+  return eta.compile(source)
+}
+
+/** Registers `source` as `@name`, reporting runtime errors with its own path (not that of the page including it). */
+function register(eta: Eta, name: string, path: string, source: string): void {
+  const template = compile(eta, path, source)
+  const withPath: TemplateFunction = function (data, options) {
+    return template.call(this, data, { ...options, filepath: path })
+  }
+  eta.loadTemplate(`@${name}`, withPath)
+}
+
+function readTemplates(dir: string, setting: string): Map<string, { path: string; source: string }> {
+  const found = new Map<string, { path: string; source: string }>()
+  for (const file of listStartFolder(dir, '.eta', setting)) {
+    const path = join(dir, file)
+    const name = TEMPLATE_FILE.exec(file)?.[1]
+    if (name === undefined) throw new ConfigError(`${path}: a template's name is letters, digits, - and _ (login.eta)`)
+    found.set(name, { path, source: readStartFile(path, setting).toString('utf8') })
+  }
+  return found
+}
+
+/** The compiled templates: the built-in set, and the active one (the built-in set with the adopter's templates over it). */
+export class Templates {
+  /** Only the package's templates: what a page falls back to when an adopter's template fails while rendering. */
+  readonly builtIn = new Eta(etaOptions)
+  /** The templates pages are rendered with. */
+  readonly active: Eta
+  /** The adopter's templates by name, with their paths: each replaces a built-in one or is a partial of theirs. */
+  readonly overrides: TemplateSources
+
+  constructor(overrideDir: string | undefined) {
+    const builtIn = readTemplates(BUILT_IN_TEMPLATES, 'the built-in templates')
+    for (const name of TEMPLATE_NAMES) {
+      if (!builtIn.has(name)) throw new ConfigError(`${BUILT_IN_TEMPLATES}: the built-in template ${name}.eta is missing`)
+    }
+    for (const [name, { path, source }] of builtIn) register(this.builtIn, name, path, source)
+    const overrides = overrideDir === undefined ? new Map<string, { path: string; source: string }>() : readTemplates(overrideDir, 'pages.templates')
+    if (overrides.size === 0) {
+      this.active = this.builtIn
+    } else {
+      this.active = new Eta(etaOptions)
+      for (const [name, { path, source }] of new Map([...builtIn, ...overrides])) register(this.active, name, path, source)
+    }
+    this.overrides = new Map([...overrides].map(([name, { path }]) => [name, path]))
+  }
+}

@@ -11,6 +11,7 @@ import { readCodeChallenge } from './pkce.js'
 import { matchesRegisteredRedirectUri } from './redirect-uri.js'
 import { checkScopesAllowed, invalidScopeIfMissing, parseScope } from './scopes.js'
 import type { ClientRecord, ClientStore } from './store.js'
+import { readUiLocales } from './ui-locales.js'
 
 export type Prompt = 'none' | 'login' | 'consent'
 
@@ -28,6 +29,11 @@ export interface AuthorizationRequest {
   prompt: Prompt[]
   maxAge: number | undefined
   loginHint: string | undefined
+  /**
+   * OIDC Core §3.1.2.1 `ui_locales`: the languages the pages should use, by preference (language
+   * tags only). Absent when not sent, and in requests stored before it was read.
+   */
+  uiLocales?: string[]
 }
 
 export interface TrustedRedirect {
@@ -114,6 +120,7 @@ export function validateAuthorizationRequest(params: Params, trusted: TrustedRed
     prompt,
     maxAge,
     loginHint: params.single('login_hint'),
+    uiLocales: readUiLocales(params.single('ui_locales')),
   }
 }
 

@@ -14,6 +14,8 @@ export interface MetadataSettings {
   readonly endpoints: Readonly<EndpointPaths>
   /** Scope name → description; the names are listed. */
   readonly scopes: Readonly<Record<string, string>>
+  /** The languages of the pages (OIDC Discovery §3 `ui_locales_supported`), when the server has pages. */
+  readonly uiLocales?: readonly string[]
 }
 
 export const CLAIMS_SUPPORTED = ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'azp', 'name', 'preferred_username', 'updated_at', 'email', 'email_verified']
@@ -46,6 +48,7 @@ export function serverMetadata(config: MetadataSettings): Record<string, unknown
     request_parameter_supported: false,
     request_uri_parameter_supported: false,
     prompt_values_supported: ['none', 'login', 'consent', 'select_account'],
+    ...(config.uiLocales === undefined ? {} : { ui_locales_supported: [...config.uiLocales] }),
     // RFC 9207 §3
     authorization_response_iss_parameter_supported: true,
   }
