@@ -74,10 +74,16 @@ describe('an AsyncAPI source: checked at construction', () => {
     expect(() => clientFrom(fake, server)).toThrow(message)
   }
 
-  it('refuses several authorization code schemes when no scheme names one, listing them', () => {
-    const document = documentOf({ name: 'chatOAuth' }, { name: 'readMessages', required: ['read:messages'] })
+  it('refuses several authorization code schemes of different servers when no scheme names one, listing them', () => {
+    const other = 'https://other.example.com'
+    const document = documentOf({ name: 'chatOAuth' }, { name: 'readMessages', required: ['read:messages'], authorizationUrl: `${other}/authorize`, tokenUrl: `${other}/token`, refreshUrl: null })
     refuses({ kind: 'asyncapi', document }, /several oauth2 authorization code schemes: chatOAuth, readMessages; name one with server.scheme/)
-    expect(clientFrom(fake, { kind: 'asyncapi', document, scheme: 'readMessages' }).config.scope).toBe('read:messages')
+    expect(clientFrom(fake, { kind: 'asyncapi', document, scheme: 'chatOAuth' }).config.scope).toBe('read:messages write:messages')
+  })
+
+  it('takes several schemes of the one server as one: every scope the operations require', () => {
+    const document = documentOf({ name: 'readMessages', required: ['read:messages'] }, { name: 'writeMessages', required: ['write:messages'] })
+    expect(clientFrom(fake, { kind: 'asyncapi', document }).config.scope).toBe('read:messages write:messages')
   })
 
   it('refuses an unknown scheme, and a scheme without an authorization code flow', () => {

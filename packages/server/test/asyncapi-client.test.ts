@@ -3,7 +3,7 @@
  * scopes of the document's oauth2 authorization code scheme, plus openid. The BUILT CLI, by exit
  * code and output.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -48,11 +48,24 @@ describe.concurrent('authcode client add --asyncapi', () => {
     expect(await clientScopes(cwd)).toEqual(['admin', 'openid', 'read:messages', 'write:messages'])
   })
 
-  it('refuses several schemes without --scheme, listing them (exit 1, one line)', async () => {
-    const result = await runCli(workdir(), [...ADD, '--asyncapi', V3])
+  it('takes several schemes of one authorization server (the same URLs) as one without --scheme: every scope', async () => {
+    const cwd = workdir()
+    const result = await runCli(cwd, [...ADD, '--asyncapi', V3])
+    expect(result.code, result.stderr).toBe(0)
+    expect(await clientScopes(cwd)).toEqual(['admin', 'openid', 'read:messages', 'write:messages'])
+  })
+
+  it('refuses schemes of different authorization servers without --scheme, listing them (exit 1, one line)', async () => {
+    const cwd = workdir()
+    const document = join(cwd, 'two-servers.yaml')
+    // The last scheme (admin) moves to another authorization server.
+    const text = readFileSync(V3, 'utf8')
+    const at = text.lastIndexOf('authorizationUrl:')
+    writeFileSync(document, `${text.slice(0, at)}${text.slice(at).replace(/https?:\/\/[^/\s]+/g, 'https://other-as.example.com')}`)
+    const result = await runCli(cwd, [...ADD, '--asyncapi', document])
     expect(result.code).toBe(1)
     expect(result.stderr.trimEnd().split('\n')).toHaveLength(1)
-    expect(result.stderr).toMatch(/several oauth2 authorization code schemes: chatOAuth, readMessages, writeMessages, admin; choose one with --scheme NAME/)
+    expect(result.stderr).toMatch(/oauth2 authorization code schemes of different authorization servers: chatOAuth, readMessages, writeMessages, admin; choose one with --scheme NAME/)
   })
 
   it('refuses --scope beside --asyncapi, and --scheme without --asyncapi (exit 2)', async () => {

@@ -61,12 +61,24 @@ describe('loadConfig with an AsyncAPI document', () => {
     expect(flagWins.asyncapi?.scheme).toBe('admin')
   })
 
-  it('refuses a document with several oauth2 schemes when no scheme is named, listing them', async () => {
+  it('takes several schemes of one authorization server (the same URLs) as one when no scheme is named: every scope', async () => {
     const dir = await workdir()
-    const document = await documentFor(dir, 4100)
+    const config = loadConfig({ port: 4100, asyncapi: await documentFor(dir, 4100) }, {}, dir)
+    expect(Object.keys(config.scopes).sort()).toEqual([...BROKER_SCOPES, 'openid'].sort())
+    expect(config.asyncapi?.scheme).toBe('chatOAuth, readMessages, writeMessages, admin')
+    expect(config.endpoints.token).toBe('/oauth2/token')
+  })
+
+  it('refuses schemes of different authorization servers when no scheme is named, listing them', async () => {
+    const dir = await workdir()
+    // The last scheme (admin) moves to another port: another authorization server.
+    const document = await documentFor(dir, 4100, (text) => {
+      const at = text.lastIndexOf('authorizationUrl:')
+      return text.slice(0, at) + text.slice(at).replaceAll('localhost:4100', 'localhost:4999')
+    })
     expect(() => loadConfig({ port: 4100, asyncapi: document }, {}, dir)).toThrow(ConfigError)
     expect(() => loadConfig({ port: 4100, asyncapi: document }, {}, dir)).toThrow(
-      /several oauth2 authorization code schemes: chatOAuth, readMessages, writeMessages, admin; choose one with --scheme/,
+      /oauth2 authorization code schemes of different authorization servers: chatOAuth, readMessages, writeMessages, admin; choose one with --scheme/,
     )
     expect(() => loadConfig({ port: 4100, asyncapi: document, scheme: 'nope' }, {}, dir)).toThrow(/no valid oauth2 authorization code scheme named nope; it has: chatOAuth/)
   })
@@ -209,12 +221,16 @@ describe('authcode serve --asyncapi (the built CLI)', () => {
     }
   })
 
-  it('refuses a document with several schemes and no --scheme, listing them (exit 1, one line)', async () => {
+  it('refuses schemes of different authorization servers and no --scheme, listing them (exit 1, one line)', async () => {
     const cwd = await workdir()
-    const result = await runCli(cwd, ['serve', '--port', '0', '--issuer', 'http://localhost:4999', '--asyncapi', REFERENCE])
+    const document = join(cwd, 'two-servers.yaml')
+    const text = await readFile(REFERENCE, 'utf8')
+    const at = text.lastIndexOf('authorizationUrl:')
+    await writeFile(document, text.slice(0, at) + text.slice(at).replaceAll('localhost:4000', 'localhost:4998'))
+    const result = await runCli(cwd, ['serve', '--port', '0', '--issuer', 'http://localhost:4999', '--asyncapi', document])
     expect(result.code).toBe(1)
     expect(result.stderr.trimEnd().split('\n')).toHaveLength(1)
-    expect(result.stderr).toMatch(/^authcode: asyncapi: .*several oauth2 authorization code schemes: chatOAuth, readMessages, writeMessages, admin; choose one with --scheme NAME/)
+    expect(result.stderr).toMatch(/^authcode: asyncapi: .*schemes of different authorization servers: chatOAuth, readMessages, writeMessages, admin; choose one with --scheme NAME/)
   })
 
   /** `serve` and `client add` with the hostile document of `kind`: each must exit 1 with one line, before listening or opening the database. */

@@ -68,12 +68,37 @@ describe('chooseAuthorizationCodeScheme', () => {
     expect(choice).toEqual({ ok: true, scheme: schemes[1] })
   })
 
-  it('without a name, the only scheme; several are SEVERAL_SCHEMES, none NO_SCHEME, each with the names to choose from', async () => {
+  it('without a name, the only scheme; several of different servers are SEVERAL_SCHEMES, none NO_SCHEME, each with the names to choose from', async () => {
     const two = readAuthorizationCodeSchemes(await loadDocument(fixture('valid.v3.yaml'))).schemes
     const one = readAuthorizationCodeSchemes(await loadDocument(fixture('valid.v2.yaml'))).schemes
     expect(chooseAuthorizationCodeScheme(one)).toEqual({ ok: true, scheme: one[0] })
-    expect(chooseAuthorizationCodeScheme(two)).toEqual({ ok: false, code: 'SEVERAL_SCHEMES', available: ['oauth', 'writeOrders'] })
+    const elsewhere = [two[0], { ...two[1], tokenUrl: 'https://other.example.com/token' }] as typeof two
+    expect(chooseAuthorizationCodeScheme(elsewhere)).toEqual({ ok: false, code: 'SEVERAL_SCHEMES', available: ['oauth', 'writeOrders'] })
+    const otherIssuer = [two[0], { ...two[1], issuer: 'https://other.example.com' }] as typeof two
+    expect(chooseAuthorizationCodeScheme(otherIssuer)).toMatchObject({ ok: false, code: 'SEVERAL_SCHEMES' })
     expect(chooseAuthorizationCodeScheme([])).toEqual({ ok: false, code: 'NO_SCHEME', available: [] })
+  })
+
+  it('without a name, schemes with the same authorization and token URLs describe one server: one scheme with every scope', async () => {
+    const { schemes, problems } = readAuthorizationCodeSchemes(await loadDocument(fixture('inline-schemes.v3.yaml')))
+    expect(problems).toEqual([])
+    expect(schemes).toHaveLength(2)
+    const choice = chooseAuthorizationCodeScheme(schemes)
+    if (!choice.ok) throw new Error(choice.code)
+    expect(choice.merged).toEqual(schemes.map((s) => s.name))
+    expect(choice.scheme).toMatchObject({
+      authorizationUrl: 'https://as.example.com/authorize',
+      tokenUrl: 'https://as.example.com/token',
+      refreshUrl: 'https://as.example.com/token',
+      requiredScopes: ['orders:read', 'invoices:write'],
+    })
+    // Each scope once, in document order, with the first description that says something.
+    expect(choice.scheme.scopes).toEqual([
+      { name: 'orders:read', description: 'Read your orders' },
+      { name: 'invoices:write', description: 'Send invoices' },
+    ])
+    // Named, a scheme is still chosen alone.
+    expect(chooseAuthorizationCodeScheme(schemes, schemes[1]?.name)).toEqual({ ok: true, scheme: schemes[1] })
   })
 
   it('a name with no valid authorization code scheme (unknown, or its flow invalid) is UNKNOWN_SCHEME', async () => {

@@ -144,7 +144,16 @@ export type SchemeChoiceCode =
 
 /** The result of {@link chooseAuthorizationCodeScheme}: the scheme, or why there is none. */
 export type AuthorizationCodeSchemeChoice =
-  | { readonly ok: true; readonly scheme: AuthorizationCodeScheme }
+  | {
+      readonly ok: true
+      readonly scheme: AuthorizationCodeScheme
+      /**
+       * Without a name, when several schemes point at the same authorization server (the same
+       * authorization and token URLs, as inline `security` on each operation often does): their
+       * names, in document order; `scheme` is then all of them as one, with every scope.
+       */
+      readonly merged?: readonly string[]
+    }
   | { readonly ok: false; readonly code: 'NO_SCHEME' | 'SEVERAL_SCHEMES'; readonly available: readonly string[] }
   | {
       readonly ok: false
@@ -157,7 +166,8 @@ export type AuthorizationCodeSchemeChoice =
 
 /**
  * The one authorization code scheme a client or server uses: the one named `name`, or, without a
- * name, the document's only one. Anything else is a failure with a stable `code` and the names
+ * name, the document's only one, or its several that describe one authorization server (same
+ * authorization and token URLs, no differing refresh URL or `x-issuer`) merged. Anything else is a failure with a stable `code` and the names
  * there are to choose from, for the caller to word its own error (a CLI flag, an option name). A
  * scheme with an invalid flow is not among `schemes` (see {@link readAuthorizationCodeSchemes}), so
  * naming it is `UNKNOWN_SCHEME`; the reasons are in `problems`. A `name` that is not a string is a
@@ -181,6 +191,40 @@ export function chooseAuthorizationCodeScheme(schemes: readonly AuthorizationCod
   }
   const [only, ...others] = schemes
   if (only === undefined) return { ok: false, code: 'NO_SCHEME', available }
-  if (others.length > 0) return { ok: false, code: 'SEVERAL_SCHEMES', available }
-  return { ok: true, scheme: only }
+  if (others.length === 0) return { ok: true, scheme: only }
+  const merged = oneServer(only, others)
+  if (merged === undefined) return { ok: false, code: 'SEVERAL_SCHEMES', available }
+  return { ok: true, scheme: merged, merged: available }
+}
+
+/** The one value several schemes agree on where they give one; `null` when two differ. */
+function agreed(values: readonly (string | undefined)[]): string | undefined | null {
+  const given = new Set(values.filter((value) => value !== undefined))
+  return given.size > 1 ? null : [...given][0]
+}
+
+/**
+ * Schemes of one authorization server as one scheme: each scope once, in document order, with the
+ * first description that says something; undefined when they are not of one server.
+ */
+function oneServer(first: AuthorizationCodeScheme, others: readonly AuthorizationCodeScheme[]): AuthorizationCodeScheme | undefined {
+  const all = [first, ...others]
+  if (others.some((s) => s.authorizationUrl !== first.authorizationUrl || s.tokenUrl !== first.tokenUrl)) return undefined
+  const refreshUrl = agreed(all.map((s) => s.refreshUrl))
+  const issuer = agreed(all.map((s) => s.issuer))
+  if (refreshUrl === null || issuer === null) return undefined
+  const scopes = new Map<string, string>()
+  for (const { name, description } of all.flatMap((s) => s.scopes)) {
+    if (!scopes.has(name) || (scopes.get(name) === '' && description !== '')) scopes.set(name, description)
+  }
+  return {
+    ...first,
+    name: [...new Set(all.map((s) => s.name))].join(', '),
+    description: all.find((s) => s.description !== undefined)?.description,
+    refreshUrl,
+    issuer,
+    scopes: [...scopes].map(([name, description]) => ({ name, description })),
+    requiredScopes: [...new Set(all.flatMap((s) => s.requiredScopes))],
+    otherFlows: [...new Set(all.flatMap((s) => s.otherFlows))],
+  }
 }

@@ -21,7 +21,8 @@ const DB_HELP = `  --db URL          database: sqlite:PATH (default sqlite:./dat
 const ASYNCAPI_HELP = `  --asyncapi FILE   offer exactly the scopes of the AsyncAPI document's oauth2 authorization code
                     scheme (plus openid), and serve its endpoints at the document's paths when its
                     URLs are under the issuer; env AUTHCODE_ASYNCAPI
-  --scheme NAME     the scheme to use when the document has several; env AUTHCODE_ASYNCAPI_SCHEME`
+  --scheme NAME     the scheme to use when the document's schemes name different authorization
+                    servers (schemes of one server are taken as one); env AUTHCODE_ASYNCAPI_SCHEME`
 
 const ASYNCAPI_OPTIONS = {
   asyncapi: { type: 'string' },

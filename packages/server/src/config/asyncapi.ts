@@ -115,6 +115,6 @@ function chooseScheme(file: string, schemes: readonly AuthorizationCodeScheme[],
     case 'NO_SCHEME':
       throw new ConfigError(`asyncapi: ${file} has no valid oauth2 scheme with an authorization code flow${detail}`)
     case 'SEVERAL_SCHEMES':
-      throw new ConfigError(`asyncapi: ${file} has several oauth2 authorization code schemes: ${names.join(', ')}; choose one with --scheme NAME`)
+      throw new ConfigError(`asyncapi: ${file} has oauth2 authorization code schemes of different authorization servers: ${names.join(', ')}; choose one with --scheme NAME`)
   }
 }
