@@ -59,6 +59,26 @@ describe('authenticateClient', () => {
     })
   })
 
+  describe('a rotated secret (issue #20)', () => {
+    const rotated = (previousSecretExpiresAt: number | null) =>
+      confidentialClient({ secretHash: hashToken('new secret'), previousSecretHash: previousSecretExpiresAt === null ? null : hashToken(CLIENT_SECRET), previousSecretExpiresAt })
+
+    it('without a grace period, the replaced secret is refused at once and the new one works', async () => {
+      const { authenticate } = await setup(rotated(null))
+      await oauthError(authenticate({ authorization: basic('rp', CLIENT_SECRET) }), 'invalid_client')
+      expect((await authenticate({ authorization: basic('rp', 'new secret') })).clientId).toBe('rp')
+    })
+
+    it('with a grace period, both work until it ends, then only the new one', async () => {
+      const { authenticate } = await setup(rotated(NOW + 60))
+      expect((await authenticate({ authorization: basic('rp', CLIENT_SECRET) }, '203.0.113.7', NOW + 59)).clientId).toBe('rp')
+      expect((await authenticate({ body: params({ client_id: 'rp', client_secret: 'new secret' }) }, '203.0.113.7', NOW + 59)).clientId).toBe('rp')
+      await oauthError(authenticate({ authorization: basic('rp', CLIENT_SECRET) }, '203.0.113.7', NOW + 60), 'invalid_client')
+      expect((await authenticate({ authorization: basic('rp', 'new secret') }, '203.0.113.7', NOW + 60)).clientId).toBe('rp')
+      await oauthError(authenticate({ authorization: basic('rp', 'neither') }, '203.0.113.7', NOW), 'invalid_client')
+    })
+  })
+
   describe('refusals', () => {
     it('RFC 6749 §5.2: a wrong secret is 401 invalid_client, by Basic or in the body', async () => {
       const { authenticate } = await setup()

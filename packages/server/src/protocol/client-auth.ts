@@ -1,7 +1,8 @@
 /**
  * Client authentication at the token, revocation and introspection endpoints (RFC 6749 §2.3,
  * OAuth 2.1 §2.4): `client_secret_basic`, `client_secret_post`, or `none` for public clients;
- * exactly one method per request; secrets compared as hashes in constant time. Failures are
+ * exactly one method per request; secrets compared as hashes in constant time; after a rotation
+ * with a grace period the replaced secret works until the period ends, never after. Failures are
  * throttled per caller address and client, after the credentials are checked, so a client that
  * presents valid credentials is never refused by anyone else's failures (SECURITY.md 26).
  */
@@ -96,8 +97,13 @@ export async function authenticateClient(
   if (presented.secret === undefined) {
     ok = client !== undefined && client.secretHash === null
   } else {
-    const matches = safeEqual(hashToken(presented.secret), client?.secretHash ?? NO_SECRET)
-    ok = client !== undefined && client.secretHash !== null && matches
+    const presentedHash = hashToken(presented.secret)
+    const matches = safeEqual(presentedHash, client?.secretHash ?? NO_SECRET)
+    // The secret a rotation replaced, during its grace period only; compared every time, so the
+    // time taken says nothing of which one matched.
+    const inGrace = client?.previousSecretExpiresAt != null && now < client.previousSecretExpiresAt
+    const matchesPrevious = safeEqual(presentedHash, (inGrace ? client?.previousSecretHash : null) ?? NO_SECRET)
+    ok = client !== undefined && client.secretHash !== null && (matches || (inGrace && client.previousSecretHash !== null && matchesPrevious))
   }
   if (ok && client !== undefined) return client
   if (client === undefined) {

@@ -33,11 +33,11 @@ export async function introspectToken(client: ClientRecord, params: Params, deps
   const token = params.required('token')
   params.single('token_type_hint')
 
-  const refresh = await deps.store.getRefreshToken(hashToken(token))
-  if (refresh !== undefined) {
+  const found = await deps.store.getRefreshTokenWithGrant(hashToken(token))
+  if (found !== undefined) {
+    const { token: refresh, grant, user } = found
     if (refresh.clientId !== client.clientId || refresh.rotatedAt !== null || refresh.expiresAt <= now) return INACTIVE
-    const grant = await deps.store.getGrant(refresh.grantId)
-    if (grant === undefined || grant.revokedAt !== null) return INACTIVE
+    if (grant.revokedAt !== null || user.disabledAt !== null) return INACTIVE
     return {
       active: true,
       scope: formatScope(refresh.scopes),

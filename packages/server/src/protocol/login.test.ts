@@ -2,6 +2,7 @@ import { randomBytes, scryptSync } from 'node:crypto'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { MemoryStore } from '../../test/memory-store.js'
 import { NOW, testUser } from '../../test/protocol-fixtures.js'
+import { ARGON2ID_REFERENCE, BCRYPT_REFERENCE } from '../../test/fixtures/password-hashes.js'
 import { hashPassword, passwordNeedsRehash, verifyPassword } from '../tokens/secrets.js'
 import { checkLogin, type LoginAttempt, type LoginResult } from './login.js'
 import { Throttle } from './rate-limit.js'
@@ -153,5 +154,30 @@ describe('checkLogin', () => {
     const { login, store, user } = await setup()
     await login()
     expect(store.users.get(user.id)).toEqual(user)
+  })
+
+  it.each([
+    ['bcrypt', BCRYPT_REFERENCE],
+    ['argon2id', ARGON2ID_REFERENCE],
+  ])('issue #20: an imported %s hash signs its user in and is replaced by scrypt', async (_, imported) => {
+    const { login, store, user } = await setup(testUser({ passwordHash: imported.hash }))
+    expect(await login({ password: 'not it' })).toEqual({ kind: 'invalid' })
+    expect(store.users.get(user.id)?.passwordHash).toBe(imported.hash)
+    expect((await login({ password: imported.password }, NOW + 100)).kind).toBe('valid')
+    const rehashed = store.users.get(user.id)?.passwordHash ?? ''
+    expect(rehashed).toMatch(/^scrypt\$/)
+    expect(passwordNeedsRehash(rehashed)).toBe(false)
+    expect(await verifyPassword(imported.password, rehashed)).toBe(true)
+  })
+
+  it('issue #20: a disabled user is answered as an unknown one, even with the right password, and the attempt counts', async () => {
+    const { login, store, user } = await setup()
+    await store.disableUser(user.id, NOW)
+    expect(await login()).toEqual({ kind: 'invalid' })
+    expect(await login()).toEqual({ kind: 'invalid' })
+    // Counted as failures: the account now waits, as after two wrong passwords.
+    expect((await login()).kind).toBe('throttled')
+    await store.enableUser(user.id)
+    expect((await login({}, NOW + 900)).kind).toBe('valid')
   })
 })

@@ -9,7 +9,10 @@
  *   a stranger's failures never keep the owner out of her own browser;
  * - per address, a hard limit, as before;
  * - an unknown username costs a full hash and counts like a wrong password, so neither the answer
- *   nor its timing tells them apart. Usernames are compared byte for byte, here as in the store.
+ *   nor its timing tells them apart; a disabled user is answered alike, even with the right
+ *   password. Usernames are compared byte for byte, here as in the store;
+ * - a hash made with other parameters or imported from elsewhere (bcrypt, argon2id) is replaced by
+ *   today's scrypt at the first sign-in that proves the password.
  */
 import type { Throttle } from './rate-limit.js'
 import { throttleKey } from './rate-limit.js'
@@ -53,7 +56,8 @@ export async function checkLogin(deps: LoginDeps, attempt: LoginAttempt, now: nu
   }
   const user = await deps.store.getUserByUsername(username)
   const valid = await verifyPassword(password, user?.passwordHash ?? (await dummyPasswordHash()))
-  if (user === undefined || !valid) return { kind: 'invalid' }
+  // A disabled user is answered as an unknown one, after the same work, and the attempt still counts.
+  if (user === undefined || user.disabledAt !== null || !valid) return { kind: 'invalid' }
 
   if (device === undefined) await Promise.all([loginAccount.reset(username), loginIp.refund(ip, now)])
   else await loginDevice.reset(throttleKey(device, username))
@@ -61,7 +65,7 @@ export async function checkLogin(deps: LoginDeps, attempt: LoginAttempt, now: nu
   return { kind: 'valid', user }
 }
 
-/** A hash made with weaker parameters than today's is replaced at the next sign-in (SECURITY.md 7). */
+/** A hash made with other parameters or another scheme than today's is replaced at the next sign-in (SECURITY.md 7). */
 async function upgradePasswordHash(store: UserStore, user: UserRecord, password: string, now: number): Promise<void> {
   if (!passwordNeedsRehash(user.passwordHash)) return
   await store.updatePasswordHash(user.id, user.passwordHash, await hashPassword(password), now)

@@ -12,7 +12,7 @@ export async function userInfo(accessToken: string, deps: AccessTokenDeps & { us
   const { record } = await validateAccessToken(accessToken, deps, now)
   if (!record.scopes.includes('openid')) throw insufficientScope('openid')
   const user = await deps.users.getUserById(record.userId)
-  if (user === undefined) throw invalidToken('the user no longer exists')
+  if (user === undefined || user.disabledAt !== null) throw invalidToken('the user no longer exists')
   const claims: UserInfo = { sub: user.id }
   if (record.scopes.includes('profile')) {
     claims.preferred_username = user.username

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { hashToken, randomToken, safeEqual, timeOrderedId } from './secrets.js'
+import { ARGON2ID_REFERENCE, BCRYPT_REFERENCE, BCRYPT_VARIANTS } from '../../test/fixtures/password-hashes.js'
+import { hashPassword, hashToken, passwordHashProblem, passwordNeedsRehash, randomToken, safeEqual, timeOrderedId, verifyPassword } from './secrets.js'
 
 describe('timeOrderedId (RFC 9562 §5.7, UUID version 7)', () => {
   it('carries the millisecond time in its first 48 bits, version 7 and variant 10', () => {
@@ -50,5 +51,38 @@ describe('safeEqual', () => {
     // Bytes, not UTF-16 units: 'é' (2 bytes) against 'e' plus one more byte.
     expect(safeEqual('é', 'ex')).toBe(false)
     expect(safeEqual('é', 'é')).toBe(true)
+  })
+})
+
+describe('verifyPassword and passwordHashProblem: imported hashes (issue #20)', () => {
+  it('verifies bcrypt ($2a$, $2b$, $2y$) and argon2id hashes made elsewhere, and needs them rehashed', async () => {
+    for (const { password, hash } of [BCRYPT_REFERENCE, ...BCRYPT_VARIANTS, ARGON2ID_REFERENCE]) {
+      expect(passwordHashProblem(hash), hash).toBeUndefined()
+      expect(await verifyPassword(password, hash), hash).toBe(true)
+      expect(await verifyPassword(`${password}x`, hash), hash).toBe(false)
+      expect(passwordNeedsRehash(hash)).toBe(true)
+    }
+    const ours = await hashPassword('a password')
+    expect(passwordHashProblem(ours)).toBeUndefined()
+    expect(passwordNeedsRehash(ours)).toBe(false)
+  })
+
+  it.each([
+    ['md5$abc', /not a scrypt, bcrypt/],
+    ['plain text password', /not a scrypt, bcrypt/],
+    ['$2x$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW', /not a scrypt, bcrypt/],
+    ['$2b$05$tooShort', /malformed bcrypt/],
+    ['$2b$31$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW', /bcrypt cost 31 out of range/],
+    ['$2b$03$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW', /bcrypt cost 03 out of range/],
+    ['$argon2i$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc', /not a scrypt, bcrypt/],
+    ['$argon2id$v=16$m=65536,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc', /malformed argon2id/],
+    ['$argon2id$v=19$m=4194304,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc', /argon2id parameters out of range/],
+    ['$argon2id$v=19$m=65536,t=99,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc', /argon2id parameters out of range/],
+    ['scrypt$32768$8$3$c2FsdA$aGFzaA', /malformed scrypt/],
+    [`scrypt$1048576$8$1$${'s'.repeat(22)}$${'h'.repeat(43)}`, /scrypt parameters out of range/],
+    [`scrypt$1000$8$1$${'s'.repeat(22)}$${'h'.repeat(43)}`, /scrypt parameters out of range/],
+  ])('refuses %s, and never verifies it', async (hash, problem) => {
+    expect(passwordHashProblem(hash)).toMatch(problem)
+    expect(await verifyPassword('U*U', hash)).toBe(false)
   })
 })

@@ -88,7 +88,8 @@ export const authorizationCodeGrant = {
     }
     if (code.expiresAt <= now) throw invalidGrant('the authorization code has expired')
 
-    if (grant.revokedAt !== null) throw invalidGrant('the authorization code is no longer valid')
+    // A disabled user's grants were revoked with the user; one made in a race with that is refused here.
+    if (grant.revokedAt !== null || found.user.disabledAt !== null) throw invalidGrant('the authorization code is no longer valid')
 
     const refreshScopes = client.grantTypes.includes('refresh_token') ? code.scopes : null
     return spendAndIssue(AUTHORIZATION_CODE, codeHash, client, found, code.scopes, refreshScopes, code.nonce, ctx)

@@ -35,7 +35,7 @@ export const refreshTokenGrant = {
       return refuseReplay(ctx, REFRESH_TOKEN, { clientId: client.clientId, userId: token.userId, grantId: token.grantId })
     }
     if (token.expiresAt <= now) throw invalidGrant('the refresh token has expired')
-    if (grant.revokedAt !== null) throw invalidGrant('the refresh token was revoked')
+    if (grant.revokedAt !== null || found.user.disabledAt !== null) throw invalidGrant('the refresh token was revoked')
 
     // RFC 6749 §6: a refresh may narrow the scope, never widen it; the new refresh token keeps the original.
     const scopes = requestedScope === undefined ? token.scopes : parseScope(requestedScope)
