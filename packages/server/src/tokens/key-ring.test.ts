@@ -184,3 +184,90 @@ describe('KeyRing', () => {
     await expect(ring.signingKey(a.alg, T0)).rejects.toThrow(/does not match/)
   })
 })
+
+describe('KeyRing: list and retire (issue #20)', () => {
+  /** A ring whose first keys signed from T0 and whose rotated keys sign from T1. */
+  async function rotated() {
+    const store = new MemoryKeyStore()
+    const ring = new KeyRing(store, kek, OPTIONS)
+    await ring.ensureKeys(T0)
+    const first = (await ring.signingKey('ES256', T0)).kid
+    const fresh = await ring.rotate(T0 + 10)
+    const T1 = T0 + 10 + OPTIONS.activationDelay
+    const second = fresh.find((kid) => store.rows.find((row) => row.kid === kid)?.alg === 'ES256') ?? ''
+    return { store, ring, first, second, T1 }
+  }
+
+  it('list says where each key is in its life, oldest first, and when it leaves the JWKS', async () => {
+    const { ring, first, second, T1 } = await rotated()
+    const es256 = async (now: number) => (await ring.list(now)).filter((key) => key.alg === 'ES256')
+    expect(await es256(T1 - 1)).toEqual([
+      { kid: first, alg: 'ES256', state: 'active', createdAt: T0, activatesAt: T0, retiredAt: null, publishedUntil: null },
+      { kid: second, alg: 'ES256', state: 'pending', createdAt: T0 + 10, activatesAt: T1, retiredAt: null, publishedUntil: null },
+    ])
+    expect((await es256(T1)).map((key) => [key.state, key.publishedUntil])).toEqual([['superseded', T1 + OPTIONS.maxTokenLifetime], ['active', null]])
+    expect((await es256(T1 + OPTIONS.maxTokenLifetime)).map((key) => key.state)).toEqual(['expired', 'active'])
+    expect(await ring.list(T1)).toHaveLength(6)
+  })
+
+  it('refuses to retire the only key that signs an algorithm, and says which key will take over and when', async () => {
+    const { ring, store, first, second, T1 } = await rotated()
+    const refused = await ring.retire(first, T1 - 1)
+    expect(refused).toMatchObject({ kind: 'only_signing_key', alg: 'ES256', pending: { kid: second, activatesAt: T1 } })
+    expect(store.rows.find((row) => row.kid === first)?.retiredAt).toBeNull()
+    expect((await ring.signingKey('ES256', T1 - 1)).kid).toBe(first)
+    // With no newer key at all, nothing takes over.
+    const lone = new KeyRing(new MemoryKeyStore(), kek, OPTIONS)
+    await lone.ensureKeys(T0)
+    const kid = (await lone.signingKey('EdDSA', T0)).kid
+    expect(await lone.retire(kid, T0 + 5)).toEqual({ kind: 'only_signing_key', alg: 'EdDSA', pending: undefined })
+  })
+
+  it('a superseded key retired stays published until the tokens it signed expire, then is pruned', async () => {
+    const { ring, first, T1 } = await rotated()
+    const retired = await ring.retire(first, T1 + 5)
+    expect(retired).toMatchObject({ kind: 'retired', key: { kid: first, state: 'retired', retiredAt: T1 + 5, publishedUntil: T1 + OPTIONS.maxTokenLifetime } })
+    expect(kidsOf(await ring.jwks(T1 + 6))).toContain(first)
+    expect(await ring.prune(T1 + OPTIONS.maxTokenLifetime - 1)).toEqual([])
+    expect(await ring.prune(T1 + OPTIONS.maxTokenLifetime)).toContain(first)
+  })
+
+  it('retiring the key that signs hands signing to the other published key at once; the retired key stays published maxTokenLifetime', async () => {
+    const { ring, first, second, T1 } = await rotated()
+    const at = T1 + 100
+    expect((await ring.signingKey('ES256', at)).kid).toBe(second)
+    expect(await ring.retire(second, at)).toMatchObject({ kind: 'retired', key: { kid: second, state: 'retired', publishedUntil: at + OPTIONS.maxTokenLifetime } })
+    // Another instance's ring sees it at its next read (within cacheTtl); this one at once.
+    expect((await ring.signingKey('ES256', at)).kid).toBe(first)
+    expect((await ring.list(at)).find((key) => key.kid === first)?.state).toBe('active')
+    const later = at + OPTIONS.maxTokenLifetime
+    expect(kidsOf(await ring.jwks(later - 1))).toEqual(expect.arrayContaining([first, second]))
+    expect(await ring.verificationKey(second, later - 1)).toBeDefined()
+    expect(kidsOf(await ring.jwks(later))).not.toContain(second)
+    expect(await ring.verificationKey(second, later)).toBeUndefined()
+    // The other algorithms' first keys, superseded at T1, go too; the first ES256 key signs again, so it stays.
+    const pruned = await ring.prune(later)
+    expect(pruned).toContain(second)
+    expect(pruned).not.toContain(first)
+    expect((await ring.signingKey('ES256', later)).kid).toBe(first)
+  })
+
+  it('a pending key retired never signs and leaves the JWKS at once; a retired or unknown key is said so', async () => {
+    const { ring, first, second, T1 } = await rotated()
+    expect(await ring.retire(second, T0 + 20)).toMatchObject({ kind: 'retired', key: { state: 'expired' } })
+    expect(kidsOf(await ring.jwks(T0 + 20))).not.toContain(second)
+    expect((await ring.signingKey('ES256', T1 + 1)).kid).toBe(first)
+    expect(await ring.retire(second, T0 + 21)).toMatchObject({ kind: 'already_retired', key: { kid: second } })
+    expect(await ring.retire('nope', T0)).toEqual({ kind: 'unknown' })
+  })
+
+  it('ensureKeys makes a new key for an algorithm whose every key is retired', async () => {
+    const store = new MemoryKeyStore()
+    const ring = new KeyRing(store, kek, OPTIONS)
+    await ring.ensureKeys(T0)
+    const kid = (await ring.signingKey('RS256', T0)).kid
+    await store.retireSigningKey(kid, T0 + 1)
+    expect(await ring.ensureKeys(T0 + 2)).toEqual(['RS256'])
+    expect((await ring.signingKey('RS256', T0 + 2)).kid).not.toBe(kid)
+  })
+})

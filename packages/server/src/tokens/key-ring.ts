@@ -1,6 +1,7 @@
 /**
  * The server's signing keys over the store (SECURITY.md 25): rotation without downtime (a new key is
- * published before it signs), and old public keys served until every token they signed has expired.
+ * published before it signs), old public keys served until every token they signed has expired, and
+ * retirement (an administrator takes a key out of signing at once; it stays published as long).
  */
 import { createPrivateKey, createPublicKey, hkdfSync, type KeyObject } from 'node:crypto'
 import type { JWK } from 'jose'
@@ -40,12 +41,18 @@ function compareAge(a: SigningKeyRecord, b: SigningKeyRecord): number {
 function activeKey(records: readonly SigningKeyRecord[], alg: SigningAlg, now: number): SigningKeyRecord | undefined {
   let best: SigningKeyRecord | undefined
   for (const record of records) {
-    if (record.alg !== alg || record.activatesAt > now) continue
+    if (record.alg !== alg || record.activatesAt > now || record.retiredAt !== null) continue
     if (best === undefined || compareAge(record, best) > 0) best = record
   }
   return best
 }
 
+/**
+ * The records published at `now`. Per algorithm the keys not retired form the succession: each is
+ * published while pending, while it signs, and for `maxTokenLifetime` after the next one activated.
+ * A retired key signed until it was retired or superseded, whichever came first, and is published
+ * for `maxTokenLifetime` after that (not at all if it never signed).
+ */
 function publishedRecords(
   records: readonly SigningKeyRecord[],
   now: number,
@@ -60,8 +67,9 @@ function publishedRecords(
   const published: SigningKeyRecord[] = []
   for (const group of byAlg.values()) {
     group.sort(compareAge)
-    group.forEach((record, i) => {
-      const next = group[i + 1]
+    const live = group.filter((record) => record.retiredAt === null)
+    live.forEach((record, i) => {
+      const next = live[i + 1]
       if (record.activatesAt > now || next === undefined || next.activatesAt > now) {
         // Not yet active, or the active one (every newer key is still pending).
         published.push(record)
@@ -70,9 +78,56 @@ function publishedRecords(
         published.push(record)
       }
     })
+    for (const record of group) {
+      const stoppedAt = signedUntil(record, live, now)
+      if (stoppedAt !== null && record.activatesAt < stoppedAt && now < stoppedAt + maxTokenLifetime) published.push(record)
+    }
   }
   return published
 }
+
+/** When a retired key stopped signing: its retirement, or the activation of a newer key not retired if earlier. Null for a key not retired. */
+function signedUntil(record: SigningKeyRecord, live: readonly SigningKeyRecord[], now: number): number | null {
+  if (record.retiredAt === null) return null
+  const successor = live.find((other) => compareAge(other, record) > 0 && other.activatesAt <= now)
+  return successor === undefined ? record.retiredAt : Math.min(record.retiredAt, successor.activatesAt)
+}
+
+/** Where a key is in its life at a given time (`KeyRing.list`). */
+export type SigningKeyState =
+  /** Published, not signing yet. */
+  | 'pending'
+  /** The key that signs its algorithm's tokens. */
+  | 'active'
+  /** Replaced by a newer key; published until the tokens it signed have expired. */
+  | 'superseded'
+  /** Taken out of signing by an administrator; published until the tokens it signed have expired. */
+  | 'retired'
+  /** No longer published; removed at the next prune. */
+  | 'expired'
+
+/** A key as `authcode keys list` shows it: never the private part. */
+export interface SigningKeyStatus {
+  kid: string
+  alg: SigningAlg
+  state: SigningKeyState
+  createdAt: number
+  activatesAt: number
+  retiredAt: number | null
+  /** When it leaves the JWKS; null while that depends on a rotation yet to come (pending, active). */
+  publishedUntil: number | null
+}
+
+/** What `KeyRing.retire` did. */
+export type Retirement =
+  | { kind: 'retired'; key: SigningKeyStatus }
+  | { kind: 'unknown' }
+  | { kind: 'already_retired'; key: SigningKeyStatus }
+  /**
+   * Refused: the key signs its algorithm's tokens and no other published key could take over at
+   * once; `pending` is a newer key that will, from its `activatesAt`.
+   */
+  | { kind: 'only_signing_key'; alg: SigningAlg; pending: SigningKeyStatus | undefined }
 
 function parsePublicJwk(record: SigningKeyRecord): PublicJwk & { kid: string; alg: string; use: 'sig' } {
   let parsed: unknown
@@ -175,13 +230,13 @@ export class KeyRing {
   }
 
   /**
-   * Creates a key, active at once, for each algorithm that has none. Idempotent.
+   * Creates a key, active at once, for each algorithm that has none (retired keys do not count). Idempotent.
    *
    * @returns the algorithms it created a key for.
    */
   async ensureKeys(now: number): Promise<SigningAlg[]> {
     const records = await this.#store.listSigningKeys()
-    const missing = SIGNING_ALGS.filter((alg) => !records.some((record) => record.alg === alg))
+    const missing = SIGNING_ALGS.filter((alg) => !records.some((record) => record.alg === alg && record.retiredAt === null))
     if (missing.length === 0) return []
     const created = missing.map((alg) => generateSigningKey(alg, this.#kek, now, now))
     await this.#store.insertSigningKeys(created)
@@ -204,7 +259,61 @@ export class KeyRing {
   }
 
   /**
-   * The key that signs `alg` tokens at `now`: the one with the greatest `activatesAt <= now`.
+   * Every key in the store with where it is in its life at `now`, oldest first. Always reads the store.
+   */
+  async list(now: number): Promise<SigningKeyStatus[]> {
+    const records = await this.#readFresh(now)
+    return records.toSorted(compareAge).map((record) => this.#status(record, records, now))
+  }
+
+  /**
+   * Retires the key `kid` at `now`: it signs nothing from then on (on this instance at once, on the
+   * others within `cacheTtl`) and stays published until the tokens it signed have expired, then
+   * `prune` removes it. Refused when the key signs its algorithm's tokens and no other published
+   * key of that algorithm would sign in its place at once.
+   */
+  async retire(kid: string, now: number): Promise<Retirement> {
+    const records = await this.#readFresh(now)
+    const record = records.find((r) => r.kid === kid)
+    if (record === undefined) return { kind: 'unknown' }
+    if (record.retiredAt !== null) return { kind: 'already_retired', key: this.#status(record, records, now) }
+    if (activeKey(records, record.alg, now)?.kid === kid) {
+      const published = new Set(publishedRecords(records, now, this.#maxTokenLifetime).map((r) => r.kid))
+      const without = records.map((r) => (r.kid === kid ? { ...r, retiredAt: now } : r))
+      const successor = activeKey(without, record.alg, now)
+      if (successor === undefined || !published.has(successor.kid)) {
+        const pending = records.filter((r) => r.alg === record.alg && r.retiredAt === null && r.activatesAt > now).sort(compareAge)[0]
+        return { kind: 'only_signing_key', alg: record.alg, pending: pending && this.#status(pending, records, now) }
+      }
+    }
+    if (!(await this.#store.retireSigningKey(kid, now))) {
+      // Retired meanwhile by another process.
+      const current = (await this.#readFresh(now)).find((r) => r.kid === kid)
+      return current === undefined ? { kind: 'unknown' } : { kind: 'already_retired', key: this.#status(current, records, now) }
+    }
+    this.#invalidate()
+    const retired = { ...record, retiredAt: now }
+    return { kind: 'retired', key: this.#status(retired, records.map((r) => (r.kid === kid ? retired : r)), now) }
+  }
+
+  #status(record: SigningKeyRecord, records: readonly SigningKeyRecord[], now: number): SigningKeyStatus {
+    const status = { kid: record.kid, alg: record.alg, createdAt: record.createdAt, activatesAt: record.activatesAt, retiredAt: record.retiredAt }
+    const published = publishedRecords(records, now, this.#maxTokenLifetime).some((r) => r.kid === record.kid)
+    const live = records.filter((r) => r.alg === record.alg && r.retiredAt === null).sort(compareAge)
+    if (record.retiredAt !== null) {
+      const stoppedAt = signedUntil(record, live, now) ?? record.retiredAt
+      const until = record.activatesAt < stoppedAt ? stoppedAt + this.#maxTokenLifetime : record.retiredAt
+      return { ...status, state: published ? 'retired' : 'expired', publishedUntil: until }
+    }
+    if (record.activatesAt > now) return { ...status, state: 'pending', publishedUntil: null }
+    if (activeKey(records, record.alg, now)?.kid === record.kid) return { ...status, state: 'active', publishedUntil: null }
+    const next = live[live.findIndex((r) => r.kid === record.kid) + 1]
+    const until = next === undefined ? null : next.activatesAt + this.#maxTokenLifetime
+    return { ...status, state: published ? 'superseded' : 'expired', publishedUntil: until }
+  }
+
+  /**
+   * The key that signs `alg` tokens at `now`: the one with the greatest `activatesAt <= now` that is not retired.
    * Reads the cached key list (see the staleness bound above).
    *
    * @throws Error when there is no active key for `alg` (run `ensureKeys` at start-up).
