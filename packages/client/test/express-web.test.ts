@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { authorize, Browser, startServer, type TestClient, type TestServer } from '../../server/test/harness.js'
 import { OAuthClient } from '../src/client.js'
+import { StoreError } from '../src/errors.js'
 import { parseCookies } from '../src/web/cookies.js'
 import { AuthHandler } from '../src/web/handler.js'
 
@@ -94,5 +95,56 @@ describe('AuthHandler over Web Request/Response', () => {
     const response = await handler.callback(new Request(`${APP}/auth/callback?code=x&state=a&state=b`))
     expect(response.status).toBe(400)
     expect(response.headers.getSetCookie()).toEqual([])
+  })
+
+  it('SECURITY 19: a callback reopened by a signed-in browser goes to afterLogin and leaves its session alone; no second code exchange', async () => {
+    const login = await handler.handle(new Request(`${APP}/auth/login`))
+    if (login === undefined) throw new Error('login not handled')
+    const { callback } = await authorize(server, new Browser(), new URL(login.headers.get('location') ?? '').search.slice(1), user)
+    if (callback === undefined) throw new Error('no callback')
+    const jar = new Map<string, string>()
+    const done = await handler.handle(new Request(callback, { headers: { cookie: cookieHeader(login, jar) } }))
+    if (done === undefined) throw new Error('callback not handled')
+    const cookie = cookieHeader(done, jar)
+    const before = await handler.session(new Request(`${APP}/`, { headers: { cookie } }))
+    expect(before).toBeDefined()
+
+    // The same URL again (history, Back): the login cookie is gone, the session cookie is there.
+    const again = await handler.callback(new Request(callback, { headers: { cookie } }))
+    expect(again.status).toBe(303)
+    expect(again.headers.get('location')).toBe('/home')
+    expect(again.headers.getSetCookie().some((line) => line.includes('authcode_app_session'))).toBe(false)
+    // Had the code been sent again, the server would have revoked what it issued (RFC 6749 §4.1.2).
+    const after = await handler.session(new Request(`${APP}/`, { headers: { cookie } }))
+    expect(after?.info).toEqual(before?.info)
+    expect(await handler.client.userinfo(after?.sessionId ?? '')).toMatchObject({ sub: before?.info.claims?.sub })
+
+    // Signed out, the same URL says the link was used, and still exchanges nothing.
+    const signedOut = await handler.callback(new Request(callback))
+    expect(signedOut.status).toBe(400)
+    expect(await signedOut.text()).toContain('This sign-in link was already used')
+    expect(await handler.client.userinfo(after?.sessionId ?? '')).toMatchObject({ sub: before?.info.claims?.sub })
+  })
+
+  it('a login state store that is down: a 503 page that says so, not a crash', async () => {
+    const down = new AuthHandler({
+      client: new OAuthClient({
+        server: { kind: 'discovery', issuer: server.url },
+        clientId: registered.clientId,
+        clientSecret: registered.secret ?? '',
+        redirectUri: registered.redirectUri,
+        now: server.clock.now,
+        loginStateStore: {
+          save: async () => Promise.reject(new StoreError('RedisLoginStateStore: save failed: Redis is not connected (reconnecting)')),
+          take: async () => Promise.reject(new StoreError('RedisLoginStateStore: take failed: Redis is not connected (reconnecting)')),
+        },
+      }),
+      loginPath: '/auth/login',
+    })
+    const response = await down.handle(new Request(`${APP}/auth/login`))
+    expect(response?.status).toBe(503)
+    expect(response?.headers.get('content-type')).toBe('text/html; charset=utf-8')
+    expect(await response?.text()).toContain('Signing in is not possible right now (STORE_UNAVAILABLE)')
+    expect(response?.headers.getSetCookie()).toEqual([])
   })
 })

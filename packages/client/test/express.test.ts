@@ -175,9 +175,11 @@ describe('authcode() Express middleware against the authcode server', () => {
     // The genuine browser still completes: the attempt was not touched.
     const done = await browser.get(callback?.href ?? '')
     expect(done.status).toBe(303)
-    // A replayed callback is refused.
+    // A replayed callback opens nothing: this browser is signed in, so it goes on to afterLogin
+    // with the session it has (no new session cookie).
     const replay = await browser.get(callback?.href ?? '')
-    expect(replay.status).toBe(400)
+    expect(replay.status).toBe(303)
+    expect(replay.headers.get('location')).toBe('/')
     expect(cookieNamed(replay, 'authcode_app_session=')).toBeUndefined()
   })
 
@@ -205,6 +207,11 @@ describe('authcode() Express middleware against the authcode server', () => {
     expect(await (await browser.get(`${appUrl}/`)).json()).toEqual({ signedIn: true })
     const anonymous = await fetch(`${appUrl}/things`, { method: 'POST', redirect: 'manual' })
     expect(anonymous.status).toBe(401)
+    // A page that says what happened and where to go, not bare text.
+    expect(anonymous.headers.get('content-type')).toBe('text/html; charset=utf-8')
+    const page = await anonymous.text()
+    expect(page).toContain('<h1>Signed out</h1>')
+    expect(page).toContain('<a href="/login">Sign in</a>')
   })
 
   it('clears the cookie of an unknown or ended session', async () => {

@@ -12,12 +12,13 @@
  */
 import type { NextFunction, Request as ExpressRequest, RequestHandler, Response as ExpressResponse } from 'express'
 import type { SessionInfo } from '../client.js'
+import { signInRequiredPage } from '../web/error-page.js'
 import { AuthHandler, type AuthHandlerOptions } from '../web/handler.js'
 
 export { AuthHandler, createAuthHandler, type AuthHandlerOptions, type AuthSession, type HandleOptions } from '../web/handler.js'
 export type { SameSite } from '../web/cookies.js'
 export { isSameOrigin } from '../web/origin.js'
-export { errorPage } from '../web/error-page.js'
+export { errorPage, signInRequiredPage } from '../web/error-page.js'
 
 /** `req.auth`: the session as the app may see it. */
 export interface ExpressAuth extends SessionInfo {
@@ -107,12 +108,21 @@ export function authcode(options: ExpressAuthOptions): RequestHandler & { handle
   return Object.assign(middleware, { handler })
 }
 
+export interface RequireAuthOptions {
+  /** The login route to send a `GET` or `HEAD` to; default `/login`. */
+  loginPath?: string
+  /** Answers any other request without a session; default a 401 HTML page with a link to `loginPath`. */
+  unauthenticated?: RequestHandler
+}
+
 /**
  * Lets only requests with a session through. Without one, a `GET` or `HEAD` is redirected to the
- * login route with `returnTo` set to the requested path; anything else gets 401.
+ * login route with `returnTo` set to the requested path; anything else (a form's POST after the
+ * session ended) gets `unauthenticated`: by default a 401 page that says so and links to the login.
  */
-export function requireAuth(options: { loginPath?: string } = {}): RequestHandler {
+export function requireAuth(options: RequireAuthOptions = {}): RequestHandler {
   const loginPath = options.loginPath ?? '/login'
+  const unauthenticated = options.unauthenticated
   return (req, res, next) => {
     if (req.auth !== undefined) return next()
     res.setHeader('cache-control', 'no-store')
@@ -120,6 +130,7 @@ export function requireAuth(options: { loginPath?: string } = {}): RequestHandle
       res.redirect(302, `${loginPath}?${new URLSearchParams({ returnTo: req.originalUrl }).toString()}`)
       return
     }
-    res.status(401).type('text/plain').send('Sign in first.')
+    if (unauthenticated !== undefined) return unauthenticated(req, res, next)
+    sendWebResponse(res, signInRequiredPage(loginPath)).catch(next)
   }
 }

@@ -8,7 +8,7 @@
  * `./error-page.ts`.
  */
 import type { OAuthClient, SessionInfo } from '../client.js'
-import { AuthcodeClientError, SessionError } from '../errors.js'
+import { AuthcodeClientError, CallbackError, SessionError } from '../errors.js'
 import { safeReturnTo, type AuthorizationUrlOptions } from '../login/authorization-url.js'
 import { isCookieName, loginCookieName, parseCookies, serializeCookie, type SameSite } from './cookies.js'
 import { crossOriginLogoutPage, errorPage } from './error-page.js'
@@ -40,7 +40,11 @@ export interface AuthHandlerOptions {
    * the query, `callerAddress` from `handle`.
    */
   authorization?: Omit<AuthorizationUrlOptions, 'returnTo' | 'callerAddress'>
-  /** Renders a failed login or callback; default a small HTML page (400, or 502 for back-channel failures). */
+  /**
+   * Renders a failed login or callback; default `errorPage`: a small HTML page, 400 for what the
+   * browser brought, 503 while a store is down (`STORE_UNAVAILABLE`), 502 for back-channel failures.
+   * Log the error here if you want a line per failure (its message never holds a secret).
+   */
   renderError?: (error: unknown, request: Request) => Response | Promise<Response>
 }
 
@@ -173,6 +177,11 @@ export class AuthHandler {
    * for the callback's `state`; on success the session cookie and a redirect to the `returnTo`
    * path (a fresh session id every time; the browser's previous session is logged out). The login
    * cookie is cleared either way.
+   *
+   * A callback that matches no login attempt of this browser — reopened from the history, Back
+   * after the login, a link that expired — is not a new failure: a browser that is signed in goes
+   * to `afterLogin` (its session stays as it is), one that is not gets the "link already used"
+   * page. Nothing is sent to the server in either case.
    */
   async callback(request: Request): Promise<Response> {
     const url = new URL(request.url)
@@ -191,7 +200,7 @@ export class AuthHandler {
       headers.append('set-cookie', this.#cookie(this.sessionCookie, result.sessionId, { maxAge: this.#options.sessionMaxAge, path: '/' }))
       response = new Response(null, { status: 303, headers })
     } catch (error) {
-      response = await this.#error(error, request)
+      response = (await this.#signedInAlready(error, request)) ?? (await this.#error(error, request))
     }
     if (clearLogin === undefined) return response
     // A copy: a Response from renderError may have immutable headers.
@@ -257,6 +266,14 @@ export class AuthHandler {
 
   #cookie(name: string, value: string, options: { maxAge: number | undefined; path: string }): string {
     return serializeCookie(name, value, { ...options, sameSite: this.sameSite, secure: this.secure })
+  }
+
+  /** For a callback that matched no login attempt, the redirect of a browser with a live session. */
+  async #signedInAlready(error: unknown, request: Request): Promise<Response | undefined> {
+    if (!(error instanceof CallbackError) || (error.code !== 'LOGIN_NOT_FOUND' && error.code !== 'LOGIN_EXPIRED')) return undefined
+    const session = await this.session(request).catch(() => undefined)
+    if (session === undefined) return undefined
+    return new Response(null, { status: 303, headers: { location: this.#afterLogin, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' } })
   }
 
   async #error(error: unknown, request: Request): Promise<Response> {
