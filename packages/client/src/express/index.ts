@@ -14,6 +14,7 @@ import type { NextFunction, Request as ExpressRequest, RequestHandler, Response 
 import type { SessionInfo } from '../client.js'
 import { signInRequiredPage } from '../web/error-page.js'
 import { AuthHandler, type AuthHandlerOptions } from '../web/handler.js'
+import { webRequest } from '../web/node.js'
 
 export { AuthHandler, createAuthHandler, type AuthHandlerOptions, type AuthSession, type HandleOptions } from '../web/handler.js'
 export type { SameSite } from '../web/cookies.js'
@@ -46,13 +47,7 @@ export interface ExpressAuthOptions extends AuthHandlerOptions {
 
 /** The Web `Request` for an Express request: URL on the configured origin (never the Host header), method, headers. */
 export function toWebRequest(req: ExpressRequest, origin: string): Request {
-  const headers = new Headers()
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined) continue
-    for (const item of Array.isArray(value) ? value : [value]) headers.append(name, item)
-  }
-  // Appended, not resolved: a request line like `//evil.test/x` stays a path on this origin.
-  return new Request(`${origin}${req.originalUrl.startsWith('/') ? '' : '/'}${req.originalUrl}`, { method: req.method, headers })
+  return webRequest(origin, req.originalUrl, req.method, req.headers)
 }
 
 /** Writes a Web `Response` to Express (status, headers, each `Set-Cookie`, body). */
