@@ -199,9 +199,10 @@ export interface CatalogSettings {
  * Every catalog, built in and the adopter's, checked at start.
  *
  * Scope descriptions are the messages `scope.NAME`. In a language, a scope is described by the
- * adopter's catalogs first; then by the built-in ones, as long as the configured description is
- * still the built-in one (an adopter's own wording is not replaced by a translation of ours);
- * then by the configured description (`scopes`), then by its name.
+ * adopter's catalog of that language first; then by the built-in one, as long as the configured
+ * description is still the built-in one (an adopter's own wording is not replaced by a translation
+ * of ours); then by the adopter's English catalog, then by the configured description (`scopes`),
+ * then by its name.
  */
 export class Catalogs {
   /** Every language a page can be shown in, canonical: the built-in ones, then the adopter's others. */
@@ -264,23 +265,16 @@ export class Catalogs {
   }
 
   #scopeDescriber(own: readonly string[]): (name: string) => string {
-    const adopter = this.#catalogsOf([...own, FALLBACK_LOCALE], this.#adopter)
-    const builtIn = this.#catalogsOf(own, this.#builtIn)
     const english = this.#builtIn.get(FALLBACK_LOCALE)
+    const adopterOwn = this.#catalogsOf(own, this.#adopter)
+    const builtInOwn = this.#catalogsOf(own, this.#builtIn)
+    const adopterEnglish = own.includes(FALLBACK_LOCALE) ? [] : this.#catalogsOf([FALLBACK_LOCALE], this.#adopter)
+    const find = (catalogs: readonly Catalog[], key: string) => catalogs.map((catalog) => catalog.get(key)).find((text) => text !== undefined)
     return (name) => {
       const key = `scope.${name}`
-      for (const catalog of adopter) {
-        const found = catalog.get(key)
-        if (found !== undefined) return found
-      }
       const configured = Object.hasOwn(this.#scopes, name) ? this.#scopes[name] : undefined
-      if (configured === undefined || configured === english?.get(key)) {
-        for (const catalog of builtIn) {
-          const found = catalog.get(key)
-          if (found !== undefined) return found
-        }
-      }
-      return configured ?? name
+      const ours = configured === undefined || configured === english?.get(key)
+      return find(adopterOwn, key) ?? (ours ? find(builtInOwn, key) : undefined) ?? find(adopterEnglish, key) ?? configured ?? name
     }
   }
 }

@@ -6,6 +6,7 @@
  * Routes hand over views of raw data (message keys, scope names, times in seconds); this turns
  * them into the template data of the chosen language (README, "Pages: branding and languages").
  */
+import { EtaRuntimeError } from 'eta'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { ConfigError } from '../config/errors.js'
 import type { PagesConfig } from '../config/load.js'
@@ -248,9 +249,11 @@ export class Pages {
       try {
         this.#templates.active.render(`@${template}`, { ...this.#common(words, pageText('login.title')), ...data })
       } catch (error) {
-        const message = (error as Error).message
-        const where = message.split('\n')[0] ?? ''
-        const cause = (error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : message
+        // Eta wraps an error once per template it passes through: the innermost names the template at fault.
+        let innermost = error as Error
+        while (innermost.cause instanceof EtaRuntimeError) innermost = innermost.cause
+        const where = innermost.message.split('\n')[0] ?? ''
+        const cause = innermost.cause instanceof Error ? innermost.cause.message : innermost.message
         throw new ConfigError(`${where}: the ${template} page's template fails with the data it is given: ${cause}`)
       }
     }
