@@ -15,10 +15,23 @@
  * private network).
  */
 import { createHash } from 'node:crypto'
-import type { Redis } from 'ioredis'
 import { StoreError } from '../errors.js'
 import { loginLimits, type LoginState, type LoginStateLimits, type LoginStateStore } from '../login/state-store.js'
 import type { SessionRecord, TokenStore } from '../tokens/store.js'
+
+/**
+ * What the stores use of a Redis client: an ioredis `Redis` (`new Redis(process.env.REDIS_URL)`)
+ * has all of it. Declared here, not imported from ioredis, so these declarations compile without
+ * ioredis's own.
+ */
+export interface RedisConnection {
+  /** ioredis's connection state (`ready`, `reconnecting`, …). */
+  readonly status: string
+  evalsha(sha1: string, numkeys: number, ...args: (string | number)[]): Promise<unknown>
+  eval(script: string, numkeys: number, ...args: (string | number)[]): Promise<unknown>
+  hget(key: string, field: string): Promise<string | null>
+  del(...keys: string[]): Promise<number>
+}
 
 /** What both Redis stores accept. */
 export interface RedisStoreOptions {
@@ -35,7 +48,7 @@ const DEFAULT_TIMEOUT_MS = 2000
 const DOWN = new Set(['reconnecting', 'close', 'end'])
 
 /** Checks the shared options (a `TypeError` on a mistake). */
-function storeOptions(name: string, redis: Redis, options: RedisStoreOptions): { prefix: string; timeoutMs: number } {
+function storeOptions(name: string, redis: RedisConnection, options: RedisStoreOptions): { prefix: string; timeoutMs: number } {
   if (typeof redis !== 'object' || redis === null || typeof (redis as { evalsha?: unknown }).evalsha !== 'function') {
     throw new TypeError(`${name} needs an ioredis client (new Redis(url))`)
   }
@@ -57,7 +70,7 @@ class Script {
     this.#sha = createHash('sha1').update(source).digest('hex')
   }
 
-  async run(redis: Redis, keys: string[], args: (string | number)[]): Promise<unknown> {
+  async run(redis: RedisConnection, keys: string[], args: (string | number)[]): Promise<unknown> {
     try {
       return await redis.evalsha(this.#sha, keys.length, ...keys, ...args)
     } catch (error) {
@@ -72,7 +85,7 @@ class Script {
  * later), bounded by `timeoutMs` otherwise; any failure becomes a `StoreError` naming the store and
  * the operation, never a key or a value.
  */
-async function guarded<T>(redis: Redis, timeoutMs: number, what: string, run: () => Promise<T>): Promise<T> {
+async function guarded<T>(redis: RedisConnection, timeoutMs: number, what: string, run: () => Promise<T>): Promise<T> {
   if (DOWN.has(redis.status)) throw new StoreError(`${what} failed: Redis is not connected (${redis.status})`)
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_, reject) => {
@@ -130,12 +143,12 @@ return 1`)
  * ```
  */
 export class RedisTokenStore implements TokenStore {
-  readonly #redis: Redis
+  readonly #redis: RedisConnection
   readonly #prefix: string
   readonly #timeoutMs: number
 
   /** Uses an ioredis client; the caller keeps ownership of the connection (and closes it). */
-  constructor(redis: Redis, options: RedisStoreOptions = {}) {
+  constructor(redis: RedisConnection, options: RedisStoreOptions = {}) {
     const { prefix, timeoutMs } = storeOptions('RedisTokenStore', redis, options)
     this.#redis = redis
     this.#prefix = `${prefix}session:`
@@ -237,13 +250,13 @@ return value`)
  * the oldest of all past `maxEntries`; an attempt's key expires with it.
  */
 export class RedisLoginStateStore implements LoginStateStore {
-  readonly #redis: Redis
+  readonly #redis: RedisConnection
   readonly #base: string
   readonly #timeoutMs: number
   readonly #limits: Readonly<Required<LoginStateLimits>>
 
   /** Uses an ioredis client (it may be the one a `RedisTokenStore` uses); the caller keeps ownership of it. */
-  constructor(redis: Redis, options: RedisStoreOptions & LoginStateLimits = {}) {
+  constructor(redis: RedisConnection, options: RedisStoreOptions & LoginStateLimits = {}) {
     const { prefix, timeoutMs } = storeOptions('RedisLoginStateStore', redis, options)
     this.#limits = loginLimits({ maxEntries: options.maxEntries, maxPerCaller: options.maxPerCaller })
     this.#redis = redis
