@@ -7,7 +7,7 @@
  * - a call of the app's `onEvent` hook (`AppDeps`), whose failure is logged and never breaks the request.
  */
 import type { FastifyRequest } from 'fastify'
-import type { ClientAuthFailure, EventSink, SecurityEvent, SecurityEventType } from '../protocol/events.js'
+import type { AdminActor, ClientAuthFailure, EventSink, SecurityEvent, SecurityEventType } from '../protocol/events.js'
 import type { Metrics } from './metrics.js'
 
 /**
@@ -30,7 +30,20 @@ export interface AuditEvent {
   reason?: ClientAuthFailure
   /** `token.revoked`: what the token was. */
   token_type?: 'refresh_token' | 'access_token'
+  /** `admin.*`: who made the change: `cli`, or `admin_token:` and the admin token's name. */
+  actor?: AdminActor
+  /** `admin.key_retired`: the key. */
+  kid?: string
+  /** `admin.keys_rotated`: the new keys. */
+  kids?: string[]
+  /** `admin.users_imported`: how many users. */
+  count?: number
+  /** `admin.token_created`, `admin.token_revoked`: the admin token's id (never the token). */
+  admin_token_id?: string
 }
+
+/** An event's own fields, as every audit line names them (the server's log, the CLI's standard error). */
+export type EventFields = Omit<AuditEvent, 'time' | 'ip' | 'request_id'>
 
 /** The `onEvent` hook of `buildApp`: called once per event, in the request's context; may be async. */
 export type AuditHook = (event: Readonly<AuditEvent>) => void | Promise<void>
@@ -39,18 +52,22 @@ export type AuditHook = (event: Readonly<AuditEvent>) => void | Promise<void>
 const WARNINGS: ReadonlySet<SecurityEventType> = new Set(['login.failed', 'login.throttled', 'code.replayed', 'refresh.reused', 'client.auth_failed'])
 
 export function auditEvent(event: SecurityEvent, request: Pick<FastifyRequest, 'ip' | 'id'>): AuditEvent {
-  const audit: AuditEvent = {
-    event: event.type,
-    time: new Date().toISOString(),
-    client_id: event.clientId,
-    user_id: event.userId,
-    ip: request.ip,
-    request_id: request.id,
-  }
-  if ('grantId' in event) audit.grant_id = event.grantId
-  if ('reason' in event) audit.reason = event.reason
-  if ('tokenType' in event) audit.token_type = event.tokenType
-  return audit
+  const { event: type, client_id, user_id, ...extra } = eventFields(event)
+  return { event: type, time: new Date().toISOString(), client_id, user_id, ip: request.ip, request_id: request.id, ...extra }
+}
+
+/** The event's type, ids and details in snake_case: what every audit line of it carries, wherever it is written. */
+export function eventFields(event: SecurityEvent): EventFields {
+  const fields: EventFields = { event: event.type, client_id: event.clientId, user_id: event.userId }
+  if ('grantId' in event) fields.grant_id = event.grantId
+  if ('reason' in event) fields.reason = event.reason
+  if ('tokenType' in event) fields.token_type = event.tokenType
+  if ('actor' in event) fields.actor = event.actor
+  if ('kid' in event) fields.kid = event.kid
+  if ('kids' in event) fields.kids = event.kids
+  if ('count' in event) fields.count = event.count
+  if ('adminTokenId' in event) fields.admin_token_id = event.adminTokenId
+  return fields
 }
 
 /** The sink a request's protocol steps emit into. */

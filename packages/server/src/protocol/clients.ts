@@ -19,6 +19,8 @@ export interface ClientRegistration {
   idTokenAlg?: IdTokenAlg
   firstParty?: boolean
   pkceOptional?: boolean
+  /** Where the client may send the browser after a logout; none by default. */
+  postLogoutRedirectUris?: string[]
   /** Fixed id (the demo client); generated when absent. */
   clientId?: string
 }
@@ -29,31 +31,75 @@ export interface RegisteredClient {
   secret: string | null
 }
 
-/** A registration the server refuses; the message is for the administrator. */
+/** The client metadata (RFC 7591 §2 name) a registration problem is about. */
+export type ClientField =
+  | 'client_id'
+  | 'client_name'
+  | 'redirect_uris'
+  | 'post_logout_redirect_uris'
+  | 'scope'
+  | 'id_token_signed_response_alg'
+  | 'pkce_optional'
+
+/** A registration the server refuses; the message is for the administrator, `field` names the metadata at fault. */
 export class RegistrationError extends Error {
   override readonly name = 'RegistrationError'
+  constructor(
+    readonly field: ClientField,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+/** The client's name as shown to users, trimmed: 1 to 100 characters. */
+export function checkClientName(name: string): string {
+  const trimmed = name.trim()
+  if (trimmed === '' || trimmed.length > 100) throw new RegistrationError('client_name', 'name: 1 to 100 characters')
+  return trimmed
+}
+
+/** Redirect URIs as registered (RFC 9700 §2.1): each one allowed, at least one; duplicates dropped. */
+export function checkRedirectUris(uris: readonly string[], isPublic: boolean): string[] {
+  if (uris.length === 0) throw new RegistrationError('redirect_uris', 'at least one redirect URI is required')
+  for (const uri of uris) {
+    const problem = redirectUriProblem(uri, isPublic)
+    if (problem !== undefined) throw new RegistrationError('redirect_uris', `redirect URI ${uri} ${problem}`)
+  }
+  return [...new Set(uris)]
+}
+
+/** Post-logout redirect URIs, by the rules of redirect URIs (they are matched exactly too); the list may be empty. */
+export function checkPostLogoutRedirectUris(uris: readonly string[], isPublic: boolean): string[] {
+  for (const uri of uris) {
+    const problem = redirectUriProblem(uri, isPublic)
+    if (problem !== undefined) throw new RegistrationError('post_logout_redirect_uris', `post-logout redirect URI ${uri} ${problem}`)
+  }
+  return [...new Set(uris)]
+}
+
+/** The scopes a client may request: well-formed, each offered by this server. */
+export function checkClientScope(scope: string, offeredScopes: readonly string[]): string[] {
+  let scopes: string[]
+  try {
+    scopes = parseScope(scope)
+  } catch {
+    throw new RegistrationError('scope', `scope: not a list of scope tokens: ${scope}`)
+  }
+  const unknown = scopes.filter((s) => !offeredScopes.includes(s))
+  if (unknown.length > 0) throw new RegistrationError('scope', `scope: not offered by this server: ${unknown.join(' ')} (add them to "scopes" in the config)`)
+  return scopes
 }
 
 export function registerClient(input: ClientRegistration, offeredScopes: readonly string[], now: number): RegisteredClient {
-  const name = input.name.trim()
-  if (name === '' || name.length > 100) throw new RegistrationError('name: 1 to 100 characters')
-  if (input.redirectUris.length === 0) throw new RegistrationError('at least one redirect URI is required')
-  for (const uri of input.redirectUris) {
-    const problem = redirectUriProblem(uri, input.isPublic)
-    if (problem !== undefined) throw new RegistrationError(`redirect URI ${uri} ${problem}`)
-  }
-  let scopes: string[]
-  try {
-    scopes = parseScope(input.scope)
-  } catch {
-    throw new RegistrationError(`scope: not a list of scope tokens: ${input.scope}`)
-  }
-  const unknown = scopes.filter((scope) => !offeredScopes.includes(scope))
-  if (unknown.length > 0) throw new RegistrationError(`scope: not offered by this server: ${unknown.join(' ')} (add them to "scopes" in the config)`)
+  const name = checkClientName(input.name)
+  const redirectUris = checkRedirectUris(input.redirectUris, input.isPublic)
+  const scopes = checkClientScope(input.scope, offeredScopes)
   const alg = input.idTokenAlg ?? DEFAULT_ID_TOKEN_ALG
-  if (!ID_TOKEN_ALGS.includes(alg)) throw new RegistrationError(`id token algorithm must be one of ${ID_TOKEN_ALGS.join(', ')}`)
-  if (input.isPublic && input.pkceOptional === true) throw new RegistrationError('public clients must use PKCE')
-  if (input.clientId !== undefined && !/^[\w.-]{1,64}$/.test(input.clientId)) throw new RegistrationError('client id: 1 to 64 of A-Z a-z 0-9 _ . -')
+  if (!ID_TOKEN_ALGS.includes(alg)) throw new RegistrationError('id_token_signed_response_alg', `id token algorithm must be one of ${ID_TOKEN_ALGS.join(', ')}`)
+  if (input.isPublic && input.pkceOptional === true) throw new RegistrationError('pkce_optional', 'public clients must use PKCE')
+  if (input.clientId !== undefined && !/^[\w.-]{1,64}$/.test(input.clientId)) throw new RegistrationError('client_id', 'client id: 1 to 64 of A-Z a-z 0-9 _ . -')
+  const postLogoutRedirectUris = checkPostLogoutRedirectUris(input.postLogoutRedirectUris ?? [], input.isPublic)
 
   const secret = input.isPublic ? null : randomToken()
   const grantTypes: GrantType[] = ['authorization_code', 'refresh_token']
@@ -63,13 +109,13 @@ export function registerClient(input: ClientRegistration, offeredScopes: readonl
       clientId: input.clientId ?? randomBytes(16).toString('base64url'),
       name,
       secretHash: secret === null ? null : hashToken(secret),
-      redirectUris: [...new Set(input.redirectUris)],
+      redirectUris,
       scopes,
       grantTypes,
       idTokenSignedResponseAlg: alg,
       pkceOptional: input.pkceOptional ?? false,
       firstParty: input.firstParty ?? false,
-      postLogoutRedirectUris: [],
+      postLogoutRedirectUris,
       previousSecretHash: null,
       previousSecretExpiresAt: null,
       createdAt: now,

@@ -36,8 +36,57 @@ export type SecurityEvent =
   | { type: 'client.auth_failed'; clientId: string | null; userId: null; reason: ClientAuthFailure }
   /** The user removed an app's access on the account page: its consent deleted, its grants revoked. */
   | { type: 'access.removed'; clientId: string; userId: string }
-  /** A browser signed out (`userId`: who was signed in, if anyone). */
-  | { type: 'logout'; clientId: null; userId: string | null }
+  /**
+   * A browser signed out (`userId`: who was signed in, if anyone): on the account page
+   * (`clientId` null) or by RP-initiated logout (`clientId`: the client that asked, when known).
+   */
+  | { type: 'logout'; clientId: string | null; userId: string | null }
+  | AdminEvent
+
+/** Who made an administrative change: the command line, or the admin API with the named admin token. */
+export type AdminActor = 'cli' | `admin_token:${string}`
+
+/**
+ * An administrative change (`admin/`): who made it and the ids involved. Never a secret, a
+ * password, a hash or a username: a user is named by id.
+ */
+export type AdminEvent =
+  | { type: 'admin.client_created' | 'admin.client_updated' | 'admin.client_removed' | 'admin.client_secret_rotated'; actor: AdminActor; clientId: string; userId: null }
+  | {
+      type: 'admin.user_created' | 'admin.user_updated' | 'admin.user_password_set' | 'admin.user_disabled' | 'admin.user_enabled' | 'admin.user_removed'
+      actor: AdminActor
+      clientId: null
+      userId: string
+    }
+  /** `count` users added by one import, all or none. */
+  | { type: 'admin.users_imported'; actor: AdminActor; clientId: null; userId: null; count: number }
+  /** The new keys, one per algorithm. */
+  | { type: 'admin.keys_rotated'; actor: AdminActor; clientId: null; userId: null; kids: string[] }
+  | { type: 'admin.key_retired'; actor: AdminActor; clientId: null; userId: null; kid: string }
+  | { type: 'admin.grant_revoked'; actor: AdminActor; clientId: string; userId: string; grantId: string }
+  | { type: 'admin.token_created' | 'admin.token_revoked'; actor: AdminActor; clientId: null; userId: null; adminTokenId: string }
+
+export type AdminEventType = AdminEvent['type']
+
+/** Every administrative event type, in a stable order. */
+export const ADMIN_EVENT_TYPES: readonly AdminEventType[] = Object.freeze([
+  'admin.client_created',
+  'admin.client_updated',
+  'admin.client_removed',
+  'admin.client_secret_rotated',
+  'admin.user_created',
+  'admin.user_updated',
+  'admin.user_password_set',
+  'admin.user_disabled',
+  'admin.user_enabled',
+  'admin.user_removed',
+  'admin.users_imported',
+  'admin.keys_rotated',
+  'admin.key_retired',
+  'admin.grant_revoked',
+  'admin.token_created',
+  'admin.token_revoked',
+] as const)
 
 export type SecurityEventType = SecurityEvent['type']
 
@@ -57,6 +106,7 @@ export const SECURITY_EVENT_TYPES: readonly SecurityEventType[] = Object.freeze(
   'client.auth_failed',
   'access.removed',
   'logout',
+  ...ADMIN_EVENT_TYPES,
 ] as const)
 
 /** Where a step's events go. `emit` must not throw, and the step never waits for it. */

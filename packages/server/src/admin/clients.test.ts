@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest'
+import { testAdmin } from '../../test/admin-context.js'
+import { NOW } from '../../test/protocol-fixtures.js'
+import { DEFAULT_ID_TOKEN_ALG } from '../tokens/algorithms.js'
+import { hashToken } from '../tokens/secrets.js'
+import { createClient, listClients, removeClient, rotateClientSecret, showClient, updateClient, type ClientUpdate } from './clients.js'
+import { AdminError } from './errors.js'
+
+async function refused(promise: Promise<unknown>): Promise<AdminError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  )
+  expect(error).toBeInstanceOf(AdminError)
+  return error as AdminError
+}
+
+const SHOP = { client_name: 'Shop', redirect_uris: ['https://shop.test/cb'] }
+
+describe('admin clients', () => {
+  it('createClient registers a confidential client in RFC 7591 names, its secret once, and emits admin.client_created', async () => {
+    const ctx = testAdmin()
+    const created = await createClient(ctx, { ...SHOP, scope: 'openid email', post_logout_redirect_uris: ['https://shop.test/bye'] })
+    expect(created).toEqual({
+      client_id: expect.stringMatching(/^[\w-]{16,}$/),
+      client_secret: expect.stringMatching(/^[\w-]{43}$/),
+      client_secret_expires_at: 0,
+      client_name: 'Shop',
+      redirect_uris: ['https://shop.test/cb'],
+      scope: 'openid email',
+      token_endpoint_auth_method: 'client_secret_basic',
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      post_logout_redirect_uris: ['https://shop.test/bye'],
+      id_token_signed_response_alg: DEFAULT_ID_TOKEN_ALG,
+      first_party: false,
+      pkce_optional: false,
+      created_at: NOW,
+    })
+    expect((await ctx.store.getClient(created.client_id))?.secretHash).toBe(hashToken(created.client_secret ?? ''))
+    const { client_secret: _secret, client_secret_expires_at: _expires, ...shown } = created
+    expect(await showClient(ctx, created.client_id)).toEqual(shown)
+    expect(await listClients(ctx)).toEqual([shown])
+    expect(ctx.emitted).toEqual([{ type: 'admin.client_created', actor: 'cli', clientId: created.client_id, userId: null }])
+  })
+
+  it('a public client (token_endpoint_auth_method none) has no secret', async () => {
+    const ctx = testAdmin()
+    const created = await createClient(ctx, { client_name: 'App', redirect_uris: ['com.example.app:/cb'], token_endpoint_auth_method: 'none' })
+    expect(created).not.toHaveProperty('client_secret')
+    expect(created.token_endpoint_auth_method).toBe('none')
+  })
+
+  it.each([
+    [{ redirect_uris: ['https://shop.test/cb#x'] }, 'redirect_uris', /fragment/],
+    [{ redirect_uris: ['javascript:alert(1)'] }, 'redirect_uris', /scheme javascript: is not allowed/],
+    [{ redirect_uris: [] }, 'redirect_uris', /at least one redirect URI/],
+    [{ redirect_uris: 'https://shop.test/cb' as unknown as string[] }, 'redirect_uris', /a list of strings/],
+    [{ post_logout_redirect_uris: ['http://evil.test/bye'] }, 'post_logout_redirect_uris', /must use https/],
+    [{ scope: 'openid admin' }, 'scope', /not offered by this server: admin/],
+    [{ client_name: ' ' }, 'client_name', /name: 1 to 100/],
+    [{ token_endpoint_auth_method: 'private_key_jwt' as 'none' }, 'token_endpoint_auth_method', /one of/],
+    [{ id_token_signed_response_alg: 'none' as 'RS256' }, 'id_token_signed_response_alg', /one of/],
+  ])('createClient refuses %j naming the field and registers nothing', async (override, field, message) => {
+    const ctx = testAdmin()
+    const error = await refused(createClient(ctx, { ...SHOP, ...override }))
+    expect(error).toMatchObject({ code: 'invalid', status: 400, field })
+    expect(error.message).toMatch(message)
+    expect(ctx.store.clients.size).toBe(0)
+    expect(ctx.emitted).toEqual([])
+  })
+
+  it('updateClient replaces the redirect URIs, changes name, scope and post-logout URIs, by the registration rules', async () => {
+    const ctx = testAdmin()
+    const { client_id } = await createClient(ctx, SHOP)
+    const updated = await updateClient(ctx, client_id, {
+      client_name: 'Shop 2',
+      redirect_uris: ['https://shop.test/new', 'https://shop.test/other'],
+      scope: 'openid read:messages',
+      post_logout_redirect_uris: ['https://shop.test/bye'],
+    })
+    expect(updated).toMatchObject({
+      client_name: 'Shop 2',
+      redirect_uris: ['https://shop.test/new', 'https://shop.test/other'],
+      scope: 'openid read:messages',
+      post_logout_redirect_uris: ['https://shop.test/bye'],
+    })
+    expect(ctx.emitted.at(-1)).toEqual({ type: 'admin.client_updated', actor: 'cli', clientId: client_id, userId: null })
+    for (const [update, field] of [
+      [{ redirect_uris: ['https://shop.test/cb#frag'] }, 'redirect_uris'],
+      [{ redirect_uris: ['javascript:alert(1)'] }, 'redirect_uris'],
+      [{ scope: 'openid admin' }, 'scope'],
+      [{}, 'client'],
+    ] as Array<[ClientUpdate, string]>) {
+      expect(await refused(updateClient(ctx, client_id, update))).toMatchObject({ code: 'invalid', field })
+    }
+    expect(await showClient(ctx, client_id)).toEqual(updated)
+    expect(await refused(updateClient(ctx, 'nope', { client_name: 'x' }))).toMatchObject({ code: 'not_found', message: 'no client with id nope' })
+  })
+
+  it('rotateClientSecret: a new secret once; the old one kept only for a grace period; public clients have none', async () => {
+    const ctx = testAdmin()
+    const { client_id, client_secret } = await createClient(ctx, SHOP)
+    const rotated = await rotateClientSecret(ctx, client_id)
+    expect(rotated.client_secret).not.toBe(client_secret)
+    expect(rotated).not.toHaveProperty('previous_secret_expires_at')
+    expect(await ctx.store.getClient(client_id)).toMatchObject({ secretHash: hashToken(rotated.client_secret ?? ''), previousSecretHash: null })
+
+    const graced = await rotateClientSecret(ctx, client_id, 3600)
+    expect(graced.previous_secret_expires_at).toBe(NOW + 3600)
+    expect(await ctx.store.getClient(client_id)).toMatchObject({ previousSecretHash: hashToken(rotated.client_secret ?? ''), previousSecretExpiresAt: NOW + 3600 })
+    expect(ctx.emitted.filter((e) => e.type === 'admin.client_secret_rotated')).toHaveLength(2)
+
+    expect(await refused(rotateClientSecret(ctx, client_id, -1))).toMatchObject({ code: 'invalid', field: 'grace' })
+    expect(await refused(rotateClientSecret(ctx, client_id, 1.5))).toMatchObject({ code: 'invalid', field: 'grace' })
+    const app = await createClient(ctx, { client_name: 'App', redirect_uris: ['http://127.0.0.1/cb'], token_endpoint_auth_method: 'none' })
+    expect(await refused(rotateClientSecret(ctx, app.client_id))).toMatchObject({ code: 'invalid', message: expect.stringMatching(/is public/) })
+    expect(await refused(rotateClientSecret(ctx, 'nope'))).toMatchObject({ code: 'not_found' })
+  })
+
+  it('removeClient removes it and says so once', async () => {
+    const ctx = testAdmin()
+    const { client_id } = await createClient(ctx, SHOP)
+    expect((await removeClient(ctx, client_id)).client_id).toBe(client_id)
+    expect(ctx.store.clients.size).toBe(0)
+    expect(ctx.emitted.at(-1)).toEqual({ type: 'admin.client_removed', actor: 'cli', clientId: client_id, userId: null })
+    expect(await refused(removeClient(ctx, client_id))).toMatchObject({ code: 'not_found' })
+  })
+})
