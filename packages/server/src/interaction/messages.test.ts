@@ -103,6 +103,11 @@ describe('words in a language', () => {
     expect(words.translator('fr').time(at).text).toMatch(/^5 mars 2025.*14:03 UTC$/)
   })
 
+  it('<html dir>: right to left for the languages written so', () => {
+    const rtl = catalogs(folder({ 'ar.json': '{}', 'he.json': '{}', 'de-CH.json': '{}' }))
+    expect(['ar', 'he', 'de-CH', 'en'].map((locale) => rtl.translator(locale).dir)).toEqual(['rtl', 'rtl', 'ltr', 'ltr'])
+  })
+
   it('an unknown language is the default one', () => {
     expect(catalogs(undefined, 'de').translator('tlh').locale).toBe('de')
   })

@@ -99,8 +99,13 @@ const PLACEHOLDER = /\{(\w+)\}/g
 const HTML_ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
 const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] ?? c)
 
-/** Languages written right to left, for `<html dir>`. */
-const RIGHT_TO_LEFT = new Set(['ar', 'arc', 'dv', 'fa', 'ha', 'he', 'khw', 'ks', 'ku', 'ps', 'sd', 'ur', 'yi'])
+/** Whether a language is written right to left (`ar`, `he`, `fa`, `ur` …), for `<html dir>`: from ICU's text info. */
+function writingDirection(locale: string): 'ltr' | 'rtl' {
+  // `getTextInfo()` in newer engines, the `textInfo` getter in Node 20; neither in the standard library types yet.
+  const info = new Intl.Locale(locale) as Intl.Locale & { getTextInfo?: () => { direction?: string }; textInfo?: { direction?: string } }
+  const direction = typeof info.getTextInfo === 'function' ? info.getTextInfo().direction : info.textInfo?.direction
+  return direction === 'rtl' ? 'rtl' : 'ltr'
+}
 
 /** The words of one language, looked up key by key along its fallbacks. */
 export class Translator {
@@ -116,7 +121,7 @@ export class Translator {
 
   constructor(locale: string, catalogs: readonly Catalog[], describeScope: (name: string) => string) {
     this.locale = locale
-    this.dir = RIGHT_TO_LEFT.has(locale.split('-')[0] ?? '') ? 'rtl' : 'ltr'
+    this.dir = writingDirection(locale)
     this.#catalogs = catalogs
     this.#describeScope = describeScope
     this.#number = new Intl.NumberFormat(locale)
