@@ -5,7 +5,7 @@
 export { buildApp } from './http/app.js'
 export type { AppDeps } from './http/services.js'
 export { loadConfig, checkIssuer, ConfigError, DEFAULT_SCOPES } from './config/load.js'
-export type { ServerConfig, ConfigFlags, RateLimit, TrustedProxies } from './config/load.js'
+export type { ServerConfig, ConfigFlags, PagesConfig, RateLimit, TrustedProxies } from './config/load.js'
 export { openStore, parseDatabaseUrl } from './storage/open.js'
 export { KeyRing } from './tokens/key-ring.js'
 export { loadKeyEncryptionKey } from './tokens/kek.js'
