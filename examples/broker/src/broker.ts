@@ -9,6 +9,8 @@
  *   RFC 6750 error as the reason, e.g. `insufficient_scope: sendMessage needs write:messages`.
  * - An expired token ends the connection, subscription included: when the token expires, and at
  *   the latest at the next message sent to or by it.
+ * - Each message delivered carries `from`, the sender's token subject (set by the broker), and the
+ *   `name` its app gave, if any, with `sentAt`.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -19,6 +21,7 @@ import { createOperationGuard, type AsyncApiDocument, type BearerError, type Gua
 /** WebSocket close code for a policy violation (RFC 6455 §7.4.1). */
 export const POLICY_VIOLATION = 1008
 const MAX_TEXT = 2000
+const MAX_NAME = 64
 const ROOM_PATH = /^\/rooms\/([A-Za-z0-9._~-]{1,64})$/
 
 export interface BrokerOptions {
@@ -128,12 +131,15 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
     } catch {
       message = undefined
     }
-    const body = message as { text?: unknown } | undefined
+    const body = message as { text?: unknown; name?: unknown } | undefined
     if (typeof body !== 'object' || body === null || typeof body.text !== 'string' || body.text.length > MAX_TEXT) {
       connection.socket.close(POLICY_VIOLATION, 'invalid_message: expected {"text": string of at most 2000 characters}')
       return
     }
-    const out = JSON.stringify({ room: connection.room, text: body.text, sentAt: now().toISOString() })
+    // `from` is the token's subject, set here: a sender cannot speak as someone else. `name` is only
+    // the label the sender's app gave, shown beside it.
+    const name = typeof body.name === 'string' && body.name.trim() !== '' ? body.name.trim().slice(0, MAX_NAME) : undefined
+    const out = JSON.stringify({ room: connection.room, text: body.text, sentAt: now().toISOString(), from: send.claims?.sub, ...(name === undefined ? {} : { name }) })
     for (const other of [...connections]) {
       if (other.room !== connection.room || !other.receives || other.socket.readyState !== WebSocket.OPEN) continue
       // The subscriber's token is checked at each delivery: an expired one ends the subscription.

@@ -15,7 +15,7 @@ const AUDIENCE = 'https://broker.test'
 
 let server: TestServer
 let client: TestClient
-let user: { username: string; password: string }
+let user: { id: string; username: string; password: string }
 let broker: Broker
 
 beforeAll(async () => {
@@ -75,8 +75,11 @@ describe('the example broker', () => {
     let leaked = false
     elsewhere.on('message', () => (leaked = true))
     const received = nextMessage(reader)
-    writer.send(JSON.stringify({ text: 'hello' }))
-    expect(await received).toMatchObject({ room: 'lobby', text: 'hello' })
+    writer.send(JSON.stringify({ text: 'hello', name: '  Ada  ', from: 'someone-else' }))
+    // The sender is the token's subject, whatever the message says; the name is the app's label.
+    const message = await received
+    expect(message).toMatchObject({ room: 'lobby', text: 'hello', from: user.id, name: 'Ada' })
+    expect(Date.parse(String(message.sentAt))).toBeGreaterThan(0)
     expect(leaked).toBe(false)
     for (const ws of [reader, writer, elsewhere]) ws.close()
   })
