@@ -53,7 +53,9 @@ describeInChromium('the demo app in Chromium', () => {
     await page.getByRole('heading', { name: 'Dashboard' }).waitFor()
     expect(await page.textContent('#name')).toBe('Alice Example')
     expect(await page.textContent('#scopes')).toBe('openid profile email')
-    expect(await page.textContent('#expiry')).toMatch(/^\d{4}-\d\d-\d\dT.+Z \(in \d+ s\)$/)
+    // The expiry in the viewer's locale; the exact instant in the element's datetime.
+    expect(await page.getAttribute('#expiry time', 'datetime')).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z$/)
+    expect(await page.textContent('#expiry')).toMatch(/\d.* \(in \d+ s\)$/)
     await saveScreenshot(page, 'demo-app-4-dashboard')
     const cookies = await context.cookies(appUrl)
     const session = cookies.find((c) => c.name === 'authcode_app_session')
@@ -78,7 +80,8 @@ describeInChromium('the demo app in Chromium', () => {
     for (const token of store.tokens) expect(seen).not.toContain(token)
 
     await page.getByRole('button', { name: 'Log out' }).click()
-    await page.waitForURL(`${appUrl}/`)
+    await page.waitForURL(`${appUrl}/?signedOut=1`)
+    expect(await page.getByRole('status').textContent()).toContain('You are signed out')
     await page.getByRole('button', { name: 'Log in' }).waitFor()
     await saveScreenshot(page, 'demo-app-7-logged-out')
     expect((await context.cookies(appUrl)).some((c) => c.name === 'authcode_app_session')).toBe(false)

@@ -141,7 +141,7 @@ describeInChromium('the handshake diagram in Chromium', () => {
     await page.getByRole('button', { name: 'Refresh tokens' }).click()
     await page.getByText('The tokens were refreshed.').waitFor()
     await page.getByRole('button', { name: 'Log out' }).click()
-    await page.waitForURL(`${appUrl}/`)
+    await page.waitForURL(`${appUrl}/?signedOut=1`)
 
     // Signed out: the last handshake, its revocation included, stays one link away.
     await page.getByRole('link', { name: 'See the last handshake in this browser' }).click()

@@ -4,7 +4,8 @@
  * upgrade. The token never reaches the page, a URL or a log.
  *
  * - Receiving: one subscription per session, opened on the first visit of the chat page; the last
- *   messages are buffered here and the page shows the buffer.
+ *   messages are buffered here, the page shows the buffer, and `listen` passes each new message
+ *   (and the subscription's end) on as it comes, for the page's live list.
  * - Sending: a short-lived connection per message, closed once the message went through or the
  *   broker refused it (its close reason, e.g. `insufficient_scope: sendMessage needs write:messages`).
  */
@@ -18,7 +19,14 @@ const ECHO_WAIT_MS = 1_000
 export interface ChatMessage {
   text: string
   sentAt: string
+  /** The sender's token subject, as the broker set it. */
+  from: string | undefined
+  /** The sender's display name, as the sender's app gave it. */
+  name: string | undefined
 }
+
+/** What `listen` passes on: a message, or the end of the subscription and why. */
+export type ChatEvent = { type: 'message'; message: ChatMessage } | { type: 'closed'; reason: string }
 
 export interface ChatState {
   status: 'connecting' | 'open' | 'closed'
@@ -40,7 +48,7 @@ interface Subscription {
   status: ChatState['status']
   reason: string | undefined
   messages: ChatMessage[]
-  waiters: Set<(message: ChatMessage) => void>
+  listeners: Set<(event: ChatEvent) => void>
 }
 
 /** The result of a send: ok, or the broker's refusal reason. */
@@ -67,8 +75,19 @@ export class ChatHub {
     return { status: subscription.status, reason: subscription.reason, messages: [...subscription.messages] }
   }
 
-  /** Sends one message to the room with the session's token. */
-  async send(sessionId: string, text: string): Promise<SendResult> {
+  /**
+   * Calls `listener` with each message the session's subscription receives from now on, and when
+   * it ends; returns the function that stops it. Open the subscription first (`state`).
+   */
+  listen(sessionId: string, listener: (event: ChatEvent) => void): () => void {
+    const subscription = this.#subscriptions.get(sessionId)
+    if (subscription === undefined) return () => undefined
+    subscription.listeners.add(listener)
+    return () => subscription.listeners.delete(listener)
+  }
+
+  /** Sends one message to the room with the session's token; `name` is the sender's display name. */
+  async send(sessionId: string, text: string, name: string | undefined): Promise<SendResult> {
     const token = await this.#options.accessToken(sessionId)
     const subscription = this.#subscriptions.get(sessionId)
     // The session's own subscription receives the message too: wait for it, so that the page shows it.
@@ -91,7 +110,7 @@ export class ChatHub {
         else finish({ ok: false, reason: reason.toString() || `connection closed (${code})` })
       })
       socket.once('open', () => {
-        socket.send(JSON.stringify({ text }))
+        socket.send(JSON.stringify(name === undefined ? { text } : { text, name }))
         clearTimeout(timer)
         // No acknowledgement in the protocol: the message went through unless the broker closes
         // the connection (a refusal) soon; a token that may also receive gets the message back.
@@ -115,12 +134,13 @@ export class ChatHub {
   }
 
   async #subscribe(sessionId: string, messages: ChatMessage[]): Promise<Subscription> {
-    const subscription: Subscription = { socket: undefined, status: 'connecting', reason: undefined, messages, waiters: new Set() }
+    const subscription: Subscription = { socket: undefined, status: 'connecting', reason: undefined, messages, listeners: new Set() }
     this.#subscriptions.set(sessionId, subscription)
     const closed = (reason: string): void => {
       subscription.status = 'closed'
       subscription.reason = reason
       subscription.socket = undefined
+      for (const listener of subscription.listeners) listener({ type: 'closed', reason })
     }
     let token: string
     try {
@@ -156,12 +176,17 @@ export class ChatHub {
         } catch {
           return
         }
-        const { text, sentAt } = (message ?? {}) as { text?: unknown; sentAt?: unknown }
+        const { text, sentAt, from, name } = (message ?? {}) as { text?: unknown; sentAt?: unknown; from?: unknown; name?: unknown }
         if (typeof text !== 'string') return
-        const entry = { text, sentAt: typeof sentAt === 'string' ? sentAt : new Date().toISOString() }
+        const entry: ChatMessage = {
+          text,
+          sentAt: typeof sentAt === 'string' && !Number.isNaN(Date.parse(sentAt)) ? sentAt : new Date().toISOString(),
+          from: typeof from === 'string' ? from : undefined,
+          name: typeof name === 'string' ? name : undefined,
+        }
         subscription.messages.push(entry)
         if (subscription.messages.length > CHAT_BUFFER) subscription.messages.splice(0, subscription.messages.length - CHAT_BUFFER)
-        for (const waiter of subscription.waiters) waiter(entry)
+        for (const listener of subscription.listeners) listener({ type: 'message', message: entry })
       })
     })
     return subscription
@@ -170,15 +195,15 @@ export class ChatHub {
   #waitFor(subscription: Subscription, text: string): Promise<void> {
     return new Promise((resolve) => {
       const done = (): void => {
-        subscription.waiters.delete(waiter)
+        subscription.listeners.delete(waiter)
         clearTimeout(timer)
         resolve()
       }
-      const waiter = (message: ChatMessage): void => {
-        if (message.text === text) done()
+      const waiter = (event: ChatEvent): void => {
+        if (event.type === 'closed' || event.message.text === text) done()
       }
       const timer = setTimeout(done, ECHO_WAIT_MS)
-      subscription.waiters.add(waiter)
+      subscription.listeners.add(waiter)
     })
   }
 }

@@ -61,7 +61,12 @@ export function formatDuration(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`
 }
 
-const clockTime = (seconds: number): string => `${new Date(seconds * 1000).toISOString().slice(11, 19)} UTC`
+/** A span in seconds as the pages say it (no clock time: those would be in no viewer's time zone). */
+function span(seconds: number): string {
+  if (seconds < 60) return `${Math.max(0, Math.round(seconds))} s`
+  if (seconds < 3600) return `${Math.round(seconds / 60)} min`
+  return `${(seconds / 3600).toFixed(1)} h`
+}
 
 function path(url: string): string {
   try {
@@ -142,8 +147,8 @@ function loginDetails(attempt: AuthorizationRequestEvent, callback: CallbackEven
   const before = idTokenIssuedAt - authTime
   const window = (exchange === undefined ? 0 : exchange.at + exchange.durationMs - attempt.at) / 1000 + 1
   return before <= window
-    ? [timing, `password entered during this handshake (auth_time ${clockTime(authTime)})`]
-    : [timing, `no password asked: a session at the Auth Server since ${clockTime(authTime)} (auth_time)`]
+    ? [timing, `password entered during this handshake (auth_time ${span(before)} before the ID token)`]
+    : [timing, `no password asked: a session at the Auth Server from ${span(before)} before the ID token (auth_time)`]
 }
 
 function consentStep(attempt: AuthorizationRequestEvent, callback: CallbackEvent, exchange: TokenEvent | undefined): Step {
@@ -531,6 +536,15 @@ figure.handshake svg { width: 100%; height: auto; display: block; }
 figure.handshake figcaption { font-size: .9rem; color: #57606a; margin-top: .4rem; }
 ol.handshake-steps li { margin-bottom: .5rem; } ol.handshake-steps .failed { color: #cf222e; font-weight: 600; }
 .outcome-failed { color: #cf222e; font-weight: 600; }
+/* Small screens: the steps as text first; the diagram after them at its own size (its text stays
+   12 px), scrolled sideways inside its frame instead of shrunk to a third. */
+@media (max-width: 720px) {
+  .handshake-views { display: flex; flex-direction: column; }
+  .handshake-views .handshake-text { order: 1; }
+  .handshake-views figure.handshake { order: 2; width: 100%; left: auto; transform: none; }
+  figure.handshake .handshake-scroll { overflow-x: auto; border: 1px solid #d0d7de; border-radius: 6px; }
+  figure.handshake svg { width: ${WIDTH}px; max-width: none; }
+}
 `
 
 /** One step as a sentence, for the text list beside the diagram. */

@@ -13,7 +13,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { createHash, randomBytes } from 'node:crypto'
 import type { Request as ExpressRequest, RequestHandler } from 'express'
-import { AuthcodeClientError, AuthorizationError, errorPage, parseCookies, type FlowEvent, type FlowEventListener } from '@authcode/client'
+import { AuthcodeClientError, AuthorizationError, errorPage, parseCookies, StoreError, type FlowEvent, type FlowEventListener } from '@authcode/client'
 import { describeHandshake, renderHandshakeSvg, stepText, type RecordedEvent } from './handshake-svg.js'
 import { render } from './views.js'
 
@@ -34,6 +34,8 @@ interface Handshake {
 interface RequestContext {
   readonly browser: string
   readonly route: string
+  /** Set when this request was a callback that belongs to no handshake (a used or stale link). */
+  staleCallback: boolean
 }
 
 const HTML_HEADERS = { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' } as const
@@ -56,20 +58,28 @@ export class HandshakeRecorder {
       id = randomBytes(32).toString('base64url')
       res.append('set-cookie', `${HANDSHAKE_COOKIE}=${id}; Path=/; HttpOnly; SameSite=Lax; Max-Age=86400${this.#secure ? '; Secure' : ''}`)
     }
-    this.#context.run({ browser: createHash('sha256').update(id).digest('base64url'), route: `${req.method} ${req.path}` }, next)
+    this.#context.run({ browser: createHash('sha256').update(id).digest('base64url'), route: `${req.method} ${req.path}`, staleCallback: false }, next)
   }
 
   /** The client's `onEvent`: events outside a browser's request (none in this app) are not kept. */
   readonly onEvent: FlowEventListener = (event) => {
     const context = this.#context.getStore()
-    if (context !== undefined) this.#record(context.browser, { event, route: context.route })
+    if (context !== undefined) this.#record(context, { event, route: context.route })
   }
 
-  #record(browser: string, entry: RecordedEvent): void {
+  #record(context: RequestContext, entry: RecordedEvent): void {
+    const { browser } = context
     const logs = this.#browsers.get(browser) ?? []
     this.#browsers.delete(browser)
     this.#browsers.set(browser, logs)
     if (this.#browsers.size > MAX_BROWSERS) this.#browsers.delete(this.#browsers.keys().next().value as string)
+    const latest = logs.at(-1)
+    // A callback that matched no login attempt while no login is under way (the link reopened from
+    // the history, Back after a denial): it belongs to no handshake, and the last one stays shown.
+    if (entry.event.type === 'callback' && entry.event.checks.attempt === 'failed' && (latest === undefined || latest.entries.some((e) => e.event.type === 'callback'))) {
+      context.staleCallback = true
+      return
+    }
     const target = this.#target(logs, entry.event)
     if (target === undefined) return
     if (target.entries.length >= EVENTS_PER_HANDSHAKE) {
@@ -124,9 +134,27 @@ export class HandshakeRecorder {
     res.send(render('handshake', { ...this.#pageData('The handshake'), signedIn: req.auth !== undefined, failure: undefined }))
   }
 
-  /** `renderError` of the auth handler: a failed login shows where its handshake stopped, and why. */
-  readonly renderError = (error: unknown): Response => {
+  /**
+   * `renderError` of the auth handler: a failed login shows where its handshake stopped, and why; a
+   * used or stale sign-in link says so (the browser is not signed in: a signed-in one never gets
+   * here), leaving the last handshake as it was. Failures of the app's side (a store that is down,
+   * the server unreachable) are logged: code and message, never a secret.
+   */
+  readonly renderError = (error: unknown, request: Request): Response => {
     const status = errorPage(error).status
+    if (status >= 500) console.error(`demo app: sign-in failed: ${error instanceof AuthcodeClientError ? `${error.code}: ${error.message}` : 'unexpected error'}`)
+    if (this.#context.getStore()?.staleCallback === true) {
+      // Back after "Deny" brings the server's denial again: say what it was, not that a link broke.
+      const denied = new URL(request.url).searchParams.get('error') === 'access_denied'
+      const [title, text] = denied
+        ? ['Sign-in cancelled', 'Access was not granted, so you are not signed in. (This page was opened again; nothing was sent to the server.)']
+        : ['This sign-in link was already used', 'This sign-in link was already used or has expired, and you are not signed in. Log in again to continue.']
+      return new Response(render('page', { title, text, isError: false, login: true, handshake: true }), { status, headers: HTML_HEADERS })
+    }
+    if (error instanceof StoreError) {
+      const text = `Signing in is not possible right now: this app's session store does not answer (${error.code}). Try again in a moment.`
+      return new Response(render('page', { title: 'Sign-in unavailable', text, isError: true, login: true, handshake: false }), { status, headers: HTML_HEADERS })
+    }
     const cancelled = error instanceof AuthorizationError && error.error === 'access_denied'
     let failure = 'Something went wrong while signing you in.'
     if (error instanceof AuthorizationError) {

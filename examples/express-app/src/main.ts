@@ -10,15 +10,21 @@
  * - `AUTHCODE_SCOPE`: the scopes the app asks for; default
  *   `openid profile email read:messages write:messages` (the chat scopes are for the broker).
  * - `CHAT_BROKER_URL`: the example chat broker (examples/broker); default `ws://localhost:8080`.
+ * - `REDIS_URL`: keep pending logins and sessions in this Redis (e.g. `redis://127.0.0.1:6379`),
+ *   so that several processes of the app behind one address share them; default in memory.
  */
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
+import { RedisLoginStateStore, RedisTokenStore } from '@authcode/client/redis'
+import { Redis } from 'ioredis'
 import { createDemoApp, DEFAULT_SCOPE } from './app.js'
 
 interface DemoFile {
   client_id?: unknown
   client_secret?: unknown
   redirect_uri?: unknown
+  /** Written by a server that registers one for the demo client (RP-Initiated Logout). */
+  post_logout_redirect_uri?: unknown
 }
 
 function fail(message: string): never {
@@ -46,9 +52,28 @@ if (String(port) !== redirect.port) console.warn(`demo app: listening on ${port}
 const scope = process.env.AUTHCODE_SCOPE ?? DEFAULT_SCOPE
 const brokerUrl = process.env.CHAT_BROKER_URL ?? 'ws://localhost:8080'
 if (!/^wss?:\/\//.test(brokerUrl)) fail('CHAT_BROKER_URL must be a ws:// or wss:// URL')
-const { app, chat } = createDemoApp({ issuer, clientId, clientSecret, redirectUri, scope, brokerUrl })
+const redisUrl = process.env.REDIS_URL
+let redis: Redis | undefined
+if (redisUrl !== undefined && redisUrl !== '') {
+  if (!/^rediss?:\/\//.test(redisUrl)) fail('REDIS_URL must be a redis:// or rediss:// URL')
+  // While Redis is away, ioredis reconnects on its own; the stores fail fast meanwhile. One log
+  // line when it goes, one when it is back (never the URL: it may hold a password).
+  redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 })
+  let down = false
+  redis.on('error', (error: Error) => {
+    if (!down) console.error(`demo app: Redis is unreachable (${error.message}); sign-in fails until it is back`)
+    down = true
+  })
+  redis.on('ready', () => {
+    if (down) console.log('demo app: Redis is back')
+    down = false
+  })
+}
+const stores = redis === undefined ? {} : { loginStateStore: new RedisLoginStateStore(redis), tokenStore: new RedisTokenStore(redis) }
+const postLogoutRedirectUri = typeof demo.post_logout_redirect_uri === 'string' ? { postLogoutRedirectUri: demo.post_logout_redirect_uri } : {}
+const { app, chat } = createDemoApp({ issuer, clientId, clientSecret, redirectUri, scope, brokerUrl, ...postLogoutRedirectUri, ...stores })
 const onListening = (): void => {
-  console.log(`authcode demo app on ${redirect.origin}/ (client ${clientId}, issuer ${issuer}, chat broker ${brokerUrl})`)
+  console.log(`authcode demo app on ${redirect.origin}/ (client ${clientId}, issuer ${issuer}, chat broker ${brokerUrl}${redis === undefined ? '' : ', sessions in Redis'})`)
 }
 const host = process.env.HOST
 const server = host === undefined ? app.listen(port, onListening) : app.listen(port, host, onListening)
@@ -56,6 +81,7 @@ server.on('error', (error) => fail(`cannot listen on ${port}: ${error.message}`)
 
 function shutdown(): void {
   chat.close()
+  redis?.disconnect()
   server.close(() => process.exit(0))
   server.closeAllConnections()
 }
