@@ -7,7 +7,7 @@
 import type { Browser } from 'playwright-core'
 import { saveScreenshot } from './page-checks.js'
 import { describeInChromium } from './chromium.js'
-import { startDemoStack, watchPage, type DemoStack, type RecordingStore } from './demo-support.js'
+import { demoLogOut, startDemoStack, watchPage, type DemoStack, type RecordingStore } from './demo-support.js'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { TestServer } from '../../packages/server/test/harness.js'
 
@@ -79,8 +79,7 @@ describeInChromium('the demo app in Chromium', () => {
     seen = await visible()
     for (const token of store.tokens) expect(seen).not.toContain(token)
 
-    await page.getByRole('button', { name: 'Log out' }).click()
-    await page.waitForURL(`${appUrl}/?signedOut=1`)
+    await demoLogOut(page, appUrl, server.url)
     expect(await page.getByRole('status').textContent()).toContain('You are signed out')
     await page.getByRole('button', { name: 'Log in' }).waitFor()
     await saveScreenshot(page, 'demo-app-7-logged-out')

@@ -12,7 +12,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { TestServer } from '../../packages/server/test/harness.js'
 import { describeInChromium } from './chromium.js'
-import { demoLoginToConsent, type DemoStack, type RecordingStore, startDemoStack, watchPage } from './demo-support.js'
+import { demoLoginToConsent, demoLogOut, type DemoStack, type RecordingStore, startDemoStack, watchPage } from './demo-support.js'
 import { accessibilityViolations, saveScreenshot } from './page-checks.js'
 
 describeInChromium('the handshake diagram in Chromium', () => {
@@ -140,8 +140,7 @@ describeInChromium('the handshake diagram in Chromium', () => {
     await page.getByRole('button', { name: 'Back to the dashboard' }).click()
     await page.getByRole('button', { name: 'Refresh tokens' }).click()
     await page.getByText('The tokens were refreshed.').waitFor()
-    await page.getByRole('button', { name: 'Log out' }).click()
-    await page.waitForURL(`${appUrl}/?signedOut=1`)
+    await demoLogOut(page, appUrl, server.url)
 
     // Signed out: the last handshake, its revocation included, stays one link away.
     await page.getByRole('link', { name: 'See the last handshake in this browser' }).click()

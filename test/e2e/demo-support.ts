@@ -52,9 +52,19 @@ export async function startDemoStack(): Promise<DemoStack> {
   const server = await startServer()
   const port = await freePort()
   const appUrl = `http://localhost:${port}`
-  const client = await server.addClient({ name: 'authcode demo app', redirectUris: [`${appUrl}/callback`], scope: 'openid profile email' })
+  // The home page's "You are signed out" is where a server with RP-initiated logout sends the browser back.
+  const registration = { name: 'authcode demo app', redirectUris: [`${appUrl}/callback`], postLogoutRedirectUris: [`${appUrl}/?signedOut=1`], scope: 'openid profile email' }
+  const client = await server.addClient(registration)
   const store = new RecordingStore()
-  const { app: demo } = createDemoApp({ issuer: server.url, clientId: client.clientId, clientSecret: client.secret ?? '', redirectUri: client.redirectUri, scope: 'openid profile email', tokenStore: store })
+  const { app: demo } = createDemoApp({
+    issuer: server.url,
+    clientId: client.clientId,
+    clientSecret: client.secret ?? '',
+    redirectUri: client.redirectUri,
+    postLogoutRedirectUri: `${appUrl}/?signedOut=1`,
+    scope: 'openid profile email',
+    tokenStore: store,
+  })
   const app = await new Promise<Server>((resolve) => {
     const listening = demo.listen(port, '127.0.0.1', () => resolve(listening))
   })
@@ -83,4 +93,18 @@ export async function demoLoginToConsent(page: Page, appUrl: string, user: { use
   await page.getByLabel('Password').fill(user.password)
   await page.getByRole('button', { name: 'Sign in' }).click()
   await page.getByRole('heading', { name: 'Allow access?' }).waitFor()
+}
+
+/**
+ * The demo app's "Log out", then — when the server offers RP-initiated logout and asks whether to
+ * sign out there too — its confirmation; either way the browser ends on the app's home page that
+ * says "You are signed out".
+ */
+export async function demoLogOut(page: Page, appUrl: string, serverUrl: string): Promise<void> {
+  await page.getByRole('button', { name: 'Log out' }).click()
+  await page.waitForURL((url) => url.href === `${appUrl}/?signedOut=1` || url.href.startsWith(serverUrl))
+  if (page.url().startsWith(serverUrl)) {
+    await page.locator('button[name="decision"][value="logout"]').click()
+    await page.waitForURL(`${appUrl}/?signedOut=1`)
+  }
 }

@@ -9,12 +9,15 @@ import { loadDocument } from '@authcode/asyncapi'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { freePort, startServer, type TestClient, type TestServer } from '../../../packages/server/test/harness.js'
 import { launchChromium } from '../../../test/e2e/chromium.js'
-import { demoLoginToConsent } from '../../../test/e2e/demo-support.js'
+import { demoLoginToConsent, demoLogOut } from '../../../test/e2e/demo-support.js'
 import { startBroker, type Broker } from '../../broker/src/broker.js'
 import { createDemoApp } from '../src/app.js'
 import type { ChatHub } from '../src/chat.js'
 
 export const SCOPE = 'openid profile email read:messages write:messages'
+
+/** "Log out", through the server's confirmation when it offers RP-initiated logout, to the app's "You are signed out". */
+export const logOut = demoLogOut
 
 export interface DemoStack {
   server: TestServer
@@ -75,19 +78,6 @@ export async function logIn(page: Page, appUrl: string, user: { username: string
   await demoLoginToConsent(page, appUrl, user)
   await page.getByRole('button', { name: 'Allow' }).click()
   await page.waitForURL(`${appUrl}/dashboard`)
-}
-
-/**
- * "Log out", then — when the server offers RP-initiated logout and asks whether to sign out there
- * too — its confirmation; either way the browser ends on the app's home page, which says so.
- */
-export async function logOut(page: Page, appUrl: string, serverUrl: string): Promise<void> {
-  await page.getByRole('button', { name: 'Log out' }).click()
-  await page.waitForURL((url) => url.href === `${appUrl}/?signedOut=1` || url.href.startsWith(serverUrl))
-  if (page.url().startsWith(serverUrl)) {
-    await page.locator('button[name="decision"][value="logout"]').click()
-    await page.waitForURL(`${appUrl}/?signedOut=1`)
-  }
 }
 
 export interface Answer {
