@@ -8,7 +8,7 @@
  * it) when the guard cannot check tokens right now because the authorization server's JWKS cannot
  * be fetched: a server-side problem, answered 503, never the token's fault.
  */
-export type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'temporarily_unavailable'
+export type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'temporarily_unavailable' | 'invalid_dpop_proof'
 
 /**
  * A refused request, ready to be sent: over HTTP as `status` with the `WWW-Authenticate` header
@@ -35,9 +35,12 @@ export interface BearerError {
 /** RFC 6750 §2.1 `b64token`. */
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/
 
-export type ParsedAuthorization = { kind: 'token'; token: string } | { kind: 'none' } | { kind: 'malformed'; description: string }
+/** An authorization scheme the guard reads: RFC 6750 `Bearer`, or RFC 9449 §7.1 `DPoP` (a bound token with a proof). */
+export type AuthorizationScheme = 'Bearer' | 'DPoP'
 
-/** Reads an `Authorization` header value (RFC 6750 §2.1). Only the header: a token in a query is never looked at. */
+export type ParsedAuthorization = { kind: 'token'; token: string; scheme: AuthorizationScheme } | { kind: 'none' } | { kind: 'malformed'; description: string }
+
+/** Reads an `Authorization` header value (RFC 6750 §2.1, RFC 9449 §7.1). Only the header: a token in a query is never looked at. */
 export function parseAuthorization(header: string | readonly string[] | undefined): ParsedAuthorization {
   if (header === undefined || header === '') return { kind: 'none' }
   if (typeof header !== 'string') {
@@ -46,10 +49,11 @@ export function parseAuthorization(header: string | readonly string[] | undefine
     return parseAuthorization(header[0])
   }
   const match = /^([A-Za-z]+) +(\S+)$/.exec(header)
-  if (match === null || match[1]?.toLowerCase() !== 'bearer') return { kind: 'malformed', description: 'expected Authorization: Bearer <token>' }
+  const scheme = match?.[1]?.toLowerCase()
+  if (match === null || (scheme !== 'bearer' && scheme !== 'dpop')) return { kind: 'malformed', description: 'expected Authorization: Bearer <token> or DPoP <token>' }
   const token = match[2] ?? ''
-  if (!B64TOKEN.test(token)) return { kind: 'malformed', description: 'the bearer token has characters outside the b64token syntax' }
-  return { kind: 'token', token }
+  if (!B64TOKEN.test(token)) return { kind: 'malformed', description: 'the access token has characters outside the b64token syntax' }
+  return { kind: 'token', token, scheme: scheme === 'dpop' ? 'DPoP' : 'Bearer' }
 }
 
 function quoted(value: string): string {
@@ -57,15 +61,16 @@ function quoted(value: string): string {
   return `"${value.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, '')}"`
 }
 
-const STATUS = { invalid_request: 400, invalid_token: 401, insufficient_scope: 403, temporarily_unavailable: 503 } as const
+const STATUS = { invalid_request: 400, invalid_token: 401, insufficient_scope: 403, temporarily_unavailable: 503, invalid_dpop_proof: 401 } as const
 
 /** Builds a {@link BearerError} with its `WWW-Authenticate` value. */
 export function bearerError(
   error: BearerErrorCode | undefined,
   description: string,
-  options: { realm?: string; scope?: string; retryAfter?: number } = {},
+  options: { realm?: string; scope?: string; retryAfter?: number; /** RFC 9449 §7.1: the DPoP challenge, with the proof algorithms. */ dpopAlgs?: readonly string[] } = {},
 ): BearerError {
   const params: string[] = []
+  if (options.dpopAlgs !== undefined) params.push(`algs="${options.dpopAlgs.join(' ')}"`)
   if (options.realm !== undefined) params.push(`realm=${quoted(options.realm)}`)
   if (error !== undefined && error !== 'temporarily_unavailable') {
     params.push(`error="${error}"`, `error_description=${quoted(description)}`)
@@ -76,7 +81,7 @@ export function bearerError(
     error,
     description,
     scope: options.scope,
-    wwwAuthenticate: params.length === 0 ? 'Bearer' : `Bearer ${params.join(', ')}`,
+    wwwAuthenticate: options.dpopAlgs !== undefined ? `DPoP ${params.join(', ')}` : params.length === 0 ? 'Bearer' : `Bearer ${params.join(', ')}`,
     retryAfter: options.retryAfter,
   }
 }

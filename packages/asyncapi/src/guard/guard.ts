@@ -1,13 +1,15 @@
 /**
- * A resource-server guard for the operations of an AsyncAPI document: verifies a Bearer access
- * token (RFC 9068 JWT, signature by the authorization server's JWKS) and checks that it holds the
- * scopes the operation requires. Refusals are RFC 6750 errors, returned as values; so is a JWKS
- * that cannot be fetched (`temporarily_unavailable`, 503).
+ * A resource-server guard for the operations of an AsyncAPI document: verifies an access token
+ * (RFC 9068 JWT, signature by the authorization server's JWKS), presented as a Bearer token or, when
+ * it is DPoP-bound, with a proof of its key (RFC 9449 §7), and checks that it holds the scopes the
+ * operation requires. Refusals are RFC 6750 errors, returned as values; so is a JWKS that cannot be
+ * fetched (`temporarily_unavailable`, 503).
  */
 import { errors, jwtVerify, type JWTPayload } from 'jose'
 import { assertDocument, type AsyncApiDocument } from '../document/load.js'
 import { operationScopes } from '../security/operations.js'
 import { bearerError, parseAuthorization, type BearerError } from './bearer.js'
+import { DpopProofError, SeenProofs, boundJkt, verifyProof, type DpopRequest } from './dpop.js'
 import { JwksUnavailable, remoteKeySet } from './jwks.js'
 
 /** Asymmetric JWS algorithms only: a shared-secret (`HS*`) or `none` token is never accepted. */
@@ -79,9 +81,11 @@ export interface OperationGuard {
    * Verifies the `Authorization` header value for `operationId`. Resolves to a refusal for a bad
    * request or token, and to `temporarily_unavailable` (503, with `retryAfter`) when the token
    * cannot be checked because the JWKS cannot be fetched; rejects only on an unexpected failure.
+   * @param dpop the request's `DPoP` header, method and URL: needed for a DPoP-bound token
+   *   (`Authorization: DPoP …`); a bound token presented as Bearer is refused.
    * @throws {TypeError} an operation id the document does not declare
    */
-  check(operationId: string, authorization: string | readonly string[] | undefined): Promise<GuardResult>
+  check(operationId: string, authorization: string | readonly string[] | undefined, dpop?: DpopRequest): Promise<GuardResult>
 }
 
 const SCOPED = new Set(['oauth2', 'openIdConnect'])
@@ -127,8 +131,9 @@ export function createOperationGuard(doc: AsyncApiDocument, options: GuardOption
     now: checked.now,
   })
   const realm = checked.realm === undefined ? {} : { realm: checked.realm }
+  const seenProofs = new SeenProofs()
 
-  async function check(operationId: string, authorization: string | readonly string[] | undefined): Promise<GuardResult> {
+  async function check(operationId: string, authorization: string | readonly string[] | undefined, dpop?: DpopRequest): Promise<GuardResult> {
     const alternatives = operations.get(operationId)
     if (alternatives === undefined) {
       throw new TypeError(`OperationGuard.check: the document declares no operation ${JSON.stringify(operationId)} that an access token can authorize`)
@@ -157,6 +162,21 @@ export function createOperationGuard(doc: AsyncApiDocument, options: GuardOption
       const reason = invalidTokenReason(error)
       if (reason === undefined) throw error
       return refuse(bearerError('invalid_token', reason, realm))
+    }
+    // RFC 9449 §7.1: a bound token only with a proof of its key; the DPoP scheme only for a bound token.
+    const bound = boundJkt(payload)
+    if (parsed.scheme === 'Bearer' && bound !== undefined) return refuse(bearerError('invalid_token', 'the access token is DPoP-bound: present it with a DPoP proof', realm))
+    if (parsed.scheme === 'DPoP') {
+      const challenge = { ...realm, dpopAlgs: checked.algorithms }
+      if (bound === undefined) return refuse(bearerError('invalid_token', 'the access token is not DPoP-bound: present it as a Bearer token', challenge))
+      let jkt: string
+      try {
+        jkt = await verifyProof(dpop ?? { proof: undefined, method: '', url: '' }, parsed.token, checked.algorithms, checked.now(), seenProofs)
+      } catch (error) {
+        if (error instanceof DpopProofError) return refuse(bearerError('invalid_dpop_proof', error.message, challenge))
+        throw error
+      }
+      if (jkt !== bound) return refuse(bearerError('invalid_token', 'the DPoP proof key is not the key the access token is bound to', challenge))
     }
     const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ').filter((s) => s !== '') : []
     const held = new Set(scopes)

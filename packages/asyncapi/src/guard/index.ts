@@ -8,4 +8,5 @@ export {
   type GuardResult,
   type OperationGuard,
 } from './guard.js'
-export { bearerError, parseAuthorization, type BearerError, type BearerErrorCode, type ParsedAuthorization } from './bearer.js'
+export { bearerError, parseAuthorization, type AuthorizationScheme, type BearerError, type BearerErrorCode, type ParsedAuthorization } from './bearer.js'
+export type { DpopRequest } from './dpop.js'

@@ -4,9 +4,14 @@ import { bearerError, parseAuthorization } from '../../src/index.js'
 
 describe('parseAuthorization (RFC 6750 §2.1)', () => {
   it('reads a Bearer token, the scheme case-insensitively', () => {
-    expect(parseAuthorization('Bearer abc.DEF-_~+/=')).toEqual({ kind: 'token', token: 'abc.DEF-_~+/=' })
-    expect(parseAuthorization('bEaReR x')).toEqual({ kind: 'token', token: 'x' })
-    expect(parseAuthorization(['Bearer x'])).toEqual({ kind: 'token', token: 'x' })
+    expect(parseAuthorization('Bearer abc.DEF-_~+/=')).toEqual({ kind: 'token', token: 'abc.DEF-_~+/=', scheme: 'Bearer' })
+    expect(parseAuthorization('bEaReR x')).toEqual({ kind: 'token', token: 'x', scheme: 'Bearer' })
+    expect(parseAuthorization(['Bearer x'])).toEqual({ kind: 'token', token: 'x', scheme: 'Bearer' })
+  })
+
+  it('RFC 9449 §7.1: reads a DPoP-bound token under the DPoP scheme', () => {
+    expect(parseAuthorization('DPoP abc')).toEqual({ kind: 'token', token: 'abc', scheme: 'DPoP' })
+    expect(parseAuthorization('dpop abc')).toEqual({ kind: 'token', token: 'abc', scheme: 'DPoP' })
   })
 
   it('treats an absent or empty header as no credentials', () => {

@@ -78,7 +78,7 @@ describe('createOperationGuard (chat-broker.v3.yaml) against an authcode server'
       expect(result.ok ? undefined : result.error.status, String(header)).toBe(400)
       expect(result.ok ? undefined : result.error.wwwAuthenticate).toMatch(/^Bearer error="invalid_request", error_description="[^"]+"$/)
     }
-    expect(parseAuthorization('Bearer abc.def-_~+/==')).toEqual({ kind: 'token', token: 'abc.def-_~+/==' })
+    expect(parseAuthorization('Bearer abc.def-_~+/==')).toEqual({ kind: 'token', token: 'abc.def-_~+/==', scheme: 'Bearer' })
   })
 
   it('RFC 9068 §4: an expired token is invalid_token (401), by the server\'s clock', async () => {
