@@ -24,6 +24,10 @@ import {
   type InteractionTransition,
   type IssuedTokens,
   type LoginSessionRecord,
+  LOGOUT_QUEUE_LIMIT,
+  type LogoutDeliveryRecord,
+  type SignedInApp,
+  type SignOutResult,
   type PurgeResult,
   type RefreshTokenRecord,
   type Reservation,
@@ -55,6 +59,8 @@ export class MemoryStore implements Store {
   readonly signingKeys = new Map<string, SigningKeyRecord>()
   readonly rateLimits = new Map<string, RateLimitRow>()
   readonly adminTokens = new Map<string, AdminTokenRecord>()
+  /** Keyed by `sid` and client id. */
+  readonly logoutDeliveries = new Map<string, LogoutDeliveryRecord>()
 
   // clients
 
@@ -77,6 +83,7 @@ export class MemoryStore implements Store {
     const owned = (record: { clientId: string }) => record.clientId === clientId
     for (const table of [this.interactions, this.grants, this.codes, this.refreshTokens, this.accessTokens]) deleteWhere(table, owned)
     deleteWhere(this.consents, owned)
+    deleteWhere(this.logoutDeliveries, owned)
     return true
   }
 
@@ -89,6 +96,7 @@ export class MemoryStore implements Store {
       redirectUris: changes.redirectUris ?? client.redirectUris,
       scopes: changes.scopes ?? client.scopes,
       postLogoutRedirectUris: changes.postLogoutRedirectUris ?? client.postLogoutRedirectUris,
+      backchannelLogoutUri: changes.backchannelLogoutUri === undefined ? client.backchannelLogoutUri : changes.backchannelLogoutUri,
     }
     this.clients.set(clientId, copy(updated))
     const { redirectUris } = changes
@@ -161,7 +169,7 @@ export class MemoryStore implements Store {
     const user = this.users.get(userId)
     if (user === undefined) return false
     this.users.set(userId, { ...user, passwordHash, updatedAt: now })
-    deleteWhere(this.loginSessions, (session) => session.userId === userId && session.idHash !== keepSessionHash)
+    this.#queueLogouts(this.#deleteSessions((session) => session.userId === userId && session.idHash !== keepSessionHash), now)
     return true
   }
 
@@ -169,7 +177,7 @@ export class MemoryStore implements Store {
     const user = this.users.get(userId)
     if (user === undefined) return false
     this.users.set(userId, { ...user, disabledAt: user.disabledAt ?? now })
-    deleteWhere(this.loginSessions, (session) => session.userId === userId)
+    this.#queueLogouts(this.#deleteSessions((session) => session.userId === userId), now)
     for (const grant of this.grants.values()) if (grant.userId === userId) this.#revoke(grant.id, now)
     return true
   }
@@ -216,12 +224,78 @@ export class MemoryStore implements Store {
   }
 
   async deleteBrowserSessions(browserHash: string | undefined, idHash: string | undefined): Promise<void> {
-    deleteWhere(this.loginSessions, (session) => (browserHash !== undefined && session.browserHash === browserHash) || session.idHash === idHash)
+    this.#deleteSessions((session) => (browserHash !== undefined && session.browserHash === browserHash) || session.idHash === idHash)
   }
 
-  async signOutBrowser(browserHash: string | undefined, idHash: string | undefined): Promise<void> {
-    await this.deleteBrowserSessions(browserHash, idHash)
+  async signOutBrowser(browserHash: string | undefined, idHash: string | undefined, now: number): Promise<SignOutResult> {
+    const ended = this.#deleteSessions((session) => (browserHash !== undefined && session.browserHash === browserHash) || session.idHash === idHash)
     if (browserHash !== undefined) deleteWhere(this.interactions, (interaction) => interaction.browserHash === browserHash)
+    const { queued, dropped } = this.#queueLogouts(ended, now)
+    return { sessions: ended.map(({ userId, sid }) => (sid === undefined ? { userId } : { userId, sid })), logoutsQueued: queued, logoutsDropped: dropped }
+  }
+
+  async listSignedInApps(sid: string): Promise<SignedInApp[]> {
+    const apps = new Map<string, SignedInApp>()
+    for (const grant of this.grants.values()) {
+      const client = this.clients.get(grant.clientId)
+      if (grant.sid === sid && grant.revokedAt === null && client !== undefined) apps.set(client.clientId, { clientId: client.clientId, clientName: client.name })
+    }
+    return [...apps.values()].sort((a, b) => compare(a.clientName, b.clientName) || compare(a.clientId, b.clientId))
+  }
+
+  /** Deletes the sessions that match; returns them. */
+  #deleteSessions(matches: (session: LoginSessionRecord) => boolean): LoginSessionRecord[] {
+    const ended = [...this.loginSessions.values()].filter(matches)
+    for (const session of ended) this.loginSessions.delete(session.idHash)
+    return ended
+  }
+
+  /** One delivery per ended session and client with a back-channel logout URI and a grant made in it, while there is room. */
+  #queueLogouts(sessions: readonly LoginSessionRecord[], now: number): { queued: number; dropped: number } {
+    const sids = new Set(sessions.flatMap(({ sid }) => (sid === undefined ? [] : [sid])))
+    const wanted = new Map<string, LogoutDeliveryRecord>()
+    for (const grant of this.grants.values()) {
+      if (grant.sid === undefined || !sids.has(grant.sid) || (this.clients.get(grant.clientId)?.backchannelLogoutUri ?? null) === null) continue
+      wanted.set(deliveryKey(grant.sid, grant.clientId), { sid: grant.sid, clientId: grant.clientId, userId: grant.userId, createdAt: now, attempts: 0, nextAttemptAt: now })
+    }
+    let queued = 0
+    let dropped = 0
+    for (const [key, delivery] of [...wanted].sort(([a], [b]) => compare(a, b))) {
+      if (this.logoutDeliveries.size >= LOGOUT_QUEUE_LIMIT) dropped++
+      else if (!this.logoutDeliveries.has(key)) {
+        this.logoutDeliveries.set(key, delivery)
+        queued++
+      }
+    }
+    return { queued, dropped }
+  }
+
+  // back-channel logouts
+
+  async claimLogoutDeliveries(now: number, lease: number, limit: number): Promise<LogoutDeliveryRecord[]> {
+    const due = [...this.logoutDeliveries.values()]
+      .filter((delivery) => delivery.nextAttemptAt <= now)
+      .sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || a.createdAt - b.createdAt)
+      .slice(0, limit)
+    return due.map((delivery) => {
+      const claimed = { ...delivery, attempts: delivery.attempts + 1, nextAttemptAt: now + lease }
+      this.logoutDeliveries.set(deliveryKey(delivery.sid, delivery.clientId), claimed)
+      return copy(claimed)
+    })
+  }
+
+  async deleteLogoutDelivery(sid: string, clientId: string): Promise<void> {
+    this.logoutDeliveries.delete(deliveryKey(sid, clientId))
+  }
+
+  async retryLogoutDelivery(sid: string, clientId: string, attempts: number, nextAttemptAt: number): Promise<void> {
+    const delivery = this.logoutDeliveries.get(deliveryKey(sid, clientId))
+    if (delivery !== undefined && delivery.attempts === attempts) this.logoutDeliveries.set(deliveryKey(sid, clientId), { ...delivery, nextAttemptAt })
+  }
+
+  async nextLogoutDeliveryAt(): Promise<number | undefined> {
+    const times = [...this.logoutDeliveries.values()].map((delivery) => delivery.nextAttemptAt)
+    return times.length === 0 ? undefined : Math.min(...times)
   }
 
   // interactions
@@ -489,6 +563,7 @@ export class MemoryStore implements Store {
 }
 
 const consentKey = (userId: string, clientId: string): string => `${userId}\0${clientId}`
+const deliveryKey = (sid: string, clientId: string): string => `${sid}\0${clientId}`
 const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
 /** UTF-8 byte order, as SQLite's BINARY and PostgreSQL's `C` collation compare. */
 const compareBytes = (a: string, b: string): number => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'))

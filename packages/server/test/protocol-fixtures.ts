@@ -56,6 +56,7 @@ export function confidentialClient(overrides: Partial<ClientRecord> = {}): Clien
     pkceOptional: false,
     firstParty: false,
     postLogoutRedirectUris: [],
+    backchannelLogoutUri: null,
     previousSecretHash: null,
     previousSecretExpiresAt: null,
     createdAt: NOW - DAY,

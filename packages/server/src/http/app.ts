@@ -7,6 +7,7 @@ import type { ServerConfig, TrustedProxies } from '../config/load.js'
 import { authorizeEndpoint } from '../endpoints/authorize.js'
 import { backChannelEndpoints } from '../endpoints/back-channel.js'
 import { authorizationServerMetadata, discoveryEndpoints } from '../endpoints/discovery.js'
+import { endSessionEndpoint } from '../endpoints/end-session.js'
 import { healthEndpoints } from '../endpoints/health.js'
 import { userinfoEndpoint } from '../endpoints/userinfo.js'
 import { accountRoutes } from '../interaction/account.js'
@@ -133,6 +134,10 @@ export async function buildApp(config: ServerConfig, deps: AppDeps & TracingDeps
     services.metrics.httpDuration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000)
   })
 
+  // Back-channel logout tokens are delivered while the app runs (OpenID Back-Channel Logout §2.5).
+  app.addHook('onReady', async () => services.logouts.start(app.log))
+  app.addHook('onClose', async () => services.logouts.stop())
+
   await app.register(authorizationServerMetadata, { services, uiLocales: pages.locales })
   await app.register(
     async (scoped) => {
@@ -140,6 +145,7 @@ export async function buildApp(config: ServerConfig, deps: AppDeps & TracingDeps
       await scoped.register(authorizeEndpoint, { services, pages })
       await scoped.register(interactionRoutes, { services, pages })
       await scoped.register(accountRoutes, { services, pages })
+      await scoped.register(endSessionEndpoint, { services, pages })
       await scoped.register(backChannelEndpoints, { services })
       await scoped.register(userinfoEndpoint, { services })
       await scoped.register(healthEndpoints, { services })

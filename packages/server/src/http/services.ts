@@ -5,6 +5,7 @@ import type { FastifyRequest } from 'fastify'
 import type { DestinationStream } from 'pino'
 import type { RateLimit, ServerConfig } from '../config/load.js'
 import type { EventSink } from '../protocol/events.js'
+import { LogoutDelivery, type LogoutDeliverySettings, type LogoutPoster } from '../protocol/backchannel-logout.js'
 import type { TokenMinter } from '../protocol/issue-tokens.js'
 import { Throttle } from '../protocol/rate-limit.js'
 import type { AttemptLimit, Store } from '../protocol/store.js'
@@ -26,6 +27,8 @@ export interface AppDeps {
   metrics?: Metrics
   /** Where log lines go (JSON, one per line); standard output when absent. */
   logStream?: DestinationStream
+  /** How back-channel logout tokens are delivered: `LOGOUT_DELIVERY_DEFAULTS` and `fetch` unless given (tests). */
+  logoutDelivery?: { settings?: Partial<LogoutDeliverySettings>; post?: LogoutPoster }
 }
 
 export interface Services {
@@ -37,6 +40,8 @@ export interface Services {
   throttles: { clientAuth: Throttle; loginAccount: Throttle; loginIp: Throttle; loginDevice: Throttle; interactionIp: Throttle }
   /** The MAC key of the cookies the server issues (`interaction/cookies.ts`). */
   cookieKey: Buffer
+  /** Delivers the back-channel logout tokens sign-outs queue (`protocol/backchannel-logout.ts`); runs while the app does. */
+  logouts: LogoutDelivery
   /** The issuer's path (`''` for an issuer at the root); every route lives under it. */
   basePath: string
   /** The issuer's origin, which forms must come from. */
@@ -63,13 +68,15 @@ export function createServices(config: ServerConfig, deps: AppDeps): Services {
   const url = new URL(config.issuer)
   const metrics = deps.metrics ?? new Metrics()
   const store = timedStore(deps.store, metrics.storeDuration)
+  const minter = new TimedMinter(deps.keys, config, metrics.signingDuration)
+  const now = deps.now ?? (() => Math.floor(Date.now() / 1000))
   const audit = { metrics, onEvent: deps.onEvent }
   return {
     config,
     store,
     keys: deps.keys,
-    minter: new TimedMinter(deps.keys, config, metrics.signingDuration),
-    now: deps.now ?? (() => Math.floor(Date.now() / 1000)),
+    minter,
+    now,
     throttles: {
       clientAuth: new Throttle(store, hardLimit(config.rateLimit.clientAuth), 'client-auth:'),
       loginAccount: new Throttle(store, { ...config.rateLimit.loginPerAccount, delays: LOGIN_DELAYS }, 'login-account:'),
@@ -79,6 +86,12 @@ export function createServices(config: ServerConfig, deps: AppDeps): Services {
       interactionIp: new Throttle(store, hardLimit(config.rateLimit.interactionsPerIp), 'interaction-ip:'),
     },
     cookieKey: deps.keys.deriveKey('authcode cookie signatures v1'),
+    logouts: new LogoutDelivery({
+      store: deps.store,
+      minter,
+      now,
+      ...deps.logoutDelivery,
+    }),
     basePath: url.pathname === '/' ? '' : url.pathname.replace(/\/$/, ''),
     origin: url.origin,
     secureCookies: url.protocol === 'https:',

@@ -13,11 +13,12 @@ import type { Services } from '../http/services.js'
 import { queryParams } from '../http/form.js'
 import { findConnectedApp, listConnectedApps, removeAccess } from '../protocol/connected-apps.js'
 import type { UserRecord } from '../protocol/store.js'
-import { journeyDeps, signedInUser as signedInUserOf } from '../protocol/journey.js'
-import { browserFormToken, endLoginSession, presentedBrowserFormToken, presentedSessionHash } from './cookies.js'
+import { currentSession, journeyDeps, signedInUser as signedInUserOf } from '../protocol/journey.js'
+import { browserFormToken, presentedBrowserFormToken, presentedSessionHash } from './cookies.js'
 import { checkedForm, signIn } from './forms.js'
 import { pageText, type PageText } from './messages.js'
 import type { Pages } from './pages.js'
+import { signOutBrowser } from './sign-out.js'
 
 const FORBIDDEN = pageText('account.forbidden')
 const NOT_CONNECTED = pageText('account.notConnected')
@@ -49,15 +50,18 @@ export const accountRoutes: FastifyPluginAsync<{ services: Services; pages: Page
   }
 
   app.get('/account', page, async (request, reply) => {
-    const user = await signedInUser(request)
-    if (user === undefined) return showSignIn(request, reply)
+    const session = await currentSession(journey, presentedSessionHash(request, services), services.now())
+    const user = session === undefined ? undefined : await store.getUserById(session.userId)
+    if (session === undefined || user === undefined) return showSignIn(request, reply)
     const removed = queryParams(request).single('removed') === '1'
     const apps = await listConnectedApps(store, user.id, config.scopes)
+    const signedInApps = session.sid === undefined ? [] : await store.listSignedInApps(session.sid)
     return pages.account(reply, {
       userName: user.name ?? user.username,
       notice: removed ? REMOVED : undefined,
       csrf: browserFormToken(request, reply, services),
       signOutAction: `${accountUrl}/logout`,
+      signedInApps: signedInApps.map(({ clientName }) => ({ clientName })),
       apps: apps.map((connected) => ({
         clientName: connected.clientName,
         scopes: connected.scopes.map((scope) => scope.name),
@@ -81,8 +85,7 @@ export const accountRoutes: FastifyPluginAsync<{ services: Services; pages: Page
   app.post('/account/logout', page, async (request, reply) => {
     if (checkForm(request, reply) === undefined) return reply
     const user = await signedInUser(request)
-    await endLoginSession(request, reply, services)
-    services.eventsOf(request).emit({ type: 'logout', clientId: null, userId: user?.id ?? null })
+    await signOutBrowser(request, reply, services, { userId: user?.id ?? null, clientId: null })
     return reply.redirect(accountUrl, 303)
   })
 

@@ -16,7 +16,7 @@
 import { createHmac } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Services } from '../http/services.js'
-import { journeyDeps, signOut, type NewSession, type PresentedBrowser } from '../protocol/journey.js'
+import { journeyDeps, signOut, type NewSession, type PresentedBrowser, type SignedOut } from '../protocol/journey.js'
 import { hashToken, randomToken, safeEqual } from '../tokens/secrets.js'
 
 const SESSION_COOKIE = 'authcode_session'
@@ -115,11 +115,12 @@ export function presentedBrowser(request: FastifyRequest, services: Services): P
 
 /**
  * Signs out (SECURITY.md 30): the journey ends every login session of this browser and every
- * interaction it started; the session cookie is cleared.
+ * interaction it started, and queues the back-channel logouts; the session cookie is cleared.
  */
-export async function endLoginSession(request: FastifyRequest, reply: FastifyReply, services: Services): Promise<void> {
-  await signOut(journeyDeps(services), presentedBrowser(request, services))
+export async function endLoginSession(request: FastifyRequest, reply: FastifyReply, services: Services): Promise<SignedOut> {
+  const signedOut = await signOut(journeyDeps(services), presentedBrowser(request, services), services.now())
   reply.clearCookie(cookieName(services, SESSION_COOKIE), cookieOptions(services, 0))
+  return signedOut
 }
 
 /**

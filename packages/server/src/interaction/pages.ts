@@ -53,7 +53,20 @@ export interface AccountView {
   notice: PageText | undefined
   csrf: string
   apps: readonly AccountAppView[]
+  /** The apps signed in to in this login session (OpenID Back-Channel Logout: signing out tells them). */
+  signedInApps: readonly { clientName: string }[]
   signOutAction: string
+}
+
+/** The confirmation of an RP-initiated logout that does not prove who asks (OpenID RP-Initiated Logout §2). */
+export interface LogoutView {
+  /** The client that asks, when the request names one. */
+  clientName: string | undefined
+  userName: string | undefined
+  action: string
+  csrf: string
+  /** The request's parameters the form carries on, as hidden inputs. */
+  fields: readonly { name: string; value: string }[]
 }
 
 export interface RemoveAccessView {
@@ -211,6 +224,11 @@ export class Pages {
     return this.#send(reply, 200, 'account', words, pageText('account.title'), accountData(view, words))
   }
 
+  logout(reply: FastifyReply, view: LogoutView, context: RequestContext): FastifyReply {
+    const words = this.#words(reply, context.uiLocales)
+    return this.#send(reply, 200, 'logout', words, pageText('logout.title'), view, context.redirectUri)
+  }
+
   removeAccess(reply: FastifyReply, view: RemoveAccessView): FastifyReply {
     const words = this.#words(reply, undefined)
     return this.#send(reply, 200, 'remove-access', words, pageText('removeAccess.title'), removeAccessData(view, words))
@@ -307,11 +325,20 @@ function samplePages(words: Translator): [PageTemplate, object][] {
     [
       'account',
       accountData(
-        { userName: 'Alice', notice: pageText('account.removed'), csrf: 'csrf', signOutAction: '/account/logout', apps: [app, { ...app, consented: false, lastIssuedAt: undefined }] },
+        {
+          userName: 'Alice',
+          notice: pageText('account.removed'),
+          csrf: 'csrf',
+          signOutAction: '/account/logout',
+          apps: [app, { ...app, consented: false, lastIssuedAt: undefined }],
+          signedInApps: [{ clientName: 'Example App' }],
+        },
         words,
       ),
     ],
-    ['account', accountData({ userName: 'Alice', notice: undefined, csrf: 'csrf', signOutAction: '/account/logout', apps: [] }, words)],
+    ['account', accountData({ userName: 'Alice', notice: undefined, csrf: 'csrf', signOutAction: '/account/logout', apps: [], signedInApps: [] }, words)],
+    ['logout', { ...form, clientName: 'Example App', userName: 'Alice', fields: [{ name: 'client_id', value: 'example' }] }],
+    ['logout', { ...form, clientName: undefined, userName: undefined, fields: [] }],
     ['remove-access', removeAccessData({ ...form, app: { clientName: 'Example App', scopes: ['openid'], consented: true }, cancel: '/account' }, words)],
     ['remove-access', removeAccessData({ ...form, app: { clientName: 'Example App', scopes: ['openid'], consented: false }, cancel: '/account' }, words)],
     ['message', messageData(400, { title: errorTitle(400), message: pageText('error.invalid_request'), detail: 'client_id is missing', link: { href: '/account', text: pageText('account.back') } }, words)],

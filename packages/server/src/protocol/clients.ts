@@ -21,6 +21,8 @@ export interface ClientRegistration {
   pkceOptional?: boolean
   /** Where the client may send the browser after a logout; none by default. */
   postLogoutRedirectUris?: string[]
+  /** Where logout tokens are POSTed (OpenID Back-Channel Logout §2.2); none by default. */
+  backchannelLogoutUri?: string
   /** Fixed id (the demo client); generated when absent. */
   clientId?: string
 }
@@ -37,6 +39,7 @@ export type ClientField =
   | 'client_name'
   | 'redirect_uris'
   | 'post_logout_redirect_uris'
+  | 'backchannel_logout_uri'
   | 'scope'
   | 'id_token_signed_response_alg'
   | 'pkce_optional'
@@ -78,6 +81,17 @@ export function checkPostLogoutRedirectUris(uris: readonly string[], isPublic: b
   return [...new Set(uris)]
 }
 
+/**
+ * OpenID Back-Channel Logout §2.2: an absolute URI without a fragment, by the rules of a
+ * confidential client's redirect URIs: https, or http on a loopback host only (the server POSTs
+ * logout tokens there, so nothing else in clear).
+ */
+export function checkBackchannelLogoutUri(uri: string): string {
+  const problem = redirectUriProblem(uri, false)
+  if (problem !== undefined) throw new RegistrationError('backchannel_logout_uri', `back-channel logout URI ${uri} ${problem}`)
+  return uri
+}
+
 /** The scopes a client may request: well-formed, each offered by this server. */
 export function checkClientScope(scope: string, offeredScopes: readonly string[]): string[] {
   let scopes: string[]
@@ -100,6 +114,7 @@ export function registerClient(input: ClientRegistration, offeredScopes: readonl
   if (input.isPublic && input.pkceOptional === true) throw new RegistrationError('pkce_optional', 'public clients must use PKCE')
   if (input.clientId !== undefined && !/^[\w.-]{1,64}$/.test(input.clientId)) throw new RegistrationError('client_id', 'client id: 1 to 64 of A-Z a-z 0-9 _ . -')
   const postLogoutRedirectUris = checkPostLogoutRedirectUris(input.postLogoutRedirectUris ?? [], input.isPublic)
+  const backchannelLogoutUri = input.backchannelLogoutUri === undefined ? null : checkBackchannelLogoutUri(input.backchannelLogoutUri)
 
   const secret = input.isPublic ? null : randomToken()
   const grantTypes: GrantType[] = ['authorization_code', 'refresh_token']
@@ -116,6 +131,7 @@ export function registerClient(input: ClientRegistration, offeredScopes: readonl
       pkceOptional: input.pkceOptional ?? false,
       firstParty: input.firstParty ?? false,
       postLogoutRedirectUris,
+      backchannelLogoutUri,
       previousSecretHash: null,
       previousSecretExpiresAt: null,
       createdAt: now,

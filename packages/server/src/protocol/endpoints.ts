@@ -11,6 +11,8 @@ export interface EndpointPaths {
   introspection: string
   userinfo: string
   jwks: string
+  /** OpenID RP-Initiated Logout §2 `end_session_endpoint`. */
+  endSession: string
 }
 
 /**
@@ -24,4 +26,5 @@ export const ENDPOINTS: Readonly<EndpointPaths> = Object.freeze({
   introspection: '/introspect',
   userinfo: '/userinfo',
   jwks: '/jwks',
+  endSession: '/logout',
 })

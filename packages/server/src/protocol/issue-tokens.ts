@@ -10,7 +10,13 @@ import { signJwt } from '../tokens/jws.js'
 import type { KeyRing } from '../tokens/key-ring.js'
 import { hashToken, randomToken, timeOrderedId } from '../tokens/secrets.js'
 import { formatScope } from './scopes.js'
-import type { AccessTokenRecord, ClientRecord, GrantRecord, RefreshTokenRecord, UserRecord } from './store.js'
+import type { AccessTokenRecord, ClientRecord, GrantRecord, LogoutDeliveryRecord, RefreshTokenRecord, UserRecord } from './store.js'
+
+/** OpenID Back-Channel Logout §2.4: the member of a logout token's `events` claim. */
+export const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout'
+
+/** Seconds a logout token is valid: long enough for the POST, short enough that a copy is soon useless (§2.4 suggests two minutes). */
+export const LOGOUT_TOKEN_LIFETIME = 120
 
 /** The settings the minter reads (`ServerConfig` has them); lifetimes in seconds. */
 export interface TokenSettings {
@@ -89,7 +95,31 @@ export class TokenMinter {
       auth_time: grant.authTime,
     }
     if (nonce !== null) claims.nonce = nonce
+    // OpenID Back-Channel Logout §2.4: the login session's id, which its logout tokens carry too.
+    if (grant.sid !== undefined) claims.sid = grant.sid
     return signJwt(await this.#keys.signingKey(client.idTokenSignedResponseAlg, now), 'JWT', claims)
+  }
+
+  /**
+   * A logout token (OpenID Back-Channel Logout §2.4) for `delivery`'s client: signed like its ID
+   * tokens, explicitly typed `logout+jwt` (§2.4, RFC 8725 §3.11), with the back-channel logout
+   * event, the session's `sid` and its user's `sub`, a fresh `jti`, and never a `nonce` (§2.4: so
+   * it cannot pass for an ID token).
+   *
+   * @see https://openid.net/specs/openid-connect-backchannel-1_0.html#LogoutToken
+   */
+  async logoutToken(client: ClientRecord, delivery: Pick<LogoutDeliveryRecord, 'sid' | 'userId'>, now: number): Promise<string> {
+    const claims = {
+      iss: this.#config.issuer,
+      sub: delivery.userId,
+      aud: client.clientId,
+      iat: now,
+      exp: now + LOGOUT_TOKEN_LIFETIME,
+      jti: timeOrderedId(),
+      sid: delivery.sid,
+      events: { [BACKCHANNEL_LOGOUT_EVENT]: {} },
+    }
+    return signJwt(await this.#keys.signingKey(client.idTokenSignedResponseAlg, now), 'logout+jwt', claims)
   }
 
   /**

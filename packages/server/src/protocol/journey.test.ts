@@ -53,6 +53,7 @@ const CLIENT: ClientRecord = {
   pkceOptional: false,
   firstParty: false,
   postLogoutRedirectUris: [],
+  backchannelLogoutUri: null,
   previousSecretHash: null,
   previousSecretExpiresAt: null,
   createdAt: NOW - 1000,
@@ -423,6 +424,7 @@ describe('signIn and signOut of a browser', () => {
       createdAt: NOW,
       expiresAt: NOW + LIFETIMES.loginSession,
       browserHash: BROWSER_A,
+      sid: expect.any(String),
     })
     expect([...w.store.loginSessions.keys()].sort()).toEqual([elsewhere.idHash, result.session.record.idHash].sort())
     expect(w.store.loginSessions.has(first.idHash)).toBe(false)
@@ -460,7 +462,12 @@ describe('signIn and signOut of a browser', () => {
     const mine = await loggedIn(w, w.alice)
     const pending = await created(w)
     const theirs = await loggedIn(w, w.bob, { prompt: ['consent'] }, BROWSER_B)
-    expect(await signOut(w.deps, presented(BROWSER_A, mine.session))).toEqual({ kind: 'signed_out' })
+    expect(await signOut(w.deps, presented(BROWSER_A, mine.session), NOW)).toEqual({
+      kind: 'signed_out',
+      sessions: [{ userId: w.alice.id, sid: mine.session.sid }],
+      logoutsQueued: 0,
+      logoutsDropped: 0,
+    })
     expect(w.store.interactions.has(mine.interaction.id)).toBe(false)
     expect(w.store.interactions.has(pending.id)).toBe(false)
     expect(w.store.loginSessions.has(mine.session.idHash)).toBe(false)
@@ -618,7 +625,7 @@ describe('resume: where the code is minted, once', () => {
   it('SECURITY.md 30: after sign-out the resume link mints nothing', async () => {
     const w = await world()
     const { interaction, session } = await approved(w, w.alice)
-    await signOut(w.deps, presented(BROWSER_A, session))
+    await signOut(w.deps, presented(BROWSER_A, session), NOW)
     expect(await resume(w.deps, { id: interaction.id, browser: presented(BROWSER_A, session), now: NOW })).toEqual({ kind: 'missing' })
     expect(w.store.codes.size).toBe(0)
   })

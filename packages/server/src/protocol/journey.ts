@@ -27,7 +27,8 @@
  * - PAR (RFC 9126): a pushed request is the start of the journey: see `RequestOrigin`.
  * - another way to sign in (passkeys): another `Proof`, verified in `verifyProof`; it reaches
  *   `authenticated` through the same `signIn` → `afterLogin`.
- * - logout (RP-initiated, back-channel): `signOut` and its result `SignedOut`.
+ * - logout: RP-initiated (`end-session.ts`) and the account page's sign-out end sessions through
+ *   `signOut`, which queues the back-channel logout tokens (`backchannel-logout.ts` delivers them).
  */
 import { randomUUID } from 'node:crypto'
 import type { AuthorizationRequest } from './authorize.js'
@@ -44,6 +45,7 @@ import type {
   InteractionState,
   InteractionTransition,
   LoginSessionRecord,
+  SignOutResult,
   Store,
   UserRecord,
 } from './store.js'
@@ -262,7 +264,7 @@ export async function startJourney(deps: JourneyDeps, input: StartInput): Promis
   const consent = session === undefined ? undefined : await deps.store.getConsent(session.userId, client.clientId)
   const decision = decideAuthorization({ request, client, session, consent, skipConsentForFirstParty: deps.config.consent.skipForFirstParty, now })
   if (decision.kind === 'refused') return decision
-  if (decision.kind === 'issue') return { kind: 'code', request, code: await mint(deps, request, decision, now) }
+  if (decision.kind === 'issue') return { kind: 'code', request, code: await mint(deps, request, { ...decision, sid: session?.sid }, now) }
 
   // SECURITY.md 31: anonymous requests store interactions, so each address gets a bounded number.
   const allowed = await deps.throttles.interactionIp.reserve(input.ip, now)
@@ -286,7 +288,8 @@ export async function startJourney(deps: JourneyDeps, input: StartInput): Promis
   return { kind: 'interaction', interaction }
 }
 
-const mint = (deps: JourneyDeps, request: AuthorizationRequest, user: { userId: string; authTime: number }, now: number) =>
+/** Mints the code and its grant, which keeps the login session's `sid` (OpenID Back-Channel Logout: the session's clients). */
+const mint = (deps: JourneyDeps, request: AuthorizationRequest, user: { userId: string; authTime: number; sid: string | undefined }, now: number) =>
   issueAuthorizationCode(deps.store, request, user, deps.config.lifetimes.code, now, deps.events)
 
 // ---------------------------------------------------------------------------------------------
@@ -421,25 +424,28 @@ export async function signIn(
     createdAt: now,
     expiresAt: now + deps.config.lifetimes.loginSession,
     browserHash: browser.bindingHash,
+    // Public (in ID tokens and logout tokens), so random and unrelated to the cookie's value.
+    sid: deps.random.uuid(),
   }
   await deps.store.createLoginSession(record)
   return { kind: 'signed_in', user, session: { value, record } }
 }
 
 /**
- * What a sign-out ended. Logout grows it: RP-initiated logout (`end_session_endpoint`) and
- * back-channel logout need the sessions it ended (their `sid`) and the clients they signed in to,
- * which the store will return from `signOutBrowser`.
+ * What a sign-out ended: the login sessions (their users and `sid`s), and the back-channel logout
+ * tokens queued for the clients they signed in to (`protocol/backchannel-logout.ts` delivers them).
  */
-export type SignedOut = { kind: 'signed_out' }
+export type SignedOut = { kind: 'signed_out' } & SignOutResult
 
 /**
  * Signs a browser out (SECURITY.md 30): every login session it started, the one it presented, and
- * every interaction it started go, in one transaction.
+ * every interaction it started go, in one transaction, which also queues one logout token for each
+ * client signed in to in those sessions that has a back-channel logout URI (OpenID Back-Channel
+ * Logout §2.5; the RP-initiated logout of `end-session.ts` and the account page's sign-out both
+ * come here).
  */
-export async function signOut(deps: JourneyDeps, browser: PresentedBrowser): Promise<SignedOut> {
-  await deps.store.signOutBrowser(browser.bindingHash, browser.sessionHash)
-  return { kind: 'signed_out' }
+export async function signOut(deps: JourneyDeps, browser: PresentedBrowser, now: number): Promise<SignedOut> {
+  return { kind: 'signed_out', ...(await deps.store.signOutBrowser(browser.bindingHash, browser.sessionHash, now)) }
 }
 
 /** The live login session of the presented cookie hash, if any. */
@@ -539,5 +545,7 @@ export async function resume(deps: JourneyDeps, input: { id: string; browser: Pr
   if (interaction.state === 'denied') return { kind: 'denied', request }
   const completed = await move(deps, interaction.id, 'issueCode', input.now)
   if (completed === undefined || completed.userId === null || completed.authTime === null) return { kind: 'replayed' }
-  return { kind: 'code', request, code: await mint(deps, request, { userId: completed.userId, authTime: completed.authTime }, input.now) }
+  // The session that holds the interaction (`openInteraction` checked it) is the one authorized in.
+  const sid = open.session?.sid
+  return { kind: 'code', request, code: await mint(deps, request, { userId: completed.userId, authTime: completed.authTime, sid }, input.now) }
 }

@@ -18,7 +18,7 @@ export interface MetadataSettings {
   readonly uiLocales?: readonly string[]
 }
 
-export const CLAIMS_SUPPORTED = ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'azp', 'name', 'preferred_username', 'updated_at', 'email', 'email_verified']
+export const CLAIMS_SUPPORTED = ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'azp', 'sid', 'name', 'preferred_username', 'updated_at', 'email', 'email_verified']
 
 export function serverMetadata(config: MetadataSettings): Record<string, unknown> {
   const url = (path: string) => `${config.issuer}${path}`
@@ -32,6 +32,10 @@ export function serverMetadata(config: MetadataSettings): Record<string, unknown
     introspection_endpoint: url(paths.introspection),
     userinfo_endpoint: url(paths.userinfo),
     jwks_uri: url(paths.jwks),
+    // OpenID RP-Initiated Logout §2.1; Back-Channel Logout §2.1: logout tokens carry `sid`, as ID tokens do.
+    end_session_endpoint: url(paths.endSession),
+    backchannel_logout_supported: true,
+    backchannel_logout_session_supported: true,
     scopes_supported: Object.keys(config.scopes),
     response_types_supported: ['code'],
     response_modes_supported: ['query'],

@@ -32,6 +32,8 @@ export interface ClientRecord {
   firstParty: boolean
   /** Where the client may send the browser after a logout (OpenID RP-Initiated Logout); empty when none. */
   postLogoutRedirectUris: string[]
+  /** Where the server POSTs a logout token when a session the client signed in to ends (OpenID Back-Channel Logout); null when none. */
+  backchannelLogoutUri: string | null
   /**
    * The secret a rotation replaced, still accepted until `previousSecretExpiresAt` (a grace period
    * for a zero-downtime rollout); null when there is none.
@@ -48,6 +50,8 @@ export interface ClientChanges {
   redirectUris?: string[]
   scopes?: string[]
   postLogoutRedirectUris?: string[]
+  /** Null removes it. */
+  backchannelLogoutUri?: string | null
 }
 
 export interface UserRecord {
@@ -87,7 +91,48 @@ export interface LoginSessionRecord {
   expiresAt: number
   /** Hash of the browser-binding cookie of the browser it was started in; null for sessions from before that was kept. */
   browserHash: string | null
+  /**
+   * The session's public id, the ID tokens' `sid` (OpenID Back-Channel Logout §2.1): random,
+   * unrelated to the cookie; absent for sessions from before it was kept.
+   */
+  sid?: string
 }
+
+/** What a sign-out ended (`LoginSessionStore.signOutBrowser`). */
+export interface SignOutResult {
+  /** The sessions deleted, live or expired. */
+  sessions: { userId: string; sid?: string }[]
+  /** Back-channel logouts queued: one per client signed in to in an ended session that has a back-channel logout URI. */
+  logoutsQueued: number
+  /** Back-channel logouts not queued because the queue was full (`LOGOUT_QUEUE_LIMIT`). */
+  logoutsDropped: number
+}
+
+/** An app signed in to in a login session: a grant made in it and not revoked (the account page lists them). */
+export interface SignedInApp {
+  clientId: string
+  clientName: string
+}
+
+/**
+ * A logout token to POST to a client's back-channel logout URI (OpenID Back-Channel Logout §2.5):
+ * one per client and ended session, until delivered or given up. The token is signed at each
+ * attempt, so its `iat`, `exp` and `jti` are fresh; the URI and the algorithm are the client's then.
+ */
+export interface LogoutDeliveryRecord {
+  sid: string
+  clientId: string
+  /** The logout token's `sub`. */
+  userId: string
+  createdAt: number
+  /** Attempts so far; a claim counts one. */
+  attempts: number
+  /** Due from this time: the next attempt, or the end of the lease of an attempt under way. */
+  nextAttemptAt: number
+}
+
+/** At most this many back-channel logouts wait in the queue; past it, new ones are dropped (and counted). */
+export const LOGOUT_QUEUE_LIMIT = 10_000
 
 /** The login → consent journey of one authorization request (STYLE rule 7). */
 export type InteractionState = 'created' | 'authenticated' | 'consented' | 'code_issued' | 'denied'
@@ -155,6 +200,11 @@ export interface GrantRecord {
   authTime: number
   createdAt: number
   revokedAt: number | null
+  /**
+   * The `sid` of the login session the user authorized in (OpenID Back-Channel Logout); absent
+   * when it had none.
+   */
+  sid?: string
 }
 
 export interface CodeRecord {
@@ -272,12 +322,13 @@ export interface UserStore {
   /**
    * Atomic: replaces the password hash whatever it was, and deletes every login session of the
    * user except `keepSessionHash` (the session of the browser that changed it). False when there
-   * is no such user.
+   * is no such user. Queues the back-channel logouts of the sessions it ends, as `signOutBrowser` does.
    */
   setPassword(userId: string, passwordHash: string, now: number, keepSessionHash?: string): Promise<boolean>
   /**
    * Atomic: marks the user disabled (a first time stays), deletes every login session of the user
-   * and revokes every grant of the user the way `revokeGrant` does. False when there is no such user.
+   * and revokes every grant of the user the way `revokeGrant` does, queueing the back-channel
+   * logouts of those sessions as `signOutBrowser` does. False when there is no such user.
    */
   disableUser(userId: string, now: number): Promise<boolean>
   /** Lets a disabled user sign in again (what disabling revoked stays revoked). False when there is no such user. */
@@ -299,9 +350,33 @@ export interface LoginSessionStore {
   deleteBrowserSessions(browserHash: string | undefined, idHash: string | undefined): Promise<void>
   /**
    * Atomic, sign-out (SECURITY.md 30): what `deleteBrowserSessions` deletes and every interaction
-   * the browser started, in one transaction.
+   * the browser started, in one transaction; in the same transaction, one back-channel logout is
+   * queued (due at `now`) for each client with a grant made in an ended session whose client has
+   * a back-channel logout URI, while the queue holds fewer than `LOGOUT_QUEUE_LIMIT`.
    */
-  signOutBrowser(browserHash: string | undefined, idHash: string | undefined): Promise<void>
+  signOutBrowser(browserHash: string | undefined, idHash: string | undefined, now: number): Promise<SignOutResult>
+  /** The apps with a grant made in the session `sid` and not revoked, by name (ties by client id). */
+  listSignedInApps(sid: string): Promise<SignedInApp[]>
+}
+
+/**
+ * The queue of back-channel logouts (OpenID Back-Channel Logout §2.5), kept in the database so it
+ * survives a restart and every instance delivers from it; the sign-outs fill it (`signOutBrowser`,
+ * and `setPassword`, `disableUser` for the sessions they end).
+ */
+export interface LogoutDeliveryStore {
+  /**
+   * Atomic on every instance (one conditional update): claims at most `limit` deliveries due at
+   * `now`, the soonest due first; each counts one more attempt and is not due again before
+   * `now + lease`, so no other instance takes it unless this one does not finish it in time.
+   */
+  claimLogoutDeliveries(now: number, lease: number, limit: number): Promise<LogoutDeliveryRecord[]>
+  /** Delivered, or given up: removed from the queue. */
+  deleteLogoutDelivery(sid: string, clientId: string): Promise<void>
+  /** An attempt failed: due again at `nextAttemptAt`, unless a later claim (attempts past `attempts`) took it over. */
+  retryLogoutDelivery(sid: string, clientId: string, attempts: number, nextAttemptAt: number): Promise<void>
+  /** When the soonest waiting delivery is due; undefined when none waits. */
+  nextLogoutDeliveryAt(): Promise<number | undefined>
 }
 
 export interface InteractionStore {
@@ -442,6 +517,7 @@ export interface Store
     GrantStore,
     KeyStore,
     AdminTokenStore,
+    LogoutDeliveryStore,
     RateLimitStore {
   /**
    * Deletes what can no longer be used at `now`: expired codes, tokens, sessions, interactions and

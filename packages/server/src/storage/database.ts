@@ -35,6 +35,8 @@ export interface ClientsTable {
   post_logout_redirect_uris: JsonArray
   previous_secret_hash: string | null
   previous_secret_expires_at: NullableSeconds
+  /** Since 0005. */
+  backchannel_logout_uri: string | null
 }
 
 export interface UsersTable {
@@ -58,6 +60,8 @@ export interface LoginSessionsTable {
   expires_at: Seconds
   /** Since 0002; null for sessions started before it. */
   browser_hash: string | null
+  /** Since 0005; null for sessions started before it. */
+  sid: string | null
 }
 
 export interface InteractionsTable {
@@ -90,6 +94,8 @@ export interface GrantsTable {
   auth_time: Seconds
   created_at: Seconds
   revoked_at: NullableSeconds
+  /** Since 0005. */
+  sid: string | null
 }
 
 export interface AuthorizationCodesTable {
@@ -151,6 +157,16 @@ export interface AdminTokensTable {
   revoked_at: NullableSeconds
 }
 
+/** Since 0005: the back-channel logouts to deliver, one per ended session (`sid`) and client. */
+export interface LogoutDeliveriesTable {
+  sid: string
+  client_id: string
+  user_id: string
+  created_at: Seconds
+  attempts: number
+  next_attempt_at: Seconds
+}
+
 export interface RateLimitsTable {
   key: string
   count: number
@@ -171,4 +187,5 @@ export interface Database {
   signing_keys: SigningKeysTable
   rate_limits: RateLimitsTable
   admin_tokens: AdminTokensTable
+  logout_deliveries: LogoutDeliveriesTable
 }

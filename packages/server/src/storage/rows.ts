@@ -19,6 +19,7 @@ import type {
   GrantType,
   InteractionRecord,
   LoginSessionRecord,
+  LogoutDeliveryRecord,
   RefreshTokenRecord,
   SigningKeyRecord,
   UserRecord,
@@ -67,6 +68,7 @@ export function clientRow(client: ClientRecord): NewRow<'clients'> {
     post_logout_redirect_uris: list(client.postLogoutRedirectUris),
     previous_secret_hash: client.previousSecretHash,
     previous_secret_expires_at: client.previousSecretExpiresAt,
+    backchannel_logout_uri: client.backchannelLogoutUri,
   }
 }
 
@@ -84,6 +86,7 @@ export function toClient(row: Row<'clients'>): ClientRecord {
     postLogoutRedirectUris: parseList(row.post_logout_redirect_uris),
     previousSecretHash: row.previous_secret_hash,
     previousSecretExpiresAt: nullableNumber(row.previous_secret_expires_at),
+    backchannelLogoutUri: row.backchannel_logout_uri,
     createdAt: Number(row.created_at),
   }
 }
@@ -124,6 +127,7 @@ export function loginSessionRow(session: LoginSessionRecord): NewRow<'login_sess
     created_at: session.createdAt,
     expires_at: session.expiresAt,
     browser_hash: session.browserHash,
+    sid: session.sid ?? null,
   }
 }
 
@@ -135,6 +139,7 @@ export function toLoginSession(row: Row<'login_sessions'>): LoginSessionRecord {
     createdAt: Number(row.created_at),
     expiresAt: Number(row.expires_at),
     browserHash: row.browser_hash,
+    ...(row.sid === null ? {} : { sid: row.sid }),
   }
 }
 
@@ -189,6 +194,7 @@ export function grantRow(grant: GrantRecord): NewRow<'grants'> {
     auth_time: grant.authTime,
     created_at: grant.createdAt,
     revoked_at: grant.revokedAt,
+    sid: grant.sid ?? null,
   }
 }
 
@@ -201,6 +207,7 @@ export function toGrant(row: Row<'grants'>): GrantRecord {
     authTime: Number(row.auth_time),
     createdAt: Number(row.created_at),
     revokedAt: nullableNumber(row.revoked_at),
+    ...(row.sid === null ? {} : { sid: row.sid }),
   }
 }
 
@@ -343,6 +350,17 @@ export function toAdminToken(row: Row<'admin_tokens'>): AdminTokenRecord {
 // column helpers
 
 /** A string array as stored: JSON text. */
+export function toLogoutDelivery(row: Row<'logout_deliveries'>): LogoutDeliveryRecord {
+  return {
+    sid: row.sid,
+    clientId: row.client_id,
+    userId: row.user_id,
+    createdAt: Number(row.created_at),
+    attempts: Number(row.attempts),
+    nextAttemptAt: Number(row.next_attempt_at),
+  }
+}
+
 export function list(items: readonly string[]): string {
   return JSON.stringify(items)
 }

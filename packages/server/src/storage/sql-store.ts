@@ -26,6 +26,10 @@ import {
   type IssuedTokens,
   type LoginSessionRecord,
   type PurgeResult,
+  LOGOUT_QUEUE_LIMIT,
+  type LogoutDeliveryRecord,
+  type SignedInApp,
+  type SignOutResult,
   type RefreshTokenRecord,
   type SigningKeyRecord,
   type Store,
@@ -56,6 +60,7 @@ import {
   toGrant,
   toInteraction,
   toLoginSession,
+  toLogoutDelivery,
   toRefreshToken,
   toSigningKey,
   toUser,
@@ -129,6 +134,7 @@ export class SqlStore implements Store {
     if (changes.redirectUris !== undefined) set.redirect_uris = list(changes.redirectUris)
     if (changes.scopes !== undefined) set.scopes = list(changes.scopes)
     if (changes.postLogoutRedirectUris !== undefined) set.post_logout_redirect_uris = list(changes.postLogoutRedirectUris)
+    if (changes.backchannelLogoutUri !== undefined) set.backchannel_logout_uri = changes.backchannelLogoutUri
     return this.#db.transaction().execute(async (trx) => {
       const row =
         Object.keys(set).length === 0
@@ -219,7 +225,7 @@ export class SqlStore implements Store {
       if (numUpdatedRows === 0n) return false
       let sessions = trx.deleteFrom('login_sessions').where('user_id', '=', userId)
       if (keepSessionHash !== undefined) sessions = sessions.where('id_hash', '!=', keepSessionHash)
-      await sessions.execute()
+      await queueLogouts(trx, await sessions.returning('sid').execute(), now)
       return true
     })
   }
@@ -234,7 +240,7 @@ export class SqlStore implements Store {
         .returning('id')
         .executeTakeFirst()
       if (user === undefined) return false
-      await trx.deleteFrom('login_sessions').where('user_id', '=', userId).execute()
+      await queueLogouts(trx, await trx.deleteFrom('login_sessions').where('user_id', '=', userId).returning('sid').execute(), now)
       await revokeGrantsOfUser(trx, userId, now)
       return true
     })
@@ -279,11 +285,79 @@ export class SqlStore implements Store {
     await deleteSessionsOf(this.#db, browserHash, idHash)
   }
 
-  async signOutBrowser(browserHash: string | undefined, idHash: string | undefined): Promise<void> {
-    await this.#db.transaction().execute(async (trx) => {
-      await deleteSessionsOf(trx, browserHash, idHash)
+  async signOutBrowser(browserHash: string | undefined, idHash: string | undefined, now: number): Promise<SignOutResult> {
+    return this.#db.transaction().execute(async (trx) => {
+      const sessions = await deleteSessionsOf(trx, browserHash, idHash)
       if (browserHash !== undefined) await trx.deleteFrom('interactions').where('browser_hash', '=', browserHash).execute()
+      const { queued, dropped } = await queueLogouts(trx, sessions, now)
+      return { sessions: sessions.map(toEndedSession), logoutsQueued: queued, logoutsDropped: dropped }
     })
+  }
+
+  async listSignedInApps(sid: string): Promise<SignedInApp[]> {
+    const rows = await this.#db
+      .selectFrom('grants')
+      .innerJoin('clients', 'clients.client_id', 'grants.client_id')
+      .select(['clients.client_id', 'clients.name'])
+      .distinct()
+      .where('grants.sid', '=', sid)
+      .where('grants.revoked_at', 'is', null)
+      .orderBy('clients.name')
+      .orderBy('clients.client_id')
+      .execute()
+    return rows.map((row) => ({ clientId: row.client_id, clientName: row.name }))
+  }
+
+  // back-channel logouts (OpenID Back-Channel Logout §2.5)
+
+  /**
+   * A read of the candidates, then one conditional UPDATE each: whoever's UPDATE still finds it due
+   * has claimed it, so of two instances racing for a delivery exactly one gets it.
+   */
+  async claimLogoutDeliveries(now: number, lease: number, limit: number): Promise<LogoutDeliveryRecord[]> {
+    const due = await this.#db
+      .selectFrom('logout_deliveries')
+      .select(['sid', 'client_id'])
+      .where('next_attempt_at', '<=', now)
+      .orderBy('next_attempt_at')
+      .orderBy('created_at')
+      .limit(limit)
+      .execute()
+    const claimed: LogoutDeliveryRecord[] = []
+    for (const { sid, client_id } of due) {
+      const row = await this.#db
+        .updateTable('logout_deliveries')
+        .set((eb) => ({ attempts: eb('attempts', '+', 1), next_attempt_at: now + lease }))
+        .where('sid', '=', sid)
+        .where('client_id', '=', client_id)
+        .where('next_attempt_at', '<=', now)
+        .returningAll()
+        .executeTakeFirst()
+      if (row !== undefined) claimed.push(toLogoutDelivery(row))
+    }
+    return claimed
+  }
+
+  async deleteLogoutDelivery(sid: string, clientId: string): Promise<void> {
+    await this.#db.deleteFrom('logout_deliveries').where('sid', '=', sid).where('client_id', '=', clientId).execute()
+  }
+
+  async retryLogoutDelivery(sid: string, clientId: string, attempts: number, nextAttemptAt: number): Promise<void> {
+    await this.#db
+      .updateTable('logout_deliveries')
+      .set({ next_attempt_at: nextAttemptAt })
+      .where('sid', '=', sid)
+      .where('client_id', '=', clientId)
+      .where('attempts', '=', attempts)
+      .execute()
+  }
+
+  async nextLogoutDeliveryAt(): Promise<number | undefined> {
+    const row = await this.#db
+      .selectFrom('logout_deliveries')
+      .select((eb) => eb.fn.min('next_attempt_at').as('next'))
+      .executeTakeFirst()
+    return row?.next === null || row?.next === undefined ? undefined : Number(row.next)
   }
 
   // interactions
@@ -734,10 +808,14 @@ async function revokeGrantsOfUser(trx: Transaction<Database>, userId: string, no
   await trx.updateTable('access_tokens').set({ revoked_at: now }).where('user_id', '=', userId).where('revoked_at', 'is', null).execute()
 }
 
-/** The sessions of one browser, and one by id (it may predate the binding). */
-async function deleteSessionsOf(db: Kysely<Database>, browserHash: string | undefined, idHash: string | undefined): Promise<void> {
-  if (browserHash === undefined && idHash === undefined) return
-  await db
+/** The sessions of one browser, and one by id (it may predate the binding); the users and `sid`s of those it deleted. */
+async function deleteSessionsOf(
+  db: Kysely<Database>,
+  browserHash: string | undefined,
+  idHash: string | undefined,
+): Promise<{ user_id: string; sid: string | null }[]> {
+  if (browserHash === undefined && idHash === undefined) return []
+  return db
     .deleteFrom('login_sessions')
     .where((eb) =>
       eb.or([
@@ -745,7 +823,57 @@ async function deleteSessionsOf(db: Kysely<Database>, browserHash: string | unde
         ...(idHash === undefined ? [] : [eb('id_hash', '=', idHash)]),
       ]),
     )
+    .returning(['user_id', 'sid'])
     .execute()
+}
+
+const toEndedSession = (row: { user_id: string; sid: string | null }) => (row.sid === null ? { userId: row.user_id } : { userId: row.user_id, sid: row.sid })
+
+/** `sid`s per `IN (…)` of `queueLogouts`, far below every driver's limit of parameters. */
+const SID_BATCH = 500
+
+/**
+ * Queues a back-channel logout, due at `now`, for each client with a grant made in one of the
+ * ended `sessions` whose client has a back-channel logout URI (one per session and client: the
+ * primary key), while the queue holds fewer than `LOGOUT_QUEUE_LIMIT`; the rest are dropped.
+ */
+async function queueLogouts(trx: Transaction<Database>, sessions: readonly { sid: string | null }[], now: number): Promise<{ queued: number; dropped: number }> {
+  const sids = [...new Set(sessions.flatMap(({ sid }) => (sid === null ? [] : [sid])))]
+  let queued = 0
+  let dropped = 0
+  for (let i = 0; i < sids.length; i += SID_BATCH) {
+    const wanted = await trx
+      .selectFrom('grants')
+      .innerJoin('clients', 'clients.client_id', 'grants.client_id')
+      .select(['grants.sid', 'grants.client_id', 'grants.user_id'])
+      .distinct()
+      .where('grants.sid', 'in', sids.slice(i, i + SID_BATCH))
+      .where('clients.backchannel_logout_uri', 'is not', null)
+      .orderBy('grants.sid')
+      .orderBy('grants.client_id')
+      .execute()
+    if (wanted.length === 0) continue
+    const waiting = await trx.selectFrom('logout_deliveries').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()
+    const room = Math.max(0, LOGOUT_QUEUE_LIMIT - Number(waiting.n))
+    const rows = wanted.slice(0, room).map((grant) => ({
+      sid: grant.sid as string,
+      client_id: grant.client_id,
+      user_id: grant.user_id,
+      created_at: now,
+      attempts: 0,
+      next_attempt_at: now,
+    }))
+    dropped += wanted.length - rows.length
+    if (rows.length === 0) continue
+    const inserted = await trx
+      .insertInto('logout_deliveries')
+      .values(rows)
+      .onConflict((conflict) => conflict.columns(['sid', 'client_id']).doNothing())
+      .returning('sid')
+      .execute()
+    queued += inserted.length
+  }
+  return { queued, dropped }
 }
 
 // column helpers

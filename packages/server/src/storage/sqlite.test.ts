@@ -10,7 +10,7 @@ import { openStore, parseDatabaseUrl } from './open.js'
 import { openSqliteConnection, openSqliteDatabase, openSqliteStore } from './sqlite.js'
 import { SqliteStore } from './sqlite-store.js'
 import { SqlStore, openMigratedStore } from './sql-store.js'
-import { DuplicateError } from '../protocol/store.js'
+import { DuplicateError, LOGOUT_QUEUE_LIMIT } from '../protocol/store.js'
 import { compileTemplate } from './queries.js'
 import { NOW, client, code, grant, storeSuite, tokens, user } from './store.suite.js'
 
@@ -23,13 +23,17 @@ const TABLES = [
   'grants',
   'interactions',
   'login_sessions',
+  'logout_deliveries',
   'rate_limits',
   'refresh_tokens',
   'signing_keys',
   'users',
 ]
 
-const MIGRATIONS = ['0001_init', '0002_sessions_and_attempts', '0003_admin']
+const MIGRATIONS = ['0001_init', '0002_sessions_and_attempts', '0003_admin', '0005_logout']
+/** The migrations after `name`, in the order they run; how many steps down lead back to it. */
+const after = (name: string): string[] => MIGRATIONS.slice(MIGRATIONS.indexOf(name) + 1)
+const stepsBackTo = (name: string): number => after(name).length
 
 let dir: string
 let files = 0
@@ -78,14 +82,14 @@ describe('sqlite migrations', () => {
     const db = await openSqliteDatabase(freshPath())
     try {
       await migrateToLatest(db)
-      await migrateDown(db, 2)
+      await migrateDown(db, stepsBackTo('0001_init'))
       await sql`insert into users (id, username, password_hash, email_verified, created_at, updated_at) values ('u1', 'alice', 'h', 0, 1, 1)`.execute(db)
       await sql`insert into login_sessions (id_hash, user_id, auth_time, created_at, expires_at) values ('s1', 'u1', 1, 1, 99)`.execute(db)
       await sql`insert into rate_limits (key, count, reset_at) values ('k', 3, 99)`.execute(db)
-      expect(await migrateToLatest(db)).toEqual({ applied: ['0002_sessions_and_attempts', '0003_admin'] })
+      expect(await migrateToLatest(db)).toEqual({ applied: after('0001_init') })
       expect((await sql<{ browser_hash: string | null }>`select browser_hash from login_sessions`.execute(db)).rows).toEqual([{ browser_hash: null }])
       expect((await sql<{ count: number; next_at: number }>`select count, next_at from rate_limits`.execute(db)).rows).toEqual([{ count: 3, next_at: 0 }])
-      expect(await migrateDown(db, 2)).toEqual({ reverted: ['0003_admin', '0002_sessions_and_attempts'] })
+      expect(await migrateDown(db, stepsBackTo('0001_init'))).toEqual({ reverted: after('0001_init').reverse() })
       expect((await sql<{ n: number }>`select count(*) as n from login_sessions`.execute(db)).rows).toEqual([{ n: 1 }])
     } finally {
       await db.destroy()
@@ -96,20 +100,67 @@ describe('sqlite migrations', () => {
     const db = await openSqliteDatabase(freshPath())
     try {
       await migrateToLatest(db)
-      await migrateDown(db, 1)
+      await migrateDown(db, stepsBackTo('0002_sessions_and_attempts'))
       await sql`insert into users (id, username, password_hash, email_verified, created_at, updated_at) values ('u1', 'alice', 'h', 0, 1, 1)`.execute(db)
       await sql`insert into clients (client_id, name, secret_hash, redirect_uris, scopes, grant_types, id_token_signed_response_alg, pkce_optional, first_party, created_at)
         values ('c1', 'App', 'x', '["https://a.test/cb"]', '["openid"]', '["authorization_code"]', 'RS256', 0, 0, 1)`.execute(db)
       await sql`insert into signing_keys (kid, alg, public_jwk, private_key_encrypted, created_at, activates_at) values ('k1', 'ES256', '{}', 'e', 1, 1)`.execute(db)
-      expect(await migrateToLatest(db)).toEqual({ applied: ['0003_admin'] })
+      expect(await migrateToLatest(db)).toEqual({ applied: after('0002_sessions_and_attempts') })
       const store = new SqlStore(db)
       expect((await store.getUserById('u1'))?.disabledAt).toBeNull()
       expect(await store.getClient('c1')).toMatchObject({ postLogoutRedirectUris: [], previousSecretHash: null, previousSecretExpiresAt: null })
       expect((await store.listSigningKeys())[0]?.retiredAt).toBeNull()
-      expect(await migrateDown(db, 1)).toEqual({ reverted: ['0003_admin'] })
+      expect(await migrateDown(db, stepsBackTo('0002_sessions_and_attempts'))).toEqual({ reverted: after('0002_sessions_and_attempts').reverse() })
       expect((await sql<{ n: number }>`select count(*) as n from clients`.execute(db)).rows).toEqual([{ n: 1 }])
     } finally {
       await db.destroy()
+    }
+  })
+
+  it('0005 keeps the rows of 0003: sessions and grants without a sid, clients without a back-channel logout URI', async () => {
+    const db = await openSqliteDatabase(freshPath())
+    try {
+      await migrateToLatest(db)
+      await migrateDown(db, stepsBackTo('0003_admin'))
+      await sql`insert into users (id, username, password_hash, email_verified, created_at, updated_at) values ('u1', 'alice', 'h', 0, 1, 1)`.execute(db)
+      await sql`insert into clients (client_id, name, secret_hash, redirect_uris, scopes, grant_types, id_token_signed_response_alg, pkce_optional, first_party, created_at)
+        values ('c1', 'App', 'x', '["https://a.test/cb"]', '["openid"]', '["authorization_code"]', 'RS256', 0, 0, 1)`.execute(db)
+      await sql`insert into login_sessions (id_hash, user_id, auth_time, created_at, expires_at, browser_hash) values ('s1', 'u1', 1, 1, 99, 'b1')`.execute(db)
+      await sql`insert into grants (id, client_id, user_id, scopes, auth_time, created_at) values ('g1', 'c1', 'u1', '["openid"]', 1, 1)`.execute(db)
+      expect(await migrateToLatest(db)).toEqual({ applied: after('0003_admin') })
+      const store = new SqlStore(db)
+      expect(await store.getClient('c1')).toMatchObject({ backchannelLogoutUri: null })
+      const session = await store.getLoginSession('s1', 2)
+      expect(session).toBeDefined()
+      expect(session).not.toHaveProperty('sid')
+      expect(await store.getGrant('g1')).not.toHaveProperty('sid')
+      // A session without a sid queues nothing when it ends.
+      expect(await store.signOutBrowser('b1', undefined, 2)).toEqual({ sessions: [{ userId: 'u1' }], logoutsQueued: 0, logoutsDropped: 0 })
+      expect(await migrateDown(db, stepsBackTo('0003_admin'))).toEqual({ reverted: after('0003_admin').reverse() })
+      expect((await sql<{ n: number }>`select count(*) as n from grants`.execute(db)).rows).toEqual([{ n: 1 }])
+    } finally {
+      await db.destroy()
+    }
+  })
+
+  it('the back-channel logout queue is bounded: past LOGOUT_QUEUE_LIMIT a sign-out queues nothing and counts what it dropped', async () => {
+    const { db } = await openSqliteConnection(freshPath())
+    const { store } = await openMigratedStore(db, (migrated) => new SqlStore(migrated))
+    try {
+      await store.createUser(user('u1', 'alice'))
+      await store.createClient(client('c1', { backchannelLogoutUri: 'https://app.example/bcl' }))
+      const waiting = Array.from({ length: LOGOUT_QUEUE_LIMIT }, (_, i) => ({ sid: `old-${i}`, client_id: 'c1', user_id: 'u1', created_at: NOW, attempts: 0, next_attempt_at: NOW }))
+      for (let i = 0; i < waiting.length; i += 1000) await db.insertInto('logout_deliveries').values(waiting.slice(i, i + 1000)).execute()
+      await store.createLoginSession({ idHash: 's1', userId: 'u1', authTime: NOW, createdAt: NOW, expiresAt: NOW + 60, browserHash: 'b1', sid: 'sid-1' })
+      await store.createGrantWithCode(grant('g1', { sid: 'sid-1' }), code('code-g1', 'g1'))
+      expect(await store.signOutBrowser('b1', undefined, NOW)).toEqual({ sessions: [{ userId: 'u1', sid: 'sid-1' }], logoutsQueued: 0, logoutsDropped: 1 })
+      // Once there is room again, the next sign-out queues.
+      await store.deleteLogoutDelivery('old-0', 'c1')
+      await store.createLoginSession({ idHash: 's2', userId: 'u1', authTime: NOW, createdAt: NOW, expiresAt: NOW + 60, browserHash: 'b2', sid: 'sid-2' })
+      await store.createGrantWithCode(grant('g2', { sid: 'sid-2' }), code('code-g2', 'g2'))
+      expect(await store.signOutBrowser('b2', undefined, NOW)).toMatchObject({ logoutsQueued: 1, logoutsDropped: 0 })
+    } finally {
+      await store.close()
     }
   })
 
@@ -137,6 +188,7 @@ describe('sqlite migrations', () => {
       pkceOptional: false,
       firstParty: false,
       postLogoutRedirectUris: [],
+      backchannelLogoutUri: null,
       previousSecretHash: null,
       previousSecretExpiresAt: null,
       createdAt: 1_700_000_000,

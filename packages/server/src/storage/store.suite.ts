@@ -40,6 +40,7 @@ export function client(clientId: string, overrides: Partial<ClientRecord> = {}):
     pkceOptional: false,
     firstParty: true,
     postLogoutRedirectUris: [],
+    backchannelLogoutUri: null,
     previousSecretHash: null,
     previousSecretExpiresAt: null,
     createdAt: NOW,
@@ -473,11 +474,133 @@ export function storeSuite(dialect: string, open: () => Promise<Store>): void {
         await store.createLoginSession(session('s2', 'b2'))
         await store.createInteraction(interaction('i1', { browserHash: 'b1' }))
         await store.createInteraction(interaction('i2', { browserHash: 'b2' }))
-        await store.signOutBrowser('b1', undefined)
+        expect(await store.signOutBrowser('b1', undefined, NOW)).toEqual({ sessions: [{ userId: 'u1' }], logoutsQueued: 0, logoutsDropped: 0 })
         expect(await store.getLoginSession('s1', NOW)).toBeUndefined()
         expect(await store.getInteraction('i1', NOW)).toBeUndefined()
         expect(await store.getLoginSession('s2', NOW)).toBeDefined()
         expect(await store.getInteraction('i2', NOW)).toBeDefined()
+      })
+    })
+
+    describe('back-channel logouts (OpenID Back-Channel Logout)', () => {
+      const session = (idHash: string, sid: string, browserHash = `b-${idHash}`, userId = 'u1') => ({
+        idHash,
+        userId,
+        authTime: NOW,
+        createdAt: NOW,
+        expiresAt: NOW + HOUR,
+        browserHash,
+        sid,
+      })
+      const BACKCHANNEL = 'https://app.example/backchannel-logout'
+
+      /** c1 and c2 with a back-channel logout URI, c3 without; u1 signed in to all three in session sid-1 (browser b1), and to c1 in sid-2 (browser b2). */
+      async function signedInEverywhere(): Promise<void> {
+        await store.createUser(user('u1', 'alice'))
+        await store.createClient(client('c1', { backchannelLogoutUri: BACKCHANNEL }))
+        await store.createClient(client('c2', { name: 'A second app', backchannelLogoutUri: `${BACKCHANNEL}?app=2` }))
+        await store.createClient(client('c3', { name: 'No back channel' }))
+        await store.createLoginSession(session('s1', 'sid-1', 'b1'))
+        await store.createLoginSession(session('s2', 'sid-2', 'b2'))
+        for (const [id, clientId, sid] of [['g1', 'c1', 'sid-1'], ['g1b', 'c1', 'sid-1'], ['g2', 'c2', 'sid-1'], ['g3', 'c3', 'sid-1'], ['g4', 'c1', 'sid-2']] as const) {
+          await store.createGrantWithCode(grant(id, { clientId, sid }), code(`code-${id}`, id, { clientId }))
+        }
+      }
+
+      it('sessions and grants keep their sid; without one they have none', async () => {
+        await seed()
+        await store.createLoginSession(session('s1', 'sid-1'))
+        await store.createLoginSession({ idHash: 's0', userId: 'u1', authTime: NOW, createdAt: NOW, expiresAt: NOW + HOUR, browserHash: null })
+        await store.createGrantWithCode(grant('g1', { sid: 'sid-1' }), code('code-g1', 'g1'))
+        await store.createGrantWithCode(grant('g0'), code('code-g0', 'g0'))
+        expect(await store.getLoginSession('s1', NOW)).toEqual(session('s1', 'sid-1'))
+        expect(await store.getLoginSession('s0', NOW)).not.toHaveProperty('sid')
+        expect(await store.getGrant('g1')).toEqual(grant('g1', { sid: 'sid-1' }))
+        expect((await store.getCodeWithGrant('code-g1'))?.grant).toEqual(grant('g1', { sid: 'sid-1' }))
+        expect(await store.getGrant('g0')).not.toHaveProperty('sid')
+      })
+
+      it('listSignedInApps names the clients with a live grant made in the session, by name', async () => {
+        await signedInEverywhere()
+        expect(await store.listSignedInApps('sid-1')).toEqual([
+          { clientId: 'c2', clientName: 'A second app' },
+          { clientId: 'c1', clientName: 'Client c1' },
+          { clientId: 'c3', clientName: 'No back channel' },
+        ])
+        await store.revokeConsent('u1', 'c2', NOW + 1)
+        expect((await store.listSignedInApps('sid-1')).map((app) => app.clientId)).toEqual(['c1', 'c3'])
+        expect(await store.listSignedInApps('sid-2')).toEqual([{ clientId: 'c1', clientName: 'Client c1' }])
+        expect(await store.listSignedInApps('sid-none')).toEqual([])
+      })
+
+      it('signOutBrowser queues one delivery per client of the ended sessions that has a back-channel logout URI, once', async () => {
+        await signedInEverywhere()
+        expect(await store.signOutBrowser('b1', undefined, NOW + 5)).toEqual({ sessions: [{ userId: 'u1', sid: 'sid-1' }], logoutsQueued: 2, logoutsDropped: 0 })
+        expect(await store.nextLogoutDeliveryAt()).toBe(NOW + 5)
+        const claimed = await store.claimLogoutDeliveries(NOW + 5, 60, 10)
+        expect(claimed.toSorted((a, b) => a.clientId.localeCompare(b.clientId))).toEqual([
+          { sid: 'sid-1', clientId: 'c1', userId: 'u1', createdAt: NOW + 5, attempts: 1, nextAttemptAt: NOW + 65 },
+          { sid: 'sid-1', clientId: 'c2', userId: 'u1', createdAt: NOW + 5, attempts: 1, nextAttemptAt: NOW + 65 },
+        ])
+        // The other browser's session and its delivery are untouched; the same session ending again queues nothing twice.
+        expect(await store.getLoginSession('s2', NOW)).toBeDefined()
+        await store.createLoginSession(session('s1-again', 'sid-1', 'b1'))
+        expect(await store.signOutBrowser('b1', undefined, NOW + 6)).toMatchObject({ logoutsQueued: 0 })
+      })
+
+      it('setPassword and disableUser queue the deliveries of the sessions they end', async () => {
+        await signedInEverywhere()
+        expect(await store.setPassword('u1', 'scrypt$new', NOW + 1, 's2')).toBe(true)
+        expect((await store.claimLogoutDeliveries(NOW + 1, 60, 10)).map((d) => [d.sid, d.clientId]).toSorted()).toEqual([['sid-1', 'c1'], ['sid-1', 'c2']])
+        expect(await store.disableUser('u1', NOW + 2)).toBe(true)
+        expect((await store.claimLogoutDeliveries(NOW + 2, 60, 10)).map((d) => [d.sid, d.clientId])).toEqual([['sid-2', 'c1']])
+      })
+
+      it('claimLogoutDeliveries: soonest due first, at most `limit`, each once until its lease ends', async () => {
+        await signedInEverywhere()
+        await store.signOutBrowser('b2', undefined, NOW)
+        await store.signOutBrowser('b1', undefined, NOW + 1)
+        const [first] = await store.claimLogoutDeliveries(NOW + 1, 60, 1)
+        expect(first).toMatchObject({ sid: 'sid-2', clientId: 'c1', attempts: 1, nextAttemptAt: NOW + 61 })
+        expect(await store.claimLogoutDeliveries(NOW + 1, 60, 10)).toHaveLength(2)
+        expect(await store.claimLogoutDeliveries(NOW + 2, 60, 10)).toEqual([])
+        expect(await store.claimLogoutDeliveries(NOW + 60, 60, 10)).toEqual([])
+        // The lease ended without an answer (the instance stopped): claimed again, a second attempt.
+        const again = await store.claimLogoutDeliveries(NOW + 61, 60, 10)
+        expect(again.map((d) => `${d.sid} ${d.clientId} ${d.attempts}`).toSorted()).toEqual(['sid-1 c1 2', 'sid-1 c2 2', 'sid-2 c1 2'])
+      })
+
+      it('two instances claiming at once get each delivery once', async () => {
+        await signedInEverywhere()
+        await store.signOutBrowser('b1', undefined, NOW)
+        await store.signOutBrowser('b2', undefined, NOW)
+        const [a, b] = await Promise.all([store.claimLogoutDeliveries(NOW, 60, 10), store.claimLogoutDeliveries(NOW, 60, 10)])
+        const all = [...(a ?? []), ...(b ?? [])].map((d) => `${d.sid} ${d.clientId}`)
+        expect(all.toSorted()).toEqual(['sid-1 c1', 'sid-1 c2', 'sid-2 c1'])
+      })
+
+      it('retryLogoutDelivery sets the next attempt unless a later claim took over; deleteLogoutDelivery removes it', async () => {
+        await signedInEverywhere()
+        await store.signOutBrowser('b2', undefined, NOW)
+        const [claimed] = await store.claimLogoutDeliveries(NOW, 60, 10)
+        expect(claimed?.attempts).toBe(1)
+        await store.retryLogoutDelivery('sid-2', 'c1', 1, NOW + 30)
+        expect(await store.nextLogoutDeliveryAt()).toBe(NOW + 30)
+        const [second] = await store.claimLogoutDeliveries(NOW + 30, 60, 10)
+        expect(second?.attempts).toBe(2)
+        // The first attempt's late failure changes nothing: the second claim holds it.
+        await store.retryLogoutDelivery('sid-2', 'c1', 1, NOW + 31)
+        expect(await store.nextLogoutDeliveryAt()).toBe(NOW + 90)
+        await store.deleteLogoutDelivery('sid-2', 'c1')
+        expect(await store.nextLogoutDeliveryAt()).toBeUndefined()
+        expect(await store.claimLogoutDeliveries(NOW + 1000, 60, 10)).toEqual([])
+      })
+
+      it('a removed client takes its deliveries with it', async () => {
+        await signedInEverywhere()
+        await store.signOutBrowser('b1', undefined, NOW)
+        expect(await store.deleteClient('c2')).toBe(true)
+        expect((await store.claimLogoutDeliveries(NOW, 60, 10)).map((d) => d.clientId)).toEqual(['c1'])
       })
     })
 

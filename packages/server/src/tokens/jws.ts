@@ -60,6 +60,11 @@ export interface VerifyJwtOptions {
   now: number
   /** Seconds of leeway for `exp`, `nbf` and `iat`; 0 unless given. */
   clockTolerance?: number
+  /**
+   * Accepts a token whose `exp` has passed (an `id_token_hint`, OpenID RP-Initiated Logout §2);
+   * `exp` must still be there, and every other check stays. Off unless given.
+   */
+  acceptExpired?: boolean
 }
 
 /** Why {@link verifyJwt} refused a token: one code per kind of failure. */
@@ -115,7 +120,7 @@ class KeyRingFailure {
  * ```
  */
 export async function verifyJwt(token: string, options: VerifyJwtOptions): Promise<JWTPayload> {
-  const { keyRing, issuer, audience, typ, algorithms, now, clockTolerance } = options
+  const { keyRing, issuer, audience, typ, algorithms, now, clockTolerance, acceptExpired } = options
   if (!Array.isArray(algorithms) || algorithms.length === 0 || !algorithms.every(isSigningAlg)) {
     throw new TypeError(`algorithms must be a non-empty list of ${SIGNING_ALGS.join(', ')}`)
   }
@@ -136,7 +141,8 @@ export async function verifyJwt(token: string, options: VerifyJwtOptions): Promi
     issuer,
     requiredClaims: ['exp'],
     currentDate: new Date(now * 1000),
-    clockTolerance: clockTolerance ?? 0,
+    // jose always checks `exp` (and wants a finite tolerance): one no date can exceed accepts an expired token.
+    clockTolerance: acceptExpired === true ? Number.MAX_SAFE_INTEGER : (clockTolerance ?? 0),
   }
   if (audience !== undefined) verifyOptions.audience = audience
   if (typ !== undefined) verifyOptions.typ = typ

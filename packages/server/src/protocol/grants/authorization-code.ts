@@ -17,7 +17,7 @@ import type { GrantHandler, TokenResponse } from './types.js'
 export async function issueAuthorizationCode(
   store: Store,
   request: AuthorizationRequest,
-  user: { userId: string; authTime: number },
+  user: { userId: string; authTime: number; sid?: string | undefined },
   codeLifetime: number,
   now: number,
   events: EventSink = NO_EVENTS,
@@ -31,6 +31,7 @@ export async function issueAuthorizationCode(
     authTime: user.authTime,
     createdAt: now,
     revokedAt: null,
+    ...(user.sid === undefined ? {} : { sid: user.sid }),
   }
   const record: CodeRecord = {
     codeHash: hashToken(code),
