@@ -13,11 +13,36 @@ import { walkAuthorization } from './walk.js'
 import { MAIN, runCli, startServe, type CliResult } from './cli-process.js'
 import { reference } from '../../asyncapi/test/fixtures.js'
 import { HOSTILE_POINTER, SECRET, writeHostileDocument } from './fixtures/asyncapi/hostile.js'
+import { ARGON2ID_REFERENCE, BCRYPT_REFERENCE } from './fixtures/password-hashes.js'
 
 const PACKAGE = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const ROOT = resolve(PACKAGE, '../..')
 
-const COMMANDS = ['serve', 'client add', 'client list', 'client remove', 'user add', 'keys rotate', 'migrate'] as const
+const COMMANDS = [
+  'serve',
+  'client add',
+  'client list',
+  'client remove',
+  'client show',
+  'client update',
+  'client rotate-secret',
+  'user add',
+  'user list',
+  'user show',
+  'user update',
+  'user set-password',
+  'user disable',
+  'user enable',
+  'user remove',
+  'user import',
+  'keys list',
+  'keys rotate',
+  'keys retire',
+  'admin-token create',
+  'admin-token list',
+  'admin-token revoke',
+  'migrate',
+] as const
 
 type Result = CliResult
 
@@ -51,6 +76,30 @@ function expectNoStackTrace(result: Result): void {
     expect(text).not.toMatch(/\b\w*Error: /)
   }
 }
+
+/** The audit events a command wrote on standard error, one JSON line each. */
+function auditLines(result: Result): Array<Record<string, unknown>> {
+  return result.stderr
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+}
+
+/** Fields of a client in every --json that shows one (RFC 7591 metadata and this server's switches); never a secret. */
+const CLIENT_FIELDS = [
+  'client_id',
+  'client_name',
+  'created_at',
+  'first_party',
+  'grant_types',
+  'id_token_signed_response_alg',
+  'pkce_optional',
+  'post_logout_redirect_uris',
+  'redirect_uris',
+  'response_types',
+  'scope',
+  'token_endpoint_auth_method',
+]
 
 /** `client add --json` in `cwd`; returns the credentials it printed. */
 async function addClient(cwd: string, extra: string[] = [], name = 'Shop'): Promise<{ client_id: string; client_secret?: string }> {
@@ -119,7 +168,7 @@ describe.concurrent('authcode --help', () => {
     }
   }, 60_000) // several CLI runs, each a process start
 
-  it.each(['client list', 'user add', 'keys rotate', 'migrate'])('%s --help offers --json', async (command) => {
+  it.each(COMMANDS.filter((command) => command !== 'serve'))('%s --help offers --json', async (command) => {
     expect((await cli(workdir(), [...command.split(' '), '--help'])).stdout).toContain('--json')
   })
 
@@ -151,7 +200,24 @@ describe.concurrent('wrong calls: exit 2, one line, no stack trace', () => {
     [['--bogus'], /unknown command: --bogus/],
     [['client'], /unknown command: client/],
     [['client', 'bogus'], /unknown command: client bogus/],
-    [['keys', 'list'], /unknown command: keys list/],
+    [['keys', 'bogus'], /unknown command: keys bogus/],
+    [['admin-token'], /unknown command: admin-token/],
+    [['client', 'show'], /exactly one client id/],
+    [['client', 'update', 'some-id'], /nothing to change/],
+    [['client', 'update', 'some-id', '--post-logout-redirect-uri', 'https://app.test/bye', '--no-post-logout-redirect-uris'], /exclude each other/],
+    [['client', 'rotate-secret', 'some-id', '--grace', 'soon'], /--grace: a whole number of seconds/],
+    [['client', 'rotate-secret', 'some-id', '--grace=-5'], /--grace: a whole number of seconds: -5/],
+    [['client', 'rotate-secret', 'some-id', '--grace', '-5'], /--grace/],
+    [['user', 'show'], /--username is required/],
+    [['user', 'disable', 'alice'], /alice/],
+    [['user', 'update', '--username', 'alice'], /nothing to change/],
+    [['user', 'update', '--username', 'alice', '--email-verified', '--email-unverified'], /exclude each other/],
+    [['user', 'set-password', '--username', 'alice'], /--password-stdin is required/],
+    [['user', 'list', '--limit', '0'], /--limit/],
+    [['user', 'import'], /exactly one file/],
+    [['keys', 'retire'], /exactly one key id/],
+    [['admin-token', 'create'], /--name is required/],
+    [['admin-token', 'revoke'], /exactly one admin token/],
     [['client', 'add', '--bogus'], /'--bogus'/],
     [['serve', '--bogus'], /'--bogus'/],
     [['migrate', '--bogus=1'], /'--bogus'/],
@@ -188,18 +254,20 @@ describe.concurrent('authcode client', () => {
     const cwd = workdir()
     const result = await cli(cwd, ['client', 'add', '--name', 'Shop', '--redirect-uri', 'https://app.test/cb', '--json'])
     expect(result.code).toBe(0)
-    expect(result.stderr).toBe('')
     const printed = JSON.parse(result.stdout) as Record<string, string>
+    // Standard error carries the audit event, never the secret.
+    expect(auditLines(result)).toEqual([{ event: 'admin.client_created', time: expect.any(String), client_id: printed.client_id, user_id: null, actor: 'cli' }])
+    expect(result.stderr).not.toContain(printed.client_secret)
     expect(Object.keys(printed).sort()).toEqual(['client_id', 'client_secret'])
     expect(printed.client_id).toMatch(/^[\w-]{16,}$/)
     expect(printed.client_secret).toMatch(/^[\w-]{43,}$/)
 
     const listed = await listClients(cwd)
     expect(listed).toHaveLength(1)
-    expect(listed[0]).toMatchObject({ client_id: printed.client_id, client_name: 'Shop', redirect_uris: ['https://app.test/cb'], public: false })
+    expect(listed[0]).toMatchObject({ client_id: printed.client_id, client_name: 'Shop', redirect_uris: ['https://app.test/cb'], token_endpoint_auth_method: 'client_secret_basic' })
     const json = JSON.stringify(listed)
     expect(json).not.toContain(printed.client_secret)
-    expect(json).not.toMatch(/secret|hash/i)
+    expect(json).not.toMatch(/"client_secret"|hash/i)
 
     const human = await cli(cwd, ['client', 'list'])
     expect(human.code).toBe(0)
@@ -231,9 +299,9 @@ describe.concurrent('authcode client', () => {
     const [listed] = await listClients(cwd)
     expect(listed).toMatchObject({
       client_id: printed.client_id,
-      public: true,
+      token_endpoint_auth_method: 'none',
       redirect_uris: ['http://127.0.0.1/cb', 'com.example.app:/cb'],
-      scopes: ['openid', 'email'],
+      scope: 'openid email',
       id_token_signed_response_alg: 'ES256',
       first_party: true,
     })
@@ -249,22 +317,22 @@ describe.concurrent('authcode client', () => {
     ['https://user:pw@app.test/cb', /credentials/],
     ['https://app.test/*', /wildcard/],
     ['com.example.app:/cb', /private-use URI schemes are for public native clients/],
-  ])('RFC 9700 §2.1: client add refuses the redirect URI %s (exit 2) and registers nothing', async (uri, message) => {
+  ])('RFC 9700 §2.1: client add refuses the redirect URI %s (exit 1) and registers nothing', async (uri, message) => {
     const cwd = workdir()
-    expectCleanFailure(await cli(cwd, ['client', 'add', '--name', 'Shop', '--redirect-uri', uri, '--json']), 2, message)
+    expectCleanFailure(await cli(cwd, ['client', 'add', '--name', 'Shop', '--redirect-uri', uri, '--json']), 1, message)
     expect(await listClients(cwd)).toEqual([])
   })
 
-  it('client add refuses a scope the server does not offer, and a malformed one (exit 2)', async () => {
+  it('client add refuses a scope the server does not offer, and a malformed one (exit 1)', async () => {
     const cwd = workdir()
     expectCleanFailure(
       await cli(cwd, ['client', 'add', '--name', 'Shop', '--redirect-uri', 'https://app.test/cb', '--scope', 'openid admin']),
-      2,
+      1,
       /scope: not offered by this server: admin/,
     )
     expectCleanFailure(
       await cli(cwd, ['client', 'add', '--name', 'Shop', '--redirect-uri', 'https://app.test/cb', '--scope', 'openid "x"']),
-      2,
+      1,
       /scope/,
     )
     expect(await listClients(cwd)).toEqual([])
@@ -274,14 +342,13 @@ describe.concurrent('authcode client', () => {
     expect(ok.code, ok.stderr).toBe(0)
   })
 
-  it('client list --json: the snake_case fields of client add --json, and the client\'s metadata, never a secret', async () => {
+  it('client list --json: RFC 7591 client metadata and this server\'s switches, never a secret', async () => {
     const cwd = workdir()
     const added = await addClient(cwd)
     const [listed] = await listClients(cwd)
-    expect(Object.keys(listed ?? {}).sort()).toEqual(
-      ['client_id', 'client_name', 'created_at', 'first_party', 'grant_types', 'id_token_signed_response_alg', 'pkce_optional', 'public', 'redirect_uris', 'scopes'],
-    )
-    expect(listed).toMatchObject({ client_id: added.client_id, grant_types: ['authorization_code', 'refresh_token'], pkce_optional: false })
+    expect(Object.keys(listed ?? {}).sort()).toEqual(expect.arrayContaining(CLIENT_FIELDS))
+    expect(Object.keys(listed ?? {})).not.toContain('client_secret')
+    expect(listed).toMatchObject({ client_id: added.client_id, grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], pkce_optional: false, post_logout_redirect_uris: [] })
     expect(listed?.created_at).toEqual(expect.any(Number))
   })
 
@@ -320,18 +387,242 @@ describe.concurrent('authcode user add', () => {
     expect(printed.username).toBe('carol')
   })
 
-  it('refuses a short or missing password, a bad username or email (exit 2), without echoing the password', async () => {
+  it('refuses a short or missing password, a bad username or email (exit 1), without echoing the password', async () => {
     const cwd = workdir()
     const short = await cli(cwd, ['user', 'add', '--username', 'bob', '--password-stdin'], { input: 'seven77\n' })
-    expectCleanFailure(short, 2, /at least 8 characters/)
+    expectCleanFailure(short, 1, /at least 8 characters/)
     expect(short.stderr).not.toContain('seven77')
-    expectCleanFailure(await cli(cwd, ['user', 'add', '--username', 'bob', '--password-stdin'], { input: '' }), 2, /at least 8 characters/)
+    expectCleanFailure(await cli(cwd, ['user', 'add', '--username', 'bob', '--password-stdin'], { input: '' }), 1, /at least 8 characters/)
     expectCleanFailure(await cli(cwd, ['user', 'add', '--username', 'bob'], { input: 'long enough password' }), 2, /--password-stdin is required/)
-    expectCleanFailure(await cli(cwd, ['user', 'add', '--username', 'b o b', '--password-stdin'], { input: 'long enough password' }), 2, /--username/)
-    expectCleanFailure(await cli(cwd, ['user', 'add', '--username', 'bob', '--email', 'not-an-email', '--password-stdin'], { input: 'long enough password' }), 2, /--email/)
+    expectCleanFailure(await cli(cwd, ['user', 'add', '--username', 'b o b', '--password-stdin'], { input: 'long enough password' }), 1, /username: 1 to 64/)
+    expectCleanFailure(await cli(cwd, ['user', 'add', '--username', 'bob', '--email', 'not-an-email', '--password-stdin'], { input: 'long enough password' }), 1, /email: not an email address/)
     // Nothing was added: the name is still free.
     expect((await cli(cwd, ['user', 'add', '--username', 'bob', '--password-stdin'], { input: 'long enough password' })).code).toBe(0)
   }, 60_000) // several CLI runs, each a process start
+})
+
+describe.concurrent('issue #20: clients over their whole life', () => {
+  it('client show --json prints the RFC 7591 shape; human output names the kind; an unknown id is exit 1', async () => {
+    const cwd = workdir()
+    const added = await addClient(cwd)
+    const shown = await cli(cwd, ['client', 'show', added.client_id, '--json'])
+    expect(shown.code, shown.stderr).toBe(0)
+    const client = JSON.parse(shown.stdout) as Record<string, unknown>
+    expect(Object.keys(client).sort()).toEqual(expect.arrayContaining(CLIENT_FIELDS))
+    expect(Object.keys(client)).not.toContain('client_secret')
+    expect(client).toEqual((await listClients(cwd))[0])
+    expect(shown.stderr).toBe('')
+    expect((await cli(cwd, ['client', 'show', added.client_id])).stdout).toMatch(new RegExp(`^${added.client_id}  Shop  \\(confidential`))
+    expectCleanFailure(await cli(cwd, ['client', 'show', 'nope']), 1, /^authcode: no client with id nope$/)
+  })
+
+  it('client update replaces the redirect URIs and sets the rest; a bad value is exit 1 naming it, and nothing changes', async () => {
+    const cwd = workdir()
+    const { client_id: id } = await addClient(cwd)
+    const updated = await cli(cwd, [
+      'client', 'update', id, '--name', 'Shop 2', '--redirect-uri', 'https://app.test/new', '--redirect-uri', 'https://app.test/other',
+      '--scope', 'openid email', '--post-logout-redirect-uri', 'https://app.test/bye', '--json',
+    ])
+    expect(updated.code, updated.stderr).toBe(0)
+    expect(JSON.parse(updated.stdout)).toMatchObject({
+      client_id: id, client_name: 'Shop 2', redirect_uris: ['https://app.test/new', 'https://app.test/other'], scope: 'openid email', post_logout_redirect_uris: ['https://app.test/bye'],
+    })
+    expect(auditLines(updated)).toEqual([expect.objectContaining({ event: 'admin.client_updated', client_id: id, actor: 'cli' })])
+    const before = await listClients(cwd)
+    for (const [args, message] of [
+      [['--redirect-uri', 'https://app.test/cb#frag'], /^authcode: redirect URI https:\/\/app\.test\/cb#frag must not contain a fragment/],
+      [['--redirect-uri', 'javascript:alert(1)'], /scheme javascript: is not allowed/],
+      [['--redirect-uri', 'https://app.test/ok', '--scope', 'openid admin'], /scope: not offered by this server: admin/],
+      [['--post-logout-redirect-uri', 'http://evil.test/bye'], /post-logout redirect URI http:\/\/evil\.test\/bye must use https/],
+      [['--name', ' '], /name: 1 to 100 characters/],
+    ] as Array<[string[], RegExp]>) {
+      expectCleanFailure(await cli(cwd, ['client', 'update', id, ...args]), 1, message)
+    }
+    expect(await listClients(cwd)).toEqual(before)
+    const cleared = await cli(cwd, ['client', 'update', id, '--no-post-logout-redirect-uris', '--json'])
+    expect(JSON.parse(cleared.stdout)).toMatchObject({ post_logout_redirect_uris: [] })
+    expectCleanFailure(await cli(cwd, ['client', 'update', 'nope', '--name', 'x']), 1, /no client with id nope/)
+  }, 60_000)
+
+  it('client rotate-secret prints the new secret once (--json with the grace end); a public client has none to rotate', async () => {
+    const cwd = workdir()
+    const { client_id: id, client_secret: first } = await addClient(cwd)
+    const human = await cli(cwd, ['client', 'rotate-secret', id])
+    expect(human.code, human.stderr).toBe(0)
+    expect(human.stdout).toMatch(/^client_secret: [\w-]{43}\nThe secret is shown once.*\nThe previous secret no longer works\.\n$/)
+    const json = await cli(cwd, ['client', 'rotate-secret', id, '--grace', '300', '--json'])
+    const rotated = JSON.parse(json.stdout) as Record<string, unknown>
+    expect(rotated).toMatchObject({ client_id: id, client_secret: expect.stringMatching(/^[\w-]{43}$/), client_secret_expires_at: 0 })
+    expect(Math.abs(Number(rotated.previous_secret_expires_at) - (Date.now() / 1000 + 300))).toBeLessThan(30)
+    expect(rotated.client_secret).not.toBe(first)
+    expect(json.stderr).not.toContain(String(rotated.client_secret))
+    expect(auditLines(json)).toEqual([expect.objectContaining({ event: 'admin.client_secret_rotated', client_id: id })])
+    const pub = await addClient(cwd, ['--public'], 'App')
+    expectCleanFailure(await cli(cwd, ['client', 'rotate-secret', pub.client_id]), 1, /it has no secret to rotate/)
+    expectCleanFailure(await cli(cwd, ['client', 'rotate-secret', id, '--grace', '9999999']), 1, /grace: whole seconds from 0 to 2592000/)
+  }, 60_000)
+
+  it('client remove --json prints the removed client', async () => {
+    const cwd = workdir()
+    const { client_id: id } = await addClient(cwd)
+    const removed = await cli(cwd, ['client', 'remove', id, '--json'])
+    expect(removed.code, removed.stderr).toBe(0)
+    expect(JSON.parse(removed.stdout)).toMatchObject({ client_id: id, client_name: 'Shop' })
+    expect(auditLines(removed)).toEqual([expect.objectContaining({ event: 'admin.client_removed', client_id: id })])
+  })
+})
+
+describe.concurrent('issue #20: users over their whole life', () => {
+  const USER_FIELDS = ['created_at', 'disabled', 'email', 'email_verified', 'id', 'name', 'updated_at', 'username']
+
+  async function addUser(cwd: string, username: string, password = 'long enough password'): Promise<string> {
+    const added = await cli(cwd, ['user', 'add', '--username', username, '--password-stdin', '--email', `${username}@example.com`, '--json'], { input: password })
+    expect(added.code, added.stderr).toBe(0)
+    return (JSON.parse(added.stdout) as { user_id: string }).user_id
+  }
+
+  it('user list and user show print users without a hash, in username order', async () => {
+    const cwd = workdir()
+    expect((await cli(cwd, ['user', 'list'])).stdout).toBe('no users\n')
+    const carolId = await addUser(cwd, 'carol')
+    await addUser(cwd, 'alice')
+    const listed = await cli(cwd, ['user', 'list', '--json'])
+    const users = JSON.parse(listed.stdout) as Array<Record<string, unknown>>
+    expect(users.map((u) => u.username)).toEqual(['alice', 'carol'])
+    expect(Object.keys(users[0] ?? {}).sort()).toEqual(USER_FIELDS)
+    expect(listed.stdout).not.toMatch(/hash|scrypt|password/)
+    expect(JSON.parse((await cli(cwd, ['user', 'list', '--after', 'alice', '--limit', '1', '--json'])).stdout)).toEqual([users[1]])
+    const shown = await cli(cwd, ['user', 'show', '--username', 'carol', '--json'])
+    expect(JSON.parse(shown.stdout)).toEqual({ ...users[1], id: carolId })
+    expect((await cli(cwd, ['user', 'list'])).stdout).toMatch(/^alice  [0-9a-f-]{36}  alice@example\.com \(unverified\)\ncarol /)
+    expectCleanFailure(await cli(cwd, ['user', 'show', '--username', 'dave']), 1, /^authcode: no user named dave$/)
+  }, 60_000)
+
+  it('user update, set-password, disable, enable and remove: each changes the user, prints it, and writes its audit event', async () => {
+    const cwd = workdir()
+    const id = await addUser(cwd, 'alice')
+    const run = async (args: string[], input?: string) => {
+      const result = await cli(cwd, [...args, '--username', 'alice', '--json'], { input })
+      expect(result.code, result.stderr).toBe(0)
+      return { user: JSON.parse(result.stdout) as Record<string, unknown>, events: auditLines(result), stderr: result.stderr }
+    }
+    const updated = await run(['user', 'update', '--name', 'Alice L.', '--email', 'new@example.com'])
+    expect(updated.user).toMatchObject({ id, name: 'Alice L.', email: 'new@example.com', email_verified: false })
+    expect(updated.events).toEqual([{ event: 'admin.user_updated', time: expect.any(String), client_id: null, user_id: id, actor: 'cli' }])
+    expect((await run(['user', 'update', '--email-verified'])).user).toMatchObject({ email_verified: true })
+
+    const password = 'a brand new password'
+    const set = await run(['user', 'set-password', '--password-stdin'], `${password}\n`)
+    expect(set.events.map((e) => e.event)).toEqual(['admin.user_password_set'])
+    expect(set.stderr).not.toContain(password)
+    expect((await run(['user', 'disable'])).user).toMatchObject({ disabled: true })
+    expect((await run(['user', 'enable'])).user).toMatchObject({ disabled: false })
+    const removed = await run(['user', 'remove'])
+    expect(removed.user).toMatchObject({ id, username: 'alice' })
+    expect(removed.events).toEqual([expect.objectContaining({ event: 'admin.user_removed', user_id: id })])
+    expect(JSON.parse((await cli(cwd, ['user', 'list', '--json'])).stdout)).toEqual([])
+    for (const command of ['disable', 'enable', 'remove', 'show']) {
+      expectCleanFailure(await cli(cwd, ['user', command, '--username', 'alice']), 1, /^authcode: no user named alice$/)
+    }
+  }, 60_000)
+
+  it('user update and set-password refuse bad values (exit 1, nothing changed, the password never echoed)', async () => {
+    const cwd = workdir()
+    await addUser(cwd, 'alice')
+    const before = (await cli(cwd, ['user', 'show', '--username', 'alice', '--json'])).stdout
+    expectCleanFailure(await cli(cwd, ['user', 'update', '--username', 'alice', '--email', 'nope']), 1, /email: not an email address: nope/)
+    const short = await cli(cwd, ['user', 'set-password', '--username', 'alice', '--password-stdin'], { input: 'short7' })
+    expectCleanFailure(short, 1, /password: at least 8 characters/)
+    expect(short.stderr).not.toContain('short7')
+    expect((await cli(cwd, ['user', 'show', '--username', 'alice', '--json'])).stdout).toBe(before)
+  })
+
+  it('user import adds every user of the file, bcrypt and argon2id hashes included; a bad line adds none and names the line', async () => {
+    const cwd = workdir()
+    const good = [
+      JSON.stringify({ username: 'bea', password_hash: BCRYPT_REFERENCE.hash, email: 'bea@example.com', email_verified: true }),
+      '',
+      JSON.stringify({ username: 'ari', password_hash: ARGON2ID_REFERENCE.hash, id: 'legacy-7' }),
+    ].join('\n')
+    const bad = [
+      JSON.stringify({ username: 'cat', password_hash: BCRYPT_REFERENCE.hash }),
+      JSON.stringify({ username: 'dan', password_hash: 'md5$0123' }),
+    ].join('\n')
+    writeFileSync(join(cwd, 'bad.jsonl'), bad)
+    const refused = await cli(cwd, ['user', 'import', 'bad.jsonl'])
+    expectCleanFailure(refused, 1, /^authcode: line 2: password_hash: not a scrypt, bcrypt \(\$2a\$, \$2b\$, \$2y\$\) or argon2id/)
+    expect(refused.stderr).not.toContain('md5$0123')
+    expect(JSON.parse((await cli(cwd, ['user', 'list', '--json'])).stdout)).toEqual([])
+
+    writeFileSync(join(cwd, 'users.jsonl'), good)
+    const imported = await cli(cwd, ['user', 'import', 'users.jsonl', '--json'])
+    expect(imported.code, imported.stderr).toBe(0)
+    expect(JSON.parse(imported.stdout)).toEqual({ imported: 2, users: [{ id: expect.any(String), username: 'bea' }, { id: 'legacy-7', username: 'ari' }] })
+    expect(auditLines(imported)).toEqual([{ event: 'admin.users_imported', time: expect.any(String), client_id: null, user_id: null, actor: 'cli', count: 2 }])
+    expect(JSON.parse((await cli(cwd, ['user', 'show', '--username', 'bea', '--json'])).stdout)).toMatchObject({ email: 'bea@example.com', email_verified: true })
+    // Again: every username is taken now, so nothing is added.
+    expectCleanFailure(await cli(cwd, ['user', 'import', 'users.jsonl']), 1, /^authcode: line 1: username: bea is taken$/)
+    expectCleanFailure(await cli(cwd, ['user', 'import', 'missing.jsonl']), 1, /^authcode: cannot read missing\.jsonl: ENOENT$/)
+  }, 60_000)
+})
+
+describe.concurrent('issue #20: keys list and retire, admin tokens', () => {
+  it('keys list shows each key with its state and dates; retiring the only signing key is refused, saying what to do', async () => {
+    const cwd = workdir()
+    await cli(cwd, ['keys', 'rotate'])
+    const listed = await cli(cwd, ['keys', 'list', '--json'])
+    const keys = JSON.parse(listed.stdout) as Array<Record<string, unknown>>
+    expect(keys).toHaveLength(6)
+    expect(Object.keys(keys[0] ?? {}).sort()).toEqual(['activates_at', 'alg', 'created_at', 'kid', 'published_until', 'retired_at', 'state'])
+    expect(keys.map((key) => key.state).sort()).toEqual(['active', 'active', 'active', 'pending', 'pending', 'pending'])
+    expect(listed.stdout).not.toMatch(/private|"d"/)
+    const active = keys.find((key) => key.state === 'active' && key.alg === 'ES256')
+    const refused = await cli(cwd, ['keys', 'retire', String(active?.kid)])
+    expectCleanFailure(refused, 1, new RegExp(`^authcode: signing key ${String(active?.kid)} is the only key that signs ES256 tokens now: key \\S+ signs from \\S+; retire ${String(active?.kid)} after that$`))
+    expect((await cli(cwd, ['keys', 'list'])).stdout).toMatch(/ ES256  active  \(created /)
+    expectCleanFailure(await cli(cwd, ['keys', 'retire', 'nope']), 1, /^authcode: no signing key nope$/)
+  })
+
+  it('keys retire takes a key out of signing once another signs; it stays published until its tokens expire', async () => {
+    const cwd = workdir()
+    // A key that never signed (pending for keys.activationDelay, 60 s by default) leaves the JWKS at once.
+    expect((await cli(cwd, ['keys', 'rotate'])).code).toBe(0)
+    const pending = (JSON.parse((await cli(cwd, ['keys', 'list', '--json'])).stdout) as Array<Record<string, unknown>>).find((key) => key.state === 'pending')
+    expect(JSON.parse((await cli(cwd, ['keys', 'retire', String(pending?.kid), '--json'])).stdout)).toMatchObject({ kid: pending?.kid, state: 'expired', published_until: expect.any(Number) })
+
+    // With new keys signing a second after a rotation, the newest may be retired once it signs: the one before takes over.
+    writeFileSync(join(cwd, 'authcode.json'), JSON.stringify({ keys: { activationDelay: 1, cacheTtl: 1 } }))
+    const config = ['--config', 'authcode.json', '--db', 'sqlite:fast.db']
+    expect((await cli(cwd, ['keys', 'rotate', ...config])).code).toBe(0)
+    await new Promise((resolveWait) => setTimeout(resolveWait, 1_100))
+    const keys = JSON.parse((await cli(cwd, ['keys', 'list', '--json', ...config])).stdout) as Array<Record<string, unknown>>
+    const newest = keys.filter((key) => key.alg === 'RS256').at(-1)
+    expect(newest?.state).toBe('active')
+    const retired = await cli(cwd, ['keys', 'retire', String(newest?.kid), '--json', ...config])
+    expect(retired.code, retired.stderr).toBe(0)
+    expect(JSON.parse(retired.stdout)).toMatchObject({ kid: newest?.kid, state: 'retired', retired_at: expect.any(Number), published_until: expect.any(Number) })
+    expect(auditLines(retired)).toEqual([{ event: 'admin.key_retired', time: expect.any(String), client_id: null, user_id: null, actor: 'cli', kid: newest?.kid }])
+    expectCleanFailure(await cli(cwd, ['keys', 'retire', String(newest?.kid), ...config]), 1, /is retired already$/)
+  }, 60_000)
+
+  it('admin-token create prints the token once; list never shows it; revoke by name or id', async () => {
+    const cwd = workdir()
+    const created = await cli(cwd, ['admin-token', 'create', '--name', 'ci', '--json'])
+    expect(created.code, created.stderr).toBe(0)
+    const token = JSON.parse(created.stdout) as Record<string, unknown>
+    expect(token).toEqual({ id: expect.any(String), name: 'ci', token: expect.stringMatching(/^[\w-]{43}$/), created_at: expect.any(Number), last_used_at: null, revoked_at: null })
+    expect(created.stderr).not.toContain(String(token.token))
+    expect(auditLines(created)).toEqual([{ event: 'admin.token_created', time: expect.any(String), client_id: null, user_id: null, actor: 'cli', admin_token_id: token.id }])
+    expectCleanFailure(await cli(cwd, ['admin-token', 'create', '--name', 'ci']), 1, /an admin token named ci exists already/)
+    expectCleanFailure(await cli(cwd, ['admin-token', 'create', '--name', 'a b']), 1, /name: 1 to 64/)
+    const listed = await cli(cwd, ['admin-token', 'list', '--json'])
+    expect(JSON.parse(listed.stdout)).toEqual([{ id: token.id, name: 'ci', created_at: token.created_at, last_used_at: null, revoked_at: null }])
+    expect(listed.stdout + (await cli(cwd, ['admin-token', 'list'])).stdout).not.toContain(String(token.token))
+    const revoked = await cli(cwd, ['admin-token', 'revoke', 'ci', '--json'])
+    expect(JSON.parse(revoked.stdout)).toMatchObject({ id: token.id, revoked_at: expect.any(Number) })
+    expectCleanFailure(await cli(cwd, ['admin-token', 'revoke', String(token.id)]), 1, /is revoked already$/)
+    expectCleanFailure(await cli(cwd, ['admin-token', 'revoke', 'ci']), 1, /no admin token with id or name ci$/)
+  }, 60_000)
 })
 
 describe.concurrent('authcode keys rotate and migrate', () => {
@@ -392,6 +683,9 @@ describe.concurrent('--db and AUTHCODE_DB: every command uses the database it is
     { title: 'client list', args: ['client', 'list'] },
     { title: 'user add', args: ['user', 'add', '--username', 'alice', '--password-stdin'], input: 'long enough password' },
     { title: 'keys rotate', args: ['keys', 'rotate'] },
+    { title: 'user list', args: ['user', 'list'] },
+    { title: 'keys list', args: ['keys', 'list'] },
+    { title: 'admin-token list', args: ['admin-token', 'list'] },
   ]
 
   it.each(invocations)('$title --db sqlite:PATH, AUTHCODE_DB, and the flag over the variable', async ({ args, input }) => {
@@ -485,12 +779,18 @@ describe.concurrent('a bad --config file: a message naming the field, no stack t
       ['client', 'add', '--name', 'Shop', '--redirect-uri', 'https://app.test/cb'],
       ['client', 'list'],
       ['client', 'remove', 'some-id'],
+      ['client', 'show', 'some-id'],
+      ['client', 'rotate-secret', 'some-id'],
       ['user', 'add', '--username', 'alice', '--password-stdin'],
+      ['user', 'list'],
+      ['user', 'disable', '--username', 'alice'],
       ['keys', 'rotate'],
+      ['keys', 'list'],
+      ['admin-token', 'list'],
     ]) {
       await expectConfigFailure(cwd, [...args, '--config', 'bad.yaml'], message)
     }
-  })
+   }, 60_000) // several CLI runs, each a process start
 
   it('a missing config file names the file', async () => {
     const cwd = workdir()

@@ -7,8 +7,30 @@ import { readFileSync } from 'node:fs'
 import { loadConfig, type ConfigFlags } from '../config/load.js'
 import type { IdTokenAlg } from '../protocol/store.js'
 import { DEFAULT_ID_TOKEN_ALG, ID_TOKEN_ALGS } from '../tokens/algorithms.js'
-import { clientAdd, clientList, clientRemove, keysRotate, migrate, userAdd, type Io } from './admin.js'
+import {
+  adminTokenCreate,
+  adminTokenList,
+  adminTokenRevoke,
+  clientAdd,
+  clientList,
+  clientRemove,
+  clientRotateSecret,
+  clientShow,
+  clientUpdate,
+  keysList,
+  keysRetire,
+  keysRotate,
+  migrate,
+  userAdd,
+  userChange,
+  userImport,
+  userList,
+  userShow,
+  type Io,
+} from './admin.js'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
+import type { ClientUpdate } from '../admin/clients.js'
+import type { UserUpdate } from '../admin/users.js'
 import { CommandError, configFlags, UsageError } from './args.js'
 
 /** `a, b or c` */
@@ -50,12 +72,32 @@ Commands:
   client add        register a client
   client list       list registered clients
   client remove ID  remove a client and everything issued to it
+  client show ID    show a client's registration
+  client update ID  change a client's name, redirect URIs, scopes or post-logout redirect URIs
+  client rotate-secret ID
+                    give a client a new secret (the old one stops at once, or after --grace)
   user add          add a user (password on standard input)
+  user list         list the users
+  user show         show a user
+  user update       change a user's name or email
+  user set-password set a user's password (on standard input); their sessions end
+  user disable      sign a user out everywhere, revoke every token, refuse their sign-in
+  user enable       let a disabled user sign in again
+  user remove       remove a user and everything of theirs
+  user import FILE  add users from JSON lines with scrypt, bcrypt or argon2id hashes
+  keys list         list the signing keys with their state and dates
   keys rotate       publish new signing keys; they sign after keys.activationDelay
+  keys retire KID   stop a key signing at once; it stays published until its tokens expire
+  admin-token create
+                    make a bearer token for the admin API (shown once)
+  admin-token list  list the admin tokens
+  admin-token revoke ID
+                    revoke an admin token, by id or name
   migrate           bring the database schema up to date
   asyncapi check F  the oauth2 flows, scopes and per-operation scopes of an AsyncAPI document
 
 Run 'authcode <command> --help' for a command's options; 'authcode --version' for the version.
+Every change a command makes is an audit event: one JSON line on standard error.
 
 Environment: every config-file key has a variable, its path in upper snake case after AUTHCODE_
 (lifetimes.code: AUTHCODE_LIFETIMES_CODE; rateLimit.loginPerIp.max:
@@ -93,12 +135,40 @@ ${DB_HELP}`,
 ${DB_HELP}`,
   'client list': `Usage: authcode client list [--json]
 
-  --json            print a JSON array of {"client_id", "client_name", "public", "redirect_uris",
-                    "scopes", "grant_types", "id_token_signed_response_alg", "pkce_optional",
-                    "first_party", "created_at"}; never a secret
+  --json            print a JSON array of clients, as client show --json does; never a secret
 ${DB_HELP}`,
-  'client remove': `Usage: authcode client remove CLIENT_ID
+  'client remove': `Usage: authcode client remove CLIENT_ID [--json]
 
+  --json            print the removed client, as client show --json does
+${DB_HELP}`,
+  'client show': `Usage: authcode client show CLIENT_ID [--json]
+
+  --json            print the client's RFC 7591 metadata: {"client_id", "client_name",
+                    "redirect_uris", "scope", "token_endpoint_auth_method", "grant_types",
+                    "response_types", "post_logout_redirect_uris", "id_token_signed_response_alg",
+                    "first_party", "pkce_optional", "created_at"}; never a secret
+${DB_HELP}`,
+  'client update': `Usage: authcode client update CLIENT_ID [options]
+
+Changes only what is given, by the rules of client add. A redirect URI left out is refused from
+now on, and the sign-ins and codes in progress for it end.
+
+  --name NAME                      the name users see on the consent page
+  --redirect-uri URI               a redirect URI (repeatable): replaces the whole list
+  --scope "a b"                    the scopes the client may request
+  --post-logout-redirect-uri URI   where the client may send the browser after a logout
+                                   (repeatable): replaces the whole list
+  --no-post-logout-redirect-uris   remove every post-logout redirect URI
+  --json                           print the client, as client show --json does
+${DB_HELP}`,
+  'client rotate-secret': `Usage: authcode client rotate-secret CLIENT_ID [--grace SECONDS] [--json]
+
+Gives a confidential client a new secret, printed once. The previous secret stops working at
+once, or keeps working for SECONDS more (at most 30 days) so a deployment can switch over.
+
+  --grace SECONDS   how long the previous secret keeps working (default 0)
+  --json            print the client with "client_secret" (and "previous_secret_expires_at"
+                    with --grace)
 ${DB_HELP}`,
   'user add': `Usage: authcode user add --username NAME --password-stdin [options]
 
@@ -108,6 +178,106 @@ ${DB_HELP}`,
   --email ADDR        the email claim
   --email-verified    mark the email as verified
   --json              print {"user_id": …, "username": …}; user_id is the user's OpenID sub
+${DB_HELP}`,
+  'user list': `Usage: authcode user list [--after USERNAME] [--limit N] [--json]
+
+Users in username order, disabled ones included.
+
+  --after USERNAME  start after this username
+  --limit N         at most N users (1 to 1000)
+  --json            print a JSON array of {"id", "username", "name", "email", "email_verified",
+                    "disabled", "created_at", "updated_at"}; never a password hash
+${DB_HELP}`,
+  'user show': `Usage: authcode user show --username NAME [--json]
+
+  --username NAME   the user
+  --json            print {"id", "username", "name", "email", "email_verified", "disabled",
+                    "created_at", "updated_at"}
+${DB_HELP}`,
+  'user update': `Usage: authcode user update --username NAME [--name "Full Name"] [--email ADDR] [--email-verified | --email-unverified] [--json]
+
+Changes only what is given. A new email is unverified unless --email-verified is given too.
+
+  --username NAME     the user
+  --name "Full Name"  the name claim ("" for none)
+  --email ADDR        the email claim ("" for none)
+  --email-verified    mark the email as verified
+  --email-unverified  mark the email as not verified
+  --json              print the user, as user show --json does
+${DB_HELP}`,
+  'user set-password': `Usage: authcode user set-password --username NAME --password-stdin [--json]
+
+Replaces the user's password (at least 8 characters) and ends every session of the user.
+
+  --username NAME     the user
+  --password-stdin    read the password from standard input (required)
+  --json              print the user, as user show --json does
+${DB_HELP}`,
+  'user disable': `Usage: authcode user disable --username NAME [--json]
+
+At once: the user is signed out everywhere, every grant and token of theirs is revoked (refresh
+tokens invalid_grant, introspection inactive, userinfo 401) and their sign-in fails as a wrong
+password does, until user enable.
+
+  --username NAME   the user
+  --json            print the user, as user show --json does
+${DB_HELP}`,
+  'user enable': `Usage: authcode user enable --username NAME [--json]
+
+Lets a disabled user sign in again; what disabling revoked stays revoked.
+
+  --username NAME   the user
+  --json            print the user, as user show --json does
+${DB_HELP}`,
+  'user remove': `Usage: authcode user remove --username NAME [--json]
+
+Removes the user and everything of theirs: sessions, consents, grants, codes and tokens.
+
+  --username NAME   the user
+  --json            print the removed user, as user show --json does
+${DB_HELP}`,
+  'user import': `Usage: authcode user import FILE [--json]
+
+Adds the users of FILE, one JSON object per line: {"username", "password_hash", "name",
+"email", "email_verified", "id"} (only username and password_hash are required; id becomes the
+user's OpenID sub). password_hash is an scrypt hash as this server makes them, a bcrypt hash
+($2a$, $2b$, $2y$) or an argon2id PHC string ($argon2id$); the others are replaced by scrypt at
+each user's next sign-in. All or nothing: one bad line, or a username taken, and nothing is
+added (the line and field are named).
+
+  --json            print {"imported": N, "users": [{"id", "username"}, …]}
+${DB_HELP}`,
+  'keys list': `Usage: authcode keys list [--json]
+
+  --json            print a JSON array of {"kid", "alg", "state", "created_at", "activates_at",
+                    "retired_at", "published_until"}; state is pending, active, superseded,
+                    retired or expired
+${DB_HELP}`,
+  'keys retire': `Usage: authcode keys retire KID [--json]
+
+The key signs nothing from now on (a running server notices within keys.cacheTtl) and stays
+published until the tokens it signed have expired, then is removed. The key that signs an
+algorithm's tokens can be retired only when another key can sign them at once: rotate first
+and wait until the new key signs.
+
+  --json            print the key, as keys list --json does
+${DB_HELP}`,
+  'admin-token create': `Usage: authcode admin-token create --name NAME [--json]
+
+Makes a bearer token for the admin API, printed once and stored only as a hash. NAME (1 to 64 of
+A-Z a-z 0-9 _ . -) names the token in the audit events of the changes made with it.
+
+  --name NAME       the token's name, unique among the tokens not revoked
+  --json            print {"id", "name", "created_at", "last_used_at", "revoked_at", "token"}
+${DB_HELP}`,
+  'admin-token list': `Usage: authcode admin-token list [--json]
+
+  --json            print a JSON array of {"id", "name", "created_at", "last_used_at",
+                    "revoked_at"}; never a token
+${DB_HELP}`,
+  'admin-token revoke': `Usage: authcode admin-token revoke ID_OR_NAME [--json]
+
+  --json            print the revoked token, as admin-token list --json does
 ${DB_HELP}`,
   'keys rotate': `Usage: authcode keys rotate [--json]
 
@@ -141,7 +311,8 @@ function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[]
     return parseArgs({ args, options: { ...COMMON_OPTIONS, ...options }, strict: true, allowPositionals })
   } catch (error) {
     // node's messages name the flag ("Unknown option '--x'"); keep them, drop the error code.
-    throw new UsageError((error as Error).message.replace(/\. To specify a positional argument.*$/s, ''))
+    // One line: node's messages may take several (an option argument that starts with a dash).
+    throw new UsageError((error as Error).message.replace(/\. To specify a positional argument.*$/s, '').replace(/\s*\n\s*/g, ' '))
   }
 }
 
@@ -165,7 +336,7 @@ function packageVersion(): string {
 
 async function run(argv: string[], io: Io): Promise<void> {
   const [first, second] = argv
-  const command = first === 'client' || first === 'user' || first === 'keys' || first === 'asyncapi' ? `${first} ${second ?? ''}`.trim() : first
+  const command = first === 'client' || first === 'user' || first === 'keys' || first === 'asyncapi' || first === 'admin-token' ? `${first} ${second ?? ''}`.trim() : first
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     io.out(HELP.main ?? '')
     return
@@ -237,11 +408,48 @@ async function run(argv: string[], io: Io): Promise<void> {
       if (usage(values)) return
       return clientList(config(configFlags(values)), values.json === true, io)
     }
-    case 'client remove': {
-      const { values, positionals } = parse(rest, {}, true)
+    case 'client remove':
+    case 'client show': {
+      const { values, positionals } = parse(rest, { json: { type: 'boolean' } }, true)
       if (usage(values)) return
-      if (positionals.length !== 1) throw new UsageError('give exactly one client id')
-      return clientRemove(config(configFlags(values)), positionals[0] ?? '', io)
+      const clientId = oneClientId(positionals)
+      const action = command === 'client show' ? clientShow : clientRemove
+      return action(config(configFlags(values)), clientId, values.json === true, io)
+    }
+    case 'client update': {
+      const { values, positionals } = parse(
+        rest,
+        {
+          name: { type: 'string' },
+          'redirect-uri': { type: 'string', multiple: true },
+          scope: { type: 'string' },
+          'post-logout-redirect-uri': { type: 'string', multiple: true },
+          'no-post-logout-redirect-uris': { type: 'boolean' },
+          json: { type: 'boolean' },
+        },
+        true,
+      )
+      if (usage(values)) return
+      const clientId = oneClientId(positionals)
+      const postLogout = values['post-logout-redirect-uri']
+      if (postLogout !== undefined && values['no-post-logout-redirect-uris'] === true) {
+        throw new UsageError('--post-logout-redirect-uri and --no-post-logout-redirect-uris exclude each other')
+      }
+      const update: ClientUpdate = {}
+      if (values.name !== undefined) update.client_name = values.name
+      if (values['redirect-uri'] !== undefined) update.redirect_uris = values['redirect-uri']
+      if (values.scope !== undefined) update.scope = values.scope
+      if (postLogout !== undefined) update.post_logout_redirect_uris = postLogout
+      if (values['no-post-logout-redirect-uris'] === true) update.post_logout_redirect_uris = []
+      if (Object.keys(update).length === 0) throw new UsageError('nothing to change: give --name, --redirect-uri, --scope or --post-logout-redirect-uri')
+      return clientUpdate(config(configFlags(values)), clientId, update, values.json === true, io)
+    }
+    case 'client rotate-secret': {
+      const { values, positionals } = parse(rest, { grace: { type: 'string' }, json: { type: 'boolean' } }, true)
+      if (usage(values)) return
+      const clientId = oneClientId(positionals)
+      const grace = values.grace === undefined ? undefined : seconds('--grace', values.grace)
+      return clientRotateSecret(config(configFlags(values)), clientId, grace, values.json === true, io)
     }
     case 'user add': {
       const { values } = parse(rest, {
@@ -261,10 +469,90 @@ async function run(argv: string[], io: Io): Promise<void> {
         io,
       )
     }
+    case 'user list': {
+      const { values } = parse(rest, { after: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } })
+      if (usage(values)) return
+      const page: { after?: string; limit?: number } = {}
+      if (values.after !== undefined) page.after = values.after
+      if (values.limit !== undefined) {
+        if (!/^\d{1,4}$/.test(values.limit) || Number(values.limit) < 1 || Number(values.limit) > 1000) throw new UsageError(`--limit: a number from 1 to 1000: ${values.limit}`)
+        page.limit = Number(values.limit)
+      }
+      return userList(config(configFlags(values)), page, values.json === true, io)
+    }
+    case 'user show':
+    case 'user disable':
+    case 'user enable':
+    case 'user remove': {
+      const { values } = parse(rest, { username: { type: 'string' }, json: { type: 'boolean' } })
+      if (usage(values)) return
+      if (values.username === undefined) throw new UsageError('--username is required')
+      const serverConfig = config(configFlags(values))
+      if (command === 'user show') return userShow(serverConfig, values.username, values.json === true, io)
+      const kind = command === 'user disable' ? 'disable' : command === 'user enable' ? 'enable' : 'remove'
+      return userChange(serverConfig, values.username, { kind }, values.json === true, io)
+    }
+    case 'user set-password': {
+      const { values } = parse(rest, { username: { type: 'string' }, 'password-stdin': { type: 'boolean' }, json: { type: 'boolean' } })
+      if (usage(values)) return
+      if (values.username === undefined) throw new UsageError('--username is required')
+      if (values['password-stdin'] !== true) throw new UsageError('--password-stdin is required (passwords are never taken as arguments)')
+      return userChange(config(configFlags(values)), values.username, { kind: 'set-password' }, values.json === true, io)
+    }
+    case 'user update': {
+      const { values } = parse(rest, {
+        username: { type: 'string' },
+        name: { type: 'string' },
+        email: { type: 'string' },
+        'email-verified': { type: 'boolean' },
+        'email-unverified': { type: 'boolean' },
+        json: { type: 'boolean' },
+      })
+      if (usage(values)) return
+      if (values.username === undefined) throw new UsageError('--username is required')
+      if (values['email-verified'] === true && values['email-unverified'] === true) throw new UsageError('--email-verified and --email-unverified exclude each other')
+      const update: UserUpdate = {}
+      if (values.name !== undefined) update.name = values.name
+      if (values.email !== undefined) update.email = values.email
+      if (values['email-verified'] === true) update.email_verified = true
+      if (values['email-unverified'] === true) update.email_verified = false
+      if (Object.keys(update).length === 0) throw new UsageError('nothing to change: give --name, --email, --email-verified or --email-unverified')
+      return userChange(config(configFlags(values)), values.username, { kind: 'update', update }, values.json === true, io)
+    }
+    case 'user import': {
+      const { values, positionals } = parse(rest, { json: { type: 'boolean' } }, true)
+      if (usage(values)) return
+      if (positionals.length !== 1) throw new UsageError('give exactly one file of users (JSON lines)')
+      return userImport(config(configFlags(values)), positionals[0] ?? '', values.json === true, io)
+    }
+    case 'keys list':
     case 'keys rotate': {
       const { values } = parse(rest, { json: { type: 'boolean' } })
       if (usage(values)) return
-      return keysRotate(config(configFlags(values)), values.json === true, io)
+      return (command === 'keys list' ? keysList : keysRotate)(config(configFlags(values)), values.json === true, io)
+    }
+    case 'keys retire': {
+      const { values, positionals } = parse(rest, { json: { type: 'boolean' } }, true)
+      if (usage(values)) return
+      if (positionals.length !== 1) throw new UsageError('give exactly one key id (kid)')
+      return keysRetire(config(configFlags(values)), positionals[0] ?? '', values.json === true, io)
+    }
+    case 'admin-token create': {
+      const { values } = parse(rest, { name: { type: 'string' }, json: { type: 'boolean' } })
+      if (usage(values)) return
+      if (values.name === undefined) throw new UsageError('--name is required')
+      return adminTokenCreate(config(configFlags(values)), values.name, values.json === true, io)
+    }
+    case 'admin-token list': {
+      const { values } = parse(rest, { json: { type: 'boolean' } })
+      if (usage(values)) return
+      return adminTokenList(config(configFlags(values)), values.json === true, io)
+    }
+    case 'admin-token revoke': {
+      const { values, positionals } = parse(rest, { json: { type: 'boolean' } }, true)
+      if (usage(values)) return
+      if (positionals.length !== 1) throw new UsageError('give exactly one admin token id or name')
+      return adminTokenRevoke(config(configFlags(values)), positionals[0] ?? '', values.json === true, io)
     }
     case 'asyncapi check': {
       const { values, positionals } = parse(rest, { json: { type: 'boolean' } }, true)
@@ -282,7 +570,23 @@ async function run(argv: string[], io: Io): Promise<void> {
   }
 }
 
-run(process.argv.slice(2), { out: (line) => process.stdout.write(`${line}\n`), readStdin }).catch((error: unknown) => {
+/** The one client id a command takes. */
+function oneClientId(positionals: string[]): string {
+  if (positionals.length !== 1) throw new UsageError('give exactly one client id')
+  return positionals[0] ?? ''
+}
+
+/** A whole number of seconds given to `flag`. */
+function seconds(flag: string, value: string): number {
+  if (!/^\d{1,10}$/.test(value)) throw new UsageError(`${flag}: a whole number of seconds: ${value}`)
+  return Number(value)
+}
+
+run(process.argv.slice(2), {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+  readStdin,
+}).catch((error: unknown) => {
   if (error instanceof UsageError) {
     process.stderr.write(`authcode: ${error.message} (run 'authcode --help' for usage)\n`)
     process.exit(2)
