@@ -52,6 +52,7 @@ if (String(port) !== redirect.port) console.warn(`demo app: listening on ${port}
 const scope = process.env.AUTHCODE_SCOPE ?? DEFAULT_SCOPE
 const brokerUrl = process.env.CHAT_BROKER_URL ?? 'ws://localhost:8080'
 if (!/^wss?:\/\//.test(brokerUrl)) fail('CHAT_BROKER_URL must be a ws:// or wss:// URL')
+let stopping = false
 const redisUrl = process.env.REDIS_URL
 let redis: Redis | undefined
 if (redisUrl !== undefined && redisUrl !== '') {
@@ -60,10 +61,12 @@ if (redisUrl !== undefined && redisUrl !== '') {
   // line when it goes, one when it is back (never the URL: it may hold a password).
   redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 })
   let down = false
-  redis.on('error', (error: Error) => {
-    if (!down) console.error(`demo app: Redis is unreachable (${error.message}); sign-in fails until it is back`)
+  const lost = (why: string): void => {
+    if (!down && !stopping) console.error(`demo app: Redis is unreachable (${why}); sign-in fails until it is back`)
     down = true
-  })
+  }
+  redis.on('error', (error: Error) => lost(error.message))
+  redis.on('close', () => lost('connection closed'))
   redis.on('ready', () => {
     if (down) console.log('demo app: Redis is back')
     down = false
@@ -80,6 +83,7 @@ const server = host === undefined ? app.listen(port, onListening) : app.listen(p
 server.on('error', (error) => fail(`cannot listen on ${port}: ${error.message}`))
 
 function shutdown(): void {
+  stopping = true
   chat.close()
   redis?.disconnect()
   server.close(() => process.exit(0))
