@@ -323,6 +323,32 @@ describe.concurrent('authcode client', () => {
     expect(await listClients(cwd)).toEqual([])
   })
 
+  it('client add --post-logout-redirect-uri (repeatable) and --backchannel-logout-uri reach the record (OpenID logout)', async () => {
+    const cwd = workdir()
+    const result = await cli(cwd, [
+      'client', 'add', '--name', 'Shop', '--redirect-uri', 'https://app.test/cb', '--json',
+      '--post-logout-redirect-uri', 'https://app.test/bye', '--post-logout-redirect-uri', 'https://app.test/bye?lang=de',
+      '--backchannel-logout-uri', 'http://127.0.0.1:3000/backchannel-logout',
+    ])
+    expect(result.code, result.stderr).toBe(0)
+    const [listed] = await listClients(cwd)
+    expect(listed).toMatchObject({
+      post_logout_redirect_uris: ['https://app.test/bye', 'https://app.test/bye?lang=de'],
+      backchannel_logout_uri: 'http://127.0.0.1:3000/backchannel-logout',
+    })
+    expect((await cli(cwd, ['client', 'list'])).stdout).toContain('back-channel logout URI: http://127.0.0.1:3000/backchannel-logout')
+  })
+
+  it.each([
+    ['--backchannel-logout-uri', 'http://app.test/bcl', /must use https/],
+    ['--backchannel-logout-uri', 'https://app.test/bcl#x', /fragment/],
+    ['--post-logout-redirect-uri', 'http://app.test/bye', /must use https/],
+  ])('client add refuses %s %s (exit 1) and registers nothing', async (flag, uri, message) => {
+    const cwd = workdir()
+    expectCleanFailure(await cli(cwd, ['client', 'add', '--name', 'Shop', '--redirect-uri', 'https://app.test/cb', flag, uri]), 1, message)
+    expect(await listClients(cwd)).toEqual([])
+  })
+
   it('client add refuses a scope the server does not offer, and a malformed one (exit 1)', async () => {
     const cwd = workdir()
     expectCleanFailure(

@@ -70,6 +70,22 @@ describe('admin clients', () => {
     expect(ctx.emitted).toEqual([])
   })
 
+  it('OpenID Back-Channel Logout §2.2: a back-channel logout URI is https, or http on a loopback host, without a fragment; set, changed and removed', async () => {
+    const ctx = testAdmin()
+    const created = await createClient(ctx, { ...SHOP, backchannel_logout_uri: 'https://shop.test/backchannel-logout' })
+    expect(created.backchannel_logout_uri).toBe('https://shop.test/backchannel-logout')
+    expect((await ctx.store.getClient(created.client_id))?.backchannelLogoutUri).toBe('https://shop.test/backchannel-logout')
+    expect(await createClient(ctx, { ...SHOP, backchannel_logout_uri: 'http://127.0.0.1:3000/bcl' })).toMatchObject({ backchannel_logout_uri: 'http://127.0.0.1:3000/bcl' })
+    expect(await createClient(ctx, { ...SHOP, backchannel_logout_uri: 'http://localhost:3000/bcl' })).toMatchObject({ backchannel_logout_uri: 'http://localhost:3000/bcl' })
+    expect(await createClient(ctx, SHOP)).not.toHaveProperty('backchannel_logout_uri')
+    for (const uri of ['http://shop.test/bcl', 'https://shop.test/bcl#x', 'com.example.app:/bcl', 'not a uri', 'https://user:pw@shop.test/bcl']) {
+      expect(await refused(createClient(ctx, { ...SHOP, backchannel_logout_uri: uri }))).toMatchObject({ code: 'invalid', field: 'backchannel_logout_uri' })
+    }
+    expect(await updateClient(ctx, created.client_id, { backchannel_logout_uri: 'https://shop.test/other-bcl' })).toMatchObject({ backchannel_logout_uri: 'https://shop.test/other-bcl' })
+    expect(await refused(updateClient(ctx, created.client_id, { backchannel_logout_uri: 'http://shop.test/bcl' }))).toMatchObject({ field: 'backchannel_logout_uri' })
+    expect(await updateClient(ctx, created.client_id, { backchannel_logout_uri: null })).not.toHaveProperty('backchannel_logout_uri')
+  })
+
   it('updateClient replaces the redirect URIs, changes name, scope and post-logout URIs, by the registration rules', async () => {
     const ctx = testAdmin()
     const { client_id } = await createClient(ctx, SHOP)

@@ -5,6 +5,7 @@
  */
 import type { AdminEvent } from '../protocol/events.js'
 import {
+  checkBackchannelLogoutUri,
   checkClientName,
   checkClientScope,
   checkPostLogoutRedirectUris,
@@ -33,6 +34,8 @@ export interface ClientJson {
   grant_types: GrantType[]
   response_types: ['code']
   post_logout_redirect_uris: string[]
+  /** OpenID Back-Channel Logout §2.2: where logout tokens are POSTed; absent when none. */
+  backchannel_logout_uri?: string
   id_token_signed_response_alg: IdTokenAlg
   /** Consent may be skipped (config `consent.skipForFirstParty`). */
   first_party: boolean
@@ -60,6 +63,7 @@ export function clientJson(client: ClientRecord): ClientJson {
     grant_types: client.grantTypes,
     response_types: ['code'],
     post_logout_redirect_uris: client.postLogoutRedirectUris,
+    ...(client.backchannelLogoutUri === null ? {} : { backchannel_logout_uri: client.backchannelLogoutUri }),
     id_token_signed_response_alg: client.idTokenSignedResponseAlg,
     first_party: client.firstParty,
     pkce_optional: client.pkceOptional,
@@ -76,6 +80,8 @@ export interface NewClient {
   /** Default `client_secret_basic`; `none` registers a public client. */
   token_endpoint_auth_method?: TokenEndpointAuthMethodJson
   post_logout_redirect_uris?: string[]
+  /** https, or http on a loopback host only. */
+  backchannel_logout_uri?: string
   id_token_signed_response_alg?: IdTokenAlg
   first_party?: boolean
   pkce_optional?: boolean
@@ -88,6 +94,8 @@ export interface ClientUpdate {
   redirect_uris?: string[]
   scope?: string
   post_logout_redirect_uris?: string[]
+  /** Null removes it. */
+  backchannel_logout_uri?: string | null
 }
 
 const AUTH_METHODS: readonly TokenEndpointAuthMethodJson[] = ['client_secret_basic', 'client_secret_post', 'none']
@@ -130,6 +138,7 @@ export async function createClient(ctx: AdminContext, input: NewClient): Promise
         firstParty: input.first_party === undefined ? false : checkBoolean('first_party', input.first_party),
         pkceOptional: input.pkce_optional === undefined ? false : checkBoolean('pkce_optional', input.pkce_optional),
         postLogoutRedirectUris: input.post_logout_redirect_uris === undefined ? [] : checkList('post_logout_redirect_uris', input.post_logout_redirect_uris),
+        ...(input.backchannel_logout_uri === undefined ? {} : { backchannelLogoutUri: checkString('backchannel_logout_uri', input.backchannel_logout_uri) }),
       },
       Object.keys(ctx.config.scopes),
       ctx.now(),
@@ -165,6 +174,10 @@ export async function updateClient(ctx: AdminContext, clientId: string, update: 
     if (update.scope !== undefined) changes.scopes = checkClientScope(checkString('scope', update.scope), Object.keys(ctx.config.scopes))
     if (update.post_logout_redirect_uris !== undefined) {
       changes.postLogoutRedirectUris = checkPostLogoutRedirectUris(checkList('post_logout_redirect_uris', update.post_logout_redirect_uris), isPublic)
+    }
+    if (update.backchannel_logout_uri !== undefined) {
+      const uri = update.backchannel_logout_uri
+      changes.backchannelLogoutUri = uri === null ? null : checkBackchannelLogoutUri(checkString('backchannel_logout_uri', uri))
     }
   })
   if (Object.keys(changes).length === 0) throw invalidField('client', 'nothing to change: give client_name, redirect_uris, scope or post_logout_redirect_uris')

@@ -82,6 +82,10 @@ export interface ClientAddOptions {
   isPublic: boolean
   idTokenAlg: IdTokenAlg | undefined
   firstParty: boolean
+  /** OpenID RP-Initiated Logout: where the client may send the browser after a logout. */
+  postLogoutRedirectUris?: string[]
+  /** OpenID Back-Channel Logout: where logout tokens are POSTed. */
+  backchannelLogoutUri?: string
   json: boolean
 }
 
@@ -94,6 +98,8 @@ export async function clientAdd(config: ServerConfig, options: ClientAddOptions,
       token_endpoint_auth_method: options.isPublic ? 'none' : 'client_secret_basic',
       id_token_signed_response_alg: options.idTokenAlg,
       first_party: options.firstParty,
+      ...(options.postLogoutRedirectUris === undefined ? {} : { post_logout_redirect_uris: options.postLogoutRedirectUris }),
+      ...(options.backchannelLogoutUri === undefined ? {} : { backchannel_logout_uri: options.backchannelLogoutUri }),
     }),
   )
   const { client_id: clientId, client_secret: secret } = created
@@ -114,6 +120,7 @@ function printClient(io: Io, c: ClientJson): void {
   io.out(`  redirect URIs: ${c.redirect_uris.join(' ')}`)
   io.out(`  scopes: ${c.scope}`)
   if (c.post_logout_redirect_uris.length > 0) io.out(`  post-logout redirect URIs: ${c.post_logout_redirect_uris.join(' ')}`)
+  if (c.backchannel_logout_uri !== undefined) io.out(`  back-channel logout URI: ${c.backchannel_logout_uri}`)
 }
 
 export async function clientList(config: ServerConfig, json: boolean, io: Io): Promise<void> {

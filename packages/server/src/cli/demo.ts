@@ -14,6 +14,10 @@ import { hashPassword, randomToken } from '../tokens/secrets.js'
 export const DEMO_USERNAME = 'demo'
 export const DEMO_CLIENT_ID = 'demo-app'
 export const DEMO_REDIRECT_URI = 'http://localhost:3000/callback'
+/** Where the server sends the browser back after the demo app's logout (RP-Initiated Logout): its "You are signed out". */
+export const DEMO_POST_LOGOUT_REDIRECT_URI = 'http://localhost:3000/?signedOut=1'
+/** Where the demo app receives logout tokens (Back-Channel Logout). */
+export const DEMO_BACKCHANNEL_LOGOUT_URI = 'http://localhost:3000/backchannel-logout'
 
 export interface DemoCredentials {
   username: string
@@ -21,6 +25,7 @@ export interface DemoCredentials {
   client_id: string
   client_secret: string
   redirect_uri: string
+  post_logout_redirect_uri: string
 }
 
 function readDemoFile(path: string): Partial<DemoCredentials> {
@@ -35,7 +40,12 @@ function readDemoFile(path: string): Partial<DemoCredentials> {
 export async function ensureDemo(store: Store, config: ServerConfig, now: number): Promise<Partial<DemoCredentials>> {
   const path = join(config.dataDir, 'demo.json')
   const saved = readDemoFile(path)
-  const demo: Partial<DemoCredentials> = { username: DEMO_USERNAME, client_id: DEMO_CLIENT_ID, redirect_uri: DEMO_REDIRECT_URI }
+  const demo: Partial<DemoCredentials> = {
+    username: DEMO_USERNAME,
+    client_id: DEMO_CLIENT_ID,
+    redirect_uri: DEMO_REDIRECT_URI,
+    post_logout_redirect_uri: DEMO_POST_LOGOUT_REDIRECT_URI,
+  }
 
   if ((await store.getUserByUsername(DEMO_USERNAME)) === undefined) {
     demo.password = randomToken().slice(0, 16)
@@ -54,16 +64,32 @@ export async function ensureDemo(store: Store, config: ServerConfig, now: number
     demo.password = saved.password
   }
 
-  if ((await store.getClient(DEMO_CLIENT_ID)) === undefined) {
+  const existing = await store.getClient(DEMO_CLIENT_ID)
+  if (existing === undefined) {
     const { record, secret } = registerClient(
-      { clientId: DEMO_CLIENT_ID, name: 'authcode demo app', redirectUris: [DEMO_REDIRECT_URI], scope: Object.keys(config.scopes).join(' '), isPublic: false },
+      {
+        clientId: DEMO_CLIENT_ID,
+        name: 'authcode demo app',
+        redirectUris: [DEMO_REDIRECT_URI],
+        scope: Object.keys(config.scopes).join(' '),
+        isPublic: false,
+        postLogoutRedirectUris: [DEMO_POST_LOGOUT_REDIRECT_URI],
+        backchannelLogoutUri: DEMO_BACKCHANNEL_LOGOUT_URI,
+      },
       Object.keys(config.scopes),
       now,
     )
     await store.createClient(record)
     demo.client_secret = secret ?? undefined
-  } else if (saved.client_secret !== undefined) {
-    demo.client_secret = saved.client_secret
+  } else {
+    // A demo client from before logout was offered: its logout URIs are added.
+    if (!existing.postLogoutRedirectUris.includes(DEMO_POST_LOGOUT_REDIRECT_URI) || existing.backchannelLogoutUri === null) {
+      await store.updateClient(DEMO_CLIENT_ID, {
+        postLogoutRedirectUris: [...new Set([...existing.postLogoutRedirectUris, DEMO_POST_LOGOUT_REDIRECT_URI])],
+        backchannelLogoutUri: existing.backchannelLogoutUri ?? DEMO_BACKCHANNEL_LOGOUT_URI,
+      })
+    }
+    if (saved.client_secret !== undefined) demo.client_secret = saved.client_secret
   }
 
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })

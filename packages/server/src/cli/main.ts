@@ -131,6 +131,12 @@ ${DB_HELP}`,
   --public                a public client (no secret; PKCE; native apps may vary loopback ports)
   --id-token-alg ALG      ${oneOf(ID_TOKEN_ALGS.map((alg) => (alg === DEFAULT_ID_TOKEN_ALG ? `${alg} (default)` : alg)))}
   --first-party           consent may be skipped (config consent.skipForFirstParty)
+  --post-logout-redirect-uri URI
+                          where the client may send the browser after a logout, compared by
+                          exact string (repeatable; OpenID RP-Initiated Logout)
+  --backchannel-logout-uri URI
+                          where logout tokens are POSTed when a session the client signed in to
+                          ends: https, or http on a loopback host (OpenID Back-Channel Logout)
   --json                  print {"client_id": …, "client_secret": …}
 ${DB_HELP}`,
   'client list': `Usage: authcode client list [--json]
@@ -378,6 +384,8 @@ async function run(argv: string[], io: Io): Promise<void> {
         public: { type: 'boolean' },
         'id-token-alg': { type: 'string' },
         'first-party': { type: 'boolean' },
+        'post-logout-redirect-uri': { type: 'string', multiple: true },
+        'backchannel-logout-uri': { type: 'string' },
         json: { type: 'boolean' },
         ...ASYNCAPI_OPTIONS,
       })
@@ -398,6 +406,8 @@ async function run(argv: string[], io: Io): Promise<void> {
           isPublic: values.public === true,
           idTokenAlg: alg as IdTokenAlg | undefined,
           firstParty: values['first-party'] === true,
+          postLogoutRedirectUris: values['post-logout-redirect-uri'],
+          backchannelLogoutUri: values['backchannel-logout-uri'],
           json: values.json === true,
         },
         io,
