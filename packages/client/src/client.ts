@@ -27,6 +27,7 @@ export interface SessionInfo {
  *
  * @example
  * ```ts
+ * import { SqliteTokenStore } from '@authcode/client/sqlite'
  * const client = new OAuthClient({
  *   server: { kind: 'discovery', issuer: 'https://login.example.com' },
  *   clientId: 'my-app',

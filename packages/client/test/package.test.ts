@@ -2,8 +2,8 @@
  * The package as a user gets it: `npm pack`ed, installed into a fresh project. Installing it builds
  * no native module and brings no framework or driver (they are optional peer dependencies); its
  * type declarations compile with `skipLibCheck: false`, the main entry alone and then every subpath
- * once its framework or driver is installed; the subpaths load at runtime, `/sqlite` without
- * better-sqlite3 until a store is opened.
+ * once its framework or driver is installed, and so do the README's examples; the subpaths load at
+ * runtime, `/sqlite` without better-sqlite3 until a store is opened.
  */
 import { execFile } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
@@ -117,7 +117,7 @@ export const down = (error: unknown): boolean => error instanceof StoreError && 
 
   it('each subpath compiles with skipLibCheck: false once its framework or driver is installed, and loads', async () => {
     // ioredis's own declarations import redis-errors, which has its types apart.
-    const extras = [...['express', '@types/express', 'fastify', 'ioredis', '@types/better-sqlite3'].map(locked), '@types/redis-errors@^1.2.3']
+    const extras = [...['express', '@types/express', 'fastify', 'ioredis', '@types/better-sqlite3', 'hono', '@hono/node-server'].map(locked), '@types/redis-errors@^1.2.3']
     await npm(['install', '--ignore-scripts', ...extras], project)
     const errors = await compile({
       'subpaths.ts': `import express from 'express'
@@ -149,6 +149,11 @@ export async function build(): Promise<void> {
 `,
     })
     expect(errors).toBe('')
+    // The README's examples, each a module of its own (fragments, marked with "…", left out).
+    const readme = readFileSync(join(ROOT, 'packages/client/README.md'), 'utf8')
+    const examples = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] ?? '').filter((code) => !code.includes('…'))
+    expect(examples.length).toBeGreaterThanOrEqual(4)
+    expect(await compile(Object.fromEntries(examples.map((code, i) => [`readme-${i + 1}.ts`, `${code}\nexport {}\n`])))).toBe('')
     const { stdout } = await run(
       process.execPath,
       [
