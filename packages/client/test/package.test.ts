@@ -149,10 +149,10 @@ export async function build(): Promise<void> {
 `,
     })
     expect(errors).toBe('')
-    // The README's examples, each a module of its own (fragments, marked with "…", left out).
-    const readme = readFileSync(join(ROOT, 'packages/client/README.md'), 'utf8')
-    const examples = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] ?? '').filter((code) => !code.includes('…'))
-    expect(examples.length).toBeGreaterThanOrEqual(4)
+    // The READMEs' examples, each a module of its own (fragments, marked with "…", left out).
+    const readmes = ['packages/client/README.md', 'README.md'].map((file) => readFileSync(join(ROOT, file), 'utf8')).join('\n')
+    const examples = [...readmes.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] ?? '').filter((code) => !code.includes('…'))
+    expect(examples.length).toBeGreaterThanOrEqual(5)
     expect(await compile(Object.fromEntries(examples.map((code, i) => [`readme-${i + 1}.ts`, `${code}\nexport {}\n`])))).toBe('')
     const { stdout } = await run(
       process.execPath,
