@@ -209,12 +209,13 @@ export class AuthcodeServer {
           authTime: now,
           expiresAt: now + CODE_LIFETIME,
           consumedAt: null,
+          dpopJkt: null,
         },
       )
       const token = randomToken()
       const ok = await this.#store.redeemCode(hashToken(code), now, {
         accessToken: { ...base, jti: randomUUID(), expiresAt: now + 600, revokedAt: null },
-        refreshToken: { ...base, tokenHash: hashToken(token), expiresAt: now + 14 * 86_400, rotatedAt: null },
+        refreshToken: { ...base, tokenHash: hashToken(token), expiresAt: now + 14 * 86_400, rotatedAt: null, dpopJkt: null },
       })
       if (!ok) throw new Error('redeemCode refused a fresh code')
       return token

@@ -29,6 +29,7 @@ import {
   type SignedInApp,
   type SignOutResult,
   type PurgeResult,
+  type PushedRequestRecord,
   type RefreshTokenRecord,
   type Reservation,
   type SigningKeyRecord,
@@ -59,6 +60,8 @@ export class MemoryStore implements Store {
   readonly signingKeys = new Map<string, SigningKeyRecord>()
   readonly rateLimits = new Map<string, RateLimitRow>()
   readonly adminTokens = new Map<string, AdminTokenRecord>()
+  readonly pushedRequests = new Map<string, PushedRequestRecord>()
+  readonly usedJtis = new Map<string, number>()
   /** Keyed by `sid` and client id. */
   readonly logoutDeliveries = new Map<string, LogoutDeliveryRecord>()
 
@@ -84,6 +87,7 @@ export class MemoryStore implements Store {
     for (const table of [this.interactions, this.grants, this.codes, this.refreshTokens, this.accessTokens]) deleteWhere(table, owned)
     deleteWhere(this.consents, owned)
     deleteWhere(this.logoutDeliveries, owned)
+    deleteWhere(this.pushedRequests, owned)
     return true
   }
 
@@ -541,6 +545,26 @@ export class MemoryStore implements Store {
     this.rateLimits.delete(key)
   }
 
+  // pushed authorization requests and single-use jtis
+
+  async createPushedRequest(request: PushedRequestRecord): Promise<void> {
+    if (this.pushedRequests.has(request.uriHash)) throw new DuplicateError('request_uri exists')
+    this.pushedRequests.set(request.uriHash, { ...request, params: request.params.map(([name, value]) => [name, value]) })
+  }
+
+  async takePushedRequest(uriHash: string, clientId: string, now: number): Promise<PushedRequestRecord | undefined> {
+    const request = this.pushedRequests.get(uriHash)
+    if (request === undefined || request.clientId !== clientId || request.expiresAt <= now) return undefined
+    this.pushedRequests.delete(uriHash)
+    return request
+  }
+
+  async useOnce(key: string, expiresAt: number): Promise<boolean> {
+    if (this.usedJtis.has(key)) return false
+    this.usedJtis.set(key, expiresAt)
+    return true
+  }
+
   // housekeeping
 
   async purgeExpired(now: number): Promise<PurgeResult> {
@@ -554,7 +578,9 @@ export class MemoryStore implements Store {
     const loginSessions = deleteWhere(this.loginSessions, (session) => session.expiresAt <= now)
     const interactions = deleteWhere(this.interactions, (interaction) => interaction.expiresAt <= now)
     const rateLimits = deleteWhere(this.rateLimits, (row) => row.resetAt <= now)
-    return { codes, refreshTokens, accessTokens, loginSessions, interactions, grants, rateLimits }
+    const pushedRequests = deleteWhere(this.pushedRequests, (request) => request.expiresAt <= now)
+    const usedJtis = deleteWhere(this.usedJtis, (expiresAt) => expiresAt <= now)
+    return { codes, refreshTokens, accessTokens, loginSessions, interactions, grants, rateLimits, pushedRequests, usedJtis }
   }
 
   async ping(): Promise<void> {}

@@ -59,6 +59,11 @@ export function confidentialClient(overrides: Partial<ClientRecord> = {}): Clien
     backchannelLogoutUri: null,
     previousSecretHash: null,
     previousSecretExpiresAt: null,
+    tokenEndpointAuthMethod: 'client_secret_basic',
+    jwks: null,
+    jwksUri: null,
+    requirePushedAuthorizationRequests: false,
+    dpopBoundAccessTokens: false,
     createdAt: NOW - DAY,
     ...overrides,
   }
@@ -66,7 +71,7 @@ export function confidentialClient(overrides: Partial<ClientRecord> = {}): Clien
 
 /** A public (native) client: no secret, PKCE required. */
 export function publicClient(overrides: Partial<ClientRecord> = {}): ClientRecord {
-  return confidentialClient({ clientId: 'native', name: 'Native App', secretHash: null, redirectUris: ['http://127.0.0.1/cb'], ...overrides })
+  return confidentialClient({ clientId: 'native', name: 'Native App', secretHash: null, tokenEndpointAuthMethod: 'none', redirectUris: ['http://127.0.0.1/cb'], ...overrides })
 }
 
 export function testUser(overrides: Partial<UserRecord> = {}): UserRecord {

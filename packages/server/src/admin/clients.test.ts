@@ -35,6 +35,8 @@ describe('admin clients', () => {
       id_token_signed_response_alg: DEFAULT_ID_TOKEN_ALG,
       first_party: false,
       pkce_optional: false,
+      require_pushed_authorization_requests: false,
+      dpop_bound_access_tokens: false,
       created_at: NOW,
     })
     expect((await ctx.store.getClient(created.client_id))?.secretHash).toBe(hashToken(created.client_secret ?? ''))
@@ -42,6 +44,22 @@ describe('admin clients', () => {
     expect(await showClient(ctx, created.client_id)).toEqual(shown)
     expect(await listClients(ctx)).toEqual([shown])
     expect(ctx.emitted).toEqual([{ type: 'admin.client_created', actor: 'cli', clientId: created.client_id, userId: null }])
+  })
+
+  it('RFC 7523: a private_key_jwt client has keys and no secret; PAR and DPoP switches are kept', async () => {
+    const ctx = testAdmin()
+    const jwks = { keys: [{ kty: 'EC', crv: 'P-256', x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU', y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0', kid: 'k1' }] }
+    const created = await createClient(ctx, {
+      ...SHOP,
+      token_endpoint_auth_method: 'private_key_jwt',
+      jwks,
+      require_pushed_authorization_requests: true,
+      dpop_bound_access_tokens: true,
+    })
+    expect(created).not.toHaveProperty('client_secret')
+    expect(created).toMatchObject({ token_endpoint_auth_method: 'private_key_jwt', jwks, require_pushed_authorization_requests: true, dpop_bound_access_tokens: true })
+    expect(await ctx.store.getClient(created.client_id)).toMatchObject({ secretHash: null, tokenEndpointAuthMethod: 'private_key_jwt', requirePushedAuthorizationRequests: true, dpopBoundAccessTokens: true })
+    expect(await refused(rotateClientSecret(ctx, created.client_id))).toMatchObject({ code: 'invalid', message: expect.stringMatching(/private_key_jwt: it has no secret/) })
   })
 
   it('a public client (token_endpoint_auth_method none) has no secret', async () => {
@@ -59,7 +77,12 @@ describe('admin clients', () => {
     [{ post_logout_redirect_uris: ['http://evil.test/bye'] }, 'post_logout_redirect_uris', /must use https/],
     [{ scope: 'openid admin' }, 'scope', /not offered by this server: admin/],
     [{ client_name: ' ' }, 'client_name', /name: 1 to 100/],
-    [{ token_endpoint_auth_method: 'private_key_jwt' as 'none' }, 'token_endpoint_auth_method', /one of/],
+    [{ token_endpoint_auth_method: 'tls_client_auth' as 'none' }, 'token_endpoint_auth_method', /one of/],
+    [{ token_endpoint_auth_method: 'private_key_jwt' as const }, 'jwks', /jwks or jwks_uri/],
+    [{ token_endpoint_auth_method: 'private_key_jwt' as const, jwks: { keys: [{ kty: 'oct', k: 'c2VjcmV0' }] } }, 'jwks', /RSA, EC or OKP/],
+    [{ token_endpoint_auth_method: 'private_key_jwt' as const, jwks_uri: 'http://keys.test/jwks' }, 'jwks_uri', /https/],
+    [{ jwks_uri: 'https://keys.test/jwks' }, 'jwks_uri', /private_key_jwt clients only/],
+    [{ require_pushed_authorization_requests: 'yes' as unknown as boolean }, 'require_pushed_authorization_requests', /true or false|boolean/],
     [{ id_token_signed_response_alg: 'none' as 'RS256' }, 'id_token_signed_response_alg', /one of/],
   ])('createClient refuses %j naming the field and registers nothing', async (override, field, message) => {
     const ctx = testAdmin()
@@ -130,7 +153,7 @@ describe('admin clients', () => {
     expect(await refused(rotateClientSecret(ctx, client_id, -1))).toMatchObject({ code: 'invalid', field: 'grace' })
     expect(await refused(rotateClientSecret(ctx, client_id, 1.5))).toMatchObject({ code: 'invalid', field: 'grace' })
     const app = await createClient(ctx, { client_name: 'App', redirect_uris: ['http://127.0.0.1/cb'], token_endpoint_auth_method: 'none' })
-    expect(await refused(rotateClientSecret(ctx, app.client_id))).toMatchObject({ code: 'invalid', message: expect.stringMatching(/is public/) })
+    expect(await refused(rotateClientSecret(ctx, app.client_id))).toMatchObject({ code: 'invalid', message: expect.stringMatching(/authenticates with none: it has no secret/) })
     expect(await refused(rotateClientSecret(ctx, 'nope'))).toMatchObject({ code: 'not_found' })
   })
 

@@ -10,17 +10,19 @@ import {
   checkClientScope,
   checkPostLogoutRedirectUris,
   checkRedirectUris,
+  isPublicClient,
   registerClient,
   RegistrationError,
+  TOKEN_ENDPOINT_AUTH_METHODS,
 } from '../protocol/clients.js'
-import { DuplicateError, type ClientChanges, type ClientRecord, type GrantType, type IdTokenAlg } from '../protocol/store.js'
+import { DuplicateError, type ClientChanges, type ClientRecord, type GrantType, type IdTokenAlg, type TokenEndpointAuthMethod } from '../protocol/store.js'
 import { ID_TOKEN_ALGS } from '../tokens/algorithms.js'
 import { hashToken, randomToken } from '../tokens/secrets.js'
 import type { AdminContext } from './context.js'
 import { conflict, invalidField, notFound } from './errors.js'
 
 /** RFC 7591 §2 `token_endpoint_auth_method` values a client can be registered with here. */
-export type TokenEndpointAuthMethodJson = 'client_secret_basic' | 'client_secret_post' | 'none'
+export type TokenEndpointAuthMethodJson = TokenEndpointAuthMethod
 
 /** A client as the CLI's `--json` and the admin API show it: RFC 7591 §2 metadata, plus this server's own switches. */
 export interface ClientJson {
@@ -41,6 +43,13 @@ export interface ClientJson {
   first_party: boolean
   /** A confidential client allowed to omit PKCE. */
   pkce_optional: boolean
+  /** `private_key_jwt` (RFC 7591 §2): the client's public keys, inline or where they are fetched. */
+  jwks?: { keys: object[] }
+  jwks_uri?: string
+  /** RFC 9126 §6. */
+  require_pushed_authorization_requests: boolean
+  /** RFC 9449 §5.2. */
+  dpop_bound_access_tokens: boolean
   created_at: number
 }
 
@@ -59,7 +68,7 @@ export function clientJson(client: ClientRecord): ClientJson {
     client_name: client.name,
     redirect_uris: client.redirectUris,
     scope: client.scopes.join(' '),
-    token_endpoint_auth_method: client.secretHash === null ? 'none' : 'client_secret_basic',
+    token_endpoint_auth_method: client.tokenEndpointAuthMethod,
     grant_types: client.grantTypes,
     response_types: ['code'],
     post_logout_redirect_uris: client.postLogoutRedirectUris,
@@ -67,6 +76,10 @@ export function clientJson(client: ClientRecord): ClientJson {
     id_token_signed_response_alg: client.idTokenSignedResponseAlg,
     first_party: client.firstParty,
     pkce_optional: client.pkceOptional,
+    ...(client.jwks === null ? {} : { jwks: JSON.parse(client.jwks) as { keys: object[] } }),
+    ...(client.jwksUri === null ? {} : { jwks_uri: client.jwksUri }),
+    require_pushed_authorization_requests: client.requirePushedAuthorizationRequests,
+    dpop_bound_access_tokens: client.dpopBoundAccessTokens,
     created_at: client.createdAt,
   }
 }
@@ -85,6 +98,12 @@ export interface NewClient {
   id_token_signed_response_alg?: IdTokenAlg
   first_party?: boolean
   pkce_optional?: boolean
+  /** `private_key_jwt`: a JWK Set of public keys (RFC 7517 §5)… */
+  jwks?: unknown
+  /** …or the https URL it is fetched from. */
+  jwks_uri?: string
+  require_pushed_authorization_requests?: boolean
+  dpop_bound_access_tokens?: boolean
 }
 
 /** What `updateClient` may change; an absent field stays as it is. */
@@ -98,7 +117,7 @@ export interface ClientUpdate {
   backchannel_logout_uri?: string | null
 }
 
-const AUTH_METHODS: readonly TokenEndpointAuthMethodJson[] = ['client_secret_basic', 'client_secret_post', 'none']
+const AUTH_METHODS: readonly TokenEndpointAuthMethodJson[] = TOKEN_ENDPOINT_AUTH_METHODS
 /** The longest grace period of a rotated secret: 30 days. */
 const GRACE_MAX = 30 * 86_400
 
@@ -134,6 +153,11 @@ export async function createClient(ctx: AdminContext, input: NewClient): Promise
         redirectUris: checkList('redirect_uris', input.redirect_uris),
         scope: input.scope === undefined ? 'openid profile email' : checkString('scope', input.scope),
         isPublic: method === 'none',
+        authMethod: method,
+        ...(input.jwks === undefined ? {} : { jwks: JSON.stringify(input.jwks) }),
+        ...(input.jwks_uri === undefined ? {} : { jwksUri: checkString('jwks_uri', input.jwks_uri) }),
+        requirePar: input.require_pushed_authorization_requests === undefined ? false : checkBoolean('require_pushed_authorization_requests', input.require_pushed_authorization_requests),
+        requireDpop: input.dpop_bound_access_tokens === undefined ? false : checkBoolean('dpop_bound_access_tokens', input.dpop_bound_access_tokens),
         idTokenAlg: alg,
         firstParty: input.first_party === undefined ? false : checkBoolean('first_party', input.first_party),
         pkceOptional: input.pkce_optional === undefined ? false : checkBoolean('pkce_optional', input.pkce_optional),
@@ -166,7 +190,7 @@ export async function createClient(ctx: AdminContext, input: NewClient): Promise
  */
 export async function updateClient(ctx: AdminContext, clientId: string, update: ClientUpdate): Promise<ClientJson> {
   const client = await findClient(ctx, clientId)
-  const isPublic = client.secretHash === null
+  const isPublic = isPublicClient(client)
   const changes: ClientChanges = {}
   registration(() => {
     if (update.client_name !== undefined) changes.name = checkClientName(checkString('client_name', update.client_name))
@@ -197,7 +221,7 @@ export async function rotateClientSecret(ctx: AdminContext, clientId: string, gr
     throw invalidField('grace', `grace: whole seconds from 0 to ${GRACE_MAX}`)
   }
   const client = await findClient(ctx, clientId)
-  if (client.secretHash === null) throw invalidField('client_id', `client ${client.clientId} is public: it has no secret to rotate`)
+  if (client.secretHash === null) throw invalidField('client_id', `client ${client.clientId} authenticates with ${client.tokenEndpointAuthMethod}: it has no secret to rotate`)
   const secret = randomToken()
   const previousExpiresAt = graceSeconds === undefined || graceSeconds === 0 ? null : ctx.now() + graceSeconds
   if (!(await ctx.store.rotateClientSecret(client.clientId, hashToken(secret), previousExpiresAt))) throw notFound('client', `with id ${client.clientId}`)

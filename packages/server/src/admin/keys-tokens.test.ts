@@ -61,7 +61,7 @@ describe('admin grants', () => {
     const grant = { id: 'g1', clientId: 'rp', userId: user.id, scopes: ['openid'], authTime: NOW, createdAt: NOW, revokedAt: null }
     await ctx.store.createGrantWithCode(grant, {
       codeHash: 'c1', grantId: 'g1', clientId: 'rp', userId: user.id, redirectUri: 'https://rp.example/cb', redirectUriSent: true,
-      codeChallenge: null, codeChallengeMethod: null, nonce: null, scopes: ['openid'], authTime: NOW, createdAt: NOW, expiresAt: NOW + 60, consumedAt: null,
+      codeChallenge: null, codeChallengeMethod: null, nonce: null, scopes: ['openid'], authTime: NOW, createdAt: NOW, expiresAt: NOW + 60, consumedAt: null, dpopJkt: null,
     })
     expect(await revokeGrant(ctx, 'g1')).toEqual({ id: 'g1', client_id: 'rp', user_id: user.id, scope: 'openid', auth_time: NOW, created_at: NOW, revoked_at: NOW })
     expect((await ctx.store.getGrant('g1'))?.revokedAt).toBe(NOW)

@@ -48,7 +48,7 @@ describe('loadConfig: sources and precedence (flags > AUTHCODE_* > file > defaul
     expect(config.secret).toBeUndefined()
     expect(config.dangerouslyAllowInsecureIssuer).toBe(false)
     expect(config.trustProxy).toBeUndefined()
-    expect(Object.keys(config.scopes)).toEqual(['openid', 'profile', 'email'])
+    expect(Object.keys(config.scopes)).toEqual(['openid', 'profile', 'email', 'offline_access'])
   })
 
   it('the file overrides defaults', () => {
@@ -397,7 +397,7 @@ describe('AUTHCODE_* variables: one per config-file key, derived from the schema
     expect(config).toMatchObject({ accessToken: { alg: 'EdDSA', audience: 'https://api.test' }, logLevel: 'warn', logFormat: 'json', dataDir: join(dir, 'state') })
     const scoped = load({ config: file({ scopes: { fromFile: 'From the file' } }) }, { AUTHCODE_SCOPES: '{"orders:read":"Read your orders"}' })
     // A map is replaced whole by the variable, not merged with the file's.
-    expect(Object.keys(scoped.scopes)).toEqual(['openid', 'profile', 'email', 'orders:read'])
+    expect(Object.keys(scoped.scopes)).toEqual(['openid', 'profile', 'email', 'offline_access', 'orders:read'])
     expect(failure({}, { AUTHCODE_SCOPES: 'orders:read' })).toMatch(/^AUTHCODE_SCOPES: expected a JSON object/)
     expect(failure({}, { AUTHCODE_SCOPES: '["a"]' })).toMatch(/^AUTHCODE_SCOPES: expected a JSON object/)
     expect(failure({}, { AUTHCODE_SCOPES: '{"bad scope":"x"}' })).toMatch(/^AUTHCODE_SCOPES: /)

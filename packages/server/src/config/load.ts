@@ -77,6 +77,10 @@ export interface ServerConfig {
   rateLimit: { loginPerAccount: RateLimit; loginPerIp: RateLimit; clientAuth: RateLimit; interactionsPerIp: RateLimit }
   /** Seconds between purges of expired rows. */
   purgeInterval: number
+  /** RFC 9126: `required` makes every client push its authorization requests; a `request_uri` lives `lifetime` seconds. */
+  par: { required: boolean; lifetime: number }
+  /** RFC 9449 §8: `requireNonce` refuses proofs without a server-provided nonce (`use_dpop_nonce`). */
+  dpop: { requireNonce: boolean }
   /** The pages' brand and languages (README, "Pages: branding and languages"). */
   pages: PagesConfig
 }
@@ -375,6 +379,8 @@ export function loadConfig(flags: ConfigFlags, env: Readonly<Record<string, stri
       interactionsPerIp: { max: 100, window: 900, ...file.rateLimit?.interactionsPerIp, ...vars.rateLimit?.interactionsPerIp },
     },
     purgeInterval: vars.purgeInterval ?? file.purgeInterval ?? 600,
+    par: { required: false, lifetime: 60, ...file.par, ...vars.par },
+    dpop: { requireNonce: false, ...file.dpop, ...vars.dpop },
     pages: pagesConfig({ ...file.pages, ...vars.pages }, cwd),
   }
   if (config.keys.activationDelay < config.keys.cacheTtl) {

@@ -84,6 +84,18 @@ export const configFileSchema = {
       properties: { loginPerAccount: limit, loginPerIp: limit, clientAuth: limit, interactionsPerIp: limit },
     },
     purgeInterval: seconds(10, 86_400),
+    // RFC 9126: PAR for every client, and how long a request_uri lives.
+    par: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { required: { type: 'boolean' }, lifetime: seconds(5, 600) },
+    },
+    // RFC 9449 §8: refuse DPoP proofs without a server nonce.
+    dpop: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { requireNonce: { type: 'boolean' } },
+    },
     // The pages' brand and languages; files are read and checked when the app is built (interaction/pages.ts).
     pages: {
       type: 'object',

@@ -42,6 +42,8 @@ export interface FileConfig {
   consent?: { skipForFirstParty?: boolean }
   rateLimit?: { loginPerAccount?: RateLimitSetting; loginPerIp?: RateLimitSetting; clientAuth?: RateLimitSetting; interactionsPerIp?: RateLimitSetting }
   purgeInterval?: number
+  par?: { required?: boolean; lifetime?: number }
+  dpop?: { requireNonce?: boolean }
   pages?: {
     productName?: string
     logo?: string

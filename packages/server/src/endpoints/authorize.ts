@@ -13,7 +13,8 @@ import {
   resolveClientRedirect,
   validateAuthorizationRequest,
 } from '../protocol/authorize.js'
-import { OAuthError, accessDenied } from '../protocol/errors.js'
+import { OAuthError, accessDenied, invalidRequest } from '../protocol/errors.js'
+import { REQUEST_URI_PREFIX, takePushedParams } from '../protocol/par.js'
 import { toOAuthError } from '../http/errors.js'
 import { journeyDeps, resume, startJourney } from '../protocol/journey.js'
 import { browserBinding, presentedBrowser, presentedSessionHash } from '../interaction/cookies.js'
@@ -51,11 +52,19 @@ export const authorizeEndpoint: FastifyPluginAsync<{ services: Services; pages: 
     config: { errors: 'page' },
     async handler(request, reply) {
       const status = request.method === 'POST' ? 303 : 302
-      const params = request.method === 'POST' ? queryParams(request).merge(optionalFormBody(request)) : queryParams(request)
+      const sent = request.method === 'POST' ? queryParams(request).merge(optionalFormBody(request)) : queryParams(request)
+      // RFC 9126 §4: a pushed request's parameters, taken once, replace the loose ones but client_id.
+      // A request_uri of any other kind (OIDC Core §6.2, by reference) is refused after phase one.
+      const pushed = sent.single('request_uri')?.startsWith(REQUEST_URI_PREFIX) === true
+      const params = pushed ? await takePushedParams(sent, store, services.now()) : sent
       // Phase one: until the redirect URI is trusted, every error is a page (the route's rendering).
       const trusted = await resolveClientRedirect(params, store)
       const state = echoableState(params)
       try {
+        // RFC 9126 §6: a client (or the server) that requires PAR takes no request any other way.
+        if (!pushed && (config.par.required || trusted.client.requirePushedAuthorizationRequests)) {
+          throw invalidRequest('this client must push its authorization requests (PAR) and send a request_uri')
+        }
         const authzRequest = validateAuthorizationRequest(params, trusted, Object.keys(config.scopes))
         const started = await startJourney({ ...journey, events: services.eventsOf(request) }, {
           request: authzRequest,

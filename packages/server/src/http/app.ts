@@ -150,7 +150,7 @@ export async function buildApp(config: ServerConfig, deps: AppDeps & TracingDeps
       await scoped.register(userinfoEndpoint, { services })
       await scoped.register(healthEndpoints, { services })
       const paths = config.endpoints
-      for (const url of [paths.token, paths.revocation, paths.introspection]) methodNotAllowed(scoped, url, ['POST'])
+      for (const url of [paths.token, paths.revocation, paths.introspection, paths.pushedAuthorization]) methodNotAllowed(scoped, url, ['POST'])
       methodNotAllowed(scoped, paths.authorization, ['GET', 'POST'])
       methodNotAllowed(scoped, paths.userinfo, ['GET', 'POST'])
       pages.serveAssets(scoped)

@@ -8,6 +8,7 @@ import { STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { OAuthError, invalidRequest, isOAuthError, serverError, temporarilyUnavailable } from '../protocol/errors.js'
+import { DPOP_ALGS } from '../protocol/dpop.js'
 import { isStoreUnavailable } from '../storage/errors.js'
 import type { Pages } from '../interaction/pages.js'
 
@@ -39,6 +40,11 @@ export function bearerChallenge(error: OAuthError | undefined): string {
   return value
 }
 
+/** RFC 9449 §7.1: `WWW-Authenticate: DPoP`, for a request that used the DPoP scheme. */
+export function dpopChallenge(error: OAuthError): string {
+  return `DPoP algs="${DPOP_ALGS.join(' ')}", error="${error.error}", error_description="${error.description}"`
+}
+
 export function sendJsonError(reply: FastifyReply, error: OAuthError): FastifyReply {
   reply.code(error.status).header('cache-control', 'no-store').header('pragma', 'no-cache')
   // RFC 6749 §5.2; SECURITY.md decision: 401 + WWW-Authenticate for every authentication method.
@@ -55,7 +61,8 @@ export function errorHandler(pages: Pages) {
     const rendering = request.routeOptions.config.errors ?? 'json'
     if (rendering === 'page') return pages.sendOAuthError(reply, oauth)
     if (rendering === 'bearer') {
-      reply.header('www-authenticate', bearerChallenge(oauth))
+      const dpop = /^dpop /i.test(request.headers.authorization ?? '')
+      reply.header('www-authenticate', dpop ? dpopChallenge(oauth) : bearerChallenge(oauth))
     }
     return sendJsonError(reply, oauth)
   }

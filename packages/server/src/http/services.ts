@@ -4,6 +4,8 @@
 import type { FastifyRequest } from 'fastify'
 import type { DestinationStream } from 'pino'
 import type { RateLimit, ServerConfig } from '../config/load.js'
+import { ClientKeySets } from '../protocol/client-assertion.js'
+import { DpopNonces } from '../protocol/dpop.js'
 import type { EventSink } from '../protocol/events.js'
 import { LogoutDelivery, type LogoutDeliverySettings, type LogoutPoster } from '../protocol/backchannel-logout.js'
 import type { TokenMinter } from '../protocol/issue-tokens.js'
@@ -42,6 +44,10 @@ export interface Services {
   cookieKey: Buffer
   /** Delivers the back-channel logout tokens sign-outs queue (`protocol/backchannel-logout.ts`); runs while the app does. */
   logouts: LogoutDelivery
+  /** `private_key_jwt` clients' keys, their `jwks_uri`s fetched and cached (`protocol/client-assertion.ts`). */
+  clientKeySets: ClientKeySets
+  /** RFC 9449 §8 server nonces, the same on every instance. */
+  dpopNonces: DpopNonces
   /** The issuer's path (`''` for an issuer at the root); every route lives under it. */
   basePath: string
   /** The issuer's origin, which forms must come from. */
@@ -92,6 +98,8 @@ export function createServices(config: ServerConfig, deps: AppDeps): Services {
       now,
       ...deps.logoutDelivery,
     }),
+    clientKeySets: new ClientKeySets(),
+    dpopNonces: new DpopNonces(deps.keys.deriveKey('authcode dpop nonces v1')),
     basePath: url.pathname === '/' ? '' : url.pathname.replace(/\/$/, ''),
     origin: url.origin,
     secureCookies: url.protocol === 'https:',

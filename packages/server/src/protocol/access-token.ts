@@ -41,6 +41,27 @@ export interface ValidAccessToken {
   claims: Record<string, unknown>
 }
 
+/** RFC 9449 §6.1: the thumbprint of the DPoP key an access token is bound to (`cnf.jkt`), if any. */
+export function boundJkt(claims: Record<string, unknown>): string | undefined {
+  const cnf = claims.cnf
+  if (typeof cnf !== 'object' || cnf === null) return undefined
+  const jkt = (cnf as { jkt?: unknown }).jkt
+  return typeof jkt === 'string' ? jkt : undefined
+}
+
+/**
+ * RFC 9449 §7.1: a DPoP-bound token is accepted only with a proof of its key (never as a plain
+ * Bearer token), and the DPoP scheme only with a token bound to the proof's key.
+ * @param presentedJkt the key of the request's DPoP proof; undefined for the Bearer scheme.
+ */
+export function checkTokenBinding(claims: Record<string, unknown>, presentedJkt: string | undefined): void {
+  const bound = boundJkt(claims)
+  if (bound === undefined && presentedJkt === undefined) return
+  if (bound === undefined) throw invalidToken('the access token is not DPoP-bound: present it as a Bearer token')
+  if (presentedJkt === undefined) throw invalidToken('the access token is DPoP-bound: present it with a DPoP proof')
+  if (bound !== presentedJkt) throw invalidToken('the DPoP proof key is not the key the access token is bound to')
+}
+
 /** True when a string has the shape of a compact JWS, so it is worth verifying. */
 export const looksLikeJwt = (token: string): boolean => /^[\w-]+\.[\w-]+\.[\w-]+$/.test(token)
 

@@ -12,6 +12,11 @@ import { matchesRegisteredRedirectUri } from './redirect-uri.js'
 import { checkScopesAllowed, invalidScopeIfMissing, parseScope } from './scopes.js'
 import type { ClientRecord, ClientStore } from './store.js'
 import { readUiLocales } from './ui-locales.js'
+import { isPublicClient } from './clients.js'
+import { readDpopJkt } from './dpop.js'
+
+/** `{ [key]: value }`, or nothing when the value is undefined (exactOptionalPropertyTypes). */
+const optional = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } => (value === undefined ? {} : ({ [key]: value } as { [P in K]?: V }))
 
 export type Prompt = 'none' | 'login' | 'consent'
 
@@ -34,6 +39,8 @@ export interface AuthorizationRequest {
    * tags only). Absent when not sent, and in requests stored before it was read.
    */
   uiLocales?: string[]
+  /** RFC 9449 §10: the thumbprint of the DPoP key the code's exchange must prove. */
+  dpopJkt?: string
 }
 
 export interface TrustedRedirect {
@@ -100,7 +107,7 @@ export function validateAuthorizationRequest(params: Params, trusted: TrustedRed
 
   const pkce = readCodeChallenge(params.single('code_challenge'), params.single('code_challenge_method'))
   // OAuth 2.1 §4.1.1: required for public clients; confidential ones only by explicit registration.
-  if (pkce === null && !(client.pkceOptional && client.secretHash !== null)) {
+  if (pkce === null && !(client.pkceOptional && !isPublicClient(client))) {
     throw invalidRequest('code_challenge is required (PKCE with S256)')
   }
 
@@ -121,6 +128,7 @@ export function validateAuthorizationRequest(params: Params, trusted: TrustedRed
     maxAge,
     loginHint: params.single('login_hint'),
     uiLocales: readUiLocales(params.single('ui_locales')),
+    ...optional('dpopJkt', readDpopJkt(params.single('dpop_jkt'))),
   }
 }
 

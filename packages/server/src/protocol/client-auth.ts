@@ -1,7 +1,8 @@
 /**
- * Client authentication at the token, revocation and introspection endpoints (RFC 6749 §2.3,
- * OAuth 2.1 §2.4): `client_secret_basic`, `client_secret_post`, or `none` for public clients;
- * exactly one method per request; secrets compared as hashes in constant time; after a rotation
+ * Client authentication at the token, revocation, introspection and PAR endpoints (RFC 6749 §2.3,
+ * OAuth 2.1 §2.4): `client_secret_basic`, `client_secret_post`, `private_key_jwt` (RFC 7523,
+ * `protocol/client-assertion.ts`), or `none` for public clients; each client only by the method it
+ * registered (either secret method for a secret); exactly one method per request; secrets compared as hashes in constant time; after a rotation
  * with a grace period the replaced secret works until the period ends, never after. Failures are
  * throttled per caller address and client, after the credentials are checked, so a client that
  * presents valid credentials is never refused by anyone else's failures (SECURITY.md 26).
@@ -10,6 +11,7 @@ import { invalidClient, invalidRequest, isOAuthError } from './errors.js'
 import { NO_EVENTS, type EventSink } from './events.js'
 import type { Params } from './params.js'
 import { throttleKey, type Throttle } from './rate-limit.js'
+import { JWT_BEARER_ASSERTION, assertedClientId, verifyClientAssertion, type ClientAssertionDeps } from './client-assertion.js'
 import type { ClientRecord, ClientStore } from './store.js'
 import { hashToken, safeEqual } from '../tokens/secrets.js'
 
@@ -20,10 +22,10 @@ export interface ClientCredentialsInput {
   query: Params
 }
 
-interface PresentedCredentials {
-  clientId: string
-  secret: string | undefined
-}
+type PresentedCredentials =
+  | { method: 'secret'; clientId: string; secret: string }
+  | { method: 'assertion'; clientId: string; assertion: string }
+  | { method: 'none'; clientId: string }
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/
 
@@ -46,7 +48,20 @@ function readBasic(header: string): PresentedCredentials {
   if (colon === -1) throw invalidRequest('malformed Basic credentials')
   const clientId = formDecode(decoded.slice(0, colon))
   if (clientId === '') throw invalidClient('client authentication failed')
-  return { clientId, secret: formDecode(decoded.slice(colon + 1)) }
+  return { method: 'secret', clientId, secret: formDecode(decoded.slice(colon + 1)) }
+}
+
+/** RFC 7521 §4.2: `client_assertion_type` and `client_assertion` together; `client_id`, if sent, the asserted one. */
+function readAssertion(body: Params): PresentedCredentials | undefined {
+  const type = body.single('client_assertion_type')
+  const assertion = body.single('client_assertion')
+  if (type === undefined && assertion === undefined) return undefined
+  if (type !== JWT_BEARER_ASSERTION) throw invalidClient('unsupported client_assertion_type')
+  if (assertion === undefined) throw invalidRequest('client_assertion is missing')
+  const clientId = assertedClientId(assertion)
+  const bodyId = body.single('client_id')
+  if (bodyId !== undefined && bodyId !== clientId) throw invalidRequest('client_id does not match the client_assertion')
+  return { method: 'assertion', clientId, assertion }
 }
 
 /** Which credentials the request presents; more than one method is `invalid_request`. */
@@ -54,14 +69,31 @@ function presentedCredentials(input: ClientCredentialsInput): PresentedCredentia
   if (input.query.has('client_secret')) throw invalidRequest('client credentials must not be sent in the URL')
   const bodyId = input.body.single('client_id')
   const bodySecret = input.body.single('client_secret')
+  const assertion = readAssertion(input.body)
+  const methods = [input.authorization !== undefined, bodySecret !== undefined, assertion !== undefined].filter(Boolean).length
+  if (methods > 1) throw invalidRequest('more than one client authentication method was used')
+  if (assertion !== undefined) return assertion
   if (input.authorization !== undefined) {
     const basic = readBasic(input.authorization)
-    if (bodySecret !== undefined) throw invalidRequest('more than one client authentication method was used')
     if (bodyId !== undefined && bodyId !== basic.clientId) throw invalidRequest('client_id does not match the authenticated client')
     return basic
   }
   if (bodyId === undefined) throw invalidClient('client authentication is required')
-  return { clientId: bodyId, secret: bodySecret }
+  return bodySecret === undefined ? { method: 'none', clientId: bodyId } : { method: 'secret', clientId: bodyId, secret: bodySecret }
+}
+
+/** A client registered with either secret method may use both (RFC 6749 §2.3.1 names both). */
+const SECRET_METHODS: ReadonlySet<string> = new Set(['client_secret_basic', 'client_secret_post'])
+
+/** An assertion that fails is a failed authentication like a wrong secret: counted and throttled. */
+async function assertionHolds(client: ClientRecord, assertion: string, deps: ClientAssertionDeps, now: number): Promise<boolean> {
+  try {
+    await verifyClientAssertion(client, assertion, deps, now)
+    return true
+  } catch (error) {
+    if (isOAuthError(error) && error.error === 'invalid_client') return false
+    throw error
+  }
 }
 
 // Compared against when the client is unknown or public, so every failure costs the same.
@@ -83,6 +115,8 @@ export async function authenticateClient(
   caller: string,
   now: number,
   events: EventSink = NO_EVENTS,
+  /** How assertions are checked; without it, `private_key_jwt` fails like a wrong secret. */
+  assertions?: ClientAssertionDeps,
 ): Promise<ClientRecord> {
   let presented: PresentedCredentials
   try {
@@ -94,8 +128,10 @@ export async function authenticateClient(
   }
   const client = await clients.getClient(presented.clientId)
   let ok: boolean
-  if (presented.secret === undefined) {
-    ok = client !== undefined && client.secretHash === null
+  if (presented.method === 'none') {
+    ok = client !== undefined && client.tokenEndpointAuthMethod === 'none'
+  } else if (presented.method === 'assertion') {
+    ok = client !== undefined && client.tokenEndpointAuthMethod === 'private_key_jwt' && assertions !== undefined && (await assertionHolds(client, presented.assertion, assertions, now))
   } else {
     const presentedHash = hashToken(presented.secret)
     const matches = safeEqual(presentedHash, client?.secretHash ?? NO_SECRET)
@@ -103,7 +139,11 @@ export async function authenticateClient(
     // time taken says nothing of which one matched.
     const inGrace = client?.previousSecretExpiresAt != null && now < client.previousSecretExpiresAt
     const matchesPrevious = safeEqual(presentedHash, (inGrace ? client?.previousSecretHash : null) ?? NO_SECRET)
-    ok = client !== undefined && client.secretHash !== null && (matches || (inGrace && client.previousSecretHash !== null && matchesPrevious))
+    ok =
+      client !== undefined &&
+      SECRET_METHODS.has(client.tokenEndpointAuthMethod) &&
+      client.secretHash !== null &&
+      (matches || (inGrace && client.previousSecretHash !== null && matchesPrevious))
   }
   if (ok && client !== undefined) return client
   if (client === undefined) {

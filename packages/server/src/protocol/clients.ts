@@ -8,7 +8,18 @@ import { DEFAULT_ID_TOKEN_ALG, ID_TOKEN_ALGS } from '../tokens/algorithms.js'
 import { hashToken, randomToken } from '../tokens/secrets.js'
 import { redirectUriProblem } from './redirect-uri.js'
 import { parseScope } from './scopes.js'
-import type { ClientRecord, GrantType, IdTokenAlg } from './store.js'
+import { parseClientJwks } from './client-assertion.js'
+import type { ClientRecord, GrantType, IdTokenAlg, TokenEndpointAuthMethod } from './store.js'
+
+export const TOKEN_ENDPOINT_AUTH_METHODS: readonly TokenEndpointAuthMethod[] = Object.freeze([
+  'client_secret_basic',
+  'client_secret_post',
+  'private_key_jwt',
+  'none',
+] as const)
+
+/** A public client (RFC 6749 §2.1): it has no credentials, and PKCE is all that binds its code. */
+export const isPublicClient = (client: Pick<ClientRecord, 'tokenEndpointAuthMethod'>): boolean => client.tokenEndpointAuthMethod === 'none'
 
 export interface ClientRegistration {
   name: string
@@ -25,6 +36,16 @@ export interface ClientRegistration {
   backchannelLogoutUri?: string
   /** Fixed id (the demo client); generated when absent. */
   clientId?: string
+  /** RFC 7591 §2; default `none` for a public client, `client_secret_basic` otherwise. */
+  authMethod?: TokenEndpointAuthMethod
+  /** `private_key_jwt`: the client's public keys, a JWK Set as JSON… */
+  jwks?: string
+  /** …or the https URL it is fetched from. */
+  jwksUri?: string
+  /** RFC 9126 §6 `require_pushed_authorization_requests`. */
+  requirePar?: boolean
+  /** RFC 9449 §5.2 `dpop_bound_access_tokens`. */
+  requireDpop?: boolean
 }
 
 export interface RegisteredClient {
@@ -43,6 +64,9 @@ export type ClientField =
   | 'scope'
   | 'id_token_signed_response_alg'
   | 'pkce_optional'
+  | 'token_endpoint_auth_method'
+  | 'jwks'
+  | 'jwks_uri'
 
 /** A registration the server refuses; the message is for the administrator, `field` names the metadata at fault. */
 export class RegistrationError extends Error {
@@ -115,8 +139,16 @@ export function registerClient(input: ClientRegistration, offeredScopes: readonl
   if (input.clientId !== undefined && !/^[\w.-]{1,64}$/.test(input.clientId)) throw new RegistrationError('client_id', 'client id: 1 to 64 of A-Z a-z 0-9 _ . -')
   const postLogoutRedirectUris = checkPostLogoutRedirectUris(input.postLogoutRedirectUris ?? [], input.isPublic)
   const backchannelLogoutUri = input.backchannelLogoutUri === undefined ? null : checkBackchannelLogoutUri(input.backchannelLogoutUri)
+  const authMethod = input.authMethod ?? (input.isPublic ? 'none' : 'client_secret_basic')
+  if (!TOKEN_ENDPOINT_AUTH_METHODS.includes(authMethod)) {
+    throw new RegistrationError('token_endpoint_auth_method', `auth method must be one of ${TOKEN_ENDPOINT_AUTH_METHODS.join(', ')}`)
+  }
+  if (input.isPublic !== (authMethod === 'none')) {
+    throw new RegistrationError('token_endpoint_auth_method', `a public client authenticates with none, a confidential one with ${TOKEN_ENDPOINT_AUTH_METHODS.slice(0, 3).join(', ')}`)
+  }
+  const keys = checkClientKeys(authMethod, input.jwks, input.jwksUri)
 
-  const secret = input.isPublic ? null : randomToken()
+  const secret = input.isPublic || authMethod === 'private_key_jwt' ? null : randomToken()
   const grantTypes: GrantType[] = ['authorization_code', 'refresh_token']
   return {
     secret,
@@ -134,7 +166,39 @@ export function registerClient(input: ClientRegistration, offeredScopes: readonl
       backchannelLogoutUri,
       previousSecretHash: null,
       previousSecretExpiresAt: null,
+      tokenEndpointAuthMethod: authMethod,
+      jwks: keys.jwks,
+      jwksUri: keys.jwksUri,
+      requirePushedAuthorizationRequests: input.requirePar ?? false,
+      dpopBoundAccessTokens: input.requireDpop ?? false,
       createdAt: now,
     },
   }
+}
+
+/** `private_key_jwt` needs exactly one of a JWK Set or its https URL; other methods neither (RFC 7591 §2). */
+export function checkClientKeys(method: TokenEndpointAuthMethod, jwks: string | undefined, jwksUri: string | undefined): { jwks: string | null; jwksUri: string | null } {
+  if (method !== 'private_key_jwt') {
+    if (jwks !== undefined || jwksUri !== undefined) throw new RegistrationError(jwks !== undefined ? 'jwks' : 'jwks_uri', 'jwks and jwks_uri are for private_key_jwt clients only')
+    return { jwks: null, jwksUri: null }
+  }
+  if ((jwks === undefined) === (jwksUri === undefined)) throw new RegistrationError('jwks', 'private_key_jwt needs the public keys: jwks or jwks_uri, one of them')
+  if (jwks !== undefined) {
+    try {
+      parseClientJwks(jwks)
+    } catch (error) {
+      throw new RegistrationError('jwks', `jwks: ${(error as Error).message}`)
+    }
+    return { jwks, jwksUri: null }
+  }
+  let url: URL
+  try {
+    url = new URL(jwksUri ?? '')
+  } catch {
+    throw new RegistrationError('jwks_uri', `jwks_uri: not an absolute URL: ${jwksUri}`)
+  }
+  const loopback = url.hostname === 'localhost' || url.hostname === '127.0.0.1' || url.hostname === '[::1]'
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) throw new RegistrationError('jwks_uri', 'jwks_uri: https, or http on a loopback host only')
+  if (url.hash !== '' || url.username !== '' || url.password !== '') throw new RegistrationError('jwks_uri', 'jwks_uri: no fragment or credentials')
+  return { jwks: null, jwksUri: url.href }
 }

@@ -11,6 +11,8 @@ export interface EndpointPaths {
   introspection: string
   userinfo: string
   jwks: string
+  /** RFC 9126 §2. */
+  pushedAuthorization: string
   /** OpenID RP-Initiated Logout §2 `end_session_endpoint`. */
   endSession: string
 }
@@ -26,5 +28,6 @@ export const ENDPOINTS: Readonly<EndpointPaths> = Object.freeze({
   introspection: '/introspect',
   userinfo: '/userinfo',
   jwks: '/jwks',
+  pushedAuthorization: '/par',
   endSession: '/logout',
 })

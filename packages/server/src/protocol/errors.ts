@@ -25,6 +25,11 @@ export type OAuthErrorCode =
   // RFC 6750 §3.1
   | 'invalid_token'
   | 'insufficient_scope'
+  // RFC 9126 §2.3, OIDC Core §3.1.2.6: a request_uri that is unknown, used, expired or another client's
+  | 'invalid_request_uri'
+  // RFC 9449 §5, §8
+  | 'invalid_dpop_proof'
+  | 'use_dpop_nonce'
 
 /** The HTTP status each code is sent with unless a factory overrides it (throttling: 429). */
 export const ERROR_STATUS: Readonly<Record<OAuthErrorCode, number>> = Object.freeze({
@@ -44,6 +49,9 @@ export const ERROR_STATUS: Readonly<Record<OAuthErrorCode, number>> = Object.fre
   request_uri_not_supported: 400,
   invalid_token: 401,
   insufficient_scope: 403,
+  invalid_request_uri: 400,
+  invalid_dpop_proof: 400,
+  use_dpop_nonce: 400,
 })
 
 // RFC 6749 §5.2: error_description is limited to %x20-21 / %x23-5B / %x5D-7E.

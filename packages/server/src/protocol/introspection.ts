@@ -5,7 +5,8 @@
  */
 import { invalidClient, isOAuthError } from './errors.js'
 import type { Params } from './params.js'
-import { validateAccessToken, type AccessTokenDeps } from './access-token.js'
+import { boundJkt, validateAccessToken, type AccessTokenDeps } from './access-token.js'
+import { isPublicClient } from './clients.js'
 import { formatScope } from './scopes.js'
 import type { ClientRecord } from './store.js'
 import { hashToken } from '../tokens/secrets.js'
@@ -20,16 +21,18 @@ export type IntrospectionResponse =
       exp: number
       iat: number
       iss: string
-      token_type: 'Bearer' | 'refresh_token'
+      token_type: 'Bearer' | 'DPoP' | 'refresh_token'
       aud?: string
       jti?: string
+      /** RFC 9449 §6.2: the DPoP key a bound access token is bound to. */
+      cnf?: { jkt: string }
     }
 
 const INACTIVE = { active: false } as const
 
 /** @see https://www.rfc-editor.org/rfc/rfc7662#section-2.2 */
 export async function introspectToken(client: ClientRecord, params: Params, deps: AccessTokenDeps, now: number): Promise<IntrospectionResponse> {
-  if (client.secretHash === null) throw invalidClient('public clients cannot use token introspection')
+  if (isPublicClient(client)) throw invalidClient('public clients cannot use token introspection')
   const token = params.required('token')
   params.single('token_type_hint')
 
@@ -50,8 +53,9 @@ export async function introspectToken(client: ClientRecord, params: Params, deps
     }
   }
   try {
-    const { record } = await validateAccessToken(token, deps, now)
+    const { record, claims } = await validateAccessToken(token, deps, now)
     if (record.clientId !== client.clientId) return INACTIVE
+    const jkt = boundJkt(claims)
     return {
       active: true,
       scope: formatScope(record.scopes),
@@ -62,7 +66,9 @@ export async function introspectToken(client: ClientRecord, params: Params, deps
       iss: deps.config.issuer,
       aud: deps.config.accessToken.audience,
       jti: record.jti,
-      token_type: 'Bearer',
+      // RFC 9449 §6.2: a bound token says so, and to which key.
+      token_type: jkt === undefined ? 'Bearer' : 'DPoP',
+      ...(jkt === undefined ? {} : { cnf: { jkt } }),
     }
   } catch (error) {
     if (isOAuthError(error)) return INACTIVE

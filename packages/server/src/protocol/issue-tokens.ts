@@ -55,7 +55,8 @@ export class TokenMinter {
   }
 
   /** @see https://www.rfc-editor.org/rfc/rfc9068#section-2.2 */
-  async accessToken(grant: GrantRecord, scopes: readonly string[], now: number): Promise<MintedAccessToken> {
+  /** @param jkt RFC 9449 §6.1: the DPoP key the token is bound to (`cnf.jkt`), when the request proved one. */
+  async accessToken(grant: GrantRecord, scopes: readonly string[], now: number, jkt?: string): Promise<MintedAccessToken> {
     const { issuer, lifetimes, accessToken } = this.#config
     const jti = timeOrderedId()
     const exp = now + lifetimes.accessToken
@@ -69,6 +70,7 @@ export class TokenMinter {
       iat: now,
       exp,
       jti,
+      ...(jkt === undefined ? {} : { cnf: { jkt } }),
     })
     const record: AccessTokenRecord = {
       jti,
@@ -126,7 +128,7 @@ export class TokenMinter {
    * An opaque refresh token; it lives `refreshTokenIdle` past its issue, never beyond the grant's
    * absolute lifetime (RFC 9700 §4.14.2).
    */
-  refreshToken(grant: GrantRecord, scopes: readonly string[], now: number): MintedRefreshToken {
+  refreshToken(grant: GrantRecord, scopes: readonly string[], now: number, dpopJkt: string | null = null): MintedRefreshToken {
     const { refreshTokenIdle, refreshTokenAbsolute } = this.#config.lifetimes
     const token = randomToken()
     return {
@@ -140,6 +142,7 @@ export class TokenMinter {
         createdAt: now,
         expiresAt: Math.min(now + refreshTokenIdle, grant.createdAt + refreshTokenAbsolute),
         rotatedAt: null,
+        dpopJkt,
       },
     }
   }

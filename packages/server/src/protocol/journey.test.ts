@@ -56,6 +56,11 @@ const CLIENT: ClientRecord = {
   backchannelLogoutUri: null,
   previousSecretHash: null,
   previousSecretExpiresAt: null,
+  tokenEndpointAuthMethod: 'none',
+  jwks: null,
+  jwksUri: null,
+  requirePushedAuthorizationRequests: false,
+  dpopBoundAccessTokens: false,
   createdAt: NOW - 1000,
 }
 

@@ -59,9 +59,12 @@ describe('serverMetadata', () => {
   })
 
   it('RFC 7662 §2.1: introspection requires client authentication (no none); the token and revocation endpoints also take public clients', () => {
-    expect(metadata.token_endpoint_auth_methods_supported).toEqual(['client_secret_basic', 'client_secret_post', 'none'])
-    expect(metadata.revocation_endpoint_auth_methods_supported).toEqual(['client_secret_basic', 'client_secret_post', 'none'])
-    expect(metadata.introspection_endpoint_auth_methods_supported).toEqual(['client_secret_basic', 'client_secret_post'])
+    expect(metadata.token_endpoint_auth_methods_supported).toEqual(['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'])
+    expect(metadata.revocation_endpoint_auth_methods_supported).toEqual(['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'])
+    expect(metadata.introspection_endpoint_auth_methods_supported).toEqual(['client_secret_basic', 'client_secret_post', 'private_key_jwt'])
+    // RFC 8414 §2: with private_key_jwt, the algorithms its assertions may use; never none or a MAC.
+    expect(metadata.token_endpoint_auth_signing_alg_values_supported).not.toContain('none')
+    expect(metadata.token_endpoint_auth_signing_alg_values_supported).not.toContain('HS256')
   })
 
   it('OIDC Discovery §3 / RFC 8725 §3.1: RS256 among the ID token algorithms; only the server’s signing algorithms, never none or HMAC', () => {

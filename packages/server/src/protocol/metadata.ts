@@ -5,6 +5,8 @@
  */
 import { ID_TOKEN_ALGS } from '../tokens/algorithms.js'
 import { ACCESS_TOKEN_ALGORITHMS } from './access-token.js'
+import { CLIENT_ASSERTION_ALGS } from './client-assertion.js'
+import { DPOP_ALGS } from './dpop.js'
 import type { EndpointPaths } from './endpoints.js'
 import { SUPPORTED_GRANT_TYPES } from './grants/index.js'
 
@@ -16,6 +18,8 @@ export interface MetadataSettings {
   readonly scopes: Readonly<Record<string, string>>
   /** The languages of the pages (OIDC Discovery §3 `ui_locales_supported`), when the server has pages. */
   readonly uiLocales?: readonly string[]
+  /** RFC 9126 §5 `require_pushed_authorization_requests`: PAR for every client. */
+  readonly par?: { readonly required: boolean }
 }
 
 export const CLAIMS_SUPPORTED = ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'azp', 'sid', 'name', 'preferred_username', 'updated_at', 'email', 'email_verified']
@@ -23,13 +27,17 @@ export const CLAIMS_SUPPORTED = ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time',
 export function serverMetadata(config: MetadataSettings): Record<string, unknown> {
   const url = (path: string) => `${config.issuer}${path}`
   const paths = config.endpoints
-  const clientAuth = ['client_secret_basic', 'client_secret_post', 'none']
+  const clientAuth = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none']
+  const assertionAlgs = [...CLIENT_ASSERTION_ALGS]
   return {
     issuer: config.issuer,
     authorization_endpoint: url(paths.authorization),
     token_endpoint: url(paths.token),
     revocation_endpoint: url(paths.revocation),
     introspection_endpoint: url(paths.introspection),
+    // RFC 9126 §5
+    pushed_authorization_request_endpoint: url(paths.pushedAuthorization),
+    require_pushed_authorization_requests: config.par?.required ?? false,
     userinfo_endpoint: url(paths.userinfo),
     jwks_uri: url(paths.jwks),
     // OpenID RP-Initiated Logout §2.1; Back-Channel Logout §2.1: logout tokens carry `sid`, as ID tokens do.
@@ -42,8 +50,13 @@ export function serverMetadata(config: MetadataSettings): Record<string, unknown
     grant_types_supported: [...SUPPORTED_GRANT_TYPES],
     code_challenge_methods_supported: ['S256'],
     token_endpoint_auth_methods_supported: clientAuth,
+    token_endpoint_auth_signing_alg_values_supported: assertionAlgs,
     revocation_endpoint_auth_methods_supported: clientAuth,
-    introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    revocation_endpoint_auth_signing_alg_values_supported: assertionAlgs,
+    introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
+    introspection_endpoint_auth_signing_alg_values_supported: assertionAlgs,
+    // RFC 9449 §5.1
+    dpop_signing_alg_values_supported: [...DPOP_ALGS],
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: [...ID_TOKEN_ALGS],
     access_token_signing_alg_values_supported: [...ACCESS_TOKEN_ALGORITHMS],

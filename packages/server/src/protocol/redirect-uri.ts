@@ -40,7 +40,8 @@ export function redirectUriProblem(uri: string, isPublic: boolean): string | und
 /** True when `requested` is one of the client's registered redirect URIs, by the rules above. */
 export function matchesRegisteredRedirectUri(client: ClientRecord, requested: string): boolean {
   if (client.redirectUris.includes(requested)) return true
-  if (client.secretHash !== null) return false
+  // RFC 8252 §7.3: any port, for native apps (public clients) only.
+  if (client.tokenEndpointAuthMethod !== 'none') return false
   const want = LOOPBACK.exec(requested)
   if (want === null || Number(want[2] ?? 0) > 65535) return false
   return client.redirectUris.some((registered) => {

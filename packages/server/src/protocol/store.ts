@@ -16,6 +16,13 @@ export type IdTokenAlg = SigningAlg
 
 export type GrantType = 'authorization_code' | 'refresh_token'
 
+/**
+ * RFC 7591 §2 `token_endpoint_auth_method`. A client registered with either secret method may use
+ * both (as before they were kept apart); `private_key_jwt` (RFC 7523, OIDC Core §9) only a signed
+ * assertion; `none` is a public client.
+ */
+export type TokenEndpointAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none'
+
 export interface ClientRecord {
   clientId: string
   name: string
@@ -40,6 +47,14 @@ export interface ClientRecord {
    */
   previousSecretHash: string | null
   previousSecretExpiresAt: number | null
+  tokenEndpointAuthMethod: TokenEndpointAuthMethod
+  /** `private_key_jwt`: the client's public keys as a JWK Set (JSON), or where to fetch them; null otherwise. */
+  jwks: string | null
+  jwksUri: string | null
+  /** RFC 9126 §6: `/authorize` takes this client's requests only as a `request_uri` from the PAR endpoint. */
+  requirePushedAuthorizationRequests: boolean
+  /** RFC 9449 §5.2: every access token of this client is DPoP-bound; a token request without a proof is refused. */
+  dpopBoundAccessTokens: boolean
   createdAt: number
 }
 
@@ -223,6 +238,8 @@ export interface CodeRecord {
   createdAt: number
   expiresAt: number
   consumedAt: number | null
+  /** RFC 9449 §10: the JWK thumbprint `/authorize` was given as `dpop_jkt`; the exchange must prove that key. */
+  dpopJkt: string | null
 }
 
 export interface RefreshTokenRecord {
@@ -236,6 +253,8 @@ export interface RefreshTokenRecord {
   expiresAt: number
   /** Set when this token was exchanged for its successor; a second use is a replay (RFC 9700 §4.14). */
   rotatedAt: number | null
+  /** RFC 9449 §5: a public client's refresh token is bound to its DPoP key (thumbprint); null when unbound. */
+  dpopJkt: string | null
 }
 
 export interface AccessTokenRecord {
@@ -498,6 +517,34 @@ export interface RateLimitStore {
   resetRateLimit(key: string): Promise<void>
 }
 
+/** RFC 9126: a pushed authorization request, kept for one use under the hash of its `request_uri`. */
+export interface PushedRequestRecord {
+  uriHash: string
+  clientId: string
+  /** The pushed parameters, as `[name, value]` pairs. */
+  params: [string, string][]
+  createdAt: number
+  expiresAt: number
+}
+
+export interface PushedRequestStore {
+  createPushedRequest(request: PushedRequestRecord): Promise<void>
+  /**
+   * Atomic, single use (RFC 9126 §4): deletes and returns the request if it was pushed by
+   * `clientId` and has not expired at `now`; undefined otherwise (nothing is deleted then unless it
+   * was the client's and expired).
+   */
+  takePushedRequest(uriHash: string, clientId: string, now: number): Promise<PushedRequestRecord | undefined>
+}
+
+export interface ReplayStore {
+  /**
+   * Atomic on every instance: records `key` (a hash naming a `jti` and who issued it) as used until
+   * `expiresAt`. True the first time; false when it was used before (a replay).
+   */
+  useOnce(key: string, expiresAt: number): Promise<boolean>
+}
+
 export interface PurgeResult {
   codes: number
   refreshTokens: number
@@ -506,6 +553,8 @@ export interface PurgeResult {
   interactions: number
   grants: number
   rateLimits: number
+  pushedRequests: number
+  usedJtis: number
 }
 
 export interface Store
@@ -518,6 +567,8 @@ export interface Store
     KeyStore,
     AdminTokenStore,
     LogoutDeliveryStore,
+    PushedRequestStore,
+    ReplayStore,
     RateLimitStore {
   /**
    * Deletes what can no longer be used at `now`: expired codes, tokens, sessions, interactions and

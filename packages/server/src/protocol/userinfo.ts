@@ -3,13 +3,16 @@
  * `profile` and `email` scopes (§5.4) when the access token carries them.
  */
 import { insufficientScope, invalidToken } from './errors.js'
-import { validateAccessToken, type AccessTokenDeps } from './access-token.js'
+import { checkTokenBinding, validateAccessToken, type AccessTokenDeps } from './access-token.js'
 import type { UserStore } from './store.js'
 
 export type UserInfo = Record<string, string | number | boolean>
 
-export async function userInfo(accessToken: string, deps: AccessTokenDeps & { users: UserStore }, now: number): Promise<UserInfo> {
-  const { record } = await validateAccessToken(accessToken, deps, now)
+/** @param dpopJkt the key of the request's DPoP proof (the DPoP scheme); undefined for Bearer. */
+export async function userInfo(accessToken: string, deps: AccessTokenDeps & { users: UserStore }, now: number, dpopJkt?: string): Promise<UserInfo> {
+  const valid = await validateAccessToken(accessToken, deps, now)
+  checkTokenBinding(valid.claims, dpopJkt)
+  const { record } = valid
   if (!record.scopes.includes('openid')) throw insufficientScope('openid')
   const user = await deps.users.getUserById(record.userId)
   if (user === undefined || user.disabledAt !== null) throw invalidToken('the user no longer exists')

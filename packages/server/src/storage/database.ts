@@ -10,7 +10,7 @@
  *   escaped, so no separator is safe).
  */
 import type { ColumnType } from 'kysely'
-import type { IdTokenAlg, InteractionState, SigningAlg } from '../protocol/store.js'
+import type { IdTokenAlg, InteractionState, SigningAlg, TokenEndpointAuthMethod } from '../protocol/store.js'
 
 /** A `bigint` column of seconds: written as a number, read as a number (SQLite) or string (PostgreSQL). */
 export type Seconds = ColumnType<number | string, number, number>
@@ -35,6 +35,12 @@ export interface ClientsTable {
   post_logout_redirect_uris: JsonArray
   previous_secret_hash: string | null
   previous_secret_expires_at: NullableSeconds
+  /** Since 0004; null for clients registered before it (by their secret, or none when public). */
+  token_endpoint_auth_method: TokenEndpointAuthMethod | null
+  jwks: string | null
+  jwks_uri: string | null
+  require_pushed_authorization_requests: Flag
+  dpop_bound_access_tokens: Flag
   /** Since 0005. */
   backchannel_logout_uri: string | null
 }
@@ -113,6 +119,8 @@ export interface AuthorizationCodesTable {
   created_at: Seconds
   expires_at: Seconds
   consumed_at: NullableSeconds
+  /** Since 0004. */
+  dpop_jkt: string | null
 }
 
 export interface RefreshTokensTable {
@@ -124,6 +132,8 @@ export interface RefreshTokensTable {
   created_at: Seconds
   expires_at: Seconds
   rotated_at: NullableSeconds
+  /** Since 0004. */
+  dpop_jkt: string | null
 }
 
 export interface AccessTokensTable {
@@ -157,6 +167,22 @@ export interface AdminTokensTable {
   revoked_at: NullableSeconds
 }
 
+/** Since 0004. */
+export interface PushedRequestsTable {
+  uri_hash: string
+  client_id: string
+  /** JSON: `[name, value]` pairs. */
+  params: string
+  created_at: Seconds
+  expires_at: Seconds
+}
+
+/** Since 0004. */
+export interface UsedJtisTable {
+  jti_hash: string
+  expires_at: Seconds
+}
+
 /** Since 0005: the back-channel logouts to deliver, one per ended session (`sid`) and client. */
 export interface LogoutDeliveriesTable {
   sid: string
@@ -188,4 +214,6 @@ export interface Database {
   rate_limits: RateLimitsTable
   admin_tokens: AdminTokensTable
   logout_deliveries: LogoutDeliveriesTable
+  pushed_requests: PushedRequestsTable
+  used_jtis: UsedJtisTable
 }

@@ -48,9 +48,10 @@ export const SAMPLE_ROWS: SampleRows = {
     createdAt: 0,
     expiresAt: 0,
     consumedAt: null,
+    dpopJkt: null,
   }),
   accessToken: accessTokenRow({ jti: '', grantId: '', clientId: '', userId: '', scopes: [], createdAt: 0, expiresAt: 0, revokedAt: null }),
-  refreshToken: refreshTokenRow({ tokenHash: '', grantId: '', clientId: '', userId: '', scopes: [], createdAt: 0, expiresAt: 0, rotatedAt: null }),
+  refreshToken: refreshTokenRow({ tokenHash: '', grantId: '', clientId: '', userId: '', scopes: [], createdAt: 0, expiresAt: 0, rotatedAt: null, dpopJkt: null }),
 }
 
 export function clientRow(client: ClientRecord): NewRow<'clients'> {
@@ -68,6 +69,11 @@ export function clientRow(client: ClientRecord): NewRow<'clients'> {
     post_logout_redirect_uris: list(client.postLogoutRedirectUris),
     previous_secret_hash: client.previousSecretHash,
     previous_secret_expires_at: client.previousSecretExpiresAt,
+    token_endpoint_auth_method: client.tokenEndpointAuthMethod,
+    jwks: client.jwks,
+    jwks_uri: client.jwksUri,
+    require_pushed_authorization_requests: flag(client.requirePushedAuthorizationRequests),
+    dpop_bound_access_tokens: flag(client.dpopBoundAccessTokens),
     backchannel_logout_uri: client.backchannelLogoutUri,
   }
 }
@@ -86,6 +92,12 @@ export function toClient(row: Row<'clients'>): ClientRecord {
     postLogoutRedirectUris: parseList(row.post_logout_redirect_uris),
     previousSecretHash: row.previous_secret_hash,
     previousSecretExpiresAt: nullableNumber(row.previous_secret_expires_at),
+    // Clients registered before 0004 authenticate by their secret, or not at all when public.
+    tokenEndpointAuthMethod: row.token_endpoint_auth_method ?? (row.secret_hash === null ? 'none' : 'client_secret_basic'),
+    jwks: row.jwks,
+    jwksUri: row.jwks_uri,
+    requirePushedAuthorizationRequests: row.require_pushed_authorization_requests === 1,
+    dpopBoundAccessTokens: row.dpop_bound_access_tokens === 1,
     backchannelLogoutUri: row.backchannel_logout_uri,
     createdAt: Number(row.created_at),
   }
@@ -227,6 +239,7 @@ export function codeRow(code: CodeRecord): NewRow<'authorization_codes'> {
     created_at: code.createdAt,
     expires_at: code.expiresAt,
     consumed_at: code.consumedAt,
+    dpop_jkt: code.dpopJkt,
   }
 }
 
@@ -246,6 +259,7 @@ export function toCode(row: Row<'authorization_codes'>): CodeRecord {
     createdAt: Number(row.created_at),
     expiresAt: Number(row.expires_at),
     consumedAt: nullableNumber(row.consumed_at),
+    dpopJkt: row.dpop_jkt,
   }
 }
 
@@ -259,6 +273,7 @@ export function refreshTokenRow(token: RefreshTokenRecord): NewRow<'refresh_toke
     created_at: token.createdAt,
     expires_at: token.expiresAt,
     rotated_at: token.rotatedAt,
+    dpop_jkt: token.dpopJkt,
   }
 }
 
@@ -272,6 +287,7 @@ export function toRefreshToken(row: Row<'refresh_tokens'>): RefreshTokenRecord {
     createdAt: Number(row.created_at),
     expiresAt: Number(row.expires_at),
     rotatedAt: nullableNumber(row.rotated_at),
+    dpopJkt: row.dpop_jkt,
   }
 }
 

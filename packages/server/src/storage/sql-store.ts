@@ -30,6 +30,7 @@ import {
   type LogoutDeliveryRecord,
   type SignedInApp,
   type SignOutResult,
+  type PushedRequestRecord,
   type RefreshTokenRecord,
   type SigningKeyRecord,
   type Store,
@@ -658,6 +659,51 @@ export class SqlStore implements Store {
     return numUpdatedRows > 0n
   }
 
+  // pushed authorization requests (RFC 9126) and single-use jtis
+
+  async createPushedRequest(request: PushedRequestRecord): Promise<void> {
+    await this.#db
+      .insertInto('pushed_requests')
+      .values({
+        uri_hash: request.uriHash,
+        client_id: request.clientId,
+        params: JSON.stringify(request.params),
+        created_at: request.createdAt,
+        expires_at: request.expiresAt,
+      })
+      .execute()
+  }
+
+  /** One `DELETE … RETURNING`: whoever deletes the row has taken the request. */
+  async takePushedRequest(uriHash: string, clientId: string, now: number): Promise<PushedRequestRecord | undefined> {
+    const row = await this.#db
+      .deleteFrom('pushed_requests')
+      .where('uri_hash', '=', uriHash)
+      .where('client_id', '=', clientId)
+      .where('expires_at', '>', now)
+      .returningAll()
+      .executeTakeFirst()
+    if (row === undefined) return undefined
+    return {
+      uriHash: row.uri_hash,
+      clientId: row.client_id,
+      params: JSON.parse(row.params) as [string, string][],
+      createdAt: Number(row.created_at),
+      expiresAt: Number(row.expires_at),
+    }
+  }
+
+  /** One insert; the primary key decides between instances. A row stays until the purge after it expires. */
+  async useOnce(key: string, expiresAt: number): Promise<boolean> {
+    const row = await this.#db
+      .insertInto('used_jtis')
+      .values({ jti_hash: key, expires_at: expiresAt })
+      .onConflict((conflict) => conflict.column('jti_hash').doNothing())
+      .returning('jti_hash')
+      .executeTakeFirst()
+    return row !== undefined
+  }
+
   // rate limits
 
   /**
@@ -753,7 +799,9 @@ export class SqlStore implements Store {
       const loginSessions = count(await trx.deleteFrom('login_sessions').where('expires_at', '<=', now).executeTakeFirst())
       const interactions = count(await trx.deleteFrom('interactions').where('expires_at', '<=', now).executeTakeFirst())
       const rateLimits = count(await trx.deleteFrom('rate_limits').where('reset_at', '<=', now).executeTakeFirst())
-      return { codes, refreshTokens, accessTokens, loginSessions, interactions, grants, rateLimits }
+      const pushedRequests = count(await trx.deleteFrom('pushed_requests').where('expires_at', '<=', now).executeTakeFirst())
+      const usedJtis = count(await trx.deleteFrom('used_jtis').where('expires_at', '<=', now).executeTakeFirst())
+      return { codes, refreshTokens, accessTokens, loginSessions, interactions, grants, rateLimits, pushedRequests, usedJtis }
     })
   }
 

@@ -24,13 +24,15 @@ const TABLES = [
   'interactions',
   'login_sessions',
   'logout_deliveries',
+  'pushed_requests',
   'rate_limits',
   'refresh_tokens',
   'signing_keys',
+  'used_jtis',
   'users',
 ]
 
-const MIGRATIONS = ['0001_init', '0002_sessions_and_attempts', '0003_admin', '0005_logout']
+const MIGRATIONS = ['0001_init', '0002_sessions_and_attempts', '0003_admin', '0004_standards', '0005_logout']
 /** The migrations after `name`, in the order they run; how many steps down lead back to it. */
 const after = (name: string): string[] => MIGRATIONS.slice(MIGRATIONS.indexOf(name) + 1)
 const stepsBackTo = (name: string): number => after(name).length
@@ -117,17 +119,37 @@ describe('sqlite migrations', () => {
     }
   })
 
-  it('0005 keeps the rows of 0003: sessions and grants without a sid, clients without a back-channel logout URI', async () => {
+  it('0004 keeps the rows of 0003: clients authenticate as before (by secret, or none when public), codes and refresh tokens unbound', async () => {
     const db = await openSqliteDatabase(freshPath())
     try {
       await migrateToLatest(db)
       await migrateDown(db, stepsBackTo('0003_admin'))
+      await sql`insert into clients (client_id, name, secret_hash, redirect_uris, scopes, grant_types, id_token_signed_response_alg, pkce_optional, first_party, created_at)
+        values ('secret', 'App', 'x', '["https://a.test/cb"]', '["openid"]', '["authorization_code"]', 'RS256', 0, 0, 1),
+               ('public', 'SPA', null, '["https://b.test/cb"]', '["openid"]', '["authorization_code"]', 'RS256', 0, 0, 1)`.execute(db)
+      expect(await migrateToLatest(db)).toEqual({ applied: after('0003_admin') })
+      const store = new SqlStore(db)
+      const unchanged = { jwks: null, jwksUri: null, requirePushedAuthorizationRequests: false, dpopBoundAccessTokens: false }
+      expect(await store.getClient('secret')).toMatchObject({ tokenEndpointAuthMethod: 'client_secret_basic', ...unchanged })
+      expect(await store.getClient('public')).toMatchObject({ tokenEndpointAuthMethod: 'none', ...unchanged })
+      expect(await migrateDown(db, stepsBackTo('0003_admin'))).toEqual({ reverted: after('0003_admin').reverse() })
+      expect((await sql<{ n: number }>`select count(*) as n from clients`.execute(db)).rows).toEqual([{ n: 2 }])
+    } finally {
+      await db.destroy()
+    }
+  })
+
+  it('0005 keeps the rows of 0004: sessions and grants without a sid, clients without a back-channel logout URI', async () => {
+    const db = await openSqliteDatabase(freshPath())
+    try {
+      await migrateToLatest(db)
+      await migrateDown(db, stepsBackTo('0004_standards'))
       await sql`insert into users (id, username, password_hash, email_verified, created_at, updated_at) values ('u1', 'alice', 'h', 0, 1, 1)`.execute(db)
       await sql`insert into clients (client_id, name, secret_hash, redirect_uris, scopes, grant_types, id_token_signed_response_alg, pkce_optional, first_party, created_at)
         values ('c1', 'App', 'x', '["https://a.test/cb"]', '["openid"]', '["authorization_code"]', 'RS256', 0, 0, 1)`.execute(db)
       await sql`insert into login_sessions (id_hash, user_id, auth_time, created_at, expires_at, browser_hash) values ('s1', 'u1', 1, 1, 99, 'b1')`.execute(db)
       await sql`insert into grants (id, client_id, user_id, scopes, auth_time, created_at) values ('g1', 'c1', 'u1', '["openid"]', 1, 1)`.execute(db)
-      expect(await migrateToLatest(db)).toEqual({ applied: after('0003_admin') })
+      expect(await migrateToLatest(db)).toEqual({ applied: after('0004_standards') })
       const store = new SqlStore(db)
       expect(await store.getClient('c1')).toMatchObject({ backchannelLogoutUri: null })
       const session = await store.getLoginSession('s1', 2)
@@ -136,7 +158,7 @@ describe('sqlite migrations', () => {
       expect(await store.getGrant('g1')).not.toHaveProperty('sid')
       // A session without a sid queues nothing when it ends.
       expect(await store.signOutBrowser('b1', undefined, 2)).toEqual({ sessions: [{ userId: 'u1' }], logoutsQueued: 0, logoutsDropped: 0 })
-      expect(await migrateDown(db, stepsBackTo('0003_admin'))).toEqual({ reverted: after('0003_admin').reverse() })
+      expect(await migrateDown(db, stepsBackTo('0004_standards'))).toEqual({ reverted: after('0004_standards').reverse() })
       expect((await sql<{ n: number }>`select count(*) as n from grants`.execute(db)).rows).toEqual([{ n: 1 }])
     } finally {
       await db.destroy()
@@ -191,6 +213,11 @@ describe('sqlite migrations', () => {
       backchannelLogoutUri: null,
       previousSecretHash: null,
       previousSecretExpiresAt: null,
+      tokenEndpointAuthMethod: 'none',
+      jwks: null,
+      jwksUri: null,
+      requirePushedAuthorizationRequests: false,
+      dpopBoundAccessTokens: false,
       createdAt: 1_700_000_000,
     })
     await first.store.close()

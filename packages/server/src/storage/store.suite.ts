@@ -17,6 +17,7 @@ import {
   type GrantRecord,
   type InteractionRecord,
   type IssuedTokens,
+  type PushedRequestRecord,
   type RefreshTokenRecord,
   type SigningKeyRecord,
   type Store,
@@ -43,6 +44,11 @@ export function client(clientId: string, overrides: Partial<ClientRecord> = {}):
     backchannelLogoutUri: null,
     previousSecretHash: null,
     previousSecretExpiresAt: null,
+    tokenEndpointAuthMethod: 'client_secret_basic',
+    jwks: null,
+    jwksUri: null,
+    requirePushedAuthorizationRequests: false,
+    dpopBoundAccessTokens: false,
     createdAt: NOW,
     ...overrides,
   }
@@ -108,6 +114,7 @@ export function code(codeHash: string, grantId: string, overrides: Partial<CodeR
     createdAt: NOW,
     expiresAt: NOW + MINUTE,
     consumedAt: null,
+    dpopJkt: null,
     ...overrides,
   }
 }
@@ -136,6 +143,7 @@ function refreshToken(tokenHash: string, grantId: string, overrides: Partial<Ref
     createdAt: NOW,
     expiresAt: NOW + DAY,
     rotatedAt: null,
+    dpopJkt: null,
     ...overrides,
   }
 }
@@ -156,6 +164,17 @@ function signingKey(kid: string, createdAt: number): SigningKeyRecord {
     createdAt,
     activatesAt: createdAt + HOUR,
     retiredAt: null,
+  }
+}
+
+export function pushedRequest(uriHash: string, overrides: Partial<PushedRequestRecord> = {}): PushedRequestRecord {
+  return {
+    uriHash,
+    clientId: 'c1',
+    params: [['response_type', 'code'], ['client_id', 'c1']],
+    createdAt: NOW,
+    expiresAt: NOW + MINUTE,
+    ...overrides,
   }
 }
 
@@ -1026,6 +1045,43 @@ export function storeSuite(dialect: string, open: () => Promise<Store>): void {
       })
     })
 
+    describe('pushed authorization requests (RFC 9126)', () => {
+      it('a request is taken once, by the client that pushed it, before it expires; its parameters come back as pushed', async () => {
+        await seed()
+        await store.createClient(client('c2'))
+        const pushed = pushedRequest('par-1', { params: [['scope', 'openid profile'], ['redirect_uri', 'https://app.example/cb?x="a b"&y=é'], ['scope', 'twice']] })
+        await store.createPushedRequest(pushed)
+        expect(await store.takePushedRequest('par-1', 'c2', NOW)).toBeUndefined()
+        expect(await store.takePushedRequest('par-1', 'c1', NOW + MINUTE)).toBeUndefined()
+        expect(await store.takePushedRequest('par-1', 'c1', NOW + 1)).toEqual(pushed)
+        expect(await store.takePushedRequest('par-1', 'c1', NOW + 2)).toBeUndefined()
+      })
+
+      it('concurrent takes of one request: exactly one wins', async () => {
+        await seed()
+        await store.createPushedRequest(pushedRequest('par-race'))
+        const taken = await Promise.all(Array.from({ length: 10 }, () => store.takePushedRequest('par-race', 'c1', NOW)))
+        expect(taken.filter((request) => request !== undefined)).toHaveLength(1)
+      })
+
+      it('a removed client takes its pushed requests with it', async () => {
+        await seed()
+        await store.createPushedRequest(pushedRequest('par-gone'))
+        await store.deleteClient('c1')
+        await store.createClient(client('c1'))
+        expect(await store.takePushedRequest('par-gone', 'c1', NOW)).toBeUndefined()
+      })
+    })
+
+    describe('single-use jtis', () => {
+      it('useOnce is true the first time only, concurrent calls included', async () => {
+        expect(await store.useOnce('k1', NOW + MINUTE)).toBe(true)
+        expect(await store.useOnce('k1', NOW + MINUTE)).toBe(false)
+        const results = await Promise.all(Array.from({ length: 10 }, () => store.useOnce('k2', NOW + MINUTE)))
+        expect(results.filter(Boolean)).toHaveLength(1)
+      })
+    })
+
     describe('rate limits', () => {
       const hard = { max: 3, window: MINUTE, delays: [] }
       const progressive = { max: 2, window: 10 * MINUTE, delays: [10, 20] }
@@ -1103,6 +1159,10 @@ export function storeSuite(dialect: string, open: () => Promise<Store>): void {
         const once = { max: 1, window: MINUTE, delays: [] }
         await store.reserveAttempt('old', once, NOW)
         await store.reserveAttempt('live', once, purgeAt - 10)
+        await store.createPushedRequest(pushedRequest('par-old', { expiresAt: purgeAt }))
+        await store.createPushedRequest(pushedRequest('par-live', { expiresAt: purgeAt + 1 }))
+        await store.useOnce('jti-old', purgeAt)
+        await store.useOnce('jti-live', purgeAt + 1)
 
         expect(await store.purgeExpired(purgeAt)).toEqual({
           codes: 3,
@@ -1112,6 +1172,8 @@ export function storeSuite(dialect: string, open: () => Promise<Store>): void {
           interactions: 1,
           grants: 2,
           rateLimits: 1,
+          pushedRequests: 1,
+          usedJtis: 1,
         })
 
         expect(await store.getGrant('g1')).toBeDefined()
@@ -1130,6 +1192,8 @@ export function storeSuite(dialect: string, open: () => Promise<Store>): void {
         expect(await store.getLoginSession('s-live', purgeAt)).toBeDefined()
         expect(await store.getInteraction('i-live', purgeAt)).toBeDefined()
         expect((await store.reserveAttempt('live', once, purgeAt)).reserved).toBe(false)
+        expect(await store.takePushedRequest('par-live', 'c1', purgeAt)).toBeDefined()
+        expect(await store.useOnce('jti-live', purgeAt)).toBe(false)
 
         expect(await store.purgeExpired(purgeAt)).toEqual({
           codes: 0,
@@ -1139,6 +1203,8 @@ export function storeSuite(dialect: string, open: () => Promise<Store>): void {
           interactions: 0,
           grants: 0,
           rateLimits: 0,
+          pushedRequests: 0,
+          usedJtis: 0,
         })
       })
     })

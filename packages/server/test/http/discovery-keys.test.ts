@@ -104,7 +104,7 @@ describe('server metadata (RFC 8414, OIDC Discovery)', () => {
   })
 
   it('RFC 8414 §2: client authentication methods are the ones the server implements', () => {
-    expect(new Set(openid.token_endpoint_auth_methods_supported as string[])).toEqual(new Set(['client_secret_basic', 'client_secret_post', 'none']))
+    expect(new Set(openid.token_endpoint_auth_methods_supported as string[])).toEqual(new Set(['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none']))
     // introspection refuses public clients, so it must not advertise none
     expect(openid.introspection_endpoint_auth_methods_supported as string[]).not.toContain('none')
   })

@@ -283,10 +283,15 @@ describe('the login and consent pages', () => {
       expect(isConsentPage(html)).toBe(true)
       expect(html).toContain('Photo Printer')
       expect(html).toContain('Alice Example')
-      for (const [name, description] of Object.entries(server.config.scopes)) {
-        expect(html).toContain(description)
+      for (const name of ['openid', 'profile', 'email']) {
+        expect(html).toContain(server.config.scopes[name])
         expect(html).toContain(`<code>${name}</code>`)
       }
+      // OIDC Core §11: offline access is asked for in words too.
+      const offline = await server.addClient({ name: 'Photo Printer', redirectUris: ['https://printer.test/cb'], scope: 'openid offline_access' })
+      const away = await consentPage(server, browser, offline, { scope: 'openid offline_access', prompt: 'consent' })
+      expect(away.html).toContain(server.config.scopes.offline_access)
+      expect(away.html).toContain('<code>offline_access</code>')
       // A narrower request lists only what it asks for.
       const narrow = await consentPage(server, browser, client, { scope: 'openid', prompt: 'consent' })
       expect(narrow.html).toContain(server.config.scopes.openid)

@@ -108,6 +108,7 @@ describe('the authorization code grant', () => {
             createdAt: NOW + 10,
             expiresAt: NOW + 10 + CONFIG.lifetimes.refreshTokenIdle,
             rotatedAt: null,
+            dpopJkt: null,
           },
         ],
       ])

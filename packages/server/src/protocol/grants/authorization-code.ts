@@ -48,6 +48,7 @@ export async function issueAuthorizationCode(
     createdAt: now,
     expiresAt: now + codeLifetime,
     consumedAt: null,
+    dpopJkt: request.dpopJkt ?? null,
   }
   await store.createGrantWithCode(grant, record)
   events.emit({ type: 'code.issued', clientId: request.clientId, userId: user.userId, grantId: grant.id })
@@ -82,6 +83,8 @@ export const authorizationCodeGrant = {
       throw invalidGrant('redirect_uri does not match the authorization request')
     }
     verifyCodeVerifier(verifier, code.codeChallenge)
+    // RFC 9449 §10: the authorization request named the key (dpop_jkt); the exchange proves it.
+    if (code.dpopJkt !== null && ctx.dpop?.jkt !== code.dpopJkt) throw invalidGrant('the DPoP proof key is not the one the authorization request named')
     // Checked only once the request proves possession (OAuth 2.1 §7.5.2: a replay with invalid
     // parameters must not revoke anything, or anyone could revoke others' tokens).
     if (code.consumedAt !== null) {

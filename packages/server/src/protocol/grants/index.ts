@@ -1,4 +1,5 @@
 /** The token endpoint's grant registry, built in this one place (STYLE rule 2). */
+import { invalidDpopProof } from '../dpop.js'
 import { invalidRequest, unauthorizedClient, unsupportedGrantType } from '../errors.js'
 import type { Params } from '../params.js'
 import type { ClientRecord, GrantType } from '../store.js'
@@ -20,6 +21,8 @@ export async function handleTokenRequest(client: ClientRecord, params: Params, c
   const handler = GRANTS.get(grantType)
   if (handler === undefined) throw unsupportedGrantType('the grant type is not supported')
   if (!client.grantTypes.includes(handler.grantType)) throw unauthorizedClient('the client is not allowed this grant type')
+  // RFC 9449 §5.2 dpop_bound_access_tokens: such a client's token requests must carry a proof.
+  if (client.dpopBoundAccessTokens && ctx.dpop === undefined) throw invalidDpopProof('a DPoP proof is required for this client')
   return handler.handle(client, params, ctx)
 }
 

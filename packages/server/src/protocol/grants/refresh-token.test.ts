@@ -53,6 +53,7 @@ describe('the refresh token grant', () => {
         createdAt: NOW + 100,
         expiresAt: NOW + 100 + CONFIG.lifetimes.refreshTokenIdle,
         rotatedAt: null,
+        dpopJkt: null,
       })
       const claims = decodeJwt(response.access_token)
       expect(seeded.store.accessTokens.get(String(claims.jti))).toMatchObject({ grantId, scopes: ['openid', 'profile'], createdAt: NOW + 100 })

@@ -36,6 +36,8 @@ export const refreshTokenGrant = {
     }
     if (token.expiresAt <= now) throw invalidGrant('the refresh token has expired')
     if (grant.revokedAt !== null || found.user.disabledAt !== null) throw invalidGrant('the refresh token was revoked')
+    // RFC 9449 §5: a public client's refresh token works only with a proof of the key it is bound to.
+    if (token.dpopJkt !== null && ctx.dpop?.jkt !== token.dpopJkt) throw invalidGrant('the refresh token is bound to another DPoP key')
 
     // RFC 6749 §6: a refresh may narrow the scope, never widen it; the new refresh token keeps the original.
     const scopes = requestedScope === undefined ? token.scopes : parseScope(requestedScope)

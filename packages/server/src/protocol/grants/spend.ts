@@ -4,6 +4,7 @@
  * lost to another request as the second use it is, and answer (RFC 6749 §5.1). Written once, so the
  * single-use rule cannot drift between the two grants.
  */
+import { isPublicClient } from '../clients.js'
 import { invalidGrant } from '../errors.js'
 import { NO_EVENTS, type SecurityEvent } from '../events.js'
 import { formatScope } from '../scopes.js'
@@ -76,13 +77,16 @@ export async function spendAndIssue(
   nonce: string | null,
   ctx: TokenContext,
 ): Promise<TokenResponse> {
-  const { store, minter, now, events = NO_EVENTS } = ctx
+  const { store, minter, now, events = NO_EVENTS, dpop } = ctx
   // Both signatures are asked for at once (the signing thread takes them in one message).
   const [access, idToken] = await Promise.all([
-    minter.accessToken(grant, scopes, now),
+    minter.accessToken(grant, scopes, now, dpop?.jkt),
     scopes.includes('openid') ? minter.idToken(client, user, grant, nonce, now) : undefined,
   ])
-  const refresh = refreshScopes === null ? null : minter.refreshToken(grant, refreshScopes, now)
+  // RFC 9449 §5: a public client's refresh token is bound to its DPoP key; a confidential client's
+  // is bound to the client by its authentication already.
+  const refreshJkt = isPublicClient(client) ? (dpop?.jkt ?? null) : null
+  const refresh = refreshScopes === null ? null : minter.refreshToken(grant, refreshScopes, now, refreshJkt)
 
   // The single-use rule and the token records in one transaction (STYLE rule 8).
   if (!(await credential.spend(store, hash, now, { accessToken: access.record, refreshToken: refresh?.record ?? null }))) {
@@ -93,7 +97,7 @@ export async function spendAndIssue(
   events.emit({ type: credential.events.spent, clientId: client.clientId, userId: grant.userId, grantId: grant.id })
   return {
     access_token: access.token,
-    token_type: 'Bearer',
+    token_type: dpop === undefined ? 'Bearer' : 'DPoP',
     expires_in: access.expiresIn,
     scope: formatScope(scopes),
     ...(refresh === null ? {} : { refresh_token: refresh.token }),

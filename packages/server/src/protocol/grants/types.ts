@@ -1,3 +1,4 @@
+import type { DpopProof } from '../dpop.js'
 import type { EventSink } from '../events.js'
 import type { TokenMinter, TokenSettings } from '../issue-tokens.js'
 import type { Params } from '../params.js'
@@ -12,12 +13,15 @@ export interface TokenContext {
   now: number
   /** Where redemptions, rotations and replays are reported; none when absent. */
   events?: EventSink
+  /** RFC 9449: the request's DPoP proof, already verified; the tokens are bound to its key. */
+  dpop?: DpopProof
 }
 
 /** RFC 6749 §5.1 successful response. */
 export interface TokenResponse {
   access_token: string
-  token_type: 'Bearer'
+  /** RFC 9449 §5: `DPoP` when the access token is bound to the proof's key. */
+  token_type: 'Bearer' | 'DPoP'
   expires_in: number
   scope: string
   refresh_token?: string

@@ -7,12 +7,14 @@ import type { Migration, MigrationProvider } from 'kysely'
 import * as init from './0001_init.js'
 import * as sessionsAndAttempts from './0002_sessions_and_attempts.js'
 import * as admin from './0003_admin.js'
+import * as standards from './0004_standards.js'
 import * as logout from './0005_logout.js'
 
 const migrations: Record<string, Migration> = {
   '0001_init': init,
   '0002_sessions_and_attempts': sessionsAndAttempts,
   '0003_admin': admin,
+  '0004_standards': standards,
   '0005_logout': logout,
 }
 
