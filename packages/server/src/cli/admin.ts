@@ -26,7 +26,7 @@ import {
 } from '../admin/users.js'
 import { eventFields } from '../http/audit.js'
 import type { EventSink } from '../protocol/events.js'
-import type { IdTokenAlg } from '../protocol/store.js'
+import type { IdTokenAlg, TokenEndpointAuthMethod } from '../protocol/store.js'
 import { migrateToLatest } from '../storage/migrate.js'
 import { openDatabase } from '../storage/open.js'
 import { CommandError } from './args.js'
@@ -86,6 +86,13 @@ export interface ClientAddOptions {
   postLogoutRedirectUris?: string[]
   /** OpenID Back-Channel Logout: where logout tokens are POSTed. */
   backchannelLogoutUri?: string
+  /** RFC 7591 `token_endpoint_auth_method`; default by `isPublic`. */
+  authMethod?: TokenEndpointAuthMethod
+  /** `private_key_jwt`: a JWK Set, or its URL. */
+  jwks?: unknown
+  jwksUri?: string
+  requirePar?: boolean
+  requireDpop?: boolean
   json: boolean
 }
 
@@ -95,11 +102,15 @@ export async function clientAdd(config: ServerConfig, options: ClientAddOptions,
       client_name: options.name,
       redirect_uris: options.redirectUris,
       scope: options.scope,
-      token_endpoint_auth_method: options.isPublic ? 'none' : 'client_secret_basic',
+      token_endpoint_auth_method: options.authMethod ?? (options.isPublic ? 'none' : 'client_secret_basic'),
       id_token_signed_response_alg: options.idTokenAlg,
       first_party: options.firstParty,
       ...(options.postLogoutRedirectUris === undefined ? {} : { post_logout_redirect_uris: options.postLogoutRedirectUris }),
       ...(options.backchannelLogoutUri === undefined ? {} : { backchannel_logout_uri: options.backchannelLogoutUri }),
+      ...(options.jwks === undefined ? {} : { jwks: options.jwks }),
+      ...(options.jwksUri === undefined ? {} : { jwks_uri: options.jwksUri }),
+      require_pushed_authorization_requests: options.requirePar === true,
+      dpop_bound_access_tokens: options.requireDpop === true,
     }),
   )
   const { client_id: clientId, client_secret: secret } = created
@@ -121,6 +132,9 @@ function printClient(io: Io, c: ClientJson): void {
   io.out(`  scopes: ${c.scope}`)
   if (c.post_logout_redirect_uris.length > 0) io.out(`  post-logout redirect URIs: ${c.post_logout_redirect_uris.join(' ')}`)
   if (c.backchannel_logout_uri !== undefined) io.out(`  back-channel logout URI: ${c.backchannel_logout_uri}`)
+  if (c.token_endpoint_auth_method === 'private_key_jwt') io.out(`  authenticates with private_key_jwt, keys ${c.jwks_uri ?? 'registered inline'}`)
+  const requires = [c.require_pushed_authorization_requests ? 'pushed authorization requests' : '', c.dpop_bound_access_tokens ? 'DPoP-bound tokens' : ''].filter(Boolean)
+  if (requires.length > 0) io.out(`  requires ${requires.join(' and ')}`)
 }
 
 export async function clientList(config: ServerConfig, json: boolean, io: Io): Promise<void> {

@@ -5,7 +5,8 @@
  */
 import { readFileSync } from 'node:fs'
 import { loadConfig, type ConfigFlags } from '../config/load.js'
-import type { IdTokenAlg } from '../protocol/store.js'
+import { TOKEN_ENDPOINT_AUTH_METHODS } from '../protocol/clients.js'
+import type { IdTokenAlg, TokenEndpointAuthMethod } from '../protocol/store.js'
 import { DEFAULT_ID_TOKEN_ALG, ID_TOKEN_ALGS } from '../tokens/algorithms.js'
 import {
   adminTokenCreate,
@@ -32,6 +33,21 @@ import { parseArgs, type ParseArgsConfig } from 'node:util'
 import type { ClientUpdate } from '../admin/clients.js'
 import type { UserUpdate } from '../admin/users.js'
 import { CommandError, configFlags, UsageError } from './args.js'
+
+/** `--jwks FILE`: the file's JSON (the admin service checks it is a JWK Set of public keys). */
+function readJwksFile(path: string): unknown {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (error) {
+    throw new CommandError(`--jwks: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`)
+  }
+  try {
+    return JSON.parse(text) as unknown
+  } catch {
+    throw new CommandError(`--jwks: ${path} is not JSON`)
+  }
+}
 
 /** `a, b or c` */
 const oneOf = (names: readonly string[]): string => `${names.slice(0, -1).join(', ')} or ${names.at(-1)}`
@@ -127,8 +143,15 @@ ${DB_HELP}`,
   --redirect-uri URI      a redirect URI, compared by exact string (repeatable)
   --scope "a b"           scopes the client may request (default "openid profile email")
   --asyncapi FILE         allow exactly the scopes of the document's oauth2 scheme, plus openid
-  --scheme NAME           the scheme to use when the document has several
+  --scheme NAME           the scheme to use when the document's schemes name different servers
   --public                a public client (no secret; PKCE; native apps may vary loopback ports)
+  --auth-method METHOD    how it authenticates at /token: client_secret_basic (default; a secret
+                          client may also use client_secret_post), client_secret_post,
+                          private_key_jwt (with --jwks or --jwks-uri; no secret) or none (--public)
+  --jwks FILE             private_key_jwt: a JSON file with the client's public keys (a JWK Set)
+  --jwks-uri URL          private_key_jwt: where its JWK Set is fetched (https, or http on loopback)
+  --require-par           the client must push its authorization requests (RFC 9126)
+  --require-dpop          the client's access tokens must be DPoP-bound (RFC 9449)
   --id-token-alg ALG      ${oneOf(ID_TOKEN_ALGS.map((alg) => (alg === DEFAULT_ID_TOKEN_ALG ? `${alg} (default)` : alg)))}
   --first-party           consent may be skipped (config consent.skipForFirstParty)
   --post-logout-redirect-uri URI
@@ -386,6 +409,11 @@ async function run(argv: string[], io: Io): Promise<void> {
         'first-party': { type: 'boolean' },
         'post-logout-redirect-uri': { type: 'string', multiple: true },
         'backchannel-logout-uri': { type: 'string' },
+        'auth-method': { type: 'string' },
+        jwks: { type: 'string' },
+        'jwks-uri': { type: 'string' },
+        'require-par': { type: 'boolean' },
+        'require-dpop': { type: 'boolean' },
         json: { type: 'boolean' },
         ...ASYNCAPI_OPTIONS,
       })
@@ -395,6 +423,9 @@ async function run(argv: string[], io: Io): Promise<void> {
       if (values['redirect-uri'] === undefined) throw new UsageError('--redirect-uri is required')
       const alg = values['id-token-alg']
       if (alg !== undefined && !(ID_TOKEN_ALGS as readonly string[]).includes(alg)) throw new UsageError(`--id-token-alg: ${oneOf(ID_TOKEN_ALGS)}`)
+      const authMethod = values['auth-method'] ?? (values.public === true ? 'none' : 'client_secret_basic')
+      if (!(TOKEN_ENDPOINT_AUTH_METHODS as readonly string[]).includes(authMethod)) throw new UsageError(`--auth-method: ${oneOf(TOKEN_ENDPOINT_AUTH_METHODS)}`)
+      if (values.public === true && authMethod !== 'none') throw new UsageError('--public is --auth-method none')
       const serverConfig = config(flagsWithAsyncApi(values))
       return clientAdd(
         serverConfig,
@@ -408,6 +439,11 @@ async function run(argv: string[], io: Io): Promise<void> {
           firstParty: values['first-party'] === true,
           postLogoutRedirectUris: values['post-logout-redirect-uri'],
           backchannelLogoutUri: values['backchannel-logout-uri'],
+          authMethod: authMethod as TokenEndpointAuthMethod,
+          ...(values.jwks === undefined ? {} : { jwks: readJwksFile(values.jwks) }),
+          ...(values['jwks-uri'] === undefined ? {} : { jwksUri: values['jwks-uri'] }),
+          requirePar: values['require-par'] === true,
+          requireDpop: values['require-dpop'] === true,
           json: values.json === true,
         },
         io,
