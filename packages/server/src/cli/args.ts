@@ -19,6 +19,7 @@ export function configFlags(values: {
   host?: string | boolean
   'trust-proxy'?: string | boolean
   'metrics-port'?: string | boolean
+  'admin-port'?: string | boolean
 }): ConfigFlags {
   const flags: ConfigFlags = {}
   if (typeof values.db === 'string') flags.db = values.db
@@ -29,6 +30,7 @@ export function configFlags(values: {
   if (typeof values.host === 'string') flags.host = values.host
   if (typeof values.port === 'string') flags.port = portNumber(values.port, '--port', 0)
   if (typeof values['metrics-port'] === 'string') flags.metricsPort = portNumber(values['metrics-port'], '--metrics-port', 1)
+  if (typeof values['admin-port'] === 'string') flags.adminPort = portNumber(values['admin-port'], '--admin-port', 1)
   return flags
 }
 

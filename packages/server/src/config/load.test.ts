@@ -504,3 +504,35 @@ describe('loadConfig: metricsPort and metricsHost (the Prometheus listener)', ()
     expect(failure({ config: file({ metricsHost: 'not a host' }) })).toMatch(/^metricsHost: not an IP address or host name/)
   })
 })
+
+describe('loadConfig: adminPort and adminHost (the admin API\'s listener)', () => {
+  it('no admin API by default; its host defaults to loopback; wrong admin tokens: 20 a minute per address', () => {
+    const config = load()
+    expect(config.adminPort).toBeUndefined()
+    expect(config.adminHost).toBe('127.0.0.1')
+    expect(config.rateLimit.adminAuth).toEqual({ max: 20, window: 60 })
+  })
+
+  it('from the flag, the variable or the file', () => {
+    expect(load({ adminPort: 9200 }).adminPort).toBe(9200)
+    expect(load({}, { AUTHCODE_ADMIN_PORT: '9201', AUTHCODE_ADMIN_HOST: '::1' })).toMatchObject({ adminPort: 9201, adminHost: '::1' })
+    expect(load({ config: file({ adminPort: 9202, adminHost: '10.0.0.5', rateLimit: { adminAuth: { max: 3 } } }) })).toMatchObject({
+      adminPort: 9202,
+      adminHost: '10.0.0.5',
+      rateLimit: { adminAuth: { max: 3, window: 60 } },
+    })
+  })
+
+  it('never the public port, nor the metrics port', () => {
+    expect(failure({ adminPort: 4000 })).toMatch(/^--admin-port: must differ from the port \(4000\)/)
+    expect(failure({ port: 4100 }, { AUTHCODE_ADMIN_PORT: '4100' })).toMatch(/^AUTHCODE_ADMIN_PORT: must differ from the port/)
+    expect(failure({ config: file({ port: 4200, adminPort: 4200 }) })).toMatch(/^adminPort: must differ from the port/)
+    expect(failure({ metricsPort: 9300, adminPort: 9300 })).toMatch(/^--admin-port: must differ from the metrics port \(9300\)/)
+  })
+
+  it('a bad value names the setting', () => {
+    expect(failure({ config: file({ adminPort: 70000 }) })).toMatch(/adminPort: must be <= 65535/)
+    expect(failure({}, { AUTHCODE_ADMIN_HOST: 'not a host' })).toMatch(/^AUTHCODE_ADMIN_HOST: not an IP address or host name/)
+    expect(failure({}, { AUTHCODE_RATE_LIMIT_ADMIN_AUTH_MAX: '0' })).toMatch(/^AUTHCODE_RATE_LIMIT_ADMIN_AUTH_MAX: /)
+  })
+})

@@ -35,6 +35,10 @@ export interface ServerConfig {
   metricsPort: number | undefined
   /** The address the metrics listener binds (default `127.0.0.1`: loopback only). */
   metricsHost: string
+  /** The port of the admin API's listener; undefined: no admin API. Never equal to `port` or `metricsPort`. */
+  adminPort: number | undefined
+  /** The address the admin API's listener binds (default `127.0.0.1`: loopback only). */
+  adminHost: string
   /** `sqlite:PATH` (default `sqlite:./data/authcode.db`) or a path to a SQLite file. */
   db: string
   /** PostgreSQL: connections per instance (default 10). */
@@ -72,9 +76,10 @@ export interface ServerConfig {
   /**
    * Throttles (SECURITY.md 26, 27, 31). `loginPerAccount`: failures per account before each next
    * attempt waits (progressive delays, never a lock). `loginPerIp`, `clientAuth` (failures per
-   * caller address and client) and `interactionsPerIp` (sign-in requests started): hard limits.
+   * caller address and client), `interactionsPerIp` (sign-in requests started) and `adminAuth`
+   * (admin API requests with a wrong admin token, per caller address): hard limits.
    */
-  rateLimit: { loginPerAccount: RateLimit; loginPerIp: RateLimit; clientAuth: RateLimit; interactionsPerIp: RateLimit }
+  rateLimit: { loginPerAccount: RateLimit; loginPerIp: RateLimit; clientAuth: RateLimit; interactionsPerIp: RateLimit; adminAuth: RateLimit }
   /** Seconds between purges of expired rows. */
   purgeInterval: number
   /** RFC 9126: `required` makes every client push its authorization requests; a `request_uri` lives `lifetime` seconds. */
@@ -150,6 +155,8 @@ export interface ConfigFlags {
   host?: string
   /** `--metrics-port`: the port of the metrics listener. */
   metricsPort?: number
+  /** `--admin-port`: the port of the admin API's listener. */
+  adminPort?: number
   issuer?: string
   db?: string
   config?: string
@@ -298,8 +305,15 @@ export function loadConfig(flags: ConfigFlags, env: Readonly<Record<string, stri
     const source = flags.metricsPort !== undefined ? '--metrics-port' : vars.metricsPort !== undefined ? 'AUTHCODE_METRICS_PORT' : 'metricsPort'
     throw new ConfigError(`${source}: must differ from the port (${port}): metrics are never served on the public port`)
   }
+  const adminPort = flags.adminPort ?? vars.adminPort ?? file.adminPort
+  if (adminPort !== undefined && (adminPort === port || adminPort === metricsPort)) {
+    const source = flags.adminPort !== undefined ? '--admin-port' : vars.adminPort !== undefined ? 'AUTHCODE_ADMIN_PORT' : 'adminPort'
+    const other = adminPort === port ? `the port (${port})` : `the metrics port (${metricsPort})`
+    throw new ConfigError(`${source}: must differ from ${other}: the admin API has a listener of its own`)
+  }
   const host = firstAddress([flags.host, '--host'], [vars.host, 'AUTHCODE_HOST'], [file.host, 'host']) ?? 'localhost'
   const metricsHost = firstAddress([vars.metricsHost, 'AUTHCODE_METRICS_HOST'], [file.metricsHost, 'metricsHost']) ?? '127.0.0.1'
+  const adminHost = firstAddress([vars.adminHost, 'AUTHCODE_ADMIN_HOST'], [file.adminHost, 'adminHost']) ?? '127.0.0.1'
   const allowInsecure = vars.dangerouslyAllowInsecureIssuer ?? file.dangerouslyAllowInsecureIssuer ?? false
   const givenIssuer = flags.issuer ?? vars.issuer ?? file.issuer
   // Port 0 is chosen when listening, after the issuer is fixed: http://localhost:0 would be wrong.
@@ -354,6 +368,8 @@ export function loadConfig(flags: ConfigFlags, env: Readonly<Record<string, stri
     host,
     metricsPort,
     metricsHost,
+    adminPort,
+    adminHost,
     db: resolveDb(flags.db ?? vars.db ?? file.db ?? DEFAULT_DB, cwd),
     dbPoolSize: vars.dbPoolSize ?? file.dbPoolSize ?? 10,
     dataDir: resolve(cwd, vars.dataDir ?? file.dataDir ?? './data'),
@@ -377,6 +393,7 @@ export function loadConfig(flags: ConfigFlags, env: Readonly<Record<string, stri
       loginPerIp: { max: 50, window: 900, ...file.rateLimit?.loginPerIp, ...vars.rateLimit?.loginPerIp },
       clientAuth: { max: 20, window: 60, ...file.rateLimit?.clientAuth, ...vars.rateLimit?.clientAuth },
       interactionsPerIp: { max: 100, window: 900, ...file.rateLimit?.interactionsPerIp, ...vars.rateLimit?.interactionsPerIp },
+      adminAuth: { max: 20, window: 60, ...file.rateLimit?.adminAuth, ...vars.rateLimit?.adminAuth },
     },
     purgeInterval: vars.purgeInterval ?? file.purgeInterval ?? 600,
     par: { required: false, lifetime: 60, ...file.par, ...vars.par },

@@ -23,6 +23,9 @@ export const configFileSchema = {
     // The Prometheus listener: absent, none. Never the public port (refused in config/load.ts).
     metricsPort: { type: 'integer', minimum: 1, maximum: 65535 },
     metricsHost: { type: 'string', minLength: 1 },
+    // The admin API's listener: absent, none. Never the public or the metrics port (refused in config/load.ts).
+    adminPort: { type: 'integer', minimum: 1, maximum: 65535 },
+    adminHost: { type: 'string', minLength: 1 },
     db: { type: 'string', minLength: 1 },
     dbPoolSize: { type: 'integer', minimum: 1, maximum: 1000 },
     dataDir: { type: 'string', minLength: 1 },
@@ -81,7 +84,7 @@ export const configFileSchema = {
     rateLimit: {
       type: 'object',
       additionalProperties: false,
-      properties: { loginPerAccount: limit, loginPerIp: limit, clientAuth: limit, interactionsPerIp: limit },
+      properties: { loginPerAccount: limit, loginPerIp: limit, clientAuth: limit, interactionsPerIp: limit, adminAuth: limit },
     },
     purgeInterval: seconds(10, 86_400),
     // RFC 9126: PAR for every client, and how long a request_uri lives.

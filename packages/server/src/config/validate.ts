@@ -18,6 +18,8 @@ export interface FileConfig {
   host?: string
   metricsPort?: number
   metricsHost?: string
+  adminPort?: number
+  adminHost?: string
   db?: string
   dbPoolSize?: number
   dataDir?: string
@@ -40,7 +42,7 @@ export interface FileConfig {
   scopes?: Record<string, string>
   asyncapi?: { document?: string; scheme?: string }
   consent?: { skipForFirstParty?: boolean }
-  rateLimit?: { loginPerAccount?: RateLimitSetting; loginPerIp?: RateLimitSetting; clientAuth?: RateLimitSetting; interactionsPerIp?: RateLimitSetting }
+  rateLimit?: { loginPerAccount?: RateLimitSetting; loginPerIp?: RateLimitSetting; clientAuth?: RateLimitSetting; interactionsPerIp?: RateLimitSetting; adminAuth?: RateLimitSetting }
   purgeInterval?: number
   par?: { required?: boolean; lifetime?: number }
   dpop?: { requireNonce?: boolean }
