@@ -4,6 +4,8 @@
  */
 export { buildApp } from './http/app.js'
 export type { AppDeps } from './http/services.js'
+export { buildAdminApp } from './http/admin-app.js'
+export type { AdminAppDeps } from './http/admin-app.js'
 export { loadConfig, checkIssuer, ConfigError, DEFAULT_SCOPES } from './config/load.js'
 export type { ServerConfig, ConfigFlags, PagesConfig, RateLimit, TrustedProxies } from './config/load.js'
 export { openStore, parseDatabaseUrl } from './storage/open.js'

@@ -163,7 +163,7 @@ describe.concurrent('authcode --help', () => {
     const userHelp = (await cli(cwd, ['user', 'add', '--help'])).stdout
     for (const option of ['--username', '--password-stdin', '--name', '--email']) expect(userHelp).toContain(option)
     const serveHelp = (await cli(cwd, ['serve', '--help'])).stdout
-    for (const option of ['--port', '--host', '--issuer', '--demo', '--trust-proxy', 'AUTHCODE_TRUST_PROXY', '--metrics-port', 'AUTHCODE_HOST', 'AUTHCODE_METRICS_PORT']) {
+    for (const option of ['--port', '--host', '--issuer', '--demo', '--trust-proxy', 'AUTHCODE_TRUST_PROXY', '--metrics-port', 'AUTHCODE_HOST', 'AUTHCODE_METRICS_PORT', '--admin-port', 'AUTHCODE_ADMIN_PORT']) {
       expect(serveHelp).toContain(option)
     }
   }, 60_000) // several CLI runs, each a process start
@@ -242,6 +242,8 @@ describe.concurrent('wrong calls: exit 2, one line, no stack trace', () => {
     [['serve', '--metrics-port', 'abc'], /--metrics-port: not a port number/],
     [['serve', '--metrics-port', '0'], /--metrics-port: not a port number/],
     [['serve', '--metrics-port', '65536'], /--metrics-port/],
+    [['serve', '--admin-port', 'abc'], /--admin-port: not a port number/],
+    [['serve', '--admin-port', '0'], /--admin-port: not a port number/],
   ])('authcode %j', async (args, message) => {
     const cwd = workdir()
     expectCleanFailure(await cli(cwd, args), 2, message)
@@ -871,6 +873,8 @@ describe.concurrent('serve --host, AUTHCODE_HOST and the AUTHCODE_* variables ar
     [[], { AUTHCODE_RATE_LIMIT_LOGIN_PER_IP_MAX: '0' }, /^authcode: AUTHCODE_RATE_LIMIT_LOGIN_PER_IP_MAX: must be >= 1$/],
     [['--metrics-port', '4999'], {}, /^authcode: --metrics-port: must differ from the port \(4999\)/],
     [[], { AUTHCODE_METRICS_PORT: '4999' }, /^authcode: AUTHCODE_METRICS_PORT: must differ from the port/],
+    [['--admin-port', '4999'], {}, /^authcode: --admin-port: must differ from the port \(4999\)/],
+    [['--metrics-port', '5001', '--admin-port', '5001'], {}, /^authcode: --admin-port: must differ from the metrics port \(5001\)/],
   ])('serve %j with %j: exit 1, one line naming the setting, nothing created', async (args, env, message) => {
     const cwd = workdir()
     const result = await cli(cwd, ['serve', '--port', '4999', '--issuer', 'http://localhost:4999', ...args], { env })

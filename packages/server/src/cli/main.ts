@@ -129,6 +129,9 @@ directory). Flags win over variables, variables over the file.`,
                     0.0.0.0 for every IPv4 interface); env AUTHCODE_HOST
   --metrics-port N  serve Prometheus metrics at /metrics on this port, on 127.0.0.1 unless
                     metricsHost says otherwise (default: no metrics); env AUTHCODE_METRICS_PORT
+  --admin-port N    serve the admin API (/admin/…, admin tokens from authcode admin-token
+                    create) on this port, on 127.0.0.1 unless adminHost says otherwise
+                    (default: no admin API); env AUTHCODE_ADMIN_PORT
   --issuer URL      issuer identifier (default http://localhost:PORT); env AUTHCODE_ISSUER
   --demo            create a demo user and a demo client when absent, and print the demo login
   --trust-proxy P   the proxies in front, whose X-Forwarded-For entries are believed: their number
@@ -392,6 +395,7 @@ async function run(argv: string[], io: Io): Promise<void> {
         demo: { type: 'boolean' },
         'trust-proxy': { type: 'string' },
         'metrics-port': { type: 'string' },
+        'admin-port': { type: 'string' },
         ...ASYNCAPI_OPTIONS,
       })
       if (usage(values)) return

@@ -4,9 +4,10 @@
  * on SIGTERM/SIGINT (stop accepting, finish in-flight requests, close the store).
  */
 import type { AddressInfo } from 'node:net'
-import type { FastifyBaseLogger } from 'fastify'
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import type { DestinationStream } from 'pino'
 import type { ServerConfig, TrustedProxies } from '../config/load.js'
+import { buildAdminApp } from '../http/admin-app.js'
 import { buildApp } from '../http/app.js'
 import { Metrics, listenMetrics, type MetricsListener } from '../http/metrics.js'
 import { startTracing, type TracingEnv } from '../telemetry/tracing.js'
@@ -107,6 +108,20 @@ export async function serve(
     metricsListener = await listenMetrics(metrics, { port: config.metricsPort, host: config.metricsHost })
     app.log.info({ metrics: metricsListener.url }, `metrics on ${metricsListener.url}`)
   }
+  // The admin API on a listener of its own, never the public port; none unless asked for. Its
+  // audit events are logged and counted with the public app's.
+  let adminApp: FastifyInstance | undefined
+  if (config.adminPort !== undefined) {
+    adminApp = await buildAdminApp(config, { store, keys, now: nowSeconds, metrics, ...(logStream === undefined ? {} : { logStream }) })
+    adminApp.addHook('onSend', async (_request, reply, payload) => {
+      if (closing) reply.header('connection', 'close')
+      return payload
+    })
+    await adminApp.listen({ port: config.adminPort, host: config.adminHost })
+    const { address, family, port: adminPort } = adminApp.server.address() as AddressInfo
+    const adminUrl = `http://${family === 'IPv6' ? `[${address}]` : address}:${adminPort}/admin`
+    app.log.info({ admin: adminUrl }, `admin API on ${adminUrl} (OpenAPI document at ${adminUrl}/openapi.json)`)
+  }
 
   const purge = setInterval(() => {
     const now = nowSeconds()
@@ -121,7 +136,7 @@ export async function serve(
     closing = true
     app.log.info({ signal }, 'shutting down')
     clearInterval(purge)
-    Promise.all([app.close(), metricsListener?.close()])
+    Promise.all([app.close(), metricsListener?.close(), adminApp?.close()])
       .then(() => Promise.all([store.close(), tracing?.shutdown()]))
       .then(() => process.exit(0))
       .catch((error: unknown) => {

@@ -26,7 +26,7 @@ const pathOf = (url: string): string => url.split('?', 1)[0] ?? ''
 /** `Strict-Transport-Security` of an https issuer (RFC 6797): a year, subdomains included. */
 export const HSTS = 'max-age=31536000; includeSubDomains'
 
-function loggerOptions(config: ServerConfig, stream: AppDeps['logStream']): FastifyServerOptions['logger'] {
+export function loggerOptions(config: ServerConfig, stream: AppDeps['logStream']): FastifyServerOptions['logger'] {
   return {
     level: config.logLevel,
     ...(stream === undefined ? {} : { stream }),
@@ -43,7 +43,7 @@ function loggerOptions(config: ServerConfig, stream: AppDeps['logStream']): Fast
  * right-most `X-Forwarded-For` entry no trusted proxy wrote. A hop count becomes a function of the
  * hop, because Fastify takes a bare number as "trust no proxy"; addresses go to proxy-addr as they are.
  */
-function trustProxyOption(proxies: TrustedProxies | undefined): FastifyServerOptions['trustProxy'] {
+export function trustProxyOption(proxies: TrustedProxies | undefined): FastifyServerOptions['trustProxy'] {
   if (proxies === undefined) return false
   if ('hops' in proxies) {
     const { hops } = proxies
@@ -59,7 +59,7 @@ function trustProxyOption(proxies: TrustedProxies | undefined): FastifyServerOpt
  */
 const SINGLE_VALUED_HEADERS = new Set(['authorization', 'content-type', 'host'])
 
-function refuseRepeatedHeaders(rawHeaders: readonly string[]): void {
+export function refuseRepeatedHeaders(rawHeaders: readonly string[]): void {
   const seen = new Set<string>()
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = (rawHeaders[i] ?? '').toLowerCase()
