@@ -2,7 +2,7 @@
  * The admin API's errors: RFC 9457 problem details (`application/problem+json`), one `type` per
  * kind of refusal, `field` naming the JSON member at fault. Whatever is thrown while answering
  * becomes one of them here, in one place: the admin service's `AdminError` keeps its code and field,
- * a schema failure names the member, a bad body is 400, 413 or 415; anything else is logged and
+ * a schema failure names the member, a bad or oversized body is 400, a wrong content type 415; anything else is logged and
  * answered as a bare `server_error` (or `unavailable` when the database is down), never with its
  * message or a stack trace.
  */
@@ -18,7 +18,8 @@ export const PROBLEM_TYPES = {
   not_found: { status: 404, title: 'Not found' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
   conflict: { status: 409, title: 'Conflict' },
-  too_large: { status: 413, title: 'Request body too large' },
+  // The issue (#20) names 400 for an oversized body: one status for every bad input.
+  too_large: { status: 400, title: 'Request body too large' },
   unsupported_media_type: { status: 415, title: 'Unsupported media type' },
   too_many_requests: { status: 429, title: 'Too many failed attempts' },
   server_error: { status: 500, title: 'Internal server error' },
