@@ -9,6 +9,7 @@
 import {
   DuplicateError,
   type AccessTokenRecord,
+  type AccountMirror,
   type AdminTokenRecord,
   type ClientChanges,
   type UserChanges,
@@ -214,6 +215,19 @@ export class MemoryStore implements Store {
     for (const user of users) this.users.set(user.id, copy(user))
   }
 
+  async mirrorAccount(mirror: AccountMirror, now: number): Promise<void> {
+    for (const other of this.users.values()) {
+      if (other.username === mirror.username && other.id !== mirror.id) this.users.set(other.id, { ...other, username: `~${other.id}` })
+    }
+    const user = this.users.get(mirror.id)
+    this.users.set(
+      mirror.id,
+      user === undefined
+        ? { ...mirror, name: null, email: null, emailVerified: false, createdAt: now, updatedAt: now, disabledAt: null }
+        : { ...user, username: mirror.username, passwordHash: mirror.passwordHash, disabledAt: null },
+    )
+  }
+
   // login sessions
 
   async createLoginSession(session: LoginSessionRecord): Promise<void> {
@@ -245,6 +259,19 @@ export class MemoryStore implements Store {
       if (grant.sid === sid && grant.revokedAt === null && client !== undefined) apps.set(client.clientId, { clientId: client.clientId, clientName: client.name })
     }
     return [...apps.values()].sort((a, b) => compare(a.clientName, b.clientName) || compare(a.clientId, b.clientId))
+  }
+
+  async listUserSessions(userId: string, now: number): Promise<LoginSessionRecord[]> {
+    return [...this.loginSessions.values()]
+      .filter((session) => session.userId === userId && session.expiresAt > now)
+      .sort((a, b) => b.authTime - a.authTime || compare(a.idHash, b.idHash))
+      .map(copy)
+  }
+
+  async signOutUser(userId: string, now: number, keepSessionHash?: string): Promise<SignOutResult> {
+    const ended = this.#deleteSessions((session) => session.userId === userId && session.idHash !== keepSessionHash)
+    const { queued, dropped } = this.#queueLogouts(ended, now)
+    return { sessions: ended.map(({ userId: owner, sid }) => (sid === undefined ? { userId: owner } : { userId: owner, sid })), logoutsQueued: queued, logoutsDropped: dropped }
   }
 
   /** Deletes the sessions that match; returns them. */

@@ -84,6 +84,17 @@ export interface UserRecord {
   disabledAt: number | null
 }
 
+/**
+ * The row of an account another provider keeps (`protocol/accounts.ts`): what the foreign keys and
+ * joins of the server's own records need, and nothing of the profile.
+ */
+export interface AccountMirror {
+  id: string
+  username: string
+  /** A hash no password matches: the provider checks passwords, never this row. */
+  passwordHash: string
+}
+
 /** What an update of a user's profile may change; an absent field stays as it is. */
 export interface UserChanges {
   name?: string | null
@@ -356,6 +367,13 @@ export interface UserStore {
   deleteUser(userId: string): Promise<boolean>
   /** Atomic: inserts every user or none. Throws `DuplicateError` when an id or username is taken. */
   importUsers(users: UserRecord[]): Promise<void>
+  /**
+   * Atomic: makes the row of an account another provider keeps, or brings it up to date: its
+   * username and password hash, and not disabled (the provider just let it sign in); a new row has
+   * no profile and `now` as `createdAt` and `updatedAt`. Another row holding the username (an
+   * account renamed or replaced since it last signed in) gives it up for `~` and its own id.
+   */
+  mirrorAccount(mirror: AccountMirror, now: number): Promise<void>
 }
 
 export interface LoginSessionStore {
@@ -376,6 +394,13 @@ export interface LoginSessionStore {
   signOutBrowser(browserHash: string | undefined, idHash: string | undefined, now: number): Promise<SignOutResult>
   /** The apps with a grant made in the session `sid` and not revoked, by name (ties by client id). */
   listSignedInApps(sid: string): Promise<SignedInApp[]>
+  /** The user's login sessions that have not expired at `now`, the latest sign-in first. */
+  listUserSessions(userId: string, now: number): Promise<LoginSessionRecord[]>
+  /**
+   * Atomic, "sign out everywhere": deletes every login session of the user but `keepSessionHash`,
+   * and queues the back-channel logouts of those it ends as `signOutBrowser` does.
+   */
+  signOutUser(userId: string, now: number, keepSessionHash?: string): Promise<SignOutResult>
 }
 
 /**

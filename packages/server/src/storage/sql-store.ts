@@ -9,6 +9,7 @@ import { PostgresAdapter, sql, type DeleteResult, type Expression, type Kysely, 
 import {
   DuplicateError,
   type AccessTokenRecord,
+  type AccountMirror,
   type AdminTokenRecord,
   type ClientChanges,
   type UserChanges,
@@ -271,6 +272,26 @@ export class SqlStore implements Store {
     )
   }
 
+  /**
+   * One transaction: the username is freed from any other row first, then one upsert on the id, so
+   * two first sign-ins of an account at once end in one row.
+   */
+  async mirrorAccount(mirror: AccountMirror, now: number): Promise<void> {
+    await this.#db.transaction().execute(async (trx) => {
+      await trx
+        .updateTable('users')
+        .set({ username: sql<string>`'~' || id` })
+        .where('username', '=', mirror.username)
+        .where('id', '!=', mirror.id)
+        .execute()
+      await trx
+        .insertInto('users')
+        .values(userRow({ ...mirror, name: null, email: null, emailVerified: false, createdAt: now, updatedAt: now, disabledAt: null }))
+        .onConflict((conflict) => conflict.column('id').doUpdateSet({ username: mirror.username, password_hash: mirror.passwordHash, disabled_at: null }))
+        .execute()
+    })
+  }
+
   // login sessions
 
   async createLoginSession(session: LoginSessionRecord): Promise<void> {
@@ -307,6 +328,28 @@ export class SqlStore implements Store {
       .orderBy('clients.client_id')
       .execute()
     return rows.map((row) => ({ clientId: row.client_id, clientName: row.name }))
+  }
+
+  async listUserSessions(userId: string, now: number): Promise<LoginSessionRecord[]> {
+    const rows = await this.#db
+      .selectFrom('login_sessions')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .where('expires_at', '>', now)
+      .orderBy('auth_time', 'desc')
+      .orderBy('id_hash')
+      .execute()
+    return rows.map(toLoginSession)
+  }
+
+  async signOutUser(userId: string, now: number, keepSessionHash?: string): Promise<SignOutResult> {
+    return this.#db.transaction().execute(async (trx) => {
+      let ended = trx.deleteFrom('login_sessions').where('user_id', '=', userId)
+      if (keepSessionHash !== undefined) ended = ended.where('id_hash', '!=', keepSessionHash)
+      const sessions = await ended.returning(['user_id', 'sid']).execute()
+      const { queued, dropped } = await queueLogouts(trx, sessions, now)
+      return { sessions: sessions.map(toEndedSession), logoutsQueued: queued, logoutsDropped: dropped }
+    })
   }
 
   // back-channel logouts (OpenID Back-Channel Logout §2.5)

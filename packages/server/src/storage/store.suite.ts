@@ -459,6 +459,26 @@ export function storeSuite(dialect: string, open: () => Promise<Store>): void {
         expect(await store.getUserByUsername('user1199')).toEqual(many[1199])
         await store.importUsers([])
       })
+
+      it('mirrorAccount makes the row of another provider\'s account once, then brings its username up to date and enables it', async () => {
+        await store.mirrorAccount({ id: 'ext-1', username: 'alice', passwordHash: '!mirror' }, NOW)
+        const mirror = { id: 'ext-1', username: 'alice', passwordHash: '!mirror', name: null, email: null, emailVerified: false, createdAt: NOW, updatedAt: NOW, disabledAt: null }
+        expect(await store.getUserById('ext-1')).toEqual(mirror)
+        // Two first sign-ins at once: one row.
+        await Promise.all([store.mirrorAccount({ id: 'ext-2', username: 'bob', passwordHash: '!mirror' }, NOW), store.mirrorAccount({ id: 'ext-2', username: 'bob', passwordHash: '!mirror' }, NOW)])
+        expect((await store.listUsers()).map((u) => u.id)).toEqual(['ext-1', 'ext-2'])
+
+        await store.createLoginSession({ idHash: 's1', userId: 'ext-1', authTime: NOW, createdAt: NOW, expiresAt: NOW + HOUR, browserHash: null })
+        await store.disableUser('ext-1', NOW + 1)
+        await store.mirrorAccount({ id: 'ext-1', username: 'alice2', passwordHash: '!mirror' }, NOW + 5)
+        expect(await store.getUserById('ext-1')).toEqual({ ...mirror, username: 'alice2' })
+        expect(await store.getUserByUsername('alice')).toBeUndefined()
+
+        // A username now another account's: the row that held it gives it up, and keeps what hangs off it.
+        await store.mirrorAccount({ id: 'ext-3', username: 'bob', passwordHash: '!mirror' }, NOW + 6)
+        expect((await store.getUserByUsername('bob'))?.id).toBe('ext-3')
+        expect(await store.getUserById('ext-2')).toMatchObject({ username: '~ext-2' })
+      })
     })
 
     describe('login sessions', () => {
@@ -498,6 +518,32 @@ export function storeSuite(dialect: string, open: () => Promise<Store>): void {
         expect(await store.getInteraction('i1', NOW)).toBeUndefined()
         expect(await store.getLoginSession('s2', NOW)).toBeDefined()
         expect(await store.getInteraction('i2', NOW)).toBeDefined()
+      })
+
+      it('listUserSessions lists the user\'s live sessions, the latest sign-in first, no other user\'s', async () => {
+        await store.createUser(user('u1', 'alice'))
+        await store.createUser(user('u2', 'bob'))
+        const older = { ...session('s1', 'b1'), authTime: NOW - 100, createdAt: NOW - 100 }
+        const newer = { ...session('s2', 'b2'), authTime: NOW - 10, createdAt: NOW - 10, sid: 'sid-2' }
+        const expired = { ...session('s3', 'b3'), expiresAt: NOW }
+        for (const s of [older, newer, expired, { ...session('s4', 'b4'), userId: 'u2' }]) await store.createLoginSession(s)
+        expect(await store.listUserSessions('u1', NOW)).toEqual([newer, older])
+        expect(await store.listUserSessions('u1', NOW + HOUR)).toEqual([])
+        expect(await store.listUserSessions('nobody', NOW)).toEqual([])
+      })
+
+      it('signOutUser ends every session of the user but the one kept, in every browser, and no other user\'s', async () => {
+        await store.createUser(user('u1', 'alice'))
+        await store.createUser(user('u2', 'bob'))
+        for (const s of [session('s1', 'b1'), session('s2', 'b2'), { ...session('s3', null), sid: 'sid-3' }, { ...session('s4', 'b1'), userId: 'u2' }]) {
+          await store.createLoginSession(s)
+        }
+        expect(await store.signOutUser('u1', NOW, 's2')).toEqual({ sessions: expect.arrayContaining([{ userId: 'u1' }, { userId: 'u1', sid: 'sid-3' }]), logoutsQueued: 0, logoutsDropped: 0 })
+        expect((await store.listUserSessions('u1', NOW)).map((s) => s.idHash)).toEqual(['s2'])
+        expect(await store.getLoginSession('s4', NOW)).toBeDefined()
+        expect((await store.signOutUser('u1', NOW)).sessions).toEqual([{ userId: 'u1' }])
+        expect(await store.listUserSessions('u1', NOW)).toEqual([])
+        expect(await store.signOutUser('u1', NOW)).toEqual({ sessions: [], logoutsQueued: 0, logoutsDropped: 0 })
       })
     })
 
@@ -573,6 +619,13 @@ export function storeSuite(dialect: string, open: () => Promise<Store>): void {
         expect((await store.claimLogoutDeliveries(NOW + 1, 60, 10)).map((d) => [d.sid, d.clientId]).toSorted()).toEqual([['sid-1', 'c1'], ['sid-1', 'c2']])
         expect(await store.disableUser('u1', NOW + 2)).toBe(true)
         expect((await store.claimLogoutDeliveries(NOW + 2, 60, 10)).map((d) => [d.sid, d.clientId])).toEqual([['sid-2', 'c1']])
+      })
+
+      it('signOutUser queues the deliveries of every session it ends', async () => {
+        await signedInEverywhere()
+        expect(await store.signOutUser('u1', NOW + 3, 's1')).toMatchObject({ sessions: [{ userId: 'u1', sid: 'sid-2' }], logoutsQueued: 1 })
+        expect(await store.signOutUser('u1', NOW + 4)).toMatchObject({ sessions: [{ userId: 'u1', sid: 'sid-1' }], logoutsQueued: 2 })
+        expect((await store.claimLogoutDeliveries(NOW + 4, 60, 10)).map((d) => [d.sid, d.clientId]).toSorted()).toEqual([['sid-1', 'c1'], ['sid-1', 'c2'], ['sid-2', 'c1']])
       })
 
       it('claimLogoutDeliveries: soonest due first, at most `limit`, each once until its lease ends', async () => {
