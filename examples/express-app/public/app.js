@@ -33,6 +33,9 @@ function messageItem(message) {
 /** The chat's list follows /chat/events (server-sent events) while the page is open. */
 function followChat(list) {
   const events = new EventSource(list.dataset.live)
+  events.addEventListener('open', () => {
+    list.dataset.state = 'live'
+  })
   events.addEventListener('message', (event) => {
     list.querySelector('li.empty')?.remove()
     list.append(messageItem(JSON.parse(event.data)))

@@ -200,6 +200,8 @@ export function createDemoApp(options: DemoAppOptions): { app: express.Express; 
         room,
         roomUrl: chat.roomUrl,
         messages: state.messages.map((m) => messageView(m, session.claims?.sub)),
+        // The live list picks up after the last message shown here (none lost in between).
+        since: state.messages.at(-1)?.seq ?? 0,
       }),
     )
   }
@@ -208,19 +210,26 @@ export function createDemoApp(options: DemoAppOptions): { app: express.Express; 
     await chatPage(req, res, req.query.sent === '1' ? { sent: true } : undefined)
   })
 
-  // Server-sent events: each message the session's subscription receives, as it arrives. Without a
-  // session, 204 (EventSource stops asking).
+  // Server-sent events: the session's messages after `since` (the `seq` of the last one the page
+  // shows; on a reconnection the browser's Last-Event-ID), then each new one as it arrives. Without a session,
+  // 204 (EventSource stops asking).
   app.get('/chat/events', async (req, res) => {
     const session = req.auth
     if (session === undefined) {
       res.status(204).end()
       return
     }
-    await chat.state(session.sessionId)
+    const last = Number(req.get('last-event-id') ?? req.query.since)
+    const since = Number.isSafeInteger(last) && last >= 0 ? last : Number.POSITIVE_INFINITY
+    const { messages } = await chat.state(session.sessionId)
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive' })
     res.write(': subscribed\n\n')
+    const send = (message: ChatMessage): void => {
+      res.write(`id: ${message.seq}\nevent: message\ndata: ${JSON.stringify(messageView(message, session.claims?.sub))}\n\n`)
+    }
+    for (const message of messages) if (message.seq > since) send(message)
     const stop = chat.listen(session.sessionId, (event) => {
-      if (event.type === 'message') res.write(`event: message\ndata: ${JSON.stringify(messageView(event.message, session.claims?.sub))}\n\n`)
+      if (event.type === 'message') send(event.message)
       else res.write(`event: closed\ndata: ${JSON.stringify({ reason: event.reason })}\n\n`)
     })
     req.on('close', stop)

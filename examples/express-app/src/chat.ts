@@ -17,6 +17,8 @@ const OPEN_TIMEOUT_MS = 5_000
 const ECHO_WAIT_MS = 1_000
 
 export interface ChatMessage {
+  /** Its place in the session's subscription: 1, 2, … (a page asks for what follows the last it shows). */
+  seq: number
   text: string
   sentAt: string
   /** The sender's token subject, as the broker set it. */
@@ -48,6 +50,8 @@ interface Subscription {
   status: ChatState['status']
   reason: string | undefined
   messages: ChatMessage[]
+  /** How many messages the subscription received (the last one's `seq`). */
+  received: number
   listeners: Set<(event: ChatEvent) => void>
 }
 
@@ -134,7 +138,7 @@ export class ChatHub {
   }
 
   async #subscribe(sessionId: string, messages: ChatMessage[]): Promise<Subscription> {
-    const subscription: Subscription = { socket: undefined, status: 'connecting', reason: undefined, messages, listeners: new Set() }
+    const subscription: Subscription = { socket: undefined, status: 'connecting', reason: undefined, messages, received: messages.at(-1)?.seq ?? 0, listeners: new Set() }
     this.#subscriptions.set(sessionId, subscription)
     const closed = (reason: string): void => {
       subscription.status = 'closed'
@@ -178,7 +182,9 @@ export class ChatHub {
         }
         const { text, sentAt, from, name } = (message ?? {}) as { text?: unknown; sentAt?: unknown; from?: unknown; name?: unknown }
         if (typeof text !== 'string') return
+        subscription.received += 1
         const entry: ChatMessage = {
+          seq: subscription.received,
           text,
           sentAt: typeof sentAt === 'string' && !Number.isNaN(Date.parse(sentAt)) ? sentAt : new Date().toISOString(),
           from: typeof from === 'string' ? from : undefined,

@@ -56,7 +56,7 @@ const TEMPLATES: Record<string, string> = {
 <% } else { %><p class="error" id="chat-status">The broker <%= it.status === 'closed' ? 'closed the subscription' : 'has not answered yet' %><% if (it.reason !== undefined) { %>: <strong id="chat-reason"><%= it.reason %></strong><% } %></p>
 <form method="post" action="/chat/reconnect"><button class="secondary">Reconnect</button></form>
 <% } %>
-<ul id="messages" class="messages" aria-live="polite"<% if (it.status === 'open') { %> data-live="/chat/events"<% } %>><% if (it.messages.length === 0) { %><li class="empty note">No messages since you opened the chat.</li><% } %><% it.messages.forEach(function (m) { %><%~ include('@message', m) %><% }) %></ul>
+<ul id="messages" class="messages" aria-live="polite"<% if (it.status === 'open') { %> data-live="/chat/events?since=<%= it.since %>"<% } %>><% if (it.messages.length === 0) { %><li class="empty note">No messages since you opened the chat.</li><% } %><% it.messages.forEach(function (m) { %><%~ include('@message', m) %><% }) %></ul>
 <form method="post" action="/chat" class="chat-form"><label for="message">Message</label><input id="message" name="message" maxlength="2000" required autocomplete="off"><button>Send</button></form>
 <form method="get" action="/dashboard"><button class="secondary">Back to the dashboard</button></form>`,
   handshake: `<% layout('@layout') %>

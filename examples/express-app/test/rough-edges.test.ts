@@ -176,6 +176,13 @@ describeInChromium('the demo app’s rough edges, in Chromium', () => {
     const bobPage = await bobContext.newPage()
     await logIn(adaPage, appUrl, ada)
     await logIn(bobPage, appUrl, bob)
+    // Ada's page gets its live connection only once Bob has sent a first message.
+    let connect = (): void => undefined
+    const held = new Promise<void>((resolve) => (connect = resolve))
+    await adaPage.route('**/chat/events*', async (route) => {
+      await held
+      await route.continue()
+    })
     for (const page of [adaPage, bobPage]) {
       await page.goto(`${appUrl}/chat`)
       expect(await page.textContent('#chat-status')).toContain('Subscribed to room lobby')
@@ -191,6 +198,14 @@ describeInChromium('the demo app’s rough edges, in Chromium', () => {
 
     let navigations = 0
     adaPage.on('framenavigated', () => (navigations += 1))
+    // A message sent after Ada's page was drawn but before its live connection still reaches it
+    // (the page asks from its last message on); one sent after arrives as it comes.
+    await bobPage.getByLabel('Message').fill('before the live connection')
+    await bobPage.getByRole('button', { name: 'Send' }).click()
+    await bobPage.waitForURL(`${appUrl}/chat?sent=1`)
+    connect()
+    await adaPage.locator('#messages[data-state="live"]').waitFor()
+    await adaPage.locator('#messages li', { hasText: 'before the live connection' }).waitFor({ timeout: 10_000 })
     await bobPage.getByLabel('Message').fill('hello Ada, live')
     await bobPage.getByRole('button', { name: 'Send' }).click()
     await bobPage.waitForURL(`${appUrl}/chat?sent=1`)
