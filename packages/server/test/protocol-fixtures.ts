@@ -6,6 +6,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto'
 import { expect } from 'vitest'
+import { StoreAccounts } from '../src/protocol/accounts.js'
 import type { AuthorizationRequest } from '../src/protocol/authorize.js'
 import { OAuthError, type OAuthErrorCode } from '../src/protocol/errors.js'
 import { authorizationCodeGrant, issueAuthorizationCode } from '../src/protocol/grants/authorization-code.js'
@@ -110,7 +111,7 @@ export function testKeys(): Promise<KeyRing> {
 
 /** What the token endpoint hands a grant handler, at `now`. */
 export async function tokenContext(store: MemoryStore, now = NOW, config: TokenSettings = CONFIG): Promise<TokenContext> {
-  return { store, minter: new TokenMinter(await testKeys(), config), config, now }
+  return { store, accounts: new StoreAccounts(store), minter: new TokenMinter(await testKeys(), config), config, now }
 }
 
 /** A validated authorization request of `client`, with PKCE (S256 of `VERIFIER`) and a nonce. */

@@ -5,6 +5,7 @@
  * password hash.
  */
 import { randomUUID } from 'node:crypto'
+import { PASSWORD_LENGTH, passwordProblem } from '../protocol/accounts.js'
 import type { AdminEvent } from '../protocol/events.js'
 import { DuplicateError, type UserChanges, type UserRecord } from '../protocol/store.js'
 import { hashPassword, passwordHashProblem } from '../tokens/secrets.js'
@@ -64,8 +65,6 @@ const USERNAME = /^[\w.@+-]{1,64}$/
 const EMAIL = /^[^\s@]+@[^\s@]+$/
 // An id becomes the OpenID `sub`: printable ASCII without spaces, at most 255 characters (OIDC Core §2).
 const USER_ID = /^[\x21-\x7e]{1,255}$/
-const PASSWORD_MIN = 8
-const PASSWORD_MAX = 1024
 const NAME_MAX = 200
 const PAGE_MAX = 1000
 
@@ -74,11 +73,12 @@ function checkUsername(value: unknown, line?: number): string {
   return value
 }
 
-/** Never echoes the password, whatever is wrong with it. */
+/** The rule of every password (`passwordProblem`, the account page's too); never echoes the password, whatever is wrong with it. */
 function checkPassword(value: unknown): string {
-  if (typeof value !== 'string' || value.length < PASSWORD_MIN) throw invalidField('password', `password: at least ${PASSWORD_MIN} characters`)
-  if (value.length > PASSWORD_MAX) throw invalidField('password', `password: at most ${PASSWORD_MAX} characters`)
-  return value
+  const problem = typeof value === 'string' ? passwordProblem(value) : 'too_short'
+  if (problem === 'too_short') throw invalidField('password', `password: at least ${PASSWORD_LENGTH.min} characters`)
+  if (problem === 'too_long') throw invalidField('password', `password: at most ${PASSWORD_LENGTH.max} characters`)
+  return value as string
 }
 
 /** A name, or null to have none (an empty string is none). */

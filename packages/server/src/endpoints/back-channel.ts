@@ -77,6 +77,7 @@ export const backChannelEndpoints: FastifyPluginAsync<{ services: Services }> = 
       const dpop = await dpopProof(request, reply, config.endpoints.token)
       response = await handleTokenRequest(client, params, {
         store,
+        accounts: services.accounts,
         minter: services.minter,
         config,
         now: services.now(),
@@ -101,7 +102,7 @@ export const backChannelEndpoints: FastifyPluginAsync<{ services: Services }> = 
 
   app.post(services.config.endpoints.introspection, { config: { errors: 'json' } }, async (request, reply) => {
     const { client, params } = await authenticated(request, config.endpoints.introspection)
-    return noStore(reply).send(await introspectToken(client, params, { store, keys, config }, services.now()))
+    return noStore(reply).send(await introspectToken(client, params, { store, keys, config, accounts: services.accounts }, services.now()))
   })
 
   // RFC 9126 §2: 201 with the request_uri; every error as JSON, like the token endpoint's.

@@ -63,7 +63,7 @@ export const userinfoEndpoint: FastifyPluginAsync<{ services: Services }> = asyn
           throw asResourceError(error)
         }
       }
-      return userInfo(presented.token, { store, keys, config, users: store }, now, dpopJkt)
+      return userInfo(presented.token, { store, keys, config, accounts: services.accounts }, now, dpopJkt)
     },
   })
 }

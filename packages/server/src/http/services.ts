@@ -6,6 +6,7 @@ import type { DestinationStream } from 'pino'
 import type { RateLimit, ServerConfig } from '../config/load.js'
 import { ClientKeySets } from '../protocol/client-assertion.js'
 import { DpopNonces } from '../protocol/dpop.js'
+import { StoreAccounts, type AccountProvider } from '../protocol/accounts.js'
 import type { EventSink } from '../protocol/events.js'
 import { LogoutDelivery, type LogoutDeliverySettings, type LogoutPoster } from '../protocol/backchannel-logout.js'
 import type { TokenMinter } from '../protocol/issue-tokens.js'
@@ -18,6 +19,11 @@ import { Metrics, TimedMinter, timedStore } from './metrics.js'
 export interface AppDeps {
   store: Store
   keys: KeyRing
+  /**
+   * Where the accounts are (README, "Your own user store"): a team's own user store, whose
+   * accounts get a minimal mirror row in `store`. The built-in users of `store` when absent.
+   */
+  accounts?: AccountProvider
   /** Seconds since the epoch; tests pass a controllable clock. */
   now?: () => number
   /**
@@ -36,6 +42,8 @@ export interface AppDeps {
 export interface Services {
   config: ServerConfig
   store: Store
+  /** Where accounts are found, passwords checked and claims read (`protocol/accounts.ts`). */
+  accounts: AccountProvider
   keys: KeyRing
   minter: TokenMinter
   now: () => number
@@ -80,6 +88,7 @@ export function createServices(config: ServerConfig, deps: AppDeps): Services {
   return {
     config,
     store,
+    accounts: deps.accounts ?? new StoreAccounts(store),
     keys: deps.keys,
     minter,
     now,

@@ -11,9 +11,9 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { Services } from '../http/services.js'
 import { queryParams } from '../http/form.js'
+import { displayName, type Account } from '../protocol/accounts.js'
 import { findConnectedApp, listConnectedApps, removeAccess } from '../protocol/connected-apps.js'
-import type { UserRecord } from '../protocol/store.js'
-import { currentSession, journeyDeps, signedInUser as signedInUserOf } from '../protocol/journey.js'
+import { journeyDeps, signedInAccount } from '../protocol/journey.js'
 import { browserFormToken, presentedBrowserFormToken, presentedSessionHash } from './cookies.js'
 import { checkedForm, signIn } from './forms.js'
 import { pageText, type PageText } from './messages.js'
@@ -34,8 +34,8 @@ export const accountRoutes: FastifyPluginAsync<{ services: Services; pages: Page
   const backToAccount = { link: { href: accountUrl, text: pageText('account.back') } }
   const page = { config: { errors: 'page' as const } }
 
-  const signedInUser = (request: FastifyRequest): Promise<UserRecord | undefined> =>
-    signedInUserOf(journey, presentedSessionHash(request, services), services.now())
+  const signedInUser = async (request: FastifyRequest): Promise<Account | undefined> =>
+    (await signedInAccount(journey, presentedSessionHash(request, services), services.now()))?.account
 
   /** The form body when it carries this browser's token; otherwise the 403 page is sent. */
   function checkForm(request: FastifyRequest, reply: FastifyReply) {
@@ -50,14 +50,14 @@ export const accountRoutes: FastifyPluginAsync<{ services: Services; pages: Page
   }
 
   app.get('/account', page, async (request, reply) => {
-    const session = await currentSession(journey, presentedSessionHash(request, services), services.now())
-    const user = session === undefined ? undefined : await store.getUserById(session.userId)
-    if (session === undefined || user === undefined) return showSignIn(request, reply)
+    const signedIn = await signedInAccount(journey, presentedSessionHash(request, services), services.now())
+    if (signedIn === undefined) return showSignIn(request, reply)
+    const { session, account: user } = signedIn
     const removed = queryParams(request).single('removed') === '1'
     const apps = await listConnectedApps(store, user.id, config.scopes)
     const signedInApps = session.sid === undefined ? [] : await store.listSignedInApps(session.sid)
     return pages.account(reply, {
-      userName: user.name ?? user.username,
+      userName: await displayName(services.accounts, user),
       notice: removed ? REMOVED : undefined,
       csrf: browserFormToken(request, reply, services),
       signOutAction: `${accountUrl}/logout`,

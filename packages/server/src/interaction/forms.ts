@@ -7,7 +7,8 @@ import type { Services } from '../http/services.js'
 import { formBody } from '../http/form.js'
 import { journeyDeps, signIn as signInBrowser } from '../protocol/journey.js'
 import type { Params } from '../protocol/params.js'
-import type { LoginSessionRecord, UserRecord } from '../protocol/store.js'
+import type { Account } from '../protocol/accounts.js'
+import type { LoginSessionRecord } from '../protocol/store.js'
 import { safeEqual } from '../tokens/secrets.js'
 import { browserBinding, presentedBrowserBinding, presentedSessionHash, vouchedDevice, writeLoginSession } from './cookies.js'
 import { pageText, type PageText } from './messages.js'
@@ -48,7 +49,7 @@ export const BAD_LOGIN = pageText('login.badCredentials')
 
 export type SignInOutcome =
   /** Signed in: the login session is started and its cookie set. */
-  | { signedIn: { user: UserRecord; session: LoginSessionRecord } }
+  | { signedIn: { user: Account; session: LoginSessionRecord } }
   /** Show the sign-in form again with `error`, the username kept. */
   | { status: number; error: PageText; username: string }
 

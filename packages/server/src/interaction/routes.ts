@@ -73,7 +73,7 @@ export const interactionRoutes: FastifyPluginAsync<{ services: Services; pages: 
           reply,
           {
             clientName: client.name,
-            userName: view.user?.name ?? view.user?.username,
+            userName: view.userName,
             action: `${interactionUrl(interaction.id)}/consent`,
             csrf: interaction.csrfToken,
             scopes: authzRequest.scopes,

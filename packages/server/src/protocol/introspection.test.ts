@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import { CONFIG, NOW, confidentialClient, issueTokens, oauthError, params, publicClient, seed, testKeys, tokenContext, type Seeded } from '../../test/protocol-fixtures.js'
 import { refreshTokenGrant } from './grants/refresh-token.js'
+import { StoreAccounts } from './accounts.js'
 import { introspectToken } from './introspection.js'
 import type { ClientRecord } from './store.js'
 
 async function introspect(seeded: Seeded, token: string, now = NOW, client: ClientRecord = seeded.client) {
-  return introspectToken(client, params({ token }), { store: seeded.store, keys: await testKeys(), config: CONFIG }, now)
+  return introspectToken(client, params({ token }), { store: seeded.store, accounts: new StoreAccounts(seeded.store), keys: await testKeys(), config: CONFIG }, now)
 }
 
 describe('introspectToken', () => {
@@ -96,7 +97,7 @@ describe('introspectToken', () => {
   it('RFC 7662 §2.1: token is required; token_type_hint is only a hint, but may not be repeated', async () => {
     const seeded = await seed()
     const { access_token: token } = await issueTokens(seeded)
-    const deps = { store: seeded.store, keys: await testKeys(), config: CONFIG }
+    const deps = { store: seeded.store, accounts: new StoreAccounts(seeded.store), keys: await testKeys(), config: CONFIG }
     await oauthError(introspectToken(seeded.client, params({}), deps, NOW), 'invalid_request')
     expect(await introspectToken(seeded.client, params({ token, token_type_hint: 'refresh_token' }), deps, NOW)).toMatchObject({ active: true, token_type: 'Bearer' })
     await oauthError(introspectToken(seeded.client, params([['token', token], ['token_type_hint', 'a'], ['token_type_hint', 'b']]), deps, NOW), 'invalid_request')

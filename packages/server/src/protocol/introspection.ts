@@ -3,6 +3,7 @@
  * form of authorization"), and only about tokens issued to them; everything else, and every
  * token that is not live, is `{ "active": false }` with nothing more (§2.2).
  */
+import { accountStillLive, type AccountDeps } from './accounts.js'
 import { invalidClient, isOAuthError } from './errors.js'
 import type { Params } from './params.js'
 import { boundJkt, validateAccessToken, type AccessTokenDeps } from './access-token.js'
@@ -31,7 +32,7 @@ export type IntrospectionResponse =
 const INACTIVE = { active: false } as const
 
 /** @see https://www.rfc-editor.org/rfc/rfc7662#section-2.2 */
-export async function introspectToken(client: ClientRecord, params: Params, deps: AccessTokenDeps, now: number): Promise<IntrospectionResponse> {
+export async function introspectToken(client: ClientRecord, params: Params, deps: AccessTokenDeps & AccountDeps, now: number): Promise<IntrospectionResponse> {
   if (isPublicClient(client)) throw invalidClient('public clients cannot use token introspection')
   const token = params.required('token')
   params.single('token_type_hint')
@@ -40,7 +41,7 @@ export async function introspectToken(client: ClientRecord, params: Params, deps
   if (found !== undefined) {
     const { token: refresh, grant, user } = found
     if (refresh.clientId !== client.clientId || refresh.rotatedAt !== null || refresh.expiresAt <= now) return INACTIVE
-    if (grant.revokedAt !== null || user.disabledAt !== null) return INACTIVE
+    if (grant.revokedAt !== null || !(await accountStillLive(deps, user, now))) return INACTIVE
     return {
       active: true,
       scope: formatScope(refresh.scopes),
@@ -54,7 +55,7 @@ export async function introspectToken(client: ClientRecord, params: Params, deps
   }
   try {
     const { record, claims } = await validateAccessToken(token, deps, now)
-    if (record.clientId !== client.clientId) return INACTIVE
+    if (record.clientId !== client.clientId || !(await accountStillLive(deps, record.userId, now))) return INACTIVE
     const jkt = boundJkt(claims)
     return {
       active: true,

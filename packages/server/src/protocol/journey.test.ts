@@ -7,6 +7,7 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import { MemoryStore } from '../../test/memory-store.js'
 import { hashPassword, hashToken } from '../tokens/secrets.js'
+import { StoreAccounts } from './accounts.js'
 import type { AuthorizationRequest } from './authorize.js'
 import {
   TRANSITIONS,
@@ -18,7 +19,7 @@ import {
   resume,
   signIn,
   signOut,
-  signedInUser,
+  signedInAccount,
   startJourney,
   viewInteraction,
   type JourneyDeps,
@@ -111,6 +112,7 @@ async function world(options: { interactionsPerIp?: number; skipForFirstParty?: 
   const perAccount = { max: 3, window: 900, delays: [15, 30] }
   const deps: JourneyDeps = {
     store,
+    accounts: new StoreAccounts(store),
     config: { lifetimes: LIFETIMES, consent: { skipForFirstParty: options.skipForFirstParty ?? true } },
     random: { token: () => `token-${++counter}`.padEnd(43, '0'), uuid: () => `interaction-${++counter}` },
     throttles: {
@@ -401,7 +403,7 @@ describe('viewInteraction: what the page shows', () => {
     const w = await world()
     const { interaction, session } = await loggedIn(w, w.alice)
     const view = async () => viewInteraction(w.deps, await open(w, interaction.id, presented(BROWSER_A, session)))
-    expect(await view()).toEqual({ kind: 'consent', user: w.alice })
+    expect(await view()).toEqual({ kind: 'consent', userName: 'Alice' })
     await answerConsent(w.deps, { open: await open(w, interaction.id, presented(BROWSER_A, session)), answer: 'approve', now: NOW })
     expect(await view()).toEqual({ kind: 'resume' })
     await resume(w.deps, { id: interaction.id, browser: presented(BROWSER_A, session), now: NOW })
@@ -433,7 +435,7 @@ describe('signIn and signOut of a browser', () => {
     })
     expect([...w.store.loginSessions.keys()].sort()).toEqual([elsewhere.idHash, result.session.record.idHash].sort())
     expect(w.store.loginSessions.has(first.idHash)).toBe(false)
-    expect(await signedInUser(w.deps, result.session.record.idHash, NOW)).toEqual(w.bob)
+    expect((await signedInAccount(w.deps, result.session.record.idHash, NOW))?.account).toEqual({ id: w.bob.id, username: 'bob', disabled: false })
   })
 
   it('a sign-in also ends the session the browser presented, when it predates the browser binding', async () => {
@@ -476,7 +478,7 @@ describe('signIn and signOut of a browser', () => {
     expect(w.store.interactions.has(mine.interaction.id)).toBe(false)
     expect(w.store.interactions.has(pending.id)).toBe(false)
     expect(w.store.loginSessions.has(mine.session.idHash)).toBe(false)
-    expect(await signedInUser(w.deps, mine.session.idHash, NOW)).toBeUndefined()
+    expect(await signedInAccount(w.deps, mine.session.idHash, NOW)).toBeUndefined()
     expect(w.store.interactions.has(theirs.interaction.id)).toBe(true)
     expect(w.store.loginSessions.has(theirs.session.idHash)).toBe(true)
   })

@@ -31,6 +31,7 @@
  *   `signOut`, which queues the back-channel logout tokens (`backchannel-logout.ts` delivers them).
  */
 import { randomUUID } from 'node:crypto'
+import { displayName, keepsOwnRows, liveAccount, type Account, type AccountProvider } from './accounts.js'
 import type { AuthorizationRequest } from './authorize.js'
 import { OAuthError, consentRequired, loginRequired } from './errors.js'
 import type { EventSink } from './events.js'
@@ -47,7 +48,6 @@ import type {
   LoginSessionRecord,
   SignOutResult,
   Store,
-  UserRecord,
 } from './store.js'
 import { hashToken, randomToken } from '../tokens/secrets.js'
 
@@ -80,6 +80,8 @@ export const SECURE_RANDOM: RandomSource = Object.freeze({ token: randomToken, u
 
 export interface JourneyDeps {
   store: Store
+  /** Where accounts are found and passwords checked (`accounts.ts`); the built-in store's users by default. */
+  accounts: AccountProvider
   throttles: LoginDeps['throttles'] & {
     /** SECURITY.md 31: interactions each address may start. */
     interactionIp: Throttle
@@ -91,8 +93,8 @@ export interface JourneyDeps {
 }
 
 /** The journey's dependencies out of an app's shared services (which hold the rest), with the CSPRNG. */
-export function journeyDeps({ store, throttles, config }: Omit<JourneyDeps, 'random'>): JourneyDeps {
-  return { store, throttles, config, random: SECURE_RANDOM }
+export function journeyDeps({ store, accounts, throttles, config }: Omit<JourneyDeps, 'random'>): JourneyDeps {
+  return { store, accounts, throttles, config, random: SECURE_RANDOM }
 }
 
 /** What a browser presented, as the hashes of its cookies (`interaction/cookies.ts` reads them). */
@@ -349,8 +351,8 @@ export async function openInteraction(
 export type InteractionView =
   /** The login form, the username filled in from `login_hint` or the browser's signed-in user. */
   | { kind: 'login'; usernameHint: string | undefined }
-  /** The consent form, for `user`. */
-  | { kind: 'consent'; user: UserRecord | undefined }
+  /** The consent form, for the user the page names (`displayName`). */
+  | { kind: 'consent'; userName: string | undefined }
   /** Answered: on to `resume`. */
   | { kind: 'resume' }
   /** The code was issued: nothing left to do. */
@@ -362,11 +364,13 @@ export async function viewInteraction(deps: JourneyDeps, open: OpenInteraction):
   const step = nextStep(interaction.state)
   switch (step) {
     case 'login': {
-      const signedIn = request.loginHint !== undefined || session === undefined ? undefined : await deps.store.getUserById(session.userId)
+      const signedIn = request.loginHint !== undefined || session === undefined ? undefined : await deps.accounts.findById(session.userId)
       return { kind: 'login', usernameHint: request.loginHint ?? signedIn?.username }
     }
-    case 'consent':
-      return { kind: 'consent', user: interaction.userId === null ? undefined : await deps.store.getUserById(interaction.userId) }
+    case 'consent': {
+      const account = interaction.userId === null ? undefined : await deps.accounts.findById(interaction.userId)
+      return { kind: 'consent', userName: account === undefined ? undefined : await displayName(deps.accounts, account) }
+    }
     case 'resume':
     case 'done':
       return { kind: step }
@@ -397,7 +401,7 @@ export interface NewSession {
 }
 
 export type SignedIn =
-  | { kind: 'signed_in'; user: UserRecord; session: NewSession }
+  | { kind: 'signed_in'; user: Account; session: NewSession }
   /** Too many failures: wait `retryAfter` seconds. */
   | { kind: 'throttled'; retryAfter: number }
   /** Unknown user or wrong password: deliberately the same answer. */
@@ -448,15 +452,26 @@ export async function signOut(deps: JourneyDeps, browser: PresentedBrowser, now:
   return { kind: 'signed_out', ...(await deps.store.signOutBrowser(browser.bindingHash, browser.sessionHash, now)) }
 }
 
-/** The live login session of the presented cookie hash, if any. */
+/**
+ * The live login session of the presented cookie hash, if any. The store answers only while the
+ * session's user row is not disabled; another provider's account is asked for too (`liveAccount`:
+ * found disabled or gone, its sessions end).
+ */
 export async function currentSession(deps: JourneyDeps, sessionHash: string | undefined, now: number): Promise<LoginSessionRecord | undefined> {
-  return sessionHash === undefined ? undefined : deps.store.getLoginSession(sessionHash, now)
+  const session = sessionHash === undefined ? undefined : await deps.store.getLoginSession(sessionHash, now)
+  if (session === undefined || keepsOwnRows(deps.accounts)) return session
+  return (await liveAccount(deps, session.userId, now)) === undefined ? undefined : session
 }
 
-/** The user the presented login session is for, if it is live. */
-export async function signedInUser(deps: JourneyDeps, sessionHash: string | undefined, now: number): Promise<UserRecord | undefined> {
-  const session = await currentSession(deps, sessionHash, now)
-  return session === undefined ? undefined : deps.store.getUserById(session.userId)
+/** The live login session of the presented cookie hash and its account, while both may be used. */
+export async function signedInAccount(
+  deps: JourneyDeps,
+  sessionHash: string | undefined,
+  now: number,
+): Promise<{ session: LoginSessionRecord; account: Account } | undefined> {
+  const session = sessionHash === undefined ? undefined : await deps.store.getLoginSession(sessionHash, now)
+  const account = session === undefined ? undefined : await liveAccount(deps, session.userId, now)
+  return session === undefined || account === undefined ? undefined : { session, account }
 }
 
 // ---------------------------------------------------------------------------------------------

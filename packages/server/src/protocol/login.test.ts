@@ -4,6 +4,7 @@ import { MemoryStore } from '../../test/memory-store.js'
 import { NOW, testUser } from '../../test/protocol-fixtures.js'
 import { ARGON2ID_REFERENCE, BCRYPT_REFERENCE } from '../../test/fixtures/password-hashes.js'
 import { hashPassword, passwordNeedsRehash, verifyPassword } from '../tokens/secrets.js'
+import { StoreAccounts, type Account, type AccountProvider } from './accounts.js'
 import { checkLogin, type LoginAttempt, type LoginResult } from './login.js'
 import { Throttle } from './rate-limit.js'
 import type { UserRecord } from './store.js'
@@ -18,18 +19,22 @@ beforeAll(async () => {
   passwordHash = await hashPassword(PASSWORD)
 })
 
-async function setup(user: UserRecord = testUser({ passwordHash })) {
+/** The account checkLogin gives for `user`. */
+const accountOf = (user: UserRecord): Account => ({ id: user.id, username: user.username, disabled: user.disabledAt !== null })
+
+async function setup(user: UserRecord = testUser({ passwordHash }), provider?: (store: MemoryStore) => AccountProvider) {
   const store = new MemoryStore()
   await store.createUser(user)
-  let lookups = 0
-  const getUserByUsername = store.getUserByUsername.bind(store)
-  // Each lookup is one password check: the hash is verified right after it.
-  store.getUserByUsername = (username) => {
-    lookups++
-    return getUserByUsername(username)
+  const accounts = provider?.(store) ?? new StoreAccounts(store)
+  let checks = 0
+  const verify = accounts.verifyPassword.bind(accounts)
+  accounts.verifyPassword = (...args) => {
+    checks++
+    return verify(...args)
   }
   const deps = {
     store,
+    accounts,
     throttles: {
       loginAccount: new Throttle(store, ACCOUNT, 'login-account:'),
       loginIp: new Throttle(store, IP, 'login-ip:'),
@@ -38,7 +43,7 @@ async function setup(user: UserRecord = testUser({ passwordHash })) {
   }
   const login = (attempt: Partial<LoginAttempt> = {}, now = NOW): Promise<LoginResult> =>
     checkLogin(deps, { username: 'alice', password: PASSWORD, ip: '203.0.113.7', device: undefined, ...attempt }, now)
-  return { store, user, login, lookups: () => lookups }
+  return { store, user, login, checks: () => checks }
 }
 
 const wrong = { password: 'wrong password' }
@@ -46,7 +51,7 @@ const wrong = { password: 'wrong password' }
 describe('checkLogin', () => {
   it('SECURITY.md 7: the right username and password are valid, and give the user', async () => {
     const { login, user } = await setup()
-    expect(await login()).toEqual({ kind: 'valid', user })
+    expect(await login()).toEqual({ kind: 'valid', user: accountOf(user) })
   })
 
   it('SECURITY.md 7: an unknown username and a wrong password get the same answer, and both count', async () => {
@@ -62,20 +67,39 @@ describe('checkLogin', () => {
     expect(await login({ username: 'Alice' })).toEqual({ kind: 'invalid' })
   })
 
+  it('SECURITY.md 27: with a provider that folds case, every spelling of a username counts against its one account', async () => {
+    // A team's provider whose usernames are case-insensitive (e-mail addresses, say).
+    const folding = (store: MemoryStore): AccountProvider => {
+      const builtIn = new StoreAccounts(store)
+      return {
+        findById: (id) => builtIn.findById(id),
+        findByUsername: (username) => builtIn.findByUsername(username.toLowerCase()),
+        verifyPassword: (username, password, now) => builtIn.verifyPassword(username.toLowerCase(), password, now),
+        claims: (account) => builtIn.claims(account),
+      }
+    }
+    const { login } = await setup(undefined, folding)
+    const from = (i: number) => ({ ip: `198.51.100.${i}` })
+    expect(await login({ ...wrong, ...from(1), username: 'ALICE' })).toEqual({ kind: 'invalid' })
+    expect(await login({ ...wrong, ...from(2), username: 'Alice' })).toEqual({ kind: 'invalid' })
+    expect(await login({ ...from(3), username: 'alicE' })).toEqual({ kind: 'throttled', retryAfter: 15 })
+    expect((await login({ ...from(4), username: 'AlIcE' }, NOW + 15)).kind).toBe('valid')
+  })
+
   it('SECURITY.md 27: the attempt is reserved before the check: concurrent wrong passwords get at most loginPerAccount.max checks', async () => {
-    const { login, lookups } = await setup()
+    const { login, checks } = await setup()
     const results = await Promise.all(Array.from({ length: 12 }, () => login(wrong)))
-    expect(lookups()).toBe(ACCOUNT.max)
+    expect(checks()).toBe(ACCOUNT.max)
     expect(results.filter((result) => result.kind === 'invalid')).toHaveLength(ACCOUNT.max)
     expect(results.filter((result) => result.kind === 'throttled')).toHaveLength(12 - ACCOUNT.max)
     expect(results.find((result) => result.kind === 'throttled')).toEqual({ kind: 'throttled', retryAfter: 15 })
   })
 
   it('SECURITY.md 27: while an account waits, no password is checked, not even the right one', async () => {
-    const { login, lookups } = await setup()
+    const { login, checks } = await setup()
     for (let i = 0; i < ACCOUNT.max; i++) await login(wrong)
     expect(await login({}, NOW + 5)).toEqual({ kind: 'throttled', retryAfter: 10 })
-    expect(lookups()).toBe(ACCOUNT.max)
+    expect(checks()).toBe(ACCOUNT.max)
   })
 
   it('SECURITY.md 27: past the limit each attempt waits longer (progressive delays), never a lock: the owner gets in after the wait', async () => {

@@ -10,17 +10,18 @@
  * - per address, a hard limit, as before;
  * - an unknown username costs a full hash and counts like a wrong password, so neither the answer
  *   nor its timing tells them apart; a disabled user is answered alike, even with the right
- *   password. Usernames are compared byte for byte, here as in the store;
- * - a hash made with other parameters or imported from elsewhere (bcrypt, argon2id) is replaced by
- *   today's scrypt at the first sign-in that proves the password.
+ *   password. The account provider compares usernames (`accounts.ts`; the built-in store byte for
+ *   byte), and the account's failures count under the username it has there, however it was typed;
+ * - the password is checked by the account provider: the built-in store replaces a hash made with
+ *   other parameters or imported from elsewhere (bcrypt, argon2id) by today's scrypt at the first
+ *   sign-in that proves the password; another provider's account gets its mirror row made or
+ *   refreshed (`mirrorAccount`).
  */
+import { mirrorAccount, type Account, type AccountDeps } from './accounts.js'
 import type { Throttle } from './rate-limit.js'
 import { throttleKey } from './rate-limit.js'
-import type { UserRecord, UserStore } from './store.js'
-import { dummyPasswordHash, hashPassword, passwordNeedsRehash, verifyPassword } from '../tokens/secrets.js'
 
-export interface LoginDeps {
-  store: UserStore
+export interface LoginDeps extends AccountDeps {
   throttles: { loginAccount: Throttle; loginIp: Throttle; loginDevice: Throttle }
 }
 
@@ -37,7 +38,7 @@ export interface LoginAttempt {
 }
 
 export type LoginResult =
-  | { kind: 'valid'; user: UserRecord }
+  | { kind: 'valid'; user: Account }
   /** Too many failures: wait `retryAfter` seconds. */
   | { kind: 'throttled'; retryAfter: number }
   /** Unknown user or wrong password: deliberately the same answer. */
@@ -46,27 +47,22 @@ export type LoginResult =
 /** Checks a username and password; the attempt counts before the check, and a success gives it back. */
 export async function checkLogin(deps: LoginDeps, attempt: LoginAttempt, now: number): Promise<LoginResult> {
   const { loginAccount, loginIp, loginDevice } = deps.throttles
-  const { username, password, ip, device } = attempt
+  const { password, ip, device } = attempt
+  // One counter per account, under its own username, however it was typed (a provider may fold case).
+  const name = (await deps.accounts.findByUsername(attempt.username))?.username ?? attempt.username
   // A vouched-for device has its own counter for this account, apart from strangers' failures.
   const guards: [Throttle, string][] =
-    device === undefined ? [[loginIp, ip], [loginAccount, username]] : [[loginDevice, throttleKey(device, username)]]
+    device === undefined ? [[loginIp, ip], [loginAccount, name]] : [[loginDevice, throttleKey(device, name)]]
   for (const [throttle, key] of guards) {
     const reservation = await throttle.reserve(key, now)
     if (!reservation.reserved) return { kind: 'throttled', retryAfter: reservation.retryAfter }
   }
-  const user = await deps.store.getUserByUsername(username)
-  const valid = await verifyPassword(password, user?.passwordHash ?? (await dummyPasswordHash()))
+  const user = await deps.accounts.verifyPassword(attempt.username, password, now)
   // A disabled user is answered as an unknown one, after the same work, and the attempt still counts.
-  if (user === undefined || user.disabledAt !== null || !valid) return { kind: 'invalid' }
+  if (user === undefined || user.disabled) return { kind: 'invalid' }
 
-  if (device === undefined) await Promise.all([loginAccount.reset(username), loginIp.refund(ip, now)])
-  else await loginDevice.reset(throttleKey(device, username))
-  await upgradePasswordHash(deps.store, user, password, now)
+  if (device === undefined) await Promise.all([loginAccount.reset(name), loginIp.refund(ip, now)])
+  else await loginDevice.reset(throttleKey(device, name))
+  await mirrorAccount(deps, user, now)
   return { kind: 'valid', user }
-}
-
-/** A hash made with other parameters or another scheme than today's is replaced at the next sign-in (SECURITY.md 7). */
-async function upgradePasswordHash(store: UserStore, user: UserRecord, password: string, now: number): Promise<void> {
-  if (!passwordNeedsRehash(user.passwordHash)) return
-  await store.updatePasswordHash(user.id, user.passwordHash, await hashPassword(password), now)
 }

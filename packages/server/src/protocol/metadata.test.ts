@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { CONFIG, ISSUER, NOW, authorizationRequest, confidentialClient, issueTokens, params, seed, testKeys, testUser } from '../../test/protocol-fixtures.js'
 import { SIGNING_ALGS } from '../tokens/algorithms.js'
 import { ACCESS_TOKEN_ALGORITHMS } from './access-token.js'
+import { StoreAccounts } from './accounts.js'
 import { validateAuthorizationRequest } from './authorize.js'
 import { ENDPOINTS } from './endpoints.js'
 import { SUPPORTED_GRANT_TYPES } from './grants/index.js'
@@ -96,7 +97,7 @@ describe('serverMetadata', () => {
   it('OIDC Discovery §3: claims_supported names every claim the ID token and the UserInfo response carry', async () => {
     const seeded = await seed(undefined, testUser({ name: 'Alice', email: 'alice@example.com' }))
     const issued = await issueTokens(seeded, authorizationRequest(seeded.client, { scopes: ['openid', 'profile', 'email'] }))
-    const claims = await userInfo(issued.access_token, { store: seeded.store, users: seeded.store, keys: await testKeys(), config: CONFIG }, NOW)
+    const claims = await userInfo(issued.access_token, { store: seeded.store, accounts: new StoreAccounts(seeded.store), keys: await testKeys(), config: CONFIG }, NOW)
     const carried = new Set([...Object.keys(claims), ...Object.keys(decodeJwt(issued.id_token ?? ''))])
     expect([...carried].filter((claim) => !CLAIMS_SUPPORTED.includes(claim))).toEqual([])
   })

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { CONFIG, NOW, authorizationRequest, issueTokens, oauthError, seed, testKeys, testUser, type Seeded } from '../../test/protocol-fixtures.js'
+import { StoreAccounts } from './accounts.js'
 import { userInfo } from './userinfo.js'
 
 async function claims(seeded: Seeded, token: string, now = NOW) {
-  return userInfo(token, { store: seeded.store, users: seeded.store, keys: await testKeys(), config: CONFIG }, now)
+  return userInfo(token, { store: seeded.store, accounts: new StoreAccounts(seeded.store), keys: await testKeys(), config: CONFIG }, now)
 }
 
 const withScopes = async (seeded: Seeded, scopes: string[]) => (await issueTokens(seeded, authorizationRequest(seeded.client, { scopes }))).access_token

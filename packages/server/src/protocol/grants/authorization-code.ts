@@ -1,6 +1,7 @@
 /**
  * The authorization code grant's token step (RFC 6749 §4.1.3, OAuth 2.1 §4.1.3, RFC 7636 §4.6).
  */
+import { accountStillLive } from '../accounts.js'
 import { invalidGrant } from '../errors.js'
 import { NO_EVENTS, type EventSink } from '../events.js'
 import { verifyCodeVerifier } from '../pkce.js'
@@ -92,8 +93,9 @@ export const authorizationCodeGrant = {
     }
     if (code.expiresAt <= now) throw invalidGrant('the authorization code has expired')
 
-    // A disabled user's grants were revoked with the user; one made in a race with that is refused here.
-    if (grant.revokedAt !== null || found.user.disabledAt !== null) throw invalidGrant('the authorization code is no longer valid')
+    // A disabled user's grants were revoked with the user; one made in a race with that is refused
+    // here, and so is another provider's account that is disabled or gone (`accounts.ts`).
+    if (grant.revokedAt !== null || !(await accountStillLive(ctx, found.user, now))) throw invalidGrant('the authorization code is no longer valid')
 
     const refreshScopes = client.grantTypes.includes('refresh_token') ? code.scopes : null
     return spendAndIssue(AUTHORIZATION_CODE, codeHash, client, found, code.scopes, refreshScopes, code.nonce, ctx)

@@ -2,6 +2,7 @@
  * The refresh token grant (RFC 6749 §6, OAuth 2.1 §4.3) with rotation on every use and replay
  * detection: presenting a rotated token revokes its whole family (RFC 9700 §4.14.2).
  */
+import { accountStillLive } from '../accounts.js'
 import { invalidGrant } from '../errors.js'
 import { checkScopesAllowed, parseScope } from '../scopes.js'
 import { hashToken } from '../../tokens/secrets.js'
@@ -35,7 +36,7 @@ export const refreshTokenGrant = {
       return refuseReplay(ctx, REFRESH_TOKEN, { clientId: client.clientId, userId: token.userId, grantId: token.grantId })
     }
     if (token.expiresAt <= now) throw invalidGrant('the refresh token has expired')
-    if (grant.revokedAt !== null || found.user.disabledAt !== null) throw invalidGrant('the refresh token was revoked')
+    if (grant.revokedAt !== null || !(await accountStillLive(ctx, found.user, now))) throw invalidGrant('the refresh token was revoked')
     // RFC 9449 §5: a public client's refresh token works only with a proof of the key it is bound to.
     if (token.dpopJkt !== null && ctx.dpop?.jkt !== token.dpopJkt) throw invalidGrant('the refresh token is bound to another DPoP key')
 

@@ -1,3 +1,4 @@
+import type { AccountProvider } from '../accounts.js'
 import type { DpopProof } from '../dpop.js'
 import type { EventSink } from '../events.js'
 import type { TokenMinter, TokenSettings } from '../issue-tokens.js'
@@ -7,6 +8,8 @@ import type { ClientRecord, GrantType, Store } from '../store.js'
 /** What a grant handler may use; `now` is the request's clock reading, in seconds. */
 export interface TokenContext {
   store: Store
+  /** Where accounts are kept (`accounts.ts`): another provider's is asked whether it may still be used. */
+  accounts: AccountProvider
   minter: TokenMinter
   /** The settings its tokens are minted under (`ServerConfig` has them). */
   config: TokenSettings
