@@ -2,7 +2,7 @@
  * The pages in each built-in language (issue #17), in a real browser (Debian's Chromium through
  * playwright-core) whose language is set as a person's would be (its Accept-Language): sign-in,
  * a failed sign-in, consent, the account page with its dates, the confirmation of removing an
- * app, and an error page, each in that language, with `<html lang>` saying so and zero axe-core
+ * app, a refused password change, the confirmation of signing out everywhere, and an error page, each in that language, with `<html lang>` saying so and zero axe-core
  * violations; and `ui_locales` winning over the browser's language. Screenshots go to
  * test-artifacts/screenshots/pages-<lang>-*.png.
  */
@@ -96,6 +96,21 @@ describeInChromium('the pages in each built-in language, in Chromium', () => {
     await page.getByRole('heading', { name: words['removeAccess.heading'] }).waitFor()
     await checkPage(page, lang, '5-remove-access')
     await page.getByRole('link', { name: words['removeAccess.cancel'] }).click()
+    await page.getByRole('heading', { name: words['account.heading'] }).waitFor()
+
+    // Changing the password with a wrong current one: the account page again, saying why.
+    await page.getByLabel(words['account.currentPassword'] ?? '', { exact: true }).fill('not the password')
+    await page.getByLabel(words['account.newPassword'] ?? '', { exact: true }).fill('a brand new passphrase')
+    await page.getByLabel(words['account.repeatPassword'] ?? '', { exact: true }).fill('a brand new passphrase')
+    await page.getByRole('button', { name: words['account.changePassword'] }).click()
+    await page.getByRole('alert').waitFor()
+    expect(await page.getByRole('alert').textContent()).toBe(words['account.passwordWrong'])
+    await checkPage(page, lang, '5a-account-password')
+
+    await page.getByRole('button', { name: words['account.signOutEverywhere'] }).click()
+    await page.getByRole('heading', { name: words['signOutEverywhere.heading'] }).waitFor()
+    await checkPage(page, lang, '5b-sign-out-everywhere')
+    await page.getByRole('link', { name: words['signOutEverywhere.cancel'] }).click()
     await page.getByRole('heading', { name: words['account.heading'] }).waitFor()
 
     await page.goto(`${server.url}/interaction/00000000-0000-4000-8000-000000000000`)

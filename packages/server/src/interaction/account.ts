@@ -1,28 +1,55 @@
 /**
  * The account page: a signed-in user sees the apps they let into their account (their consents)
- * and removes an app's access, in two steps (ask, then confirm). Not signed in, the page is a
- * sign-in form that starts the same login session as the sign-in of an authorization request (the
- * sign-in journey's `signIn`, `protocol/journey.ts`).
+ * and removes an app's access, in two steps (ask, then confirm); sees the browsers they are signed
+ * in to and signs out everywhere, in two steps too; and changes their password (the current one
+ * first). Not signed in, the page is a sign-in form that starts the same login session as the
+ * sign-in of an authorization request (the sign-in journey's `signIn`, `protocol/journey.ts`).
  *
  * Every form carries the CSRF token derived from this browser's cookie (`browserFormToken`). Who
  * the user is comes only from the login session, never from a form: nobody removes another
- * user's apps.
+ * user's apps, signs another user out or changes another user's password.
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { Services } from '../http/services.js'
 import { queryParams } from '../http/form.js'
-import { displayName, type Account } from '../protocol/accounts.js'
+import { PASSWORD_LENGTH, displayName, type Account } from '../protocol/accounts.js'
 import { findConnectedApp, listConnectedApps, removeAccess } from '../protocol/connected-apps.js'
+import type { Params } from '../protocol/params.js'
+import { canChangePassword, changePassword, signedInBrowsers } from '../protocol/self-service.js'
+import type { LoginSessionRecord } from '../protocol/store.js'
 import { journeyDeps, signedInAccount } from '../protocol/journey.js'
-import { browserFormToken, presentedBrowserFormToken, presentedSessionHash } from './cookies.js'
+import { browserFormToken, presentedBrowserFormToken, presentedSessionHash, vouchedDevice } from './cookies.js'
 import { checkedForm, signIn } from './forms.js'
 import { pageText, type PageText } from './messages.js'
 import type { Pages } from './pages.js'
-import { signOutBrowser } from './sign-out.js'
+import { signOutBrowser, signOutEverywhereFrom } from './sign-out.js'
 
 const FORBIDDEN = pageText('account.forbidden')
 const NOT_CONNECTED = pageText('account.notConnected')
 const REMOVED = pageText('account.removed')
+const PASSWORD_CHANGED = pageText('account.passwordChanged')
+
+/** The signed-in browser: its login session and the account. */
+type SignedIn = { session: LoginSessionRecord; account: Account }
+
+/** Why a password change was refused, as the page says it, with its status. */
+const PASSWORD_REFUSED = {
+  missing: { status: 400, error: pageText('account.passwordMissing') },
+  mismatch: { status: 400, error: pageText('account.passwordMismatch') },
+  too_short: { status: 400, error: pageText('account.passwordTooShort', { min: PASSWORD_LENGTH.min }) },
+  too_long: { status: 400, error: pageText('account.passwordTooLong', { max: PASSWORD_LENGTH.max }) },
+  invalid: { status: 401, error: pageText('account.passwordWrong') },
+} as const
+
+/** The three fields of the password form, each given once; undefined when one is missing or repeated. */
+function passwordFields(form: Params): { current: string; next: string; repeated: string } | undefined {
+  try {
+    const [current, next, repeated] = [form.single('current_password'), form.single('new_password'), form.single('repeat_password')]
+    return current === undefined || next === undefined || repeated === undefined ? undefined : { current, next, repeated }
+  } catch {
+    return undefined
+  }
+}
 
 type AppParams = { Params: { clientId: string } }
 
@@ -34,8 +61,9 @@ export const accountRoutes: FastifyPluginAsync<{ services: Services; pages: Page
   const backToAccount = { link: { href: accountUrl, text: pageText('account.back') } }
   const page = { config: { errors: 'page' as const } }
 
-  const signedInUser = async (request: FastifyRequest): Promise<Account | undefined> =>
-    (await signedInAccount(journey, presentedSessionHash(request, services), services.now()))?.account
+  const logoutEverywhereUrl = `${accountUrl}/logout-everywhere`
+
+  const signedIn = (request: FastifyRequest): Promise<SignedIn | undefined> => signedInAccount(journey, presentedSessionHash(request, services), services.now())
 
   /** The form body when it carries this browser's token; otherwise the 403 page is sent. */
   function checkForm(request: FastifyRequest, reply: FastifyReply) {
@@ -49,34 +77,56 @@ export const accountRoutes: FastifyPluginAsync<{ services: Services; pages: Page
     return pages.login(reply, { clientName: undefined, action: `${accountUrl}/login`, csrf, username, error }, {}, status)
   }
 
+  /** The account page of the signed-in browser, with a notice, or with why the password form failed (and its status). */
+  async function showAccount(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    { session, account }: SignedIn,
+    shown: { notice?: PageText; passwordError?: PageText; status?: number } = {},
+  ) {
+    const now = services.now()
+    const [userName, apps, signedInApps, browsers] = await Promise.all([
+      displayName(services.accounts, account),
+      listConnectedApps(store, account.id, config.scopes),
+      session.sid === undefined ? [] : store.listSignedInApps(session.sid),
+      signedInBrowsers(journey, account.id, session.idHash, now),
+    ])
+    return pages.account(
+      reply,
+      {
+        userName,
+        notice: shown.notice,
+        csrf: browserFormToken(request, reply, services),
+        signOutAction: `${accountUrl}/logout`,
+        signedInApps: signedInApps.map(({ clientName }) => ({ clientName })),
+        apps: apps.map((connected) => ({
+          clientName: connected.clientName,
+          scopes: connected.scopes.map((scope) => scope.name),
+          since: connected.since,
+          consented: connected.consented,
+          lastIssuedAt: connected.lastIssuedAt ?? undefined,
+          removeAction: removeUrl(connected.clientId),
+        })),
+        password: canChangePassword(services.accounts) ? { action: `${accountUrl}/password`, error: shown.passwordError, minLength: PASSWORD_LENGTH.min } : undefined,
+        browsers,
+        signOutEverywhereAction: logoutEverywhereUrl,
+      },
+      shown.status,
+    )
+  }
+
   app.get('/account', page, async (request, reply) => {
-    const signedIn = await signedInAccount(journey, presentedSessionHash(request, services), services.now())
-    if (signedIn === undefined) return showSignIn(request, reply)
-    const { session, account: user } = signedIn
-    const removed = queryParams(request).single('removed') === '1'
-    const apps = await listConnectedApps(store, user.id, config.scopes)
-    const signedInApps = session.sid === undefined ? [] : await store.listSignedInApps(session.sid)
-    return pages.account(reply, {
-      userName: await displayName(services.accounts, user),
-      notice: removed ? REMOVED : undefined,
-      csrf: browserFormToken(request, reply, services),
-      signOutAction: `${accountUrl}/logout`,
-      signedInApps: signedInApps.map(({ clientName }) => ({ clientName })),
-      apps: apps.map((connected) => ({
-        clientName: connected.clientName,
-        scopes: connected.scopes.map((scope) => scope.name),
-        since: connected.since,
-        consented: connected.consented,
-        lastIssuedAt: connected.lastIssuedAt ?? undefined,
-        removeAction: removeUrl(connected.clientId),
-      })),
-    })
+    const current = await signedIn(request)
+    if (current === undefined) return showSignIn(request, reply)
+    const query = queryParams(request)
+    const notice = query.single('removed') === '1' ? REMOVED : query.single('password') === 'changed' ? PASSWORD_CHANGED : undefined
+    return showAccount(request, reply, current, { notice })
   })
 
   app.post('/account/login', page, async (request, reply) => {
     const form = checkForm(request, reply)
     if (form === undefined) return reply
-    if ((await signedInUser(request)) !== undefined) return reply.redirect(accountUrl, 303)
+    if ((await signedIn(request)) !== undefined) return reply.redirect(accountUrl, 303)
     const outcome = await signIn(request, reply, services, form, null)
     if (!('signedIn' in outcome)) return showSignIn(request, reply, outcome.username, outcome.error, outcome.status)
     return reply.redirect(accountUrl, 303)
@@ -84,15 +134,83 @@ export const accountRoutes: FastifyPluginAsync<{ services: Services; pages: Page
 
   app.post('/account/logout', page, async (request, reply) => {
     if (checkForm(request, reply) === undefined) return reply
-    const user = await signedInUser(request)
-    await signOutBrowser(request, reply, services, { userId: user?.id ?? null, clientId: null })
+    const current = await signedIn(request)
+    await signOutBrowser(request, reply, services, { userId: current?.account.id ?? null, clientId: null })
+    return reply.redirect(accountUrl, 303)
+  })
+
+  /**
+   * The password change: the current password is checked as a sign-in is (the same throttles; a
+   * wrong one is a `login.failed`), the new one against the rule of every password; on success
+   * every other browser of the user is signed out, this one stays.
+   */
+  app.post('/account/password', page, async (request, reply) => {
+    const form = checkForm(request, reply)
+    if (form === undefined) return reply
+    const current = await signedIn(request)
+    if (current === undefined || !canChangePassword(services.accounts)) return reply.redirect(accountUrl, 303)
+    const fields = passwordFields(form)
+    const refused = (reason: keyof typeof PASSWORD_REFUSED) => showAccount(request, reply, current, { passwordError: PASSWORD_REFUSED[reason].error, status: PASSWORD_REFUSED[reason].status })
+    if (fields === undefined) return refused('missing')
+    if (fields.next !== fields.repeated) return refused('mismatch')
+    const { account, session } = current
+    const result = await changePassword(journey, {
+      account,
+      current: fields.current,
+      next: fields.next,
+      ip: request.ip,
+      device: vouchedDevice(request, services, account.username),
+      keepSessionHash: session.idHash,
+      now: services.now(),
+    })
+    const events = services.eventsOf(request)
+    switch (result.kind) {
+      case 'changed':
+        events.emit({ type: 'account.password_changed', clientId: null, userId: account.id })
+        // The other sessions' back-channel logouts were queued with the change.
+        services.logouts.kick()
+        return reply.redirect(`${accountUrl}?password=changed`, 303)
+      case 'refused':
+        return refused(result.problem)
+      case 'invalid':
+        events.emit({ type: 'login.failed', clientId: null, userId: null })
+        return refused('invalid')
+      case 'throttled':
+        events.emit({ type: 'login.throttled', clientId: null, userId: null })
+        reply.header('retry-after', String(result.retryAfter))
+        return showAccount(request, reply, current, { passwordError: pageText('login.throttled', { wait: { seconds: result.retryAfter } }), status: 429 })
+      case 'unsupported':
+        return reply.redirect(accountUrl, 303)
+    }
+  })
+
+  /** Step one of "sign out everywhere": what it means, and a form to confirm it. */
+  app.post('/account/logout-everywhere', page, async (request, reply) => {
+    if (checkForm(request, reply) === undefined) return reply
+    const current = await signedIn(request)
+    if (current === undefined) return reply.redirect(accountUrl, 303)
+    const browsers = await signedInBrowsers(journey, current.account.id, current.session.idHash, services.now())
+    return pages.signOutEverywhere(reply, {
+      browsers: browsers.length,
+      action: `${logoutEverywhereUrl}/confirm`,
+      csrf: browserFormToken(request, reply, services),
+      cancel: accountUrl,
+    })
+  })
+
+  /** Step two: every login session of the user ends, this browser's included, and the apps that asked are told (back-channel logout). */
+  app.post('/account/logout-everywhere/confirm', page, async (request, reply) => {
+    if (checkForm(request, reply) === undefined) return reply
+    const current = await signedIn(request)
+    if (current === undefined) return reply.redirect(accountUrl, 303)
+    await signOutEverywhereFrom(request, reply, services, current.account.id)
     return reply.redirect(accountUrl, 303)
   })
 
   /** Step one: what removing this app's access means, and a form to confirm it. */
   app.post<AppParams>('/account/apps/:clientId/remove', page, async (request, reply) => {
     if (checkForm(request, reply) === undefined) return reply
-    const user = await signedInUser(request)
+    const user = (await signedIn(request))?.account
     if (user === undefined) return reply.redirect(accountUrl, 303)
     const connected = await findConnectedApp(store, user.id, request.params.clientId, config.scopes)
     if (connected === undefined) return pages.sendError(reply, 404, NOT_CONNECTED, backToAccount)
@@ -107,7 +225,7 @@ export const accountRoutes: FastifyPluginAsync<{ services: Services; pages: Page
   /** Step two: the consent goes and every grant of this user to the app is revoked. */
   app.post<AppParams>('/account/apps/:clientId/remove/confirm', page, async (request, reply) => {
     if (checkForm(request, reply) === undefined) return reply
-    const user = await signedInUser(request)
+    const user = (await signedIn(request))?.account
     if (user === undefined) return reply.redirect(accountUrl, 303)
     const { clientId } = request.params
     if (!(await removeAccess(store, user.id, clientId, services.now()))) {

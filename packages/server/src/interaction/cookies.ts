@@ -119,8 +119,13 @@ export function presentedBrowser(request: FastifyRequest, services: Services): P
  */
 export async function endLoginSession(request: FastifyRequest, reply: FastifyReply, services: Services): Promise<SignedOut> {
   const signedOut = await signOut(journeyDeps(services), presentedBrowser(request, services), services.now())
-  reply.clearCookie(cookieName(services, SESSION_COOKIE), cookieOptions(services, 0))
+  clearLoginSession(reply, services)
   return signedOut
+}
+
+/** Clears the session cookie, once the journey ended the session (a sign-out, "sign out everywhere"). */
+export function clearLoginSession(reply: FastifyReply, services: Services): void {
+  reply.clearCookie(cookieName(services, SESSION_COOKIE), cookieOptions(services, 0))
 }
 
 /**

@@ -48,6 +48,14 @@ export interface AccountAppView {
   removeAction: string
 }
 
+/** One browser the user is signed in to (one login session); times in seconds since the epoch. */
+export interface AccountBrowserView {
+  startedAt: number
+  lastSignInAt: number
+  /** The browser that shows the page. */
+  current: boolean
+}
+
 export interface AccountView {
   userName: string
   notice: PageText | undefined
@@ -56,6 +64,22 @@ export interface AccountView {
   /** The apps signed in to in this login session (OpenID Back-Channel Logout: signing out tells them). */
   signedInApps: readonly { clientName: string }[]
   signOutAction: string
+  /** The form that changes the password, and why the last try failed; undefined when the account provider sets no password. */
+  password: { action: string; error: PageText | undefined; minLength: number } | undefined
+  /** Every browser the user is signed in to, the latest sign-in first. */
+  browsers: readonly AccountBrowserView[]
+  /** The form that asks to sign out everywhere. */
+  signOutEverywhereAction: string
+}
+
+/** The confirmation of "sign out everywhere". */
+export interface SignOutEverywhereView {
+  /** How many browsers are signed in. */
+  browsers: number
+  action: string
+  csrf: string
+  /** Back to the account page. */
+  cancel: string
 }
 
 /** The confirmation of an RP-initiated logout that does not prove who asks (OpenID RP-Initiated Logout §2). */
@@ -219,9 +243,14 @@ export class Pages {
     return this.#send(reply, 200, 'consent', words, pageText('consent.title'), consentData(view, words), context.redirectUri)
   }
 
-  account(reply: FastifyReply, view: AccountView): FastifyReply {
+  account(reply: FastifyReply, view: AccountView, status = 200): FastifyReply {
     const words = this.#words(reply, undefined)
-    return this.#send(reply, 200, 'account', words, pageText('account.title'), accountData(view, words))
+    return this.#send(reply, status, 'account', words, pageText('account.title'), accountData(view, words))
+  }
+
+  signOutEverywhere(reply: FastifyReply, view: SignOutEverywhereView): FastifyReply {
+    const words = this.#words(reply, undefined)
+    return this.#send(reply, 200, 'sign-out-everywhere', words, pageText('signOutEverywhere.title'), view)
   }
 
   logout(reply: FastifyReply, view: LogoutView, context: RequestContext): FastifyReply {
@@ -296,6 +325,8 @@ function accountData(view: AccountView, words: Translator) {
       since: words.time(app.since),
       lastIssuedAt: app.lastIssuedAt === undefined ? undefined : words.time(app.lastIssuedAt),
     })),
+    password: view.password === undefined ? undefined : { ...view.password, error: view.password.error === undefined ? undefined : words.text(view.password.error) },
+    browsers: view.browsers.map((browser) => ({ ...browser, startedAt: words.time(browser.startedAt), lastSignInAt: words.time(browser.lastSignInAt) })),
   }
 }
 
@@ -317,6 +348,11 @@ function samplePages(words: Translator): [PageTemplate, object][] {
   const now = Math.floor(Date.now() / 1000)
   const app = { clientName: 'Example App', scopes: ['openid', 'profile'], since: now - 86_400, consented: true, lastIssuedAt: now, removeAction: '/account/apps/x/remove' }
   const form = { action: '/form', csrf: 'csrf' }
+  const browsers = [
+    { startedAt: now - 60, lastSignInAt: now - 60, current: true },
+    { startedAt: now - 86_400, lastSignInAt: now - 3_600, current: false },
+  ]
+  const account = { csrf: 'csrf', signOutAction: '/account/logout', signOutEverywhereAction: '/account/logout-everywhere' }
   return [
     ['login', loginData({ ...form, clientName: 'Example App', username: 'alice', error: pageText('login.badCredentials') }, words)],
     ['login', loginData({ ...form, clientName: undefined, username: '', error: undefined }, words)],
@@ -326,17 +362,26 @@ function samplePages(words: Translator): [PageTemplate, object][] {
       'account',
       accountData(
         {
+          ...account,
           userName: 'Alice',
           notice: pageText('account.removed'),
-          csrf: 'csrf',
-          signOutAction: '/account/logout',
           apps: [app, { ...app, consented: false, lastIssuedAt: undefined }],
           signedInApps: [{ clientName: 'Example App' }],
+          password: { action: '/account/password', error: pageText('account.passwordWrong'), minLength: 8 },
+          browsers,
         },
         words,
       ),
     ],
-    ['account', accountData({ userName: 'Alice', notice: undefined, csrf: 'csrf', signOutAction: '/account/logout', apps: [], signedInApps: [] }, words)],
+    [
+      'account',
+      accountData(
+        { ...account, userName: 'Alice', notice: undefined, apps: [], signedInApps: [], password: { action: '/account/password', error: undefined, minLength: 8 }, browsers: browsers.slice(0, 1) },
+        words,
+      ),
+    ],
+    ['account', accountData({ ...account, userName: 'Alice', notice: undefined, apps: [], signedInApps: [], password: undefined, browsers: [] }, words)],
+    ['sign-out-everywhere', { ...form, browsers: 2, cancel: '/account' }],
     ['logout', { ...form, clientName: 'Example App', userName: 'Alice', fields: [{ name: 'client_id', value: 'example' }] }],
     ['logout', { ...form, clientName: undefined, userName: undefined, fields: [] }],
     ['remove-access', removeAccessData({ ...form, app: { clientName: 'Example App', scopes: ['openid'], consented: true }, cancel: '/account' }, words)],

@@ -18,12 +18,15 @@ import { listStartFolder, readStartFile } from './start-files.js'
 /** The package's templates, beside `src/` and `dist/` alike. */
 export const BUILT_IN_TEMPLATES = fileURLToPath(new URL('../../templates/', import.meta.url))
 
-/** The pages, each a template of that name (`login.eta`); `layout` frames them, `account-apps` and `account-sessions` are sections of `account`. */
-export const PAGE_TEMPLATES = ['login', 'consent', 'account', 'remove-access', 'logout', 'message', 'home'] as const
+/**
+ * The pages, each a template of that name (`login.eta`); `layout` frames them, `account-apps`,
+ * `account-sessions`, `account-password` and `account-browsers` are sections of `account`.
+ */
+export const PAGE_TEMPLATES = ['login', 'consent', 'account', 'remove-access', 'sign-out-everywhere', 'logout', 'message', 'home'] as const
 export type PageTemplate = (typeof PAGE_TEMPLATES)[number]
 
 /** Every built-in template: the pages, the layout and the partials they include. */
-export const TEMPLATE_NAMES = ['layout', ...PAGE_TEMPLATES, 'account-apps', 'account-sessions'] as const
+export const TEMPLATE_NAMES = ['layout', ...PAGE_TEMPLATES, 'account-apps', 'account-sessions', 'account-password', 'account-browsers'] as const
 
 const TEMPLATE_FILE = /^([A-Za-z0-9_-]+)\.eta$/
 

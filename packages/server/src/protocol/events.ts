@@ -36,6 +36,8 @@ export type SecurityEvent =
   | { type: 'client.auth_failed'; clientId: string | null; userId: null; reason: ClientAuthFailure }
   /** The user removed an app's access on the account page: its consent deleted, its grants revoked. */
   | { type: 'access.removed'; clientId: string; userId: string }
+  /** The user changed her password on the account page: every other login session of hers ended. */
+  | { type: 'account.password_changed'; clientId: null; userId: string }
   /**
    * A browser signed out (`userId`: who was signed in, if anyone): on the account page
    * (`clientId` null) or by RP-initiated logout (`clientId`: the client that asked, when known).
@@ -105,6 +107,7 @@ export const SECURITY_EVENT_TYPES: readonly SecurityEventType[] = Object.freeze(
   'token.revoked',
   'client.auth_failed',
   'access.removed',
+  'account.password_changed',
   'logout',
   ...ADMIN_EVENT_TYPES,
 ] as const)

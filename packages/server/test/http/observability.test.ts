@@ -116,11 +116,15 @@ describe('security events, metrics and request ids over HTTP', () => {
     const denied = await authorize(server, third.browser, authorizeQuery(client, { code_challenge: pkcePair().challenge, prompt: 'consent' }), user, 'deny')
     expect(denied.callback?.searchParams.get('error')).toBe('access_denied')
 
-    // access.removed, then logout, on the account page.
+    // access.removed, account.password_changed, then logout, on the account page.
     const account = await third.browser.get(`${server.url}/account`)
     const csrf = hiddenInput(await account.text(), 'csrf')
     const removed = await third.browser.post(`${server.url}/account/apps/${encodeURIComponent(client.clientId)}/remove/confirm`, { csrf })
     expect(removed.status).toBe(303)
+    const newPassword = 'a-new-password-nobody-logs'
+    const changed = await third.browser.post(`${server.url}/account/password`, { csrf, current_password: user.password, new_password: newPassword, repeat_password: newPassword })
+    expect(changed.status).toBe(303)
+    secrets.push(newPassword)
     expect((await third.browser.post(`${server.url}/account/logout`, { csrf })).status).toBe(303)
   })
 
@@ -146,6 +150,7 @@ describe('security events, metrics and request ids over HTTP', () => {
       'token.revoked': 1,
       'client.auth_failed': 1,
       'access.removed': 1,
+      'account.password_changed': 1,
       logout: 1,
     })
     for (const line of lines) {
@@ -161,6 +166,7 @@ describe('security events, metrics and request ids over HTTP', () => {
     expect(lines.find((line) => line.event === 'login.failed')).toMatchObject({ client_id: clientId, user_id: null })
     expect(lines.find((line) => line.event === 'token.revoked')).toMatchObject({ client_id: clientId, user_id: user.id, grant_id: expect.any(String), token_type: 'refresh_token' })
     expect(lines.find((line) => line.event === 'access.removed')).toMatchObject({ client_id: clientId, user_id: user.id })
+    expect(lines.find((line) => line.event === 'account.password_changed')).toMatchObject({ client_id: null, user_id: user.id })
     expect(lines.find((line) => line.event === 'logout')).toMatchObject({ client_id: null, user_id: user.id })
   })
 
