@@ -14,6 +14,7 @@ import { accountRoutes } from '../interaction/account.js'
 import { Pages } from '../interaction/pages.js'
 import { interactionRoutes } from '../interaction/routes.js'
 import { invalidRequest } from '../protocol/errors.js'
+import { corsForAnyone, corsForBrowserClients } from './cors.js'
 import { clientErrorHandler, errorHandler, frameworkErrorHandler } from './errors.js'
 import { BODY_LIMIT, registerBodyParsers } from './form.js'
 import { REQUEST_ID_HEADER, REQUEST_ID_LOG_LABEL, requestIdOf } from './request-id.js'
@@ -69,9 +70,12 @@ export function refuseRepeatedHeaders(rawHeaders: readonly string[]): void {
   }
 }
 
-/** Every other method on a known path is 405 with `Allow` (RFC 9110 §15.5.6). */
-function methodNotAllowed(app: FastifyInstance, url: string, allowed: readonly string[]): void {
-  const others = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'].filter((m) => !allowed.includes(m))
+/**
+ * Every other method on a known path is 405 with `Allow` (RFC 9110 §15.5.6); OPTIONS too, unless
+ * the path answers CORS preflights (`http/cors.ts`).
+ */
+function methodNotAllowed(app: FastifyInstance, url: string, allowed: readonly string[], preflights = false): void {
+  const others = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', ...(preflights ? [] : ['OPTIONS'])].filter((m) => !allowed.includes(m))
   if (!allowed.includes('GET')) others.push('HEAD')
   app.route({
     method: others,
@@ -134,6 +138,12 @@ export async function buildApp(config: ServerConfig, deps: AppDeps & TracingDeps
     services.metrics.httpDuration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000)
   })
 
+  // CORS for apps in a browser: registered before the routes, so their hooks see every one of them.
+  const paths = config.endpoints
+  const under = (path: string) => `${services.basePath}${path}`
+  corsForBrowserClients(app, [paths.token, paths.revocation, paths.pushedAuthorization].map(under), services.store)
+  corsForAnyone(app, [...[paths.userinfo, paths.jwks, '/.well-known/openid-configuration'].map(under), `/.well-known/oauth-authorization-server${services.basePath}`])
+
   // Back-channel logout tokens are delivered while the app runs (OpenID Back-Channel Logout §2.5).
   app.addHook('onReady', async () => services.logouts.start(app.log))
   app.addHook('onClose', async () => services.logouts.stop())
@@ -149,10 +159,10 @@ export async function buildApp(config: ServerConfig, deps: AppDeps & TracingDeps
       await scoped.register(backChannelEndpoints, { services })
       await scoped.register(userinfoEndpoint, { services })
       await scoped.register(healthEndpoints, { services })
-      const paths = config.endpoints
-      for (const url of [paths.token, paths.revocation, paths.introspection, paths.pushedAuthorization]) methodNotAllowed(scoped, url, ['POST'])
+      for (const url of [paths.token, paths.revocation, paths.pushedAuthorization]) methodNotAllowed(scoped, url, ['POST'], true)
+      methodNotAllowed(scoped, paths.introspection, ['POST'])
       methodNotAllowed(scoped, paths.authorization, ['GET', 'POST'])
-      methodNotAllowed(scoped, paths.userinfo, ['GET', 'POST'])
+      methodNotAllowed(scoped, paths.userinfo, ['GET', 'POST'], true)
       pages.serveAssets(scoped)
       scoped.get('/', async (_request, reply) => pages.home(reply, config.issuer))
     },
