@@ -7,7 +7,7 @@
 import type { Browser } from 'playwright-core'
 import { saveScreenshot } from './page-checks.js'
 import { describeInChromium } from './chromium.js'
-import { demoLogOut, startDemoStack, watchPage, type DemoStack, type RecordingStore } from './demo-support.js'
+import { demoLoginToConsent, demoLogOut, startDemoStack, watchPage, type DemoStack, type RecordingStore } from './demo-support.js'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { TestServer } from '../../packages/server/test/harness.js'
 
@@ -86,13 +86,46 @@ describeInChromium('the demo app in Chromium', () => {
     expect((await context.cookies(appUrl)).some((c) => c.name === 'authcode_app_session')).toBe(false)
     for (const key of store.keys) expect(await store.get(key, Math.floor(Date.now() / 1000))).toBeUndefined()
 
-    // After logout the dashboard sends the browser to the server again. The server's own login
-    // session survives (it offers no RP-initiated logout), so it sends the browser straight back.
+    // The logout ended the sign-in at the server too (RP-initiated logout, issue #14): the next
+    // "Log in" asks for the password again.
     const before = urls.length
-    await page.goto(`${appUrl}/dashboard`)
-    await page.getByRole('heading', { name: 'Dashboard' }).waitFor()
+    await page.getByRole('button', { name: 'Log in' }).click()
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor()
     expect(urls.slice(before).some((url) => url.startsWith(`${server.url}/authorize?`))).toBe(true)
+    await page.getByLabel('Password').waitFor()
+    await saveScreenshot(page, 'demo-app-8-password-again')
     expect(blocked).toEqual([])
+    await context.close()
+  }, 90_000)
+
+  it('OpenID Back-Channel Logout: signing out on the server\'s account page ends the demo app\'s session too', async () => {
+    const user = await server.addUser('bob', 'correct horse battery', { name: 'Bob Example' })
+    const context = await browser.newContext()
+    const page = await context.newPage()
+    await demoLoginToConsent(page, appUrl, user)
+    await page.getByRole('button', { name: 'Allow' }).click()
+    await page.waitForURL(`${appUrl}/dashboard`)
+    expect(await page.textContent('#name')).toBe('Bob Example')
+
+    // The server's account page lists the app among those signed in to in this session.
+    await page.goto(`${server.url}/account`)
+    expect(await page.textContent('section.signed-in-apps')).toContain('authcode demo app')
+    await page.locator('form[action$="/account/logout"] button').click()
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor()
+
+    // The server POSTed a logout token to the app's /backchannel-logout: its session is gone, so its
+    // dashboard sends the browser to sign in, where the password is asked again.
+    const deadline = Date.now() + 10_000
+    let signedIn = true
+    while (signedIn && Date.now() < deadline) {
+      const now = Math.floor(Date.now() / 1000)
+      signedIn = (await Promise.all([...store.keys].map((key) => store.get(key, now)))).some((record) => record !== undefined)
+      if (signedIn) await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    expect(signedIn).toBe(false)
+    await page.goto(`${appUrl}/dashboard`)
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor()
+    expect(page.url().startsWith(server.url)).toBe(true)
     await context.close()
   }, 90_000)
 })

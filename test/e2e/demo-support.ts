@@ -52,8 +52,15 @@ export async function startDemoStack(): Promise<DemoStack> {
   const server = await startServer()
   const port = await freePort()
   const appUrl = `http://localhost:${port}`
-  // The home page's "You are signed out" is where a server with RP-initiated logout sends the browser back.
-  const registration = { name: 'authcode demo app', redirectUris: [`${appUrl}/callback`], postLogoutRedirectUris: [`${appUrl}/?signedOut=1`], scope: 'openid profile email' }
+  // The home page's "You are signed out" is where a server with RP-initiated logout sends the browser
+  // back; the app's /backchannel-logout is where it POSTs the logout tokens, as npm start registers them.
+  const registration = {
+    name: 'authcode demo app',
+    redirectUris: [`${appUrl}/callback`],
+    postLogoutRedirectUris: [`${appUrl}/?signedOut=1`],
+    backchannelLogoutUri: `${appUrl}/backchannel-logout`,
+    scope: 'openid profile email',
+  }
   const client = await server.addClient(registration)
   const store = new RecordingStore()
   const { app: demo } = createDemoApp({

@@ -14,7 +14,16 @@
  * and drawn as such (dotted, "observed at callback").
  */
 import { Eta } from 'eta'
-import type { AuthorizationRequestEvent, CallbackEvent, FlowEvent, ResourceEvent, RevocationEvent, TokenEvent } from '@authcode/client'
+import type {
+  AuthorizationRequestEvent,
+  BackchannelLogoutEvent,
+  CallbackEvent,
+  EndSessionEvent,
+  FlowEvent,
+  ResourceEvent,
+  RevocationEvent,
+  TokenEvent,
+} from '@authcode/client'
 
 /** One event as the demo app recorded it, with the request that caused it (`GET /dashboard`), if known. */
 export interface RecordedEvent {
@@ -306,7 +315,8 @@ function resourceSteps(event: ResourceEvent, route: string | undefined): Step[] 
   )
 }
 
-function revocationSteps(event: RevocationEvent, route: string | undefined): Step[] {
+/** `then`: the logout goes on to the Auth Server's end-session endpoint, which draws its own 303. */
+function revocationSteps(event: RevocationEvent, route: string | undefined, then: 'end_session' | undefined): Step[] {
   const steps: Step[] = []
   const where = route === undefined ? [] : [route.endsWith('/logout') ? `at logout (${route})` : `asked at ${route}`]
   if (event.outcome === 'skipped') {
@@ -323,10 +333,67 @@ function revocationSteps(event: RevocationEvent, route: string | undefined): Ste
       },
     ),
   )
-  if (route?.endsWith('/logout') === true) {
+  if (route?.endsWith('/logout') === true && then === undefined) {
     steps.push(step({ from: 'client', to: 'browser', channel: 'front', kind: 'response', label: '303 + session cookie cleared', details: ['signed out'], at: event.at + event.durationMs }))
   }
   return steps
+}
+
+/** RP-initiated logout (OpenID RP-Initiated Logout §2): the browser is sent on to end the sign-in at the Auth Server too. */
+function endSessionSteps(event: EndSessionEvent): Step[] {
+  return [
+    step({
+      from: 'client',
+      to: 'browser',
+      channel: 'front',
+      kind: 'response',
+      label: '303 to the end-session endpoint + session cookie cleared',
+      details: [
+        `client_id=${event.clientId}`,
+        ...(event.postLogoutRedirectUri === undefined ? [] : [`post_logout_redirect_uri=${event.postLogoutRedirectUri}`]),
+        event.idTokenHint === undefined
+          ? 'no id_token_hint: the ID token stays on the client backend, so the Auth Server asks the user'
+          : `id_token_hint=${fp(event.idTokenHint)} · state=${fp(event.state)}`,
+      ],
+      at: event.at,
+      durationMs: event.durationMs,
+    }),
+    step({
+      from: 'browser',
+      to: 'server',
+      channel: 'front',
+      kind: 'observed',
+      label: `GET ${path(event.endpoint)}?client_id&…`,
+      details: ['the Auth Server ends its sign-in (the next login asks for the password), tells every app of it (back channel) and sends the browser back'],
+    }),
+  ]
+}
+
+/** Back-channel logout (OpenID Back-Channel Logout §2.5): the Auth Server's logout token, validated, and the sessions it ended. */
+function backchannelLogoutSteps(event: BackchannelLogoutEvent, route: string | undefined): Step[] {
+  const failed = event.outcome === 'refused' ? serverError(event.error) : undefined
+  return [
+    step({
+      from: 'server',
+      to: 'client',
+      channel: 'back',
+      kind: 'request',
+      label: route ?? 'POST /backchannel-logout',
+      details: [`logout_token=${fp(event.token)} (typ logout+jwt) · sid=${fp(event.sid)}`, 'signature (JWKS), iss, aud, iat, exp, event, no nonce, jti used once: checked'],
+      at: event.at,
+      failure: failed,
+    }),
+    step({
+      from: 'client',
+      to: 'server',
+      channel: 'back',
+      kind: 'response',
+      label: failed === undefined ? '200' : '400 invalid_request',
+      details: failed === undefined ? [`${event.sessions} session${event.sessions === 1 ? '' : 's'} of that sign-in ended here`] : [failed],
+      at: event.at + event.durationMs,
+      durationMs: event.durationMs,
+    }),
+  ]
 }
 
 /** The steps of one handshake, from its recorded events (oldest first). Nothing is drawn after a stop. */
@@ -336,8 +403,11 @@ export function describeHandshake(entries: readonly RecordedEvent[]): HandshakeV
   let called = false
   let failure: { at: string; why: string } | undefined
   let ended = false
+  let signedOutByServer = false
   for (const [index, { event, route }] of entries.entries()) {
-    if (failure !== undefined || ended) break
+    if (failure !== undefined) break
+    // After the session ended, only how the logout went on: to the Auth Server, and back from it.
+    if (ended && event.type !== 'end_session' && event.type !== 'backchannel_logout') continue
     switch (event.type) {
       case 'authorization_request':
         attempt = event
@@ -362,14 +432,28 @@ export function describeHandshake(entries: readonly RecordedEvent[]): HandshakeV
         steps.push(...resourceSteps(event, route))
         break
       case 'revocation':
-        steps.push(...revocationSteps(event, route))
+        steps.push(...revocationSteps(event, route, entries[index + 1]?.event.type === 'end_session' ? 'end_session' : undefined))
         if (route?.endsWith('/logout') === true) ended = true
+        break
+      case 'end_session':
+        steps.push(...endSessionSteps(event))
+        ended = true
+        break
+      case 'backchannel_logout':
+        steps.push(...backchannelLogoutSteps(event, route))
+        if (event.outcome === 'ended' && event.sessions > 0) {
+          ended = true
+          signedOutByServer = true
+        }
         break
     }
   }
   const startedAt = steps.find((s) => s.at !== undefined)?.at
   if (failure !== undefined) return { steps, outcome: 'failed', summary: `The handshake stopped at ${failure.at}: ${failure.why}.`, startedAt }
-  if (ended) return { steps, outcome: 'ended', summary: 'The session ended: signed out, its tokens revoked or refused.', startedAt }
+  if (ended) {
+    const summary = signedOutByServer ? 'The session ended: the Auth Server signed it out (back-channel logout).' : 'The session ended: signed out, its tokens revoked or refused.'
+    return { steps, outcome: 'ended', summary, startedAt }
+  }
   if (attempt !== undefined && !called) return { steps, outcome: 'waiting', summary: 'The browser was sent to the Auth Server and has not come back yet.', startedAt }
   return { steps, outcome: 'complete', summary: `Signed in: ${steps.length} steps; the tokens never left the client backend.`, startedAt }
 }

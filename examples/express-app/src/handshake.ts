@@ -28,6 +28,8 @@ interface Handshake {
   readonly entries: RecordedEvent[]
   /** The session fingerprint, once the code exchange opened one. */
   session: string | undefined
+  /** The Auth Server's login session (its `sid`, fingerprinted) the ID token named: a back-channel logout names it too. */
+  sid: string | undefined
   dropped: number
 }
 
@@ -61,10 +63,27 @@ export class HandshakeRecorder {
     this.#context.run({ browser: createHash('sha256').update(id).digest('base64url'), route: `${req.method} ${req.path}`, staleCallback: false }, next)
   }
 
-  /** The client's `onEvent`: events outside a browser's request (none in this app) are not kept. */
+  /**
+   * The client's `onEvent`. A back-channel logout comes from the Auth Server, not a browser: it
+   * joins the handshakes of the login session it names, whichever browser they belong to. Other
+   * events outside a browser's request (none in this app) are not kept.
+   */
   readonly onEvent: FlowEventListener = (event) => {
+    if (event.type === 'backchannel_logout') {
+      this.#recordLogout({ event, route: 'POST /backchannel-logout' }, event.sid)
+      return
+    }
     const context = this.#context.getStore()
     if (context !== undefined) this.#record(context, { event, route: context.route })
+  }
+
+  #recordLogout(entry: RecordedEvent, sid: string | undefined): void {
+    if (sid === undefined) return
+    for (const logs of this.#browsers.values()) {
+      for (const handshake of logs) {
+        if (handshake.sid === sid && handshake.entries.length < EVENTS_PER_HANDSHAKE) handshake.entries.push(entry)
+      }
+    }
   }
 
   #record(context: RequestContext, entry: RecordedEvent): void {
@@ -87,13 +106,16 @@ export class HandshakeRecorder {
       return
     }
     target.entries.push(entry)
-    if (entry.event.type === 'token' && entry.event.grant === 'authorization_code' && entry.event.response !== undefined) target.session = entry.event.session
+    if (entry.event.type === 'token' && entry.event.grant === 'authorization_code' && entry.event.response !== undefined) {
+      target.session = entry.event.session
+      target.sid = entry.event.response.sid
+    }
   }
 
   /** The handshake an event belongs to: a new one for a new login, else the one of its session, else the latest. */
   #target(logs: Handshake[], event: FlowEvent): Handshake | undefined {
     const fresh = (): Handshake => {
-      const handshake: Handshake = { entries: [], session: undefined, dropped: 0 }
+      const handshake: Handshake = { entries: [], session: undefined, sid: undefined, dropped: 0 }
       logs.push(handshake)
       if (logs.length > HANDSHAKES_PER_BROWSER) logs.shift()
       return handshake
@@ -102,8 +124,9 @@ export class HandshakeRecorder {
     const latest = logs.at(-1)
     if (event.type === 'callback') return latest !== undefined && !latest.entries.some((e) => e.event.type === 'callback') ? latest : fresh()
     if (event.type === 'token' && event.grant === 'authorization_code') return latest ?? fresh()
-    // Refresh, resource call, revocation: the handshake of that session (a revocation at /callback
-    // ends the browser's previous session, not the one being opened).
+    if (event.type === 'backchannel_logout') return undefined
+    // Refresh, resource call, revocation, end of the session: the handshake of that session (a
+    // revocation at /callback ends the browser's previous session, not the one being opened).
     return logs.findLast((h) => h.session === event.session)
   }
 

@@ -101,6 +101,41 @@ describe('the handshake diagram', () => {
     expect(svg).not.toContain('hs-failed)') // no failed arrow
   })
 
+  it('OpenID logout: the logout goes on to the end-session endpoint (front channel), and the logout token comes back (back channel), fingerprinted', async () => {
+    fake.metadata = { end_session_endpoint: `${ISSUER}/logout` }
+    fake.idTokenTamper = { claims: { sid: 'sid-1' } }
+    const c = client()
+    const { url, loginId } = await c.buildAuthorizationUrl()
+    const callback = fake.authorize(url)
+    route = 'GET /callback'
+    const { sessionId } = await c.handleCallback({ loginId, url: callback })
+    route = 'POST /logout'
+    await c.logout(sessionId)
+    // The Auth Server's logout token, as the app's route received it.
+    const token = 'header.payload.signature'
+    recorded.push({
+      event: { type: 'backchannel_logout', at: Date.now(), durationMs: 2, outcome: 'ended', token: fingerprint(token), sid: fingerprint('sid-1'), sessions: 0, error: undefined },
+      route: 'POST /backchannel-logout',
+    })
+
+    const view = describeHandshake(recorded)
+    expect(view.outcome).toBe('ended')
+    expect(view.steps.slice(-6).map((s) => `${s.from}>${s.to}:${s.channel}:${s.label}`)).toEqual([
+      'client>server:back:POST /revoke',
+      'server>client:back:200 revoked',
+      'client>browser:front:303 to the end-session endpoint + session cookie cleared',
+      'browser>server:front:GET /logout?client_id&…',
+      'server>client:back:POST /backchannel-logout',
+      'client>server:back:200',
+    ])
+    const [, , redirect, , delivered] = view.steps.slice(-6)
+    expect(redirect?.details).toContain('client_id=client-1')
+    expect(delivered?.details[0]).toBe(`logout_token=${fingerprint(token)}… (typ logout+jwt) · sid=${fingerprint('sid-1')}…`)
+    const svg = renderHandshakeSvg(view)
+    expect(svg).not.toContain(token)
+    expect(svg).not.toContain('sid-1')
+  })
+
   it('never shows a secret: codes, tokens, state, verifier, nonce, client secret, login and session ids', async () => {
     const c = client()
     const { url, loginId } = await c.buildAuthorizationUrl()

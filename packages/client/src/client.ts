@@ -10,7 +10,8 @@ import { buildAuthorizationUrl, type AuthorizationUrl, type AuthorizationUrlOpti
 import { fetchResource, userinfo, type ResourceRequestInit } from './resource/fetch.js'
 import { MemoryLoginStateStore, MemoryTokenStore } from './storage/memory.js'
 import { freshSession } from './tokens/refresh.js'
-import { logout, revoke, type LogoutResult } from './tokens/revoke.js'
+import { backchannelLogout, type BackchannelLogoutResult } from './logout/backchannel.js'
+import { logout, revoke, type LogoutOptions, type LogoutResult } from './tokens/revoke.js'
 import type { JsonValue, SessionRecord } from './tokens/store.js'
 
 /** What an app may show about a session: never a token. */
@@ -121,7 +122,16 @@ export class OAuthClient {
   }
 
   /** See {@link logout}. */
-  logout(sessionId: string): Promise<LogoutResult> {
-    return logout(this.#context, sessionId)
+  logout(sessionId: string, options?: LogoutOptions): Promise<LogoutResult> {
+    return logout(this.#context, sessionId, options)
+  }
+
+  /**
+   * A logout token the server POSTed to the app's back-channel logout URI (OpenID Back-Channel
+   * Logout §2.5), the `logout_token` form field as it came: validated (§2.6), then every session
+   * of the login session it names ends in the token store. See {@link backchannelLogout}.
+   */
+  backchannelLogout(logoutToken: string): Promise<BackchannelLogoutResult> {
+    return backchannelLogout(this.#context, logoutToken)
   }
 }

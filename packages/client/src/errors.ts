@@ -31,6 +31,8 @@ export type AuthcodeClientErrorCode =
   | 'SESSION_NOT_FOUND'
   | 'SESSION_ENDED'
   | 'REFRESH_LOCK_TIMEOUT'
+  // back-channel logout
+  | 'INVALID_LOGOUT_TOKEN'
   // the stores
   | 'STORE_UNAVAILABLE'
 
@@ -111,6 +113,17 @@ export class InvalidResponseError extends AuthcodeClientError {
   constructor(code: 'INVALID_RESPONSE' | 'INVALID_ID_TOKEN' | 'DISCOVERY_FAILED' | 'DISCOVERY_MISMATCH', message: string, reason?: string) {
     super(code, message)
     this.reason = reason
+  }
+}
+
+/**
+ * A back-channel logout token failed validation (OpenID Back-Channel Logout §2.6): its signature,
+ * `iss`, `aud`, `iat`, `exp`, `typ`, the event, `sid`/`sub`, a `nonce` where none may be, or a
+ * replayed `jti`. The message says which check failed, never the token.
+ */
+export class LogoutTokenError extends AuthcodeClientError {
+  constructor(message: string) {
+    super('INVALID_LOGOUT_TOKEN', message)
   }
 }
 

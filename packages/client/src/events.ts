@@ -123,6 +123,8 @@ export interface TokenResponseSummary {
   /** From the validated ID token: `iat` and `exp` (seconds since the epoch). */
   readonly idTokenIssuedAt: number | undefined
   readonly idTokenExpiresAt: number | undefined
+  /** From the validated ID token: the server's login session (`sid`), which a back-channel logout names. */
+  readonly sid: Fingerprint | undefined
 }
 
 /**
@@ -177,8 +179,40 @@ export interface RevocationEvent extends FlowEventBase {
   readonly error: FlowEventError | undefined
 }
 
+/**
+ * `logout`: where the browser is sent to end the sign-in at the server too (OpenID RP-Initiated
+ * Logout §2), when the server offers an `end_session_endpoint`.
+ */
+export interface EndSessionEvent extends FlowEventBase {
+  readonly type: 'end_session'
+  /** The end-session endpoint, without the query. */
+  readonly endpoint: string
+  readonly clientId: string
+  readonly postLogoutRedirectUri: string | undefined
+  /** Present when the ID token was sent as `id_token_hint`. */
+  readonly idTokenHint: Fingerprint | undefined
+  /** Present when a `state` was sent. */
+  readonly state: Fingerprint | undefined
+  readonly session: Fingerprint
+}
+
+/**
+ * `backchannelLogout`: a logout token the server POSTed (OpenID Back-Channel Logout §2.5), and how
+ * many sessions it ended, or why it was refused.
+ */
+export interface BackchannelLogoutEvent extends FlowEventBase {
+  readonly type: 'backchannel_logout'
+  readonly outcome: 'ended' | 'refused'
+  readonly token: Fingerprint
+  /** The server's login session the token names (`sid`), when it names one. */
+  readonly sid: Fingerprint | undefined
+  /** Sessions of this app it ended. */
+  readonly sessions: number
+  readonly error: FlowEventError | undefined
+}
+
 /** Every event `onEvent` receives; switch on `type`. */
-export type FlowEvent = AuthorizationRequestEvent | CallbackEvent | TokenEvent | ResourceEvent | RevocationEvent
+export type FlowEvent = AuthorizationRequestEvent | CallbackEvent | TokenEvent | ResourceEvent | RevocationEvent | EndSessionEvent | BackchannelLogoutEvent
 
 /**
  * The `onEvent` option: called synchronously, in the asynchronous context of the call that took the

@@ -23,7 +23,9 @@ export { safeReturnTo, type AuthorizationUrl, type AuthorizationUrlOptions } fro
 export type { LoginState, LoginStateLimits, LoginStateStore } from './login/state-store.js'
 export type { CallbackInput, CallbackResult } from './callback/handle-callback.js'
 export type { JsonValue, SessionRecord, TokenSet, TokenStore } from './tokens/store.js'
-export type { LogoutResult } from './tokens/revoke.js'
+export type { LogoutOptions, LogoutResult } from './tokens/revoke.js'
+export { BACKCHANNEL_LOGOUT_EVENT, type BackchannelLogoutResult } from './logout/backchannel.js'
+export type { BackchannelLogout } from './tokens/store.js'
 export type { ResourceRequestBody, ResourceRequestInit } from './resource/fetch.js'
 export {
   fingerprint,
@@ -37,6 +39,8 @@ export {
   type FlowEventListener,
   type ResourceEvent,
   type RevocationEvent,
+  type EndSessionEvent,
+  type BackchannelLogoutEvent,
   type TokenEvent,
   type TokenResponseSummary,
 } from './events.js'
@@ -46,6 +50,7 @@ export {
   AuthorizationError,
   CallbackError,
   InvalidResponseError,
+  LogoutTokenError,
   NetworkError,
   OAuthServerError,
   SessionError,

@@ -82,7 +82,11 @@ describe('AuthHandler over Web Request/Response', () => {
 
     const logout = await handler.handle(new Request(`${APP}/auth/logout`, { method: 'POST', headers: { cookie: browserCookies, 'sec-fetch-site': 'same-origin' } }))
     expect(logout?.status).toBe(303)
-    expect(logout?.headers.get('location')).toBe('/')
+    // RP-initiated logout (the server offers it): to its end-session endpoint, naming the client, never
+    // with a token in the URL (SECURITY.md 21: the server asks the user then) or a state nobody checks.
+    const endSession = new URL(logout?.headers.get('location') ?? '')
+    expect(`${endSession.origin}${endSession.pathname}`).toBe(`${server.url}/logout`)
+    expect([...endSession.searchParams.keys()]).toEqual(['client_id'])
     expect(await handler.session(page)).toBeUndefined()
   })
 

@@ -117,7 +117,11 @@ describe('authcode() Express middleware against the authcode server', () => {
 
     const logout = await browser.post(`${appUrl}/logout`, {}, { origin: appUrl })
     expect(logout.status).toBe(303)
-    expect(logout.headers.get('location')).toBe('/')
+    // RP-initiated logout (the server offers it): to its end-session endpoint, naming the client, never
+    // with a token in the URL (SECURITY.md 21: the server asks the user then) or a state nobody checks.
+    const endSession = new URL(logout.headers.get('location') ?? '')
+    expect(`${endSession.origin}${endSession.pathname}`).toBe(`${server.url}/logout`)
+    expect([...endSession.searchParams.keys()]).toEqual(['client_id'])
     expect(cookieNamed(logout, 'authcode_app_session=')).toMatch(/Max-Age=0/)
     expect(await store.get(sessionKey(sessionId), server.clock.now())).toBeUndefined()
     expect(browser.cookies.has('authcode_app_session')).toBe(false)

@@ -245,6 +245,7 @@ export function tokenResponseSummary(result: oauth.TokenEndpointResponse, claims
     authTime: time('auth_time'),
     idTokenIssuedAt: time('iat'),
     idTokenExpiresAt: time('exp'),
+    sid: typeof claims?.sid === 'string' ? fingerprint(claims.sid) : undefined,
   }
 }
 

@@ -14,7 +14,7 @@ import type { NextFunction, Request as ExpressRequest, RequestHandler, Response 
 import type { SessionInfo } from '../client.js'
 import { signInRequiredPage } from '../web/error-page.js'
 import { AuthHandler, type AuthHandlerOptions } from '../web/handler.js'
-import { webRequest } from '../web/node.js'
+import { readBody, webRequest } from '../web/node.js'
 
 export { AuthHandler, createAuthHandler, type AuthHandlerOptions, type AuthSession, type HandleOptions } from '../web/handler.js'
 export type { SameSite } from '../web/cookies.js'
@@ -60,6 +60,36 @@ export async function sendWebResponse(res: ExpressResponse, response: Response):
   res.end(response.body === null ? undefined : Buffer.from(await response.arrayBuffer()))
 }
 
+/**
+ * The Web `Request` of a back-channel logout, its body included: read from the stream, or rebuilt
+ * from what a body parser of the app (`express.urlencoded`) made of it; undefined when it is too large.
+ */
+async function backchannelRequest(req: ExpressRequest, origin: string): Promise<Request | undefined> {
+  let body: string
+  if (typeof req.body === 'string') body = req.body
+  else if (typeof req.body === 'object' && req.body !== null && req.readableEnded) {
+    const form = new URLSearchParams()
+    for (const [name, value] of Object.entries(req.body as Record<string, unknown>)) {
+      for (const item of Array.isArray(value) ? value : [value]) if (typeof item === 'string') form.append(name, item)
+    }
+    body = form.toString()
+  } else {
+    try {
+      body = await readBody(req)
+    } catch (error) {
+      if (error instanceof RangeError) return undefined
+      throw error
+    }
+  }
+  return webRequest(origin, req.originalUrl, req.method, req.headers, body)
+}
+
+const tooLarge = (): Response =>
+  new Response(JSON.stringify({ error: 'invalid_request', error_description: 'the body is too large' }), {
+    status: 413,
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+  })
+
 class PassToNext extends Error {
   constructor(readonly error: unknown) {
     super('callback failed')
@@ -67,8 +97,8 @@ class PassToNext extends Error {
 }
 
 /**
- * The middleware: answers the login (`GET`), callback (`GET`, at the redirect URI's path) and
- * logout (`POST`) routes, and sets `req.auth` on every other request that carries a live session
+ * The middleware: answers the login (`GET`), callback (`GET`, at the redirect URI's path), logout
+ * (`POST`) and back-channel logout (`POST`, from the authorization server) routes, and sets `req.auth` on every other request that carries a live session
  * (clearing the cookie of an ended one). Mount it at the application's root. Pending logins are
  * counted per `req.ip` (`maxPerCaller`): Express's `trust proxy` setting decides what that is, so
  * set it to your proxies, never to `true` in front of the open Internet.
@@ -87,6 +117,13 @@ export function authcode(options: ExpressAuthOptions): RequestHandler & { handle
       : options,
   )
   const middleware = (req: ExpressRequest, res: ExpressResponse, next: NextFunction): void => {
+    if (req.method === 'POST' && req.path === handler.backchannelLogoutPath) {
+      // From the authorization server, with the logout token in a form body.
+      backchannelRequest(req, handler.origin)
+        .then(async (request) => sendWebResponse(res, request === undefined ? tooLarge() : await handler.backchannelLogout(request)))
+        .catch(next)
+      return
+    }
     const request = toWebRequest(req, handler.origin)
     handler
       .handle(request, { callerAddress: req.ip })

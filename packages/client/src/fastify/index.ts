@@ -14,7 +14,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHook
 import type { SessionInfo } from '../client.js'
 import { signInRequiredPage } from '../web/error-page.js'
 import { AuthHandler, type AuthHandlerOptions } from '../web/handler.js'
-import { webRequest } from '../web/node.js'
+import { MAX_BODY, webRequest } from '../web/node.js'
 
 export { AuthHandler, createAuthHandler, type AuthHandlerOptions, type AuthSession, type HandleOptions } from '../web/handler.js'
 export type { SameSite } from '../web/cookies.js'
@@ -58,8 +58,8 @@ export async function sendWebResponse(reply: FastifyReply, response: Response): 
 const ROUTE_CONFIG = Object.freeze({ authcode: true })
 
 /**
- * The plugin: registers the login (`GET`), callback (`GET`, at the redirect URI's path) and logout
- * (`POST`) routes, and sets `request.auth` on every other request that carries a live session
+ * The plugin: registers the login (`GET`), callback (`GET`, at the redirect URI's path), logout
+ * (`POST`) and back-channel logout (`POST`, from the authorization server) routes, and sets `request.auth` on every other request that carries a live session
  * (clearing the cookie of an ended one). Register it on the root instance: `request.auth` and
  * `app.authcode` are visible to the whole app. Its routes read no body (the logout form's is
  * ignored), so the app's content-type parsers are left as they are. Pending logins are counted per
@@ -89,6 +89,17 @@ export async function authcode(app: FastifyInstance, options: AuthHandlerOptions
     routes.get(handler.loginPath, { config: ROUTE_CONFIG }, async (request, reply) => sendWebResponse(reply, await handler.login(web(request), { callerAddress: request.ip })))
     routes.get(handler.callbackPath, { config: ROUTE_CONFIG }, async (request, reply) => sendWebResponse(reply, await handler.callback(web(request))))
     routes.post(handler.logoutPath, { config: ROUTE_CONFIG }, async (request, reply) => sendWebResponse(reply, await handler.logout(web(request))))
+  })
+
+  // The back-channel logout (from the authorization server): its form body is read, as text, here only.
+  await app.register(async (routes) => {
+    routes.removeAllContentTypeParsers()
+    routes.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: MAX_BODY }, (_request, body, done) => done(null, body))
+    routes.addContentTypeParser('*', (_request, _payload, done) => done(null))
+    routes.post(handler.backchannelLogoutPath, { config: ROUTE_CONFIG }, async (request, reply) => {
+      const body = typeof request.body === 'string' ? request.body : undefined
+      return sendWebResponse(reply, await handler.backchannelLogout(webRequest(handler.origin, request.raw.url ?? request.url, request.method, request.headers, body ?? '')))
+    })
   })
 }
 

@@ -3,7 +3,7 @@
  * `@authcode/client/sqlite` on one machine, `@authcode/client/redis` across machines.
  */
 import { loginLimits, type LoginState, type LoginStateLimits, type LoginStateStore } from '../login/state-store.js'
-import { sessionExpired, type SessionRecord, type TokenStore } from '../tokens/store.js'
+import { endedBy, sessionExpired, type BackchannelLogout, type SessionRecord, type TokenStore } from '../tokens/store.js'
 
 /**
  * Login attempts in a `Map`, bounded twice: past `maxPerCaller` attempts of one caller that caller's
@@ -75,6 +75,8 @@ interface SessionEntry {
  */
 export class MemoryTokenStore implements TokenStore {
   readonly #sessions = new Map<string, SessionEntry>()
+  /** The logout tokens seen (issuer and `jti`), until they expire. */
+  readonly #logoutJtis = new Map<string, number>()
 
   async get(key: string, now: number): Promise<SessionRecord | undefined> {
     return this.#live(key, now)?.record
@@ -105,6 +107,20 @@ export class MemoryTokenStore implements TokenStore {
   async releaseRefreshLock(key: string, owner: string): Promise<void> {
     const entry = this.#sessions.get(key)
     if (entry?.lock?.owner === owner) entry.lock = undefined
+  }
+
+  async endSessions(logout: BackchannelLogout, now: number): Promise<number | 'replayed'> {
+    for (const [jti, expiresAt] of this.#logoutJtis) if (expiresAt <= now) this.#logoutJtis.delete(jti)
+    const jti = `${logout.iss}\0${logout.jti}`
+    if (this.#logoutJtis.has(jti)) return 'replayed'
+    this.#logoutJtis.set(jti, logout.expiresAt)
+    let ended = 0
+    for (const [key, entry] of this.#sessions) {
+      if (!endedBy(entry.record, logout)) continue
+      this.#sessions.delete(key)
+      ended++
+    }
+    return ended
   }
 
   /** How many sessions are kept, expired ones not yet dropped included (for tests). */

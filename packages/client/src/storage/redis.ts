@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto'
 import { StoreError } from '../errors.js'
 import { loginLimits, type LoginState, type LoginStateLimits, type LoginStateStore } from '../login/state-store.js'
-import type { SessionRecord, TokenStore } from '../tokens/store.js'
+import type { BackchannelLogout, SessionRecord, TokenStore } from '../tokens/store.js'
 
 /**
  * What the stores use of a Redis client: an ioredis `Redis` (`new Redis(process.env.REDIS_URL)`)
@@ -130,6 +130,49 @@ if redis.call('HGET', KEYS[1], 'lock_owner') == ARGV[1] then
 end
 return 1`)
 
+/*
+ * Back-channel logout: a set per login session at the server (`logout:sid:<hash of iss and sid>`)
+ * and per user (`logout:sub:<hash of iss and sub>`) holds the keys of its sessions, and lives at
+ * least as long as they do; each logout token's `jti` is a key of its own until the token expires.
+ * Every script touches one key, so the keys may live in any slot.
+ */
+
+/** Adds a session key to an index set, which then lives at least as long as the session (forever with a session that never expires). */
+const INDEX_SESSION = new Script(`
+redis.call('SADD', KEYS[1], ARGV[1])
+if ARGV[2] == '' then
+  redis.call('PERSIST', KEYS[1])
+else
+  local ttl = redis.call('PTTL', KEYS[1])
+  if ttl ~= -1 and ttl < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+end
+return 1`)
+
+/** Records a logout token's jti until it expires: 1 the first time, 0 for a replay. */
+const USE_LOGOUT_JTI = new Script(`
+if redis.call('SET', KEYS[1], '1', 'PX', ARGV[1], 'NX') then return 1 end
+return 0`)
+
+const INDEXED_SESSIONS = new Script(`return redis.call('SMEMBERS', KEYS[1])`)
+
+/** Deletes the session when its ID token claims are the ones the logout token names: 1 when it did. */
+const END_SESSION = new Script(`
+local value = redis.call('HGET', KEYS[1], 'record')
+if not value then return 0 end
+local ok, record = pcall(cjson.decode, value)
+if not ok or type(record) ~= 'table' or type(record.claims) ~= 'table' then return 0 end
+local claims = record.claims
+if claims.iss ~= ARGV[1] then return 0 end
+if ARGV[2] ~= '' and claims.sid ~= ARGV[2] then return 0 end
+if ARGV[3] ~= '' and claims.sub ~= ARGV[3] then return 0 end
+redis.call('DEL', KEYS[1])
+return 1`)
+
+const UNINDEX = new Script(`redis.call('SREM', KEYS[1], unpack(ARGV)) return 1`)
+
+/** The part of an index key that names the issuer and a `sid` or `sub` (hashed: any characters, fixed length). */
+const indexName = (iss: string, value: string): string => createHash('sha256').update(`${iss}\0${value}`).digest('base64url')
+
 /**
  * Sessions in Redis hashes that expire with the session (`SessionRecord.expiresAt`); the refresh
  * lease lives in the session's hash, so deleting or expiring the session drops it.
@@ -145,6 +188,7 @@ return 1`)
 export class RedisTokenStore implements TokenStore {
   readonly #redis: RedisConnection
   readonly #prefix: string
+  readonly #logoutPrefix: string
   readonly #timeoutMs: number
 
   /** Uses an ioredis client; the caller keeps ownership of the connection (and closes it). */
@@ -152,6 +196,7 @@ export class RedisTokenStore implements TokenStore {
     const { prefix, timeoutMs } = storeOptions('RedisTokenStore', redis, options)
     this.#redis = redis
     this.#prefix = `${prefix}session:`
+    this.#logoutPrefix = `${prefix}logout:`
     this.#timeoutMs = timeoutMs
   }
 
@@ -171,6 +216,40 @@ export class RedisTokenStore implements TokenStore {
     // Redis expires the key after the same span by its own clock.
     const ttlMs = expiresAt === undefined ? '' : (expiresAt - record.updatedAt) * 1000
     await this.#run('set', () => SET_SESSION.run(this.#redis, [this.#prefix + key], [JSON.stringify(record), expiresAt ?? '', ttlMs]))
+    // Found again by a back-channel logout that names its login session or its user.
+    const { iss, sid, sub } = record.claims ?? {}
+    if (typeof iss !== 'string') return
+    for (const [kind, value] of [['sid', sid], ['sub', sub]] as const) {
+      if (typeof value !== 'string') continue
+      await this.#run('set', () => INDEX_SESSION.run(this.#redis, [this.#logoutIndex(kind, iss, value)], [key, ttlMs]))
+    }
+  }
+
+  /**
+   * The `jti` first (one script, so a replay is refused on every process), then each session of
+   * the index whose claims match is deleted (one script each) and leaves the index.
+   */
+  async endSessions(logout: BackchannelLogout, now: number): Promise<number | 'replayed'> {
+    const ttlMs = Math.max(1, (logout.expiresAt - now) * 1000)
+    const jtiKey = `${this.#logoutPrefix}jti:${indexName(logout.iss, logout.jti)}`
+    const first = await this.#run('endSessions', () => USE_LOGOUT_JTI.run(this.#redis, [jtiKey], [ttlMs]))
+    if (first !== 1) return 'replayed'
+    const [kind, value] = logout.sid !== undefined ? (['sid', logout.sid] as const) : (['sub', logout.sub] as const)
+    if (value === undefined) return 0
+    const index = this.#logoutIndex(kind, logout.iss, value)
+    const keys = await this.#run('endSessions', () => INDEXED_SESSIONS.run(this.#redis, [index], []))
+    if (!Array.isArray(keys) || keys.length === 0) return 0
+    let ended = 0
+    for (const key of keys as string[]) {
+      const args = [logout.iss, logout.sid ?? '', logout.sub ?? '']
+      if ((await this.#run('endSessions', () => END_SESSION.run(this.#redis, [this.#prefix + key], args))) === 1) ended++
+    }
+    await this.#run('endSessions', () => UNINDEX.run(this.#redis, [index], keys as string[]))
+    return ended
+  }
+
+  #logoutIndex(kind: 'sid' | 'sub', iss: string, value: string): string {
+    return `${this.#logoutPrefix}${kind}:${indexName(iss, value)}`
   }
 
   async delete(key: string): Promise<void> {

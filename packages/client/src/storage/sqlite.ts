@@ -12,7 +12,7 @@
 import type { Database } from 'better-sqlite3'
 import { StoreError } from '../errors.js'
 import { loginLimits, type LoginState, type LoginStateLimits, type LoginStateStore } from '../login/state-store.js'
-import type { SessionRecord, TokenStore } from '../tokens/store.js'
+import type { BackchannelLogout, SessionRecord, TokenStore } from '../tokens/store.js'
 
 const TABLE = 'authcode_client_sessions'
 
@@ -28,6 +28,21 @@ CREATE TABLE IF NOT EXISTS ${TABLE} (
 
 /** Tables made by 0.1 have no expires_at: added (NULL, kept until deleted) before the index on it. */
 const SESSION_EXPIRY = `CREATE INDEX IF NOT EXISTS ${TABLE}_expires ON ${TABLE} (expires_at) WHERE expires_at IS NOT NULL`
+
+const LOGOUT_TABLE = 'authcode_client_logout_jtis'
+
+/**
+ * Back-channel logout: the sessions of a login session at the server are found by their ID
+ * token's `sid` (an index on the JSON), and each logout token's issuer and `jti` is kept until it
+ * expires, so that a replay is refused.
+ */
+const LOGOUT_SCHEMA = `
+CREATE INDEX IF NOT EXISTS ${TABLE}_sid ON ${TABLE} (json_extract(record, '$.claims.sid'));
+CREATE TABLE IF NOT EXISTS ${LOGOUT_TABLE} (
+  id TEXT PRIMARY KEY,
+  expires_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS ${LOGOUT_TABLE}_expires ON ${LOGOUT_TABLE} (expires_at)`
 
 const LOGIN_TABLE = 'authcode_client_logins'
 
@@ -86,6 +101,7 @@ export class SqliteTokenStore implements TokenStore {
   readonly #delete
   readonly #acquire
   readonly #release
+  readonly #endSessions: (logout: BackchannelLogout, now: number) => number | 'replayed'
 
   /**
    * Uses an open better-sqlite3 database (the table is created when missing). The caller keeps
@@ -121,6 +137,21 @@ export class SqliteTokenStore implements TokenStore {
        WHERE id = ? AND (expires_at IS NULL OR expires_at > ?) AND (lock_owner IS NULL OR lock_owner = ? OR lock_until <= ?)`,
     )
     this.#release = db.prepare<[string, string]>(`UPDATE ${TABLE} SET lock_owner = NULL, lock_until = NULL WHERE id = ? AND lock_owner = ?`)
+    db.exec(LOGOUT_SCHEMA)
+    const purgeJtis = db.prepare<[number]>(`DELETE FROM ${LOGOUT_TABLE} WHERE expires_at <= ?`)
+    const useJti = db.prepare<[string, number]>(`INSERT OR IGNORE INTO ${LOGOUT_TABLE} (id, expires_at) VALUES (?, ?)`)
+    const claim = (name: string) => `json_extract(record, '$.claims.${name}')`
+    const bySid = db.prepare<[string, string, string | null, string | null]>(
+      `DELETE FROM ${TABLE} WHERE ${claim('sid')} = ? AND ${claim('iss')} = ? AND (? IS NULL OR ${claim('sub')} = ?)`,
+    )
+    const bySub = db.prepare<[string, string]>(`DELETE FROM ${TABLE} WHERE ${claim('sub')} = ? AND ${claim('iss')} = ?`)
+    const endSessions = db.transaction((logout: BackchannelLogout, now: number): number | 'replayed' => {
+      purgeJtis.run(now)
+      if (useJti.run(`${logout.iss}\0${logout.jti}`, logout.expiresAt).changes === 0) return 'replayed'
+      if (logout.sid !== undefined) return bySid.run(logout.sid, logout.iss, logout.sub ?? null, logout.sub ?? null).changes
+      return logout.sub === undefined ? 0 : bySub.run(logout.sub, logout.iss).changes
+    })
+    this.#endSessions = (logout, now) => endSessions.immediate(logout, now)
   }
 
   /** Opens (or creates) the database file; loads better-sqlite3 only when called. */
@@ -147,6 +178,11 @@ export class SqliteTokenStore implements TokenStore {
 
   async releaseRefreshLock(key: string, owner: string): Promise<void> {
     guarded('SqliteTokenStore', 'releaseRefreshLock', () => this.#release.run(key, owner))
+  }
+
+  /** One transaction: the `jti` recorded (or found: a replay), then the matching sessions deleted. */
+  async endSessions(logout: BackchannelLogout, now: number): Promise<number | 'replayed'> {
+    return guarded('SqliteTokenStore', 'endSessions', () => this.#endSessions(logout, now))
   }
 
   /** Closes the connection. */

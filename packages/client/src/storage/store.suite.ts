@@ -10,7 +10,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import type { LoginState, LoginStateLimits, LoginStateStore } from '../login/state-store.js'
-import type { SessionRecord, TokenStore } from '../tokens/store.js'
+import type { BackchannelLogout, SessionRecord, TokenStore } from '../tokens/store.js'
 
 export const NOW = 1_700_000_000
 
@@ -228,6 +228,52 @@ export function tokenStoreSuite(name: string, open: () => Promise<Opened<TokenSt
         const tries = Array.from({ length: 30 }, (_, i) => (i % 2 === 0 ? store : other).acquireRefreshLock(key, `owner-${i}`, NOW + 30, NOW))
         expect((await Promise.all(tries)).filter(Boolean)).toHaveLength(1)
       }
+    })
+
+    /** A session signed in by `sub` in the server's login session `sid` of issuer `iss`. */
+    const signedIn = (sid: string | undefined, sub = 'user-1', iss = 'https://as.test') => session({ claims: { iss, sub, ...(sid === undefined ? {} : { sid }), name: 'Zoë' } })
+    const logout = (overrides: Partial<BackchannelLogout> = {}): BackchannelLogout => ({ iss: 'https://as.test', sid: 'sid-1', sub: 'user-1', jti: 'jti-1', expiresAt: NOW + 120, ...overrides })
+
+    it('OpenID Back-Channel Logout §2.7: endSessions deletes the sessions of the logout\'s login session, and nothing else', async () => {
+      const { store, peer } = await fresh()
+      if (store.endSessions === undefined) throw new Error('every shipped store takes back-channel logouts')
+      await store.set('a', signedIn('sid-1'))
+      await store.set('b', signedIn('sid-1'))
+      await store.set('other-sid', signedIn('sid-2'))
+      await store.set('other-user', signedIn('sid-1', 'user-2'))
+      await store.set('other-issuer', signedIn('sid-1', 'user-1', 'https://elsewhere.test'))
+      await store.set('no-id-token', session({ claims: undefined }))
+      expect(await store.endSessions(logout(), NOW)).toBe(2)
+      const other = await peer()
+      for (const key of ['a', 'b']) expect(await other.get(key, NOW)).toBeUndefined()
+      for (const key of ['other-sid', 'other-user', 'other-issuer', 'no-id-token']) expect(await other.get(key, NOW)).toBeDefined()
+    })
+
+    it('§2.7: a logout without sid ends every session of its sub; one that names neither ends none', async () => {
+      const { store } = await fresh()
+      if (store.endSessions === undefined) throw new Error('every shipped store takes back-channel logouts')
+      await store.set('a', signedIn('sid-1'))
+      await store.set('b', signedIn('sid-2'))
+      await store.set('c', signedIn(undefined))
+      await store.set('someone-else', signedIn('sid-3', 'user-2'))
+      expect(await store.endSessions(logout({ sid: undefined, sub: undefined, jti: 'none' }), NOW)).toBe(0)
+      expect(await store.endSessions(logout({ sid: undefined, jti: 'by-sub' }), NOW)).toBe(3)
+      expect(await store.get('someone-else', NOW)).toBeDefined()
+    })
+
+    it('§2.6: a logout token\'s jti is used once, across connections, until it expires', async () => {
+      const { store, peer } = await fresh()
+      const other = await peer()
+      if (store.endSessions === undefined || other.endSessions === undefined) throw new Error('every shipped store takes back-channel logouts')
+      await store.set('a', signedIn('sid-1'))
+      const first = await Promise.all([store.endSessions(logout(), NOW), other.endSessions(logout(), NOW)])
+      expect(first.toSorted()).toEqual([1, 'replayed'])
+      // Another issuer may use the same jti.
+      expect(await store.endSessions(logout({ iss: 'https://elsewhere.test' }), NOW)).toBe(0)
+      // A session started after the logout is not ended by a replay of it.
+      await store.set('b', signedIn('sid-1'))
+      expect(await other.endSessions(logout(), NOW + 60)).toBe('replayed')
+      expect(await store.get('b', NOW + 60)).toBeDefined()
     })
   })
 }

@@ -6,7 +6,7 @@
 import * as oauth from 'oauth4webapi'
 import { AuthcodeClientError, SessionError } from '../errors.js'
 import { fingerprint } from '../events.js'
-import { sessionKey, type ClientContext } from '../internal/context.js'
+import { randomId, sessionKey, type ClientContext } from '../internal/context.js'
 import { eventError, startTimer, withoutQuery } from '../internal/events.js'
 import { clientAuthentication, oauthClient, requestOptions, toClientError } from '../internal/http.js'
 
@@ -68,9 +68,13 @@ export interface LogoutResult {
   revocationError: AuthcodeClientError | undefined
   /**
    * Where to send the browser for RP-initiated logout (OIDC RP-Initiated Logout 1.0 §2), when the
-   * server advertises an `end_session_endpoint`.
+   * server advertises an `end_session_endpoint`: `client_id`, the session's ID token as
+   * `id_token_hint` (so the server signs the user out without asking), `post_logout_redirect_uri`
+   * when configured, and a fresh `state`.
    */
   endSessionUrl: URL | undefined
+  /** The `state` of `endSessionUrl`, which the server returns with the redirect to `post_logout_redirect_uri` (§3). */
+  state: string | undefined
 }
 
 /**
@@ -79,10 +83,21 @@ export interface LogoutResult {
  *
  * @see https://openid.net/specs/openid-connect-rpinitiated-1_0.html#RPLogout
  */
-export async function logout(context: ClientContext, sessionId: string): Promise<LogoutResult> {
+export interface LogoutOptions {
+  /**
+   * Put the session's ID token in the end-session URL as `id_token_hint` (default true): the server
+   * then signs the user out without asking. False keeps every token off the URL (SECURITY.md 21);
+   * the server asks the user first.
+   */
+  idTokenHint?: boolean
+  /** Put a fresh `state` in the end-session URL (default true), for an app that checks it when the browser comes back. */
+  state?: boolean
+}
+
+export async function logout(context: ClientContext, sessionId: string, options: LogoutOptions = {}): Promise<LogoutResult> {
   if (typeof sessionId !== 'string' || sessionId === '') throw new TypeError('sessionId must be a non-empty string')
   const record = await context.tokens.get(sessionKey(sessionId), context.config.now())
-  if (record === undefined) return { revoked: false, revocationError: undefined, endSessionUrl: undefined }
+  if (record === undefined) return { revoked: false, revocationError: undefined, endSessionUrl: undefined, state: undefined }
   let revoked = false
   let revocationError: AuthcodeClientError | undefined
   try {
@@ -92,16 +107,33 @@ export async function logout(context: ClientContext, sessionId: string): Promise
     revocationError = error
   }
   let endSessionUrl: URL | undefined
+  let state: string | undefined
   try {
     const { as } = await context.metadata.get()
     if (as.end_session_endpoint !== undefined) {
+      const timer = startTimer()
+      const { clientId, postLogoutRedirectUri } = context.config
+      const idTokenHint = options.idTokenHint === false ? undefined : record.tokens.idToken
+      state = options.state === false ? undefined : randomId()
       endSessionUrl = new URL(as.end_session_endpoint)
-      endSessionUrl.searchParams.set('client_id', context.config.clientId)
-      if (record.tokens.idToken !== undefined) endSessionUrl.searchParams.set('id_token_hint', record.tokens.idToken)
-      if (context.config.postLogoutRedirectUri !== undefined) endSessionUrl.searchParams.set('post_logout_redirect_uri', context.config.postLogoutRedirectUri)
+      endSessionUrl.searchParams.set('client_id', clientId)
+      if (idTokenHint !== undefined) endSessionUrl.searchParams.set('id_token_hint', idTokenHint)
+      if (postLogoutRedirectUri !== undefined) endSessionUrl.searchParams.set('post_logout_redirect_uri', postLogoutRedirectUri)
+      if (state !== undefined) endSessionUrl.searchParams.set('state', state)
+      context.emit({
+        type: 'end_session',
+        at: timer.at,
+        durationMs: timer.elapsed(),
+        endpoint: withoutQuery(endSessionUrl),
+        clientId,
+        postLogoutRedirectUri,
+        idTokenHint: idTokenHint === undefined ? undefined : fingerprint(idTokenHint),
+        state: state === undefined ? undefined : fingerprint(state),
+        session: fingerprint(sessionId),
+      })
     }
   } catch (error) {
     if (!(error instanceof AuthcodeClientError)) throw error
   }
-  return { revoked, revocationError, endSessionUrl }
+  return { revoked, revocationError, endSessionUrl, state }
 }

@@ -54,6 +54,34 @@ export interface TokenStore {
   delete(key: string): Promise<void>
   acquireRefreshLock(key: string, owner: string, until: number, now: number): Promise<boolean>
   releaseRefreshLock(key: string, owner: string): Promise<void>
+  /**
+   * What a back-channel logout ends (OpenID Back-Channel Logout §2.7): records the logout token's
+   * `jti` for its `iss` until `expiresAt` and deletes every session whose ID token claims have that
+   * `iss` and the `sid` (and `sub`) given; `'replayed'`, and nothing deleted, when the `jti` was
+   * recorded before (§2.6: a replay is refused, by every process sharing the store). Resolves to
+   * how many sessions it deleted. A store without it cannot take back-channel logouts.
+   */
+  endSessions?(logout: BackchannelLogout, now: number): Promise<number | 'replayed'>
+}
+
+/** Who a validated logout token logs out (OpenID Back-Channel Logout §2.4). */
+export interface BackchannelLogout {
+  readonly iss: string
+  /** The sessions of this login session at the server (the ID tokens' `sid`)… */
+  readonly sid: string | undefined
+  /** …of this user (`sub`); with both, a session must match both; one of them is always given. */
+  readonly sub: string | undefined
+  /** The logout token's `jti`, kept until `expiresAt` (its `exp`) to refuse a replay. */
+  readonly jti: string
+  readonly expiresAt: number
+}
+
+/** Whether a session's ID token claims are the ones a back-channel logout names. */
+export function endedBy(record: SessionRecord, logout: BackchannelLogout): boolean {
+  const claims = record.claims
+  if (claims === undefined || claims.iss !== logout.iss) return false
+  if (logout.sid === undefined && logout.sub === undefined) return false
+  return (logout.sid === undefined || claims.sid === logout.sid) && (logout.sub === undefined || claims.sub === logout.sub)
 }
 
 /** Whether a stored session is past its `expiresAt` at `now`. */

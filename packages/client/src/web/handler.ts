@@ -2,13 +2,14 @@
  * The browser-facing half of the flow over Web `Request`/`Response`, for any framework (the Express
  * adapter in `./express` uses it; Fastify, Hono and others can too): `/login` sets a short-lived
  * HttpOnly login cookie and redirects to the server, `/callback` opens a session and sets the
- * session cookie, `/logout` (POST) revokes and clears it. Tokens never leave the server: the
+ * session cookie, `/logout` (POST) revokes and clears it, `/backchannel-logout` (POST, from the
+ * server) ends the sessions a logout token names. Tokens never leave the server: the
  * cookies carry random ids only, and no token is ever put in a URL, a page or a log line.
  * Its cookies are in `./cookies.ts`, the logout's origin check in `./origin.ts`, its pages in
  * `./error-page.ts`.
  */
 import type { OAuthClient, SessionInfo } from '../client.js'
-import { AuthcodeClientError, CallbackError, SessionError } from '../errors.js'
+import { AuthcodeClientError, CallbackError, LogoutTokenError, SessionError } from '../errors.js'
 import { safeReturnTo, type AuthorizationUrlOptions } from '../login/authorization-url.js'
 import { isCookieName, loginCookieName, parseCookies, serializeCookie, type SameSite } from './cookies.js'
 import { crossOriginLogoutPage, errorPage } from './error-page.js'
@@ -31,6 +32,12 @@ export interface AuthHandlerOptions {
   loginPath?: string
   /** Path of the logout route (POST); default `/logout`. */
   logoutPath?: string
+  /**
+   * Path of the back-channel logout route (POST, from the authorization server: OpenID
+   * Back-Channel Logout §2.5); default `/backchannel-logout`. Register `<origin><path>` as the
+   * client's `backchannel_logout_uri` at the server.
+   */
+  backchannelLogoutPath?: string
   /** Where to go after login when no (safe) `returnTo` was given; default `/`. */
   afterLogin?: string
   /** Where to go after logout when the server offers no RP-initiated logout; default `/`. */
@@ -58,6 +65,17 @@ export interface HandleOptions {
    * out anyone else's; without it, pending logins are bounded in all only (`maxEntries`).
    */
   callerAddress?: string | undefined
+}
+
+/** The largest back-channel logout body read: a logout token is a few hundred bytes (`MAX_LOGOUT_TOKEN_LENGTH` at most). */
+const MAX_BACKCHANNEL_BODY = 32 * 1024
+
+/** §2.8: the answer to the server, never cached; an error as RFC 6749 §5.2 JSON. */
+function backchannelAnswer(status: number, error: { error: string; error_description: string } | undefined): Response {
+  const headers = new Headers({ 'cache-control': 'no-store' })
+  if (error === undefined) return new Response(null, { status, headers })
+  headers.set('content-type', 'application/json')
+  return new Response(JSON.stringify(error), { status, headers })
 }
 
 /** The session behind a request, as the app may see it (never a token). */
@@ -93,6 +111,7 @@ export class AuthHandler {
   readonly secure: boolean
   readonly loginPath: string
   readonly logoutPath: string
+  readonly backchannelLogoutPath: string
   /** The redirect URI's path: where the server sends the browser back. */
   readonly callbackPath: string
   /** The app's origin, from the configured redirect URI (never from the request's Host). */
@@ -124,9 +143,12 @@ export class AuthHandler {
     }
     this.loginPath = checkPath('loginPath', options.loginPath ?? '/login')
     this.logoutPath = checkPath('logoutPath', options.logoutPath ?? '/logout')
+    this.backchannelLogoutPath = checkPath('backchannelLogoutPath', options.backchannelLogoutPath ?? '/backchannel-logout')
     this.#afterLogin = checkPath('afterLogin', options.afterLogin ?? '/')
     this.#afterLogout = checkPath('afterLogout', options.afterLogout ?? '/')
-    if (new Set([this.loginPath, this.logoutPath, this.callbackPath]).size !== 3) throw new TypeError('loginPath, logoutPath and the redirect URI path must differ')
+    if (new Set([this.loginPath, this.logoutPath, this.backchannelLogoutPath, this.callbackPath]).size !== 4) {
+      throw new TypeError('loginPath, logoutPath, backchannelLogoutPath and the redirect URI path must differ')
+    }
   }
 
   /**
@@ -139,6 +161,7 @@ export class AuthHandler {
     if (pathname === this.loginPath && request.method === 'GET') return this.login(request, options)
     if (pathname === this.callbackPath && request.method === 'GET') return this.callback(request)
     if (pathname === this.logoutPath && request.method === 'POST') return this.logout(request)
+    if (pathname === this.backchannelLogoutPath && request.method === 'POST') return this.backchannelLogout(request)
     return undefined
   }
 
@@ -221,16 +244,42 @@ export class AuthHandler {
     const sessionId = this.sessionId(request)
     let location = this.#afterLogout
     if (sessionId !== undefined) {
-      const result = await this.client.logout(sessionId)
-      if (result.endSessionUrl !== undefined) {
-        // The ID token stays on the server: no token in a URL (SECURITY.md 21); client_id identifies us.
-        result.endSessionUrl.searchParams.delete('id_token_hint')
-        location = result.endSessionUrl.href
-      }
+      // The ID token stays on the server: no token in a URL (SECURITY.md 21); client_id identifies
+      // us, and the server asks the user before it signs them out. No state: it would come back to
+      // `afterLogout`, which checks none.
+      const result = await this.client.logout(sessionId, { idTokenHint: false, state: false })
+      if (result.endSessionUrl !== undefined) location = result.endSessionUrl.href
     }
     const headers = new Headers({ location, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' })
     headers.append('set-cookie', this.clearSessionCookie())
     return new Response(null, { status: 303, headers })
+  }
+
+  /**
+   * `POST /backchannel-logout` from the authorization server (OpenID Back-Channel Logout §2.5): the
+   * form's one `logout_token` is validated and the sessions of the login session it names end
+   * (`client.backchannelLogout`). §2.8: 200 when done (also when no session was of that login
+   * session), 400 with an OAuth error body for a token to refuse, 503 while the store or the
+   * server's keys cannot be reached (the server tries again). No cookie, no origin check: the
+   * token's signature is what proves the request.
+   */
+  async backchannelLogout(request: Request): Promise<Response> {
+    const refuse = (description: string) => backchannelAnswer(400, { error: 'invalid_request', error_description: description })
+    if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(request.headers.get('content-type') ?? '')) return refuse('the body must be application/x-www-form-urlencoded')
+    const declared = Number(request.headers.get('content-length') ?? 0)
+    if (declared > MAX_BACKCHANNEL_BODY) return refuse('the body is too large')
+    const body = await request.text()
+    if (body.length > MAX_BACKCHANNEL_BODY) return refuse('the body is too large')
+    const tokens = new URLSearchParams(body).getAll('logout_token')
+    if (tokens.length !== 1) return refuse(tokens.length === 0 ? 'logout_token is missing' : 'logout_token is given more than once')
+    try {
+      await this.client.backchannelLogout(tokens[0] as string)
+      return backchannelAnswer(200, undefined)
+    } catch (error) {
+      if (error instanceof LogoutTokenError) return refuse(error.message)
+      if (error instanceof AuthcodeClientError) return backchannelAnswer(503, { error: 'temporarily_unavailable', error_description: error.message })
+      throw error
+    }
   }
 
   /** The session id in the request's session cookie, if any. */
