@@ -12,6 +12,7 @@ import { checkedForm } from '../interaction/forms.js'
 import { pageText } from '../interaction/messages.js'
 import type { Pages } from '../interaction/pages.js'
 import { signOutBrowser } from '../interaction/sign-out.js'
+import { displayName } from '../protocol/accounts.js'
 import { decideEndSession, postLogoutRedirect, readEndSessionRequest, type EndSessionRequest } from '../protocol/end-session.js'
 import { currentSession, journeyDeps } from '../protocol/journey.js'
 import { parseParams, type Params } from '../protocol/params.js'
@@ -55,7 +56,7 @@ export const endSessionEndpoint: FastifyPluginAsync<{ services: Services; pages:
         await signOut(request, reply, logout, decision.userId)
         return finish(reply, logout, 'signedOut')
       case 'confirm': {
-        const user = await store.getUserById(decision.userId)
+        const account = await services.accounts.findById(decision.userId)
         const carried: [string, string | undefined][] = [
           ['client_id', logout.client?.clientId],
           // Only a registered one is carried; it is checked again on the way back.
@@ -67,7 +68,7 @@ export const endSessionEndpoint: FastifyPluginAsync<{ services: Services; pages:
           reply,
           {
             clientName: logout.client?.name,
-            userName: user?.name ?? user?.username,
+            userName: account === undefined ? undefined : await displayName(services.accounts, account),
             action: `${services.basePath}${confirmPath}`,
             csrf: browserFormToken(request, reply, services),
             fields: carried.flatMap(([name, value]) => (value === undefined ? [] : [{ name, value }])),

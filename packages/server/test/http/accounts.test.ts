@@ -328,6 +328,18 @@ describe('a team directory: what lives where', () => {
     expect(statuses).toEqual([401, 401, 401, 401, 401, 429])
   })
 
+  it('the pages greet the user by the directory\'s name: the account page, the logout confirmation', async () => {
+    const person = await backend.addUser()
+    backend.directory.rename(person.id, { fullName: 'Robin Directory' })
+    const browser = new Browser()
+    const signIn = await browser.get(`${server.url}/account`)
+    await browser.post(`${server.url}/account/login`, { csrf: hiddenInput(await signIn.text(), 'csrf'), username: person.username, password: person.password })
+    expect(await (await browser.get(`${server.url}/account`)).text()).toContain('Signed in as <span class="user">Robin Directory</span>')
+    const confirm = await (await browser.get(`${server.url}/logout`)).text()
+    expect(confirm).toContain('name="decision" value="logout"')
+    expect(confirm).toContain('Robin Directory')
+  })
+
   it('a password change on the account page is written to the directory (its own hash)', async () => {
     const person = await backend.addUser()
     const before = backend.directory.passwordHashOf(person.id)
