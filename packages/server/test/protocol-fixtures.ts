@@ -33,6 +33,7 @@ export const CONFIG = Object.freeze({
     idToken: 3600,
     refreshTokenIdle: 14 * DAY,
     refreshTokenAbsolute: 30 * DAY,
+    browserRefreshTokenAbsolute: DAY,
     loginSession: DAY,
     interaction: 900,
   }),

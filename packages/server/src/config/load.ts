@@ -61,6 +61,8 @@ export interface ServerConfig {
     idToken: number
     refreshTokenIdle: number
     refreshTokenAbsolute: number
+    /** Browser-based apps (public clients with an https redirect URI): the absolute limit of a refresh token not DPoP-bound. */
+    browserRefreshTokenAbsolute: number
     loginSession: number
     interaction: number
   }
@@ -335,6 +337,7 @@ export function loadConfig(flags: ConfigFlags, env: Readonly<Record<string, stri
     idToken: 3600,
     refreshTokenIdle: 14 * 86_400,
     refreshTokenAbsolute: 30 * 86_400,
+    browserRefreshTokenAbsolute: 86_400,
     loginSession: 86_400,
     interaction: 900,
     ...file.lifetimes,

@@ -45,6 +45,8 @@ export const configFileSchema = {
         idToken: seconds(1, 86_400),
         refreshTokenIdle: seconds(60, 31_536_000),
         refreshTokenAbsolute: seconds(60, 31_536_000),
+        // IETF OAuth 2.0 for Browser-Based Apps: an app in the browser keeps a refresh token less long (unless DPoP-bound).
+        browserRefreshTokenAbsolute: seconds(60, 31_536_000),
         loginSession: seconds(60, 31_536_000),
         interaction: seconds(60, 86_400),
       },

@@ -34,6 +34,7 @@ export interface FileConfig {
     idToken?: number
     refreshTokenIdle?: number
     refreshTokenAbsolute?: number
+    browserRefreshTokenAbsolute?: number
     loginSession?: number
     interaction?: number
   }

@@ -34,6 +34,8 @@ export interface ConsentView {
   csrf: string
   /** The scopes asked for, by name; the page describes each in its language. */
   scopes: readonly string[]
+  /** The app runs entirely in the browser (`protocol/clients.ts` `isBrowserClient`): the page says so. */
+  inBrowser: boolean
 }
 
 export interface AccountAppView {
@@ -356,8 +358,8 @@ function samplePages(words: Translator): [PageTemplate, object][] {
   return [
     ['login', loginData({ ...form, clientName: 'Example App', username: 'alice', error: pageText('login.badCredentials') }, words)],
     ['login', loginData({ ...form, clientName: undefined, username: '', error: undefined }, words)],
-    ['consent', consentData({ ...form, clientName: 'Example App', userName: 'Alice', scopes: ['openid', 'profile', 'email'] }, words)],
-    ['consent', consentData({ ...form, clientName: 'Example App', userName: undefined, scopes: ['openid'] }, words)],
+    ['consent', consentData({ ...form, clientName: 'Example App', userName: 'Alice', scopes: ['openid', 'profile', 'email'], inBrowser: false }, words)],
+    ['consent', consentData({ ...form, clientName: 'Example App', userName: undefined, scopes: ['openid'], inBrowser: true }, words)],
     [
       'account',
       accountData(

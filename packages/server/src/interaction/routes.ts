@@ -3,6 +3,7 @@
  * (`protocol/journey.ts`) into pages and redirects: the journey authenticates the user and records
  * the user's decision; the pages never mint codes, and hand back to `/authorize/resume/:id` when done.
  */
+import { isBrowserClient } from '../protocol/clients.js'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { Services } from '../http/services.js'
 import { afterLogin, answerConsent, journeyDeps, nextStep, openInteraction, viewInteraction, type OpenInteraction } from '../protocol/journey.js'
@@ -77,6 +78,7 @@ export const interactionRoutes: FastifyPluginAsync<{ services: Services; pages: 
             action: `${interactionUrl(interaction.id)}/consent`,
             csrf: interaction.csrfToken,
             scopes: authzRequest.scopes,
+            inBrowser: isBrowserClient(client),
           },
           contextOf(open),
         )

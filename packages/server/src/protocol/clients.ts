@@ -21,6 +21,14 @@ export const TOKEN_ENDPOINT_AUTH_METHODS: readonly TokenEndpointAuthMethod[] = O
 /** A public client (RFC 6749 §2.1): it has no credentials, and PKCE is all that binds its code. */
 export const isPublicClient = (client: Pick<ClientRecord, 'tokenEndpointAuthMethod'>): boolean => client.tokenEndpointAuthMethod === 'none'
 
+/**
+ * An app that runs entirely in the browser (IETF OAuth 2.0 for Browser-Based Apps): a public
+ * client with an https redirect URI (a native app redirects to loopback or a private-use scheme).
+ * Its refresh tokens get the short absolute lifetime unless DPoP-bound; the consent page says so.
+ */
+export const isBrowserClient = (client: Pick<ClientRecord, 'tokenEndpointAuthMethod' | 'redirectUris'>): boolean =>
+  isPublicClient(client) && client.redirectUris.some((uri) => uri.startsWith('https://'))
+
 export interface ClientRegistration {
   name: string
   redirectUris: string[]

@@ -27,8 +27,10 @@ export interface TokenSettings {
     readonly idToken: number
     /** A refresh token lives this long past its issue… */
     readonly refreshTokenIdle: number
-    /** …and never beyond this long past its grant's creation. */
+    /** …and never beyond this long past its grant's creation… */
     readonly refreshTokenAbsolute: number
+    /** …or this long, for an app in the browser whose token is not DPoP-bound. */
+    readonly browserRefreshTokenAbsolute: number
   }
   /** How access tokens are signed, and their `aud`. */
   readonly accessToken: { readonly alg: SigningAlg; readonly audience: string }
@@ -128,8 +130,10 @@ export class TokenMinter {
    * An opaque refresh token; it lives `refreshTokenIdle` past its issue, never beyond the grant's
    * absolute lifetime (RFC 9700 §4.14.2).
    */
-  refreshToken(grant: GrantRecord, scopes: readonly string[], now: number, dpopJkt: string | null = null): MintedRefreshToken {
-    const { refreshTokenIdle, refreshTokenAbsolute } = this.#config.lifetimes
+  refreshToken(grant: GrantRecord, scopes: readonly string[], now: number, dpopJkt: string | null = null, inBrowser = false): MintedRefreshToken {
+    const { refreshTokenIdle, browserRefreshTokenAbsolute } = this.#config.lifetimes
+    // IETF OAuth 2.0 for Browser-Based Apps: a token a page keeps lives less long, unless bound to a key it cannot leak.
+    const refreshTokenAbsolute = inBrowser && dpopJkt === null ? Math.min(this.#config.lifetimes.refreshTokenAbsolute, browserRefreshTokenAbsolute) : this.#config.lifetimes.refreshTokenAbsolute
     const token = randomToken()
     return {
       token,

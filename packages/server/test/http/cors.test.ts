@@ -94,3 +94,58 @@ describe('CORS by client (issue #22)', () => {
     }
   })
 })
+
+describe('browser-based apps (IETF OAuth 2.0 for Browser-Based Apps)', () => {
+  let server: TestServer
+  let user: { username: string; password: string }
+  beforeAll(async () => {
+    server = await startServer()
+    user = await server.addUser()
+  })
+  afterAll(() => server.close())
+
+  async function tokensFor(client: TestClient, headers: Record<string, string> = {}) {
+    const { verifier, challenge } = pkcePair()
+    const { callback } = await authorize(server, new Browser(), authorizeQuery(client, { code_challenge: challenge }), user)
+    const form = { grant_type: 'authorization_code', code: callback?.searchParams.get('code') ?? '', redirect_uri: client.redirectUri, code_verifier: verifier, client_id: client.clientId }
+    return (await (await postForm(`${server.url}/token`, form, headers)).json()) as { refresh_token: string }
+  }
+  const refresh = (client: TestClient, token: string) => postForm(`${server.url}/token`, { grant_type: 'refresh_token', refresh_token: token, client_id: client.clientId })
+
+  it('an app in the browser keeps a refresh token a day at most (lifetimes.browserRefreshTokenAbsolute), rotating or not; a native app the usual 30 days', async () => {
+    const spa = await server.addClient({ redirectUris: ['https://spa.test/cb'], isPublic: true })
+    const native = await server.addClient({ redirectUris: ['http://127.0.0.1/cb'], isPublic: true })
+    let spaToken = (await tokensFor(spa)).refresh_token
+    let nativeToken = (await tokensFor(native)).refresh_token
+    // Rotating every twelve hours keeps the idle limit away; the absolute one still ends the family.
+    server.clock.advance(43_000)
+    const rotated = (await (await refresh(spa, spaToken)).json()) as { refresh_token: string }
+    spaToken = rotated.refresh_token
+    nativeToken = ((await (await refresh(native, nativeToken)).json()) as { refresh_token: string }).refresh_token
+    server.clock.advance(43_500)
+    expect((await refresh(spa, spaToken)).status).toBe(400)
+    expect((await refresh(native, nativeToken)).status).toBe(200)
+  })
+
+  it('the consent page says when an app runs entirely in the browser', async () => {
+    const spa = await server.addClient({ name: 'Notes in the browser', redirectUris: ['https://notes.test/cb'], isPublic: true })
+    const backend = await server.addClient({ name: 'Notes with a server', redirectUris: ['https://notes-server.test/cb'] })
+    const consentHtml = async (client: TestClient) => {
+      // Stop at the consent page: sign in, then read the page the interaction shows.
+      const browser = new Browser()
+      let response = await browser.get(`${server.url}/authorize?${authorizeQuery(client, { code_challenge: pkcePair().challenge, prompt: 'consent' })}`)
+      for (let i = 0; i < 6 && response.status >= 300 && response.status < 400; i++) response = await browser.get(new URL(response.headers.get('location') ?? '', server.url).href)
+      let html = await response.text()
+      if (html.includes('name="password"')) {
+        const action = /<form method="post" action="([^"]+)"/.exec(html)?.[1] ?? ''
+        const csrf = /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? ''
+        response = await browser.post(new URL(action, server.url).href, { csrf, username: user.username, password: user.password })
+        for (let i = 0; i < 6 && response.status >= 300 && response.status < 400; i++) response = await browser.get(new URL(response.headers.get('location') ?? '', server.url).href)
+        html = await response.text()
+      }
+      return html
+    }
+    expect(await consentHtml(spa)).toMatch(/runs entirely in your browser/)
+    expect(await consentHtml(backend)).not.toMatch(/runs entirely in your browser/)
+  })
+})

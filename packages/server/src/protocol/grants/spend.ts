@@ -4,7 +4,7 @@
  * lost to another request as the second use it is, and answer (RFC 6749 §5.1). Written once, so the
  * single-use rule cannot drift between the two grants.
  */
-import { isPublicClient } from '../clients.js'
+import { isBrowserClient, isPublicClient } from '../clients.js'
 import { invalidGrant } from '../errors.js'
 import { NO_EVENTS, type SecurityEvent } from '../events.js'
 import { formatScope } from '../scopes.js'
@@ -86,7 +86,7 @@ export async function spendAndIssue(
   // RFC 9449 §5: a public client's refresh token is bound to its DPoP key; a confidential client's
   // is bound to the client by its authentication already.
   const refreshJkt = isPublicClient(client) ? (dpop?.jkt ?? null) : null
-  const refresh = refreshScopes === null ? null : minter.refreshToken(grant, refreshScopes, now, refreshJkt)
+  const refresh = refreshScopes === null ? null : minter.refreshToken(grant, refreshScopes, now, refreshJkt, isBrowserClient(client))
 
   // The single-use rule and the token records in one transaction (STYLE rule 8).
   if (!(await credential.spend(store, hash, now, { accessToken: access.record, refreshToken: refresh?.record ?? null }))) {
