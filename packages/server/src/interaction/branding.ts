@@ -12,9 +12,11 @@ import { readStartFile } from './start-files.js'
 
 /** The built-in stylesheet, beside `src/` and `dist/` alike. */
 export const BUILT_IN_STYLESHEET = fileURLToPath(new URL('../../assets/style.css', import.meta.url))
+/** The icon browsers ask every site for (`/favicon.ico`), so that request is not a 404. */
+const BUILT_IN_FAVICON = fileURLToPath(new URL('../../assets/favicon.ico', import.meta.url))
 
 /** Where the server serves each asset, under the issuer's path. */
-export const ASSET_PATHS = { style: '/assets/style.css', stylesheet: '/assets/custom.css', logo: '/assets/logo' } as const
+export const ASSET_PATHS = { style: '/assets/style.css', stylesheet: '/assets/custom.css', logo: '/assets/logo', favicon: '/favicon.ico' } as const
 
 /** The image types a logo may have, by file extension. */
 export const LOGO_TYPES: Readonly<Record<string, string>> = {
@@ -75,6 +77,7 @@ export function accentCss(accent: string): string {
 export class Branding {
   readonly productName: string
   readonly #style: Asset
+  readonly #favicon: Asset
   readonly #stylesheet: Asset | undefined
   readonly #logo: Asset | undefined
   /** What the operator should hear at start (an accent too light to read on white). */
@@ -100,6 +103,7 @@ export class Branding {
       }
     }
     this.#style = asset(ASSET_PATHS.style, Buffer.from(css), 'text/css; charset=utf-8')
+    this.#favicon = asset(ASSET_PATHS.favicon, readStartFile(BUILT_IN_FAVICON, 'the built-in icon'), 'image/x-icon')
     if (settings.stylesheet !== undefined) {
       this.#stylesheet = asset(ASSET_PATHS.stylesheet, sized(settings.stylesheet, 'pages.stylesheet'), 'text/css; charset=utf-8')
     }
@@ -130,6 +134,7 @@ export class Branding {
     serve(ASSET_PATHS.style, this.#style)
     serve(ASSET_PATHS.stylesheet, this.#stylesheet)
     serve(ASSET_PATHS.logo, this.#logo)
+    serve(ASSET_PATHS.favicon, this.#favicon)
   }
 }
 

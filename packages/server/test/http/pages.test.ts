@@ -198,6 +198,13 @@ describe('the adopter\'s brand, templates and catalogs', () => {
     expect(style.trimEnd().endsWith(':root { --accent: #0b6e4f; --accent-ink: #fff; }')).toBe(true)
   })
 
+  it('/favicon.ico, which every browser asks for, is an icon and not a 404 (issue #16)', async () => {
+    const icon = await fetch(`${server.url}/favicon.ico`)
+    expect(icon.status).toBe(200)
+    expect(icon.headers.get('content-type')).toBe('image/x-icon')
+    expect(Buffer.from(await icon.arrayBuffer()).subarray(0, 4)).toEqual(Buffer.from([0, 0, 1, 0]))
+  })
+
   it('without them: no logo, no second stylesheet, the product name as text', async () => {
     const plain = await startServer()
     try {
