@@ -94,8 +94,8 @@ describeInChromium('the account page in Chromium', () => {
     await page.waitForURL(`${server.url}/account`)
     await page.getByRole('heading', { name: 'Your account' }).waitFor()
     await page.getByRole('heading', { name: 'Connected apps' }).waitFor()
-    expect(await page.getByRole('heading', { level: 3 }).allTextContents()).toEqual(['authcode demo app', 'Photo Printer'])
-    expect(await page.locator('time[datetime]').count()).toBe(4)
+    expect(await page.locator('section.connected-apps').getByRole('heading', { level: 3 }).allTextContents()).toEqual(['authcode demo app', 'Photo Printer'])
+    expect(await page.locator('section.connected-apps time[datetime]').count()).toBe(4)
     await checkPage(page, 'account-apps')
 
     // Keyboard only: Tab to the demo app's "Remove access", Enter; then confirm the same way.
@@ -108,7 +108,7 @@ describeInChromium('the account page in Chromium', () => {
     await page.keyboard.press('Enter')
     await page.getByRole('status').waitFor()
     expect(await page.getByRole('status').textContent()).toContain('Access removed.')
-    expect(await page.getByRole('heading', { level: 3 }).allTextContents()).toEqual(['Photo Printer'])
+    expect(await page.locator('section.connected-apps').getByRole('heading', { level: 3 }).allTextContents()).toEqual(['Photo Printer'])
     await checkPage(page, 'account-app-removed')
 
     // The demo app still holds its (now revoked) tokens: the dashboard's UserInfo call is refused,
@@ -156,7 +156,7 @@ describeInChromium('the account page in Chromium', () => {
     await page.getByRole('button', { name: 'Win a prize' }).click()
     await page.getByRole('heading', { name: 'This request cannot be completed' }).waitFor()
     await page.goto(`${server.url}/account`)
-    expect(await page.getByRole('heading', { level: 3 }).allTextContents()).toEqual(['Photo Printer'])
+    expect(await page.locator('section.connected-apps').getByRole('heading', { level: 3 }).allTextContents()).toEqual(['Photo Printer'])
     await context.close()
   }, 60_000)
 })
