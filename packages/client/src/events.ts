@@ -136,7 +136,7 @@ export interface TokenEvent extends FlowEventBase {
   readonly grant: 'authorization_code' | 'refresh_token'
   /** The token (or refresh) endpoint, without the query. */
   readonly endpoint: string
-  readonly authMethod: 'client_secret_basic' | 'client_secret_post' | 'none'
+  readonly authMethod: 'client_secret_basic' | 'client_secret_post' | 'none' | 'private_key_jwt'
   readonly clientSecret: Fingerprint | undefined
   /** For the code grant. */
   readonly code: Fingerprint | undefined

@@ -12,17 +12,21 @@ export type {
   ClientAuthMethod,
   ClientOptions,
   DiscoverySource,
+  DPoPAlgorithm,
   EndpointsSource,
+  PrivateKeyJwtAuthentication,
+  ResolvedPrivateKey,
   ResolvedAsyncApiSource,
   ResolvedConfig,
   ResolvedServerSource,
   ServerSource,
+  SigningAlgorithm,
 } from './config/options.js'
 export type { ServerMetadata } from './config/metadata.js'
 export { safeReturnTo, type AuthorizationUrl, type AuthorizationUrlOptions } from './login/authorization-url.js'
 export type { LoginState, LoginStateLimits, LoginStateStore } from './login/state-store.js'
 export type { CallbackInput, CallbackResult } from './callback/handle-callback.js'
-export type { JsonValue, SessionRecord, TokenSet, TokenStore } from './tokens/store.js'
+export type { JsonValue, SessionRecord, StoredDPoPKey, TokenSet, TokenStore } from './tokens/store.js'
 export type { LogoutOptions, LogoutResult } from './tokens/revoke.js'
 export { BACKCHANNEL_LOGOUT_EVENT, type BackchannelLogoutResult } from './logout/backchannel.js'
 export type { BackchannelLogout } from './tokens/store.js'

@@ -10,7 +10,7 @@ import { fingerprint, type CallbackEvent, type CheckOutcome, type TokenResponseS
 import { randomId, sessionKey, type ClientContext } from '../internal/context.js'
 import { eventError, startTimer, withoutQuery } from '../internal/events.js'
 import type { LoginState } from '../login/state-store.js'
-import { clientAuthentication, oauthClient, requestOptions, toClientError } from '../internal/http.js'
+import { clientAuthentication, dpopHandle, oauthClient, requestOptions, toClientError, withDPoPNonceRetry } from '../internal/http.js'
 import type { JsonValue, SessionRecord, TokenSet } from '../tokens/store.js'
 
 export interface CallbackInput {
@@ -198,28 +198,48 @@ async function exchangeCode(
       sessionEnded: false,
     })
   try {
+    const authentication = await clientAuthentication(config)
+    // RFC 9449 §5: the proof is made with the login's key, the one the code is bound to.
+    const dpop = entry.dpopKey === undefined ? undefined : await dpopHandle(config, entry.dpopKey)
     let response: Response
-    try {
-      response = await oauth.authorizationCodeGrantRequest(as, client, clientAuthentication(config), validated, entry.redirectUri, entry.codeVerifier, requestOptions(config, tokenEndpoint))
-    } catch (error) {
-      if (error instanceof NetworkError) throw error
-      if (error instanceof oauth.OperationProcessingError) throw new CallbackError('INVALID_CALLBACK', `callback refused: ${error.message}`)
-      throw toClientError(error, 'token')
-    }
-    status = response.status
     let result: oauth.TokenEndpointResponse
     try {
-      result = await oauth.processAuthorizationCodeResponse(as, client, response, {
-        expectedNonce: entry.nonce ?? oauth.expectNoNonce,
-        maxAge: entry.maxAge ?? oauth.skipAuthTimeCheck,
-        requireIdToken: entry.nonce !== undefined,
+      ;[response, result] = await withDPoPNonceRetry(dpop, async () => {
+        let response: Response
+        try {
+          response = await oauth.authorizationCodeGrantRequest(as, client, authentication, validated, entry.redirectUri, entry.codeVerifier, {
+            ...requestOptions(config, tokenEndpoint),
+            ...(dpop === undefined ? {} : { DPoP: dpop }),
+          })
+        } catch (error) {
+          if (error instanceof NetworkError) throw error
+          if (error instanceof oauth.OperationProcessingError) throw new CallbackError('INVALID_CALLBACK', `callback refused: ${error.message}`)
+          throw error
+        }
+        status = response.status
+        const processed = await oauth.processAuthorizationCodeResponse(as, client, response, {
+          expectedNonce: entry.nonce ?? oauth.expectNoNonce,
+          maxAge: entry.maxAge ?? oauth.skipAuthTimeCheck,
+          requireIdToken: entry.nonce !== undefined,
+        })
+        return [response, processed] as const
       })
     } catch (error) {
       throw toClientError(error, 'token')
     }
+    if (dpop !== undefined && result.token_type !== 'dpop') {
+      throw new InvalidResponseError('INVALID_RESPONSE', `the server issued a ${result.token_type} token where a DPoP-bound one was asked for`)
+    }
     const claims = result.id_token === undefined ? undefined : await verifiedIdTokenClaims(context, as, response, result)
     const tokens = tokenSet(result, config.now())
-    const record: SessionRecord = { tokens, claims, createdAt: now, updatedAt: now, expiresAt: now + config.sessionTtl }
+    const record: SessionRecord = {
+      tokens,
+      claims,
+      createdAt: now,
+      updatedAt: now,
+      expiresAt: now + config.sessionTtl,
+      ...(entry.dpopKey === undefined ? {} : { dpopKey: entry.dpopKey }),
+    }
     await context.tokens.set(sessionKey(sessionId), record)
     emitToken(tokenResponseSummary(result, claims))
     return { sessionId, claims, tokens, returnTo: entry.returnTo }

@@ -17,6 +17,7 @@ const URL_FIELDS = [
   'userinfo_endpoint',
   'jwks_uri',
   'end_session_endpoint',
+  'pushed_authorization_request_endpoint',
 ] as const
 
 export interface ServerMetadata {

@@ -4,7 +4,9 @@
  * request (an AsyncAPI document given as a path is read here, synchronously, so that its mistakes
  * surface at construction too).
  */
+import { createPrivateKey, KeyObject, webcrypto } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import { isCryptoKey } from 'node:util/types'
 import path from 'node:path'
 import {
   AsyncApiError,
@@ -90,7 +92,35 @@ export interface ResolvedAsyncApiSource {
 /** `ResolvedConfig.server`: the source as given, or for AsyncAPI the scheme read from the document. */
 export type ResolvedServerSource = Readonly<DiscoverySource> | Readonly<EndpointsSource> | ResolvedAsyncApiSource
 
-export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none'
+export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none' | 'private_key_jwt'
+
+/** Algorithms this client signs with (client assertions, DPoP proofs): asymmetric only. */
+export type SigningAlgorithm = 'ES256' | 'ES384' | 'PS256' | 'RS256' | 'EdDSA'
+const SIGNING_ALGORITHMS: readonly SigningAlgorithm[] = ['ES256', 'ES384', 'PS256', 'RS256', 'EdDSA']
+/** DPoP keys are generated per session: elliptic curves only (small, fast to generate). */
+export type DPoPAlgorithm = 'ES256' | 'ES384' | 'EdDSA'
+const DPOP_ALGORITHMS: readonly DPoPAlgorithm[] = ['ES256', 'ES384', 'EdDSA']
+
+/**
+ * `private_key_jwt` (RFC 7523 §2.2, OIDC Core §9): the client signs an assertion with its private
+ * key; the server holds the public key (the client's registered `jwks`).
+ */
+export interface PrivateKeyJwtAuthentication {
+  method: 'private_key_jwt'
+  /** The private key: a JWK (with `d`), a Node `KeyObject` or a WebCrypto `CryptoKey` of type private. */
+  privateKey: (webcrypto.JsonWebKey & { kid?: string }) | KeyObject | webcrypto.CryptoKey
+  /** The `kid` header of each assertion; default the JWK's `kid`. */
+  kid?: string
+  /** The signing algorithm; default the JWK's `alg`, else RS256 for RSA, ES256/ES384 by curve, EdDSA for Ed25519. */
+  alg?: SigningAlgorithm
+}
+
+/** The checked `private_key_jwt` key, as a JWK (imported for signing on first use). */
+export interface ResolvedPrivateKey {
+  readonly jwk: Readonly<webcrypto.JsonWebKey>
+  readonly kid: string | undefined
+  readonly alg: SigningAlgorithm
+}
 
 /** The options of `new OAuthClient(options)`. Times are in seconds unless the name says `Ms`. */
 export interface ClientOptions {
@@ -100,6 +130,24 @@ export interface ClientOptions {
   clientSecret?: string
   /** Default `client_secret_basic` (RFC 6749 §2.3.1); `none` for a public client. */
   tokenEndpointAuthMethod?: ClientAuthMethod
+  /**
+   * Client authentication by a private key instead of a secret: `{ method: 'private_key_jwt',
+   * privateKey }`. Sets `tokenEndpointAuthMethod` to `private_key_jwt`; `clientSecret` must then be unset.
+   */
+  clientAuthentication?: PrivateKeyJwtAuthentication
+  /**
+   * Pushed authorization requests (RFC 9126): `'auto'` (default) pushes when the server's metadata
+   * says `require_pushed_authorization_requests: true`, `'always'` pushes every login (the server must
+   * have a `pushed_authorization_request_endpoint`), `'never'` does not. A pushed login's redirect
+   * carries only `client_id` and `request_uri`.
+   */
+  pushedAuthorizationRequests?: 'auto' | 'always' | 'never'
+  /**
+   * DPoP (RFC 9449): `true` (ES256) or an algorithm. Each login gets its own key pair, kept in the
+   * login state and then the session record (the private key as a JWK, server-side only); the code
+   * exchange, refreshes, UserInfo and `fetch` send proofs with it, and the server binds the tokens to it.
+   */
+  dpop?: boolean | DPoPAlgorithm
   /**
    * The registered redirect URI, absolute. Never derived from the incoming request's `Host`.
    */
@@ -176,6 +224,11 @@ export interface ResolvedConfig {
   readonly clientId: string
   readonly clientSecret: string | undefined
   readonly authMethod: ClientAuthMethod
+  /** For `private_key_jwt`. */
+  readonly privateKey: ResolvedPrivateKey | undefined
+  readonly pushedAuthorizationRequests: 'auto' | 'always' | 'never'
+  /** The DPoP algorithm, or undefined without DPoP. */
+  readonly dpop: DPoPAlgorithm | undefined
   readonly redirectUri: string
   readonly scope: string
   /** The scope came from an AsyncAPI document: `openid` is added when the server lists it in `scopes_supported`. */
@@ -359,6 +412,69 @@ function checkServer(server: unknown): ResolvedServerSource {
   }
 }
 
+function checkDpop(value: unknown): DPoPAlgorithm | undefined {
+  if (value === undefined || value === false) return undefined
+  if (value === true) return 'ES256'
+  if (typeof value !== 'string' || !(DPOP_ALGORITHMS as readonly string[]).includes(value)) throw new TypeError(`dpop must be true, false or one of ${DPOP_ALGORITHMS.join(', ')}`)
+  return value as DPoPAlgorithm
+}
+
+/** The algorithm a private JWK signs with by default (RFC 7518 §3.1 names). */
+function defaultAlgorithm(jwk: webcrypto.JsonWebKey): SigningAlgorithm | undefined {
+  if (jwk.kty === 'RSA') return 'RS256'
+  if (jwk.kty === 'EC') return jwk.crv === 'P-256' ? 'ES256' : jwk.crv === 'P-384' ? 'ES384' : undefined
+  if (jwk.kty === 'OKP') return jwk.crv === 'Ed25519' ? 'EdDSA' : undefined
+  return undefined
+}
+
+/** Whether a JWK's key type fits an algorithm. */
+function keyFits(jwk: webcrypto.JsonWebKey, alg: SigningAlgorithm): boolean {
+  switch (alg) {
+    case 'RS256':
+    case 'PS256':
+      return jwk.kty === 'RSA'
+    case 'ES256':
+      return jwk.kty === 'EC' && jwk.crv === 'P-256'
+    case 'ES384':
+      return jwk.kty === 'EC' && jwk.crv === 'P-384'
+    case 'EdDSA':
+      return jwk.kty === 'OKP' && jwk.crv === 'Ed25519'
+  }
+}
+
+function checkPrivateKeyJwt(value: unknown): ResolvedPrivateKey {
+  if (typeof value !== 'object' || value === null) throw new TypeError("clientAuthentication must be { method: 'private_key_jwt', privateKey }")
+  const option = value as Partial<PrivateKeyJwtAuthentication>
+  if (option.method !== 'private_key_jwt') throw new TypeError("clientAuthentication.method must be 'private_key_jwt'")
+  const key: unknown = option.privateKey
+  let jwk: webcrypto.JsonWebKey
+  if (key instanceof KeyObject) {
+    if (key.type !== 'private') throw new TypeError('clientAuthentication.privateKey must be a private key')
+    jwk = key.export({ format: 'jwk' })
+  } else if (isCryptoKey(key)) {
+    if (key.type !== 'private' || !key.extractable) throw new TypeError('clientAuthentication.privateKey must be an extractable private CryptoKey (or a JWK or KeyObject)')
+    jwk = KeyObject.from(key).export({ format: 'jwk' })
+  } else if (typeof key === 'object' && key !== null && typeof (key as webcrypto.JsonWebKey).kty === 'string') {
+    jwk = key as webcrypto.JsonWebKey
+    if (typeof jwk.d !== 'string') throw new TypeError('clientAuthentication.privateKey must be a private JWK (with "d")')
+    try {
+      createPrivateKey({ key: { ...jwk }, format: 'jwk' })
+    } catch {
+      throw new TypeError('clientAuthentication.privateKey is not a usable private JWK')
+    }
+  } else {
+    throw new TypeError('clientAuthentication.privateKey must be a private JWK, KeyObject or CryptoKey')
+  }
+  const kid = optionalString('clientAuthentication.kid', option.kid) ?? (typeof (jwk as { kid?: unknown }).kid === 'string' ? (jwk as { kid: string }).kid : undefined)
+  const wanted = option.alg ?? (typeof jwk.alg === 'string' ? jwk.alg : undefined) ?? defaultAlgorithm(jwk)
+  if (wanted === undefined || !(SIGNING_ALGORITHMS as readonly string[]).includes(wanted)) {
+    throw new TypeError(`clientAuthentication.alg must be one of ${SIGNING_ALGORITHMS.join(', ')} (no default for this key)`)
+  }
+  const alg = wanted as SigningAlgorithm
+  if (!keyFits(jwk, alg)) throw new TypeError(`clientAuthentication.privateKey does not fit the algorithm ${alg}`)
+  return Object.freeze({ jwk: Object.freeze({ ...jwk }), kid, alg })
+}
+
 /** Checks every option once and returns the frozen configuration. */
 export function resolveConfig(options: ClientOptions): ResolvedConfig {
   if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object')
@@ -366,11 +482,21 @@ export function resolveConfig(options: ClientOptions): ResolvedConfig {
   const clientId = optionalString('clientId', options.clientId)
   if (clientId === undefined) throw new TypeError('clientId is required')
   const clientSecret = optionalString('clientSecret', options.clientSecret)
-  const authMethod = options.tokenEndpointAuthMethod ?? 'client_secret_basic'
-  if (!['client_secret_basic', 'client_secret_post', 'none'].includes(authMethod)) {
-    throw new TypeError('tokenEndpointAuthMethod must be client_secret_basic, client_secret_post or none')
+  const privateKey = options.clientAuthentication === undefined ? undefined : checkPrivateKeyJwt(options.clientAuthentication)
+  const authMethod = options.tokenEndpointAuthMethod ?? (privateKey === undefined ? 'client_secret_basic' : 'private_key_jwt')
+  if (!['client_secret_basic', 'client_secret_post', 'none', 'private_key_jwt'].includes(authMethod)) {
+    throw new TypeError('tokenEndpointAuthMethod must be client_secret_basic, client_secret_post, private_key_jwt or none')
   }
-  if (authMethod !== 'none' && clientSecret === undefined) {
+  if ((authMethod === 'private_key_jwt') !== (privateKey !== undefined)) {
+    throw new TypeError("private_key_jwt needs clientAuthentication: { method: 'private_key_jwt', privateKey }, and clientAuthentication needs no other tokenEndpointAuthMethod")
+  }
+  if (authMethod === 'private_key_jwt' && clientSecret !== undefined) {
+    throw new TypeError('clientSecret is set but the client authenticates with private_key_jwt: it would never be used')
+  }
+  const par = options.pushedAuthorizationRequests ?? 'auto'
+  if (!['auto', 'always', 'never'].includes(par)) throw new TypeError("pushedAuthorizationRequests must be 'auto', 'always' or 'never'")
+  const dpop = checkDpop(options.dpop)
+  if (authMethod !== 'none' && authMethod !== 'private_key_jwt' && clientSecret === undefined) {
     throw new TypeError(`clientSecret is required for a confidential client (${authMethod}); set tokenEndpointAuthMethod: 'none' for a public client`)
   }
   if (authMethod === 'none' && clientSecret !== undefined) {
@@ -398,6 +524,9 @@ export function resolveConfig(options: ClientOptions): ResolvedConfig {
     clientId,
     clientSecret,
     authMethod,
+    privateKey,
+    pushedAuthorizationRequests: par,
+    dpop,
     redirectUri,
     scope,
     addOpenidWhenSupported: fromDocument !== undefined,

@@ -3,8 +3,10 @@
  * the configuration, request options (timeout, no retry, custom fetch), and the translation of
  * oauth4webapi's errors into this package's typed errors.
  */
+import { webcrypto } from 'node:crypto'
 import * as oauth from 'oauth4webapi'
-import type { ResolvedConfig } from '../config/options.js'
+import type { StoredDPoPKey } from '../tokens/store.js'
+import type { DPoPAlgorithm, ResolvedConfig, ResolvedPrivateKey, SigningAlgorithm } from '../config/options.js'
 import { isLoopback } from '../config/options.js'
 import {
   AuthcodeClientError,
@@ -26,9 +28,35 @@ export function oauthClient(config: ResolvedConfig): oauth.Client {
   }
 }
 
-/** RFC 6749 §2.3.1: `client_secret_basic` (default), `client_secret_post`, or none for a public client. */
-export function clientAuthentication(config: ResolvedConfig): oauth.ClientAuth {
+const SIGNING_PARAMETERS: Record<SigningAlgorithm, webcrypto.RsaHashedImportParams | webcrypto.EcKeyImportParams | webcrypto.Algorithm> = {
+  RS256: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
+  PS256: { name: 'RSA-PSS', hash: 'SHA-256' },
+  ES256: { name: 'ECDSA', namedCurve: 'P-256' },
+  ES384: { name: 'ECDSA', namedCurve: 'P-384' },
+  EdDSA: { name: 'Ed25519' },
+}
+
+/** The private JWK as a signing `webcrypto.CryptoKey` (not extractable), imported once per configuration. */
+const importedKeys = new WeakMap<ResolvedPrivateKey, Promise<webcrypto.CryptoKey>>()
+function signingKey(key: ResolvedPrivateKey): Promise<webcrypto.CryptoKey> {
+  let imported = importedKeys.get(key)
+  if (imported === undefined) {
+    imported = webcrypto.subtle.importKey('jwk', key.jwk, SIGNING_PARAMETERS[key.alg], false, ['sign'])
+    importedKeys.set(key, imported)
+  }
+  return imported
+}
+
+/**
+ * RFC 6749 §2.3.1: `client_secret_basic` (default), `client_secret_post`, none for a public client;
+ * RFC 7523 §2.2: `private_key_jwt`, an assertion signed with the client's key.
+ */
+export async function clientAuthentication(config: ResolvedConfig): Promise<oauth.ClientAuth> {
   switch (config.authMethod) {
+    case 'private_key_jwt': {
+      const key = config.privateKey as ResolvedPrivateKey
+      return oauth.PrivateKeyJwt({ key: await signingKey(key), ...(key.kid === undefined ? {} : { kid: key.kid }) })
+    }
     case 'client_secret_basic':
       return oauth.ClientSecretBasic(config.clientSecret as string)
     case 'client_secret_post':
@@ -89,4 +117,39 @@ export function toClientError(error: unknown, step: Step): unknown {
     return new InvalidResponseError(idToken ? 'INVALID_ID_TOKEN' : 'INVALID_RESPONSE', idToken ? `ID token rejected: ${error.message}` : `malformed response: ${error.message}`, error.code)
   }
   return error
+}
+
+/** A fresh DPoP key pair for one login (extractable, so that it can be stored). */
+export async function generateDPoPKey(alg: DPoPAlgorithm): Promise<StoredDPoPKey> {
+  const { privateKey } = await oauth.generateKeyPair(alg, { extractable: true })
+  return { alg, privateJwk: await webcrypto.subtle.exportKey('jwk', privateKey) }
+}
+
+/** The public half of a private JWK (its public members only). */
+export function publicJwk(privateJwk: webcrypto.JsonWebKey): webcrypto.JsonWebKey {
+  const { kty, crv, x, y, n, e } = privateJwk
+  return Object.fromEntries(Object.entries({ kty, crv, x, y, n, e }).filter(([, value]) => value !== undefined))
+}
+
+/** An oauth4webapi DPoP handle over a stored key; it remembers the server's nonces for its requests. */
+export async function dpopHandle(config: ResolvedConfig, key: StoredDPoPKey): Promise<oauth.DPoPHandle> {
+  const parameters = SIGNING_PARAMETERS[key.alg]
+  const [privateKey, publicKey] = await Promise.all([
+    webcrypto.subtle.importKey('jwk', key.privateJwk, parameters, false, ['sign']),
+    webcrypto.subtle.importKey('jwk', publicJwk(key.privateJwk), parameters, true, ['verify']),
+  ])
+  return oauth.DPoP(oauthClient(config), { privateKey, publicKey })
+}
+
+/**
+ * Runs a request that sends a DPoP proof; when the server answers `use_dpop_nonce` (RFC 9449 §8,
+ * §9), runs it once more: the handle has kept the nonce the answer carried.
+ */
+export async function withDPoPNonceRetry<T>(dpop: oauth.DPoPHandle | undefined, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call()
+  } catch (error) {
+    if (dpop === undefined || !oauth.isDPoPNonceError(error)) throw error
+    return call()
+  }
 }

@@ -1,13 +1,16 @@
 /**
  * The first step of the flow: the URL the browser is sent to, with a fresh `state`, PKCE S256
  * challenge and (when `openid` is asked) `nonce`, remembered server-side under a new login id (and
- * counted against the address that asked, when the app gives it).
+ * counted against the address that asked, when the app gives it). With PAR (RFC 9126) the
+ * parameters are pushed on the back channel first; with DPoP (RFC 9449) the attempt gets its own key.
  */
 import * as oauth from 'oauth4webapi'
 import { defaultScope } from '../config/options.js'
 import { fingerprint } from '../events.js'
 import { randomId, type ClientContext } from '../internal/context.js'
 import { startTimer, withoutQuery } from '../internal/events.js'
+import { InvalidResponseError } from '../errors.js'
+import { clientAuthentication, dpopHandle, generateDPoPKey, oauthClient, requestOptions, toClientError, withDPoPNonceRetry } from '../internal/http.js'
 import { callerKey } from './caller.js'
 import type { LoginState } from './state-store.js'
 
@@ -47,7 +50,7 @@ export interface AuthorizationUrl {
 
 const RESERVED = new Set([
   'response_type', 'client_id', 'redirect_uri', 'scope', 'state', 'nonce', 'code_challenge',
-  'code_challenge_method', 'prompt', 'max_age', 'login_hint', 'response_mode', 'request', 'request_uri',
+  'code_challenge_method', 'prompt', 'max_age', 'login_hint', 'response_mode', 'request', 'request_uri', 'dpop_jkt',
 ])
 
 /** One leading "/" (not "//"), then visible ASCII (`!`…`~`) but for the backslash. */
@@ -87,6 +90,32 @@ function checkOptions(options: AuthorizationUrlOptions): void {
   }
 }
 
+/** Whether this login is pushed (RFC 9126 §5: the server may require it for every client). */
+function usePar(option: 'auto' | 'always' | 'never', as: oauth.AuthorizationServer): boolean {
+  if (option === 'never') return false
+  return option === 'always' || as.require_pushed_authorization_requests === true
+}
+
+/** RFC 9126 §2: the request parameters POSTed, authenticated, to the PAR endpoint; its `request_uri` back. */
+async function pushAuthorizationRequest(context: ClientContext, as: oauth.AuthorizationServer, params: URLSearchParams, dpop: oauth.DPoPHandle | undefined): Promise<string> {
+  const { config } = context
+  if (as.pushed_authorization_request_endpoint === undefined) {
+    throw new InvalidResponseError('INVALID_RESPONSE', 'pushed authorization requests are asked for but the server has no pushed_authorization_request_endpoint')
+  }
+  const target = new URL(as.pushed_authorization_request_endpoint)
+  const client = oauthClient(config)
+  const authentication = await clientAuthentication(config)
+  try {
+    const result = await withDPoPNonceRetry(dpop, async () => {
+      const response = await oauth.pushedAuthorizationRequest(as, client, authentication, params, { ...requestOptions(config, target), ...(dpop === undefined ? {} : { DPoP: dpop }) })
+      return oauth.processPushedAuthorizationResponse(as, client, response)
+    })
+    return result.request_uri
+  } catch (error) {
+    throw toClientError(error, 'token')
+  }
+}
+
 /**
  * Builds the authorization request (RFC 6749 §4.1.1 with PKCE, RFC 7636 §4.3) and remembers the
  * attempt in the login state store.
@@ -111,8 +140,9 @@ export async function buildAuthorizationUrl(context: ClientContext, options: Aut
   const nonce = scope.split(' ').includes('openid') ? oauth.generateRandomNonce() : undefined
   const now = config.now()
 
-  const url = new URL(as.authorization_endpoint as string)
-  const params = url.searchParams
+  const dpopKey = config.dpop === undefined ? undefined : await generateDPoPKey(config.dpop)
+  const dpop = dpopKey === undefined ? undefined : await dpopHandle(config, dpopKey)
+  const params = new URLSearchParams()
   params.set('response_type', 'code')
   params.set('client_id', config.clientId)
   params.set('redirect_uri', config.redirectUri)
@@ -126,6 +156,17 @@ export async function buildAuthorizationUrl(context: ClientContext, options: Aut
   if (options.maxAge !== undefined) params.set('max_age', String(options.maxAge))
   if (options.loginHint !== undefined) params.set('login_hint', options.loginHint)
   for (const [key, value] of Object.entries(options.extraParams ?? {})) params.set(key, value)
+  const url = new URL(as.authorization_endpoint as string)
+  if (usePar(config.pushedAuthorizationRequests, as)) {
+    // RFC 9126 §4: the browser carries only client_id and request_uri; a DPoP proof on the push binds the code (RFC 9449 §10.1).
+    const requestUri = await pushAuthorizationRequest(context, as, params, dpop)
+    url.searchParams.set('client_id', config.clientId)
+    url.searchParams.set('request_uri', requestUri)
+  } else {
+    // RFC 9449 §10: dpop_jkt binds the code to the session's key.
+    if (dpop !== undefined) params.set('dpop_jkt', await dpop.calculateThumbprint())
+    for (const [key, value] of params) url.searchParams.set(key, value)
+  }
 
   const loginId = randomId()
   const entry: LoginState = {
@@ -138,6 +179,7 @@ export async function buildAuthorizationUrl(context: ClientContext, options: Aut
     returnTo: options.returnTo,
     maxAge: options.maxAge,
     caller: options.callerAddress === undefined ? undefined : callerKey(options.callerAddress),
+    ...(dpopKey === undefined ? {} : { dpopKey }),
     createdAt: now,
     expiresAt: now + config.loginTtl,
   }

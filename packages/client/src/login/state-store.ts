@@ -6,6 +6,7 @@
  * Anyone can start an attempt (an anonymous `GET /login`), so a store is bounded twice: per caller
  * (`maxPerCaller`: one address cannot push out the attempts of others) and in all (`maxEntries`).
  */
+import type { StoredDPoPKey } from '../tokens/store.js'
 
 /** What the client remembers between the redirect to the server and the callback. */
 export interface LoginState {
@@ -28,6 +29,8 @@ export interface LoginState {
    * undefined when the app did not say. Stores bound the attempts of one caller.
    */
   readonly caller: string | undefined
+  /** The DPoP key made for this login (RFC 9449), when the client uses DPoP; it becomes the session's. */
+  readonly dpopKey?: StoredDPoPKey | undefined
   /** Seconds since the epoch. */
   readonly createdAt: number
   readonly expiresAt: number

@@ -1,6 +1,7 @@
 /**
- * Calling a resource server with the session's access token: `Authorization: Bearer` only (never the
- * query, RFC 9700 §4.3.2), and one retry after a refresh when the server says `invalid_token`.
+ * Calling a resource server with the session's access token: in the `Authorization` header only
+ * (never the query, RFC 9700 §4.3.2), as `Bearer`, or as `DPoP` with a proof for a DPoP session;
+ * one retry after a refresh when the server says `invalid_token`.
  */
 import * as oauth from 'oauth4webapi'
 import type { JsonValue, SessionRecord } from '../tokens/store.js'
@@ -9,7 +10,7 @@ import { InvalidResponseError } from '../errors.js'
 import { fingerprint, type FlowEventError } from '../events.js'
 import type { ClientContext } from '../internal/context.js'
 import { eventError, startTimer, withoutQuery } from '../internal/events.js'
-import { oauthClient, requestOptions, toClientError } from '../internal/http.js'
+import { dpopHandle, oauthClient, requestOptions, toClientError, withDPoPNonceRetry } from '../internal/http.js'
 import { freshSession } from '../tokens/refresh.js'
 
 /** A request body that can be sent twice (no streams: the request may be retried once). */
@@ -21,14 +22,24 @@ export interface ResourceRequestInit {
   body?: ResourceRequestBody
 }
 
+/**
+ * Runs a request with the session's token: as Bearer, or for a DPoP session with a proof of its key
+ * (RFC 9449 §7), once more when the server asks for a nonce (§9).
+ */
+async function withSessionDPoP<T>(context: ClientContext, record: SessionRecord, call: (options: oauth.DPoPRequestOptions) => Promise<T>): Promise<T> {
+  if (record.dpopKey === undefined) return call({})
+  const dpop = await dpopHandle(context.config, record.dpopKey)
+  return withDPoPNonceRetry(dpop, () => call({ DPoP: dpop }))
+}
+
 /** RFC 6750 §3.1: the token was refused as expired, revoked or malformed. */
 function invalidToken(error: oauth.WWWAuthenticateChallengeError): boolean {
-  return error.status === 401 && error.cause.some((c) => c.scheme.toLowerCase() === 'bearer' && c.parameters.error === 'invalid_token')
+  return error.status === 401 && error.cause.some((c) => ['bearer', 'dpop'].includes(c.scheme.toLowerCase()) && c.parameters.error === 'invalid_token')
 }
 
 /** A `WWW-Authenticate` challenge as an event's error (RFC 6750 §3). */
 function challengeError(error: oauth.WWWAuthenticateChallengeError): FlowEventError {
-  const parameters = error.cause.find((c) => c.scheme.toLowerCase() === 'bearer')?.parameters ?? error.cause[0]?.parameters
+  const parameters = error.cause.find((c) => ['bearer', 'dpop'].includes(c.scheme.toLowerCase()))?.parameters ?? error.cause[0]?.parameters
   return {
     code: 'RESOURCE_REFUSED',
     message: `the resource server refused the access token (HTTP ${error.status})`,
@@ -115,7 +126,10 @@ export async function fetchResource(context: ClientContext, sessionId: string, i
   return withAccessToken(
     context,
     sessionId,
-    (record) => oauth.protectedResourceRequest(record.tokens.accessToken, method, url, new Headers(init.headers), body, requestOptions(context.config, url)),
+    (record) =>
+      withSessionDPoP(context, record, (dpop) =>
+        oauth.protectedResourceRequest(record.tokens.accessToken, method, url, new Headers(init.headers), body, { ...requestOptions(context.config, url), ...dpop }),
+      ),
     (challenge) => challenge.response,
     { kind: 'resource', method, url, status: (response) => response.status },
   )
@@ -136,9 +150,11 @@ export async function userinfo(context: ClientContext, sessionId: string): Promi
     sessionId,
     async (record) => {
       const client = oauthClient(context.config)
-      const response = await oauth.userInfoRequest(as, client, record.tokens.accessToken, requestOptions(context.config, endpoint))
       const subject = typeof record.claims?.sub === 'string' ? record.claims.sub : oauth.skipSubjectCheck
-      return { ...(await oauth.processUserInfoResponse(as, client, subject, response)) }
+      return withSessionDPoP(context, record, async (dpop) => {
+        const response = await oauth.userInfoRequest(as, client, record.tokens.accessToken, { ...requestOptions(context.config, endpoint), ...dpop })
+        return { ...(await oauth.processUserInfoResponse(as, client, subject, response)) }
+      })
     },
     (challenge) => {
       throw toClientError(challenge, 'userinfo')

@@ -23,6 +23,12 @@ export interface Opened<S> {
   close(): Promise<void>
 }
 
+/** A DPoP key as the client stores it (an ES256 private JWK; not a live key of anyone). */
+export const DPOP_KEY = Object.freeze({
+  alg: 'ES256' as const,
+  privateJwk: Object.freeze({ kty: 'EC', crv: 'P-256', x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU', y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0', d: 'jpsQnnGQmL-YBIffH1136cLCBOcTmv8ji4F6qYdRMAw', ext: true, key_ops: ['sign'] }),
+})
+
 export function attempt(caller: string | undefined, overrides: Partial<LoginState> = {}): LoginState {
   return {
     state: 'st',
@@ -78,6 +84,13 @@ export function loginStateStoreSuite(name: string, open: (limits?: LoginStateLim
       expect(await store.take('a', NOW)).toEqual(saved)
       expect(await store.take('a', NOW)).toBeUndefined()
       expect(await store.take('unknown', NOW)).toBeUndefined()
+    })
+
+    it("RFC 9449: an attempt's DPoP key comes back whole (the private JWK, for the code exchange)", async () => {
+      const { store } = await fresh()
+      const saved = attempt(undefined, { dpopKey: DPOP_KEY })
+      await store.save('d', saved)
+      expect(await store.take('d', NOW)).toEqual(saved)
     })
 
     it('SECURITY 19: a login attempt is taken once only, under concurrency, from two connections', async () => {
@@ -172,6 +185,16 @@ export function tokenStoreSuite(name: string, open: () => Promise<Opened<TokenSt
       await store.delete('k')
       expect(await other.get('k', NOW + 10)).toBeUndefined()
       await store.delete('never-there')
+    })
+
+    it("RFC 9449: a DPoP session's key is kept with it, across connections; a Bearer session has none", async () => {
+      const { store, peer } = await fresh()
+      const other = await peer()
+      const bound = session({ tokens: { ...session().tokens, tokenType: 'dpop' }, dpopKey: DPOP_KEY })
+      await store.set('dpop', bound)
+      expect(await other.get('dpop', NOW)).toEqual(bound)
+      await store.set('bearer', session())
+      expect((await other.get('bearer', NOW))?.dpopKey).toBeUndefined()
     })
 
     it('TTL: never gives back a session at or after its expiresAt; a later set extends it', async () => {

@@ -10,7 +10,7 @@ import { AuthcodeClientError, InvalidResponseError, OAuthServerError, SessionErr
 import { fingerprint, type Fingerprint, type TokenResponseSummary } from '../events.js'
 import { randomId, sessionKey, type ClientContext } from '../internal/context.js'
 import { eventError, startTimer, withoutQuery } from '../internal/events.js'
-import { clientAuthentication, oauthClient, requestOptions, toClientError } from '../internal/http.js'
+import { clientAuthentication, dpopHandle, oauthClient, requestOptions, toClientError, withDPoPNonceRetry } from '../internal/http.js'
 import type { SessionRecord } from './store.js'
 
 /**
@@ -118,9 +118,15 @@ async function refresh(context: ClientContext, key: string, session: Fingerprint
     const client = oauthClient(config)
     const target = new URL(refreshAs.token_endpoint as string)
     endpoint = withoutQuery(target)
-    const response = await oauth.refreshTokenGrantRequest(refreshAs, client, clientAuthentication(config), refreshToken, requestOptions(config, target))
-    status = response.status
-    result = await oauth.processRefreshTokenResponse(as, client, response)
+    const authentication = await clientAuthentication(config)
+    // RFC 9449 §5: a DPoP session refreshes with its own key (the refresh token may be bound to it).
+    const dpop = record.dpopKey === undefined ? undefined : await dpopHandle(config, record.dpopKey)
+    let response: Response
+    ;[response, result] = await withDPoPNonceRetry(dpop, async () => {
+      const response = await oauth.refreshTokenGrantRequest(refreshAs, client, authentication, refreshToken, { ...requestOptions(config, target), ...(dpop === undefined ? {} : { DPoP: dpop }) })
+      status = response.status
+      return [response, await oauth.processRefreshTokenResponse(as, client, response)] as const
+    })
     if (result.id_token !== undefined) {
       const fresh = await verifiedIdTokenClaims(context, as, response, result)
       // OIDC Core §12.2: same iss (checked by oauth4webapi) and same sub as the first ID token.
@@ -159,6 +165,7 @@ async function refresh(context: ClientContext, key: string, session: Fingerprint
     createdAt: record.createdAt,
     updatedAt: now,
     expiresAt: now + config.sessionTtl,
+    ...(record.dpopKey === undefined ? {} : { dpopKey: record.dpopKey }),
   }
   await context.tokens.set(key, updated)
   // Claims of a refreshed ID token, or none: the first ID token's auth_time is not this response's.

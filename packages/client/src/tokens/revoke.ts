@@ -45,7 +45,7 @@ export async function revoke(context: ClientContext, sessionId: string): Promise
       return false
     }
     endpoint = withoutQuery(as.revocation_endpoint)
-    const response = await oauth.revocationRequest(as, oauthClient(context.config), clientAuthentication(context.config), token, {
+    const response = await oauth.revocationRequest(as, oauthClient(context.config), await clientAuthentication(context.config), token, {
       ...requestOptions(context.config, new URL(as.revocation_endpoint)),
       additionalParameters: { token_type_hint: hint },
     })

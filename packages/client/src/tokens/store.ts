@@ -2,11 +2,12 @@
  * A session's tokens and the storage interface for them. Stores are keyed by a hash of the session
  * id (the client hashes it), so a leaked table does not hand out live session cookies.
  */
+import type { webcrypto } from 'node:crypto'
 
 /** The tokens of one session. Times are seconds since the epoch. */
 export interface TokenSet {
   readonly accessToken: string
-  /** Lowercase, `bearer`. */
+  /** Lowercase: `bearer`, or `dpop` for tokens bound to the session's DPoP key. */
   readonly tokenType: string
   /** When the access token expires; undefined when the server did not say (`expires_in` absent). */
   readonly expiresAt: number | undefined
@@ -14,6 +15,15 @@ export interface TokenSet {
   readonly idToken: string | undefined
   /** The granted scope, when the server said. */
   readonly scope: string | undefined
+}
+
+/**
+ * A session's DPoP key (RFC 9449): the private key as a JWK, kept server-side with the session and
+ * never sent to the browser. The server binds the session's tokens to its public key.
+ */
+export interface StoredDPoPKey {
+  readonly alg: 'ES256' | 'ES384' | 'EdDSA'
+  readonly privateJwk: webcrypto.JsonWebKey
 }
 
 /** JSON values as they come out of an ID token. */
@@ -33,6 +43,8 @@ export interface SessionRecord {
    * until it is deleted.
    */
   readonly expiresAt?: number | undefined
+  /** The DPoP key the tokens are bound to (`tokens.tokenType` `dpop`); absent for Bearer sessions. */
+  readonly dpopKey?: StoredDPoPKey | undefined
 }
 
 /**
