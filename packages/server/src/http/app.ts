@@ -94,7 +94,7 @@ function logPageNotes(app: FastifyInstance, pages: Pages): void {
 
 export async function buildApp(config: ServerConfig, deps: AppDeps & TracingDeps): Promise<FastifyInstance> {
   // Spans for the store and the signer when a tracer is given; without one, the same objects.
-  const created = createServices(config, { ...deps, store: tracedStore(deps.store, deps.tracer) })
+  const created = createServices(config, { ...deps, store: tracedStore(deps.store, deps.tracer) }, deps.store)
   const services: Services = { ...created, minter: tracedMinter(created.minter, deps.tracer) }
   // Templates, catalogs, logo and stylesheet are read and checked here: a broken one stops the start.
   const pages = new Pages(config.pages, config.scopes, services.basePath)

@@ -78,7 +78,11 @@ export const LOGIN_DELAYS: readonly number[] = Object.freeze([15, 30, 60, 120, 2
 
 const hardLimit = (limit: RateLimit): AttemptLimit => ({ ...limit, delays: [] })
 
-export function createServices(config: ServerConfig, deps: AppDeps): Services {
+/**
+ * @param background the store of work outside any request (the back-channel logout worker's polls):
+ *   untraced, so an idle poll every few seconds is not a trace of its own; `deps.store` otherwise.
+ */
+export function createServices(config: ServerConfig, deps: AppDeps, background: Store = deps.store): Services {
   const url = new URL(config.issuer)
   const metrics = deps.metrics ?? new Metrics()
   const store = timedStore(deps.store, metrics.storeDuration)
@@ -102,7 +106,7 @@ export function createServices(config: ServerConfig, deps: AppDeps): Services {
     },
     cookieKey: deps.keys.deriveKey('authcode cookie signatures v1'),
     logouts: new LogoutDelivery({
-      store: deps.store,
+      store: background,
       minter,
       now,
       ...deps.logoutDelivery,
