@@ -73,7 +73,7 @@ function expectSane(response: RawResponse, what: string): void {
   expect(response.body, context).not.toMatch(/\bError:|\n\s+at |node:internal|\.[cm]?[jt]s:\d+|FST_ERR|"statusCode"/)
   // No header injection (CR/LF in a parameter must never reach a header).
   expect(response.headers.has('x-injected'), context).toBe(false)
-  for (const cookie of response.headers.get('set-cookie') ?? []) expect(cookie, context).toMatch(/^authcode_(session|browser)=/)
+  for (const cookie of response.headers.get('set-cookie') ?? []) expect(cookie, context).toMatch(/^authcode_(session|browser|device)=/)
   if (response.status >= 300 && response.status < 400) {
     const location = header(response, 'location') ?? ''
     expect(locationAllowed(location), `redirect to ${location}\n${context}`).toBe(true)
@@ -392,8 +392,11 @@ describe('checklist §4 universal rule under random input (fast-check)', () => {
             body: method === 'POST' ? payload : undefined,
           })
           expect([200, 400, 401, 403, 413, 431]).toContain(response.status)
-          // RFC 6750 §3: every 401 challenges.
-          if (response.status === 401) expect(header(response, 'www-authenticate')).toMatch(/^Bearer realm="authcode"/)
+          // RFC 6750 §3: every 401 challenges; under the DPoP scheme, with a DPoP challenge (RFC 9449 §7.1).
+          if (response.status === 401) {
+            const dpop = auth !== undefined && /^dpop /i.test(auth)
+            expect(header(response, 'www-authenticate')).toMatch(dpop ? /^DPoP algs="[^"]+"/ : /^Bearer realm="authcode"/)
+          }
           if (response.status === 200) expect(JSON.parse(response.body)).toMatchObject({ sub: expect.any(String) as string })
         },
       ),
