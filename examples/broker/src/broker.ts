@@ -43,6 +43,8 @@ interface Connection {
   socket: WebSocket
   room: string
   authorization: string
+  /** A DPoP-bound token (RFC 9449): the key the handshake's proof proved, for the checks of later messages. */
+  dpop: { boundKey: string } | undefined
   receives: boolean
   expiry: NodeJS.Timeout | undefined
 }
@@ -90,14 +92,24 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
         return refuseUpgrade(socket, 400, { 'www-authenticate': 'Bearer error="invalid_request", error_description="send the token in the Authorization header, not the URL"' }, '{"error":"invalid_request"}')
       }
       const header = request.headers.authorization
-      const receive = await guard.check('receiveMessages', header)
+      // A DPoP-bound token comes with a proof for the handshake (GET of this URL); later messages
+      // on the connection are checked against the key it proved.
+      const handshake = { proof: request.headers.dpop, method: 'GET', url: `http://${request.headers.host ?? 'broker.invalid'}${request.url ?? '/'}` }
+      const receive = await guard.check('receiveMessages', header, handshake)
       if (!receive.ok && receive.error.error !== 'insufficient_scope') {
         return refuseUpgrade(socket, receive.error.status, { 'www-authenticate': receive.error.wwwAuthenticate }, JSON.stringify({ error: receive.error.error ?? 'invalid_token', error_description: receive.error.description }))
       }
       // A valid token without read:messages may still send: it just does not receive.
       const exp = receive.ok ? receive.claims?.exp : undefined
       wss.handleUpgrade(request, socket, head, (ws) => {
-        const connection: Connection = { socket: ws, room, authorization: header ?? '', receives: receive.ok, expiry: undefined }
+        const connection: Connection = {
+          socket: ws,
+          room,
+          authorization: header ?? '',
+          dpop: receive.dpopJkt === undefined ? undefined : { boundKey: receive.dpopJkt },
+          receives: receive.ok,
+          expiry: undefined,
+        }
         connections.add(connection)
         if (exp !== undefined) {
           const ms = Math.max(0, exp * 1000 - now().getTime())
@@ -114,7 +126,7 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
   })
 
   async function expireIfNeeded(connection: Connection): Promise<boolean> {
-    const result = await guard.check('receiveMessages', connection.authorization)
+    const result = await guard.check('receiveMessages', connection.authorization, connection.dpop)
     if (!result.ok && result.error.error === 'invalid_token') {
       end(connection, result.error, 'receiveMessages')
       return true
@@ -123,7 +135,7 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
   }
 
   async function onMessage(connection: Connection, text: string, isBinary: boolean): Promise<void> {
-    const send = await guard.check('sendMessage', connection.authorization)
+    const send = await guard.check('sendMessage', connection.authorization, connection.dpop)
     if (!send.ok) return end(connection, send.error, 'sendMessage')
     let message: unknown
     try {

@@ -8,7 +8,9 @@ import { fileURLToPath } from 'node:url'
 import { WebSocket } from 'ws'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadDocument } from '@authcode/asyncapi'
-import { obtainTokens, startServer, type TestClient, type TestServer } from '../../../packages/server/test/harness.js'
+import { createHash, randomUUID } from 'node:crypto'
+import { SignJWT, exportJWK, generateKeyPair } from 'jose'
+import { Browser, authorize, authorizeQuery, basicAuth, obtainTokens, pkcePair, postForm, startServer, type TestClient, type TestServer } from '../../../packages/server/test/harness.js'
 import { POLICY_VIOLATION, startBroker, type Broker } from '../src/broker.js'
 
 const AUDIENCE = 'https://broker.test'
@@ -111,5 +113,53 @@ describe('the example broker', () => {
     writer.send(JSON.stringify({ text: 'anyone there?' }))
     expect(await end).toEqual({ code: POLICY_VIOLATION, reason: 'invalid_token: the access token has expired' })
     writer.close()
+  })
+})
+
+describe('DPoP-bound tokens (RFC 9449)', () => {
+  /** A DPoP-bound access token with `scope`, and the key that proves it. */
+  async function boundToken(scope: string) {
+    const { publicKey, privateKey } = await generateKeyPair('ES256')
+    const jwk = await exportJWK(publicKey)
+    const proof = (htm: string, htu: string, claims: Record<string, unknown> = {}) =>
+      new SignJWT({ htm, htu, jti: randomUUID(), ...claims }).setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk }).setIssuedAt(server.clock.now()).sign(privateKey)
+    const { verifier, challenge } = pkcePair()
+    const { callback } = await authorize(server, new Browser(), authorizeQuery(client, { code_challenge: challenge, scope }), user)
+    const tokenUrl = `${server.url}/token`
+    const response = await postForm(
+      tokenUrl,
+      { grant_type: 'authorization_code', code: callback?.searchParams.get('code') ?? '', redirect_uri: client.redirectUri, code_verifier: verifier },
+      { authorization: basicAuth(client.clientId, client.secret ?? ''), dpop: await proof('POST', tokenUrl) },
+    )
+    const body = (await response.json()) as { access_token: string; token_type: string }
+    expect(body.token_type).toBe('DPoP')
+    return { token: body.access_token, proof, ath: createHash('sha256').update(body.access_token).digest('base64url') }
+  }
+
+  function connectWith(path: string, headers: Record<string, string>): Promise<WebSocket> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(`${broker.url}${path}`, { headers })
+      ws.once('open', () => resolve(ws))
+      ws.once('unexpected-response', (_request, response) => reject(new Error(`${response.statusCode} ${response.headers['www-authenticate'] ?? ''}`)))
+      ws.once('error', reject)
+    })
+  }
+
+  it('a bound token connects with a proof of its key for the handshake, and its messages go through on that connection', async () => {
+    const bound = await boundToken('openid read:messages write:messages')
+    const url = `${broker.url.replace(/^ws/, 'http')}/rooms/dpop`
+    const ws = await connectWith('/rooms/dpop', { authorization: `DPoP ${bound.token}`, dpop: await bound.proof('GET', url, { ath: bound.ath }) })
+    const received = nextMessage(ws)
+    ws.send(JSON.stringify({ text: 'bound' }))
+    expect(await received).toMatchObject({ room: 'dpop', text: 'bound', from: user.id })
+    ws.close()
+  })
+
+  it('refused as a Bearer token, without a proof, or with a proof for another URL', async () => {
+    const bound = await boundToken('openid read:messages')
+    await expect(connectWith('/rooms/dpop', { authorization: `Bearer ${bound.token}` })).rejects.toThrow(/^401 Bearer error="invalid_token"/)
+    await expect(connectWith('/rooms/dpop', { authorization: `DPoP ${bound.token}` })).rejects.toThrow(/^401 DPoP algs=.*invalid_dpop_proof/)
+    const elsewhere = await bound.proof('GET', 'http://elsewhere.test/rooms/dpop', { ath: bound.ath })
+    await expect(connectWith('/rooms/dpop', { authorization: `DPoP ${bound.token}`, dpop: elsewhere })).rejects.toThrow(/^401 DPoP/)
   })
 })

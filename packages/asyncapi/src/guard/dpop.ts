@@ -13,8 +13,13 @@ const PROOF_MAX_SKEW = 60
 const MAX_REMEMBERED = 100_000
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k']
 
-/** What the request says of itself, to compare with the proof's `htm` and `htu`. */
-export interface DpopRequest {
+/**
+ * What the request says of itself, to compare with the proof's `htm` and `htu`; or, for a message
+ * on a connection whose handshake already proved the key (a WebSocket), that key's thumbprint.
+ */
+export type DpopRequest = DpopProofRequest | { readonly boundKey: string }
+
+export interface DpopProofRequest {
   /** The `DPoP` header value(s) of the request. */
   proof: string | readonly string[] | undefined
   /** The HTTP method (`GET` for a WebSocket upgrade). */
@@ -61,7 +66,7 @@ export class SeenProofs {
  * RFC 9449 §4.3: checks the request's one proof and returns its key's thumbprint (RFC 7638).
  * @throws DpopProofError for any refusal.
  */
-export async function verifyProof(request: DpopRequest, accessToken: string, algorithms: readonly string[], now: Date, seen: SeenProofs): Promise<string> {
+export async function verifyProof(request: DpopProofRequest, accessToken: string, algorithms: readonly string[], now: Date, seen: SeenProofs): Promise<string> {
   const { proof } = request
   if (proof === undefined || proof === '' || (typeof proof !== 'string' && proof.length === 0)) throw new DpopProofError('the DPoP scheme needs a DPoP proof')
   if (typeof proof !== 'string' && proof.length > 1) throw new DpopProofError('more than one DPoP header')

@@ -70,8 +70,16 @@ export type GuardResult =
       readonly claims: AccessTokenClaims | undefined
       /** The token's scopes. */
       readonly scopes: readonly string[]
+      /** A DPoP-bound token: the thumbprint of the key its proof proved (keep it for the connection's later checks). */
+      readonly dpopJkt?: string
     }
-  | { readonly ok: false; readonly operation: string; readonly error: BearerError }
+  | {
+      readonly ok: false
+      readonly operation: string
+      readonly error: BearerError
+      /** `insufficient_scope` for a DPoP-bound token whose proof passed: the key it proved. */
+      readonly dpopJkt?: string
+    }
 
 /** Checks requests against the operations of one document. Made by {@link createOperationGuard}. */
 export interface OperationGuard {
@@ -165,27 +173,30 @@ export function createOperationGuard(doc: AsyncApiDocument, options: GuardOption
     }
     // RFC 9449 §7.1: a bound token only with a proof of its key; the DPoP scheme only for a bound token.
     const bound = boundJkt(payload)
+    let proved: string | undefined
     if (parsed.scheme === 'Bearer' && bound !== undefined) return refuse(bearerError('invalid_token', 'the access token is DPoP-bound: present it with a DPoP proof', realm))
     if (parsed.scheme === 'DPoP') {
       const challenge = { ...realm, dpopAlgs: checked.algorithms }
       if (bound === undefined) return refuse(bearerError('invalid_token', 'the access token is not DPoP-bound: present it as a Bearer token', challenge))
       let jkt: string
       try {
-        jkt = await verifyProof(dpop ?? { proof: undefined, method: '', url: '' }, parsed.token, checked.algorithms, checked.now(), seenProofs)
+        jkt = dpop !== undefined && 'boundKey' in dpop ? dpop.boundKey : await verifyProof(dpop ?? { proof: undefined, method: '', url: '' }, parsed.token, checked.algorithms, checked.now(), seenProofs)
       } catch (error) {
         if (error instanceof DpopProofError) return refuse(bearerError('invalid_dpop_proof', error.message, challenge))
         throw error
       }
       if (jkt !== bound) return refuse(bearerError('invalid_token', 'the DPoP proof key is not the key the access token is bound to', challenge))
+      proved = jkt
     }
     const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ').filter((s) => s !== '') : []
     const held = new Set(scopes)
     if (!alternatives.some((required) => required.every((s) => held.has(s)))) {
       // RFC 6750 §3: scope= names the scopes needed; with several ways, the smallest.
       const needed = alternatives.reduce((a, b) => (b.length < a.length ? b : a))
-      return refuse(bearerError('insufficient_scope', `the operation ${operationId} needs the scope ${needed.join(' ')}`, { ...realm, scope: needed.join(' ') }))
+      const error = bearerError('insufficient_scope', `the operation ${operationId} needs the scope ${needed.join(' ')}`, { ...realm, scope: needed.join(' ') })
+      return proved === undefined ? refuse(error) : { ok: false, operation: operationId, error, dpopJkt: proved }
     }
-    return { ok: true, operation: operationId, claims: payload as AccessTokenClaims, scopes }
+    return { ok: true, operation: operationId, claims: payload as AccessTokenClaims, scopes, ...(proved === undefined ? {} : { dpopJkt: proved }) }
   }
 
   return { operations, check }
