@@ -28,8 +28,9 @@ const ADD = ['client', 'add', '--name', 'Chat', '--redirect-uri', 'https://chat.
 async function clientScopes(cwd: string): Promise<string[]> {
   const list = await runCli(cwd, ['client', 'list', '--json'])
   expect(list.code, list.stderr).toBe(0)
-  const [client] = JSON.parse(list.stdout) as Array<{ scopes: string[] }>
-  return (client?.scopes ?? []).slice().sort()
+  // RFC 7591 §2: `scope` is one space-separated string.
+  const [client] = JSON.parse(list.stdout) as Array<{ scope: string }>
+  return (client?.scope ?? '').split(' ').filter((scope) => scope !== '').sort()
 }
 
 describe.concurrent('authcode client add --asyncapi', () => {
