@@ -3,10 +3,10 @@
  * client signs a short-lived JWT about itself with a key it registered, as a JWK Set or at a
  * `jwks_uri`. Each assertion works once on every instance (its `jti` in the store until it expires).
  */
-import { createHash } from 'node:crypto'
 import { createLocalJWKSet, decodeJwt, errors, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey } from 'jose'
 import { invalidClient, invalidRequest, isOAuthError } from './errors.js'
 import type { ClientRecord, ReplayStore } from './store.js'
+import { hashToken } from '../tokens/secrets.js'
 
 /** RFC 7523 §2.2 `client_assertion_type`. */
 export const JWT_BEARER_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
@@ -20,6 +20,9 @@ export const MAX_ASSERTION_LIFETIME = 300
 const CLOCK_TOLERANCE = 30
 const MAX_KEYS = 20
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const
+
+/** A JWK with private or symmetric key material (RFC 7518 §6): never a key a client may register or a proof may carry. */
+export const holdsPrivateKey = (jwk: object): boolean => PRIVATE_MEMBERS.some((member) => member in jwk)
 
 /**
  * A client's JWK Set as registered: public signature keys only (RSA, EC, OKP), at most 20.
@@ -39,7 +42,7 @@ export function parseClientJwks(text: string): JSONWebKeySet {
     if (typeof key !== 'object' || key === null) throw new TypeError('every key is a JWK object')
     const jwk = key as Record<string, unknown>
     if (!['RSA', 'EC', 'OKP'].includes(String(jwk.kty))) throw new TypeError('keys are RSA, EC or OKP')
-    if (PRIVATE_MEMBERS.some((member) => member in jwk)) throw new TypeError('a key holds private or symmetric material: register public keys only')
+    if (holdsPrivateKey(jwk)) throw new TypeError('a key holds private or symmetric material: register public keys only')
     if (jwk.use !== undefined && jwk.use !== 'sig') throw new TypeError('keys are for signatures (use "sig")')
   }
   return value as JSONWebKeySet
@@ -167,6 +170,6 @@ export async function verifyClientAssertion(client: ClientRecord, assertion: str
   if (exp > now + MAX_ASSERTION_LIFETIME + CLOCK_TOLERANCE) throw invalidClient('client_assertion lives too long', { cause: 'exp too far' })
   if (typeof claims.jti !== 'string' || claims.jti === '' || claims.jti.length > 256) throw invalidClient('client authentication failed')
   // RFC 7523 §3 item 7: the jti once, on every instance; kept until the assertion expires.
-  const key = createHash('sha256').update(`private_key_jwt\0${client.clientId}\0${claims.jti}`).digest('base64url')
+  const key = hashToken(`private_key_jwt\0${client.clientId}\0${claims.jti}`)
   if (!(await deps.replay.useOnce(key, exp + CLOCK_TOLERANCE))) throw invalidClient('client_assertion was used before')
 }

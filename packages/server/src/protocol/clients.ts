@@ -199,14 +199,8 @@ export function checkClientKeys(method: TokenEndpointAuthMethod, jwks: string | 
     }
     return { jwks, jwksUri: null }
   }
-  let url: URL
-  try {
-    url = new URL(jwksUri ?? '')
-  } catch {
-    throw new RegistrationError('jwks_uri', `jwks_uri: not an absolute URL: ${jwksUri}`)
-  }
-  const loopback = url.hostname === 'localhost' || url.hostname === '127.0.0.1' || url.hostname === '[::1]'
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) throw new RegistrationError('jwks_uri', 'jwks_uri: https, or http on a loopback host only')
-  if (url.hash !== '' || url.username !== '' || url.password !== '') throw new RegistrationError('jwks_uri', 'jwks_uri: no fragment or credentials')
-  return { jwks: null, jwksUri: url.href }
+  // Fetched by the server: the rules of a confidential client's redirect URIs (https, or http on loopback).
+  const problem = redirectUriProblem(jwksUri ?? '', false)
+  if (problem !== undefined) throw new RegistrationError('jwks_uri', `jwks_uri ${jwksUri} ${problem}`)
+  return { jwks: null, jwksUri: jwksUri ?? null }
 }

@@ -4,11 +4,12 @@
  * JWK SHA-256 thumbprint (RFC 7638), `cnf.jkt` in the access token. Every proof works once on every
  * instance (its `jti` in the store while its `iat` is acceptable).
  */
-import { createHash, createHmac } from 'node:crypto'
+import { createHmac } from 'node:crypto'
 import { EmbeddedJWK, calculateJwkThumbprint, decodeProtectedHeader, errors, jwtVerify, type JWK, type JWTPayload } from 'jose'
 import { OAuthError } from './errors.js'
 import type { ReplayStore } from './store.js'
-import { safeEqual } from '../tokens/secrets.js'
+import { holdsPrivateKey } from './client-assertion.js'
+import { hashToken, safeEqual } from '../tokens/secrets.js'
 
 /** `dpop_signing_alg_values_supported`: asymmetric only (RFC 9449 §4.2: no `none`, no MAC); Ed25519 under both its names (RFC 8037 EdDSA, RFC 9864 Ed25519). */
 export const DPOP_ALGS = Object.freeze(['ES256', 'EdDSA', 'Ed25519', 'RS256', 'PS256'] as const)
@@ -85,8 +86,6 @@ export function dpopHeader(headers: Record<string, string | string[] | undefined
   return value
 }
 
-const sha256 = (value: string) => createHash('sha256').update(value).digest('base64url')
-
 /** The URL a proof's `htu` is compared with: no query, no fragment (§4.3 item 9). */
 function withoutQuery(url: string): string | undefined {
   try {
@@ -110,7 +109,7 @@ export async function verifyDpopProof(proof: string, check: DpopCheck): Promise<
   try {
     const header = decodeProtectedHeader(proof)
     if (typeof header.jwk !== 'object' || header.jwk === null) throw invalidDpopProof('the DPoP proof has no jwk header')
-    if (['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'].some((member) => member in (header.jwk as object))) throw invalidDpopProof('the DPoP proof jwk holds a private key')
+    if (holdsPrivateKey(header.jwk)) throw invalidDpopProof('the DPoP proof jwk holds a private key')
     const verified = await jwtVerify(proof, EmbeddedJWK, {
       typ: 'dpop+jwt',
       algorithms: [...DPOP_ALGS],
@@ -134,10 +133,10 @@ export async function verifyDpopProof(proof: string, check: DpopCheck): Promise<
       throw new OAuthError('use_dpop_nonce', 'use the DPoP nonce the server provided')
     }
   }
-  if (check.accessToken !== undefined && claims.ath !== sha256(check.accessToken)) throw invalidDpopProof('the DPoP proof ath does not match the access token')
+  if (check.accessToken !== undefined && claims.ath !== hashToken(check.accessToken)) throw invalidDpopProof('the DPoP proof ath does not match the access token')
   const jkt = await calculateJwkThumbprint(jwk, 'sha256')
   // §11.1: the jti once, on every instance, while the proof's iat would be accepted.
-  if (!(await check.replay.useOnce(sha256(`dpop\0${jkt}\0${claims.jti}`), iat + PROOF_MAX_AGE + PROOF_MAX_SKEW))) {
+  if (!(await check.replay.useOnce(hashToken(`dpop\0${jkt}\0${claims.jti}`), iat + PROOF_MAX_AGE + PROOF_MAX_SKEW))) {
     throw invalidDpopProof('the DPoP proof was used before')
   }
   return { jkt }
