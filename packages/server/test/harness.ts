@@ -64,19 +64,20 @@ export interface TestServer {
 /**
  * Starts a server. `file` is a config file's content (validated like the real one), e.g.
  * `{ lifetimes: { code: 60 } }`; `options.port` fixes the port (default: a free one);
- * `options.deps` adds to what `buildApp` is given (an event hook, a metrics registry, a log stream).
+ * `options.deps` adds to what `buildApp` is given (an event hook, a metrics registry, a log stream);
+ * `options.db` a database URL in place of a fresh SQLite file (a PostgreSQL database the test made).
  */
 export async function startServer(
   file: Record<string, unknown> = {},
-  options: { port?: number; deps?: Omit<AppDeps, 'store' | 'keys' | 'now'> } = {},
+  options: { port?: number; db?: string; deps?: Omit<AppDeps, 'store' | 'keys' | 'now'> } = {},
 ): Promise<TestServer> {
   const dir = await mkdtemp(join(tmpdir(), 'authcode-test-'))
   // A port chosen by the caller lets a document (AsyncAPI) name the server's URLs before it starts.
   const port = options.port ?? (await freePort())
   const configPath = join(dir, 'authcode.json')
   await writeFile(configPath, JSON.stringify({ logLevel: 'silent', ...file }))
-  const config = loadConfig({ port, config: configPath, db: `sqlite:${join(dir, 'authcode.db')}` }, {}, dir)
-  const { store } = await openStore(config.db)
+  const config = loadConfig({ port, config: configPath, db: options.db ?? `sqlite:${join(dir, 'authcode.db')}` }, {}, dir)
+  const { store } = await openStore(config.db, { poolSize: config.dbPoolSize })
   const keys = new KeyRing(store, loadKeyEncryptionKey({ dataDir: config.dataDir }), {
     activationDelay: config.keys.activationDelay,
     maxTokenLifetime: Math.max(config.lifetimes.accessToken, config.lifetimes.idToken),

@@ -8,6 +8,7 @@ import type { Database } from './database.js'
 import { parseDatabaseUrl } from './location.js'
 import { openMigratedStore } from './sql-store.js'
 import { openPostgresDatabase } from './postgres.js'
+import { PostgresStore } from './postgres-store.js'
 import { openMigratedSqliteStore, openSqliteDatabase } from './sqlite.js'
 
 export { parseDatabaseUrl, type DatabaseLocation } from './location.js'
@@ -38,5 +39,5 @@ export interface OpenOptions {
 export async function openStore(db: string, options: OpenOptions = {}): Promise<{ store: Store; migrated: string[] }> {
   const location = parseDatabaseUrl(db)
   if (location.dialect === 'sqlite') return openMigratedSqliteStore(location.path)
-  return openMigratedStore(await openPostgresDatabase(location.url, { poolSize: options.poolSize ?? DEFAULT_POOL_SIZE }))
+  return openMigratedStore(await openPostgresDatabase(location.url, { poolSize: options.poolSize ?? DEFAULT_POOL_SIZE }), (db) => new PostgresStore(db))
 }

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Database } from './database.js'
 import { migrateDown, migrateToLatest } from './migrate.js'
 import { openPostgresDatabase } from './postgres.js'
-import { SqlStore } from './sql-store.js'
+import { PostgresStore } from './postgres-store.js'
 import { storeSuite } from './store.suite.js'
 
 const ADMIN_URL = process.env.AUTHCODE_TEST_PG
@@ -39,12 +39,12 @@ if (ADMIN_URL === undefined || ADMIN_URL === '') {
     await db.destroy()
   })
 
-  /** A store over the test database, emptied: every test starts from nothing. */
-  async function freshStore(): Promise<SqlStore> {
+  /** The store `openStore` makes for PostgreSQL, over the test database emptied: every test starts from nothing. */
+  async function freshStore(): Promise<PostgresStore> {
     const db: Kysely<Database> = openPostgresDatabase(url.href, { poolSize: 4 })
     const tables = await sql<{ tablename: string }>`select tablename from pg_tables where schemaname = 'public' and tablename not like 'kysely_%'`.execute(db)
     await sql`truncate ${sql.join(tables.rows.map((t) => sql.id(t.tablename)))} cascade`.execute(db)
-    return new SqlStore(db)
+    return new PostgresStore(db)
   }
 
   storeSuite('postgres', freshStore)

@@ -6,10 +6,12 @@
  * than running it. `SqlStore` runs the compiled SQL through kysely's executor (PostgreSQL: as named
  * prepared statements); `SqliteStore` prepares it once with better-sqlite3.
  */
-import { CompiledQuery, type Compilable, type Insertable, type Kysely } from 'kysely'
+import { CompiledQuery, sql, type Compilable, type Insertable, type Kysely, type QueryCreator } from 'kysely'
 import type { Database } from './database.js'
 
 type Db = Kysely<Database>
+/** Where a statement can be built: the database, or a `WITH` clause's scope (PostgreSQL's one-statement spend). */
+type Scope = QueryCreator<Database>
 
 export const clientById = (db: Db, clientId: string) => db.selectFrom('clients').selectAll().where('client_id', '=', clientId)
 
@@ -58,7 +60,7 @@ export const consentOf = (db: Db, userId: string, clientId: string) =>
   db.selectFrom('consents').selectAll().where('user_id', '=', userId).where('client_id', '=', clientId)
 
 /** The single-use rule's one statement: whoever's UPDATE matches has redeemed the code. */
-export const consumeCode = (db: Db, codeHash: string, now: number) =>
+export const consumeCode = (db: Scope, codeHash: string, now: number) =>
   db
     .updateTable('authorization_codes')
     .set({ consumed_at: now })
@@ -76,7 +78,7 @@ export const consumeCode = (db: Db, codeHash: string, now: number) =>
     .returning('code_hash')
 
 /** The rotation rule's one statement: whoever's UPDATE matches has rotated the token. */
-export const rotateRefreshToken = (db: Db, tokenHash: string, now: number) =>
+export const rotateRefreshToken = (db: Scope, tokenHash: string, now: number) =>
   db
     .updateTable('refresh_tokens')
     .set({ rotated_at: now })
@@ -100,6 +102,64 @@ export const insertCode = (db: Db, row: Insertable<Database['authorization_codes
 export const insertAccessToken = (db: Db, row: Insertable<Database['access_tokens']>) => db.insertInto('access_tokens').values(row)
 
 export const insertRefreshToken = (db: Db, row: Insertable<Database['refresh_tokens']>) => db.insertInto('refresh_tokens').values(row)
+
+/**
+ * PostgreSQL: a code or refresh token with its grant and the grant's user in one row of three JSON
+ * objects, one per table (`to_jsonb` keeps each table's column names apart, where a plain join's
+ * row would let `grants.id` and `users.id` collide) — the shape SQLite's per-table split gives.
+ */
+const withGrantAndUser = (db: Db, table: 'authorization_codes' | 'refresh_tokens', hashColumn: 'code_hash' | 'token_hash', hash: string) =>
+  db
+    .selectFrom(table)
+    .innerJoin('grants', 'grants.id', `${table}.grant_id`)
+    .innerJoin('users', 'users.id', 'grants.user_id')
+    .select([
+      sql<Record<string, unknown>>`to_jsonb(${sql.table(table)})`.as(table),
+      sql<Record<string, unknown>>`to_jsonb(grants)`.as('grants'),
+      sql<Record<string, unknown>>`to_jsonb(users)`.as('users'),
+    ])
+    .where(sql.ref(`${table}.${hashColumn}`), '=', hash)
+
+export const codeWithGrantByHashAsJson = (db: Db, codeHash: string) => withGrantAndUser(db, 'authorization_codes', 'code_hash', codeHash)
+
+export const refreshTokenWithGrantByHashAsJson = (db: Db, tokenHash: string) => withGrantAndUser(db, 'refresh_tokens', 'token_hash', tokenHash)
+
+/**
+ * PostgreSQL: the spend-then-issue rule (`spend-then-issue.ts`) as one statement. The spend is a
+ * data-modifying `WITH`; each insert selects its row from the spend's `RETURNING`, so it inserts
+ * nothing unless the spend matched, and an insert that fails (a jti already taken) fails the whole
+ * statement, spend included. The answer is one row: `spent`, 1 or 0.
+ * Its arguments are `[hash, now, ...access token row, ...refresh token row]` (each in its
+ * mapper's key order); `refreshToken: false` leaves the refresh token out.
+ */
+export function compileSpendThenIssue(
+  db: Db,
+  spend: (scope: Scope, hash: string, now: number) => ReturnType<typeof consumeCode> | ReturnType<typeof rotateRefreshToken>,
+  samples: Pick<SampleRows, 'accessToken' | 'refreshToken'>,
+  { refreshToken }: { refreshToken: boolean },
+): CompiledTemplate {
+  const accessColumns = Object.keys(samples.accessToken) as (keyof SampleRows['accessToken'])[]
+  const refreshColumns = refreshToken ? (Object.keys(samples.refreshToken) as (keyof SampleRows['refreshToken'])[]) : []
+  const arity = 2 + accessColumns.length + refreshColumns.length
+  return compileTemplate(
+    db,
+    (db, hash: unknown, now: unknown, ...values: unknown[]) => {
+      const row = (columns: readonly string[], offset: number) => columns.map((column, i) => sql`${values[offset + i]}`.as(column))
+      let statement = db
+        .with('spent', (scope) => spend(scope, hash as string, now as number))
+        .with('issued_access_token', (scope) =>
+          scope.insertInto('access_tokens').columns(accessColumns).expression(scope.selectFrom('spent').select(row(accessColumns, 0))),
+        )
+      if (refreshColumns.length > 0) {
+        statement = statement.with('issued_refresh_token', (scope) =>
+          scope.insertInto('refresh_tokens').columns(refreshColumns).expression(scope.selectFrom('spent').select(row(refreshColumns, accessColumns.length))),
+        ) as unknown as typeof statement
+      }
+      return statement.selectFrom('spent').select((eb) => eb.fn.countAll<number>().as('spent'))
+    },
+    arity,
+  )
+}
 
 /** A query's SQL text and, for each of its parameters, which argument of its builder it is. */
 export interface CompiledTemplate {

@@ -8,6 +8,8 @@
  * The rule is a generator of the statements to run, so that each store drives the same rule its own
  * way: `SqlStore` awaits each statement in a kysely transaction; `SqliteStore` runs them at once,
  * as prepared statements, inside its group commit (no promise, no query builder on that path).
+ * `PostgresStore` sends the same rule as one statement instead (`queries.compileSpendThenIssue`:
+ * the spend a `WITH`, the inserts selecting from its `RETURNING`), one round trip in place of five.
  */
 import type { IssuedTokens } from '../protocol/store.js'
 import { accessTokenRow, refreshTokenRow } from './rows.js'
