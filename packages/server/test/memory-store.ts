@@ -102,6 +102,7 @@ export class MemoryStore implements Store {
       scopes: changes.scopes ?? client.scopes,
       postLogoutRedirectUris: changes.postLogoutRedirectUris ?? client.postLogoutRedirectUris,
       backchannelLogoutUri: changes.backchannelLogoutUri === undefined ? client.backchannelLogoutUri : changes.backchannelLogoutUri,
+      webOrigins: changes.webOrigins ?? client.webOrigins,
     }
     this.clients.set(clientId, copy(updated))
     const { redirectUris } = changes

@@ -66,6 +66,7 @@ export function confidentialClient(overrides: Partial<ClientRecord> = {}): Clien
     jwksUri: null,
     requirePushedAuthorizationRequests: false,
     dpopBoundAccessTokens: false,
+    webOrigins: [],
     createdAt: NOW - DAY,
     ...overrides,
   }

@@ -37,6 +37,7 @@ describe('admin clients', () => {
       pkce_optional: false,
       require_pushed_authorization_requests: false,
       dpop_bound_access_tokens: false,
+      web_origins: [],
       created_at: NOW,
     })
     expect((await ctx.store.getClient(created.client_id))?.secretHash).toBe(hashToken(created.client_secret ?? ''))
@@ -164,5 +165,24 @@ describe('admin clients', () => {
     expect(ctx.store.clients.size).toBe(0)
     expect(ctx.emitted.at(-1)).toEqual({ type: 'admin.client_removed', actor: 'cli', clientId: client_id, userId: null })
     expect(await refused(removeClient(ctx, client_id))).toMatchObject({ code: 'not_found' })
+  })
+
+  it('web origins (issue #22): a public client\'s serialized origins are kept, replaced and cleared; anything else, or on a confidential client, is refused naming web_origins', async () => {
+    const ctx = testAdmin()
+    const spa = await createClient(ctx, { client_name: 'SPA', redirect_uris: ['https://spa.test/cb'], token_endpoint_auth_method: 'none', web_origins: ['https://app.spa.test', 'http://localhost:8090', 'http://127.0.0.1:5173', 'http://[::1]:8080'] })
+    expect(spa.web_origins).toEqual(['https://app.spa.test', 'http://localhost:8090', 'http://127.0.0.1:5173', 'http://[::1]:8080'])
+    expect((await updateClient(ctx, spa.client_id, { web_origins: ['https://other.test:8443'] })).web_origins).toEqual(['https://other.test:8443'])
+    expect((await updateClient(ctx, spa.client_id, { web_origins: [] })).web_origins).toEqual([])
+    for (const bad of ['https://app.test/', 'https://app.test/path', 'https://app.test?x=1', 'https://app.test#f', 'https://App.test', 'https://app.test:443', 'http://app.test', 'http://192.168.1.2:8080', 'ftp://app.test', 'null', '*', 'https://*.app.test', 'https://user@app.test', 'app.test', '', 'https://app.test ']) {
+      const error = await refused(createClient(ctx, { client_name: 'SPA', redirect_uris: ['https://spa.test/cb'], token_endpoint_auth_method: 'none', web_origins: [bad] }))
+      expect(error.field, bad).toBe('web_origins')
+      expect((await refused(updateClient(ctx, spa.client_id, { web_origins: [bad] }))).field).toBe('web_origins')
+    }
+    const confidential = await refused(createClient(ctx, { ...SHOP, web_origins: ['https://shop.test'] }))
+    expect(confidential.field).toBe('web_origins')
+    expect(confidential.message).toMatch(/public clients only/)
+    const shop = await createClient(ctx, SHOP)
+    expect((await refused(updateClient(ctx, shop.client_id, { web_origins: ['https://shop.test'] }))).message).toMatch(/no CORS/)
+    expect((await refused(createClient(ctx, { client_name: 'SPA', redirect_uris: ['https://spa.test/cb'], token_endpoint_auth_method: 'none', web_origins: 'https://spa.test' as unknown as string[] }))).field).toBe('web_origins')
   })
 })

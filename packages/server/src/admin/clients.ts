@@ -10,6 +10,7 @@ import {
   checkClientScope,
   checkPostLogoutRedirectUris,
   checkRedirectUris,
+  checkWebOrigins,
   isPublicClient,
   registerClient,
   RegistrationError,
@@ -50,6 +51,8 @@ export interface ClientJson {
   require_pushed_authorization_requests: boolean
   /** RFC 9449 §5.2. */
   dpop_bound_access_tokens: boolean
+  /** A public client's origins whose pages may call /token, /revoke and /par (CORS), besides its redirect URIs' origins. */
+  web_origins: string[]
   created_at: number
 }
 
@@ -80,6 +83,7 @@ export function clientJson(client: ClientRecord): ClientJson {
     ...(client.jwksUri === null ? {} : { jwks_uri: client.jwksUri }),
     require_pushed_authorization_requests: client.requirePushedAuthorizationRequests,
     dpop_bound_access_tokens: client.dpopBoundAccessTokens,
+    web_origins: client.webOrigins,
     created_at: client.createdAt,
   }
 }
@@ -104,6 +108,8 @@ export interface NewClient {
   jwks_uri?: string
   require_pushed_authorization_requests?: boolean
   dpop_bound_access_tokens?: boolean
+  /** Public clients only: serialized origins (`https://app.example`) allowed CORS, besides the redirect URIs' origins. */
+  web_origins?: string[]
 }
 
 /** What `updateClient` may change; an absent field stays as it is. */
@@ -115,6 +121,8 @@ export interface ClientUpdate {
   post_logout_redirect_uris?: string[]
   /** Null removes it. */
   backchannel_logout_uri?: string | null
+  /** Replaces the list; public clients only. */
+  web_origins?: string[]
 }
 
 const AUTH_METHODS: readonly TokenEndpointAuthMethodJson[] = TOKEN_ENDPOINT_AUTH_METHODS
@@ -163,6 +171,7 @@ export async function createClient(ctx: AdminContext, input: NewClient): Promise
         pkceOptional: input.pkce_optional === undefined ? false : checkBoolean('pkce_optional', input.pkce_optional),
         postLogoutRedirectUris: input.post_logout_redirect_uris === undefined ? [] : checkList('post_logout_redirect_uris', input.post_logout_redirect_uris),
         ...(input.backchannel_logout_uri === undefined ? {} : { backchannelLogoutUri: checkString('backchannel_logout_uri', input.backchannel_logout_uri) }),
+        ...(input.web_origins === undefined ? {} : { webOrigins: checkList('web_origins', input.web_origins) }),
       },
       Object.keys(ctx.config.scopes),
       ctx.now(),
@@ -184,8 +193,8 @@ export async function createClient(ctx: AdminContext, input: NewClient): Promise
 }
 
 /**
- * Changes the client's name, redirect URIs (the list is replaced), scopes or post-logout redirect
- * URIs, by the rules of a registration. A removed redirect URI is refused from now on, and the
+ * Changes the client's name, redirect URIs (the list is replaced), scopes, post-logout redirect
+ * URIs or web origins, by the rules of a registration. A removed redirect URI is refused from now on, and the
  * codes and sign-ins in progress for it end with it.
  */
 export async function updateClient(ctx: AdminContext, clientId: string, update: ClientUpdate): Promise<ClientJson> {
@@ -203,8 +212,9 @@ export async function updateClient(ctx: AdminContext, clientId: string, update: 
       const uri = update.backchannel_logout_uri
       changes.backchannelLogoutUri = uri === null ? null : checkBackchannelLogoutUri(checkString('backchannel_logout_uri', uri))
     }
+    if (update.web_origins !== undefined) changes.webOrigins = checkWebOrigins(checkList('web_origins', update.web_origins), isPublic)
   })
-  if (Object.keys(changes).length === 0) throw invalidField('client', 'nothing to change: give client_name, redirect_uris, scope or post_logout_redirect_uris')
+  if (Object.keys(changes).length === 0) throw invalidField('client', 'nothing to change: give client_name, redirect_uris, scope, post_logout_redirect_uris, backchannel_logout_uri or web_origins')
   const updated = await ctx.store.updateClient(client.clientId, changes)
   if (updated === undefined) throw notFound('client', `with id ${client.clientId}`)
   emit(ctx, 'admin.client_updated', client.clientId)

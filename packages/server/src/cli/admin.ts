@@ -93,6 +93,8 @@ export interface ClientAddOptions {
   jwksUri?: string
   requirePar?: boolean
   requireDpop?: boolean
+  /** Public clients: origins allowed CORS besides the redirect URIs' origins. */
+  webOrigins?: string[]
   json: boolean
 }
 
@@ -111,6 +113,7 @@ export async function clientAdd(config: ServerConfig, options: ClientAddOptions,
       ...(options.jwksUri === undefined ? {} : { jwks_uri: options.jwksUri }),
       require_pushed_authorization_requests: options.requirePar === true,
       dpop_bound_access_tokens: options.requireDpop === true,
+      ...(options.webOrigins === undefined ? {} : { web_origins: options.webOrigins }),
     }),
   )
   const { client_id: clientId, client_secret: secret } = created
@@ -132,6 +135,7 @@ function printClient(io: Io, c: ClientJson): void {
   io.out(`  scopes: ${c.scope}`)
   if (c.post_logout_redirect_uris.length > 0) io.out(`  post-logout redirect URIs: ${c.post_logout_redirect_uris.join(' ')}`)
   if (c.backchannel_logout_uri !== undefined) io.out(`  back-channel logout URI: ${c.backchannel_logout_uri}`)
+  if (c.web_origins.length > 0) io.out(`  web origins: ${c.web_origins.join(' ')}`)
   if (c.token_endpoint_auth_method === 'private_key_jwt') io.out(`  authenticates with private_key_jwt, keys ${c.jwks_uri ?? 'registered inline'}`)
   const requires = [c.require_pushed_authorization_requests ? 'pushed authorization requests' : '', c.dpop_bound_access_tokens ? 'DPoP-bound tokens' : ''].filter(Boolean)
   if (requires.length > 0) io.out(`  requires ${requires.join(' and ')}`)

@@ -163,6 +163,9 @@ ${DB_HELP}`,
   --backchannel-logout-uri URI
                           where logout tokens are POSTed when a session the client signed in to
                           ends: https, or http on a loopback host (OpenID Back-Channel Logout)
+  --web-origin ORIGIN     a public client's origin whose pages may call /token, /revoke and /par
+                          (CORS), besides its redirect URIs' origins: scheme://host[:port], https
+                          or http on localhost or a loopback IP (repeatable; --public only)
   --json                  print {"client_id": …, "client_secret": …}
 ${DB_HELP}`,
   'client list': `Usage: authcode client list [--json]
@@ -178,7 +181,7 @@ ${DB_HELP}`,
   --json            print the client's RFC 7591 metadata: {"client_id", "client_name",
                     "redirect_uris", "scope", "token_endpoint_auth_method", "grant_types",
                     "response_types", "post_logout_redirect_uris", "id_token_signed_response_alg",
-                    "first_party", "pkce_optional", "created_at"}; never a secret
+                    "first_party", "pkce_optional", "web_origins", "created_at"}; never a secret
 ${DB_HELP}`,
   'client update': `Usage: authcode client update CLIENT_ID [options]
 
@@ -191,6 +194,9 @@ now on, and the sign-ins and codes in progress for it end.
   --post-logout-redirect-uri URI   where the client may send the browser after a logout
                                    (repeatable): replaces the whole list
   --no-post-logout-redirect-uris   remove every post-logout redirect URI
+  --web-origin ORIGIN              a public client's origin allowed CORS besides its redirect
+                                   URIs' origins (repeatable): replaces the whole list
+  --no-web-origins                 remove every web origin
   --json                           print the client, as client show --json does
 ${DB_HELP}`,
   'client rotate-secret': `Usage: authcode client rotate-secret CLIENT_ID [--grace SECONDS] [--json]
@@ -418,6 +424,7 @@ async function run(argv: string[], io: Io): Promise<void> {
         'jwks-uri': { type: 'string' },
         'require-par': { type: 'boolean' },
         'require-dpop': { type: 'boolean' },
+        'web-origin': { type: 'string', multiple: true },
         json: { type: 'boolean' },
         ...ASYNCAPI_OPTIONS,
       })
@@ -448,6 +455,7 @@ async function run(argv: string[], io: Io): Promise<void> {
           ...(values['jwks-uri'] === undefined ? {} : { jwksUri: values['jwks-uri'] }),
           requirePar: values['require-par'] === true,
           requireDpop: values['require-dpop'] === true,
+          ...(values['web-origin'] === undefined ? {} : { webOrigins: values['web-origin'] }),
           json: values.json === true,
         },
         io,
@@ -475,6 +483,8 @@ async function run(argv: string[], io: Io): Promise<void> {
           scope: { type: 'string' },
           'post-logout-redirect-uri': { type: 'string', multiple: true },
           'no-post-logout-redirect-uris': { type: 'boolean' },
+          'web-origin': { type: 'string', multiple: true },
+          'no-web-origins': { type: 'boolean' },
           json: { type: 'boolean' },
         },
         true,
@@ -485,13 +495,17 @@ async function run(argv: string[], io: Io): Promise<void> {
       if (postLogout !== undefined && values['no-post-logout-redirect-uris'] === true) {
         throw new UsageError('--post-logout-redirect-uri and --no-post-logout-redirect-uris exclude each other')
       }
+      const webOrigins = values['web-origin']
+      if (webOrigins !== undefined && values['no-web-origins'] === true) throw new UsageError('--web-origin and --no-web-origins exclude each other')
       const update: ClientUpdate = {}
       if (values.name !== undefined) update.client_name = values.name
       if (values['redirect-uri'] !== undefined) update.redirect_uris = values['redirect-uri']
       if (values.scope !== undefined) update.scope = values.scope
       if (postLogout !== undefined) update.post_logout_redirect_uris = postLogout
       if (values['no-post-logout-redirect-uris'] === true) update.post_logout_redirect_uris = []
-      if (Object.keys(update).length === 0) throw new UsageError('nothing to change: give --name, --redirect-uri, --scope or --post-logout-redirect-uri')
+      if (webOrigins !== undefined) update.web_origins = webOrigins
+      if (values['no-web-origins'] === true) update.web_origins = []
+      if (Object.keys(update).length === 0) throw new UsageError('nothing to change: give --name, --redirect-uri, --scope, --post-logout-redirect-uri or --web-origin')
       return clientUpdate(config(configFlags(values)), clientId, update, values.json === true, io)
     }
     case 'client rotate-secret': {

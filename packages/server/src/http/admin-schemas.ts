@@ -79,6 +79,7 @@ const clientProperties = {
   jwks_uri: text('private_key_jwt: where the client\'s public keys are fetched'),
   require_pushed_authorization_requests: flag('RFC 9126 §6: only pushed authorization requests'),
   dpop_bound_access_tokens: flag('RFC 9449 §5.2: token requests need a DPoP proof'),
+  web_origins: uris('a public client\'s origins whose pages may call /token, /revoke and /par (CORS), besides its redirect URIs\' origins'),
   created_at: seconds('when the client was registered'),
 } as const satisfies { readonly [K in keyof Required<ClientJson>]: JsonSchema }
 
@@ -96,6 +97,7 @@ const clientRequired = [
   'pkce_optional',
   'require_pushed_authorization_requests',
   'dpop_bound_access_tokens',
+  'web_origins',
   'created_at',
 ] as const
 
@@ -128,6 +130,7 @@ const newClient = objectOf<NewClient>()(
     jwks_uri: text('private_key_jwt: the https URL of the client\'s JWK Set'),
     require_pushed_authorization_requests: flag('RFC 9126 §6; default false'),
     dpop_bound_access_tokens: flag('RFC 9449 §5.2; default false'),
+    web_origins: uris('public clients only: serialized origins (https://app.example; http on localhost or a loopback IP) allowed CORS; default none'),
   },
   ['client_name', 'redirect_uris'],
 )
@@ -140,6 +143,7 @@ const clientUpdate = objectOf<ClientUpdate>()(
     scope: text('space-separated; replaces the scopes'),
     post_logout_redirect_uris: uris('replaces the list'),
     backchannel_logout_uri: nullableText('null removes it'),
+    web_origins: uris('public clients only: replaces the list'),
   },
   [],
 )

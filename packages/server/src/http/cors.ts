@@ -1,6 +1,6 @@
 /**
  * CORS for apps that run in a browser (IETF OAuth 2.0 for Browser-Based Apps §6.1): a public
- * client's web origins — the origins of its http(s) redirect URIs — may call the token,
+ * client's web origins — the origins of its http(s) redirect URIs and those registered — may call the token,
  * revocation and PAR endpoints from a page, each answer (errors included) readable by that origin
  * only, never with credentials. Discovery, the JWKS and userinfo hold nothing ambient (no cookie is
  * read there), so any origin may read them. `/authorize`, the pages and the admin API never answer
@@ -30,10 +30,13 @@ export function originOf(header: string | string[] | undefined): string | undefi
   }
 }
 
-/** A public client's web origins: those of its http(s) redirect URIs (a private-use scheme has none). */
+/**
+ * A public client's web origins: those of its http(s) redirect URIs (a private-use scheme has
+ * none), and the ones registered (`client add --web-origin`).
+ */
 export function webOriginsOf(client: ClientRecord): string[] {
   if (!isPublicClient(client)) return []
-  const origins = new Set<string>()
+  const origins = new Set<string>(client.webOrigins)
   for (const uri of client.redirectUris) {
     try {
       const url = new URL(uri)

@@ -23,11 +23,12 @@ export const isPublicClient = (client: Pick<ClientRecord, 'tokenEndpointAuthMeth
 
 /**
  * An app that runs entirely in the browser (IETF OAuth 2.0 for Browser-Based Apps): a public
- * client with an https redirect URI (a native app redirects to loopback or a private-use scheme).
+ * client with an https redirect URI or a registered web origin (a native app redirects to loopback
+ * or a private-use scheme, and has no page to call from).
  * Its refresh tokens get the short absolute lifetime unless DPoP-bound; the consent page says so.
  */
-export const isBrowserClient = (client: Pick<ClientRecord, 'tokenEndpointAuthMethod' | 'redirectUris'>): boolean =>
-  isPublicClient(client) && client.redirectUris.some((uri) => uri.startsWith('https://'))
+export const isBrowserClient = (client: Pick<ClientRecord, 'tokenEndpointAuthMethod' | 'redirectUris' | 'webOrigins'>): boolean =>
+  isPublicClient(client) && (client.redirectUris.some((uri) => uri.startsWith('https://')) || client.webOrigins.length > 0)
 
 export interface ClientRegistration {
   name: string
@@ -54,6 +55,8 @@ export interface ClientRegistration {
   requirePar?: boolean
   /** RFC 9449 §5.2 `dpop_bound_access_tokens`. */
   requireDpop?: boolean
+  /** Public clients: origins whose pages may call the token endpoint, besides the redirect URIs' (CORS). */
+  webOrigins?: string[]
 }
 
 export interface RegisteredClient {
@@ -75,6 +78,7 @@ export type ClientField =
   | 'token_endpoint_auth_method'
   | 'jwks'
   | 'jwks_uri'
+  | 'web_origins'
 
 /** A registration the server refuses; the message is for the administrator, `field` names the metadata at fault. */
 export class RegistrationError extends Error {
@@ -124,6 +128,35 @@ export function checkBackchannelLogoutUri(uri: string): string {
   return uri
 }
 
+/**
+ * A public client's web origins (IETF OAuth 2.0 for Browser-Based Apps §6.1): each a serialized
+ * origin as a browser sends it in `Origin` (RFC 6454 §6.2: scheme, host, port when not the
+ * default; no path, query or fragment), https, or http on this machine as for redirect URIs.
+ * A confidential client has none: its secret must never be in a browser, so it gets no CORS.
+ */
+export function checkWebOrigins(origins: readonly string[], isPublic: boolean): string[] {
+  if (origins.length === 0) return []
+  if (!isPublic) throw new RegistrationError('web_origins', 'web origins are for public clients only: a confidential client\'s secret must not be in a browser, so it gets no CORS')
+  for (const origin of origins) {
+    const problem = webOriginProblem(origin)
+    if (problem !== undefined) throw new RegistrationError('web_origins', `web origin ${origin} ${problem}`)
+  }
+  return [...new Set(origins)]
+}
+
+function webOriginProblem(origin: string): string | undefined {
+  let url: URL
+  try {
+    url = new URL(origin)
+  } catch {
+    return 'is not an origin (scheme://host[:port])'
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'must use https (http only on localhost or a loopback IP)'
+  if (url.origin !== origin) return `is not a serialized origin: no path, query, fragment, trailing slash or default port, in lower case (${url.origin})`
+  // The scheme, loopback and character rules of redirect URIs (http only on this machine).
+  return redirectUriProblem(`${origin}/`, false)
+}
+
 /** The scopes a client may request: well-formed, each offered by this server. */
 export function checkClientScope(scope: string, offeredScopes: readonly string[]): string[] {
   let scopes: string[]
@@ -155,6 +188,7 @@ export function registerClient(input: ClientRegistration, offeredScopes: readonl
     throw new RegistrationError('token_endpoint_auth_method', `a public client authenticates with none, a confidential one with ${TOKEN_ENDPOINT_AUTH_METHODS.slice(0, 3).join(', ')}`)
   }
   const keys = checkClientKeys(authMethod, input.jwks, input.jwksUri)
+  const webOrigins = checkWebOrigins(input.webOrigins ?? [], input.isPublic)
 
   const secret = input.isPublic || authMethod === 'private_key_jwt' ? null : randomToken()
   const grantTypes: GrantType[] = ['authorization_code', 'refresh_token']
@@ -179,6 +213,7 @@ export function registerClient(input: ClientRegistration, offeredScopes: readonl
       jwksUri: keys.jwksUri,
       requirePushedAuthorizationRequests: input.requirePar ?? false,
       dpopBoundAccessTokens: input.requireDpop ?? false,
+      webOrigins,
       createdAt: now,
     },
   }

@@ -62,6 +62,7 @@ const CLIENT: ClientRecord = {
   jwksUri: null,
   requirePushedAuthorizationRequests: false,
   dpopBoundAccessTokens: false,
+  webOrigins: [],
   createdAt: NOW - 1000,
 }
 

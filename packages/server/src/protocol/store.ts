@@ -55,6 +55,11 @@ export interface ClientRecord {
   requirePushedAuthorizationRequests: boolean
   /** RFC 9449 §5.2: every access token of this client is DPoP-bound; a token request without a proof is refused. */
   dpopBoundAccessTokens: boolean
+  /**
+   * A public client's web origins besides those of its redirect URIs: serialized origins whose
+   * pages may call the token, revocation and PAR endpoints (CORS); empty for confidential clients.
+   */
+  webOrigins: string[]
   createdAt: number
 }
 
@@ -67,6 +72,8 @@ export interface ClientChanges {
   postLogoutRedirectUris?: string[]
   /** Null removes it. */
   backchannelLogoutUri?: string | null
+  /** Replaces the whole list. */
+  webOrigins?: string[]
 }
 
 export interface UserRecord {

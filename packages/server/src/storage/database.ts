@@ -43,6 +43,8 @@ export interface ClientsTable {
   dpop_bound_access_tokens: Flag
   /** Since 0005. */
   backchannel_logout_uri: string | null
+  /** Since 0006. */
+  web_origins: JsonArray
 }
 
 export interface UsersTable {

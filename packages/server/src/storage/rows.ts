@@ -75,6 +75,7 @@ export function clientRow(client: ClientRecord): NewRow<'clients'> {
     require_pushed_authorization_requests: flag(client.requirePushedAuthorizationRequests),
     dpop_bound_access_tokens: flag(client.dpopBoundAccessTokens),
     backchannel_logout_uri: client.backchannelLogoutUri,
+    web_origins: list(client.webOrigins),
   }
 }
 
@@ -99,6 +100,7 @@ export function toClient(row: Row<'clients'>): ClientRecord {
     requirePushedAuthorizationRequests: row.require_pushed_authorization_requests === 1,
     dpopBoundAccessTokens: row.dpop_bound_access_tokens === 1,
     backchannelLogoutUri: row.backchannel_logout_uri,
+    webOrigins: parseList(row.web_origins),
     createdAt: Number(row.created_at),
   }
 }

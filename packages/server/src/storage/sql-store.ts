@@ -137,6 +137,7 @@ export class SqlStore implements Store {
     if (changes.scopes !== undefined) set.scopes = list(changes.scopes)
     if (changes.postLogoutRedirectUris !== undefined) set.post_logout_redirect_uris = list(changes.postLogoutRedirectUris)
     if (changes.backchannelLogoutUri !== undefined) set.backchannel_logout_uri = changes.backchannelLogoutUri
+    if (changes.webOrigins !== undefined) set.web_origins = list(changes.webOrigins)
     return this.#db.transaction().execute(async (trx) => {
       const row =
         Object.keys(set).length === 0

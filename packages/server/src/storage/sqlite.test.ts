@@ -32,7 +32,7 @@ const TABLES = [
   'users',
 ]
 
-const MIGRATIONS = ['0001_init', '0002_sessions_and_attempts', '0003_admin', '0004_standards', '0005_logout']
+const MIGRATIONS = ['0001_init', '0002_sessions_and_attempts', '0003_admin', '0004_standards', '0005_logout', '0006_web_origins']
 /** The migrations after `name`, in the order they run; how many steps down lead back to it. */
 const after = (name: string): string[] => MIGRATIONS.slice(MIGRATIONS.indexOf(name) + 1)
 const stepsBackTo = (name: string): number => after(name).length
@@ -165,6 +165,24 @@ describe('sqlite migrations', () => {
     }
   })
 
+  it('0006 keeps the rows of 0005: clients without web origins', async () => {
+    const db = await openSqliteDatabase(freshPath())
+    try {
+      await migrateToLatest(db)
+      await migrateDown(db, stepsBackTo('0005_logout'))
+      await sql`insert into clients (client_id, name, secret_hash, redirect_uris, scopes, grant_types, id_token_signed_response_alg, pkce_optional, first_party, created_at, token_endpoint_auth_method)
+        values ('c1', 'SPA', null, '["https://spa.test/cb"]', '["openid"]', '["authorization_code"]', 'RS256', 0, 0, 1, 'none')`.execute(db)
+      expect(await migrateToLatest(db)).toEqual({ applied: after('0005_logout') })
+      const store = new SqlStore(db)
+      expect(await store.getClient('c1')).toMatchObject({ redirectUris: ['https://spa.test/cb'], webOrigins: [] })
+      expect(await store.updateClient('c1', { webOrigins: ['https://spa.test:8443'] })).toMatchObject({ webOrigins: ['https://spa.test:8443'] })
+      expect(await migrateDown(db, stepsBackTo('0005_logout'))).toEqual({ reverted: after('0005_logout').reverse() })
+      expect((await sql<{ n: number }>`select count(*) as n from clients`.execute(db)).rows).toEqual([{ n: 1 }])
+    } finally {
+      await db.destroy()
+    }
+  })
+
   it('the back-channel logout queue is bounded: past LOGOUT_QUEUE_LIMIT a sign-out queues nothing and counts what it dropped', async () => {
     const { db } = await openSqliteConnection(freshPath())
     const { store } = await openMigratedStore(db, (migrated) => new SqlStore(migrated))
@@ -218,6 +236,7 @@ describe('sqlite migrations', () => {
       jwksUri: null,
       requirePushedAuthorizationRequests: false,
       dpopBoundAccessTokens: false,
+      webOrigins: [],
       createdAt: 1_700_000_000,
     })
     await first.store.close()

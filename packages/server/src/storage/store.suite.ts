@@ -49,6 +49,7 @@ export function client(clientId: string, overrides: Partial<ClientRecord> = {}):
     jwksUri: null,
     requirePushedAuthorizationRequests: false,
     dpopBoundAccessTokens: false,
+    webOrigins: [],
     createdAt: NOW,
     ...overrides,
   }
@@ -263,6 +264,16 @@ export function storeSuite(dialect: string, open: () => Promise<Store>): void {
         expect(rescoped).toMatchObject({ name: 'Renamed', scopes: ['openid'], redirectUris: ['https://new.example/cb'] })
         expect(await store.updateClient('c1', {})).toEqual(rescoped)
         expect(await store.updateClient('nope', { name: 'x' })).toBeUndefined()
+      })
+
+      it('stores a public client\'s web origins, and updateClient replaces the list', async () => {
+        const spa = client('spa', { secretHash: null, tokenEndpointAuthMethod: 'none', webOrigins: ['https://spa.example', 'http://localhost:8090'] })
+        await store.createClient(spa)
+        expect(await store.getClient('spa')).toEqual(spa)
+        expect(await store.updateClient('spa', { webOrigins: ['https://other.example:8443'] })).toEqual({ ...spa, webOrigins: ['https://other.example:8443'] })
+        expect(await store.updateClient('spa', { name: 'Renamed' })).toMatchObject({ webOrigins: ['https://other.example:8443'] })
+        expect((await store.updateClient('spa', { webOrigins: [] }))?.webOrigins).toEqual([])
+        expect((await store.listClients()).find((c) => c.clientId === 'spa')?.webOrigins).toEqual([])
       })
 
       it('updateClient with new redirect URIs ends the interactions in progress and the unredeemed codes bound to a removed URI', async () => {

@@ -95,6 +95,81 @@ describe('CORS by client (issue #22)', () => {
   })
 })
 
+describe('registered web origins (client add --web-origin, issue #22)', () => {
+  const WEB = 'https://app.spa.test'
+  const DEV = 'http://localhost:5173'
+  let server: TestServer
+  let spa: TestClient
+  let user: { username: string; password: string }
+  beforeAll(async () => {
+    server = await startServer()
+    spa = await server.addClient({ name: 'SPA', redirectUris: ['https://login.spa.test/cb'], isPublic: true, webOrigins: [WEB, DEV] })
+    user = await server.addUser()
+  })
+  afterAll(() => server.close())
+
+  const preflight = (path: string, origin: string, method = 'POST', headers = 'content-type, dpop') =>
+    fetch(`${server.url}${path}`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': method, 'access-control-request-headers': headers } })
+
+  it('a registered web origin gets the grant at /token, /revoke and /par, as the redirect URI\'s origin does; another origin does not', async () => {
+    for (const path of ['/token', '/revoke', '/par']) {
+      for (const origin of [WEB, DEV, 'https://login.spa.test']) expect((await preflight(path, origin)).headers.get('access-control-allow-origin'), `${path} ${origin}`).toBe(origin)
+      for (const origin of ['https://spa.test', 'https://evil.app.spa.test', 'http://localhost:5174', 'https://app.spa.test:443', 'http://app.spa.test']) {
+        const refused = await preflight(path, origin)
+        expect(refused.status).toBe(204)
+        expect(refused.headers.get('access-control-allow-origin'), `${path} ${origin}`).toBeNull()
+      }
+    }
+    const { verifier, challenge } = pkcePair()
+    const { callback } = await authorize(server, new Browser(), authorizeQuery(spa, { code_challenge: challenge }), user)
+    const form = { grant_type: 'authorization_code', code: callback?.searchParams.get('code') ?? '', redirect_uri: spa.redirectUri, code_verifier: verifier, client_id: spa.clientId }
+    const stranger = await postForm(`${server.url}/token`, form, { origin: 'https://evil.test' })
+    expect(stranger.headers.get('access-control-allow-origin')).toBeNull()
+    const ok = await postForm(`${server.url}/token`, form, { origin: WEB })
+    expect(ok.headers.get('access-control-allow-origin')).toBe(WEB)
+    const tokens = (await ok.json()) as { refresh_token: string }
+    const revoked = await postForm(`${server.url}/revoke`, { token: tokens.refresh_token, client_id: spa.clientId }, { origin: DEV })
+    expect(revoked.status).toBe(200)
+    expect(revoked.headers.get('access-control-allow-origin')).toBe(DEV)
+  })
+
+  it('preflights with odd methods or headers get no grant and never a 5xx', async () => {
+    const odd: [string, string | undefined][] = [
+      ['PUT', 'content-type'],
+      ['DELETE', undefined],
+      ['post', 'content-type'],
+      ['GET', 'content-type'],
+      ['POST', 'x-requested-with'],
+      ['POST', 'content-type, cookie'],
+      ['POST', 'content-type,, ,'],
+      ['POST', 'a'.repeat(4000)],
+      ['POST, PUT', 'content-type'],
+      ['', ''],
+    ]
+    for (const path of ['/token', '/revoke', '/par']) {
+      for (const [method, headers] of odd) {
+        const response = await fetch(`${server.url}${path}`, {
+          method: 'OPTIONS',
+          headers: { origin: WEB, 'access-control-request-method': method, ...(headers === undefined ? {} : { 'access-control-request-headers': headers }) },
+        })
+        expect(response.status, `${path} ${method} ${headers}`).toBeLessThan(500)
+        expect(response.headers.get('access-control-allow-origin'), `${path} ${method} ${headers}`).toBeNull()
+      }
+      const noMethod = await fetch(`${server.url}${path}`, { method: 'OPTIONS', headers: { origin: WEB } })
+      expect(noMethod.status).toBeLessThan(500)
+      expect(noMethod.headers.get('access-control-allow-origin')).toBeNull()
+    }
+  })
+
+  it('a web origin removed by an update can no longer read a token answer', async () => {
+    const other = await server.addClient({ name: 'Short-lived', redirectUris: ['https://short.spa.test/cb'], isPublic: true, webOrigins: ['https://gone.spa.test'] })
+    await server.store.updateClient(other.clientId, { webOrigins: [] })
+    const response = await postForm(`${server.url}/token`, { grant_type: 'authorization_code', code: 'x', client_id: other.clientId }, { origin: 'https://gone.spa.test' })
+    expect(response.status).toBe(400)
+    expect(response.headers.get('access-control-allow-origin')).toBeNull()
+  })
+})
+
 describe('browser-based apps (IETF OAuth 2.0 for Browser-Based Apps)', () => {
   let server: TestServer
   let user: { username: string; password: string }
@@ -125,6 +200,17 @@ describe('browser-based apps (IETF OAuth 2.0 for Browser-Based Apps)', () => {
     server.clock.advance(43_500)
     expect((await refresh(spa, spaToken)).status).toBe(400)
     expect((await refresh(native, nativeToken)).status).toBe(200)
+  })
+
+  it('OAuth 2.1 §4.1.1: state is optional with PKCE: a public client without state signs in and redeems its code', async () => {
+    const spa = await server.addClient({ redirectUris: ['https://nostate.test/cb'], isPublic: true })
+    const { verifier, challenge } = pkcePair()
+    const { callback } = await authorize(server, new Browser(), authorizeQuery(spa, { code_challenge: challenge, state: undefined }), user)
+    expect(callback?.searchParams.has('state')).toBe(false)
+    const code = callback?.searchParams.get('code') ?? ''
+    expect(code).not.toBe('')
+    const response = await postForm(`${server.url}/token`, { grant_type: 'authorization_code', code, redirect_uri: spa.redirectUri, code_verifier: verifier, client_id: spa.clientId })
+    expect(response.status).toBe(200)
   })
 
   it('the consent page says when an app runs entirely in the browser', async () => {

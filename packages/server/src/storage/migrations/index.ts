@@ -9,6 +9,7 @@ import * as sessionsAndAttempts from './0002_sessions_and_attempts.js'
 import * as admin from './0003_admin.js'
 import * as standards from './0004_standards.js'
 import * as logout from './0005_logout.js'
+import * as webOrigins from './0006_web_origins.js'
 
 const migrations: Record<string, Migration> = {
   '0001_init': init,
@@ -16,6 +17,7 @@ const migrations: Record<string, Migration> = {
   '0003_admin': admin,
   '0004_standards': standards,
   '0005_logout': logout,
+  '0006_web_origins': webOrigins,
 }
 
 export const migrationProvider: MigrationProvider = {
