@@ -37,6 +37,7 @@ import {
   type Store,
   type UserRecord,
   type WithGrant,
+  type PasskeyRecord,
 } from '../src/protocol/store.js'
 
 interface RateLimitRow {
@@ -63,6 +64,8 @@ export class MemoryStore implements Store {
   readonly adminTokens = new Map<string, AdminTokenRecord>()
   readonly pushedRequests = new Map<string, PushedRequestRecord>()
   readonly usedJtis = new Map<string, number>()
+  /** Passkeys by credential id. */
+  readonly passkeys = new Map<string, PasskeyRecord>()
   /** Keyed by `sid` and client id. */
   readonly logoutDeliveries = new Map<string, LogoutDeliveryRecord>()
 
@@ -202,6 +205,7 @@ export class MemoryStore implements Store {
     for (const table of [this.loginSessions, this.interactions, this.consents, this.grants, this.codes, this.refreshTokens, this.accessTokens]) {
       deleteWhere<{ userId: string | null }>(table, owned)
     }
+    deleteWhere(this.passkeys, owned)
     return true
   }
 
@@ -591,6 +595,36 @@ export class MemoryStore implements Store {
     if (this.usedJtis.has(key)) return false
     this.usedJtis.set(key, expiresAt)
     return true
+  }
+
+  // passkeys
+
+  async createPasskey(passkey: PasskeyRecord): Promise<void> {
+    if (this.passkeys.has(passkey.credentialId)) throw new DuplicateError('passkey exists already')
+    this.passkeys.set(passkey.credentialId, copy(passkey))
+  }
+
+  async getPasskey(credentialId: string): Promise<PasskeyRecord | undefined> {
+    return copy(this.passkeys.get(credentialId))
+  }
+
+  async listPasskeys(userId: string): Promise<PasskeyRecord[]> {
+    return [...this.passkeys.values()]
+      .filter((passkey) => passkey.userId === userId)
+      .toSorted((a, b) => a.createdAt - b.createdAt || compare(a.credentialId, b.credentialId))
+      .map(copy)
+  }
+
+  async usePasskey(credentialId: string, counter: number, backedUp: boolean, now: number): Promise<boolean> {
+    const passkey = this.passkeys.get(credentialId)
+    if (passkey === undefined || !(counter === 0 ? passkey.counter === 0 : passkey.counter < counter)) return false
+    this.passkeys.set(credentialId, { ...passkey, counter, backedUp, lastUsedAt: now })
+    return true
+  }
+
+  async deletePasskey(userId: string, credentialId: string): Promise<boolean> {
+    if (this.passkeys.get(credentialId)?.userId !== userId) return false
+    return this.passkeys.delete(credentialId)
   }
 
   // housekeeping

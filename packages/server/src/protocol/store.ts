@@ -129,6 +129,11 @@ export interface LoginSessionRecord {
    * unrelated to the cookie; absent for sessions from before it was kept.
    */
   sid?: string
+  /**
+   * How the user signed in (RFC 8176 `amr` values: `pwd`; `hwk` or `swk` with `user` for a
+   * passkey); absent for sessions from before it was kept, which were all by password.
+   */
+  amr?: string[]
 }
 
 /** What a sign-out ended (`LoginSessionStore.signOutBrowser`). */
@@ -238,6 +243,8 @@ export interface GrantRecord {
    * when it had none.
    */
   sid?: string
+  /** The `amr` of that login session (its ID tokens say it); absent for grants from before it was kept. */
+  amr?: string[]
 }
 
 export interface CodeRecord {
@@ -549,6 +556,45 @@ export interface RateLimitStore {
   resetRateLimit(key: string): Promise<void>
 }
 
+/** A WebAuthn credential (a passkey) that signs one user in (`protocol/passkeys.ts`). */
+export interface PasskeyRecord {
+  /** The credential id, base64url (WebAuthn `rawId`). */
+  credentialId: string
+  userId: string
+  /** The credential's COSE public key, base64url. */
+  publicKey: string
+  /** The signature counter last seen (WebAuthn §6.1.1); 0 for authenticators that keep none. */
+  counter: number
+  /** Hints of how the browser reaches the authenticator (`internal`, `hybrid`, `usb`…). */
+  transports: string[]
+  /** What the user called it. */
+  name: string
+  /** `singleDevice`: the key never leaves its authenticator; `multiDevice`: it may be synced (backup eligible). */
+  deviceType: 'singleDevice' | 'multiDevice'
+  /** Whether the authenticator said, last time, that the key is backed up. */
+  backedUp: boolean
+  createdAt: number
+  lastUsedAt: number | null
+}
+
+export interface PasskeyStore {
+  /** Throws `DuplicateError` when the credential id is registered already (to anyone). */
+  createPasskey(passkey: PasskeyRecord): Promise<void>
+  getPasskey(credentialId: string): Promise<PasskeyRecord | undefined>
+  /** The user's passkeys, oldest first. */
+  listPasskeys(userId: string): Promise<PasskeyRecord[]>
+  /**
+   * Compare-and-set, one statement (WebAuthn §7.2 step 21): records a sign-in with the credential
+   * only while its stored counter is still below `counter` (or both are 0: an authenticator that
+   * keeps none), setting the counter, `backedUp` and `lastUsedAt`. False when the counter did not
+   * go up (a cloned authenticator, or a concurrent sign-in with the same assertion) or the
+   * credential is gone.
+   */
+  usePasskey(credentialId: string, counter: number, backedUp: boolean, now: number): Promise<boolean>
+  /** Removes the user's passkey; false when the user has no such passkey. */
+  deletePasskey(userId: string, credentialId: string): Promise<boolean>
+}
+
 /** RFC 9126: a pushed authorization request, kept for one use under the hash of its `request_uri`. */
 export interface PushedRequestRecord {
   uriHash: string
@@ -601,6 +647,7 @@ export interface Store
     LogoutDeliveryStore,
     PushedRequestStore,
     ReplayStore,
+    PasskeyStore,
     RateLimitStore {
   /**
    * Deletes what can no longer be used at `now`: expired codes, tokens, sessions, interactions and

@@ -70,6 +70,8 @@ export interface LoginSessionsTable {
   browser_hash: string | null
   /** Since 0005; null for sessions started before it. */
   sid: string | null
+  /** Since 0009: the sign-in's authentication methods (RFC 8176), JSON; null for sessions started before it. */
+  amr: JsonArray | null
 }
 
 export interface InteractionsTable {
@@ -104,6 +106,8 @@ export interface GrantsTable {
   revoked_at: NullableSeconds
   /** Since 0005. */
   sid: string | null
+  /** Since 0009: the authentication methods of the sign-in it was made in, JSON; null before it. */
+  amr: JsonArray | null
 }
 
 export interface AuthorizationCodesTable {
@@ -195,6 +199,22 @@ export interface LogoutDeliveriesTable {
   next_attempt_at: Seconds
 }
 
+/** Since 0009: WebAuthn credentials (passkeys), each signing in one user. */
+export interface PasskeysTable {
+  /** base64url */
+  credential_id: string
+  user_id: string
+  /** The COSE public key, base64url. */
+  public_key: string
+  counter: Seconds
+  transports: JsonArray
+  name: string
+  device_type: 'singleDevice' | 'multiDevice'
+  backed_up: Flag
+  created_at: Seconds
+  last_used_at: NullableSeconds
+}
+
 export interface RateLimitsTable {
   key: string
   count: number
@@ -218,4 +238,5 @@ export interface Database {
   logout_deliveries: LogoutDeliveriesTable
   pushed_requests: PushedRequestsTable
   used_jtis: UsedJtisTable
+  passkeys: PasskeysTable
 }

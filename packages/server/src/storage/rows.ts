@@ -20,6 +20,7 @@ import type {
   InteractionRecord,
   LoginSessionRecord,
   LogoutDeliveryRecord,
+  PasskeyRecord,
   RefreshTokenRecord,
   SigningKeyRecord,
   UserRecord,
@@ -142,6 +143,7 @@ export function loginSessionRow(session: LoginSessionRecord): NewRow<'login_sess
     expires_at: session.expiresAt,
     browser_hash: session.browserHash,
     sid: session.sid ?? null,
+    amr: session.amr === undefined ? null : list(session.amr),
   }
 }
 
@@ -154,6 +156,7 @@ export function toLoginSession(row: Row<'login_sessions'>): LoginSessionRecord {
     expiresAt: Number(row.expires_at),
     browserHash: row.browser_hash,
     ...(row.sid === null ? {} : { sid: row.sid }),
+    ...(row.amr === null ? {} : { amr: parseList(row.amr) }),
   }
 }
 
@@ -209,6 +212,7 @@ export function grantRow(grant: GrantRecord): NewRow<'grants'> {
     created_at: grant.createdAt,
     revoked_at: grant.revokedAt,
     sid: grant.sid ?? null,
+    amr: grant.amr === undefined ? null : list(grant.amr),
   }
 }
 
@@ -222,6 +226,7 @@ export function toGrant(row: Row<'grants'>): GrantRecord {
     createdAt: Number(row.created_at),
     revokedAt: nullableNumber(row.revoked_at),
     ...(row.sid === null ? {} : { sid: row.sid }),
+    ...(row.amr === null ? {} : { amr: parseList(row.amr) }),
   }
 }
 
@@ -362,6 +367,36 @@ export function toAdminToken(row: Row<'admin_tokens'>): AdminTokenRecord {
     createdAt: Number(row.created_at),
     lastUsedAt: nullableNumber(row.last_used_at),
     revokedAt: nullableNumber(row.revoked_at),
+  }
+}
+
+export function passkeyRow(passkey: PasskeyRecord): NewRow<'passkeys'> {
+  return {
+    credential_id: passkey.credentialId,
+    user_id: passkey.userId,
+    public_key: passkey.publicKey,
+    counter: passkey.counter,
+    transports: list(passkey.transports),
+    name: passkey.name,
+    device_type: passkey.deviceType,
+    backed_up: flag(passkey.backedUp),
+    created_at: passkey.createdAt,
+    last_used_at: passkey.lastUsedAt,
+  }
+}
+
+export function toPasskey(row: Row<'passkeys'>): PasskeyRecord {
+  return {
+    credentialId: row.credential_id,
+    userId: row.user_id,
+    publicKey: row.public_key,
+    counter: Number(row.counter),
+    transports: parseList(row.transports),
+    name: row.name,
+    deviceType: row.device_type,
+    backedUp: row.backed_up === 1,
+    createdAt: Number(row.created_at),
+    lastUsedAt: nullableNumber(row.last_used_at),
   }
 }
 

@@ -29,6 +29,7 @@ import {
   type PurgeResult,
   LOGOUT_QUEUE_LIMIT,
   type LogoutDeliveryRecord,
+  type PasskeyRecord,
   type SignedInApp,
   type SignOutResult,
   type PushedRequestRecord,
@@ -54,6 +55,8 @@ import {
   loginSessionRow,
   nullableNumber,
   parseList,
+  passkeyRow,
+  toPasskey,
   signingKeyRow,
   toAccessToken,
   toClient,
@@ -746,6 +749,38 @@ export class SqlStore implements Store {
       .returning('jti_hash')
       .executeTakeFirst()
     return row !== undefined
+  }
+
+  // passkeys
+
+  async createPasskey(passkey: PasskeyRecord): Promise<void> {
+    await unique('passkey', this.#db.insertInto('passkeys').values(passkeyRow(passkey)).execute())
+  }
+
+  async getPasskey(credentialId: string): Promise<PasskeyRecord | undefined> {
+    const row = await this.#db.selectFrom('passkeys').selectAll().where('credential_id', '=', credentialId).executeTakeFirst()
+    return row === undefined ? undefined : toPasskey(row)
+  }
+
+  async listPasskeys(userId: string): Promise<PasskeyRecord[]> {
+    const rows = await this.#db.selectFrom('passkeys').selectAll().where('user_id', '=', userId).orderBy('created_at').orderBy('credential_id').execute()
+    return rows.map(toPasskey)
+  }
+
+  /** One conditional update: of two sign-ins with one counter value, one moves it. A counter of 0 passes only while the stored one is 0. */
+  async usePasskey(credentialId: string, counter: number, backedUp: boolean, now: number): Promise<boolean> {
+    const { numUpdatedRows } = await this.#db
+      .updateTable('passkeys')
+      .set({ counter, backed_up: flag(backedUp), last_used_at: now })
+      .where('credential_id', '=', credentialId)
+      .where('counter', counter === 0 ? '=' : '<', counter)
+      .executeTakeFirst()
+    return numUpdatedRows > 0n
+  }
+
+  async deletePasskey(userId: string, credentialId: string): Promise<boolean> {
+    const { numDeletedRows } = await this.#db.deleteFrom('passkeys').where('user_id', '=', userId).where('credential_id', '=', credentialId).executeTakeFirst()
+    return numDeletedRows > 0n
   }
 
   // rate limits

@@ -17,6 +17,7 @@ import {
   type GrantRecord,
   type InteractionRecord,
   type IssuedTokens,
+  type PasskeyRecord,
   type PushedRequestRecord,
   type RefreshTokenRecord,
   type SigningKeyRecord,
@@ -903,6 +904,13 @@ export function storeSuite(dialect: string, open: () => Promise<Store>): void {
         expect(found?.grant.revokedAt).toBe(NOW + 1)
       })
 
+      it('a grant keeps the amr of the sign-in it was made in', async () => {
+        const withAmr = grant('g-amr', { sid: 'sid-1', amr: ['swk', 'user'] })
+        await store.createGrantWithCode(withAmr, code('code-g-amr', 'g-amr'))
+        expect(await store.getGrant('g-amr')).toEqual(withAmr)
+        expect((await store.getCodeWithGrant('code-g-amr'))?.grant).toEqual(withAmr)
+      })
+
       it('createGrantWithCode is atomic: a duplicate code leaves no grant behind', async () => {
         await expect(store.createGrantWithCode(grant('g2'), code('code-g1', 'g2'))).rejects.toBeInstanceOf(DuplicateError)
         expect(await store.getGrant('g2')).toBeUndefined()
@@ -1143,6 +1151,71 @@ export function storeSuite(dialect: string, open: () => Promise<Store>): void {
         expect(await store.useOnce('k1', NOW + MINUTE)).toBe(false)
         const results = await Promise.all(Array.from({ length: 10 }, () => store.useOnce('k2', NOW + MINUTE)))
         expect(results.filter(Boolean)).toHaveLength(1)
+      })
+    })
+
+    describe('passkeys', () => {
+      const passkey = (credentialId: string, overrides: Partial<PasskeyRecord> = {}): PasskeyRecord => ({
+        credentialId,
+        userId: 'u1',
+        publicKey: 'pQECAyYgASFYIA',
+        counter: 0,
+        transports: ['internal', 'hybrid'],
+        name: 'Laptop',
+        deviceType: 'multiDevice',
+        backedUp: true,
+        createdAt: NOW,
+        lastUsedAt: null,
+        ...overrides,
+      })
+
+      beforeEach(async () => {
+        await store.createUser(user('u1', 'alice'))
+        await store.createUser(user('u2', 'bob'))
+      })
+
+      it('keeps each passkey of a user, oldest first; a credential id is registered once', async () => {
+        await store.createPasskey(passkey('cred-b', { createdAt: NOW + 5, deviceType: 'singleDevice', backedUp: false, transports: [] }))
+        await store.createPasskey(passkey('cred-a'))
+        await store.createPasskey(passkey('cred-c', { userId: 'u2' }))
+        expect(await store.listPasskeys('u1')).toEqual([passkey('cred-a'), passkey('cred-b', { createdAt: NOW + 5, deviceType: 'singleDevice', backedUp: false, transports: [] })])
+        expect(await store.getPasskey('cred-c')).toEqual(passkey('cred-c', { userId: 'u2' }))
+        expect(await store.getPasskey('unknown')).toBeUndefined()
+        await expect(store.createPasskey(passkey('cred-a', { userId: 'u2' }))).rejects.toBeInstanceOf(DuplicateError)
+      })
+
+      it('WebAuthn §7.2 step 21: usePasskey moves the counter only upwards (0 stays 0), once for concurrent uses', async () => {
+        await store.createPasskey(passkey('cred-a', { counter: 5 }))
+        expect(await store.usePasskey('cred-a', 5, true, NOW + 1)).toBe(false)
+        expect(await store.usePasskey('cred-a', 4, true, NOW + 1)).toBe(false)
+        expect(await store.usePasskey('cred-a', 0, true, NOW + 1)).toBe(false)
+        expect(await store.usePasskey('cred-a', 7, false, NOW + 2)).toBe(true)
+        expect(await store.getPasskey('cred-a')).toEqual(passkey('cred-a', { counter: 7, backedUp: false, lastUsedAt: NOW + 2 }))
+        const results = await Promise.all(Array.from({ length: 5 }, () => store.usePasskey('cred-a', 8, false, NOW + 3)))
+        expect(results.filter(Boolean)).toHaveLength(1)
+        await store.createPasskey(passkey('cred-zero'))
+        expect(await store.usePasskey('cred-zero', 0, true, NOW + 4)).toBe(true)
+        expect(await store.usePasskey('cred-zero', 0, true, NOW + 5)).toBe(true)
+        expect((await store.getPasskey('cred-zero'))?.lastUsedAt).toBe(NOW + 5)
+        expect(await store.usePasskey('unknown', 1, true, NOW)).toBe(false)
+      })
+
+      it('deletePasskey removes only the user\'s own passkey; removing the user removes them all', async () => {
+        await store.createPasskey(passkey('cred-a'))
+        await store.createPasskey(passkey('cred-b', { userId: 'u2' }))
+        expect(await store.deletePasskey('u1', 'cred-b')).toBe(false)
+        expect(await store.getPasskey('cred-b')).toBeDefined()
+        expect(await store.deletePasskey('u1', 'cred-a')).toBe(true)
+        expect(await store.deletePasskey('u1', 'cred-a')).toBe(false)
+        expect(await store.deleteUser('u2')).toBe(true)
+        expect(await store.getPasskey('cred-b')).toBeUndefined()
+      })
+
+      it('login sessions and grants keep the sign-in\'s amr', async () => {
+        const session = { idHash: 's-amr', userId: 'u1', authTime: NOW, createdAt: NOW, expiresAt: NOW + HOUR, browserHash: 'b1', sid: 'sid-amr', amr: ['hwk', 'user'] }
+        await store.createLoginSession(session)
+        expect(await store.getLoginSession('s-amr', NOW)).toEqual(session)
+        expect((await store.listUserSessions('u1', NOW))[0]).toEqual(session)
       })
     })
 
