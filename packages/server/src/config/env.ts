@@ -2,7 +2,7 @@
  * The `AUTHCODE_*` variables, derived from the config file's schema: every key has one, named by
  * its path in upper snake case under `AUTHCODE_` (`lifetimes.code` → `AUTHCODE_LIFETIMES_CODE`,
  * `rateLimit.loginPerIp.max` → `AUTHCODE_RATE_LIMIT_LOGIN_PER_IP_MAX`). A value is read by the
- * key's type (integers in decimal, booleans `true`/`false`, a map as a JSON object) and checked by
+ * key's type (integers in decimal, booleans `true`/`false`, a map as a JSON object, a list as a JSON array) and checked by
  * the same schema as the file; an empty value counts as unset.
  */
 import type { ErrorObject } from 'ajv'
@@ -11,7 +11,7 @@ import { configFileSchema } from './schema.js'
 import { errorKey, schemaErrors, type FileConfig } from './validate.js'
 
 /** How a variable's text becomes the key's value. */
-export type EnvKind = 'integer' | 'boolean' | 'string' | 'json' | 'flag-syntax'
+export type EnvKind = 'integer' | 'boolean' | 'string' | 'json' | 'json-array' | 'flag-syntax'
 
 export interface EnvVariable {
   /** `AUTHCODE_LIFETIMES_CODE` */
@@ -63,6 +63,8 @@ function kindOf(key: string, node: SchemaNode): EnvKind {
       return 'string'
     case 'object':
       return 'json'
+    case 'array':
+      return 'json-array'
   }
   throw new TypeError(`config/env.ts: no way to read ${key} (type ${JSON.stringify(node.type)}) from a variable; add it to FLAG_SYNTAX or give it a type`)
 }
@@ -118,6 +120,16 @@ function parse(variable: EnvVariable, text: string): unknown {
       if (value === null || typeof value !== 'object' || Array.isArray(value)) {
         throw new ConfigError(`${variable.name}: expected a JSON object, e.g. {"orders:read":"Read your orders"}`)
       }
+      return value
+    }
+    case 'json-array': {
+      let value: unknown
+      try {
+        value = JSON.parse(text)
+      } catch {
+        value = undefined
+      }
+      if (!Array.isArray(value)) throw new ConfigError(`${variable.name}: expected a JSON array, e.g. [{"uri":"https://api.example.com","name":"API","scopes":["orders:read"]}]`)
       return value
     }
     case 'string':

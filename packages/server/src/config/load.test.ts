@@ -536,3 +536,24 @@ describe('loadConfig: adminPort and adminHost (the admin API\'s listener)', () =
     expect(failure({}, { AUTHCODE_RATE_LIMIT_ADMIN_AUTH_MAX: '0' })).toMatch(/^AUTHCODE_RATE_LIMIT_ADMIN_AUTH_MAX: /)
   })
 })
+
+describe('loadConfig: resources (RFC 8707 resource indicators)', () => {
+  const mcp = { uri: 'https://mcp.example.com/mcp', name: 'MCP server', scopes: ['profile'], accessTokenLifetime: 300 }
+
+  it('none by default; the file lists them; AUTHCODE_RESOURCES (a JSON array) replaces the list', () => {
+    expect(load().resources).toEqual([])
+    expect(load({ config: file({ resources: [mcp] }) }).resources).toEqual([mcp])
+    const api = { uri: 'https://api.example.com', name: 'API', scopes: ['email'] }
+    expect(load({ config: file({ resources: [mcp] }) }, { AUTHCODE_RESOURCES: JSON.stringify([api]) }).resources).toEqual([api])
+  })
+
+  it('refused with the key named: a relative URI or a fragment, the issuer, a URI twice, a scope the server does not offer, a bad shape', () => {
+    expect(failure({ config: file({ resources: [{ ...mcp, uri: '/mcp' }] }) })).toMatch(/^resources\[0\]\.uri: must be an absolute URI/)
+    expect(failure({ config: file({ resources: [{ ...mcp, uri: 'https://mcp.example.com/mcp#x' }] }) })).toMatch(/^resources\[0\]\.uri: must not include a fragment/)
+    expect(failure({ config: file({ issuer: 'https://auth.example.com', resources: [{ ...mcp, uri: 'https://auth.example.com' }] }) })).toMatch(/must not be the issuer/)
+    expect(failure({ config: file({ resources: [mcp, mcp] }) })).toMatch(/^resources\[1\]\.uri: .* is listed twice/)
+    expect(failure({ config: file({ resources: [{ ...mcp, scopes: ['admin'] }] }) })).toMatch(/^resources\[0\]\.scopes: admin is not a scope the server offers/)
+    expect(failure({ config: file({ resources: [{ uri: mcp.uri, name: 'x' }] }) })).toMatch(/resources/)
+    expect(failure({}, { AUTHCODE_RESOURCES: '{"uri":"x"}' })).toMatch(/^AUTHCODE_RESOURCES: expected a JSON array/)
+  })
+})

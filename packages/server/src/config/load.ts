@@ -9,6 +9,7 @@ import { resolve } from 'node:path'
 import type { ErrorObject } from 'ajv'
 import { parse as parseYaml } from 'yaml'
 import { ENDPOINTS, type EndpointPaths } from '../protocol/endpoints.js'
+import { resourceUriProblem, type ResourceSettings } from '../protocol/resources.js'
 import { ACCEPTED_DATABASE_LOCATIONS, parseDatabaseUrl } from '../storage/location.js'
 import type { SigningAlg } from '../tokens/algorithms.js'
 import { readAsyncApiSettings } from './asyncapi.js'
@@ -70,6 +71,8 @@ export interface ServerConfig {
   keys: { activationDelay: number; cacheTtl: number }
   /** Scope name → description shown on the consent page. */
   scopes: Record<string, string>
+  /** RFC 8707: the protected resources a client may ask tokens for (`resource`); none by default. */
+  resources: readonly ResourceSettings[]
   /** Endpoint paths relative to the issuer: `ENDPOINTS`, or those the AsyncAPI document names. */
   endpoints: EndpointPaths
   /** The AsyncAPI document the scopes and endpoint paths come from, when one is given. */
@@ -364,6 +367,7 @@ export function loadConfig(flags: ConfigFlags, env: Readonly<Record<string, stri
     asyncapi = { document: settings.document, scheme: settings.scheme, openidAdded: settings.openidAdded, warnings: settings.warnings }
   }
   if (!('openid' in scopes)) throw new ConfigError('scopes: openid must be offered')
+  const resources = checkResources(vars.resources ?? file.resources ?? [], scopes, issuer)
 
   const config: ServerConfig = {
     issuer,
@@ -388,6 +392,7 @@ export function loadConfig(flags: ConfigFlags, env: Readonly<Record<string, stri
     },
     keys: { activationDelay: 60, cacheTtl: 10, ...file.keys, ...vars.keys },
     scopes,
+    resources,
     endpoints,
     asyncapi,
     consent: { skipForFirstParty: vars.consent?.skipForFirstParty ?? file.consent?.skipForFirstParty ?? true },
@@ -407,6 +412,30 @@ export function loadConfig(flags: ConfigFlags, env: Readonly<Record<string, stri
     throw new ConfigError('keys.activationDelay: must be at least keys.cacheTtl, so every instance publishes a key before any signs with it')
   }
   return deepFreeze(config)
+}
+
+/**
+ * RFC 8707 §2: each resource an absolute URI without a fragment, named once, not the issuer (its
+ * tokens are the server's own), with scopes the server offers. A list is replaced whole by a later source.
+ */
+function checkResources(given: NonNullable<FileConfig['resources']>, scopes: Readonly<Record<string, string>>, issuer: string): ResourceSettings[] {
+  const seen = new Set<string>()
+  return given.map((resource, index) => {
+    const at = `resources[${index}]`
+    const problem = resourceUriProblem(resource.uri)
+    if (problem !== undefined) throw new ConfigError(`${at}.uri: ${problem}`)
+    if (resource.uri === issuer) throw new ConfigError(`${at}.uri: must not be the issuer`)
+    if (seen.has(resource.uri)) throw new ConfigError(`${at}.uri: ${resource.uri} is listed twice`)
+    seen.add(resource.uri)
+    const unknown = resource.scopes.find((scope) => !(scope in scopes))
+    if (unknown !== undefined) throw new ConfigError(`${at}.scopes: ${unknown} is not a scope the server offers`)
+    return {
+      uri: resource.uri,
+      name: resource.name,
+      scopes: [...resource.scopes],
+      ...(resource.accessTokenLifetime === undefined ? {} : { accessTokenLifetime: resource.accessTokenLifetime }),
+    }
+  })
 }
 
 /** The `pages` settings, key by key from the variables over the file; paths resolved against `cwd`. */

@@ -72,6 +72,23 @@ export const configFileSchema = {
       propertyNames: { pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]{1,128}$' },
       additionalProperties: { type: 'string', minLength: 1, maxLength: 200 },
     },
+    // RFC 8707: the protected resources `resource` may name; each token for one has it as `aud`
+    // and only its scopes. The URIs are checked further in config/load.ts.
+    resources: {
+      type: 'array',
+      maxItems: 100,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['uri', 'name', 'scopes'],
+        properties: {
+          uri: { type: 'string', minLength: 1, maxLength: 2000 },
+          name: { type: 'string', minLength: 1, maxLength: 100 },
+          scopes: { type: 'array', minItems: 1, maxItems: 100, uniqueItems: true, items: { type: 'string', pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]{1,128}$' } },
+          accessTokenLifetime: seconds(1, 86_400),
+        },
+      },
+    },
     asyncapi: {
       type: 'object',
       additionalProperties: false,

@@ -41,6 +41,7 @@ export interface FileConfig {
   accessToken?: { alg?: SigningAlg; audience?: string }
   keys?: { activationDelay?: number; cacheTtl?: number }
   scopes?: Record<string, string>
+  resources?: { uri: string; name: string; scopes: string[]; accessTokenLifetime?: number }[]
   asyncapi?: { document?: string; scheme?: string }
   consent?: { skipForFirstParty?: boolean }
   rateLimit?: { loginPerAccount?: RateLimitSetting; loginPerIp?: RateLimitSetting; clientAuth?: RateLimitSetting; interactionsPerIp?: RateLimitSetting; adminAuth?: RateLimitSetting }

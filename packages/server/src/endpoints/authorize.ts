@@ -65,7 +65,7 @@ export const authorizeEndpoint: FastifyPluginAsync<{ services: Services; pages: 
         if (!pushed && (config.par.required || trusted.client.requirePushedAuthorizationRequests)) {
           throw invalidRequest('this client must push its authorization requests (PAR) and send a request_uri')
         }
-        const authzRequest = validateAuthorizationRequest(params, trusted, Object.keys(config.scopes))
+        const authzRequest = validateAuthorizationRequest(params, trusted, Object.keys(config.scopes), config)
         const started = await startJourney({ ...journey, events: services.eventsOf(request) }, {
           request: authzRequest,
           client: trusted.client,

@@ -109,7 +109,7 @@ export const backChannelEndpoints: FastifyPluginAsync<{ services: Services }> = 
   app.post(services.config.endpoints.pushedAuthorization, { config: { errors: 'json' } }, async (request, reply) => {
     const { client, params } = await authenticated(request, config.endpoints.pushedAuthorization)
     const dpop = await dpopProof(request, reply, config.endpoints.pushedAuthorization)
-    const pushed = await pushAuthorizationRequest(client, params, { store, scopes: Object.keys(config.scopes), lifetime: config.par.lifetime, now: services.now() }, dpop)
+    const pushed = await pushAuthorizationRequest(client, params, { store, scopes: Object.keys(config.scopes), lifetime: config.par.lifetime, now: services.now(), resourceSettings: config }, dpop)
     return noStore(reply).code(201).send(pushed)
   })
 }

@@ -36,6 +36,8 @@ export interface ConsentView {
   scopes: readonly string[]
   /** The app runs entirely in the browser (`protocol/clients.ts` `isBrowserClient`): the page says so. */
   inBrowser: boolean
+  /** RFC 8707: the resources the access is for (the page names each); none: the server's default audience. */
+  resources: readonly { name: string; uri: string }[]
 }
 
 export interface AccountAppView {
@@ -358,8 +360,8 @@ function samplePages(words: Translator): [PageTemplate, object][] {
   return [
     ['login', loginData({ ...form, clientName: 'Example App', username: 'alice', error: pageText('login.badCredentials') }, words)],
     ['login', loginData({ ...form, clientName: undefined, username: '', error: undefined }, words)],
-    ['consent', consentData({ ...form, clientName: 'Example App', userName: 'Alice', scopes: ['openid', 'profile', 'email'], inBrowser: false }, words)],
-    ['consent', consentData({ ...form, clientName: 'Example App', userName: undefined, scopes: ['openid'], inBrowser: true }, words)],
+    ['consent', consentData({ ...form, clientName: 'Example App', userName: 'Alice', scopes: ['openid', 'profile', 'email'], inBrowser: false, resources: [] }, words)],
+    ['consent', consentData({ ...form, clientName: 'Example App', userName: undefined, scopes: ['openid'], inBrowser: true, resources: [{ name: 'Example MCP server', uri: 'https://mcp.example.com/mcp' }] }, words)],
     [
       'account',
       accountData(

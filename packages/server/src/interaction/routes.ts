@@ -4,6 +4,7 @@
  * the user's decision; the pages never mint codes, and hand back to `/authorize/resume/:id` when done.
  */
 import { isBrowserClient } from '../protocol/clients.js'
+import { knownResource } from '../protocol/resources.js'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { Services } from '../http/services.js'
 import { afterLogin, answerConsent, journeyDeps, nextStep, openInteraction, viewInteraction, type OpenInteraction } from '../protocol/journey.js'
@@ -79,6 +80,7 @@ export const interactionRoutes: FastifyPluginAsync<{ services: Services; pages: 
             csrf: interaction.csrfToken,
             scopes: authzRequest.scopes,
             inBrowser: isBrowserClient(client),
+            resources: (authzRequest.resources ?? []).map((uri) => ({ uri, name: knownResource(services.config, uri)?.name ?? uri })),
           },
           contextOf(open),
         )

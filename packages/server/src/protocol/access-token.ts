@@ -7,16 +7,17 @@ import { SIGNING_ALGS, type SigningAlg } from '../tokens/algorithms.js'
 import type { KeyRing } from '../tokens/key-ring.js'
 import { JwtVerificationError, verifyJwt, type JwtVerificationErrorCode } from '../tokens/jws.js'
 import { invalidToken } from './errors.js'
+import { accessTokenAudiences, type ResourceIndicatorSettings } from './resources.js'
 import type { AccessTokenRecord, GrantStore } from './store.js'
 
 /** Access tokens signed with any of the server's algorithms verify (one signed before `accessToken.alg` changed too). */
 export const ACCESS_TOKEN_ALGORITHMS: readonly SigningAlg[] = SIGNING_ALGS
 
 /** The settings access-token validation reads (`ServerConfig` has them). */
-export interface AccessTokenSettings {
+export interface AccessTokenSettings extends ResourceIndicatorSettings {
   /** The `iss` every access token carries. */
   readonly issuer: string
-  /** The `aud` every access token carries. */
+  /** The `aud` of access tokens not for one of the `resources` (RFC 8707). */
   readonly accessToken: { readonly audience: string }
 }
 
@@ -66,17 +67,20 @@ export function checkTokenBinding(claims: Record<string, unknown>, presentedJkt:
 export const looksLikeJwt = (token: string): boolean => /^[\w-]+\.[\w-]+\.[\w-]+$/.test(token)
 
 /**
+ * @param audience whose tokens are accepted: `'server'` (the default audience only, where the
+ *   server itself is the resource: `/userinfo`), or `'any'` (a resource's too, RFC 8707: where the
+ *   server is asked about its tokens, `/introspect` and `/revoke`)
  * @throws OAuthError `invalid_token` for anything but a live access token of this server
  * @see https://www.rfc-editor.org/rfc/rfc9068#section-4
  */
-export async function validateAccessToken(token: string, deps: AccessTokenDeps, now: number): Promise<ValidAccessToken> {
+export async function validateAccessToken(token: string, deps: AccessTokenDeps, now: number, audience: 'server' | 'any' = 'server'): Promise<ValidAccessToken> {
   if (!looksLikeJwt(token)) throw invalidToken('the access token is malformed')
   let claims
   try {
     claims = await verifyJwt(token, {
       keyRing: deps.keys,
       issuer: deps.config.issuer,
-      audience: deps.config.accessToken.audience,
+      ...(audience === 'server' ? { audience: deps.config.accessToken.audience } : {}),
       typ: 'at+jwt',
       algorithms: [...ACCESS_TOKEN_ALGORITHMS],
       now,
@@ -85,6 +89,10 @@ export async function validateAccessToken(token: string, deps: AccessTokenDeps, 
     // A failing key store is not the token's fault: it goes on as a server error.
     if (error instanceof JwtVerificationError) throw invalidToken(REFUSED[error.code])
     throw error
+  }
+  // RFC 8707: the server issues one audience per token, a string, always one it knows.
+  if (typeof claims.aud !== 'string' || !accessTokenAudiences(deps.config.accessToken.audience, deps.config).includes(claims.aud)) {
+    throw invalidToken(REFUSED.JWT_CLAIMS_INVALID)
   }
   // One read: revoking a grant stamps revokedAt on its access tokens (GrantStore.revokeGrant), and
   // no token is issued under a revoked grant, so the record alone says whether the token is live.

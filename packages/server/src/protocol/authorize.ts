@@ -14,6 +14,7 @@ import type { ClientRecord, ClientStore } from './store.js'
 import { readUiLocales } from './ui-locales.js'
 import { isPublicClient } from './clients.js'
 import { readDpopJkt } from './dpop.js'
+import { requestedResources, type ResourceIndicatorSettings } from './resources.js'
 
 /** `{ [key]: value }`, or nothing when the value is undefined (exactOptionalPropertyTypes). */
 const optional = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } => (value === undefined ? {} : ({ [key]: value } as { [P in K]?: V }))
@@ -41,6 +42,8 @@ export interface AuthorizationRequest {
   uiLocales?: string[]
   /** RFC 9449 §10: the thumbprint of the DPoP key the code's exchange must prove. */
   dpopJkt?: string
+  /** RFC 8707 §2: the resources the tokens are for; absent when none was named (and in older stored requests). */
+  resources?: string[]
 }
 
 export interface TrustedRedirect {
@@ -85,8 +88,11 @@ export const OFFLINE_ACCESS = 'offline_access'
 
 const PROMPTS = new Set<string>(['none', 'login', 'consent', 'select_account'])
 
-/** Phase two: everything else; errors are redirected to the trusted redirect URI. */
-export function validateAuthorizationRequest(params: Params, trusted: TrustedRedirect, serverScopes: readonly string[]): AuthorizationRequest {
+/**
+ * Phase two: everything else; errors are redirected to the trusted redirect URI.
+ * @param settings the resources `resource` may name (RFC 8707)
+ */
+export function validateAuthorizationRequest(params: Params, trusted: TrustedRedirect, serverScopes: readonly string[], settings: ResourceIndicatorSettings = {}): AuthorizationRequest {
   const { client } = trusted
   const state = params.single('state')
 
@@ -114,6 +120,7 @@ export function validateAuthorizationRequest(params: Params, trusted: TrustedRed
   const prompt = readPrompt(params.single('prompt'))
   const maxAge = readMaxAge(params.single('max_age'))
   const scopes = withOfflineAccessRule(requested, prompt)
+  const resources = requestedResources(params, scopes, settings)
 
   return {
     clientId: client.clientId,
@@ -129,6 +136,7 @@ export function validateAuthorizationRequest(params: Params, trusted: TrustedRed
     loginHint: params.single('login_hint'),
     uiLocales: readUiLocales(params.single('ui_locales')),
     ...optional('dpopJkt', readDpopJkt(params.single('dpop_jkt'))),
+    ...optional('resources', resources.length === 0 ? undefined : resources),
   }
 }
 

@@ -30,6 +30,8 @@ export type OAuthErrorCode =
   // RFC 9449 §5, §8
   | 'invalid_dpop_proof'
   | 'use_dpop_nonce'
+  // RFC 8707 §2: a resource indicator that is malformed, unknown, or not the grant's
+  | 'invalid_target'
 
 /** The HTTP status each code is sent with unless a factory overrides it (throttling: 429). */
 export const ERROR_STATUS: Readonly<Record<OAuthErrorCode, number>> = Object.freeze({
@@ -52,6 +54,7 @@ export const ERROR_STATUS: Readonly<Record<OAuthErrorCode, number>> = Object.fre
   invalid_request_uri: 400,
   invalid_dpop_proof: 400,
   use_dpop_nonce: 400,
+  invalid_target: 400,
 })
 
 // RFC 6749 §5.2: error_description is limited to %x20-21 / %x23-5B / %x5D-7E.
@@ -118,5 +121,6 @@ export const temporarilyUnavailable = (cause: unknown) =>
 export const loginRequired = (description: string) => new OAuthError('login_required', description)
 export const consentRequired = (description: string) => new OAuthError('consent_required', description)
 export const invalidToken = (description: string) => new OAuthError('invalid_token', description)
+export const invalidTarget = (description: string) => new OAuthError('invalid_target', description)
 export const insufficientScope = (scope: string) =>
   new OAuthError('insufficient_scope', 'the access token lacks a required scope', { scope })

@@ -54,7 +54,7 @@ export async function introspectToken(client: ClientRecord, params: Params, deps
     }
   }
   try {
-    const { record, claims } = await validateAccessToken(token, deps, now)
+    const { record, claims } = await validateAccessToken(token, deps, now, 'any')
     if (record.clientId !== client.clientId || !(await accountStillLive(deps, record.userId, now))) return INACTIVE
     const jkt = boundJkt(claims)
     return {
@@ -65,7 +65,8 @@ export async function introspectToken(client: ClientRecord, params: Params, deps
       exp: record.expiresAt,
       iat: record.createdAt,
       iss: deps.config.issuer,
-      aud: deps.config.accessToken.audience,
+      // RFC 8707: the resource the token is for, or the server's default audience.
+      aud: typeof claims.aud === 'string' ? claims.aud : deps.config.accessToken.audience,
       jti: record.jti,
       // RFC 9449 §6.2: a bound token says so, and to which key.
       token_type: jkt === undefined ? 'Bearer' : 'DPoP',

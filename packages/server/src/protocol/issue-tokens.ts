@@ -9,6 +9,7 @@ import type { SigningAlg } from '../tokens/algorithms.js'
 import { signJwt } from '../tokens/jws.js'
 import type { KeyRing } from '../tokens/key-ring.js'
 import { hashToken, randomToken, timeOrderedId } from '../tokens/secrets.js'
+import type { ResourceIndicatorSettings } from './resources.js'
 import { formatScope } from './scopes.js'
 import type { AccessTokenRecord, ClientRecord, GrantRecord, LogoutDeliveryRecord, RefreshTokenRecord, UserRecord } from './store.js'
 
@@ -19,7 +20,7 @@ export const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backcha
 export const LOGOUT_TOKEN_LIFETIME = 120
 
 /** The settings the minter reads (`ServerConfig` has them); lifetimes in seconds. */
-export interface TokenSettings {
+export interface TokenSettings extends ResourceIndicatorSettings {
   /** `iss` of every token. */
   readonly issuer: string
   readonly lifetimes: {
@@ -57,15 +58,25 @@ export class TokenMinter {
   }
 
   /** @see https://www.rfc-editor.org/rfc/rfc9068#section-2.2 */
-  /** @param jkt RFC 9449 §6.1: the DPoP key the token is bound to (`cnf.jkt`), when the request proved one. */
-  async accessToken(grant: GrantRecord, scopes: readonly string[], now: number, jkt?: string): Promise<MintedAccessToken> {
+  /**
+   * @param jkt RFC 9449 §6.1: the DPoP key the token is bound to (`cnf.jkt`), when the request proved one.
+   * @param target RFC 8707: the resource the token is for (its `aud` and lifetime); absent: the default audience.
+   */
+  async accessToken(
+    grant: GrantRecord,
+    scopes: readonly string[],
+    now: number,
+    jkt?: string,
+    target?: { audience: string | undefined; lifetime: number | undefined },
+  ): Promise<MintedAccessToken> {
     const { issuer, lifetimes, accessToken } = this.#config
     const jti = timeOrderedId()
-    const exp = now + lifetimes.accessToken
+    const expiresIn = target?.lifetime ?? lifetimes.accessToken
+    const exp = now + expiresIn
     const token = await signJwt(await this.#keys.signingKey(accessToken.alg, now), 'at+jwt', {
       iss: issuer,
       sub: grant.userId,
-      aud: accessToken.audience,
+      aud: target?.audience ?? accessToken.audience,
       client_id: grant.clientId,
       scope: formatScope(scopes),
       auth_time: grant.authTime,
@@ -84,7 +95,7 @@ export class TokenMinter {
       expiresAt: exp,
       revokedAt: null,
     }
-    return { token, record, expiresIn: lifetimes.accessToken }
+    return { token, record, expiresIn }
   }
 
   /** @see https://openid.net/specs/openid-connect-core-1_0.html#IDToken */

@@ -8,6 +8,7 @@ import { OAuthError, invalidRequest } from './errors.js'
 import { resolveClientRedirect, validateAuthorizationRequest } from './authorize.js'
 import type { DpopProof } from './dpop.js'
 import { Params } from './params.js'
+import type { ResourceIndicatorSettings } from './resources.js'
 import type { ClientRecord, ClientStore, PushedRequestStore } from './store.js'
 import { hashToken, randomToken } from '../tokens/secrets.js'
 
@@ -17,6 +18,9 @@ export const REQUEST_URI_PREFIX = 'urn:ietf:params:oauth:request_uri:'
 /** Client credentials are the push's, not the authorization request's: never stored with it. */
 const CREDENTIALS = new Set(['client_secret', 'client_assertion', 'client_assertion_type'])
 
+/** Parameters that may repeat (RFC 8707 §2 `resource`): each value is kept. */
+const REPEATABLE = new Set(['resource'])
+
 export interface PushDeps {
   store: ClientStore & PushedRequestStore
   /** The scopes the server offers. */
@@ -24,6 +28,8 @@ export interface PushDeps {
   /** Seconds a `request_uri` lives. */
   lifetime: number
   now: number
+  /** RFC 8707: the resources `resource` may name. */
+  resourceSettings?: ResourceIndicatorSettings
 }
 
 /** RFC 9126 §2.2 success response. */
@@ -44,6 +50,10 @@ export async function pushAuthorizationRequest(client: ClientRecord, params: Par
   const pairs: [string, string][] = []
   for (const name of params.names()) {
     if (CREDENTIALS.has(name) || name === 'client_id') continue
+    if (REPEATABLE.has(name)) {
+      for (const value of params.all(name)) pairs.push([name, value])
+      continue
+    }
     const value = params.single(name)
     if (value !== undefined) pairs.push([name, value])
   }
@@ -54,7 +64,7 @@ export async function pushAuthorizationRequest(client: ClientRecord, params: Par
     if (named === undefined) pairs.push(['dpop_jkt', dpop.jkt])
   }
   const pushed = paramsOf(pairs)
-  validateAuthorizationRequest(pushed, await resolveClientRedirect(pushed, deps.store), deps.scopes)
+  validateAuthorizationRequest(pushed, await resolveClientRedirect(pushed, deps.store), deps.scopes, deps.resourceSettings)
 
   const reference = randomToken()
   const requestUri = `${REQUEST_URI_PREFIX}${reference}`

@@ -51,6 +51,13 @@ export class Params {
     return value
   }
 
+  /**
+   * Every non-empty value of a parameter that may repeat (RFC 8707 §2 `resource`), in order.
+   */
+  all(name: string): readonly string[] {
+    return (this.#values.get(name) ?? []).filter((value) => value !== '')
+  }
+
   has(name: string): boolean {
     return this.#values.has(name)
   }

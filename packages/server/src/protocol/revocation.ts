@@ -32,7 +32,7 @@ export async function revokeToken(client: ClientRecord, params: Params, deps: Ac
   if (!looksLikeJwt(token)) return null
   let access
   try {
-    access = await validateAccessToken(token, deps, now)
+    access = await validateAccessToken(token, deps, now, 'any')
   } catch (error) {
     if (isOAuthError(error)) return null // not a live token of ours: nothing to revoke
     throw error

@@ -245,6 +245,11 @@ export interface GrantRecord {
   sid?: string
   /** The `amr` of that login session (its ID tokens say it); absent for grants from before it was kept. */
   amr?: string[]
+  /**
+   * RFC 8707 §2: the resources the user authorized the client for; its access tokens are each for
+   * one of them, refreshed ones too. Absent when the authorization named none.
+   */
+  resources?: string[]
 }
 
 export interface CodeRecord {

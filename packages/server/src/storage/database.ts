@@ -104,6 +104,8 @@ export interface GrantsTable {
   auth_time: Seconds
   created_at: Seconds
   revoked_at: NullableSeconds
+  /** Since 0008: the resources (RFC 8707) authorized, JSON; null when none was named. */
+  resources: JsonArray | null
   /** Since 0005. */
   sid: string | null
   /** Since 0009: the authentication methods of the sign-in it was made in, JSON; null before it. */

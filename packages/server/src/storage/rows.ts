@@ -211,6 +211,7 @@ export function grantRow(grant: GrantRecord): NewRow<'grants'> {
     auth_time: grant.authTime,
     created_at: grant.createdAt,
     revoked_at: grant.revokedAt,
+    resources: grant.resources === undefined ? null : list(grant.resources),
     sid: grant.sid ?? null,
     amr: grant.amr === undefined ? null : list(grant.amr),
   }
@@ -225,6 +226,7 @@ export function toGrant(row: Row<'grants'>): GrantRecord {
     authTime: Number(row.auth_time),
     createdAt: Number(row.created_at),
     revokedAt: nullableNumber(row.revoked_at),
+    ...(row.resources === null ? {} : { resources: parseList(row.resources) }),
     ...(row.sid === null ? {} : { sid: row.sid }),
     ...(row.amr === null ? {} : { amr: parseList(row.amr) }),
   }

@@ -33,7 +33,7 @@ const TABLES = [
   'users',
 ]
 
-const MIGRATIONS = ['0001_init', '0002_sessions_and_attempts', '0003_admin', '0004_standards', '0005_logout', '0006_web_origins', '0009_passkeys']
+const MIGRATIONS = ['0001_init', '0002_sessions_and_attempts', '0003_admin', '0004_standards', '0005_logout', '0006_web_origins', '0008_resources', '0009_passkeys']
 /** The migrations after `name`, in the order they run; how many steps down lead back to it. */
 const after = (name: string): string[] => MIGRATIONS.slice(MIGRATIONS.indexOf(name) + 1)
 const stepsBackTo = (name: string): number => after(name).length

@@ -885,6 +885,16 @@ export function storeSuite(dialect: string, open: () => Promise<Store>): void {
     describe('grants and authorization codes', () => {
       beforeEach(() => seed('g1'))
 
+      it('RFC 8707: a grant keeps the resources authorized, read with its code and, after the exchange, its refresh token; none when none was named', async () => {
+        const resources = ['https://mcp.example.com/mcp', 'urn:example:api']
+        await store.createGrantWithCode(grant('g2', { resources }), code('code-g2', 'g2'))
+        expect(await store.getGrant('g2')).toEqual(grant('g2', { resources }))
+        expect((await store.getCodeWithGrant('code-g2'))?.grant).toEqual(grant('g2', { resources }))
+        expect(await store.redeemCode('code-g2', NOW, tokens('at2', 'g2', 'rt2'))).toBe(true)
+        expect((await store.getRefreshTokenWithGrant('rt2'))?.grant.resources).toEqual(resources)
+        expect(await store.getGrant('g1')).not.toHaveProperty('resources')
+      })
+
       it('createGrantWithCode stores both', async () => {
         const plain = code('code-g2', 'g2', { codeChallenge: null, codeChallengeMethod: null, nonce: null, redirectUriSent: false })
         await store.createGrantWithCode(grant('g2'), plain)

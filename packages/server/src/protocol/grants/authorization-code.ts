@@ -8,6 +8,7 @@ import { verifyCodeVerifier } from '../pkce.js'
 import type { CodeRecord, GrantRecord, Store } from '../store.js'
 import { hashToken, randomToken, timeOrderedId } from '../../tokens/secrets.js'
 import type { AuthorizationRequest } from '../authorize.js'
+import { accessTokenTarget } from '../resources.js'
 import { grantIfSpent, refuseReplay, spendAndIssue, type SingleUse } from './spend.js'
 import type { GrantHandler, TokenResponse } from './types.js'
 
@@ -33,6 +34,7 @@ export async function issueAuthorizationCode(
     createdAt: now,
     revokedAt: null,
     ...(user.sid === undefined ? {} : { sid: user.sid }),
+    ...(request.resources === undefined ? {} : { resources: request.resources }),
   }
   const record: CodeRecord = {
     codeHash: hashToken(code),
@@ -97,7 +99,9 @@ export const authorizationCodeGrant = {
     // here, and so is another provider's account that is disabled or gone (`accounts.ts`).
     if (grant.revokedAt !== null || !(await accountStillLive(ctx, found.user, now))) throw invalidGrant('the authorization code is no longer valid')
 
+    // RFC 8707 §2.2: the access token is for one of the resources the user authorized.
+    const target = accessTokenTarget(params, grant.resources ?? [], code.scopes, ctx.config)
     const refreshScopes = client.grantTypes.includes('refresh_token') ? code.scopes : null
-    return spendAndIssue(AUTHORIZATION_CODE, codeHash, client, found, code.scopes, refreshScopes, code.nonce, ctx)
+    return spendAndIssue(AUTHORIZATION_CODE, codeHash, client, found, code.scopes, refreshScopes, code.nonce, ctx, target)
   },
 } satisfies GrantHandler

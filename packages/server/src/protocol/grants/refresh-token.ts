@@ -6,6 +6,7 @@ import { accountStillLive } from '../accounts.js'
 import { invalidGrant } from '../errors.js'
 import { checkScopesAllowed, parseScope } from '../scopes.js'
 import { hashToken } from '../../tokens/secrets.js'
+import { accessTokenTarget } from '../resources.js'
 import { grantIfSpent, refuseReplay, spendAndIssue, type SingleUse } from './spend.js'
 import type { GrantHandler, TokenResponse } from './types.js'
 
@@ -43,7 +44,10 @@ export const refreshTokenGrant = {
     // RFC 6749 §6: a refresh may narrow the scope, never widen it; the new refresh token keeps the original.
     const scopes = requestedScope === undefined ? token.scopes : parseScope(requestedScope)
     checkScopesAllowed(scopes, token.scopes)
+    // RFC 8707 §2.2: one of the grant's resources (a refresh may narrow to any, never add one); the
+    // new refresh token keeps them all, as the grant does.
+    const target = accessTokenTarget(params, grant.resources ?? [], scopes, ctx.config)
 
-    return spendAndIssue(REFRESH_TOKEN, tokenHash, client, found, scopes, token.scopes, null, ctx)
+    return spendAndIssue(REFRESH_TOKEN, tokenHash, client, found, scopes, token.scopes, null, ctx, target)
   },
 } satisfies GrantHandler

@@ -9,6 +9,7 @@ import { invalidGrant } from '../errors.js'
 import { NO_EVENTS, type SecurityEvent } from '../events.js'
 import { formatScope } from '../scopes.js'
 import type { ClientRecord, GrantRecord, GrantStore, IssuedTokens, UserRecord } from '../store.js'
+import type { AccessTokenTarget } from '../resources.js'
 import type { TokenContext, TokenResponse } from './types.js'
 
 /** A credential that works once (an authorization code, a refresh token): how the store spends it. */
@@ -60,9 +61,11 @@ export async function refuseReplay(
  * returns the token response. An ID token comes with `openid` in `scopes`; a refresh token when
  * `refreshScopes` is not null.
  *
- * @param scopes the access token's scopes, as the response states them
+ * @param scopes the scopes of this token request (the ID token comes with `openid` among them)
  * @param refreshScopes the new refresh token's scopes; null: no refresh token
  * @param nonce the authorization request's nonce, for the ID token (OIDC Core §3.1.3.6)
+ * @param target RFC 8707: the access token's audience and scopes (a resource's); absent: `scopes`
+ *   at the default audience
  * @throws OAuthError `invalid_grant` when the spend is lost: a second use (its grant then revoked),
  *   or a credential no longer valid; nothing is written then
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.1
@@ -76,11 +79,13 @@ export async function spendAndIssue(
   refreshScopes: readonly string[] | null,
   nonce: string | null,
   ctx: TokenContext,
+  target?: AccessTokenTarget,
 ): Promise<TokenResponse> {
   const { store, minter, now, events = NO_EVENTS, dpop } = ctx
+  const accessScopes = target?.scopes ?? scopes
   // Both signatures are asked for at once (the signing thread takes them in one message).
   const [access, idToken] = await Promise.all([
-    minter.accessToken(grant, scopes, now, dpop?.jkt),
+    minter.accessToken(grant, accessScopes, now, dpop?.jkt, target),
     scopes.includes('openid') ? minter.idToken(client, user, grant, nonce, now) : undefined,
   ])
   // RFC 9449 §5: a public client's refresh token is bound to its DPoP key; a confidential client's
@@ -99,7 +104,8 @@ export async function spendAndIssue(
     access_token: access.token,
     token_type: dpop === undefined ? 'Bearer' : 'DPoP',
     expires_in: access.expiresIn,
-    scope: formatScope(scopes),
+    // RFC 6749 §5.1: the access token's scope (a resource's share of the grant's).
+    scope: formatScope(accessScopes),
     ...(refresh === null ? {} : { refresh_token: refresh.token }),
     ...(idToken === undefined ? {} : { id_token: idToken }),
   }
