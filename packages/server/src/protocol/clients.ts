@@ -23,12 +23,13 @@ export const isPublicClient = (client: Pick<ClientRecord, 'tokenEndpointAuthMeth
 
 /**
  * An app that runs entirely in the browser (IETF OAuth 2.0 for Browser-Based Apps): a public
- * client with an https redirect URI or a registered web origin (a native app redirects to loopback
- * or a private-use scheme, and has no page to call from).
+ * client with an https redirect URI, an `http://localhost` one (a page under development) or a
+ * registered web origin. A native app redirects to a loopback IP literal (RFC 8252 §7.3, §8.3 says
+ * not `localhost`) or a private-use scheme, and has no page to call from.
  * Its refresh tokens get the short absolute lifetime unless DPoP-bound; the consent page says so.
  */
 export const isBrowserClient = (client: Pick<ClientRecord, 'tokenEndpointAuthMethod' | 'redirectUris' | 'webOrigins'>): boolean =>
-  isPublicClient(client) && (client.redirectUris.some((uri) => uri.startsWith('https://')) || client.webOrigins.length > 0)
+  isPublicClient(client) && (client.redirectUris.some((uri) => uri.startsWith('https://') || /^http:\/\/localhost[:/]/.test(uri)) || client.webOrigins.length > 0)
 
 export interface ClientRegistration {
   name: string
