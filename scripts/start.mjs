@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 /**
- * `npm start`: the authorization server (demo mode: a demo user and the `demo-app` client), the
- * demo client app and the example chat broker beside it, so a newcomer can click through the whole
- * handshake and chat through the broker with the token the demo app holds.
+ * `npm start`: the authorization server (demo mode: a demo user, the `demo-app` client and the
+ * public `demo-spa` client), the demo client app, the example chat broker and the single-page app
+ * (examples/spa, on :8090) beside it, so a newcomer can click through the whole handshake, chat
+ * through the broker with the token the demo app holds, and sign in from a page with no backend.
  *
  * Starts `node packages/server/dist/cli/main.js serve --demo --config examples/express-app/authcode.json`
  * (run `tsc --build` first; the config adds the chat scopes `read:messages` / `write:messages`),
  * waits for its start line and `data/demo.json`, then starts examples/express-app and
- * examples/broker (on :8080, as its AsyncAPI document says) with the issuer the server announced.
- * Log lines of all three are forwarded with a prefix (announcements as they are); SIGINT/SIGTERM
+ * examples/broker (on :8080, as its AsyncAPI document says) and examples/spa (on :8090, the
+ * origin of demo-spa's redirect URI; SPA_PORT) with the issuer the server announced.
+ * Log lines of all four are forwarded with a prefix (announcements as they are); SIGINT/SIGTERM
  * stops all; when one exits, the others are stopped too. Arguments after `--` go to `serve`
  * (e.g. `-- --port 4001`; a `--config` there replaces the demo's).
  * Nothing here prints a secret: the server prints the demo login itself; the client secret stays
@@ -26,6 +28,8 @@ const APP_DIR = join(ROOT, 'examples/express-app')
 const BROKER_DIR = join(ROOT, 'examples/broker')
 const DEMO_CONFIG = join(APP_DIR, 'authcode.json')
 const BROKER_PORT = process.env.BROKER_PORT ?? '8080'
+const SPA_DIR = join(ROOT, 'examples/spa')
+const SPA_PORT = process.env.SPA_PORT ?? '8090'
 const DEMO_FILE = process.env.AUTHCODE_DEMO_FILE ?? join(ROOT, 'data/demo.json')
 const START_TIMEOUT_MS = 30_000
 
@@ -107,13 +111,28 @@ forward(server, '[server]', (line) => {
   }
   let appUrl
   let brokerUrl
+  let spaUrl
   const announce = () => {
-    if (appUrl === undefined || brokerUrl === undefined) return
+    if (appUrl === undefined || brokerUrl === undefined || spaUrl === undefined) return
     say(`authorization server: ${serverUrl}`)
     say(`chat broker:          ${brokerUrl}`)
+    say(`single-page app:      ${spaUrl}  (a public client in the browser, no backend)`)
     say(`demo app:             ${appUrl}  <- open this and click "Log in"`)
-    say('Ctrl-C stops all three.')
+    say('Ctrl-C stops all four.')
   }
+  // The single-page app calls the server from its own origin: demo mode registered demo-spa with
+  // the redirect URI http://localhost:8090/, whose origin the server lets call /token (CORS).
+  if (SPA_PORT !== '8090') say(`SPA_PORT=${SPA_PORT}: register http://localhost:${SPA_PORT}/ as a redirect URI of demo-spa (authcode client update)`)
+  const spa = start('the single-page app', [join(SPA_DIR, 'src/serve.mjs')], {
+    cwd: SPA_DIR,
+    env: { ...process.env, SPA_ISSUER: issuer, SPA_PORT, SPA_CLIENT_ID: process.env.SPA_CLIENT_ID ?? 'demo-spa' },
+  })
+  forward(spa, '[spa]   ', (spaLine) => {
+    const spaMatch = /^authcode single-page app on (\S+)/.exec(spaLine)
+    if (spaMatch === null) return
+    spaUrl = spaMatch[1]
+    announce()
+  })
   // The broker verifies the demo app's access tokens: the server's issuer, its JWKS, and the
   // server's default access-token audience (the issuer).
   const broker = start('the chat broker', ['--import', 'tsx', 'src/main.ts'], {

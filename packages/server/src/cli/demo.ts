@@ -18,6 +18,10 @@ export const DEMO_REDIRECT_URI = 'http://localhost:3000/callback'
 export const DEMO_POST_LOGOUT_REDIRECT_URI = 'http://localhost:3000/?signedOut=1'
 /** Where the demo app receives logout tokens (Back-Channel Logout). */
 export const DEMO_BACKCHANNEL_LOGOUT_URI = 'http://localhost:3000/backchannel-logout'
+/** The single-page app of examples/spa: a public client whose page, at its redirect URI's origin, calls the server itself (CORS). */
+export const DEMO_SPA_CLIENT_ID = 'demo-spa'
+export const DEMO_SPA_REDIRECT_URI = 'http://localhost:8090/'
+export const DEMO_SPA_POST_LOGOUT_REDIRECT_URI = 'http://localhost:8090/?signedOut=1'
 
 export interface DemoCredentials {
   username: string
@@ -90,6 +94,23 @@ export async function ensureDemo(store: Store, config: ServerConfig, now: number
       })
     }
     if (saved.client_secret !== undefined) demo.client_secret = saved.client_secret
+  }
+
+  // The single-page app's client has no secret: nothing of it goes to demo.json.
+  if ((await store.getClient(DEMO_SPA_CLIENT_ID)) === undefined) {
+    const { record } = registerClient(
+      {
+        clientId: DEMO_SPA_CLIENT_ID,
+        name: 'authcode single-page app',
+        redirectUris: [DEMO_SPA_REDIRECT_URI],
+        scope: 'openid profile email',
+        isPublic: true,
+        postLogoutRedirectUris: [DEMO_SPA_POST_LOGOUT_REDIRECT_URI],
+      },
+      Object.keys(config.scopes),
+      now,
+    )
+    await store.createClient(record)
   }
 
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
