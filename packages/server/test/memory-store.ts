@@ -32,6 +32,7 @@ import {
   type PurgeResult,
   type PushedRequestRecord,
   type RefreshTokenRecord,
+  type RegistrationTokenRecord,
   type Reservation,
   type SigningKeyRecord,
   type Store,
@@ -62,6 +63,7 @@ export class MemoryStore implements Store {
   readonly signingKeys = new Map<string, SigningKeyRecord>()
   readonly rateLimits = new Map<string, RateLimitRow>()
   readonly adminTokens = new Map<string, AdminTokenRecord>()
+  readonly registrationTokens = new Map<string, RegistrationTokenRecord>()
   readonly pushedRequests = new Map<string, PushedRequestRecord>()
   readonly usedJtis = new Map<string, number>()
   /** Passkeys by credential id. */
@@ -106,6 +108,11 @@ export class MemoryStore implements Store {
       postLogoutRedirectUris: changes.postLogoutRedirectUris ?? client.postLogoutRedirectUris,
       backchannelLogoutUri: changes.backchannelLogoutUri === undefined ? client.backchannelLogoutUri : changes.backchannelLogoutUri,
       webOrigins: changes.webOrigins ?? client.webOrigins,
+      grantTypes: changes.grantTypes ?? client.grantTypes,
+      idTokenSignedResponseAlg: changes.idTokenSignedResponseAlg ?? client.idTokenSignedResponseAlg,
+      tokenEndpointAuthMethod: changes.tokenEndpointAuthMethod ?? client.tokenEndpointAuthMethod,
+      requirePushedAuthorizationRequests: changes.requirePushedAuthorizationRequests ?? client.requirePushedAuthorizationRequests,
+      dpopBoundAccessTokens: changes.dpopBoundAccessTokens ?? client.dpopBoundAccessTokens,
     }
     this.clients.set(clientId, copy(updated))
     const { redirectUris } = changes
@@ -551,6 +558,36 @@ export class MemoryStore implements Store {
     const token = this.adminTokens.get(id)
     if (token === undefined || token.revokedAt !== null) return false
     this.adminTokens.set(id, { ...token, revokedAt: now })
+    return true
+  }
+
+  // initial access tokens of dynamic client registration
+
+  async createRegistrationToken(token: RegistrationTokenRecord): Promise<void> {
+    const taken = [...this.registrationTokens.values()].some(
+      (other) => other.id === token.id || other.tokenHash === token.tokenHash || (other.name === token.name && other.revokedAt === null && token.revokedAt === null),
+    )
+    if (taken) throw new DuplicateError(`registration token ${token.name} exists already`)
+    this.registrationTokens.set(token.id, copy(token))
+  }
+
+  async listRegistrationTokens(): Promise<RegistrationTokenRecord[]> {
+    return [...this.registrationTokens.values()].toSorted((a, b) => a.createdAt - b.createdAt || compare(a.id, b.id)).map(copy)
+  }
+
+  async getRegistrationTokenByHash(tokenHash: string): Promise<RegistrationTokenRecord | undefined> {
+    return copy([...this.registrationTokens.values()].find((token) => token.tokenHash === tokenHash))
+  }
+
+  async markRegistrationTokenUsed(id: string, now: number): Promise<void> {
+    const token = this.registrationTokens.get(id)
+    if (token !== undefined) this.registrationTokens.set(id, { ...token, lastUsedAt: now })
+  }
+
+  async revokeRegistrationToken(id: string, now: number): Promise<boolean> {
+    const token = this.registrationTokens.get(id)
+    if (token === undefined || token.revokedAt !== null) return false
+    this.registrationTokens.set(id, { ...token, revokedAt: now })
     return true
   }
 

@@ -67,6 +67,8 @@ export function confidentialClient(overrides: Partial<ClientRecord> = {}): Clien
     requirePushedAuthorizationRequests: false,
     dpopBoundAccessTokens: false,
     webOrigins: [],
+    registeredDynamically: false,
+    registrationAccessTokenHash: null,
     createdAt: NOW - DAY,
     ...overrides,
   }

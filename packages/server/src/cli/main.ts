@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs'
 import { loadConfig, type ConfigFlags } from '../config/load.js'
 import { TOKEN_ENDPOINT_AUTH_METHODS } from '../protocol/clients.js'
+import { REGISTRATION_MODES, type RegistrationMode } from '../protocol/registration.js'
 import type { IdTokenAlg, TokenEndpointAuthMethod } from '../protocol/store.js'
 import { DEFAULT_ID_TOKEN_ALG, ID_TOKEN_ALGS } from '../tokens/algorithms.js'
 import {
@@ -138,6 +139,10 @@ directory). Flags win over variables, variables over the file.`,
                     (e.g. 1) or their addresses and CIDR ranges, comma-separated (e.g.
                     10.0.0.1,fd00::/8); the caller is the right-most entry they did not write.
                     Default: none (the header is ignored); env AUTHCODE_TRUST_PROXY
+  --registration MODE
+                    dynamic client registration (RFC 7591) at /register: off (default), token
+                    (with an initial access token from authcode registration-token create) or
+                    open (anyone); env AUTHCODE_REGISTRATION_MODE
 ${ASYNCAPI_HELP}
 ${DB_HELP}`,
   'client add': `Usage: authcode client add --name NAME --redirect-uri URI [--redirect-uri URI…] [options]
@@ -402,12 +407,18 @@ async function run(argv: string[], io: Io): Promise<void> {
         'trust-proxy': { type: 'string' },
         'metrics-port': { type: 'string' },
         'admin-port': { type: 'string' },
+        registration: { type: 'string' },
         ...ASYNCAPI_OPTIONS,
       })
       if (usage(values)) return
+      const flags = flagsWithAsyncApi(values)
+      if (values.registration !== undefined) {
+        if (!(REGISTRATION_MODES as readonly string[]).includes(values.registration)) throw new UsageError(`--registration: ${oneOf(REGISTRATION_MODES)}`)
+        flags.registration = values.registration as RegistrationMode
+      }
       // Loaded only here: the admin commands need no HTTP server.
       const { serve } = await import('./serve.js')
-      return serve(config(flagsWithAsyncApi(values)), { demo: values.demo === true, out: io.out, env: process.env })
+      return serve(config(flags), { demo: values.demo === true, out: io.out, env: process.env })
     }
     case 'client add': {
       const { values } = parse(rest, {

@@ -11,6 +11,7 @@ import { parse as parseYaml } from 'yaml'
 import { ENDPOINTS, type EndpointPaths } from '../protocol/endpoints.js'
 import { resourceUriProblem, type ResourceSettings } from '../protocol/resources.js'
 import { ACCEPTED_DATABASE_LOCATIONS, parseDatabaseUrl } from '../storage/location.js'
+import type { RegistrationMode } from '../protocol/registration.js'
 import type { SigningAlg } from '../tokens/algorithms.js'
 import { readAsyncApiSettings } from './asyncapi.js'
 import { readEnvironment } from './env.js'
@@ -82,15 +83,18 @@ export interface ServerConfig {
    * Throttles (SECURITY.md 26, 27, 31). `loginPerAccount`: failures per account before each next
    * attempt waits (progressive delays, never a lock). `loginPerIp`, `clientAuth` (failures per
    * caller address and client), `interactionsPerIp` (sign-in requests started) and `adminAuth`
-   * (admin API requests with a wrong admin token, per caller address): hard limits.
+   * (admin API requests with a wrong admin token, per caller address), `registrationPerIp`
+   * (registration requests, RFC 7591, per caller address): hard limits.
    */
-  rateLimit: { loginPerAccount: RateLimit; loginPerIp: RateLimit; clientAuth: RateLimit; interactionsPerIp: RateLimit; adminAuth: RateLimit }
+  rateLimit: { loginPerAccount: RateLimit; loginPerIp: RateLimit; clientAuth: RateLimit; interactionsPerIp: RateLimit; adminAuth: RateLimit; registrationPerIp: RateLimit }
   /** Seconds between purges of expired rows. */
   purgeInterval: number
   /** RFC 9126: `required` makes every client push its authorization requests; a `request_uri` lives `lifetime` seconds. */
   par: { required: boolean; lifetime: number }
   /** RFC 9449 §8: `requireNonce` refuses proofs without a server-provided nonce (`use_dpop_nonce`). */
   dpop: { requireNonce: boolean }
+  /** RFC 7591 dynamic client registration: `off` (no endpoint), `token` (an initial access token), `open` (anyone). */
+  registration: { mode: RegistrationMode }
   /** The pages' brand and languages (README, "Pages: branding and languages"). */
   pages: PagesConfig
 }
@@ -171,6 +175,8 @@ export interface ConfigFlags {
   scheme?: string
   /** `--trust-proxy`, as given: a hop count or comma-separated addresses (checked by `loadConfig`). */
   trustProxy?: string
+  /** `--registration`: who may register clients (RFC 7591). */
+  registration?: RegistrationMode
 }
 
 function describe(error: ErrorObject): string {
@@ -402,10 +408,12 @@ export function loadConfig(flags: ConfigFlags, env: Readonly<Record<string, stri
       clientAuth: { max: 20, window: 60, ...file.rateLimit?.clientAuth, ...vars.rateLimit?.clientAuth },
       interactionsPerIp: { max: 100, window: 900, ...file.rateLimit?.interactionsPerIp, ...vars.rateLimit?.interactionsPerIp },
       adminAuth: { max: 20, window: 60, ...file.rateLimit?.adminAuth, ...vars.rateLimit?.adminAuth },
+      registrationPerIp: { max: 20, window: 3600, ...file.rateLimit?.registrationPerIp, ...vars.rateLimit?.registrationPerIp },
     },
     purgeInterval: vars.purgeInterval ?? file.purgeInterval ?? 600,
     par: { required: false, lifetime: 60, ...file.par, ...vars.par },
     dpop: { requireNonce: false, ...file.dpop, ...vars.dpop },
+    registration: { mode: flags.registration ?? vars.registration?.mode ?? file.registration?.mode ?? 'off' },
     pages: pagesConfig({ ...file.pages, ...vars.pages }, cwd),
   }
   if (config.keys.activationDelay < config.keys.cacheTtl) {

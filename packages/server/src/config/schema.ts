@@ -103,7 +103,7 @@ export const configFileSchema = {
     rateLimit: {
       type: 'object',
       additionalProperties: false,
-      properties: { loginPerAccount: limit, loginPerIp: limit, clientAuth: limit, interactionsPerIp: limit, adminAuth: limit },
+      properties: { loginPerAccount: limit, loginPerIp: limit, clientAuth: limit, interactionsPerIp: limit, adminAuth: limit, registrationPerIp: limit },
     },
     purgeInterval: seconds(10, 86_400),
     // RFC 9126: PAR for every client, and how long a request_uri lives.
@@ -117,6 +117,12 @@ export const configFileSchema = {
       type: 'object',
       additionalProperties: false,
       properties: { requireNonce: { type: 'boolean' } },
+    },
+    // RFC 7591: who may register a client at the registration endpoint (off, with an initial access token, anyone).
+    registration: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { mode: { enum: ['off', 'token', 'open'] } },
     },
     // The pages' brand and languages; files are read and checked when the app is built (interaction/pages.ts).
     pages: {

@@ -44,10 +44,11 @@ export interface FileConfig {
   resources?: { uri: string; name: string; scopes: string[]; accessTokenLifetime?: number }[]
   asyncapi?: { document?: string; scheme?: string }
   consent?: { skipForFirstParty?: boolean }
-  rateLimit?: { loginPerAccount?: RateLimitSetting; loginPerIp?: RateLimitSetting; clientAuth?: RateLimitSetting; interactionsPerIp?: RateLimitSetting; adminAuth?: RateLimitSetting }
+  rateLimit?: { loginPerAccount?: RateLimitSetting; loginPerIp?: RateLimitSetting; clientAuth?: RateLimitSetting; interactionsPerIp?: RateLimitSetting; adminAuth?: RateLimitSetting; registrationPerIp?: RateLimitSetting }
   purgeInterval?: number
   par?: { required?: boolean; lifetime?: number }
   dpop?: { requireNonce?: boolean }
+  registration?: { mode?: 'off' | 'token' | 'open' }
   pages?: {
     productName?: string
     logo?: string

@@ -9,6 +9,7 @@ import { backChannelEndpoints } from '../endpoints/back-channel.js'
 import { authorizationServerMetadata, discoveryEndpoints } from '../endpoints/discovery.js'
 import { endSessionEndpoint } from '../endpoints/end-session.js'
 import { healthEndpoints } from '../endpoints/health.js'
+import { registrationEndpoints } from '../endpoints/registration.js'
 import { userinfoEndpoint } from '../endpoints/userinfo.js'
 import { accountRoutes } from '../interaction/account.js'
 import { Pages } from '../interaction/pages.js'
@@ -143,6 +144,9 @@ export async function buildApp(config: ServerConfig, deps: AppDeps & TracingDeps
   const under = (path: string) => `${services.basePath}${path}`
   corsForBrowserClients(app, [paths.token, paths.revocation, paths.pushedAuthorization].map(under), services.store)
   corsForAnyone(app, [...[paths.userinfo, paths.jwks, '/.well-known/openid-configuration'].map(under), `/.well-known/oauth-authorization-server${services.basePath}`])
+  // RFC 7591: hosts in a browser register too; nothing ambient (no cookie) is read there.
+  const registration = config.registration.mode !== 'off'
+  if (registration) corsForAnyone(app, [under(paths.registration)])
 
   // Back-channel logout tokens are delivered while the app runs (OpenID Back-Channel Logout §2.5).
   app.addHook('onReady', async () => services.logouts.start(app.log))
@@ -159,10 +163,15 @@ export async function buildApp(config: ServerConfig, deps: AppDeps & TracingDeps
       await scoped.register(backChannelEndpoints, { services })
       await scoped.register(userinfoEndpoint, { services })
       await scoped.register(healthEndpoints, { services })
+      await scoped.register(registrationEndpoints, { services })
       for (const url of [paths.token, paths.revocation, paths.pushedAuthorization]) methodNotAllowed(scoped, url, ['POST'], true)
       methodNotAllowed(scoped, paths.introspection, ['POST'])
       methodNotAllowed(scoped, paths.authorization, ['GET', 'POST'])
       methodNotAllowed(scoped, paths.userinfo, ['GET', 'POST'], true)
+      if (registration) {
+        methodNotAllowed(scoped, paths.registration, ['POST'], true)
+        methodNotAllowed(scoped, `${paths.registration}/:clientId`, ['GET', 'PUT', 'DELETE'])
+      }
       pages.serveAssets(scoped)
       scoped.get('/', async (_request, reply) => pages.home(reply, config.issuer))
     },

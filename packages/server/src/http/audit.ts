@@ -40,6 +40,8 @@ export interface AuditEvent {
   count?: number
   /** `admin.token_created`, `admin.token_revoked`: the admin token's id (never the token). */
   admin_token_id?: string
+  /** `client.registered` (null in open mode), `admin.registration_token_*`: the initial access token's id (never the token). */
+  registration_token_id?: string | null
 }
 
 /** An event's own fields, as every audit line names them (the server's log, the CLI's standard error). */
@@ -67,6 +69,7 @@ export function eventFields(event: SecurityEvent): EventFields {
   if ('kids' in event) fields.kids = event.kids
   if ('count' in event) fields.count = event.count
   if ('adminTokenId' in event) fields.admin_token_id = event.adminTokenId
+  if ('registrationTokenId' in event) fields.registration_token_id = event.registrationTokenId
   return fields
 }
 

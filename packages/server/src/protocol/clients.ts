@@ -56,6 +56,8 @@ export interface ClientRegistration {
   requirePar?: boolean
   /** RFC 9449 §5.2 `dpop_bound_access_tokens`. */
   requireDpop?: boolean
+  /** RFC 7591 §2 `grant_types`; default both the authorization code grant and refresh tokens. */
+  grantTypes?: readonly string[]
   /** Public clients: origins whose pages may call the token endpoint, besides the redirect URIs' (CORS). */
   webOrigins?: string[]
 }
@@ -79,6 +81,7 @@ export type ClientField =
   | 'token_endpoint_auth_method'
   | 'jwks'
   | 'jwks_uri'
+  | 'grant_types'
   | 'web_origins'
 
 /** A registration the server refuses; the message is for the administrator, `field` names the metadata at fault. */
@@ -192,7 +195,7 @@ export function registerClient(input: ClientRegistration, offeredScopes: readonl
   const webOrigins = checkWebOrigins(input.webOrigins ?? [], input.isPublic)
 
   const secret = input.isPublic || authMethod === 'private_key_jwt' ? null : randomToken()
-  const grantTypes: GrantType[] = ['authorization_code', 'refresh_token']
+  const grantTypes = checkGrantTypes(input.grantTypes ?? ['authorization_code', 'refresh_token'])
   return {
     secret,
     record: {
@@ -215,9 +218,19 @@ export function registerClient(input: ClientRegistration, offeredScopes: readonl
       requirePushedAuthorizationRequests: input.requirePar ?? false,
       dpopBoundAccessTokens: input.requireDpop ?? false,
       webOrigins,
+      registeredDynamically: false,
+      registrationAccessTokenHash: null,
       createdAt: now,
     },
   }
+}
+
+/** The grants a client may use: the authorization code grant (the one response type, `code`), and refresh tokens or not (RFC 7591 §2.1). */
+export function checkGrantTypes(grantTypes: readonly string[]): GrantType[] {
+  const unknown = grantTypes.filter((type) => type !== 'authorization_code' && type !== 'refresh_token')
+  if (unknown.length > 0) throw new RegistrationError('grant_types', `grant_types: not offered by this server: ${unknown.join(' ')} (authorization_code and refresh_token are)`)
+  if (!grantTypes.includes('authorization_code')) throw new RegistrationError('grant_types', 'grant_types: must include authorization_code, the grant of the code response type')
+  return [...new Set(grantTypes as GrantType[])]
 }
 
 /** `private_key_jwt` needs exactly one of a JWK Set or its https URL; other methods neither (RFC 7591 §2). */

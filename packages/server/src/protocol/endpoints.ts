@@ -15,6 +15,8 @@ export interface EndpointPaths {
   pushedAuthorization: string
   /** OpenID RP-Initiated Logout §2 `end_session_endpoint`. */
   endSession: string
+  /** RFC 7591 §3 `registration_endpoint`; a client's registration (RFC 7592) is under it, at `/{client_id}`. */
+  registration: string
 }
 
 /**
@@ -30,4 +32,5 @@ export const ENDPOINTS: Readonly<EndpointPaths> = Object.freeze({
   jwks: '/jwks',
   pushedAuthorization: '/par',
   endSession: '/logout',
+  registration: '/register',
 })

@@ -27,6 +27,11 @@ export type OAuthErrorCode =
   | 'insufficient_scope'
   // RFC 9126 §2.3, OIDC Core §3.1.2.6: a request_uri that is unknown, used, expired or another client's
   | 'invalid_request_uri'
+  // RFC 7591 §3.2.2: a refused registration
+  | 'invalid_redirect_uri'
+  | 'invalid_client_metadata'
+  | 'invalid_software_statement'
+  | 'unapproved_software_statement'
   // RFC 9449 §5, §8
   | 'invalid_dpop_proof'
   | 'use_dpop_nonce'
@@ -52,6 +57,10 @@ export const ERROR_STATUS: Readonly<Record<OAuthErrorCode, number>> = Object.fre
   invalid_token: 401,
   insufficient_scope: 403,
   invalid_request_uri: 400,
+  invalid_redirect_uri: 400,
+  invalid_client_metadata: 400,
+  invalid_software_statement: 400,
+  unapproved_software_statement: 400,
   invalid_dpop_proof: 400,
   use_dpop_nonce: 400,
   invalid_target: 400,
@@ -120,6 +129,8 @@ export const temporarilyUnavailable = (cause: unknown) =>
   })
 export const loginRequired = (description: string) => new OAuthError('login_required', description)
 export const consentRequired = (description: string) => new OAuthError('consent_required', description)
+export const invalidRedirectUri = (description: string) => new OAuthError('invalid_redirect_uri', description)
+export const invalidClientMetadata = (description: string, options?: OAuthErrorOptions) => new OAuthError('invalid_client_metadata', description, options)
 export const invalidToken = (description: string) => new OAuthError('invalid_token', description)
 export const invalidTarget = (description: string) => new OAuthError('invalid_target', description)
 export const insufficientScope = (scope: string) =>

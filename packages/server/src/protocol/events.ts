@@ -43,6 +43,12 @@ export type SecurityEvent =
    * (`clientId` null) or by RP-initiated logout (`clientId`: the client that asked, when known).
    */
   | { type: 'logout'; clientId: string | null; userId: string | null }
+  /**
+   * RFC 7591: a client registered itself (`registrationTokenId`: the initial access token that
+   * allowed it, null in `open` mode); RFC 7592: it replaced or deleted its registration.
+   */
+  | { type: 'client.registered'; clientId: string; userId: null; registrationTokenId: string | null }
+  | { type: 'client.registration_updated' | 'client.registration_deleted'; clientId: string; userId: null }
   | AdminEvent
 
 /** Who made an administrative change: the command line, or the admin API with the named admin token. */
@@ -67,6 +73,8 @@ export type AdminEvent =
   | { type: 'admin.key_retired'; actor: AdminActor; clientId: null; userId: null; kid: string }
   | { type: 'admin.grant_revoked'; actor: AdminActor; clientId: string; userId: string; grantId: string }
   | { type: 'admin.token_created' | 'admin.token_revoked'; actor: AdminActor; clientId: null; userId: null; adminTokenId: string }
+  /** An initial access token of dynamic client registration (RFC 7591 §1.2) made or revoked. */
+  | { type: 'admin.registration_token_created' | 'admin.registration_token_revoked'; actor: AdminActor; clientId: null; userId: null; registrationTokenId: string }
 
 export type AdminEventType = AdminEvent['type']
 
@@ -88,6 +96,8 @@ export const ADMIN_EVENT_TYPES: readonly AdminEventType[] = Object.freeze([
   'admin.grant_revoked',
   'admin.token_created',
   'admin.token_revoked',
+  'admin.registration_token_created',
+  'admin.registration_token_revoked',
 ] as const)
 
 export type SecurityEventType = SecurityEvent['type']
@@ -109,6 +119,9 @@ export const SECURITY_EVENT_TYPES: readonly SecurityEventType[] = Object.freeze(
   'access.removed',
   'account.password_changed',
   'logout',
+  'client.registered',
+  'client.registration_updated',
+  'client.registration_deleted',
   ...ADMIN_EVENT_TYPES,
 ] as const)
 

@@ -63,6 +63,8 @@ const CLIENT: ClientRecord = {
   requirePushedAuthorizationRequests: false,
   dpopBoundAccessTokens: false,
   webOrigins: [],
+  registeredDynamically: false,
+  registrationAccessTokenHash: null,
   createdAt: NOW - 1000,
 }
 

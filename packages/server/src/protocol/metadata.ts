@@ -20,6 +20,8 @@ export interface MetadataSettings {
   readonly uiLocales?: readonly string[]
   /** RFC 9126 §5 `require_pushed_authorization_requests`: PAR for every client. */
   readonly par?: { readonly required: boolean }
+  /** RFC 7591: the registration endpoint is listed unless registration is `off`. */
+  readonly registration?: { readonly mode: 'off' | 'token' | 'open' }
 }
 
 export const CLAIMS_SUPPORTED = ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'azp', 'sid', 'name', 'preferred_username', 'updated_at', 'email', 'email_verified']
@@ -42,6 +44,8 @@ export function serverMetadata(config: MetadataSettings): Record<string, unknown
     jwks_uri: url(paths.jwks),
     // OpenID RP-Initiated Logout §2.1; Back-Channel Logout §2.1: logout tokens carry `sid`, as ID tokens do.
     end_session_endpoint: url(paths.endSession),
+    // RFC 8414 §2, RFC 7591 §3
+    ...((config.registration?.mode ?? 'off') === 'off' ? {} : { registration_endpoint: url(paths.registration) }),
     backchannel_logout_supported: true,
     backchannel_logout_session_supported: true,
     scopes_supported: Object.keys(config.scopes),

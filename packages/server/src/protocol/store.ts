@@ -60,6 +60,10 @@ export interface ClientRecord {
    * pages may call the token, revocation and PAR endpoints (CORS); empty for confidential clients.
    */
   webOrigins: string[]
+  /** RFC 7591: the client registered itself at the registration endpoint; nobody vouched for it. */
+  registeredDynamically: boolean
+  /** RFC 7592 §1: hash of the token that manages a dynamically registered client's registration; null otherwise. */
+  registrationAccessTokenHash: string | null
   createdAt: number
 }
 
@@ -74,6 +78,13 @@ export interface ClientChanges {
   backchannelLogoutUri?: string | null
   /** Replaces the whole list. */
   webOrigins?: string[]
+  /** RFC 7592 §2.2: a registration replaced by its client changes these too. */
+  grantTypes?: GrantType[]
+  idTokenSignedResponseAlg?: IdTokenAlg
+  /** Between the secret methods only; a public client stays public. */
+  tokenEndpointAuthMethod?: TokenEndpointAuthMethod
+  requirePushedAuthorizationRequests?: boolean
+  dpopBoundAccessTokens?: boolean
 }
 
 export interface UserRecord {
@@ -330,6 +341,32 @@ export interface AdminTokenRecord {
   createdAt: number
   lastUsedAt: number | null
   revokedAt: number | null
+}
+
+/** An initial access token of dynamic client registration (RFC 7591 §1.2, `registration.mode` `token`), kept as a hash. */
+export interface RegistrationTokenRecord {
+  id: string
+  /** Unique among the tokens not revoked. */
+  name: string
+  tokenHash: string
+  createdAt: number
+  /** Registers nothing from this time on; null: until revoked. */
+  expiresAt: number | null
+  lastUsedAt: number | null
+  revokedAt: number | null
+}
+
+export interface RegistrationTokenStore {
+  /** Throws `DuplicateError` when a token that is not revoked has the name, or the id or hash is taken. */
+  createRegistrationToken(token: RegistrationTokenRecord): Promise<void>
+  /** Every token, revoked and expired ones included, oldest first. */
+  listRegistrationTokens(): Promise<RegistrationTokenRecord[]>
+  /** The token with this hash, revoked or not: the caller checks `revokedAt` and `expiresAt`. */
+  getRegistrationTokenByHash(tokenHash: string): Promise<RegistrationTokenRecord | undefined>
+  /** Records a use of the token (`lastUsedAt`). */
+  markRegistrationTokenUsed(id: string, now: number): Promise<void>
+  /** Revokes the token if it is not revoked yet. False when there is no such token or it was revoked already. */
+  revokeRegistrationToken(id: string, now: number): Promise<boolean>
 }
 
 export interface ClientStore {
@@ -649,6 +686,7 @@ export interface Store
     GrantStore,
     KeyStore,
     AdminTokenStore,
+    RegistrationTokenStore,
     LogoutDeliveryStore,
     PushedRequestStore,
     ReplayStore,

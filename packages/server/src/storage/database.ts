@@ -45,6 +45,9 @@ export interface ClientsTable {
   backchannel_logout_uri: string | null
   /** Since 0006. */
   web_origins: JsonArray
+  /** Since 0007: the client registered itself (RFC 7591); its RFC 7592 registration access token, hashed. */
+  registered_dynamically: Flag
+  registration_access_token_hash: string | null
 }
 
 export interface UsersTable {
@@ -201,6 +204,17 @@ export interface LogoutDeliveriesTable {
   next_attempt_at: Seconds
 }
 
+/** Since 0007: the initial access tokens of dynamic client registration (RFC 7591 §1.2). */
+export interface RegistrationTokensTable {
+  id: string
+  name: string
+  token_hash: string
+  created_at: Seconds
+  expires_at: NullableSeconds
+  last_used_at: NullableSeconds
+  revoked_at: NullableSeconds
+}
+
 /** Since 0009: WebAuthn credentials (passkeys), each signing in one user. */
 export interface PasskeysTable {
   /** base64url */
@@ -241,4 +255,5 @@ export interface Database {
   pushed_requests: PushedRequestsTable
   used_jtis: UsedJtisTable
   passkeys: PasskeysTable
+  registration_tokens: RegistrationTokensTable
 }

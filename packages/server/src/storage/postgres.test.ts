@@ -75,7 +75,7 @@ if (ADMIN_URL === undefined || ADMIN_URL === '') {
         expect(left.rows[0]?.n).toBe(0)
         // Two instances starting together: kysely's advisory lock lets exactly one apply each migration.
         const [first, second] = await Promise.all([migrateToLatest(a), migrateToLatest(b)])
-        expect([...first.applied, ...second.applied]).toEqual(['0001_init', '0002_sessions_and_attempts', '0003_admin', '0004_standards', '0005_logout', '0006_web_origins', '0008_resources', '0009_passkeys'])
+        expect([...first.applied, ...second.applied]).toEqual(['0001_init', '0002_sessions_and_attempts', '0003_admin', '0004_standards', '0005_logout', '0006_web_origins', '0007_registration', '0008_resources', '0009_passkeys'])
       } finally {
         await a.destroy()
         await b.destroy()

@@ -22,6 +22,7 @@ import type {
   LogoutDeliveryRecord,
   PasskeyRecord,
   RefreshTokenRecord,
+  RegistrationTokenRecord,
   SigningKeyRecord,
   UserRecord,
 } from '../protocol/store.js'
@@ -77,6 +78,8 @@ export function clientRow(client: ClientRecord): NewRow<'clients'> {
     dpop_bound_access_tokens: flag(client.dpopBoundAccessTokens),
     backchannel_logout_uri: client.backchannelLogoutUri,
     web_origins: list(client.webOrigins),
+    registered_dynamically: flag(client.registeredDynamically),
+    registration_access_token_hash: client.registrationAccessTokenHash,
   }
 }
 
@@ -102,6 +105,8 @@ export function toClient(row: Row<'clients'>): ClientRecord {
     dpopBoundAccessTokens: row.dpop_bound_access_tokens === 1,
     backchannelLogoutUri: row.backchannel_logout_uri,
     webOrigins: parseList(row.web_origins),
+    registeredDynamically: row.registered_dynamically === 1,
+    registrationAccessTokenHash: row.registration_access_token_hash,
     createdAt: Number(row.created_at),
   }
 }
@@ -367,6 +372,30 @@ export function toAdminToken(row: Row<'admin_tokens'>): AdminTokenRecord {
     name: row.name,
     tokenHash: row.token_hash,
     createdAt: Number(row.created_at),
+    lastUsedAt: nullableNumber(row.last_used_at),
+    revokedAt: nullableNumber(row.revoked_at),
+  }
+}
+
+export function registrationTokenRow(token: RegistrationTokenRecord): NewRow<'registration_tokens'> {
+  return {
+    id: token.id,
+    name: token.name,
+    token_hash: token.tokenHash,
+    created_at: token.createdAt,
+    expires_at: token.expiresAt,
+    last_used_at: token.lastUsedAt,
+    revoked_at: token.revokedAt,
+  }
+}
+
+export function toRegistrationToken(row: Row<'registration_tokens'>): RegistrationTokenRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    tokenHash: row.token_hash,
+    createdAt: Number(row.created_at),
+    expiresAt: nullableNumber(row.expires_at),
     lastUsedAt: nullableNumber(row.last_used_at),
     revokedAt: nullableNumber(row.revoked_at),
   }

@@ -34,6 +34,7 @@ import {
   type SignOutResult,
   type PushedRequestRecord,
   type RefreshTokenRecord,
+  type RegistrationTokenRecord,
   type SigningKeyRecord,
   type Store,
   type UserRecord,
@@ -48,6 +49,8 @@ import {
   clientRow,
   flag,
   toAdminToken,
+  registrationTokenRow,
+  toRegistrationToken,
   codeRow,
   grantRow,
   interactionRow,
@@ -141,6 +144,11 @@ export class SqlStore implements Store {
     if (changes.postLogoutRedirectUris !== undefined) set.post_logout_redirect_uris = list(changes.postLogoutRedirectUris)
     if (changes.backchannelLogoutUri !== undefined) set.backchannel_logout_uri = changes.backchannelLogoutUri
     if (changes.webOrigins !== undefined) set.web_origins = list(changes.webOrigins)
+    if (changes.grantTypes !== undefined) set.grant_types = list(changes.grantTypes)
+    if (changes.idTokenSignedResponseAlg !== undefined) set.id_token_signed_response_alg = changes.idTokenSignedResponseAlg
+    if (changes.tokenEndpointAuthMethod !== undefined) set.token_endpoint_auth_method = changes.tokenEndpointAuthMethod
+    if (changes.requirePushedAuthorizationRequests !== undefined) set.require_pushed_authorization_requests = flag(changes.requirePushedAuthorizationRequests)
+    if (changes.dpopBoundAccessTokens !== undefined) set.dpop_bound_access_tokens = flag(changes.dpopBoundAccessTokens)
     return this.#db.transaction().execute(async (trx) => {
       const row =
         Object.keys(set).length === 0
@@ -699,6 +707,36 @@ export class SqlStore implements Store {
   async revokeAdminToken(id: string, now: number): Promise<boolean> {
     const { numUpdatedRows } = await this.#db
       .updateTable('admin_tokens')
+      .set({ revoked_at: now })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst()
+    return numUpdatedRows > 0n
+  }
+
+  // initial access tokens of dynamic client registration (RFC 7591 §1.2)
+
+  async createRegistrationToken(token: RegistrationTokenRecord): Promise<void> {
+    await unique(`registration token ${token.name}`, this.#db.insertInto('registration_tokens').values(registrationTokenRow(token)).execute())
+  }
+
+  async listRegistrationTokens(): Promise<RegistrationTokenRecord[]> {
+    const rows = await this.#db.selectFrom('registration_tokens').selectAll().orderBy('created_at').orderBy('id').execute()
+    return rows.map(toRegistrationToken)
+  }
+
+  async getRegistrationTokenByHash(tokenHash: string): Promise<RegistrationTokenRecord | undefined> {
+    const row = await this.#db.selectFrom('registration_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst()
+    return row && toRegistrationToken(row)
+  }
+
+  async markRegistrationTokenUsed(id: string, now: number): Promise<void> {
+    await this.#db.updateTable('registration_tokens').set({ last_used_at: now }).where('id', '=', id).execute()
+  }
+
+  async revokeRegistrationToken(id: string, now: number): Promise<boolean> {
+    const { numUpdatedRows } = await this.#db
+      .updateTable('registration_tokens')
       .set({ revoked_at: now })
       .where('id', '=', id)
       .where('revoked_at', 'is', null)

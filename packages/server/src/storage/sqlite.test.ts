@@ -28,12 +28,13 @@ const TABLES = [
   'pushed_requests',
   'rate_limits',
   'refresh_tokens',
+  'registration_tokens',
   'signing_keys',
   'used_jtis',
   'users',
 ]
 
-const MIGRATIONS = ['0001_init', '0002_sessions_and_attempts', '0003_admin', '0004_standards', '0005_logout', '0006_web_origins', '0008_resources', '0009_passkeys']
+const MIGRATIONS = ['0001_init', '0002_sessions_and_attempts', '0003_admin', '0004_standards', '0005_logout', '0006_web_origins', '0007_registration', '0008_resources', '0009_passkeys']
 /** The migrations after `name`, in the order they run; how many steps down lead back to it. */
 const after = (name: string): string[] => MIGRATIONS.slice(MIGRATIONS.indexOf(name) + 1)
 const stepsBackTo = (name: string): number => after(name).length
@@ -184,6 +185,24 @@ describe('sqlite migrations', () => {
     }
   })
 
+  it('0007 keeps the rows of 0006: clients the operator registered, no registration access token', async () => {
+    const db = await openSqliteDatabase(freshPath())
+    try {
+      await migrateToLatest(db)
+      await migrateDown(db, stepsBackTo('0006_web_origins'))
+      await sql`insert into clients (client_id, name, secret_hash, redirect_uris, scopes, grant_types, id_token_signed_response_alg, pkce_optional, first_party, created_at, token_endpoint_auth_method)
+        values ('c1', 'Shop', 'h', '["https://shop.test/cb"]', '["openid"]', '["authorization_code"]', 'RS256', 0, 0, 1, 'client_secret_basic')`.execute(db)
+      expect(await migrateToLatest(db)).toEqual({ applied: after('0006_web_origins') })
+      const store = new SqlStore(db)
+      expect(await store.getClient('c1')).toMatchObject({ name: 'Shop', registeredDynamically: false, registrationAccessTokenHash: null })
+      expect(await store.listRegistrationTokens()).toEqual([])
+      expect(await migrateDown(db, stepsBackTo('0006_web_origins'))).toEqual({ reverted: after('0006_web_origins').reverse() })
+      expect((await sql<{ n: number }>`select count(*) as n from clients`.execute(db)).rows).toEqual([{ n: 1 }])
+    } finally {
+      await db.destroy()
+    }
+  })
+
   it('the back-channel logout queue is bounded: past LOGOUT_QUEUE_LIMIT a sign-out queues nothing and counts what it dropped', async () => {
     const { db } = await openSqliteConnection(freshPath())
     const { store } = await openMigratedStore(db, (migrated) => new SqlStore(migrated))
@@ -238,6 +257,8 @@ describe('sqlite migrations', () => {
       requirePushedAuthorizationRequests: false,
       dpopBoundAccessTokens: false,
       webOrigins: [],
+      registeredDynamically: false,
+      registrationAccessTokenHash: null,
       createdAt: 1_700_000_000,
     })
     await first.store.close()

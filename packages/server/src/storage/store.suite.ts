@@ -12,6 +12,7 @@ import {
   DuplicateError,
   type AccessTokenRecord,
   type AdminTokenRecord,
+  type RegistrationTokenRecord,
   type ClientRecord,
   type CodeRecord,
   type GrantRecord,
@@ -51,6 +52,8 @@ export function client(clientId: string, overrides: Partial<ClientRecord> = {}):
     requirePushedAuthorizationRequests: false,
     dpopBoundAccessTokens: false,
     webOrigins: [],
+    registeredDynamically: false,
+    registrationAccessTokenHash: null,
     createdAt: NOW,
     ...overrides,
   }
@@ -275,6 +278,19 @@ export function storeSuite(dialect: string, open: () => Promise<Store>): void {
         expect(await store.updateClient('spa', { name: 'Renamed' })).toMatchObject({ webOrigins: ['https://other.example:8443'] })
         expect((await store.updateClient('spa', { webOrigins: [] }))?.webOrigins).toEqual([])
         expect((await store.listClients()).find((c) => c.clientId === 'spa')?.webOrigins).toEqual([])
+      })
+
+      it('stores a dynamically registered client (RFC 7591) with its registration access token hash; updateClient replaces what RFC 7592 §2.2 replaces', async () => {
+        const mcp = client('mcp', { secretHash: null, tokenEndpointAuthMethod: 'none', registeredDynamically: true, registrationAccessTokenHash: 'rat-hash' })
+        await store.createClient(mcp)
+        expect(await store.getClient('mcp')).toEqual(mcp)
+        expect((await store.listClients()).find((c) => c.clientId === 'mcp')).toEqual(mcp)
+        const replaced = { grantTypes: ['authorization_code' as const], idTokenSignedResponseAlg: 'ES256' as const, requirePushedAuthorizationRequests: true, dpopBoundAccessTokens: true }
+        expect(await store.updateClient('mcp', replaced)).toEqual({ ...mcp, ...replaced })
+        const confidential = client('conf', { registeredDynamically: true, registrationAccessTokenHash: 'rat-2' })
+        await store.createClient(confidential)
+        expect(await store.updateClient('conf', { tokenEndpointAuthMethod: 'client_secret_post' })).toEqual({ ...confidential, tokenEndpointAuthMethod: 'client_secret_post' })
+        expect(await store.getClient('conf')).toMatchObject({ registeredDynamically: true, registrationAccessTokenHash: 'rat-2', tokenEndpointAuthMethod: 'client_secret_post' })
       })
 
       it('updateClient with new redirect URIs ends the interactions in progress and the unredeemed codes bound to a removed URI', async () => {
@@ -1124,6 +1140,45 @@ export function storeSuite(dialect: string, open: () => Promise<Store>): void {
         await store.revokeAdminToken('t1', NOW)
         await store.createAdminToken(adminToken('t2', 'ci'))
         expect((await store.listAdminTokens()).map((token) => [token.id, token.name, token.revokedAt])).toEqual([['t1', 'ci', NOW], ['t2', 'ci', null]])
+      })
+    })
+
+    describe('initial access tokens of dynamic client registration (RFC 7591 §1.2)', () => {
+      const registrationToken = (id: string, name: string, overrides: Partial<RegistrationTokenRecord> = {}): RegistrationTokenRecord => ({
+        id,
+        name,
+        tokenHash: `hash-${id}`,
+        createdAt: NOW,
+        expiresAt: null,
+        lastUsedAt: null,
+        revokedAt: null,
+        ...overrides,
+      })
+
+      it('creates, finds by hash, lists (oldest first), marks used and revokes once; an expiry is kept', async () => {
+        const t1 = registrationToken('t1', 'partners', { expiresAt: NOW + MINUTE })
+        const t2 = registrationToken('t2', 'ci', { createdAt: NOW - 1 })
+        await store.createRegistrationToken(t1)
+        await store.createRegistrationToken(t2)
+        expect(await store.listRegistrationTokens()).toEqual([t2, t1])
+        expect(await store.getRegistrationTokenByHash('hash-t1')).toEqual(t1)
+        expect(await store.getRegistrationTokenByHash('nope')).toBeUndefined()
+        await store.markRegistrationTokenUsed('t1', NOW + 3)
+        expect((await store.getRegistrationTokenByHash('hash-t1'))?.lastUsedAt).toBe(NOW + 3)
+        expect(await store.revokeRegistrationToken('t1', NOW + 4)).toBe(true)
+        expect(await store.revokeRegistrationToken('t1', NOW + 5)).toBe(false)
+        expect(await store.revokeRegistrationToken('nope', NOW)).toBe(false)
+        expect(await store.getRegistrationTokenByHash('hash-t1')).toEqual({ ...t1, lastUsedAt: NOW + 3, revokedAt: NOW + 4 })
+      })
+
+      it('a name is unique among the tokens not revoked; a hash or id never repeats', async () => {
+        await store.createRegistrationToken(registrationToken('t1', 'ci'))
+        await expect(store.createRegistrationToken(registrationToken('t2', 'ci'))).rejects.toBeInstanceOf(DuplicateError)
+        await expect(store.createRegistrationToken(registrationToken('t3', 'other', { tokenHash: 'hash-t1' }))).rejects.toBeInstanceOf(DuplicateError)
+        await expect(store.createRegistrationToken(registrationToken('t1', 'other'))).rejects.toBeInstanceOf(DuplicateError)
+        await store.revokeRegistrationToken('t1', NOW)
+        await store.createRegistrationToken(registrationToken('t2', 'ci'))
+        expect((await store.listRegistrationTokens()).map((token) => [token.id, token.name, token.revokedAt])).toEqual([['t1', 'ci', NOW], ['t2', 'ci', null]])
       })
     })
 

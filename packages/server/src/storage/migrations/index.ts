@@ -10,6 +10,7 @@ import * as admin from './0003_admin.js'
 import * as standards from './0004_standards.js'
 import * as logout from './0005_logout.js'
 import * as webOrigins from './0006_web_origins.js'
+import * as registration from './0007_registration.js'
 import * as resources from './0008_resources.js'
 import * as passkeys from './0009_passkeys.js'
 
@@ -20,6 +21,7 @@ const migrations: Record<string, Migration> = {
   '0004_standards': standards,
   '0005_logout': logout,
   '0006_web_origins': webOrigins,
+  '0007_registration': registration,
   '0008_resources': resources,
   '0009_passkeys': passkeys,
 }
