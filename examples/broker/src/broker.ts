@@ -11,12 +11,23 @@
  *   the latest at the next message sent to or by it.
  * - Each message delivered carries `from`, the sender's token subject (set by the broker), and the
  *   `name` its app gave, if any, with `sentAt`.
+ * - Its protected resource metadata (RFC 9728: its resource, the authorization server, the scopes of
+ *   its operations) is at `/.well-known/oauth-protected-resource` (and, for an audience with a path,
+ *   the path-suffixed form of §3.1); every refusal's challenge names it (`resource_metadata`).
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { WebSocket, WebSocketServer } from 'ws'
-import { createOperationGuard, type AsyncApiDocument, type BearerError, type GuardOptions, type OperationGuard } from '@authcode/asyncapi'
+import {
+  PROTECTED_RESOURCE_METADATA_PATH,
+  createOperationGuard,
+  protectedResourceMetadataUrl,
+  type AsyncApiDocument,
+  type BearerError,
+  type GuardOptions,
+  type OperationGuard,
+} from '@authcode/asyncapi'
 
 /** WebSocket close code for a policy violation (RFC 6455 §7.4.1). */
 export const POLICY_VIOLATION = 1008
@@ -27,7 +38,11 @@ const ROOM_PATH = /^\/rooms\/([A-Za-z0-9._~-]{1,64})$/
 export interface BrokerOptions {
   /** The broker's AsyncAPI document (operations `sendMessage` and `receiveMessages`). */
   document: AsyncApiDocument
-  /** How access tokens are verified: the authorization server's issuer and JWKS, this broker's audience, the clock. */
+  /**
+   * How access tokens are verified: the authorization server's issuer and JWKS, this broker's
+   * audience (its resource, RFC 8707), the clock. `resourceMetadata` defaults to the broker's own
+   * `/.well-known/oauth-protected-resource`.
+   */
   guard: GuardOptions
   port?: number
   host?: string
@@ -65,14 +80,23 @@ function refuseUpgrade(socket: Duplex, status: number, headers: Record<string, s
 
 /** Starts the broker; resolves once it listens. */
 export async function startBroker(options: BrokerOptions): Promise<Broker> {
-  const guard: OperationGuard = createOperationGuard(options.document, options.guard)
+  // Checked before listening (a caller's mistake throws here); made again below once the port, and
+  // so the metadata URL, is known.
+  let guard: OperationGuard = createOperationGuard(options.document, options.guard)
   for (const op of ['sendMessage', 'receiveMessages']) {
     if (!guard.operations.has(op)) throw new TypeError(`startBroker: the document declares no operation ${op}`)
   }
   const now = options.guard.now ?? (() => new Date())
   const connections = new Set<Connection>()
   const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 })
-  const server = createServer((_request, response) => {
+  const metadataPaths = new Set([PROTECTED_RESOURCE_METADATA_PATH, ...suffixedMetadataPath(options.guard.audience)])
+  const server = createServer((request, response) => {
+    const path = new URL(request.url ?? '/', 'http://broker.invalid').pathname
+    // RFC 9728 §3: the metadata, for GET; anything else is the WebSocket endpoint's.
+    if (metadataPaths.has(path) && (request.method === 'GET' || request.method === 'HEAD')) {
+      response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=300', 'access-control-allow-origin': '*' }).end(JSON.stringify(guard.metadata))
+      return
+    }
     response.writeHead(426, { 'content-type': 'text/plain' }).end('connect with a WebSocket to /rooms/{roomId}\n')
   })
 
@@ -165,6 +189,11 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
     server.listen(options.port ?? 8080, options.host ?? 'localhost', () => resolve())
   })
   const { port } = server.address() as AddressInfo
+  // Before any request is read (this continuation runs ahead of the server's next I/O callback).
+  guard = createOperationGuard(options.document, {
+    resourceMetadata: `http://${options.host ?? 'localhost'}:${port}${PROTECTED_RESOURCE_METADATA_PATH}`,
+    ...options.guard,
+  })
   return {
     url: `ws://${options.host ?? 'localhost'}:${port}`,
     server,
@@ -177,5 +206,14 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
       wss.close()
       await new Promise<void>((resolve) => server.close(() => resolve()))
     },
+  }
+}
+
+/** RFC 9728 §3.1: the path-suffixed metadata path of an http(s) audience with a path; none otherwise. */
+function suffixedMetadataPath(audience: string): string[] {
+  try {
+    return [new URL(protectedResourceMetadataUrl(audience)).pathname]
+  } catch {
+    return []
   }
 }

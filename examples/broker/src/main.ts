@@ -1,7 +1,8 @@
 /**
  * Runs the example broker: `npx tsx src/main.ts`. Environment: BROKER_ISSUER (the authcode
- * issuer, default http://localhost:4000), BROKER_AUDIENCE (this broker's identifier: the server's
- * accessToken.audience, default the issuer), PORT (default 8080).
+ * issuer, default http://localhost:4000), BROKER_AUDIENCE (this broker's identifier: a `resources`
+ * uri of the server, RFC 8707, or its accessToken.audience; default the issuer), PORT (default 8080).
+ * Its RFC 9728 metadata is served at /.well-known/oauth-protected-resource.
  */
 import { fileURLToPath } from 'node:url'
 import { loadDocument } from '@authcode/asyncapi'

@@ -14,6 +14,9 @@ import { Browser, authorize, authorizeQuery, basicAuth, obtainTokens, pkcePair, 
 import { POLICY_VIOLATION, startBroker, type Broker } from '../src/broker.js'
 
 const AUDIENCE = 'https://broker.test'
+const OTHER_RESOURCE = 'https://other.test/api'
+/** RFC 9728 §5.1: every refusal by the guard names the broker's metadata. */
+const CHALLENGE = 'Bearer resource_metadata="http://127\\.0\\.0\\.1:\\d+/\\.well-known/oauth-protected-resource"'
 
 let server: TestServer
 let client: TestClient
@@ -24,6 +27,8 @@ beforeAll(async () => {
   server = await startServer({
     scopes: { openid: 'Sign in', 'read:messages': 'Read messages', 'write:messages': 'Write messages', admin: 'Administer' },
     accessToken: { audience: AUDIENCE },
+    // RFC 8707: another resource the server issues tokens for; they are not the broker's.
+    resources: [{ uri: OTHER_RESOURCE, name: 'Another API', scopes: ['read:messages', 'write:messages'] }],
   })
   client = await server.addClient({ scope: 'openid read:messages write:messages admin' })
   user = await server.addUser()
@@ -39,8 +44,8 @@ afterAll(async () => {
   await server?.close()
 })
 
-async function token(scope: string): Promise<string> {
-  const { tokens } = await obtainTokens(server, client, user, { scope })
+async function token(scope: string, resource?: string): Promise<string> {
+  const { tokens } = await obtainTokens(server, client, user, { scope, resource })
   return tokens.access_token as string
 }
 
@@ -64,10 +69,27 @@ function closed(ws: WebSocket): Promise<{ code: number; reason: string }> {
 
 describe('the example broker', () => {
   it('RFC 6750 §3.1: refuses an upgrade without a token (401), with a bad one (401 invalid_token), and a token in the URL (400)', async () => {
-    await expect(connect('/rooms/lobby')).rejects.toThrow(/^401 Bearer$/)
-    await expect(connect('/rooms/lobby', 'not-a-token')).rejects.toThrow(/^401 Bearer error="invalid_token"/)
+    await expect(connect('/rooms/lobby')).rejects.toThrow(new RegExp(`^401 ${CHALLENGE}$`))
+    await expect(connect('/rooms/lobby', 'not-a-token')).rejects.toThrow(new RegExp(`^401 ${CHALLENGE}, error="invalid_token"`))
     const good = await token('openid read:messages')
     await expect(connect(`/rooms/lobby?access_token=${good}`)).rejects.toThrow(/^400 Bearer error="invalid_request"/)
+  })
+
+  it('RFC 9728: serves its protected resource metadata (resource, authorization server, the scopes of its operations)', async () => {
+    const response = await fetch(`${broker.url.replace(/^ws/, 'http')}/.well-known/oauth-protected-resource`)
+    expect(response.status).toBe(200)
+    expect(response.headers.get('content-type')).toMatch(/^application\/json/)
+    expect(await response.json()).toMatchObject({
+      resource: AUDIENCE,
+      authorization_servers: [server.url],
+      scopes_supported: ['read:messages', 'write:messages'],
+      bearer_methods_supported: ['header'],
+    })
+  })
+
+  it('RFC 8707 / RFC 9700 §2.3: a token for another resource is refused at the broker (401 invalid_token)', async () => {
+    const elsewhere = await token('openid read:messages', OTHER_RESOURCE)
+    await expect(connect('/rooms/lobby', elsewhere)).rejects.toThrow(new RegExp(`^401 ${CHALLENGE}, error="invalid_token", error_description="the access token is not meant for this resource server"`))
   })
 
   it('AA-05: a message sent with write:messages reaches the subscribers that hold read:messages', async () => {
@@ -157,7 +179,7 @@ describe('DPoP-bound tokens (RFC 9449)', () => {
 
   it('refused as a Bearer token, without a proof, or with a proof for another URL', async () => {
     const bound = await boundToken('openid read:messages')
-    await expect(connectWith('/rooms/dpop', { authorization: `Bearer ${bound.token}` })).rejects.toThrow(/^401 Bearer error="invalid_token"/)
+    await expect(connectWith('/rooms/dpop', { authorization: `Bearer ${bound.token}` })).rejects.toThrow(new RegExp(`^401 ${CHALLENGE}, error="invalid_token"`))
     await expect(connectWith('/rooms/dpop', { authorization: `DPoP ${bound.token}` })).rejects.toThrow(/^401 DPoP algs=.*invalid_dpop_proof/)
     const elsewhere = await bound.proof('GET', 'http://elsewhere.test/rooms/dpop', { ath: bound.ath })
     await expect(connectWith('/rooms/dpop', { authorization: `DPoP ${bound.token}`, dpop: elsewhere })).rejects.toThrow(/^401 DPoP/)

@@ -32,4 +32,5 @@ export {
 export { operationScopes, type OperationSecurity, type SecurityAlternative, type SchemeUse } from './security/operations.js'
 export { lintSecurity } from './security/lint.js'
 export { checkDocument, type CheckResult } from './check.js'
+export { PROTECTED_RESOURCE_METADATA_PATH, protectedResourceMetadataUrl, type ProtectedResourceMetadata } from './guard/index.js'
 export { ASYMMETRIC_ALGORITHMS, DEFAULT_CLOCK_TOLERANCE, createOperationGuard, bearerError, parseAuthorization, type AccessTokenClaims, type BearerError, type BearerErrorCode, type GuardOptions, type GuardResult, type OperationGuard, type ParsedAuthorization, type AuthorizationScheme, type DpopRequest } from './guard/index.js'

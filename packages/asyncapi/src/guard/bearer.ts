@@ -67,11 +67,20 @@ const STATUS = { invalid_request: 400, invalid_token: 401, insufficient_scope: 4
 export function bearerError(
   error: BearerErrorCode | undefined,
   description: string,
-  options: { realm?: string; scope?: string; retryAfter?: number; /** RFC 9449 §7.1: the DPoP challenge, with the proof algorithms. */ dpopAlgs?: readonly string[] } = {},
+  options: {
+    realm?: string
+    scope?: string
+    retryAfter?: number
+    /** RFC 9449 §7.1: the DPoP challenge, with the proof algorithms. */
+    dpopAlgs?: readonly string[]
+    /** RFC 9728 §5.1: the URL of the resource's metadata. */
+    resourceMetadata?: string
+  } = {},
 ): BearerError {
   const params: string[] = []
   if (options.dpopAlgs !== undefined) params.push(`algs="${options.dpopAlgs.join(' ')}"`)
   if (options.realm !== undefined) params.push(`realm=${quoted(options.realm)}`)
+  if (options.resourceMetadata !== undefined) params.push(`resource_metadata=${quoted(options.resourceMetadata)}`)
   if (error !== undefined && error !== 'temporarily_unavailable') {
     params.push(`error="${error}"`, `error_description=${quoted(description)}`)
     if (options.scope !== undefined) params.push(`scope=${quoted(options.scope)}`)

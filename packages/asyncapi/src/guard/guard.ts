@@ -11,6 +11,7 @@ import { operationScopes } from '../security/operations.js'
 import { bearerError, parseAuthorization, type BearerError } from './bearer.js'
 import { DpopProofError, SeenProofs, boundJkt, verifyProof, type DpopRequest } from './dpop.js'
 import { JwksUnavailable, remoteKeySet } from './jwks.js'
+import type { ProtectedResourceMetadata } from './metadata.js'
 
 /** Asymmetric JWS algorithms only: a shared-secret (`HS*`) or `none` token is never accepted. */
 export const ASYMMETRIC_ALGORITHMS = Object.freeze(['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA', 'Ed25519'] as const)
@@ -19,8 +20,19 @@ export const ASYMMETRIC_ALGORITHMS = Object.freeze(['ES256', 'ES384', 'ES512', '
 export interface GuardOptions {
   /** The authorization server's issuer identifier: the tokens' `iss` must equal it exactly. */
   issuer: string
-  /** This resource server's identifier: the tokens' `aud` must contain it. */
+  /**
+   * This resource server's identifier: the tokens' `aud` must contain it. With authcode's
+   * `resources` (RFC 8707) it is the resource's `uri`, and each token for it has exactly that `aud`.
+   */
   audience: string
+  /**
+   * RFC 9728 §5.1: where this resource's metadata is served ({@link OperationGuard.metadata}; see
+   * `protectedResourceMetadataUrl`). Every challenge then names it (`resource_metadata="…"`), so a
+   * client refused finds the authorization server and the scopes. Default: none.
+   */
+  resourceMetadata?: string | URL
+  /** RFC 9728 `resource_name` in the metadata. */
+  resourceName?: string
   /** The authorization server's JWKS (its metadata's `jwks_uri`). */
   jwksUri: string | URL
   /** Allowed `alg` values; a subset of {@link ASYMMETRIC_ALGORITHMS} (the default). */
@@ -94,6 +106,11 @@ export interface OperationGuard {
    * @throws {TypeError} an operation id the document does not declare
    */
   check(operationId: string, authorization: string | readonly string[] | undefined, dpop?: DpopRequest): Promise<GuardResult>
+  /**
+   * RFC 9728 §2: this resource's metadata, to serve as JSON at its metadata URL: the `audience` as
+   * `resource`, the issuer as its authorization server, the scopes of the document's operations.
+   */
+  readonly metadata: ProtectedResourceMetadata
 }
 
 const SCOPED = new Set(['oauth2', 'openIdConnect'])
@@ -138,7 +155,16 @@ export function createOperationGuard(doc: AsyncApiDocument, options: GuardOption
     retryMaxDelay: checked.jwksRetryMaxDelay,
     now: checked.now,
   })
-  const realm = checked.realm === undefined ? {} : { realm: checked.realm }
+  // Every challenge says where the metadata is (RFC 9728 §5.1), with the realm when one is set.
+  const challengeBase = { ...(checked.realm === undefined ? {} : { realm: checked.realm }), ...(checked.resourceMetadata === undefined ? {} : { resourceMetadata: checked.resourceMetadata }) }
+  const metadata: ProtectedResourceMetadata = Object.freeze({
+    resource: checked.audience,
+    authorization_servers: Object.freeze([checked.issuer]),
+    scopes_supported: Object.freeze([...new Set([...operations.values()].flat(2))].sort()),
+    bearer_methods_supported: Object.freeze(['header'] as const),
+    dpop_signing_alg_values_supported: Object.freeze([...checked.algorithms]),
+    ...(options.resourceName === undefined ? {} : { resource_name: options.resourceName }),
+  })
   const seenProofs = new SeenProofs()
 
   async function check(operationId: string, authorization: string | readonly string[] | undefined, dpop?: DpopRequest): Promise<GuardResult> {
@@ -149,8 +175,8 @@ export function createOperationGuard(doc: AsyncApiDocument, options: GuardOption
     const refuse = (error: BearerError): GuardResult => ({ ok: false, operation: operationId, error })
     if (alternatives.length === 0) return { ok: true, operation: operationId, claims: undefined, scopes: [] }
     const parsed = parseAuthorization(authorization)
-    if (parsed.kind === 'none') return refuse(bearerError(undefined, 'an access token is required', realm))
-    if (parsed.kind === 'malformed') return refuse(bearerError('invalid_request', parsed.description, realm))
+    if (parsed.kind === 'none') return refuse(bearerError(undefined, 'an access token is required', challengeBase))
+    if (parsed.kind === 'malformed') return refuse(bearerError('invalid_request', parsed.description, challengeBase))
     let payload: JWTPayload
     try {
       ;({ payload } = await jwtVerify(parsed.token, jwks, {
@@ -165,18 +191,18 @@ export function createOperationGuard(doc: AsyncApiDocument, options: GuardOption
     } catch (error) {
       if (error instanceof JwksUnavailable) {
         const retryAfter = Math.max(1, Math.ceil((error.retryAt - checked.now().getTime()) / 1000))
-        return refuse(bearerError('temporarily_unavailable', "the authorization server's keys cannot be fetched; try again later", { ...realm, retryAfter }))
+        return refuse(bearerError('temporarily_unavailable', "the authorization server's keys cannot be fetched; try again later", { ...challengeBase, retryAfter }))
       }
       const reason = invalidTokenReason(error)
       if (reason === undefined) throw error
-      return refuse(bearerError('invalid_token', reason, realm))
+      return refuse(bearerError('invalid_token', reason, challengeBase))
     }
     // RFC 9449 §7.1: a bound token only with a proof of its key; the DPoP scheme only for a bound token.
     const bound = boundJkt(payload)
     let proved: string | undefined
-    if (parsed.scheme === 'Bearer' && bound !== undefined) return refuse(bearerError('invalid_token', 'the access token is DPoP-bound: present it with a DPoP proof', realm))
+    if (parsed.scheme === 'Bearer' && bound !== undefined) return refuse(bearerError('invalid_token', 'the access token is DPoP-bound: present it with a DPoP proof', challengeBase))
     if (parsed.scheme === 'DPoP') {
-      const challenge = { ...realm, dpopAlgs: checked.algorithms }
+      const challenge = { ...challengeBase, dpopAlgs: checked.algorithms }
       if (bound === undefined) return refuse(bearerError('invalid_token', 'the access token is not DPoP-bound: present it as a Bearer token', challenge))
       let jkt: string
       try {
@@ -193,13 +219,13 @@ export function createOperationGuard(doc: AsyncApiDocument, options: GuardOption
     if (!alternatives.some((required) => required.every((s) => held.has(s)))) {
       // RFC 6750 §3: scope= names the scopes needed; with several ways, the smallest.
       const needed = alternatives.reduce((a, b) => (b.length < a.length ? b : a))
-      const error = bearerError('insufficient_scope', `the operation ${operationId} needs the scope ${needed.join(' ')}`, { ...realm, scope: needed.join(' ') })
+      const error = bearerError('insufficient_scope', `the operation ${operationId} needs the scope ${needed.join(' ')}`, { ...challengeBase, scope: needed.join(' ') })
       return proved === undefined ? refuse(error) : { ok: false, operation: operationId, error, dpopJkt: proved }
     }
     return { ok: true, operation: operationId, claims: payload as AccessTokenClaims, scopes, ...(proved === undefined ? {} : { dpopJkt: proved }) }
   }
 
-  return { operations, check }
+  return { operations, check, metadata }
 }
 
 /** Why jose refused the token, as a safe description; undefined for failures that are not the token's. */
@@ -226,7 +252,7 @@ function uniqueSets(sets: string[][]): string[][] {
 type JwksTimes = keyof typeof JWKS_DEFAULTS
 
 type CheckedOptions = Required<Pick<GuardOptions, 'issuer' | 'audience' | 'clockTolerance' | 'now' | JwksTimes>> &
-  Pick<GuardOptions, 'realm'> & { jwksUri: URL; algorithms: readonly string[] }
+  Pick<GuardOptions, 'realm'> & { jwksUri: URL; algorithms: readonly string[]; resourceMetadata: string | undefined }
 
 /** Options are checked on entry, before any I/O: a mistake is a TypeError. */
 function checkOptions(options: GuardOptions): CheckedOptions {
@@ -251,6 +277,11 @@ function checkOptions(options: GuardOptions): CheckedOptions {
     times[name] = value
   }
   if (options.now !== undefined && typeof options.now !== 'function') throw new TypeError('createOperationGuard: options.now must be a function')
+  const { resourceMetadata } = options
+  if (resourceMetadata !== undefined && !(resourceMetadata instanceof URL) && (typeof resourceMetadata !== 'string' || !URL.canParse(resourceMetadata))) {
+    throw new TypeError('createOperationGuard: options.resourceMetadata must be an absolute URL')
+  }
+  if (options.resourceName !== undefined && (typeof options.resourceName !== 'string' || options.resourceName === '')) throw new TypeError('createOperationGuard: options.resourceName must be a non-empty string')
   return {
     issuer,
     audience,
@@ -259,6 +290,7 @@ function checkOptions(options: GuardOptions): CheckedOptions {
     clockTolerance,
     now: options.now ?? (() => new Date()),
     realm: options.realm,
+    resourceMetadata: resourceMetadata === undefined ? undefined : new URL(resourceMetadata).href,
     ...times,
   }
 }

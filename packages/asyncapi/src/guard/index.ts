@@ -10,3 +10,4 @@ export {
 } from './guard.js'
 export { bearerError, parseAuthorization, type AuthorizationScheme, type BearerError, type BearerErrorCode, type ParsedAuthorization } from './bearer.js'
 export type { DpopRequest } from './dpop.js'
+export { PROTECTED_RESOURCE_METADATA_PATH, protectedResourceMetadataUrl, type ProtectedResourceMetadata } from './metadata.js'
