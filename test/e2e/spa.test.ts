@@ -109,7 +109,7 @@ describeInChromium('the single-page app in Chromium (issue #22)', () => {
     await saveScreenshot(page, 'spa-1-sign-in')
     await page.getByLabel('Username').fill(user.username)
     await page.getByLabel('Password').fill(user.password)
-    await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click()
     await page.getByRole('heading', { name: 'Allow access?' }).waitFor()
     expect(await page.textContent('main')).toContain('authcode single-page app')
     await page.getByRole('button', { name: 'Allow' }).click()
@@ -135,7 +135,7 @@ describeInChromium('the single-page app in Chromium (issue #22)', () => {
     // No token in any URL the page requested, in its storage or its cookies.
     const tokens = tokenAnswers.flatMap((answer) => [answer.access_token, answer.refresh_token, answer.id_token]).filter((t): t is string => typeof t === 'string')
     expect(tokens.length).toBeGreaterThanOrEqual(5)
-    const storage = await page.evaluate(() => JSON.stringify({ ...sessionStorage }) + JSON.stringify({ ...localStorage }))
+    const storage = String(await page.evaluate('JSON.stringify({ ...sessionStorage }) + JSON.stringify({ ...localStorage })'))
     const cookies = (await context.cookies()).map((c) => c.value).join('\n')
     for (const token of tokens) {
       expect(urls.join('\n')).not.toContain(token)
