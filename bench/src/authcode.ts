@@ -1,26 +1,26 @@
 /**
  * authcode under test: the real CLI (`authcode serve`) in a child process on an embedded SQLite file
- * in a temporary directory, or on a PostgreSQL database (`db`). Clients, users, login sessions,
- * consents, codes and refresh tokens are written ahead through the server's own storage code (the
- * built store from `openStore`, `issueAuthorizationCode`, `redeemCode`) from this process, which
- * opens the same database (SQLite: WAL lets both use the file).
+ * in a temporary directory, or on a PostgreSQL database (`db`), there optionally as several
+ * instances behind one issuer (one secret, so each decrypts the signing keys in the database).
+ * Clients, users, their login sessions and consents are written ahead through the server's own
+ * storage code (the built store from `openStore`) from this process, which opens the same database
+ * (SQLite: WAL lets both use the file); codes and refresh tokens are then minted through the front
+ * channel (front-channel.ts).
  */
 import { fork, type ChildProcess } from 'node:child_process'
-import { randomUUID } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
 import { openStore } from '../../packages/server/dist/storage/open.js'
 import { registerClient } from '../../packages/server/dist/protocol/clients.js'
-import { issueAuthorizationCode } from '../../packages/server/dist/protocol/grants/authorization-code.js'
-import { s256 } from '../../packages/server/dist/protocol/pkce.js'
 import { hashPassword, hashToken, randomToken } from '../../packages/server/dist/tokens/secrets.js'
 import { basicAuth, freePort, stopChild, waitReady } from './process.js'
 
 /** The value of authcode's login session cookie (`interaction/cookies.ts`). */
 const SESSION_COOKIE = 'authcode_session'
-/** Single-use values minted at once: SQLite serializes them anyway; PostgreSQL overlaps round trips. */
+/** Users written at once: SQLite serializes them anyway; PostgreSQL overlaps round trips. */
 const MINT_CONCURRENCY = 8
 
 /** `n` results of `mintOne`, at most `MINT_CONCURRENCY` at a time, in order. */
@@ -39,6 +39,7 @@ export const REDIRECT_URI = 'https://rp.bench.test/cb'
 export const SCOPES = ['openid', 'profile', 'email']
 /** One verifier for every pre-minted code: the server still hashes it and compares per request. */
 export const VERIFIER = 'bench-verifier-' + 'x'.repeat(40)
+/** Seconds a code lives (the largest `lifetimes.code` allows): codes are minted just before each run. */
 export const CODE_LIFETIME = 600
 
 export interface BenchClient {
@@ -50,9 +51,12 @@ export interface BenchClient {
 type Store = Awaited<ReturnType<typeof openStore>>['store']
 
 export class AuthcodeServer {
+  /** The first instance's URL, which is also the issuer. */
   readonly url: string
+  /** Every instance's URL (one unless started with `instances`). */
+  readonly urls: string[]
   readonly clients: Record<'ES256' | 'RS256', BenchClient>
-  readonly #child: ChildProcess
+  readonly #children: ChildProcess[]
   readonly #store: Store
   readonly #userId: string
   readonly #passwordHash: string
@@ -60,16 +64,17 @@ export class AuthcodeServer {
   readonly #dbPath: string | undefined
 
   private constructor(
-    url: string,
-    child: ChildProcess,
+    urls: string[],
+    children: ChildProcess[],
     store: Store,
     clients: Record<'ES256' | 'RS256', BenchClient>,
     userId: string,
     passwordHash: string,
     dbPath: string | undefined,
   ) {
-    this.url = url
-    this.#child = child
+    this.url = urls[0] as string
+    this.urls = urls
+    this.#children = children
     this.#store = store
     this.clients = clients
     this.#userId = userId
@@ -77,18 +82,32 @@ export class AuthcodeServer {
     this.#dbPath = dbPath
   }
 
+  /** The first instance's process id. */
   get pid(): number | undefined {
-    return this.#child.pid
+    return this.#children[0]?.pid
+  }
+
+  /** Every instance's process id. */
+  get pids(): number[] {
+    return this.#children.map((c) => c.pid).filter((pid): pid is number => pid !== undefined)
   }
 
   /**
    * Starts `authcode serve` with its config and data in `dir`, on SQLite in `dir` or, when
-   * `options.db` is given, on that PostgreSQL database (which must exist; it is migrated here).
+   * `options.db` is given, on that PostgreSQL database (which must exist; it is migrated here);
+   * there `options.instances` (default 1) processes on ports of their own, one issuer (the first's
+   * URL) and one `AUTHCODE_SECRET`.
    */
-  static async start(dir: string, options: { execArgv?: string[]; db?: string } = {}): Promise<AuthcodeServer> {
+  static async start(dir: string, options: { execArgv?: string[]; db?: string; instances?: number } = {}): Promise<AuthcodeServer> {
+    const instances = options.instances ?? 1
+    if (instances > 1 && options.db === undefined) throw new TypeError('several instances need a PostgreSQL database (options.db)')
     await mkdir(dir, { recursive: true })
-    const port = await freePort()
-    const url = `http://127.0.0.1:${port}`
+    const ports: number[] = []
+    while (ports.length < instances) {
+      const port = await freePort()
+      if (!ports.includes(port)) ports.push(port)
+    }
+    const url = `http://127.0.0.1:${ports[0] as number}`
     const dbPath = options.db === undefined ? join(dir, 'authcode.db') : undefined
     const db = dbPath === undefined ? (options.db as string) : `sqlite:${dbPath}`
     const configPath = join(dir, 'authcode.json')
@@ -96,7 +115,10 @@ export class AuthcodeServer {
     // ahead with a 600 s lifetime (the largest lifetimes.code allows), just before each run.
     // consent.skipForFirstParty false: the bench clients are first-party, and the whole-flow
     // workload must find the user's remembered consent, as oidc-provider must find its Grant.
-    await writeFile(configPath, JSON.stringify({ logLevel: 'warn', host: '127.0.0.1', issuer: url, dataDir: dir, consent: { skipForFirstParty: false } }))
+    await writeFile(
+      configPath,
+      JSON.stringify({ logLevel: 'warn', host: '127.0.0.1', issuer: url, dataDir: dir, consent: { skipForFirstParty: false }, lifetimes: { code: CODE_LIFETIME } }),
+    )
 
     // Schema, clients and the user first, through the server's own store.
     const { store } = await openStore(db)
@@ -125,19 +147,27 @@ export class AuthcodeServer {
       disabledAt: null,
     })
 
-    const child = fork(BIN, ['serve', '--port', String(port), '--db', db, '--config', configPath], {
-      execArgv: options.execArgv ?? [],
-      env: { ...process.env, NODE_ENV: 'production' },
-      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-    })
+    // Several instances share one secret, as test/e2e/scale-out.test.ts's do.
+    const secret = instances > 1 ? { AUTHCODE_SECRET: randomBytes(32).toString('base64url') } : {}
+    const children: ChildProcess[] = []
+    const urls = ports.map((port) => `http://127.0.0.1:${port}`)
     try {
-      await waitReady(`${url}/.well-known/openid-configuration`, child)
+      for (const [i, port] of ports.entries()) {
+        const child = fork(BIN, ['serve', '--port', String(port), '--db', db, '--config', configPath], {
+          execArgv: options.execArgv ?? [],
+          env: { ...process.env, NODE_ENV: 'production', ...secret },
+          stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+        })
+        children.push(child)
+        // One after the other: the first migrates and creates the signing keys the others load.
+        await waitReady(`${urls[i] as string}/.well-known/openid-configuration`, child)
+      }
     } catch (error) {
-      child.kill('SIGKILL')
+      for (const child of children) child.kill('SIGKILL')
       await store.close()
       throw error
     }
-    return new AuthcodeServer(url, child, store, clients, userId, passwordHash, dbPath)
+    return new AuthcodeServer(urls, children, store, clients, userId, passwordHash, dbPath)
   }
 
   /**
@@ -164,61 +194,6 @@ export class AuthcodeServer {
       await this.#store.createLoginSession({ idHash: hashToken(value), userId, authTime: now, createdAt: now, expiresAt: now + 86_400, browserHash: null })
       await this.#store.saveConsent(userId, client.clientId, SCOPES, now)
       return `${SESSION_COOKIE}=${value}`
-    })
-  }
-
-  /** `n` codes through `issueAuthorizationCode` (hash stored, one grant each), for `client`. */
-  async mintCodes(client: BenchClient, n: number): Promise<string[]> {
-    const now = Math.floor(Date.now() / 1000)
-    const request = {
-      clientId: client.clientId,
-      redirectUri: REDIRECT_URI,
-      redirectUriSent: true,
-      scopes: SCOPES,
-      state: 's',
-      codeChallenge: s256(VERIFIER),
-      codeChallengeMethod: 'S256' as const,
-      nonce: 'bench-nonce',
-      prompt: [],
-      maxAge: undefined,
-      loginHint: undefined,
-    }
-    return mintMany(n, () => issueAuthorizationCode(this.#store, request, { userId: this.#userId, authTime: now }, CODE_LIFETIME, now))
-  }
-
-  /**
-   * `n` live refresh tokens, each as a real exchange leaves it: a grant and a code, then
-   * `redeemCode` recording an access token and the refresh token (hash stored).
-   */
-  async mintRefreshTokens(client: BenchClient, n: number): Promise<string[]> {
-    const now = Math.floor(Date.now() / 1000)
-    return mintMany(n, async () => {
-      const grantId = randomUUID()
-      const code = randomToken()
-      const base = { grantId, clientId: client.clientId, userId: this.#userId, scopes: SCOPES, createdAt: now }
-      await this.#store.createGrantWithCode(
-        { id: grantId, clientId: client.clientId, userId: this.#userId, scopes: SCOPES, authTime: now, createdAt: now, revokedAt: null },
-        {
-          ...base,
-          codeHash: hashToken(code),
-          redirectUri: REDIRECT_URI,
-          redirectUriSent: true,
-          codeChallenge: s256(VERIFIER),
-          codeChallengeMethod: 'S256',
-          nonce: null,
-          authTime: now,
-          expiresAt: now + CODE_LIFETIME,
-          consumedAt: null,
-          dpopJkt: null,
-        },
-      )
-      const token = randomToken()
-      const ok = await this.#store.redeemCode(hashToken(code), now, {
-        accessToken: { ...base, jti: randomUUID(), expiresAt: now + 600, revokedAt: null },
-        refreshToken: { ...base, tokenHash: hashToken(token), expiresAt: now + 14 * 86_400, rotatedAt: null, dpopJkt: null },
-      })
-      if (!ok) throw new Error('redeemCode refused a fresh code')
-      return token
     })
   }
 
@@ -291,7 +266,7 @@ export class AuthcodeServer {
   }
 
   async stop(): Promise<void> {
-    await stopChild(this.#child)
+    await Promise.all(this.#children.map((child) => stopChild(child)))
     await this.#store.close()
   }
 }

@@ -16,7 +16,7 @@ import type { FlowJob, LoadResult } from './load.js'
 
 const REQUEST_TIMEOUT_MS = 10_000
 
-interface Reply {
+export interface Reply {
   status: number
   headers: IncomingHttpHeaders
   body: string
@@ -32,7 +32,8 @@ class FlowFailure extends Error {
   }
 }
 
-function send(agent: Agent, port: number, method: 'GET' | 'POST', path: string, headers: Record<string, string>, body?: string): Promise<Reply> {
+/** One HTTP request to 127.0.0.1:`port` over `agent`; the whole answer (the body as text). */
+export function send(agent: Agent, port: number, method: 'GET' | 'POST', path: string, headers: Record<string, string>, body?: string): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, method, path, headers, agent, timeout: REQUEST_TIMEOUT_MS }, (res) => {
       const chunks: Buffer[] = []

@@ -1,10 +1,12 @@
 /**
  * `npm run bench [-- --quick] [-- --profile]`: authcode's token endpoint side by side with
  * oidc-provider 9 and a bare node:http floor (issue 6), plus the whole flow (authorize with a login
- * session and remembered consent, then exchange). authcode runs on SQLite and, when
- * `AUTHCODE_TEST_PG` is set, a second time on a throw-away PostgreSQL database (`authcode-pg`).
- * Every server runs in its own child process, the load generator (autocannon, and the flow driver)
- * in another; only 127.0.0.1 is targeted; every run is bounded in time.
+ * session and remembered consent, then exchange). authcode runs on SQLite and, with `--db` (or
+ * `AUTHCODE_TEST_PG`), a second time on a throw-away PostgreSQL database (`authcode-pg`), with
+ * `--instances 2` also as two instances on one database (`authcode-pg-x2`). Every server runs in
+ * its own child process, the load generator (wrk when installed, else autocannon and the flow
+ * driver) in another; only 127.0.0.1 is targeted; every run is bounded in time. Codes and refresh
+ * tokens are minted through the front channel by signed-in users (front-channel.ts).
  *
  * Flags:
  *   --quick            2 s runs at c=10 and 50, growth check at 10k/100k only (under two minutes)
@@ -15,7 +17,12 @@
  *                      included); writes results/perf-code-exchange.txt
  *   --no-growth        skip the growth check
  *   --servers a,b      subset of authcode,authcode-pg,oidc-provider,floor (default all); authcode
- *                      means SQLite and, with AUTHCODE_TEST_PG, PostgreSQL too; authcode-pg only PostgreSQL
+ *                      means SQLite and, with a PostgreSQL server, PostgreSQL too; authcode-pg only PostgreSQL
+ *   --db URL           the PostgreSQL server for authcode-pg (default AUTHCODE_TEST_PG): a database
+ *                      authcode_bench_<random> is created there for the run and dropped
+ *   --instances N      authcode-pg also as N instances on one database and one issuer (authcode-pg-xN),
+ *                      the load split evenly; CPU per request summed over the instances and PostgreSQL's
+ *   --load-generator   wrk (default, when installed) or autocannon
  */
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -25,8 +32,9 @@ import { parseArgs } from 'node:util'
 import { s256 } from '../../packages/server/dist/protocol/pkce.js'
 import { AuthcodeServer, REDIRECT_URI, SCOPES, VERIFIER, type BenchClient } from './authcode.js'
 import { FloorServer } from './floor.js'
-import { cpuTime } from './process.js'
-import { LoadGenerator, type LoadJob, type LoadResult, type RequestJob } from './load.js'
+import { mintCodes, mintRefreshTokens, type FrontChannel } from './front-channel.js'
+import { cpuTimeOf, postgresCpuTime } from './process.js'
+import { LoadGenerator, type LoadGeneratorName, type LoadJob, type LoadResult, type RequestJob } from './load.js'
 import { OidcProviderServer } from './oidc-provider.js'
 import { createBenchDatabase } from './postgres.js'
 import { perfAvailable, recordOnCpu, summarizeOnCpu } from './perf.js'
@@ -41,6 +49,9 @@ const { values: flags } = parseArgs({
     perf: { type: 'boolean', default: false },
     'no-growth': { type: 'boolean', default: false },
     servers: { type: 'string' },
+    db: { type: 'string' },
+    instances: { type: 'string' },
+    'load-generator': { type: 'string' },
   },
   strict: true,
 })
@@ -55,7 +66,12 @@ for (const s of servers) {
   if (!['authcode', 'authcode-pg', 'oidc-provider', 'floor'].includes(s)) throw new TypeError(`--servers: unknown server ${s}`)
 }
 /** Admin URL of the PostgreSQL server for `authcode-pg` (a database is created and dropped there). */
-const pgAdminUrl = process.env.AUTHCODE_TEST_PG === undefined || process.env.AUTHCODE_TEST_PG === '' ? undefined : process.env.AUTHCODE_TEST_PG
+const pgAdminUrl = flags.db ?? (process.env.AUTHCODE_TEST_PG === undefined || process.env.AUTHCODE_TEST_PG === '' ? undefined : process.env.AUTHCODE_TEST_PG)
+if (pgAdminUrl !== undefined && !/^postgres(ql)?:\/\//.test(pgAdminUrl)) throw new TypeError(`--db: a postgres:// URL, got ${pgAdminUrl}`)
+const instances = flags.instances === undefined ? 1 : Number(flags.instances)
+if (!Number.isInteger(instances) || instances < 1 || instances > 8) throw new TypeError(`--instances: 1 to 8, got ${String(flags.instances)}`)
+const loadGenerator = (flags['load-generator'] ?? 'wrk') as LoadGeneratorName
+if (loadGenerator !== 'wrk' && loadGenerator !== 'autocannon') throw new TypeError(`--load-generator: wrk or autocannon, got ${String(loadGenerator)}`)
 /** Signed-in users of the whole-flow workload: flows take them in turn (no single hot session row). */
 const FLOW_USERS = 100
 const RESULTS = fileURLToPath(new URL('../results/', import.meta.url))
@@ -64,11 +80,14 @@ const CHALLENGE = s256(VERIFIER)
 
 const log = (line: string) => process.stderr.write(`${line}\n`)
 
-/** Best req/s seen per (server, workload), to size the single-use inputs of the next run. */
+/**
+ * Best req/s seen per (server, workload), to size the single-use inputs of the next run: three
+ * times that rate (a short warm-up on a busy machine can read low), plus 500.
+ */
 const estimate = new Map<string, number>()
 function inputsFor(key: string, seconds: number, guess: number): number {
   const rps = Math.max(estimate.get(key) ?? guess, 200)
-  return Math.ceil(rps * seconds * 2) + 500
+  return Math.ceil(rps * seconds * 3) + 500
 }
 function remember(key: string, result: LoadResult): void {
   estimate.set(key, Math.max(estimate.get(key) ?? 0, result.rps))
@@ -88,12 +107,11 @@ const CODE_BODY = `grant_type=authorization_code&code={{value}}&redirect_uri=${e
 const REFRESH_BODY = 'grant_type=refresh_token&refresh_token={{value}}'
 const INTROSPECT_BODY = 'token={{value}}&token_type_hint=refresh_token'
 
-/** A server whose codes and refresh tokens the bench mints ahead through its own storage. */
+/** A server whose users the bench signs in ahead; codes and refresh tokens come from its front channel. */
 interface MintingServer {
+  /** The issuer's URL (the first instance's). */
   readonly url: string
   readonly clients: Record<'ES256' | 'RS256', BenchClient>
-  mintCodes(client: BenchClient, n: number, challenge: string): Promise<string[]>
-  mintRefreshTokens(client: BenchClient, n: number): Promise<string[]>
   /** `n` users signed in with a remembered consent to `client`: each user's `Cookie` header. */
   loginSessions(client: BenchClient, n: number): Promise<string[]>
 }
@@ -142,22 +160,46 @@ async function checkFlow(server: MintingServer, profile: ServerProfile, cookie: 
   log(`  flow check: session + consent -> code; no session -> ${where(anonymous)}; no consent -> ${where(noConsent)}`)
 }
 
-/** The same workloads for authcode and oidc-provider; only the paths differ. */
+/** Mints `n` single-use inputs and logs how long it took. */
+async function minted(what: string, n: number, mint: () => Promise<string[]>): Promise<string[]> {
+  const t = Date.now()
+  const values = await mint()
+  log(`    minted ${n} ${what} through the front channel in ${((Date.now() - t) / 1000).toFixed(1)} s`)
+  return values
+}
+
+/**
+ * The same workloads for authcode and oidc-provider; only the paths differ. Codes and refresh tokens
+ * come from the front channel: signed-in users (FLOW_USERS per client, each with a remembered
+ * consent to that client only) GET the authorization endpoint, refresh tokens from exchanging them.
+ */
 function tokenWorkloads(server: MintingServer, label: string, profile: ServerProfile): Workload[] {
+  const users: Partial<Record<'ES256' | 'RS256', Promise<string[]>>> = {}
+  const signedIn = (alg: 'ES256' | 'RS256'): Promise<string[]> =>
+    (users[alg] ??= server.loginSessions(server.clients[alg], FLOW_USERS).then(async (cookies) => {
+      // The ES256 users have no consent to the RS256 client: checkFlow proves that it matters.
+      if (alg === 'ES256') await checkFlow(server, profile, cookies[0] as string)
+      return cookies
+    }))
+  const channel = async (alg: 'ES256' | 'RS256'): Promise<FrontChannel> => ({
+    url: server.url,
+    issuer: server.url,
+    authorizePath: authorizePath(profile, server.clients[alg]),
+    tokenPath: '/token',
+    authorization: server.clients[alg].authorization,
+    redirectUri: REDIRECT_URI,
+    codeVerifier: VERIFIER,
+    cookies: await signedIn(alg),
+  })
   const code = (alg: 'ES256' | 'RS256'): Workload => ({
     name: `code-${alg.toLowerCase()}`,
     async job(seconds, c) {
       const n = inputsFor(`${label}/code`, seconds, 2500)
-      return tokenJob(server.url, server.clients[alg], CODE_BODY, await server.mintCodes(server.clients[alg], n, CHALLENGE), c, seconds)
+      const front = await channel(alg)
+      return tokenJob(server.url, server.clients[alg], CODE_BODY, await minted('codes', n, () => mintCodes(front, n)), c, seconds)
     },
   })
   let introspected: string | undefined
-  let cookies: Promise<string[]> | undefined
-  const signedIn = async (): Promise<string[]> => {
-    const users = await server.loginSessions(server.clients.ES256, FLOW_USERS)
-    await checkFlow(server, profile, users[0] as string)
-    return users
-  }
   return [
     code('ES256'),
     code('RS256'),
@@ -165,13 +207,14 @@ function tokenWorkloads(server: MintingServer, label: string, profile: ServerPro
       name: 'refresh-es256',
       async job(seconds, c) {
         const n = inputsFor(`${label}/refresh`, seconds, 2500)
-        return tokenJob(server.url, server.clients.ES256, REFRESH_BODY, await server.mintRefreshTokens(server.clients.ES256, n), c, seconds)
+        const front = await channel('ES256')
+        return tokenJob(server.url, server.clients.ES256, REFRESH_BODY, await minted('refresh tokens', n, () => mintRefreshTokens(front, n)), c, seconds)
       },
     },
     {
       name: 'introspect',
       async job(seconds, c) {
-        introspected ??= (await server.mintRefreshTokens(server.clients.ES256, 1))[0]
+        introspected ??= (await mintRefreshTokens(await channel('ES256'), 1))[0]
         return tokenJob(server.url, server.clients.ES256, INTROSPECT_BODY.replace('{{value}}', introspected as string), undefined, c, seconds, profile.introspectionPath)
       },
     },
@@ -185,14 +228,14 @@ function tokenWorkloads(server: MintingServer, label: string, profile: ServerPro
       // Workload 4: the whole flow per user (authorize with the session, then exchange).
       name: 'flow-es256',
       async job(seconds, c) {
-        cookies ??= signedIn()
+        const cookies = await signedIn('ES256')
         return {
           kind: 'flow',
           url: server.url,
           issuer: server.url,
           authorizePath: authorizePath(profile, server.clients.ES256),
           tokenPath: '/token',
-          cookies: await cookies,
+          cookies,
           authorization: server.clients.ES256.authorization,
           redirectUri: REDIRECT_URI,
           codeVerifier: VERIFIER,
@@ -222,34 +265,93 @@ function floorWorkloads(server: FloorServer): Workload[] {
   ]
 }
 
-/** CPU time per successful request of the process `pid` while `run` ran. */
-async function withCpu(pid: number | undefined, run: () => Promise<LoadResult>): Promise<{ result: LoadResult; cpuPerRequest?: { main: number; total: number } }> {
-  const before = cpuTime(pid)
-  const result = await run()
-  const after = cpuTime(pid)
-  if (before === undefined || after === undefined || result.ok === 0) return { result }
-  return { result, cpuPerRequest: { main: (after.main - before.main) / result.ok, total: (after.total - before.total) / result.ok } }
+interface Cpu {
+  cpuPerRequest?: { main: number; total: number }
+  postgresCpuPerRequest?: number
 }
 
-async function measure(load: LoadGenerator, server: string, pid: number | undefined, workload: Workload, rows: Row[]): Promise<void> {
+/**
+ * CPU time per successful request while `run` ran: of the server processes `pids` (summed over
+ * instances), and of the local PostgreSQL server working for `database`, when given.
+ */
+async function withCpu(pids: number[], database: string | undefined, run: () => Promise<LoadResult>): Promise<{ result: LoadResult } & Cpu> {
+  const before = pids.length === 0 ? undefined : cpuTimeOf(pids)
+  const pgBefore = database === undefined ? undefined : postgresCpuTime(database)
+  const result = await run()
+  const after = pids.length === 0 ? undefined : cpuTimeOf(pids)
+  const pgAfter = database === undefined ? undefined : postgresCpuTime(database)
+  if (result.ok === 0) return { result }
+  return {
+    result,
+    ...(before === undefined || after === undefined ? {} : { cpuPerRequest: { main: (after.main - before.main) / result.ok, total: (after.total - before.total) / result.ok } }),
+    ...(pgBefore === undefined || pgAfter === undefined ? {} : { postgresCpuPerRequest: (pgAfter - pgBefore) / result.ok }),
+  }
+}
+
+/** The job for several instances: connections and single-use inputs split evenly, one job per URL. */
+function splitJob(job: LoadJob, urls: string[]): LoadJob | LoadJob[] {
+  if (urls.length <= 1) return job
+  const k = urls.length
+  return urls.map((url, i): LoadJob => {
+    const connections = Math.max(1, Math.round(job.connections / k))
+    if (job.kind === 'flow') return { ...job, url, connections }
+    return { ...job, url, connections, ...(job.inputs === undefined ? {} : { inputs: job.inputs.filter((_, j) => j % k === i) }) }
+  })
+}
+
+/** Where the load goes and whose CPU is read. */
+interface Target {
+  /** The instances' URLs (jobs are built for the first and split across them). */
+  urls: string[]
+  pids: number[]
+  /** The PostgreSQL database, for its server's CPU. */
+  database?: string
+}
+
+async function measure(load: LoadGenerator, server: string, target: Target, workload: Workload, rows: Row[]): Promise<void> {
   const kind = workload.name.split('-')[0] as string
   const key = `${server}/${kind}`
   if (warmup > 0) {
-    const w = await load.run(await workload.job(warmup, 10))
+    const w = await load.run(splitJob(await workload.job(warmup, 10), target.urls))
     remember(key, w)
   }
   for (const c of concurrencies) {
-    const job = await workload.job(duration, c)
-    const { result, cpuPerRequest } = await withCpu(pid, () => load.run(job))
+    const job = splitJob(await workload.job(duration, c), target.urls)
+    const { result, cpuPerRequest, postgresCpuPerRequest } = await withCpu(target.pids, target.database, () => load.run(job))
     remember(key, result)
-    rows.push({ server, workload: workload.name, concurrency: c, ...result, ...(cpuPerRequest === undefined ? {} : { cpuPerRequest }) })
+    rows.push({
+      server,
+      workload: workload.name,
+      concurrency: c,
+      ...result,
+      ...(cpuPerRequest === undefined ? {} : { cpuPerRequest }),
+      ...(postgresCpuPerRequest === undefined ? {} : { postgresCpuPerRequest }),
+    })
     log(
       `  ${server.padEnd(13)} ${workload.name.padEnd(14)} c=${String(c).padEnd(3)} ${result.rps.toFixed(0).padStart(6)} req/s  p50 ${result.p50} ms  p99 ${result.p99} ms` +
         (result.non2xx + result.errors > 0 ? `  (${result.non2xx} non-2xx, ${result.errors} errors)` : '') +
         (result.exhausted ? '  (inputs ran out: stopped early)' : '') +
         (result.firstFailure === undefined ? '' : `  (first failure: ${result.firstFailure})`) +
-        (cpuPerRequest === undefined ? '' : `  cpu/req ${cpuPerRequest.main.toFixed(0)} µs main, ${cpuPerRequest.total.toFixed(0)} µs all threads`),
+        (cpuPerRequest === undefined ? '' : `  cpu/req ${cpuPerRequest.main.toFixed(0)} µs main, ${cpuPerRequest.total.toFixed(0)} µs all threads`) +
+        (postgresCpuPerRequest === undefined ? '' : `, ${postgresCpuPerRequest.toFixed(0)} µs PostgreSQL`),
     )
+  }
+}
+
+/** authcode on a fresh PostgreSQL database with `count` instances: every workload, then drop it. */
+async function measurePostgres(load: LoadGenerator, adminUrl: string, dir: string, count: number, rows: Row[]): Promise<void> {
+  const label = count === 1 ? 'authcode-pg' : `authcode-pg-x${count}`
+  const database = await createBenchDatabase(adminUrl)
+  log(`${label} (PostgreSQL database ${database.name}${count === 1 ? '' : `, ${count} instances, one issuer`}, ES256 access tokens)`)
+  try {
+    const server = await AuthcodeServer.start(join(dir, label), { db: database.url, instances: count })
+    try {
+      for (const w of authcodeWorkloads(server, label)) await measure(load, label, { urls: server.urls, pids: server.pids, database: database.name }, w, rows)
+    } finally {
+      await server.stop()
+    }
+  } finally {
+    await database.drop()
   }
 }
 
@@ -268,7 +370,7 @@ async function growthCheck(load: LoadGenerator, dir: string): Promise<GrowthRow[
       if (warmup > 0) remember('authcode-growth/code', await load.run(await workload.job(warmup, 10)))
       for (const c of [10, 50]) {
         const job = await workload.job(duration, c)
-        const { result, cpuPerRequest } = await withCpu(server.pid, () => load.run(job))
+        const { result, cpuPerRequest } = await withCpu(server.pids, undefined, () => load.run(job))
         remember('authcode-growth/code', result)
         rows.push({ rows: size, concurrency: c, counts, ...result, ...(cpuPerRequest === undefined ? {} : { cpuPerRequest }) })
         log(
@@ -328,7 +430,7 @@ async function perfRun(load: LoadGenerator, dir: string): Promise<void> {
       const job = await workload.job(duration, 50)
       // perf starts after the load has warmed up and stops before it ends: it sees only steady state.
       const recorded = new Promise((resolve) => setTimeout(resolve, 1000)).then(() => recordOnCpu(server.pid as number, Math.max(duration - 2, 1), file))
-      const { result, cpuPerRequest } = await withCpu(server.pid, () => load.run(job))
+      const { result, cpuPerRequest } = await withCpu(server.pids, undefined, () => load.run(job))
       await recorded
       const text = [
         `authcode ${title}, c=50, ${duration} s, ${result.rps.toFixed(0)} req/s under perf record` +
@@ -349,10 +451,11 @@ async function perfRun(load: LoadGenerator, dir: string): Promise<void> {
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'authcode-bench-'))
-  const load = new LoadGenerator()
+  const load = new LoadGenerator(loadGenerator)
   const started = Date.now()
   try {
     await load.ready
+    log(`load generator: ${load.version}${load.name === 'wrk' ? ' (whole flows too, by a Lua script)' : ' (whole flows: the Node flow driver)'}`)
     if (flags.profile === true) {
       await profileRun(load, dir)
       return
@@ -366,32 +469,22 @@ async function main(): Promise<void> {
       log('authcode (SQLite, ES256 access tokens)')
       const server = await AuthcodeServer.start(join(dir, 'authcode') + '-main')
       try {
-        for (const w of authcodeWorkloads(server)) await measure(load, 'authcode', server.pid, w, rows)
+        for (const w of authcodeWorkloads(server)) await measure(load, 'authcode', { urls: server.urls, pids: server.pids }, w, rows)
       } finally {
         await server.stop()
       }
     }
     if (pgAdminUrl !== undefined && (servers.has('authcode') || servers.has('authcode-pg'))) {
-      const database = await createBenchDatabase(pgAdminUrl)
-      log(`authcode-pg (PostgreSQL database ${database.name}, ES256 access tokens)`)
-      try {
-        const server = await AuthcodeServer.start(join(dir, 'authcode-pg'), { db: database.url })
-        try {
-          for (const w of authcodeWorkloads(server, 'authcode-pg')) await measure(load, 'authcode-pg', server.pid, w, rows)
-        } finally {
-          await server.stop()
-        }
-      } finally {
-        await database.drop()
-      }
+      await measurePostgres(load, pgAdminUrl, dir, 1, rows)
+      if (instances > 1) await measurePostgres(load, pgAdminUrl, dir, instances, rows)
     } else if (servers.has('authcode-pg')) {
-      log('authcode-pg skipped: AUTHCODE_TEST_PG is not set')
+      log('authcode-pg skipped: neither --db nor AUTHCODE_TEST_PG names a PostgreSQL server')
     }
     if (servers.has('oidc-provider')) {
       log('oidc-provider 9 (in-memory adapter, ES256 JWT access tokens)')
       const server = await OidcProviderServer.start()
       try {
-        for (const w of oidcWorkloads(server)) await measure(load, 'oidc-provider', server.pid, w, rows)
+        for (const w of oidcWorkloads(server)) await measure(load, 'oidc-provider', { urls: [server.url], pids: server.pid === undefined ? [] : [server.pid] }, w, rows)
       } finally {
         await server.stop()
       }
@@ -401,7 +494,7 @@ async function main(): Promise<void> {
         log(`floor (node:http, SQLite, 2 Ed25519 signatures, ${mode === 'sync' ? 'synchronous' : 'thread pool'})`)
         const server = await FloorServer.start(dir, mode)
         try {
-          for (const w of floorWorkloads(server)) await measure(load, `floor-${mode}`, server.pid, w, rows)
+          for (const w of floorWorkloads(server)) await measure(load, `floor-${mode}`, { urls: [server.url], pids: server.pid === undefined ? [] : [server.pid] }, w, rows)
         } finally {
           await server.stop()
         }
@@ -412,7 +505,10 @@ async function main(): Promise<void> {
     const targets = evaluateTargets(rows, growth)
     const meta = {
       date: new Date().toISOString(),
-      command: `npm run bench --${quick ? ' --quick' : ''}${flags.duration !== undefined ? ` --duration ${duration}` : ''}`,
+      command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
+      loadGenerator: load.version,
+      flowDriver: load.name === 'wrk' ? 'wrk Lua script' : 'Node flow driver (flow-driver.ts)',
+      instances,
       quick,
       durationSeconds: duration,
       warmupSeconds: warmup,
@@ -422,7 +518,7 @@ async function main(): Promise<void> {
       cores: (await import('node:os')).availableParallelism(),
       elapsedSeconds: 0,
     }
-    process.stdout.write(printTable(rows, growth, targets))
+    process.stdout.write(printTable(rows, growth, targets, meta.loadGenerator))
     meta.elapsedSeconds = Math.round((Date.now() - started) / 1000)
     const json = JSON.stringify({ meta, rows, growth, targets }, null, 2)
     const stamp = meta.date.replace(/[:.]/g, '-')

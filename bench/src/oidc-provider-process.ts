@@ -8,11 +8,10 @@
  * - introspection and revocation on.
  * Storage is oidc-provider's own in-memory adapter, with an LRU big enough to hold everything the
  * benchmark mints (the default LRU keeps 1,000 entries and would evict pre-minted codes).
- * Codes and refresh tokens are minted ahead through its models (`AuthorizationCode#save`), on
- * request over IPC, between runs. For the whole-flow workload, login sessions are created the same
- * way: per user a `Grant` (the same scopes as the minted grants) and a `Session` (accountId, loginTs, and
- * that grant as the client's remembered authorization, which the default `loadExistingGrant` finds),
- * answered with the signed session cookies a browser would hold.
+ * Signed-in users are created through its models on request over IPC: per user a `Grant` and a
+ * `Session` (accountId, loginTs, and that grant as the client's remembered authorization, which the
+ * default `loadExistingGrant` finds), answered with the signed session cookies a browser would hold.
+ * The bench then mints codes and refresh tokens through the front channel with those cookies.
  */
 import { createHmac, generateKeyPairSync, randomUUID } from 'node:crypto'
 import { createServer } from 'node:http'
@@ -24,8 +23,6 @@ const port = Number(process.argv[2])
 const issuer = `http://127.0.0.1:${port}`
 const RESOURCE = 'https://api.bench.test'
 const REDIRECT_URI = 'https://rp.bench.test/cb'
-const ACCOUNT = 'bench-user'
-const SCOPE = 'openid profile email offline_access api'
 
 function jwk(type: 'rsa' | 'ec', kid: string, alg: string) {
   const { privateKey } =
@@ -81,51 +78,11 @@ const provider = new Provider(issuer, {
   ttl: { AccessToken: 600, AuthorizationCode: 600, IdToken: 3600, RefreshToken: 14 * 86_400, Grant: 30 * 86_400, Session: 86_400, Interaction: 900 },
 })
 
-async function newGrant(clientId: string, accountId = ACCOUNT): Promise<string> {
+async function newGrant(clientId: string, accountId: string): Promise<string> {
   const grant = new provider.Grant({ accountId, clientId })
   grant.addOIDCScope('openid profile email offline_access')
   grant.addResourceScope(RESOURCE, 'api')
   return grant.save()
-}
-
-async function mint(kind: 'code' | 'refresh', clientId: string, n: number, challenge: string): Promise<string[]> {
-  const out: string[] = []
-  const authTime = Math.floor(Date.now() / 1000)
-  for (let i = 0; i < n; i++) {
-    const grantId = await newGrant(clientId)
-    // `as never` below: the published types (@types/oidc-provider 9.12) want a `client` instance
-    // in these payloads, where the models take `clientId` as stored.
-    if (kind === 'code') {
-      const code = new provider.AuthorizationCode({
-        accountId: ACCOUNT,
-        clientId,
-        grantId,
-        scope: SCOPE,
-        resource: RESOURCE,
-        redirectUri: REDIRECT_URI,
-        codeChallenge: challenge,
-        codeChallengeMethod: 'S256',
-        nonce: 'bench-nonce',
-        authTime,
-        expiresWithSession: false,
-      } as never)
-      out.push(await code.save())
-    } else {
-      const token = new provider.RefreshToken({
-        accountId: ACCOUNT,
-        clientId,
-        grantId,
-        scope: SCOPE,
-        resource: RESOURCE,
-        authTime,
-        gty: 'authorization_code',
-        rotations: 0,
-        expiresWithSession: false,
-      } as never)
-      out.push(await token.save())
-    }
-  }
-  return out
 }
 
 /**
@@ -159,13 +116,15 @@ async function loginSessions(clientId: string, n: number): Promise<string[]> {
   return out
 }
 
-export type MintRequest =
-  | { id: number; kind: 'code' | 'refresh'; clientId: string; n: number; challenge: string }
-  | { id: number; kind: 'sessions'; clientId: string; n: number }
+export interface MintRequest {
+  id: number
+  kind: 'sessions'
+  clientId: string
+  n: number
+}
 
 process.on('message', (message: MintRequest) => {
-  const work = message.kind === 'sessions' ? loginSessions(message.clientId, message.n) : mint(message.kind, message.clientId, message.n, message.challenge)
-  work.then(
+  loginSessions(message.clientId, message.n).then(
     (values) => process.send?.({ id: message.id, values }),
     (error: unknown) => process.send?.({ id: message.id, error: String(error) }),
   )

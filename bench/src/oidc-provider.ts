@@ -5,8 +5,6 @@ import type { BenchClient } from './authcode.js'
 import type { MintRequest } from './oidc-provider-process.js'
 import { basicAuth, freePort, stopChild, waitReady } from './process.js'
 
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
-
 const SCRIPT = fileURLToPath(new URL('./oidc-provider-process.ts', import.meta.url))
 
 export class OidcProviderServer {
@@ -53,20 +51,12 @@ export class OidcProviderServer {
     return new OidcProviderServer(url, child)
   }
 
-  #ask(request: DistributiveOmit<MintRequest, 'id'>): Promise<string[]> {
+  #ask(request: Omit<MintRequest, 'id'>): Promise<string[]> {
     const id = this.#nextId++
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject })
       this.#child.send({ ...request, id } satisfies MintRequest)
     })
-  }
-
-  mintCodes(client: BenchClient, n: number, challenge: string): Promise<string[]> {
-    return this.#ask({ kind: 'code', clientId: client.clientId, n, challenge })
-  }
-
-  mintRefreshTokens(client: BenchClient, n: number): Promise<string[]> {
-    return this.#ask({ kind: 'refresh', clientId: client.clientId, n, challenge: '' })
   }
 
   /** `n` users signed in with a remembered grant for `client`: each user's `Cookie` header. */

@@ -1,6 +1,6 @@
 /** Child-process helpers shared by the server handles: free ports, readiness, clean stops, CPU time. */
 import { type ChildProcess } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 
 export async function freePort(): Promise<number> {
@@ -76,4 +76,49 @@ export function cpuTime(pid: number | undefined): CpuTime | undefined {
   } catch {
     return undefined
   }
+}
+
+/** The summed CPU time of several processes (e.g. every instance of a server); undefined if one cannot be read. */
+export function cpuTimeOf(pids: number[]): CpuTime | undefined {
+  let main = 0
+  let total = 0
+  for (const pid of pids) {
+    const t = cpuTime(pid)
+    if (t === undefined) return undefined
+    main += t.main
+    total += t.total
+  }
+  return { main, total }
+}
+
+/**
+ * CPU time, in microseconds, of a local PostgreSQL server's processes that work for `database`: the
+ * postmaster and its background processes (WAL writer, checkpointer, …; they serve every database)
+ * and the backends connected to `database` (the process title `postgres: <cluster>: <user> <db>
+ * <host>(<port>) <state>` names it), summed from /proc/<pid>/stat (utime + stime). Backends of other
+ * databases are left out; the background processes' share of them is not. Undefined when no
+ * `postgres` process is visible (a server on another machine or in another PID namespace).
+ */
+export function postgresCpuTime(database: string): number | undefined {
+  let total = 0
+  let seen = false
+  let entries: string[]
+  try {
+    entries = readdirSync('/proc').filter((e) => /^\d+$/.test(e))
+  } catch {
+    return undefined
+  }
+  for (const pid of entries) {
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'postgres') continue
+      const title = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim()
+      const backend = /^postgres: [^:]+: (\S+) (\S+) (\S+\(\d+\)|\[local\])/.exec(title)
+      if (backend !== null && backend[2] !== database) continue
+      total += procTicks(`/proc/${pid}/stat`) * TICK_US
+      seen = true
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return seen ? total : undefined
 }

@@ -5,8 +5,10 @@ export interface Row extends LoadResult {
   server: string
   workload: string
   concurrency: number
-  /** Server CPU per successful request, microseconds: main thread, whole process (all threads). */
+  /** Server CPU per successful request, microseconds: main thread, whole process (all threads); summed over instances. */
   cpuPerRequest?: { main: number; total: number }
+  /** PostgreSQL's CPU per successful request, microseconds (authcode-pg on a local server only). */
+  postgresCpuPerRequest?: number
 }
 
 export interface GrowthRow extends LoadResult {
@@ -23,8 +25,13 @@ export interface TargetResult {
   met: boolean | null
 }
 
-/** Table and chart order. The targets are evaluated on `authcode` (SQLite) only. */
+/** Table and chart order (authcode-pg-xN, N instances, after authcode-pg). The targets are evaluated on `authcode` (SQLite) only. */
 const SERVERS = ['authcode', 'authcode-pg', 'oidc-provider', 'floor-sync', 'floor-pool']
+
+function serverOrder(rows: Row[]): string[] {
+  const multi = [...new Set(rows.map((r) => r.server).filter((s) => /^authcode-pg-x\d+$/.test(s)))].sort()
+  return [...SERVERS.slice(0, 2), ...multi, ...SERVERS.slice(2)].filter((s) => rows.some((r) => r.server === s))
+}
 
 function find(rows: Row[], server: string, workload: string, c: number): Row | undefined {
   return rows.find((r) => r.server === server && r.workload === workload && r.concurrency === c)
@@ -84,14 +91,20 @@ export function evaluateTargets(rows: Row[], growth: GrowthRow[]): TargetResult[
   return out
 }
 
-export function printTable(rows: Row[], growth: GrowthRow[], targets: TargetResult[]): string {
+export function printTable(rows: Row[], growth: GrowthRow[], targets: TargetResult[], loadGenerator: string): string {
   const lines: string[] = []
   const workloads = [...new Set(rows.map((r) => r.workload))]
   const conc = [...new Set(rows.map((r) => r.concurrency))].sort((a, b) => a - b)
-  const present = SERVERS.filter((s) => rows.some((r) => r.server === s))
+  const present = serverOrder(rows)
   const cell = (r: Row | undefined) => (r === undefined ? ''.padEnd(22) : `${r.rps.toFixed(0).padStart(6)} ${String(r.p50).padStart(5)} ${String(r.p99).padStart(5)}${r.non2xx + r.errors > 0 || r.exhausted ? '!' : ' '}   `)
-  const head = ['workload'.padEnd(14), 'c'.padStart(3), ...present.map((s) => `${s.padEnd(10).slice(0, 13).padStart(13)} ${'p50'.padStart(5)} ${'p99'.padStart(5)}    `), 'ac/oidc', 'ac/floor-pool', 'ac/floor-sync']
-  lines.push('', 'req/s (2xx per second; flow-es256: whole flows per second), p50 and p99 latency in ms; ! = errors or inputs ran out', '')
+  const head = ['workload'.padEnd(14), 'c'.padStart(3), ...present.map((s) => `${s.padStart(13)} ${'p50'.padStart(5)} ${'p99'.padStart(5)}    `), 'ac/oidc', 'ac/floor-pool', 'ac/floor-sync']
+  lines.push('', `load generator: ${loadGenerator}`)
+  lines.push(
+    loadGenerator.startsWith('wrk')
+      ? 'req/s (2xx per second; flow-es256: whole flows per second), p50 and p99 latency in ms (flow-es256: of each request, wrk times requests); ! = errors or inputs ran out'
+      : 'req/s (2xx per second; flow-es256: whole flows per second), p50 and p99 latency in ms (flow-es256: of whole flows); ! = errors or inputs ran out',
+    '',
+  )
   lines.push(head.join(' '))
   lines.push('-'.repeat(head.join(' ').length))
   for (const w of workloads) {
@@ -108,12 +121,18 @@ export function printTable(rows: Row[], growth: GrowthRow[], targets: TargetResu
   }
   const withCpu = rows.filter((r) => r.cpuPerRequest !== undefined)
   if (withCpu.length > 0) {
-    lines.push('', 'server CPU per successful request (flow-es256: per flow), µs: main thread / whole process (threads included; not the PostgreSQL server\'s) — steadier than req/s on a busy machine', '')
+    lines.push(
+      '',
+      'server CPU per successful request (flow-es256: per flow), µs: main thread / whole process (threads included; summed over instances); + PostgreSQL\'s (its processes for the bench database) — steadier than req/s on a busy machine',
+      '',
+    )
     for (const w of workloads) {
       for (const c of conc) {
         const cells = present.map((s) => {
-          const cpu = find(withCpu, s, w, c)?.cpuPerRequest
-          return (cpu === undefined ? '' : `${cpu.main.toFixed(0)} / ${cpu.total.toFixed(0)}`).padStart(13) + ''.padEnd(13)
+          const row = find(withCpu, s, w, c)
+          const cpu = row?.cpuPerRequest
+          const pg = row?.postgresCpuPerRequest
+          return (cpu === undefined ? '' : `${cpu.main.toFixed(0)} / ${cpu.total.toFixed(0)}`).padStart(13) + (pg === undefined ? '' : ` + ${pg.toFixed(0)} pg`).padEnd(13)
         })
         if (cells.every((cell) => cell.trim() === '')) continue
         lines.push([w.padEnd(14), String(c).padStart(3), ...cells].join(' '))
@@ -134,16 +153,17 @@ export function printTable(rows: Row[], growth: GrowthRow[], targets: TargetResu
   return lines.join('\n')
 }
 
-const COLORS: Record<string, string> = { authcode: '#2b6cb0', 'authcode-pg': '#63b3ed', 'oidc-provider': '#dd6b20', 'floor-sync': '#718096', 'floor-pool': '#a0aec0' }
+const COLORS: Record<string, string> = { authcode: '#2b6cb0', 'authcode-pg': '#63b3ed', 'authcode-pg-x2': '#90cdf4', 'oidc-provider': '#dd6b20', 'floor-sync': '#718096', 'floor-pool': '#a0aec0' }
 
 /** Horizontal bars: one group per workload and concurrency, one bar per server. */
 export function renderSvg(rows: Row[], meta: { date: string; command: string }): string {
   const groups: { label: string; bars: Row[] }[] = []
+  const order = serverOrder(rows)
   const workloads = [...new Set(rows.map((r) => r.workload))]
   const conc = [...new Set(rows.map((r) => r.concurrency))].sort((a, b) => a - b)
   for (const w of workloads) {
     for (const c of conc) {
-      const bars = SERVERS.map((s) => find(rows, s, w, c)).filter((r): r is Row => r !== undefined)
+      const bars = order.map((s) => find(rows, s, w, c)).filter((r): r is Row => r !== undefined)
       if (bars.length > 0) groups.push({ label: `${w} c=${c}`, bars })
     }
   }
@@ -164,7 +184,7 @@ export function renderSvg(rows: Row[], meta: { date: string; command: string }):
     }
     y += 8
   }
-  const legend = SERVERS.filter((s) => rows.some((r) => r.server === s))
+  const legend = order
     .map((s, i) => `<rect x="${left + i * 150}" y="30" width="12" height="10" fill="${COLORS[s]}"/><text x="${left + i * 150 + 16}" y="39" font-size="11">${s}</text>`)
     .join('')
   const height = y + 20
