@@ -477,8 +477,8 @@ async function main(): Promise<void> {
     if (pgAdminUrl !== undefined && (servers.has('authcode') || servers.has('authcode-pg'))) {
       await measurePostgres(load, pgAdminUrl, dir, 1, rows)
       if (instances > 1) await measurePostgres(load, pgAdminUrl, dir, instances, rows)
-    } else if (servers.has('authcode-pg')) {
-      log('authcode-pg skipped: neither --db nor AUTHCODE_TEST_PG names a PostgreSQL server')
+    } else if (servers.has('authcode-pg') || instances > 1) {
+      log(`authcode-pg${instances > 1 ? ` (and --instances ${instances})` : ''} skipped: neither --db nor AUTHCODE_TEST_PG names a PostgreSQL server`)
     }
     if (servers.has('oidc-provider')) {
       log('oidc-provider 9 (in-memory adapter, ES256 JWT access tokens)')

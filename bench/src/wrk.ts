@@ -57,7 +57,21 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
-ok, non2xx, failed, used, exhausted, first = 0, 0, 0, 0, 0, ""
+ok, non2xx, failed, used, exhausted, first, ranUs = 0, 0, 0, 0, 0, "", 0
+
+-- wrk's own duration is always the whole -d (its main thread sleeps that long), so a thread that
+-- stops early notes how long it ran, on the monotonic clock (LuaJIT's FFI).
+local ffi = require("ffi")
+ffi.cdef[[
+typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
+int clock_gettime(int clock_id, bench_timespec *tp);
+]]
+local function nowUs()
+  local t = ffi.new("bench_timespec")
+  ffi.C.clock_gettime(1, t)
+  return tonumber(t.tv_sec) * 1e6 + tonumber(t.tv_nsec) / 1e3
+end
+local startedUs = nowUs()
 
 local function fail(message)
   failed = failed + 1
@@ -71,13 +85,17 @@ end
 function done(summary, latency, requests)
   local sum = { ok = 0, non2xx = 0, failed = 0, used = 0, exhausted = 0 }
   local firstFailure = ""
+  -- The run lasted until its last thread stopped: the whole -d unless every thread ran out early.
+  local durationUs = 0
   for _, t in ipairs(threads) do
     for k, _ in pairs(sum) do sum[k] = sum[k] + (t:get(k) or 0) end
     if firstFailure == "" then firstFailure = t:get("first") or "" end
+    local ran = t:get("ranUs") or 0
+    durationUs = math.max(durationUs, ran > 0 and ran or summary.duration)
   end
   local e = summary.errors
   io.write(string.format('${RESULT_PREFIX}{"requests":%d,"durationUs":%d,"ok":%d,"non2xx":%d,"failed":%d,"socketErrors":%d,"timeouts":%d,"used":%d,"exhausted":%d,"p50":%d,"p99":%d,"mean":%f,"max":%d,"firstFailure":%s}\\n',
-    summary.requests, summary.duration, sum.ok, sum.non2xx, sum.failed, e.connect + e.read + e.write, e.timeout, sum.used, sum.exhausted,
+    summary.requests, math.min(durationUs, summary.duration), sum.ok, sum.non2xx, sum.failed, e.connect + e.read + e.write, e.timeout, sum.used, sum.exhausted,
     latency:percentile(50), latency:percentile(99), latency.mean, latency.max, quote(firstFailure)))
 end
 `
@@ -112,6 +130,7 @@ function request()
     -- harmless unknown value, as the autocannon path sends.
     if exhausted == 0 then
       exhausted = 1
+      ranUs = nowUs() - startedUs
       wrk.thread:stop()
     end
     return wrk.format(nil, nil, nil, ${lua(job.bodyTemplate.replace('{{value}}', 'exhausted'))})
