@@ -2,6 +2,7 @@
  * Where the database is: the one reader of `--db` / `AUTHCODE_DB` / the file's `db`. A leaf, so
  * that configuration can check a location without loading a driver.
  */
+import { availableParallelism } from 'node:os'
 
 export type DatabaseLocation = { dialect: 'sqlite'; path: string } | { dialect: 'postgres'; url: string }
 
@@ -29,4 +30,14 @@ export function parseDatabaseUrl(db: string): DatabaseLocation {
     return { dialect: 'sqlite', path: db }
   }
   throw new TypeError(`unsupported database location: ${ACCEPTED_DATABASE_LOCATIONS}`)
+}
+
+/**
+ * PostgreSQL connections per instance when `dbPoolSize` is not set: twice the cores plus one,
+ * PostgreSQL's own rule of thumb for connections that are busy at once. An instance's statements
+ * are short (three per code exchange, each well under a millisecond), so more connections than
+ * the cores can serve only queue inside the database instead of in the pool.
+ */
+export function defaultPoolSize(cores = availableParallelism()): number {
+  return 2 * cores + 1
 }

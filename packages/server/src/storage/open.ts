@@ -5,7 +5,7 @@
 import type { Kysely } from 'kysely'
 import type { Store } from '../protocol/store.js'
 import type { Database } from './database.js'
-import { parseDatabaseUrl } from './location.js'
+import { defaultPoolSize, parseDatabaseUrl } from './location.js'
 import { openMigratedStore } from './sql-store.js'
 import { openPostgresDatabase } from './postgres.js'
 import { PostgresStore } from './postgres-store.js'
@@ -18,14 +18,12 @@ export { parseDatabaseUrl, type DatabaseLocation } from './location.js'
  */
 export async function openDatabase(db: string, options: OpenOptions = {}): Promise<Kysely<Database>> {
   const location = parseDatabaseUrl(db)
-  if (location.dialect === 'postgres') return openPostgresDatabase(location.url, { poolSize: options.poolSize ?? DEFAULT_POOL_SIZE })
+  if (location.dialect === 'postgres') return openPostgresDatabase(location.url, { poolSize: options.poolSize ?? defaultPoolSize() })
   return openSqliteDatabase(location.path)
 }
 
-const DEFAULT_POOL_SIZE = 10
-
 export interface OpenOptions {
-  /** PostgreSQL: most pooled connections (default 10). */
+  /** PostgreSQL: most pooled connections (default `defaultPoolSize()`: twice the cores plus one). */
   poolSize?: number
 }
 
@@ -39,5 +37,5 @@ export interface OpenOptions {
 export async function openStore(db: string, options: OpenOptions = {}): Promise<{ store: Store; migrated: string[] }> {
   const location = parseDatabaseUrl(db)
   if (location.dialect === 'sqlite') return openMigratedSqliteStore(location.path)
-  return openMigratedStore(await openPostgresDatabase(location.url, { poolSize: options.poolSize ?? DEFAULT_POOL_SIZE }), (db) => new PostgresStore(db))
+  return openMigratedStore(await openPostgresDatabase(location.url, { poolSize: options.poolSize ?? defaultPoolSize() }), (db) => new PostgresStore(db))
 }

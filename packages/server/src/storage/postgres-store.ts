@@ -1,13 +1,14 @@
 /**
- * The store on PostgreSQL: `SqlStore` with the token endpoint's path in as few round trips as its
- * rules allow (issue #15). A code exchange or a refresh sends three statements: the client (as
- * every method of `SqlStore` would), the code or refresh token with its grant and user in one row,
- * and the spend with the tokens it issues in one statement. Each one is a round trip to the
- * database, so on PostgreSQL, unlike embedded SQLite, their number bounds what one instance does.
+ * The store on PostgreSQL: `SqlStore` with the login's hot path in as few round trips as its rules
+ * allow (issue #15). A code exchange or a refresh sends three statements: the client (as every
+ * method of `SqlStore` would), the code or refresh token with its grant and user in one row, and
+ * the spend with the tokens it issues in one statement; the authorization endpoint writes the
+ * grant and its code in one. Each statement is a round trip to the database, so on PostgreSQL,
+ * unlike embedded SQLite, their number bounds what one instance does.
  */
-import type { CodeRecord, IssuedTokens, RefreshTokenRecord, WithGrant } from '../protocol/store.js'
+import type { CodeRecord, GrantRecord, IssuedTokens, RefreshTokenRecord, WithGrant } from '../protocol/store.js'
 import * as queries from './queries.js'
-import { SAMPLE_ROWS, accessTokenRow, refreshTokenRow, toCode, toGrant, toRefreshToken, toUser, type Row } from './rows.js'
+import { SAMPLE_ROWS, accessTokenRow, codeRow, grantRow, refreshTokenRow, toCode, toGrant, toRefreshToken, toUser, type Row } from './rows.js'
 import { SqlStore, unique } from './sql-store.js'
 import type { Database } from './database.js'
 import type { Kysely } from 'kysely'
@@ -23,6 +24,7 @@ type PerTable = Record<string, Record<string, unknown>>
 
 export class PostgresStore extends SqlStore {
   readonly #db: Kysely<Database>
+  readonly #grantWithCode: queries.CompiledTemplate
   readonly #codeWithGrant: queries.CompiledTemplate
   readonly #refreshTokenWithGrant: queries.CompiledTemplate
   readonly #redeem: OneStatementSpend
@@ -32,6 +34,7 @@ export class PostgresStore extends SqlStore {
   constructor(db: Kysely<Database>) {
     super(db)
     this.#db = db
+    this.#grantWithCode = queries.compileGrantWithCode(db, SAMPLE_ROWS)
     this.#codeWithGrant = queries.compileTemplate(db, queries.codeWithGrantByHashAsJson, 1)
     this.#refreshTokenWithGrant = queries.compileTemplate(db, queries.refreshTokenWithGrantByHashAsJson, 1)
     const compile = (spend: Parameters<typeof queries.compileSpendThenIssue>[1]): OneStatementSpend => ({
@@ -40,6 +43,11 @@ export class PostgresStore extends SqlStore {
     })
     this.#redeem = compile(queries.consumeCode)
     this.#rotate = compile(queries.rotateRefreshToken)
+  }
+
+  override async createGrantWithCode(grant: GrantRecord, code: CodeRecord): Promise<void> {
+    const args = [...Object.values(grantRow(grant)), ...Object.values(codeRow(code))]
+    await unique('grant or authorization code', this.#db.executeQuery(queries.bind(this.#grantWithCode, args)))
   }
 
   override getCodeWithGrant(codeHash: string): Promise<WithGrant<{ code: CodeRecord }> | undefined> {

@@ -161,6 +161,27 @@ export function compileSpendThenIssue(
   )
 }
 
+/**
+ * PostgreSQL: a grant and its authorization code in one statement (the grant inserted by a `WITH`;
+ * the code's foreign key is checked at the statement's end, when both rows exist), so either both
+ * are written or neither. Its arguments are the grant row's values, then the code row's.
+ */
+export function compileGrantWithCode(db: Db, samples: Pick<SampleRows, 'grant' | 'code'>): CompiledTemplate {
+  const grantColumns = Object.keys(samples.grant)
+  const codeColumns = Object.keys(samples.code)
+  const row = (columns: readonly string[], values: readonly unknown[], offset: number) =>
+    Object.fromEntries(columns.map((column, i) => [column, values[offset + i]]))
+  return compileTemplate(
+    db,
+    (db, ...values: unknown[]) =>
+      db
+        .with('issued_grant', (scope) => scope.insertInto('grants').values(row(grantColumns, values, 0) as Insertable<Database['grants']>))
+        .insertInto('authorization_codes')
+        .values(row(codeColumns, values, grantColumns.length) as Insertable<Database['authorization_codes']>),
+    grantColumns.length + codeColumns.length,
+  )
+}
+
 /** A query's SQL text and, for each of its parameters, which argument of its builder it is. */
 export interface CompiledTemplate {
   sql: string

@@ -1,7 +1,9 @@
 /**
- * Round trips to PostgreSQL per token request (issue #15): a code exchange and a refresh each send
- * at most three statements — the client; the code or refresh token with its grant and user; the
- * spend with the tokens it issues — so one instance is not bound by the database's latency.
+ * Round trips to PostgreSQL per request on the login's hot path (issue #15): a code exchange and a
+ * refresh each send at most three statements — the client; the code or refresh token with its
+ * grant and user; the spend with the tokens it issues — and a returning user's authorization
+ * request at most four (session, client, consent, then the grant with its code), so one instance
+ * is not bound by the database's latency.
  * Counted at the driver (`pg.Client#query`) while the server, in this process, answers the request.
  *
  * Needs `AUTHCODE_TEST_PG` (CI sets it): a database of its own is created and dropped.
@@ -85,6 +87,16 @@ if (ADMIN_URL === undefined || ADMIN_URL === '') {
       )
       expect(refreshed.result.status).toBe(200)
       expect(refreshed.statements.length, refreshed.statements.join('\n')).toBeLessThanOrEqual(3)
+    })
+
+    it('a returning user\'s authorization request sends at most 4 statements, the grant and its code as one', async () => {
+      const browser = new Browser()
+      await exchange(browser) // signs in and remembers the consent
+      const { challenge } = pkcePair()
+      const { result: response, statements } = await statementsDuring(() => browser.get(`${server.url}/authorize?${authorizeQuery(client, { code_challenge: challenge })}`))
+      expect(response.status).toBe(302)
+      expect(new URL(response.headers.get('location') ?? '').searchParams.get('code')).toBeTruthy()
+      expect(statements.length, statements.join('\n')).toBeLessThanOrEqual(4)
     })
 
     it('the one-statement spend keeps the rules: a replayed code is refused and revokes what it issued, a reused refresh token revokes the family', async () => {
