@@ -81,7 +81,7 @@ const CHALLENGE = s256(VERIFIER)
 const log = (line: string) => process.stderr.write(`${line}\n`)
 
 /**
- * Best req/s seen per (server, workload), to size the single-use inputs of the next run: three
+ * Best req/s seen per (server, workload), e.g. `authcode/code-rs256`, to size the single-use inputs of the next run: three
  * times that rate (a short warm-up on a busy machine can read low), plus 500.
  */
 const estimate = new Map<string, number>()
@@ -194,7 +194,7 @@ function tokenWorkloads(server: MintingServer, label: string, profile: ServerPro
   const code = (alg: 'ES256' | 'RS256'): Workload => ({
     name: `code-${alg.toLowerCase()}`,
     async job(seconds, c) {
-      const n = inputsFor(`${label}/code`, seconds, 2500)
+      const n = inputsFor(`${label}/code-${alg.toLowerCase()}`, seconds, 2500)
       const front = await channel(alg)
       return tokenJob(server.url, server.clients[alg], CODE_BODY, await minted('codes', n, () => mintCodes(front, n)), c, seconds)
     },
@@ -206,7 +206,7 @@ function tokenWorkloads(server: MintingServer, label: string, profile: ServerPro
     {
       name: 'refresh-es256',
       async job(seconds, c) {
-        const n = inputsFor(`${label}/refresh`, seconds, 2500)
+        const n = inputsFor(`${label}/refresh-es256`, seconds, 2500)
         const front = await channel('ES256')
         return tokenJob(server.url, server.clients.ES256, REFRESH_BODY, await minted('refresh tokens', n, () => mintRefreshTokens(front, n)), c, seconds)
       },
@@ -257,7 +257,7 @@ function floorWorkloads(server: FloorServer): Workload[] {
     {
       name: 'code-floor',
       async job(seconds, c) {
-        const n = inputsFor(`floor-${server.mode}/code`, seconds, 6000)
+        const n = inputsFor(`floor-${server.mode}/code-floor`, seconds, 6000)
         const client = { clientId: 'floor', secret: 'floor', authorization: 'Basic Zmxvb3I6Zmxvb3I=' }
         return tokenJob(server.url, client, CODE_BODY, server.mintCodes(n), c, seconds)
       },
@@ -309,8 +309,7 @@ interface Target {
 }
 
 async function measure(load: LoadGenerator, server: string, target: Target, workload: Workload, rows: Row[]): Promise<void> {
-  const kind = workload.name.split('-')[0] as string
-  const key = `${server}/${kind}`
+  const key = `${server}/${workload.name}`
   if (warmup > 0) {
     const w = await load.run(splitJob(await workload.job(warmup, 10), target.urls))
     remember(key, w)
@@ -367,11 +366,11 @@ async function growthCheck(load: LoadGenerator, dir: string): Promise<GrowthRow[
       seeded = size
       const counts = await server.counts()
       log(`  growth: ${size.toLocaleString('en')} past exchanges seeded in ${((Date.now() - t) / 1000).toFixed(1)} s ${JSON.stringify(counts)}`)
-      if (warmup > 0) remember('authcode-growth/code', await load.run(await workload.job(warmup, 10)))
+      if (warmup > 0) remember('authcode-growth/code-es256', await load.run(await workload.job(warmup, 10)))
       for (const c of [10, 50]) {
         const job = await workload.job(duration, c)
         const { result, cpuPerRequest } = await withCpu(server.pids, undefined, () => load.run(job))
-        remember('authcode-growth/code', result)
+        remember('authcode-growth/code-es256', result)
         rows.push({ rows: size, concurrency: c, counts, ...result, ...(cpuPerRequest === undefined ? {} : { cpuPerRequest }) })
         log(
           `  growth ${String(size).padStart(8)} rows c=${c}: ${result.rps.toFixed(0)} req/s p50 ${result.p50} ms p99 ${result.p99} ms` +
@@ -391,7 +390,7 @@ async function profileRun(load: LoadGenerator, dir: string): Promise<void> {
   mkdirSync(profDir, { recursive: true })
   const server = await AuthcodeServer.start(dir, { execArgv: ['--cpu-prof', '--cpu-prof-dir', profDir] })
   const workload = authcodeWorkloads(server)[0] as Workload
-  remember('authcode/code', await load.run(await workload.job(2, 10)))
+  remember('authcode/code-es256', await load.run(await workload.job(2, 10)))
   const result = await load.run(await workload.job(duration, 50))
   log(`profiled run: code-es256 c=50 ${result.rps.toFixed(0)} req/s p50 ${result.p50} ms p99 ${result.p99} ms (under --cpu-prof)`)
   await server.stop()
@@ -426,7 +425,7 @@ async function perfRun(load: LoadGenerator, dir: string): Promise<void> {
       [code, 'code exchange (ES256)', 'perf-code-exchange.txt'],
       [refresh, 'refresh (ES256)', 'perf-refresh.txt'],
     ] as const) {
-      remember(`authcode/${workload.name.split('-')[0] as string}`, await load.run(await workload.job(2, 10)))
+      remember(`authcode/${workload.name}`, await load.run(await workload.job(2, 10)))
       const job = await workload.job(duration, 50)
       // perf starts after the load has warmed up and stops before it ends: it sees only steady state.
       const recorded = new Promise((resolve) => setTimeout(resolve, 1000)).then(() => recordOnCpu(server.pid as number, Math.max(duration - 2, 1), file))
