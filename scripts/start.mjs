@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 /**
  * `npm start`: the authorization server (demo mode: a demo user, the `demo-app` client and the
- * public `demo-spa` client), the demo client app, the example chat broker and the single-page app
- * (examples/spa, on :8090) beside it, so a newcomer can click through the whole handshake, chat
- * through the broker with the token the demo app holds, and sign in from a page with no backend.
+ * public `demo-spa` client), the demo client app, the example chat broker, the single-page app
+ * (examples/spa, on :8090) and the example MCP server (examples/mcp-server, on :3001/mcp) beside
+ * it, so a newcomer can click through the whole handshake, chat through the broker with the token
+ * the demo app holds, sign in from a page with no backend, and connect an MCP host (the demo
+ * config lists the MCP server in `resources` and opens dynamic client registration).
  *
  * Starts `node packages/server/dist/cli/main.js serve --demo --config examples/express-app/authcode.json`
- * (run `tsc --build` first; the config adds the chat scopes `read:messages` / `write:messages`),
+ * (run `tsc --build` first; the config adds the chat scopes `read:messages` / `write:messages`, the
+ * MCP server's `mcp:tools` / `notes:write` and its resource, and `registration: open`),
  * waits for its start line and `data/demo.json`, then starts examples/express-app and
  * examples/broker (on :8080, as its AsyncAPI document says) and examples/spa (on :8090, the
  * origin of demo-spa's redirect URI; SPA_PORT) with the issuer the server announced.
@@ -30,6 +33,9 @@ const DEMO_CONFIG = join(APP_DIR, 'authcode.json')
 const BROKER_PORT = process.env.BROKER_PORT ?? '8080'
 const SPA_DIR = join(ROOT, 'examples/spa')
 const SPA_PORT = process.env.SPA_PORT ?? '8090'
+const MCP_DIR = join(ROOT, 'examples/mcp-server')
+// The MCP server's resource URI is in the demo config's `resources`: another port needs both changed.
+const MCP_PORT = process.env.MCP_PORT ?? '3001'
 const DEMO_FILE = process.env.AUTHCODE_DEMO_FILE ?? join(ROOT, 'data/demo.json')
 const START_TIMEOUT_MS = 30_000
 
@@ -112,14 +118,27 @@ forward(server, '[server]', (line) => {
   let appUrl
   let brokerUrl
   let spaUrl
+  let mcpUrl
   const announce = () => {
-    if (appUrl === undefined || brokerUrl === undefined || spaUrl === undefined) return
+    if (appUrl === undefined || brokerUrl === undefined || spaUrl === undefined || mcpUrl === undefined) return
     say(`authorization server: ${serverUrl}`)
     say(`chat broker:          ${brokerUrl}`)
     say(`single-page app:      ${spaUrl}  (a public client in the browser, no backend)`)
+    say(`MCP server:           ${mcpUrl}  (add it to an MCP host: examples/mcp-server/README.md)`)
     say(`demo app:             ${appUrl}  <- open this and click "Log in"`)
-    say('Ctrl-C stops all four.')
+    say('Ctrl-C stops all five.')
   }
+  // The MCP server takes tokens for its own resource only (RFC 8707); MCP hosts register themselves.
+  const mcp = start('the MCP server', ['--import', 'tsx', 'src/main.ts'], {
+    cwd: MCP_DIR,
+    env: { ...process.env, MCP_ISSUER: issuer, MCP_PORT },
+  })
+  forward(mcp, '[mcp]   ', (mcpLine) => {
+    const mcpMatch = /^MCP server on (\S+)/.exec(mcpLine)
+    if (mcpMatch === null) return
+    mcpUrl = mcpMatch[1]
+    announce()
+  })
   // The single-page app calls the server from its own origin: demo mode registered demo-spa with
   // the redirect URI http://localhost:8090/, whose origin the server lets call /token (CORS).
   if (SPA_PORT !== '8090') say(`SPA_PORT=${SPA_PORT}: register http://localhost:${SPA_PORT}/ as a redirect URI of demo-spa (authcode client update)`)
