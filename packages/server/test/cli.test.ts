@@ -205,6 +205,7 @@ describe.concurrent('wrong calls: exit 2, one line, no stack trace', () => {
     [['client', 'show'], /exactly one client id/],
     [['client', 'update', 'some-id'], /nothing to change/],
     [['client', 'update', 'some-id', '--post-logout-redirect-uri', 'https://app.test/bye', '--no-post-logout-redirect-uris'], /exclude each other/],
+    [['client', 'update', 'some-id', '--web-origin', 'https://app.test', '--no-web-origins'], /--web-origin and --no-web-origins exclude each other/],
     [['client', 'rotate-secret', 'some-id', '--grace', 'soon'], /--grace: a whole number of seconds/],
     [['client', 'rotate-secret', 'some-id', '--grace=-5'], /--grace: a whole number of seconds: -5/],
     [['client', 'rotate-secret', 'some-id', '--grace', '-5'], /--grace/],
@@ -470,6 +471,26 @@ describe.concurrent('issue #20: clients over their whole life', () => {
     const cleared = await cli(cwd, ['client', 'update', id, '--no-post-logout-redirect-uris', '--json'])
     expect(JSON.parse(cleared.stdout)).toMatchObject({ post_logout_redirect_uris: [] })
     expectCleanFailure(await cli(cwd, ['client', 'update', 'nope', '--name', 'x']), 1, /no client with id nope/)
+  }, 60_000)
+
+  it('client add --web-origin (repeatable) gives a public client web origins; update replaces or clears them; a confidential client or a bad origin is exit 1 (issue #22)', async () => {
+    const cwd = workdir()
+    const added = await cli(cwd, [
+      'client', 'add', '--name', 'SPA', '--public', '--redirect-uri', 'https://spa.test/cb', '--web-origin', 'https://app.spa.test', '--web-origin', 'http://localhost:5173', '--json',
+    ])
+    expect(added.code, added.stderr).toBe(0)
+    const { client_id: id } = JSON.parse(added.stdout) as { client_id: string }
+    expect((await listClients(cwd))[0]).toMatchObject({ client_id: id, web_origins: ['https://app.spa.test', 'http://localhost:5173'] })
+    expect((await cli(cwd, ['client', 'show', id])).stdout).toContain('web origins: https://app.spa.test http://localhost:5173')
+    const replaced = await cli(cwd, ['client', 'update', id, '--web-origin', 'https://other.spa.test:8443', '--json'])
+    expect(JSON.parse(replaced.stdout)).toMatchObject({ web_origins: ['https://other.spa.test:8443'] })
+    expectCleanFailure(await cli(cwd, ['client', 'update', id, '--web-origin', 'https://other.spa.test/app']), 1, /web origin https:\/\/other\.spa\.test\/app is not a serialized origin/)
+    const cleared = await cli(cwd, ['client', 'update', id, '--no-web-origins', '--json'])
+    expect(JSON.parse(cleared.stdout)).toMatchObject({ web_origins: [] })
+    const before = await listClients(cwd)
+    expectCleanFailure(await cli(cwd, ['client', 'add', '--name', 'Shop', '--redirect-uri', 'https://shop.test/cb', '--web-origin', 'https://shop.test']), 1, /web origins are for public clients only/)
+    expectCleanFailure(await cli(cwd, ['client', 'add', '--name', 'SPA', '--public', '--redirect-uri', 'https://spa.test/cb', '--web-origin', 'http://spa.test']), 1, /web origin http:\/\/spa\.test must use https/)
+    expect(await listClients(cwd)).toEqual(before)
   }, 60_000)
 
   it('client rotate-secret prints the new secret once (--json with the grace end); a public client has none to rotate', async () => {
