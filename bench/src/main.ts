@@ -23,6 +23,8 @@
  *   --instances N      authcode-pg also as N instances on one database and one issuer (authcode-pg-xN),
  *                      the load split evenly; CPU per request summed over the instances and PostgreSQL's
  *   --load-generator   wrk (default, when installed) or autocannon
+ *   --concurrency a,b  connection counts per workload (default 1,10,50; quick 10,50)
+ *   --workloads a,b    subset of code-es256,code-rs256,refresh-es256,introspect,discovery,flow-es256,code-floor
  */
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -52,6 +54,8 @@ const { values: flags } = parseArgs({
     db: { type: 'string' },
     instances: { type: 'string' },
     'load-generator': { type: 'string' },
+    concurrency: { type: 'string' },
+    workloads: { type: 'string' },
   },
   strict: true,
 })
@@ -59,7 +63,13 @@ const { values: flags } = parseArgs({
 const quick = flags.quick === true
 const duration = flags.duration !== undefined ? Number(flags.duration) : quick ? 2 : 10
 const warmup = quick ? 0.5 : 2
-const concurrencies = quick ? [10, 50] : [1, 10, 50]
+const concurrencies = flags.concurrency !== undefined ? flags.concurrency.split(',').map(Number) : quick ? [10, 50] : [1, 10, 50]
+if (concurrencies.some((c) => !Number.isInteger(c) || c < 1 || c > 1000)) throw new TypeError(`--concurrency: whole numbers 1 to 1000, got ${String(flags.concurrency)}`)
+const WORKLOADS = ['code-es256', 'code-rs256', 'refresh-es256', 'introspect', 'discovery', 'flow-es256', 'code-floor']
+const workloads = new Set(flags.workloads?.split(',') ?? WORKLOADS)
+for (const w of workloads) {
+  if (!WORKLOADS.includes(w)) throw new TypeError(`--workloads: unknown workload ${w}`)
+}
 const growthSizes = quick ? [10_000, 100_000] : [10_000, 100_000, 1_000_000]
 const servers = new Set((flags.servers ?? 'authcode,authcode-pg,oidc-provider,floor').split(','))
 for (const s of servers) {
@@ -309,6 +319,7 @@ interface Target {
 }
 
 async function measure(load: LoadGenerator, server: string, target: Target, workload: Workload, rows: Row[]): Promise<void> {
+  if (!workloads.has(workload.name)) return
   const key = `${server}/${workload.name}`
   if (warmup > 0) {
     const w = await load.run(splitJob(await workload.job(warmup, 10), target.urls))
