@@ -7,6 +7,10 @@
  * Needs `AUTHCODE_TEST_PG` (a PostgreSQL URL; CI sets it): the test creates a database of its own
  * on that server and drops it afterwards. Skipped with a message when unset.
  */
+import { randomUUID } from 'node:crypto'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { exportJWK, generateKeyPair, SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sql } from 'kysely'
 import { Browser, basicAuth, freePort, pkcePair, postForm } from '../../packages/server/test/harness.js'
@@ -22,6 +26,7 @@ import {
   poll,
   removeTempDirs,
   runCliOk,
+  tempDir,
   sharedSecret,
   startInstance,
   stopAllInstances,
@@ -297,6 +302,69 @@ if (ADMIN_URL === undefined) {
       } finally {
         await conn.destroy()
       }
+    }, 60_000)
+
+    it('SECURITY.md 33: a request_uri, a DPoP proof and a client assertion each work once across both instances', async () => {
+      const browser = new Browser()
+      await codeFrom(A, browser) // signed in, consent remembered
+      const form = (challenge: string) => ({ response_type: 'code', client_id: client.client_id, redirect_uri: REDIRECT, scope: 'openid', state: 'par', code_challenge: challenge, code_challenge_method: 'S256' })
+
+      // PAR (RFC 9126 §4): pushed at A, used at B, then refused at A.
+      const { verifier, challenge } = pkcePair()
+      const pushed = await postForm(`${A.url}/par`, form(challenge), clientAuth())
+      expect(pushed.status).toBe(201)
+      const { request_uri } = (await pushed.json()) as { request_uri: string }
+      const byRequestUri = `/authorize?${new URLSearchParams({ client_id: client.client_id, request_uri }).toString()}`
+      const used = await browser.get(`${B.url}${byRequestUri}`)
+      expect(used.status).toBe(302)
+      const code = new URL(used.headers.get('location') ?? '').searchParams.get('code') ?? ''
+      expect(code).not.toBe('')
+      const again = await browser.get(`${A.url}${byRequestUri}`)
+      expect(again.headers.get('location') ?? '').not.toContain('code=')
+      expect(again.status).toBe(400)
+
+      // DPoP (RFC 9449 §11.1): one proof, sent to A and then to B with another code.
+      const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true })
+      const jwk = await exportJWK(publicKey)
+      const proof = await new SignJWT({ htm: 'POST', htu: `${issuer}/token`, jti: randomUUID() })
+        .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk })
+        .setIssuedAt()
+        .sign(privateKey)
+      const exchange = (at: Instance, grant: { code: string; verifier: string }, headers: Record<string, string>) =>
+        postForm(`${at.url}/token`, { grant_type: 'authorization_code', code: grant.code, redirect_uri: REDIRECT, code_verifier: grant.verifier }, headers)
+      const bound = await tokensFrom(await exchange(A, { code, verifier }, { ...clientAuth(), dpop: proof }))
+      expect(bound.token_type).toBe('DPoP')
+      expect(jwsPayload(bound.access_token).cnf).toEqual({ jkt: expect.any(String) })
+      const replayed = await exchange(B, await codeFrom(B, browser), { ...clientAuth(), dpop: proof })
+      expect(replayed.status).toBe(400)
+      expect(((await replayed.json()) as { error: string }).error).toBe('invalid_dpop_proof')
+
+      // private_key_jwt (RFC 7523 §3): one assertion, used at A and then at B.
+      const keys = await generateKeyPair('ES256', { extractable: true })
+      const jwksFile = join(tempDir('authcode-jwks-'), 'jwks.json')
+      writeFileSync(jwksFile, JSON.stringify({ keys: [{ ...(await exportJWK(keys.publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' }] }))
+      const signer = JSON.parse(
+        await runCliOk(['client', 'add', '--name', 'Signer', '--redirect-uri', REDIRECT, '--auth-method', 'private_key_jwt', '--jwks', jwksFile, '--json', ...db()], { env: cliEnv() }),
+      ) as { client_id: string }
+      const assertion = await new SignJWT({ jti: randomUUID() })
+        .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+        .setIssuer(signer.client_id)
+        .setSubject(signer.client_id)
+        .setAudience(issuer)
+        .setIssuedAt()
+        .setExpirationTime('2m')
+        .sign(keys.privateKey)
+      const introspect = (at: Instance) =>
+        postForm(`${at.url}/introspect`, {
+          token: 'not-a-token',
+          client_id: signer.client_id,
+          client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+          client_assertion: assertion,
+        })
+      expect((await introspect(A)).status).toBe(200)
+      const second = await introspect(B)
+      expect(second.status).toBe(401)
+      expect(((await second.json()) as { error: string }).error).toBe('invalid_client')
     }, 60_000)
 
     it('a key rotated with `authcode keys rotate` signs at A after keys.activationDelay, and B verifies it and publishes it', async () => {
