@@ -115,6 +115,8 @@ export interface PagesConfig {
   messages: string | undefined
   /** The language of a page when none of the user's preferences has a catalog (default `en`). */
   defaultLocale: string
+  /** Passkeys on the login and account pages (default on; README, "Passkeys"). */
+  passkeys: boolean
 }
 
 export const DEFAULT_SCOPES: Readonly<Record<string, string>> = Object.freeze({
@@ -457,6 +459,7 @@ function pagesConfig(given: NonNullable<FileConfig['pages']>, cwd: string): Page
     templates: path(given.templates),
     messages: path(given.messages),
     defaultLocale: given.defaultLocale ?? 'en',
+    passkeys: given.passkeys ?? true,
   }
 }
 

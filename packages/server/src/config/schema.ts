@@ -136,6 +136,8 @@ export const configFileSchema = {
         templates: { type: 'string', minLength: 1 },
         messages: { type: 'string', minLength: 1 },
         defaultLocale: { type: 'string', pattern: '^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$', maxLength: 35 },
+        // Passkeys (WebAuthn) on the login and account pages; the relying party is the issuer.
+        passkeys: { type: 'boolean' },
       },
     },
   },

@@ -57,6 +57,7 @@ export interface FileConfig {
     templates?: string
     messages?: string
     defaultLocale?: string
+    passkeys?: boolean
   }
 }
 

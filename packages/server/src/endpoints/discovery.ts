@@ -5,11 +5,12 @@
  */
 import type { FastifyPluginAsync } from 'fastify'
 import type { Services } from '../http/services.js'
+import { supportedAcr } from '../protocol/journey.js'
 import { serverMetadata } from '../protocol/metadata.js'
 
 /** @param uiLocales the languages of the pages (`ui_locales_supported`) */
 export const discoveryEndpoints: FastifyPluginAsync<{ services: Services; uiLocales: readonly string[] }> = async (app, { services, uiLocales }) => {
-  const metadata = serverMetadata({ ...services.config, uiLocales })
+  const metadata = serverMetadata({ ...services.config, uiLocales, acrValues: supportedAcr(services) })
   const cacheable = 'public, max-age=300'
 
   app.get('/.well-known/openid-configuration', async (_request, reply) => reply.header('cache-control', cacheable).send(metadata))
@@ -27,7 +28,7 @@ export const discoveryEndpoints: FastifyPluginAsync<{ services: Services; uiLoca
 
 /** RFC 8414 §3: `/.well-known/oauth-authorization-server` followed by the issuer's path; registered at the root. */
 export const authorizationServerMetadata: FastifyPluginAsync<{ services: Services; uiLocales: readonly string[] }> = async (app, { services, uiLocales }) => {
-  const metadata = serverMetadata({ ...services.config, uiLocales })
+  const metadata = serverMetadata({ ...services.config, uiLocales, acrValues: supportedAcr(services) })
   app.get(`/.well-known/oauth-authorization-server${services.basePath}`, async (_request, reply) =>
     reply.header('cache-control', 'public, max-age=300').send(metadata),
   )

@@ -9,6 +9,7 @@
 import type { FastifyRequest } from 'fastify'
 import type { AdminActor, ClientAuthFailure, EventSink, SecurityEvent, SecurityEventType } from '../protocol/events.js'
 import type { Metrics } from './metrics.js'
+import type { PasskeyRefusal } from '../protocol/passkeys.js'
 
 /**
  * What `onEvent` receives. The log line says the same, its `request_id` being the request's log
@@ -26,8 +27,8 @@ export interface AuditEvent {
   request_id: string
   /** The grant a code or refresh token belongs to. */
   grant_id?: string
-  /** `client.auth_failed`: why. */
-  reason?: ClientAuthFailure
+  /** `client.auth_failed`, `passkey.refused`: why. */
+  reason?: ClientAuthFailure | PasskeyRefusal
   /** `token.revoked`: what the token was. */
   token_type?: 'refresh_token' | 'access_token'
   /** `admin.*`: who made the change: `cli`, or `admin_token:` and the admin token's name. */

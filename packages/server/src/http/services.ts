@@ -8,6 +8,7 @@ import { ClientKeySets } from '../protocol/client-assertion.js'
 import { DpopNonces } from '../protocol/dpop.js'
 import { StoreAccounts, type AccountProvider } from '../protocol/accounts.js'
 import type { EventSink } from '../protocol/events.js'
+import { relyingParty, type PasskeySettings } from '../protocol/passkeys.js'
 import { LogoutDelivery, type LogoutDeliverySettings, type LogoutPoster } from '../protocol/backchannel-logout.js'
 import type { TokenMinter } from '../protocol/issue-tokens.js'
 import { Throttle } from '../protocol/rate-limit.js'
@@ -56,6 +57,8 @@ export interface Services {
   clientKeySets: ClientKeySets
   /** RFC 9449 §8 server nonces, the same on every instance. */
   dpopNonces: DpopNonces
+  /** The relying party and challenge key of passkeys (`protocol/passkeys.ts`); undefined when `pages.passkeys` is off. */
+  passkeys: PasskeySettings | undefined
   /** The issuer's path (`''` for an issuer at the root); every route lives under it. */
   basePath: string
   /** The issuer's origin, which forms must come from. */
@@ -113,6 +116,9 @@ export function createServices(config: ServerConfig, deps: AppDeps, background: 
     }),
     clientKeySets: new ClientKeySets(),
     dpopNonces: new DpopNonces(deps.keys.deriveKey('authcode dpop nonces v1')),
+    passkeys: config.pages.passkeys
+      ? { rp: relyingParty(config.issuer, config.pages.productName), challengeKey: deps.keys.deriveKey('authcode passkey challenges v1') }
+      : undefined,
     basePath: url.pathname === '/' ? '' : url.pathname.replace(/\/$/, ''),
     origin: url.origin,
     secureCookies: url.protocol === 'https:',

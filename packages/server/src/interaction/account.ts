@@ -19,15 +19,19 @@ import { canChangePassword, changePassword, signedInBrowsers } from '../protocol
 import type { LoginSessionRecord } from '../protocol/store.js'
 import { journeyDeps, signedInAccount } from '../protocol/journey.js'
 import { browserFormToken, presentedBrowserFormToken, presentedSessionHash, vouchedDevice } from './cookies.js'
-import { checkedForm, signIn } from './forms.js'
+import { checkedForm, signIn, signInWithPasskey } from './forms.js'
 import { pageText, type PageText } from './messages.js'
 import type { Pages } from './pages.js'
+import { accountPasskeysView, passkeySignInView, recentSignIn } from './passkeys.js'
+import { PASSKEY_NAME, addPasskey, passkeyName } from '../protocol/passkeys.js'
 import { signOutBrowser, signOutEverywhereFrom } from './sign-out.js'
 
 const FORBIDDEN = pageText('account.forbidden')
 const NOT_CONNECTED = pageText('account.notConnected')
 const REMOVED = pageText('account.removed')
 const PASSWORD_CHANGED = pageText('account.passwordChanged')
+const PASSKEY_NOTICES = { added: pageText('account.passkeyAddedNotice'), removed: pageText('account.passkeyRemovedNotice') } as const
+const REAUTHENTICATE = pageText('account.passkeyReauthenticate')
 
 /** The signed-in browser: its login session and the account. */
 type SignedIn = { session: LoginSessionRecord; account: Account }
@@ -52,6 +56,7 @@ function passwordFields(form: Params): { current: string; next: string; repeated
 }
 
 type AppParams = { Params: { clientId: string } }
+type PasskeyParams = { Params: { credentialId: string } }
 
 export const accountRoutes: FastifyPluginAsync<{ services: Services; pages: Pages }> = async (app, { services, pages }) => {
   const { store, config } = services
@@ -62,6 +67,8 @@ export const accountRoutes: FastifyPluginAsync<{ services: Services; pages: Page
   const page = { config: { errors: 'page' as const } }
 
   const logoutEverywhereUrl = `${accountUrl}/logout-everywhere`
+  const passkeysUrl = `${accountUrl}/passkeys`
+  const removePasskeyUrl = (credentialId: string) => `${passkeysUrl}/${encodeURIComponent(credentialId)}/remove`
 
   const signedIn = (request: FastifyRequest): Promise<SignedIn | undefined> => signedInAccount(journey, presentedSessionHash(request, services), services.now())
 
@@ -72,9 +79,10 @@ export const accountRoutes: FastifyPluginAsync<{ services: Services; pages: Page
     return form
   }
 
-  function showSignIn(request: FastifyRequest, reply: FastifyReply, username = '', error?: PageText, status = 200) {
+  async function showSignIn(request: FastifyRequest, reply: FastifyReply, username = '', error?: PageText, status = 200) {
     const csrf = browserFormToken(request, reply, services)
-    return pages.login(reply, { clientName: undefined, action: `${accountUrl}/login`, csrf, username, error }, {}, status)
+    const passkey = await passkeySignInView(request, reply, services, `${accountUrl}/passkey-login`)
+    return pages.login(reply, { clientName: undefined, action: `${accountUrl}/login`, csrf, username, error, passkey }, {}, status)
   }
 
   /** The account page of the signed-in browser, with a notice, or with why the password form failed (and its status). */
@@ -82,7 +90,7 @@ export const accountRoutes: FastifyPluginAsync<{ services: Services; pages: Page
     request: FastifyRequest,
     reply: FastifyReply,
     { session, account }: SignedIn,
-    shown: { notice?: PageText; passwordError?: PageText; status?: number } = {},
+    shown: { notice?: PageText; passwordError?: PageText; passkeyError?: PageText; status?: number } = {},
   ) {
     const now = services.now()
     const [userName, apps, signedInApps, browsers] = await Promise.all([
@@ -91,6 +99,7 @@ export const accountRoutes: FastifyPluginAsync<{ services: Services; pages: Page
       session.sid === undefined ? [] : store.listSignedInApps(session.sid),
       signedInBrowsers(journey, account.id, session.idHash, now),
     ])
+    const passkeys = await accountPasskeysView(services, { account, session, userName }, { add: passkeysUrl, remove: removePasskeyUrl }, shown.passkeyError)
     return pages.account(
       reply,
       {
@@ -110,6 +119,7 @@ export const accountRoutes: FastifyPluginAsync<{ services: Services; pages: Page
         password: canChangePassword(services.accounts) ? { action: `${accountUrl}/password`, error: shown.passwordError, minLength: PASSWORD_LENGTH.min } : undefined,
         browsers,
         signOutEverywhereAction: logoutEverywhereUrl,
+        passkeys,
       },
       shown.status,
     )
@@ -119,18 +129,92 @@ export const accountRoutes: FastifyPluginAsync<{ services: Services; pages: Page
     const current = await signedIn(request)
     if (current === undefined) return showSignIn(request, reply)
     const query = queryParams(request)
-    const notice = query.single('removed') === '1' ? REMOVED : query.single('password') === 'changed' ? PASSWORD_CHANGED : undefined
+    const passkey = query.single('passkey')
+    const notice =
+      query.single('removed') === '1'
+        ? REMOVED
+        : query.single('password') === 'changed'
+          ? PASSWORD_CHANGED
+          : passkey === 'added' || passkey === 'removed'
+            ? PASSKEY_NOTICES[passkey]
+            : undefined
     return showAccount(request, reply, current, { notice })
   })
 
   app.post('/account/login', page, async (request, reply) => {
     const form = checkForm(request, reply)
     if (form === undefined) return reply
-    if ((await signedIn(request)) !== undefined) return reply.redirect(accountUrl, 303)
+    if (await signedInRecently(request)) return reply.redirect(accountUrl, 303)
     const outcome = await signIn(request, reply, services, form, null)
     if (!('signedIn' in outcome)) return showSignIn(request, reply, outcome.username, outcome.error, outcome.status)
     return reply.redirect(accountUrl, 303)
   })
+
+  /** A signed-in browser whose sign-in is recent: a sign-in form posted there has nothing to do (an older one signs in again: `REAUTHENTICATE_AFTER`). */
+  async function signedInRecently(request: FastifyRequest): Promise<boolean> {
+    const current = await signedIn(request)
+    return current !== undefined && recentSignIn(current.session, services.now())
+  }
+
+  if (services.passkeys !== undefined) {
+    const settings = services.passkeys
+
+    /** The account page's sign-in with a passkey (the form the passkey script posts). */
+    app.post('/account/passkey-login', page, async (request, reply) => {
+      const form = checkForm(request, reply)
+      if (form === undefined) return reply
+      if (await signedInRecently(request)) return reply.redirect(accountUrl, 303)
+      const outcome = await signInWithPasskey(request, reply, services, form, null)
+      if (!('signedIn' in outcome)) return showSignIn(request, reply, '', outcome.error, outcome.status)
+      return reply.redirect(accountUrl, 303)
+    })
+
+    /**
+     * Adds a passkey (WebAuthn §7.1) to the signed-in account, named as the user typed: the form the
+     * passkey script completes with the browser's new credential. A sign-in older than
+     * `REAUTHENTICATE_AFTER` is asked for again first.
+     */
+    app.post('/account/passkeys', page, async (request, reply) => {
+      const form = checkForm(request, reply)
+      if (form === undefined) return reply
+      const current = await signedIn(request)
+      if (current === undefined) return reply.redirect(accountUrl, 303)
+      const now = services.now()
+      if (!recentSignIn(current.session, now)) return showSignIn(request, reply, current.account.username, REAUTHENTICATE, 401)
+      let fields: { name: string | undefined; credential: string | undefined }
+      try {
+        fields = { name: form.single('name'), credential: form.single('credential') }
+      } catch {
+        fields = { name: undefined, credential: undefined }
+      }
+      const name = passkeyName(fields.name)
+      if (name === undefined) {
+        return showAccount(request, reply, current, { passkeyError: pageText('account.passkeyNameInvalid', { max: PASSKEY_NAME.maxLength }), status: 400 })
+      }
+      const { account, session } = current
+      const result = await addPasskey({ store, passkeys: settings }, { account, sessionHash: session.idHash, credential: fields.credential, name, now })
+      const events = services.eventsOf(request)
+      if (result.kind === 'refused') {
+        events.emit({ type: 'passkey.refused', clientId: null, userId: account.id, reason: result.reason })
+        return showAccount(request, reply, current, { passkeyError: pageText('account.passkeyFailed'), status: 400 })
+      }
+      events.emit({ type: 'passkey.added', clientId: null, userId: account.id })
+      return reply.redirect(`${accountUrl}?passkey=added`, 303)
+    })
+
+    /** Removes one of the account's passkeys: it signs nobody in from then on. A recent sign-in is asked for, as to add one. */
+    app.post<PasskeyParams>('/account/passkeys/:credentialId/remove', page, async (request, reply) => {
+      if (checkForm(request, reply) === undefined) return reply
+      const current = await signedIn(request)
+      if (current === undefined) return reply.redirect(accountUrl, 303)
+      if (!recentSignIn(current.session, services.now())) return showSignIn(request, reply, current.account.username, REAUTHENTICATE, 401)
+      if (!(await store.deletePasskey(current.account.id, request.params.credentialId))) {
+        return showAccount(request, reply, current, { passkeyError: pageText('account.passkeyNotFound'), status: 404 })
+      }
+      services.eventsOf(request).emit({ type: 'passkey.removed', clientId: null, userId: current.account.id })
+      return reply.redirect(`${accountUrl}?passkey=removed`, 303)
+    })
+  }
 
   app.post('/account/logout', page, async (request, reply) => {
     if (checkForm(request, reply) === undefined) return reply

@@ -5,7 +5,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Services } from '../http/services.js'
 import { formBody } from '../http/form.js'
-import { journeyDeps, signIn as signInBrowser } from '../protocol/journey.js'
+import { journeyDeps, signIn as signInBrowser, type Proof } from '../protocol/journey.js'
 import type { Params } from '../protocol/params.js'
 import type { Account } from '../protocol/accounts.js'
 import type { LoginSessionRecord } from '../protocol/store.js'
@@ -46,6 +46,8 @@ export function checkedForm(request: FastifyRequest, services: Services, expecte
 }
 
 export const BAD_LOGIN = pageText('login.badCredentials')
+/** Every refused passkey, whatever the reason (the `passkey.refused` event says which). */
+export const BAD_PASSKEY = pageText('login.passkeyFailed')
 
 export type SignInOutcome =
   /** Signed in: the login session is started and its cookie set. */
@@ -78,8 +80,35 @@ export async function signIn(
     return { status: 400, error: pageText('login.missingFields'), username: username ?? '' }
   }
   const device = vouchedDevice(request, services, username)
+  return signInWith(request, reply, services, { method: 'password', username, password, ip: request.ip, device }, clientId, username)
+}
+
+/**
+ * Signs this browser in with a passkey: `credential`, the JSON the page's script posted, is
+ * verified by the journey (`protocol/passkeys.ts`); a refusal is a `passkey.refused` event with
+ * its reason, and the page's one message for every refused passkey.
+ */
+export function signInWithPasskey(request: FastifyRequest, reply: FastifyReply, services: Services, form: Params, clientId: string | null): Promise<SignInOutcome> {
+  let credential: string | undefined
+  try {
+    credential = form.single('credential')
+  } catch {
+    credential = undefined
+  }
+  return signInWith(request, reply, services, { method: 'passkey', credential }, clientId, '')
+}
+
+/** The journey's sign-in with `proof`, its event, and the session cookie; `username` is what the form shows again on failure. */
+async function signInWith(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  services: Services,
+  proof: Proof,
+  clientId: string | null,
+  username: string,
+): Promise<SignInOutcome> {
   const result = await signInBrowser(journeyDeps(services), {
-    proof: { method: 'password', username, password, ip: request.ip, device },
+    proof,
     // Both sign-in forms need a binding the server issued to get here: this sets no cookie.
     browser: { bindingHash: browserBinding(request, reply, services), sessionHash: presentedSessionHash(request, services) },
     now: services.now(),
@@ -93,6 +122,9 @@ export async function signIn(
     case 'invalid':
       events.emit({ type: 'login.failed', clientId, userId: null })
       return { status: 401, error: BAD_LOGIN, username }
+    case 'refused':
+      events.emit({ type: 'passkey.refused', clientId, userId: result.userId, reason: result.reason })
+      return { status: 401, error: BAD_PASSKEY, username }
     case 'signed_in':
       events.emit({ type: 'login.succeeded', clientId, userId: result.user.id })
       writeLoginSession(request, reply, services, result.session, result.user.username)

@@ -17,6 +17,7 @@ import { Branding } from './branding.js'
 import { chooseLocale } from './locale.js'
 import { Catalogs, FALLBACK_LOCALE, pageText, type PageText, type Translator } from './messages.js'
 import { Templates, type PageTemplate } from './templates.js'
+import { PasskeyScripts } from './passkeys-scripts.js'
 
 export interface LoginView {
   /** The client the sign-in continues to; undefined for the account page's own sign-in. */
@@ -24,6 +25,34 @@ export interface LoginView {
   action: string
   csrf: string
   username: string
+  error: PageText | undefined
+  /** The "Sign in with a passkey" form; undefined when passkeys are off. */
+  passkey?: PasskeySignInView | undefined
+}
+
+/** A sign-in with a passkey: where its form posts, and the WebAuthn options (with their challenge) as JSON. */
+export interface PasskeySignInView {
+  action: string
+  options: string
+  /** The request asks for more than a password (`acr_values`): the page offers the passkey alone. */
+  required: boolean
+}
+
+/** One passkey of the account page; times in seconds since the epoch. */
+export interface AccountPasskeyView {
+  name: string
+  createdAt: number
+  lastUsedAt: number | undefined
+  /** The form that removes it. */
+  removeAction: string
+}
+
+/** The account page's passkeys: each one, and the form that adds one (its WebAuthn options as JSON). */
+export interface AccountPasskeysView {
+  items: readonly AccountPasskeyView[]
+  addAction: string
+  options: string
+  /** Why the last addition or removal failed. */
   error: PageText | undefined
 }
 
@@ -74,6 +103,8 @@ export interface AccountView {
   browsers: readonly AccountBrowserView[]
   /** The form that asks to sign out everywhere. */
   signOutEverywhereAction: string
+  /** The passkeys section; undefined when passkeys are off. */
+  passkeys?: AccountPasskeysView | undefined
 }
 
 /** The confirmation of "sign out everywhere". */
@@ -156,6 +187,8 @@ export class Pages {
   readonly #templates: Templates
   readonly #catalogs: Catalogs
   readonly #branding: Branding
+  /** The scripts of the passkey forms; undefined when passkeys are off. */
+  readonly #scripts: PasskeyScripts | undefined
 
   /**
    * Reads and checks everything the pages are made of: templates, catalogs, logo and stylesheet.
@@ -164,6 +197,7 @@ export class Pages {
   constructor(settings: PagesConfig, scopes: Readonly<Record<string, string>>, basePath: string) {
     this.#basePath = basePath
     this.#branding = new Branding(settings, basePath)
+    this.#scripts = settings.passkeys ? new PasskeyScripts(basePath) : undefined
     this.#catalogs = new Catalogs({ dir: settings.messages, defaultLocale: settings.defaultLocale, scopes })
     this.#templates = new Templates(settings.templates)
     if (this.#templates.active !== this.#templates.builtIn) this.#tryEveryPage()
@@ -182,6 +216,7 @@ export class Pages {
   /** Serves the stylesheets and the logo the pages link. */
   serveAssets(app: FastifyInstance): void {
     this.#branding.serve(app)
+    this.#scripts?.serve(app)
   }
 
   /** The words of the page answering `reply`'s request: `ui_locales`, then `Accept-Language`, then the default. */
@@ -192,8 +227,9 @@ export class Pages {
   }
 
   /** What every template gets besides its page's own data. */
-  #common(words: Translator, title: PageText) {
+  #common(words: Translator, title: PageText, scripts: readonly string[] = []) {
     return {
+      scripts,
       lang: words.locale,
       dir: words.dir,
       title: words.text(title),
@@ -221,8 +257,13 @@ export class Pages {
     }
   }
 
-  #send(reply: FastifyReply, status: number, template: PageTemplate, words: Translator, title: PageText, data: object, redirectUri?: string): FastifyReply {
-    const html = this.#render(reply, template, { ...this.#common(words, title), ...data })
+  /**
+   * @param withScripts the page has a passkey form: it loads the passkey scripts, and its CSP allows
+   *   scripts of this origin (files only: never inline)
+   */
+  #send(reply: FastifyReply, status: number, template: PageTemplate, words: Translator, title: PageText, data: object, redirectUri?: string, withScripts = false): FastifyReply {
+    const scripts = withScripts ? (this.#scripts?.urls ?? []) : []
+    const html = this.#render(reply, template, { ...this.#common(words, title, scripts), ...data })
     return reply
       .code(status)
       .type('text/html; charset=utf-8')
@@ -232,14 +273,14 @@ export class Pages {
       .header('x-frame-options', 'DENY')
       .header(
         'content-security-policy',
-        `default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'${formActionSource(redirectUri)}; frame-ancestors 'none'; base-uri 'none'`,
+        `default-src 'none';${scripts.length === 0 ? '' : " script-src 'self';"} style-src 'self'; img-src 'self'; form-action 'self'${formActionSource(redirectUri)}; frame-ancestors 'none'; base-uri 'none'`,
       )
       .send(html)
   }
 
   login(reply: FastifyReply, view: LoginView, context: RequestContext = {}, status = 200): FastifyReply {
     const words = this.#words(reply, context.uiLocales)
-    return this.#send(reply, status, 'login', words, pageText('login.title'), loginData(view, words), context.redirectUri)
+    return this.#send(reply, status, 'login', words, pageText('login.title'), loginData(view, words), context.redirectUri, view.passkey !== undefined)
   }
 
   consent(reply: FastifyReply, view: ConsentView, context: RequestContext): FastifyReply {
@@ -249,7 +290,7 @@ export class Pages {
 
   account(reply: FastifyReply, view: AccountView, status = 200): FastifyReply {
     const words = this.#words(reply, undefined)
-    return this.#send(reply, status, 'account', words, pageText('account.title'), accountData(view, words))
+    return this.#send(reply, status, 'account', words, pageText('account.title'), accountData(view, words), undefined, view.passkeys !== undefined)
   }
 
   signOutEverywhere(reply: FastifyReply, view: SignOutEverywhereView): FastifyReply {
@@ -331,6 +372,18 @@ function accountData(view: AccountView, words: Translator) {
     })),
     password: view.password === undefined ? undefined : { ...view.password, error: view.password.error === undefined ? undefined : words.text(view.password.error) },
     browsers: view.browsers.map((browser) => ({ ...browser, startedAt: words.time(browser.startedAt), lastSignInAt: words.time(browser.lastSignInAt) })),
+    passkeys:
+      view.passkeys === undefined
+        ? undefined
+        : {
+            ...view.passkeys,
+            error: view.passkeys.error === undefined ? undefined : words.text(view.passkeys.error),
+            items: view.passkeys.items.map((item) => ({
+              ...item,
+              createdAt: words.time(item.createdAt),
+              lastUsedAt: item.lastUsedAt === undefined ? undefined : words.time(item.lastUsedAt),
+            })),
+          },
   }
 }
 
@@ -360,6 +413,8 @@ function samplePages(words: Translator): [PageTemplate, object][] {
   return [
     ['login', loginData({ ...form, clientName: 'Example App', username: 'alice', error: pageText('login.badCredentials') }, words)],
     ['login', loginData({ ...form, clientName: undefined, username: '', error: undefined }, words)],
+    ['login', loginData({ ...form, clientName: 'Example App', username: '', error: pageText('login.passkeyFailed'), passkey: { action: '/form/passkey', options: '{}', required: false } }, words)],
+    ['login', loginData({ ...form, clientName: 'Example App', username: '', error: undefined, passkey: { action: '/form/passkey', options: '{}', required: true } }, words)],
     ['consent', consentData({ ...form, clientName: 'Example App', userName: 'Alice', scopes: ['openid', 'profile', 'email'], inBrowser: false, resources: [] }, words)],
     ['consent', consentData({ ...form, clientName: 'Example App', userName: undefined, scopes: ['openid'], inBrowser: true, resources: [{ name: 'Example MCP server', uri: 'https://mcp.example.com/mcp' }] }, words)],
     [
@@ -385,6 +440,31 @@ function samplePages(words: Translator): [PageTemplate, object][] {
       ),
     ],
     ['account', accountData({ ...account, userName: 'Alice', notice: undefined, apps: [], signedInApps: [], password: undefined, browsers: [] }, words)],
+    [
+      'account',
+      accountData(
+        {
+          ...account,
+          userName: 'Alice',
+          notice: undefined,
+          apps: [],
+          signedInApps: [],
+          password: undefined,
+          browsers,
+          passkeys: {
+            items: [
+              { name: 'Laptop', createdAt: now - 86_400, lastUsedAt: now, removeAction: '/account/passkeys/x/remove' },
+              { name: 'Phone', createdAt: now, lastUsedAt: undefined, removeAction: '/account/passkeys/y/remove' },
+            ],
+            addAction: '/account/passkeys',
+            options: '{}',
+            error: pageText('account.passkeyFailed'),
+          },
+        },
+        words,
+      ),
+    ],
+    ['account', accountData({ ...account, userName: 'Alice', notice: undefined, apps: [], signedInApps: [], password: undefined, browsers, passkeys: { items: [], addAction: '/account/passkeys', options: '{}', error: undefined } }, words)],
     ['sign-out-everywhere', { ...form, browsers: 2, cancel: '/account' }],
     ['logout', { ...form, clientName: 'Example App', userName: 'Alice', fields: [{ name: 'client_id', value: 'example' }] }],
     ['logout', { ...form, clientName: undefined, userName: undefined, fields: [] }],

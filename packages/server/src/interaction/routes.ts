@@ -7,15 +7,19 @@ import { isBrowserClient } from '../protocol/clients.js'
 import { knownResource } from '../protocol/resources.js'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { Services } from '../http/services.js'
-import { afterLogin, answerConsent, journeyDeps, nextStep, openInteraction, viewInteraction, type OpenInteraction } from '../protocol/journey.js'
+import { afterLogin, answerConsent, journeyDeps, nextStep, openInteraction, supportedAcr, viewInteraction, type OpenInteraction } from '../protocol/journey.js'
+import { passkeyRequired } from '../protocol/passkeys-assurance.js'
 import type { Params } from '../protocol/params.js'
 import { presentedBrowser } from './cookies.js'
-import { checkedForm, signIn } from './forms.js'
+import { checkedForm, signIn, signInWithPasskey, type SignInOutcome } from './forms.js'
 import { pageText, type PageText } from './messages.js'
 import type { Pages } from './pages.js'
+import { passkeySignInView } from './passkeys.js'
 
 const EXPIRED = pageText('interaction.expired')
 const FORBIDDEN = pageText('interaction.forbidden')
+/** The sign-in was good, but the request asks for a passkey (`acr_values`). */
+const STEP_UP = pageText('login.passkeyRequired')
 export const SIGNED_OUT = pageText('interaction.signedOut')
 
 export const interactionRoutes: FastifyPluginAsync<{ services: Services; pages: Pages }> = async (app, { services, pages }) => {
@@ -52,14 +56,34 @@ export const interactionRoutes: FastifyPluginAsync<{ services: Services; pages: 
   /** The pages of a sign-in request speak the language it asked for (`ui_locales`), and let its forms lead to its client. */
   const contextOf = ({ request }: OpenInteraction) => ({ uiLocales: request.uiLocales, redirectUri: request.redirectUri })
 
-  function showLogin(reply: FastifyReply, open: OpenInteraction, username: string, error?: PageText, status = 200) {
+  async function showLogin(request: FastifyRequest, reply: FastifyReply, open: OpenInteraction, username: string, error?: PageText, status = 200) {
     const { interaction, client } = open
+    // The request's acr_values may ask for more than a password (step-up): then the passkey alone.
+    const required = passkeyRequired(open.request.acrValues, supportedAcr(journey))
+    const passkey = await passkeySignInView(request, reply, services, `${interactionUrl(interaction.id)}/passkey`, required)
     return pages.login(
       reply,
-      { clientName: client.name, action: `${interactionUrl(interaction.id)}/login`, csrf: interaction.csrfToken, username, error },
+      { clientName: client.name, action: `${interactionUrl(interaction.id)}/login`, csrf: interaction.csrfToken, username, error, passkey },
       contextOf(open),
       status,
     )
+  }
+
+  /** After a sign-in on the interaction's login page (password or passkey): on to consent or resume, or the page again. */
+  async function afterSignIn(request: FastifyRequest, reply: FastifyReply, open: OpenInteraction, outcome: SignInOutcome) {
+    const { interaction } = open
+    if (!('signedIn' in outcome)) return showLogin(request, reply, open, outcome.username, outcome.error, outcome.status)
+    const result = await afterLogin(journey, { open, session: outcome.signedIn.session, now: services.now() })
+    switch (result.kind) {
+      case 'stale':
+        return pages.sendError(reply, 400, EXPIRED, { uiLocales: open.request.uiLocales })
+      case 'step_up':
+        return showLogin(request, reply, open, '', STEP_UP, 403)
+      case 'consent_needed':
+        return reply.redirect(interactionUrl(interaction.id), 303)
+      case 'consented':
+        return reply.redirect(resumeUrl(interaction.id), 303)
+    }
   }
 
   app.get<{ Params: { id: string } }>('/interaction/:id', { config: { errors: 'page' } }, async (request, reply) => {
@@ -69,7 +93,7 @@ export const interactionRoutes: FastifyPluginAsync<{ services: Services; pages: 
     const view = await viewInteraction(journey, open)
     switch (view.kind) {
       case 'login':
-        return showLogin(reply, open, view.usernameHint ?? '')
+        return showLogin(request, reply, open, view.usernameHint ?? '')
       case 'consent':
         return pages.consent(
           reply,
@@ -99,17 +123,18 @@ export const interactionRoutes: FastifyPluginAsync<{ services: Services; pages: 
     const form = checkForm(request, reply, open)
     if (form === undefined) return reply
 
-    const outcome = await signIn(request, reply, services, form, open.client.clientId)
-    if (!('signedIn' in outcome)) return showLogin(reply, open, outcome.username, outcome.error, outcome.status)
-    const result = await afterLogin(journey, { open, session: outcome.signedIn.session, now: services.now() })
-    switch (result.kind) {
-      case 'stale':
-        return pages.sendError(reply, 400, EXPIRED, { uiLocales: open.request.uiLocales })
-      case 'consent_needed':
-        return reply.redirect(interactionUrl(interaction.id), 303)
-      case 'consented':
-        return reply.redirect(resumeUrl(interaction.id), 303)
-    }
+    return afterSignIn(request, reply, open, await signIn(request, reply, services, form, open.client.clientId))
+  })
+
+  /** A sign-in with a passkey: the form the passkey script posts (`interaction/passkeys.ts`). */
+  app.post<{ Params: { id: string } }>('/interaction/:id/passkey', { config: { errors: 'page' } }, async (request, reply) => {
+    const open = await load(request, reply)
+    if (open === undefined) return reply
+    const { interaction } = open
+    if (nextStep(interaction.state) !== 'login' || services.passkeys === undefined) return reply.redirect(interactionUrl(interaction.id), 303)
+    const form = checkForm(request, reply, open)
+    if (form === undefined) return reply
+    return afterSignIn(request, reply, open, await signInWithPasskey(request, reply, services, form, open.client.clientId))
   })
 
   app.post<{ Params: { id: string } }>('/interaction/:id/consent', { config: { errors: 'page' } }, async (request, reply) => {

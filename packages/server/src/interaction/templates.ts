@@ -2,8 +2,9 @@
  * Page templates: Eta files, the package's own (`templates/*.eta`) and, from `pages.templates`, the
  * adopter's, each of which replaces the built-in template of its name (any other `.eta` there is
  * a partial the adopter's templates may include as `@name`). Eta escapes every `<%= %>` output;
- * nothing is rendered raw but HTML the pages build themselves (`it.body`, `it.tHtml`). No script
- * anywhere, so the CSP can forbid it.
+ * nothing is rendered raw but HTML the pages build themselves (`it.body`, `it.tHtml`). No inline
+ * script anywhere: the only scripts are the passkey forms' files (`it.scripts`), so the CSP allows
+ * `script-src 'self'` on those pages alone and forbids scripts everywhere else.
  *
  * Every template is compiled at start; one that does not compile stops the start with its path
  * and line.
@@ -20,13 +21,13 @@ export const BUILT_IN_TEMPLATES = fileURLToPath(new URL('../../templates/', impo
 
 /**
  * The pages, each a template of that name (`login.eta`); `layout` frames them, `account-apps`,
- * `account-sessions`, `account-password` and `account-browsers` are sections of `account`.
+ * `account-sessions`, `account-password`, `account-browsers` and `account-passkeys` are sections of `account`.
  */
 export const PAGE_TEMPLATES = ['login', 'consent', 'account', 'remove-access', 'sign-out-everywhere', 'logout', 'message', 'home'] as const
 export type PageTemplate = (typeof PAGE_TEMPLATES)[number]
 
 /** Every built-in template: the pages, the layout and the partials they include. */
-export const TEMPLATE_NAMES = ['layout', ...PAGE_TEMPLATES, 'account-apps', 'account-sessions', 'account-password', 'account-browsers'] as const
+export const TEMPLATE_NAMES = ['layout', ...PAGE_TEMPLATES, 'account-apps', 'account-sessions', 'account-password', 'account-browsers', 'account-passkeys'] as const
 
 const TEMPLATE_FILE = /^([A-Za-z0-9_-]+)\.eta$/
 

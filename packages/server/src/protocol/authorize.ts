@@ -14,6 +14,7 @@ import type { ClientRecord, ClientStore } from './store.js'
 import { readUiLocales } from './ui-locales.js'
 import { isPublicClient } from './clients.js'
 import { readDpopJkt } from './dpop.js'
+import { readAcrValues } from './passkeys-assurance.js'
 import { requestedResources, type ResourceIndicatorSettings } from './resources.js'
 
 /** `{ [key]: value }`, or nothing when the value is undefined (exactOptionalPropertyTypes). */
@@ -42,6 +43,8 @@ export interface AuthorizationRequest {
   uiLocales?: string[]
   /** RFC 9449 §10: the thumbprint of the DPoP key the code's exchange must prove. */
   dpopJkt?: string
+  /** OIDC Core §3.1.2.1 `acr_values`, in order of preference; absent when not sent (`passkeys-assurance.ts` reads them). */
+  acrValues?: string[]
   /** RFC 8707 §2: the resources the tokens are for; absent when none was named (and in older stored requests). */
   resources?: string[]
 }
@@ -136,6 +139,7 @@ export function validateAuthorizationRequest(params: Params, trusted: TrustedRed
     loginHint: params.single('login_hint'),
     uiLocales: readUiLocales(params.single('ui_locales')),
     ...optional('dpopJkt', readDpopJkt(params.single('dpop_jkt'))),
+    ...optional('acrValues', readAcrValues(params.single('acr_values'))),
     ...optional('resources', resources.length === 0 ? undefined : resources),
   }
 }

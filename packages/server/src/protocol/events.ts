@@ -9,6 +9,8 @@
  * no code, token, password or username.
  */
 
+import type { PasskeyRefusal } from './passkeys.js'
+
 /** Why a client's authentication failed (`client.auth_failed`). */
 export type ClientAuthFailure =
   /** No registered client has the presented id. */
@@ -38,6 +40,10 @@ export type SecurityEvent =
   | { type: 'access.removed'; clientId: string; userId: string }
   /** The user changed her password on the account page: every other login session of hers ended. */
   | { type: 'account.password_changed'; clientId: null; userId: string }
+  /** A passkey sign-in or addition refused (`userId`: the passkey's account, when the credential was found). */
+  | { type: 'passkey.refused'; clientId: string | null; userId: string | null; reason: PasskeyRefusal }
+  /** The user added or removed a passkey on the account page. */
+  | { type: 'passkey.added' | 'passkey.removed'; clientId: null; userId: string }
   /**
    * A browser signed out (`userId`: who was signed in, if anyone): on the account page
    * (`clientId` null) or by RP-initiated logout (`clientId`: the client that asked, when known).
@@ -118,6 +124,9 @@ export const SECURITY_EVENT_TYPES: readonly SecurityEventType[] = Object.freeze(
   'client.auth_failed',
   'access.removed',
   'account.password_changed',
+  'passkey.refused',
+  'passkey.added',
+  'passkey.removed',
   'logout',
   'client.registered',
   'client.registration_updated',

@@ -10,6 +10,7 @@ import { signJwt } from '../tokens/jws.js'
 import type { KeyRing } from '../tokens/key-ring.js'
 import { hashToken, randomToken, timeOrderedId } from '../tokens/secrets.js'
 import type { ResourceIndicatorSettings } from './resources.js'
+import { acrOf } from './passkeys-assurance.js'
 import { formatScope } from './scopes.js'
 import type { AccessTokenRecord, ClientRecord, GrantRecord, LogoutDeliveryRecord, RefreshTokenRecord, UserRecord } from './store.js'
 
@@ -112,6 +113,8 @@ export class TokenMinter {
     if (nonce !== null) claims.nonce = nonce
     // OpenID Back-Channel Logout §2.4: the login session's id, which its logout tokens carry too.
     if (grant.sid !== undefined) claims.sid = grant.sid
+    // OIDC Core §2, RFC 8176: how the user signed in (`passkeys-assurance.ts`); unknown for grants from before it was kept.
+    if (grant.amr !== undefined) Object.assign(claims, { amr: grant.amr, acr: acrOf(grant.amr) })
     return signJwt(await this.#keys.signingKey(client.idTokenSignedResponseAlg, now), 'JWT', claims)
   }
 

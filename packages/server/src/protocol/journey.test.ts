@@ -435,6 +435,7 @@ describe('signIn and signOut of a browser', () => {
       expiresAt: NOW + LIFETIMES.loginSession,
       browserHash: BROWSER_A,
       sid: expect.any(String),
+      amr: ['pwd'],
     })
     expect([...w.store.loginSessions.keys()].sort()).toEqual([elsewhere.idHash, result.session.record.idHash].sort())
     expect(w.store.loginSessions.has(first.idHash)).toBe(false)

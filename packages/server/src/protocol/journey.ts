@@ -10,7 +10,7 @@
  * | from                | step               | to                                   | refused when                                  |
  * |---------------------|--------------------|--------------------------------------|-----------------------------------------------|
  * | (none)              | `startJourney`     | code at once, `created`, `authenticated` | `prompt=none` needs UI; address busy (SEC 31) |
- * | `created`           | `signIn` + `afterLogin` | `authenticated` (→ `consented` when no consent is needed) | bad password / throttled; not `created` any more |
+ * | `created`           | `signIn` + `afterLogin` | `authenticated` (→ `consented` when no consent is needed) | bad password or passkey / throttled; not `created` any more; weaker than `acr_values` (step-up) |
  * | `authenticated`     | `answerConsent`    | `consented` or `denied`              | not `authenticated` any more (double submit)  |
  * | `consented`         | `resume`           | `code_issued` (mints the code)       | replayed link                                 |
  * | `denied`            | `resume`           | (stays) `access_denied` to the client |                                              |
@@ -25,8 +25,9 @@
  *
  * Where later work plugs in:
  * - PAR (RFC 9126): a pushed request is the start of the journey: see `RequestOrigin`.
- * - another way to sign in (passkeys): another `Proof`, verified in `verifyProof`; it reaches
- *   `authenticated` through the same `signIn` → `afterLogin`.
+ * - another way to sign in: another `Proof`, verified in `verifyProof` (a password, a passkey); it
+ *   reaches `authenticated` through the same `signIn` → `afterLogin`, and gives the login session
+ *   its `amr`, which the grants made in it keep for their ID tokens (`passkeys-assurance.ts`).
  * - logout: RP-initiated (`end-session.ts`) and the account page's sign-out end sessions through
  *   `signOut`, which queues the back-channel logout tokens (`backchannel-logout.ts` delivers them).
  */
@@ -36,7 +37,9 @@ import type { AuthorizationRequest } from './authorize.js'
 import { OAuthError, consentRequired, loginRequired } from './errors.js'
 import type { EventSink } from './events.js'
 import { issueAuthorizationCode } from './grants/index.js'
-import { checkLogin, type LoginAttempt, type LoginDeps, type LoginResult } from './login.js'
+import { checkLogin, type LoginAttempt, type LoginDeps } from './login.js'
+import { verifyPasskeySignIn, type PasskeyRefusal, type PasskeySettings } from './passkeys.js'
+import { ACR, PASSWORD_AMR, acrValuesSupported, satisfiesAcr } from './passkeys-assurance.js'
 import type { Throttle } from './rate-limit.js'
 import { coversScopes } from './scopes.js'
 import type {
@@ -90,12 +93,17 @@ export interface JourneyDeps {
   random: RandomSource
   /** Where the codes it mints are reported (`code.issued`); none when absent. */
   events?: EventSink
+  /** The relying party and challenge key of passkey sign-ins (`passkeys.ts`); absent when passkeys are off (`pages.passkeys`). */
+  passkeys?: PasskeySettings | undefined
 }
 
 /** The journey's dependencies out of an app's shared services (which hold the rest), with the CSPRNG. */
-export function journeyDeps({ store, accounts, throttles, config }: Omit<JourneyDeps, 'random'>): JourneyDeps {
-  return { store, accounts, throttles, config, random: SECURE_RANDOM }
+export function journeyDeps({ store, accounts, throttles, config, passkeys }: Omit<JourneyDeps, 'random'>): JourneyDeps {
+  return { store, accounts, throttles, config, random: SECURE_RANDOM, passkeys }
 }
+
+/** The `acr` values this journey can satisfy (OIDC Discovery §3 `acr_values_supported`). */
+export const supportedAcr = (deps: Pick<JourneyDeps, 'passkeys'>): string[] => acrValuesSupported(deps.passkeys !== undefined)
 
 /** What a browser presented, as the hashes of its cookies (`interaction/cookies.ts` reads them). */
 export interface PresentedBrowser {
@@ -187,6 +195,8 @@ export interface DecisionInput {
   consent: ConsentRecord | undefined
   skipConsentForFirstParty: boolean
   now: number
+  /** The `acr` values the server can satisfy (`supportedAcr`); only the password's when absent. */
+  acrValuesSupported?: readonly string[]
 }
 
 /** True when the user must be asked, given what they already granted. */
@@ -205,10 +215,12 @@ export function consentNeeded(input: Pick<DecisionInput, 'request' | 'client' | 
 export function decideAuthorization(input: DecisionInput): AuthorizationDecision {
   const { request, session, now } = input
   // OIDC Core §3.1.2.1: "max_age=0 is equivalent to prompt=login", even within the second of a login.
+  // `acr_values` the session's sign-in does not meet (a password where a passkey is asked for) ask for a new one: step-up.
   const sessionUsable =
     session !== undefined &&
     !request.prompt.includes('login') &&
-    (request.maxAge === undefined || (request.maxAge > 0 && now - session.authTime <= request.maxAge))
+    (request.maxAge === undefined || (request.maxAge > 0 && now - session.authTime <= request.maxAge)) &&
+    satisfiesAcr(request.acrValues, session.amr, input.acrValuesSupported ?? [ACR.password])
   if (request.prompt.includes('none')) {
     if (!sessionUsable) return { kind: 'refused', error: loginRequired('the user is not signed in') }
     if (consentNeeded(input)) return { kind: 'refused', error: consentRequired('the user has not consented to the requested scopes') }
@@ -264,9 +276,17 @@ export async function startJourney(deps: JourneyDeps, input: StartInput): Promis
   const { request, client, now } = input
   const session = await currentSession(deps, input.browser.sessionHash, now)
   const consent = session === undefined ? undefined : await deps.store.getConsent(session.userId, client.clientId)
-  const decision = decideAuthorization({ request, client, session, consent, skipConsentForFirstParty: deps.config.consent.skipForFirstParty, now })
+  const decision = decideAuthorization({
+    request,
+    client,
+    session,
+    consent,
+    skipConsentForFirstParty: deps.config.consent.skipForFirstParty,
+    now,
+    acrValuesSupported: supportedAcr(deps),
+  })
   if (decision.kind === 'refused') return decision
-  if (decision.kind === 'issue') return { kind: 'code', request, code: await mint(deps, request, { ...decision, sid: session?.sid }, now) }
+  if (decision.kind === 'issue') return { kind: 'code', request, code: await mint(deps, request, { ...decision, sid: session?.sid, amr: session?.amr }, now) }
 
   // SECURITY.md 31: anonymous requests store interactions, so each address gets a bounded number.
   const allowed = await deps.throttles.interactionIp.reserve(input.ip, now)
@@ -290,9 +310,16 @@ export async function startJourney(deps: JourneyDeps, input: StartInput): Promis
   return { kind: 'interaction', interaction }
 }
 
-/** Mints the code and its grant, which keeps the login session's `sid` (OpenID Back-Channel Logout: the session's clients). */
-const mint = (deps: JourneyDeps, request: AuthorizationRequest, user: { userId: string; authTime: number; sid: string | undefined }, now: number) =>
-  issueAuthorizationCode(deps.store, request, user, deps.config.lifetimes.code, now, deps.events)
+/**
+ * Mints the code and its grant, which keeps the login session's `sid` (OpenID Back-Channel Logout:
+ * the session's clients) and `amr` (a session from before `amr` was kept was by password).
+ */
+const mint = (
+  deps: JourneyDeps,
+  request: AuthorizationRequest,
+  user: { userId: string; authTime: number; sid: string | undefined; amr: string[] | undefined },
+  now: number,
+) => issueAuthorizationCode(deps.store, request, { ...user, amr: user.amr ?? [...PASSWORD_AMR] }, deps.config.lifetimes.code, now, deps.events)
 
 // ---------------------------------------------------------------------------------------------
 // Opening an interaction: the checks before every page and every resume
@@ -381,16 +408,27 @@ export async function viewInteraction(deps: JourneyDeps, open: OpenInteraction):
 // Sign-in and sign-out of a browser (login sessions)
 
 /**
- * How the user proves who they are. Today a password, checked by `protocol/login.ts` (throttled,
- * SECURITY.md 7 and 27). A passkey adds `| { method: 'passkey'; … }` with its own branch in
- * `verifyProof`; the rest of the journey does not change.
+ * How the user proves who they are: a password, checked by `protocol/login.ts` (throttled,
+ * SECURITY.md 7 and 27), or a passkey, verified by `protocol/passkeys.ts` (`credential`: the JSON
+ * the browser posted, for a challenge bound to this browser). Each gives the sign-in its `amr`.
  */
-export type Proof = { method: 'password' } & LoginAttempt
+export type Proof = ({ method: 'password' } & LoginAttempt) | { method: 'passkey'; credential: string | undefined }
 
-function verifyProof(deps: JourneyDeps, proof: Proof, now: number): Promise<LoginResult> {
+type ProofResult =
+  | { kind: 'valid'; user: Account; amr: string[] }
+  | { kind: 'throttled'; retryAfter: number }
+  | { kind: 'invalid' }
+  | { kind: 'refused'; reason: PasskeyRefusal; userId: string | null }
+
+async function verifyProof(deps: JourneyDeps, proof: Proof, browserHash: string, now: number): Promise<ProofResult> {
   switch (proof.method) {
-    case 'password':
-      return checkLogin(deps, proof, now)
+    case 'password': {
+      const result = await checkLogin(deps, proof, now)
+      return result.kind === 'valid' ? { ...result, amr: [...PASSWORD_AMR] } : result
+    }
+    case 'passkey':
+      if (deps.passkeys === undefined) return { kind: 'refused', reason: 'malformed', userId: null }
+      return verifyPasskeySignIn({ ...deps, passkeys: deps.passkeys }, { credential: proof.credential, browserHash, now })
   }
 }
 
@@ -406,6 +444,8 @@ export type SignedIn =
   | { kind: 'throttled'; retryAfter: number }
   /** Unknown user or wrong password: deliberately the same answer. */
   | { kind: 'invalid' }
+  /** A passkey refused (`reason` for the audit trail; the page says what it says of a wrong password). */
+  | { kind: 'refused'; reason: PasskeyRefusal; userId: string | null }
 
 /**
  * Signs a browser in: checks the proof, then starts a login session in this browser, replacing
@@ -416,9 +456,9 @@ export async function signIn(
   input: { proof: Proof; browser: { bindingHash: string; sessionHash: string | undefined }; now: number },
 ): Promise<SignedIn> {
   const { proof, browser, now } = input
-  const verified = await verifyProof(deps, proof, now)
+  const verified = await verifyProof(deps, proof, browser.bindingHash, now)
   if (verified.kind !== 'valid') return verified
-  const { user } = verified
+  const { user, amr } = verified
   await deps.store.deleteBrowserSessions(browser.bindingHash, browser.sessionHash)
   const value = deps.random.token()
   const record: LoginSessionRecord = {
@@ -430,6 +470,7 @@ export async function signIn(
     browserHash: browser.bindingHash,
     // Public (in ID tokens and logout tokens), so random and unrelated to the cookie's value.
     sid: deps.random.uuid(),
+    amr,
   }
   await deps.store.createLoginSession(record)
   return { kind: 'signed_in', user, session: { value, record } }
@@ -484,15 +525,19 @@ export type AfterLogin =
   | { kind: 'consented'; interaction: InteractionRecord }
   /** It is no longer `created` or has expired meanwhile (a double or late submit): nothing moved. */
   | { kind: 'stale' }
+  /** The sign-in does not meet the request's `acr_values` (a password where a passkey is asked for): it stays `created`. */
+  | { kind: 'step_up' }
 
 /**
  * After the user signed in on the interaction's login page (`signIn`): `created → authenticated`,
- * bound to the new login session, then `→ consented` at once when no consent is needed.
+ * bound to the new login session, then `→ consented` at once when no consent is needed. A sign-in
+ * weaker than the request's `acr_values` asks for moves nothing (step-up: sign in with a passkey).
  */
 export async function afterLogin(deps: JourneyDeps, input: { open: OpenInteraction; session: LoginSessionRecord; now: number }): Promise<AfterLogin> {
   const { open, session, now } = input
   checkOpened(open)
   const { client, request } = open
+  if (!satisfiesAcr(request.acrValues, session.amr, supportedAcr(deps))) return { kind: 'step_up' }
   const authenticated = await move(deps, open.interaction.id, 'authenticate', now, {
     userId: session.userId,
     authTime: session.authTime,
@@ -562,5 +607,5 @@ export async function resume(deps: JourneyDeps, input: { id: string; browser: Pr
   if (completed === undefined || completed.userId === null || completed.authTime === null) return { kind: 'replayed' }
   // The session that holds the interaction (`openInteraction` checked it) is the one authorized in.
   const sid = open.session?.sid
-  return { kind: 'code', request, code: await mint(deps, request, { userId: completed.userId, authTime: completed.authTime, sid }, input.now) }
+  return { kind: 'code', request, code: await mint(deps, request, { userId: completed.userId, authTime: completed.authTime, sid, amr: open.session?.amr }, input.now) }
 }

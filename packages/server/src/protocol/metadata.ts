@@ -20,11 +20,13 @@ export interface MetadataSettings {
   readonly uiLocales?: readonly string[]
   /** RFC 9126 §5 `require_pushed_authorization_requests`: PAR for every client. */
   readonly par?: { readonly required: boolean }
+  /** OIDC Discovery §3 `acr_values_supported` (`passkeys-assurance.ts`). */
+  readonly acrValues?: readonly string[]
   /** RFC 7591: the registration endpoint is listed unless registration is `off`. */
   readonly registration?: { readonly mode: 'off' | 'token' | 'open' }
 }
 
-export const CLAIMS_SUPPORTED = ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'azp', 'sid', 'name', 'preferred_username', 'updated_at', 'email', 'email_verified']
+export const CLAIMS_SUPPORTED = ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'azp', 'sid', 'amr', 'acr', 'name', 'preferred_username', 'updated_at', 'email', 'email_verified']
 
 export function serverMetadata(config: MetadataSettings): Record<string, unknown> {
   const url = (path: string) => `${config.issuer}${path}`
@@ -70,6 +72,7 @@ export function serverMetadata(config: MetadataSettings): Record<string, unknown
     request_uri_parameter_supported: false,
     prompt_values_supported: ['none', 'login', 'consent', 'select_account'],
     ...(config.uiLocales === undefined ? {} : { ui_locales_supported: [...config.uiLocales] }),
+    ...(config.acrValues === undefined ? {} : { acr_values_supported: [...config.acrValues] }),
     // RFC 9207 §3
     authorization_response_iss_parameter_supported: true,
   }

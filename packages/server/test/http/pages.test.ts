@@ -15,7 +15,8 @@ import { Browser, authorizeQuery, hiddenInput, locationOf, obtainTokens, pkcePai
 
 const FIXTURES = join(import.meta.dirname, '../fixtures/pages')
 const CHALLENGE = pkcePair().challenge
-const STRICT_CSP = /^default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'( [^;]+)?; frame-ancestors 'none'; base-uri 'none'$/
+/** Scripts only from this origin, and only on pages with a passkey form (files: never inline). */
+const STRICT_CSP = /^default-src 'none';( script-src 'self';)? style-src 'self'; img-src 'self'; form-action 'self'( [^;]+)?; frame-ancestors 'none'; base-uri 'none'$/
 
 const langOf = (html: string) => /<html lang="([^"]+)"/.exec(html)?.[1]
 const headingOf = (html: string) => /<h1>([^<]*)<\/h1>/.exec(html)?.[1]
@@ -178,7 +179,7 @@ describe('the adopter\'s brand, templates and catalogs', () => {
     const links = [...html.matchAll(/<link rel="stylesheet" href="([^"]+)">/g)].map((m) => m[1])
     expect(links).toEqual([expect.stringMatching(/^\/assets\/style\.css\?v=[\w-]{12}$/), expect.stringMatching(/^\/assets\/custom\.css\?v=[\w-]{12}$/)])
     expect(response.headers.get('content-security-policy')).toMatch(STRICT_CSP)
-    expect(html).not.toMatch(/<style|style=|<script/i)
+    expect(html.replace(/<script src="\/assets\/(?:webauthn|passkeys)\.js\?v=[\w-]{12}" defer><\/script>/g, '')).not.toMatch(/<style|style=|<script/i)
     const home = await (await fetch(`${server.url}/`)).text()
     expect(home).toContain('<h1>Acme Cloud</h1>')
     expect(home).toContain('<title>Authorization server – Acme Cloud</title>')
@@ -278,8 +279,9 @@ describe('what stops the start', () => {
     expect(() => loadConfig({ config }, {}, dir)).toThrow(/pages\.productName: must NOT have fewer than 1 characters\n {2}pages\.accentColor: must match pattern "\^#\[0-9A-Fa-f\]\{6\}\$"/)
     writeFileSync(config, JSON.stringify({ pages: { colour: '#000000' } }))
     expect(() => loadConfig({ config }, {}, dir)).toThrow('pages.colour: unknown setting')
-    const pages = loadConfig({}, { AUTHCODE_PAGES_PRODUCT_NAME: 'Acme', AUTHCODE_PAGES_LOGO: 'brand/logo.png', AUTHCODE_PAGES_DEFAULT_LOCALE: 'de' }, dir).pages
-    expect(pages).toEqual({ productName: 'Acme', logo: join(dir, 'brand/logo.png'), stylesheet: undefined, accentColor: undefined, templates: undefined, messages: undefined, defaultLocale: 'de' })
+    const pages = loadConfig({}, { AUTHCODE_PAGES_PRODUCT_NAME: 'Acme', AUTHCODE_PAGES_LOGO: 'brand/logo.png', AUTHCODE_PAGES_DEFAULT_LOCALE: 'de', AUTHCODE_PAGES_PASSKEYS: 'false' }, dir).pages
+    expect(pages).toEqual({ productName: 'Acme', logo: join(dir, 'brand/logo.png'), stylesheet: undefined, accentColor: undefined, templates: undefined, messages: undefined, defaultLocale: 'de', passkeys: false })
+    expect(loadConfig({}, {}, dir).pages.passkeys).toBe(true)
     expect(() => loadConfig({}, { AUTHCODE_PAGES_DEFAULT_LOCALE: 'de DE' }, dir)).toThrow(/^AUTHCODE_PAGES_DEFAULT_LOCALE: must match pattern/)
   })
 })

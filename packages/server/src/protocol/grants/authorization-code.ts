@@ -19,7 +19,7 @@ import type { GrantHandler, TokenResponse } from './types.js'
 export async function issueAuthorizationCode(
   store: Store,
   request: AuthorizationRequest,
-  user: { userId: string; authTime: number; sid?: string | undefined },
+  user: { userId: string; authTime: number; sid?: string | undefined; amr?: string[] | undefined },
   codeLifetime: number,
   now: number,
   events: EventSink = NO_EVENTS,
@@ -34,6 +34,7 @@ export async function issueAuthorizationCode(
     createdAt: now,
     revokedAt: null,
     ...(user.sid === undefined ? {} : { sid: user.sid }),
+    ...(user.amr === undefined ? {} : { amr: user.amr }),
     ...(request.resources === undefined ? {} : { resources: request.resources }),
   }
   const record: CodeRecord = {
