@@ -206,8 +206,10 @@ export class MemoryStore implements Store {
   }
 
   /** Everything that references the user goes with it, as the foreign keys cascade. */
-  async deleteUser(userId: string): Promise<boolean> {
-    if (!this.users.delete(userId)) return false
+  async deleteUser(userId: string, now: number): Promise<boolean> {
+    if (!this.users.has(userId)) return false
+    this.#queueLogouts(this.#deleteSessions((session) => session.userId === userId), now)
+    this.users.delete(userId)
     const owned = (record: { userId: string | null }) => record.userId === userId
     for (const table of [this.loginSessions, this.interactions, this.consents, this.grants, this.codes, this.refreshTokens, this.accessTokens]) {
       deleteWhere<{ userId: string | null }>(table, owned)

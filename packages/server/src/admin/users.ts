@@ -203,10 +203,10 @@ export async function enableUser(ctx: AdminContext, ref: UserRef): Promise<UserJ
   return userJson(await writeEnabled(ctx, await findUser(ctx, ref)))
 }
 
-/** Removes the user and everything of the user (sessions, consents, grants, codes, tokens); returns who it was. */
+/** Removes the user and everything of the user (sessions, consents, grants, codes, tokens), telling the apps it was signed in to (back-channel logout); returns who it was. */
 export async function removeUser(ctx: AdminContext, ref: UserRef): Promise<UserJson> {
   const user = await findUser(ctx, ref)
-  if (!(await ctx.store.deleteUser(user.id))) gone(user)
+  if (!(await ctx.store.deleteUser(user.id, ctx.now()))) gone(user)
   emit(ctx, 'admin.user_removed', user.id)
   return userJson(user)
 }

@@ -419,8 +419,12 @@ export interface UserStore {
   disableUser(userId: string, now: number): Promise<boolean>
   /** Lets a disabled user sign in again (what disabling revoked stays revoked). False when there is no such user. */
   enableUser(userId: string): Promise<boolean>
-  /** Removes the user and everything of the user: sessions, interactions, consents, grants, codes, tokens. False when there was none. */
-  deleteUser(userId: string): Promise<boolean>
+  /**
+   * Removes the user and everything of the user: sessions, interactions, consents, grants, codes,
+   * tokens. Atomic with queueing the back-channel logouts of the sessions it ends, as `disableUser`
+   * does. False when there was none.
+   */
+  deleteUser(userId: string, now: number): Promise<boolean>
   /** Atomic: inserts every user or none. Throws `DuplicateError` when an id or username is taken. */
   importUsers(users: UserRecord[]): Promise<void>
   /**

@@ -265,10 +265,17 @@ export class SqlStore implements Store {
     return numUpdatedRows > 0n
   }
 
-  /** Foreign keys cascade to the user's sessions, interactions, consents, grants, codes and tokens. */
-  async deleteUser(userId: string): Promise<boolean> {
-    const { numDeletedRows } = await this.#db.deleteFrom('users').where('id', '=', userId).executeTakeFirst()
-    return numDeletedRows > 0n
+  /**
+   * One transaction: the sessions go first, queueing their logouts while the grants that name their
+   * `sid` still exist; then foreign keys cascade to the user's interactions, consents, grants, codes
+   * and tokens.
+   */
+  async deleteUser(userId: string, now: number): Promise<boolean> {
+    return this.#db.transaction().execute(async (trx) => {
+      await queueLogouts(trx, await trx.deleteFrom('login_sessions').where('user_id', '=', userId).returning('sid').execute(), now)
+      const { numDeletedRows } = await trx.deleteFrom('users').where('id', '=', userId).executeTakeFirst()
+      return numDeletedRows > 0n
+    })
   }
 
   /** One transaction, in batches that stay under every driver's limit of parameters per statement. */

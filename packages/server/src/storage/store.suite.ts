@@ -459,7 +459,7 @@ export function storeSuite(dialect: string, open: () => Promise<Store>): void {
         await store.createLoginSession(session('s1', 'u1'))
         await store.createInteraction(interaction('i1', { userId: 'u1', state: 'authenticated' }))
 
-        expect(await store.deleteUser('u1')).toBe(true)
+        expect(await store.deleteUser('u1', NOW)).toBe(true)
 
         expect(await store.getUserById('u1')).toBeUndefined()
         expect(await store.getUserByUsername('alice')).toBeUndefined()
@@ -472,7 +472,7 @@ export function storeSuite(dialect: string, open: () => Promise<Store>): void {
         expect(await store.getRefreshToken('rt1')).toBeUndefined()
         expect(await store.getGrant('g3')).toBeDefined()
         expect(await store.getClient('c1')).toBeDefined()
-        expect(await store.deleteUser('u1')).toBe(false)
+        expect(await store.deleteUser('u1', NOW)).toBe(false)
       })
 
       it('importUsers inserts every user, or none when one id or username is taken', async () => {
@@ -647,6 +647,16 @@ export function storeSuite(dialect: string, open: () => Promise<Store>): void {
         expect((await store.claimLogoutDeliveries(NOW + 1, 60, 10)).map((d) => [d.sid, d.clientId]).toSorted()).toEqual([['sid-1', 'c1'], ['sid-1', 'c2']])
         expect(await store.disableUser('u1', NOW + 2)).toBe(true)
         expect((await store.claimLogoutDeliveries(NOW + 2, 60, 10)).map((d) => [d.sid, d.clientId])).toEqual([['sid-2', 'c1']])
+      })
+
+      it('deleteUser queues the deliveries of the sessions it ends (the apps hear of it as when the user is disabled)', async () => {
+        await signedInEverywhere()
+        expect(await store.deleteUser('u1', NOW + 3)).toBe(true)
+        expect((await store.claimLogoutDeliveries(NOW + 3, 60, 10)).map((d) => [d.sid, d.clientId, d.userId]).toSorted()).toEqual([
+          ['sid-1', 'c1', 'u1'],
+          ['sid-1', 'c2', 'u1'],
+          ['sid-2', 'c1', 'u1'],
+        ])
       })
 
       it('signOutUser queues the deliveries of every session it ends', async () => {
@@ -1272,7 +1282,7 @@ export function storeSuite(dialect: string, open: () => Promise<Store>): void {
         expect(await store.getPasskey('cred-b')).toBeDefined()
         expect(await store.deletePasskey('u1', 'cred-a')).toBe(true)
         expect(await store.deletePasskey('u1', 'cred-a')).toBe(false)
-        expect(await store.deleteUser('u2')).toBe(true)
+        expect(await store.deleteUser('u2', NOW)).toBe(true)
         expect(await store.getPasskey('cred-b')).toBeUndefined()
       })
 

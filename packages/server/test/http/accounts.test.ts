@@ -52,7 +52,7 @@ async function builtIn(): Promise<Backend> {
     addUser: (username = `person-${randomUUID().slice(0, 8)}`) => server.addUser(username, undefined, { name: 'Pat Example', email: `${username}@team.example` }),
     disable: async (person) => void (await server.store.disableUser(person.id, now())),
     enable: async (person) => void (await server.store.enableUser(person.id)),
-    remove: async (person) => void (await server.store.deleteUser(person.id)),
+    remove: async (person) => void (await server.store.deleteUser(person.id, server.clock.now())),
     close: () => server.close(),
   }
 }
