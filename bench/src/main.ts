@@ -35,7 +35,7 @@ import { s256 } from '../../packages/server/dist/protocol/pkce.js'
 import { AuthcodeServer, REDIRECT_URI, SCOPES, VERIFIER, type BenchClient } from './authcode.js'
 import { FloorServer } from './floor.js'
 import { mintCodes, mintRefreshTokens, type FrontChannel } from './front-channel.js'
-import { cpuTimeOf, postgresCpuTime } from './process.js'
+import { cpuTimeOf, postgresCpuBetween, postgresCpuSnapshot } from './process.js'
 import { LoadGenerator, type LoadGeneratorName, type LoadJob, type LoadResult, type RequestJob } from './load.js'
 import { OidcProviderServer } from './oidc-provider.js'
 import { createBenchDatabase } from './postgres.js'
@@ -286,15 +286,15 @@ interface Cpu {
  */
 async function withCpu(pids: number[], database: string | undefined, run: () => Promise<LoadResult>): Promise<{ result: LoadResult } & Cpu> {
   const before = pids.length === 0 ? undefined : cpuTimeOf(pids)
-  const pgBefore = database === undefined ? undefined : postgresCpuTime(database)
+  const pgBefore = database === undefined ? undefined : postgresCpuSnapshot(database)
   const result = await run()
   const after = pids.length === 0 ? undefined : cpuTimeOf(pids)
-  const pgAfter = database === undefined ? undefined : postgresCpuTime(database)
+  const pgAfter = database === undefined ? undefined : postgresCpuSnapshot(database)
   if (result.ok === 0) return { result }
   return {
     result,
     ...(before === undefined || after === undefined ? {} : { cpuPerRequest: { main: (after.main - before.main) / result.ok, total: (after.total - before.total) / result.ok } }),
-    ...(pgBefore === undefined || pgAfter === undefined ? {} : { postgresCpuPerRequest: (pgAfter - pgBefore) / result.ok }),
+    ...(pgBefore === undefined || pgAfter === undefined ? {} : { postgresCpuPerRequest: postgresCpuBetween(pgBefore, pgAfter) / result.ok }),
   }
 }
 

@@ -91,17 +91,31 @@ export function cpuTimeOf(pids: number[]): CpuTime | undefined {
   return { main, total }
 }
 
+/** CPU ticks of a local PostgreSQL server's processes at one moment (see `postgresCpuBetween`). */
+export interface PostgresCpuSnapshot {
+  /** utime + stime of each process counted, by pid. */
+  processes: Map<number, number>
+  /** The postmaster's cutime + cstime: the CPU of its children that have exited. */
+  exitedChildren: number
+}
+
+// /proc/<pid>/stat fields 16 and 17 (cutime, cstime): children waited for.
+function childTicks(path: string): number {
+  const stat = readFileSync(path, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return Number(fields[13]) + Number(fields[14])
+}
+
 /**
- * CPU time, in microseconds, of a local PostgreSQL server's processes that work for `database`: the
- * postmaster and its background processes (WAL writer, checkpointer, …; they serve every database)
- * and the backends connected to `database` (the process title `postgres: <cluster>: <user> <db>
- * <host>(<port>) <state>` names it), summed from /proc/<pid>/stat (utime + stime). Backends of other
- * databases are left out; the background processes' share of them is not. Undefined when no
- * `postgres` process is visible (a server on another machine or in another PID namespace).
+ * The CPU ticks of a local PostgreSQL server's processes that work for `database`: the postmaster
+ * and its background processes (WAL writer, checkpointer, …; they serve every database) and the
+ * backends and autovacuum workers of `database` (the process title `postgres: <cluster>: <user>
+ * <db> <host>(<port>) <state>` names it); backends of other databases are left out. Undefined when
+ * no `postgres` process is visible (a server on another machine or in another PID namespace).
  */
-export function postgresCpuTime(database: string): number | undefined {
-  let total = 0
-  let seen = false
+export function postgresCpuSnapshot(database: string): PostgresCpuSnapshot | undefined {
+  const processes = new Map<number, number>()
+  let exitedChildren = 0
   let entries: string[]
   try {
     entries = readdirSync('/proc').filter((e) => /^\d+$/.test(e))
@@ -112,13 +126,26 @@ export function postgresCpuTime(database: string): number | undefined {
     try {
       if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'postgres') continue
       const title = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim()
-      const backend = /^postgres: [^:]+: (\S+) (\S+) (\S+\(\d+\)|\[local\])/.exec(title)
-      if (backend !== null && backend[2] !== database) continue
-      total += procTicks(`/proc/${pid}/stat`) * TICK_US
-      seen = true
+      const backend = /^postgres: [^:]+: (\S+) (\S+) (\S+\(\d+\)|\[local\])/.exec(title) ?? /^postgres: [^:]+: autovacuum worker (\S+)()/.exec(title)
+      const db = backend === null ? undefined : backend[0].includes('autovacuum worker') ? backend[1] : backend[2]
+      if (db !== undefined && db !== database) continue
+      processes.set(Number(pid), procTicks(`/proc/${pid}/stat`))
+      if (!title.startsWith('postgres:')) exitedChildren += childTicks(`/proc/${pid}/stat`)
     } catch {
       // the process ended meanwhile
     }
   }
-  return seen ? total : undefined
+  return processes.size === 0 ? undefined : { processes, exitedChildren }
+}
+
+/**
+ * PostgreSQL's CPU time between two snapshots, in microseconds: each process's growth (all of it for
+ * one that started meanwhile), plus what the postmaster's children that exited meanwhile used (a
+ * pool closing idle connections, autovacuum workers). That last part also holds other databases'
+ * connections that ended, so on a shared cluster it counts their work too.
+ */
+export function postgresCpuBetween(before: PostgresCpuSnapshot, after: PostgresCpuSnapshot): number {
+  let ticks = after.exitedChildren - before.exitedChildren
+  for (const [pid, t] of after.processes) ticks += t - (before.processes.get(pid) ?? 0)
+  return ticks * TICK_US
 }
