@@ -264,7 +264,7 @@ describe('refused passkeys: the page\'s one message, an audit event, never a 5xx
     let page = await accountSignInPage(browser)
     await refusedAtAccount(browser, page.csrf, authenticator.assert(page.options, origin()))
     await server.store.enableUser(user.id)
-    await server.store.deleteUser(user.id)
+    await server.store.deleteUser(user.id, server.clock.now())
     page = await accountSignInPage(browser)
     await refusedAtAccount(browser, page.csrf, authenticator.assert(page.options, origin()))
     expect(events.filter((event) => event.event === 'passkey.refused').map((event) => [event.reason, event.user_id])).toEqual([
