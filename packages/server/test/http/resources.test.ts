@@ -3,6 +3,7 @@
  * token's `aud`, `invalid_target`, narrowing at refresh, the consent page, and audience-bound
  * tokens refused where they are not for (checklist RS-11, RFC 9700 §2.3).
  */
+import fc from 'fast-check'
 import { decodeJwt } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Browser, authorize, authorizeQuery, pkcePair, startServer, type TestClient, type TestServer } from '../harness.js'
@@ -136,5 +137,31 @@ describe('RFC 8707 resource indicators', () => {
     const code = callback?.searchParams.get('code') ?? ''
     const tokens = await expectTokens(await callAs(server, '/token', client, { grant_type: 'authorization_code', code, redirect_uri: client.redirectUri, code_verifier: verifier, resource: MCP }))
     expect(decodeJwt(String(tokens.access_token)).aud).toBe(MCP)
+  })
+
+  it('SECURITY 24: any resource value, once or repeated, at /authorize and /token is a 4xx or a redirect, never a 5xx', async () => {
+    const { challenge } = pkcePair()
+    // A live refresh token of a grant for MCP: each run's resources are checked against it (a run that succeeds rotates it).
+    let refreshToken = String((await tokensFor([MCP])).refresh_token)
+    const value = fc.oneof(fc.string({ maxLength: 300 }), fc.webUrl({ withFragments: true, withQueryParameters: true }), fc.constantFrom(MCP, `${MCP}#`, 'urn:x', '//mcp.test', 'http://'))
+    await fc.assert(
+      fc.asyncProperty(fc.array(value, { minLength: 1, maxLength: 12 }), async (resources) => {
+        const extra = resources.map((r) => `&resource=${encodeURIComponent(r)}`).join('')
+        const authorizeResponse = await fetch(`${server.url}/authorize?${authorizeQuery(client, { code_challenge: challenge })}${extra}`, { redirect: 'manual' })
+        expect(authorizeResponse.status).toBeLessThan(500)
+        const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken })
+        for (const r of resources) form.append('resource', r)
+        const tokenResponse = await fetch(`${server.url}/token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${client.clientId}:${client.secret ?? ''}`).toString('base64')}` },
+          body: form.toString(),
+        })
+        expect(tokenResponse.status).toBeLessThan(500)
+        const body = (await tokenResponse.json()) as Json
+        if (tokenResponse.status === 200) refreshToken = String(body.refresh_token)
+        else expect(body.error).toBe('invalid_target')
+      }),
+      { numRuns: 25 },
+    )
   })
 })
