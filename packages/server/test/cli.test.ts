@@ -41,6 +41,9 @@ const COMMANDS = [
   'admin-token create',
   'admin-token list',
   'admin-token revoke',
+  'registration-token create',
+  'registration-token list',
+  'registration-token revoke',
   'migrate',
 ] as const
 

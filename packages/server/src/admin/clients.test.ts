@@ -38,6 +38,7 @@ describe('admin clients', () => {
       require_pushed_authorization_requests: false,
       dpop_bound_access_tokens: false,
       web_origins: [],
+      registered_dynamically: false,
       created_at: NOW,
     })
     expect((await ctx.store.getClient(created.client_id))?.secretHash).toBe(hashToken(created.client_secret ?? ''))

@@ -53,6 +53,8 @@ export interface ClientJson {
   dpop_bound_access_tokens: boolean
   /** A public client's origins whose pages may call /token, /revoke and /par (CORS), besides its redirect URIs' origins. */
   web_origins: string[]
+  /** RFC 7591: the client registered itself at the registration endpoint; the operator did not vouch for it. */
+  registered_dynamically: boolean
   created_at: number
 }
 
@@ -84,6 +86,7 @@ export function clientJson(client: ClientRecord): ClientJson {
     require_pushed_authorization_requests: client.requirePushedAuthorizationRequests,
     dpop_bound_access_tokens: client.dpopBoundAccessTokens,
     web_origins: client.webOrigins,
+    registered_dynamically: client.registeredDynamically,
     created_at: client.createdAt,
   }
 }

@@ -39,7 +39,7 @@ export function invalidField(field: string, message: string, line?: number): Adm
   return new AdminError('invalid', line === undefined ? message : `line ${line}: ${message}`, field, line)
 }
 
-export type AdminResource = 'user' | 'client' | 'signing key' | 'grant' | 'admin token'
+export type AdminResource = 'user' | 'client' | 'signing key' | 'grant' | 'admin token' | 'registration token'
 
 /** `notFound('client', 'with id abc')`: "no client with id abc". */
 export function notFound(resource: AdminResource, which: string): AdminError {

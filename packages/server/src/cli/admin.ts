@@ -11,6 +11,7 @@ import type { AdminContext } from '../admin/context.js'
 import { isAdminError } from '../admin/errors.js'
 import { listKeys, retireKey, rotateKeys, type KeyJson } from '../admin/keys.js'
 import { createAdminToken, listAdminTokens, revokeAdminToken, type AdminTokenJson } from '../admin/tokens.js'
+import { createRegistrationToken, listRegistrationTokens, revokeRegistrationToken, type RegistrationTokenJson } from '../admin/registration-tokens.js'
 import {
   createUser,
   disableUser,
@@ -130,7 +131,8 @@ export async function clientAdd(config: ServerConfig, options: ClientAddOptions,
 
 function printClient(io: Io, c: ClientJson): void {
   const kind = c.token_endpoint_auth_method === 'none' ? 'public' : 'confidential'
-  io.out(`${c.client_id}  ${c.client_name}  (${kind}${c.first_party ? ', first-party' : ''}; id token ${c.id_token_signed_response_alg})`)
+  const origin = c.registered_dynamically ? ', registered itself' : c.first_party ? ', first-party' : ''
+  io.out(`${c.client_id}  ${c.client_name}  (${kind}${origin}; id token ${c.id_token_signed_response_alg})`)
   io.out(`  redirect URIs: ${c.redirect_uris.join(' ')}`)
   io.out(`  scopes: ${c.scope}`)
   if (c.post_logout_redirect_uris.length > 0) io.out(`  post-logout redirect URIs: ${c.post_logout_redirect_uris.join(' ')}`)
@@ -361,6 +363,45 @@ export async function adminTokenRevoke(config: ServerConfig, idOrName: string, j
   const revoked = await withAdmin(config, io, (ctx) => revokeAdminToken(ctx, idOrName))
   if (json) printJson(io, revoked)
   else io.out(`revoked admin token ${revoked.name} (${revoked.id})`)
+}
+
+// ---------------------------------------------------------------------------------------------
+// initial access tokens of dynamic client registration (RFC 7591)
+
+function printRegistrationToken(io: Io, token: RegistrationTokenJson, now: number): void {
+  const used = token.last_used_at === null ? 'never used' : `last used ${iso(token.last_used_at)}`
+  const expires = token.expires_at === null ? '' : token.expires_at <= now ? `, EXPIRED ${iso(token.expires_at)}` : `, expires ${iso(token.expires_at)}`
+  const revoked = token.revoked_at === null ? '' : `, REVOKED ${iso(token.revoked_at)}`
+  io.out(`${token.id}  ${token.name}  (created ${iso(token.created_at)}, ${used}${expires}${revoked})`)
+}
+
+export async function registrationTokenCreate(config: ServerConfig, name: string, expiresIn: number | undefined, json: boolean, io: Io): Promise<void> {
+  const created = await withAdmin(config, io, (ctx) => createRegistrationToken(ctx, name, expiresIn))
+  if (json) {
+    printJson(io, created)
+    return
+  }
+  io.out(`token: ${created.token}`)
+  io.out(
+    `The token (id ${created.id}) is shown once and stored only as a hash: keep it now. With serve --registration token, a client registers at ${config.issuer}${config.endpoints.registration} with it as Authorization: Bearer` +
+      (created.expires_at === null ? ', until it is revoked.' : `, until ${iso(created.expires_at)}.`),
+  )
+}
+
+export async function registrationTokenList(config: ServerConfig, json: boolean, io: Io): Promise<void> {
+  const tokens = await withAdmin(config, io, listRegistrationTokens)
+  if (json) {
+    printJson(io, tokens)
+    return
+  }
+  if (tokens.length === 0) io.out('no registration tokens')
+  for (const token of tokens) printRegistrationToken(io, token, nowSeconds())
+}
+
+export async function registrationTokenRevoke(config: ServerConfig, idOrName: string, json: boolean, io: Io): Promise<void> {
+  const revoked = await withAdmin(config, io, (ctx) => revokeRegistrationToken(ctx, idOrName))
+  if (json) printJson(io, revoked)
+  else io.out(`revoked registration token ${revoked.name} (${revoked.id}); clients it registered stay registered`)
 }
 
 // ---------------------------------------------------------------------------------------------

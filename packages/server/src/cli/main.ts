@@ -23,6 +23,9 @@ import {
   keysRetire,
   keysRotate,
   migrate,
+  registrationTokenCreate,
+  registrationTokenList,
+  registrationTokenRevoke,
   userAdd,
   userChange,
   userImport,
@@ -110,6 +113,12 @@ Commands:
   admin-token list  list the admin tokens
   admin-token revoke ID
                     revoke an admin token, by id or name
+  registration-token create
+                    make an initial access token for dynamic client registration (shown once)
+  registration-token list
+                    list the registration tokens
+  registration-token revoke ID
+                    revoke a registration token, by id or name
   migrate           bring the database schema up to date
   asyncapi check F  the oauth2 flows, scopes and per-operation scopes of an AsyncAPI document
 
@@ -186,7 +195,8 @@ ${DB_HELP}`,
   --json            print the client's RFC 7591 metadata: {"client_id", "client_name",
                     "redirect_uris", "scope", "token_endpoint_auth_method", "grant_types",
                     "response_types", "post_logout_redirect_uris", "id_token_signed_response_alg",
-                    "first_party", "pkce_optional", "web_origins", "created_at"}; never a secret
+                    "first_party", "pkce_optional", "web_origins", "registered_dynamically",
+                    "created_at"}; never a secret
 ${DB_HELP}`,
   'client update': `Usage: authcode client update CLIENT_ID [options]
 
@@ -322,6 +332,29 @@ ${DB_HELP}`,
 
   --json            print the revoked token, as admin-token list --json does
 ${DB_HELP}`,
+  'registration-token create': `Usage: authcode registration-token create --name NAME [--expires-in SECONDS] [--json]
+
+Makes an initial access token for dynamic client registration (RFC 7591), printed once and stored
+only as a hash. With serve --registration token, a client registers at /register only with one as
+Authorization: Bearer. NAME (1 to 64 of A-Z a-z 0-9 _ . -) names it in the audit events.
+
+  --name NAME           the token's name, unique among the tokens not revoked
+  --expires-in SECONDS  it registers nothing after this many seconds (at most a year; default:
+                        until revoked)
+  --json                print {"id", "name", "created_at", "expires_at", "last_used_at",
+                        "revoked_at", "token"}
+${DB_HELP}`,
+  'registration-token list': `Usage: authcode registration-token list [--json]
+
+  --json            print a JSON array of {"id", "name", "created_at", "expires_at",
+                    "last_used_at", "revoked_at"}; never a token
+${DB_HELP}`,
+  'registration-token revoke': `Usage: authcode registration-token revoke ID_OR_NAME [--json]
+
+The token registers nothing from now on; the clients it registered stay (client remove ID).
+
+  --json            print the revoked token, as registration-token list --json does
+${DB_HELP}`,
   'keys rotate': `Usage: authcode keys rotate [--json]
 
   --json            print {"kids": […], "active_from": SECONDS}: the new key ids, and when they
@@ -379,7 +412,7 @@ function packageVersion(): string {
 
 async function run(argv: string[], io: Io): Promise<void> {
   const [first, second] = argv
-  const command = first === 'client' || first === 'user' || first === 'keys' || first === 'asyncapi' || first === 'admin-token' ? `${first} ${second ?? ''}`.trim() : first
+  const command = first === 'client' || first === 'user' || first === 'keys' || first === 'asyncapi' || first === 'admin-token' || first === 'registration-token' ? `${first} ${second ?? ''}`.trim() : first
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     io.out(HELP.main ?? '')
     return
@@ -628,6 +661,24 @@ async function run(argv: string[], io: Io): Promise<void> {
       if (usage(values)) return
       if (positionals.length !== 1) throw new UsageError('give exactly one admin token id or name')
       return adminTokenRevoke(config(configFlags(values)), positionals[0] ?? '', values.json === true, io)
+    }
+    case 'registration-token create': {
+      const { values } = parse(rest, { name: { type: 'string' }, 'expires-in': { type: 'string' }, json: { type: 'boolean' } })
+      if (usage(values)) return
+      if (values.name === undefined) throw new UsageError('--name is required')
+      const expiresIn = values['expires-in'] === undefined ? undefined : seconds('--expires-in', values['expires-in'])
+      return registrationTokenCreate(config(configFlags(values)), values.name, expiresIn, values.json === true, io)
+    }
+    case 'registration-token list': {
+      const { values } = parse(rest, { json: { type: 'boolean' } })
+      if (usage(values)) return
+      return registrationTokenList(config(configFlags(values)), values.json === true, io)
+    }
+    case 'registration-token revoke': {
+      const { values, positionals } = parse(rest, { json: { type: 'boolean' } }, true)
+      if (usage(values)) return
+      if (positionals.length !== 1) throw new UsageError('give exactly one registration token id or name')
+      return registrationTokenRevoke(config(configFlags(values)), positionals[0] ?? '', values.json === true, io)
     }
     case 'asyncapi check': {
       const { values, positionals } = parse(rest, { json: { type: 'boolean' } }, true)

@@ -60,6 +60,11 @@ export const registrationEndpoints: FastifyPluginAsync<{ services: Services }> =
 
   // In this plugin's scope only: the rest of the server keeps its form-only parsers.
   app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: REGISTRATION_BODY_LIMIT }, (_request, body, done) => {
+    // No body (a GET or DELETE that still says application/json): nothing to parse; POST and PUT refuse it.
+    if ((body as Buffer).length === 0) {
+      done(null, undefined)
+      return
+    }
     let text: string
     try {
       text = UTF8.decode(body as Buffer)

@@ -80,6 +80,7 @@ const clientProperties = {
   require_pushed_authorization_requests: flag('RFC 9126 §6: only pushed authorization requests'),
   dpop_bound_access_tokens: flag('RFC 9449 §5.2: token requests need a DPoP proof'),
   web_origins: uris('a public client\'s origins whose pages may call /token, /revoke and /par (CORS), besides its redirect URIs\' origins'),
+  registered_dynamically: flag('RFC 7591: the client registered itself at the registration endpoint (not vouched for by the operator)'),
   created_at: seconds('when the client was registered'),
 } as const satisfies { readonly [K in keyof Required<ClientJson>]: JsonSchema }
 
@@ -98,6 +99,7 @@ const clientRequired = [
   'require_pushed_authorization_requests',
   'dpop_bound_access_tokens',
   'web_origins',
+  'registered_dynamically',
   'created_at',
 ] as const
 
