@@ -203,6 +203,9 @@ export interface DecisionInput {
 export function consentNeeded(input: Pick<DecisionInput, 'request' | 'client' | 'consent' | 'skipConsentForFirstParty'>): boolean {
   if (input.request.prompt.includes('consent')) return true
   if (input.client.firstParty && input.skipConsentForFirstParty) return false
+  // RFC 8707: a consent records scopes, not where they may be used; a request that names resources
+  // is shown to the user each time, so the page says which resource the access is for.
+  if ((input.request.resources?.length ?? 0) > 0) return true
   return input.consent === undefined || !coversScopes(input.consent.scopes, input.request.scopes)
 }
 

@@ -7,6 +7,7 @@ import { resolveClientRedirect, validateAuthorizationRequest } from './authorize
 import { authorizationCodeGrant } from './grants/authorization-code.js'
 import { refreshTokenGrant } from './grants/refresh-token.js'
 import { introspectToken } from './introspection.js'
+import { consentNeeded } from './journey.js'
 import { pushAuthorizationRequest, takePushedParams } from './par.js'
 import { accessTokenTarget, readResourceParameters, requestedResources, type ResourceSettings } from './resources.js'
 
@@ -152,5 +153,16 @@ describe('RFC 8707 §2.2: the access token is for exactly one resource', () => {
     })
     // A resource taken out of the configuration: its tokens are no longer the server's.
     await oauthError(validateAccessToken(response.access_token, { ...deps, config: CONFIG }, NOW + 1, 'any'), 'invalid_token')
+  })
+})
+
+describe('RFC 8707: consent for a request that names resources', () => {
+  it('is asked each time, even with a consent covering the scopes (the page names the resource); first-party apps are not asked when so configured', async () => {
+    const seeded = await seed()
+    const consent = { userId: seeded.user.id, clientId: 'rp', scopes: ['openid', 'profile', 'email'], createdAt: NOW, updatedAt: NOW }
+    const request = authorizationRequest(seeded.client, { resources: [MCP] })
+    expect(consentNeeded({ request: authorizationRequest(seeded.client), client: seeded.client, consent, skipConsentForFirstParty: true })).toBe(false)
+    expect(consentNeeded({ request, client: seeded.client, consent, skipConsentForFirstParty: true })).toBe(true)
+    expect(consentNeeded({ request, client: { ...seeded.client, firstParty: true }, consent, skipConsentForFirstParty: true })).toBe(false)
   })
 })
