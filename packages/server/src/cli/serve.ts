@@ -82,6 +82,15 @@ export async function serve(
     )
   }
   logTrustProxy(app.log, config.trustProxy)
+  if (config.registration.mode !== 'off') {
+    const where = `${config.issuer}${config.endpoints.registration}`
+    app.log.info(
+      { registration: config.registration.mode, endpoint: where },
+      config.registration.mode === 'open'
+        ? `dynamic client registration is open: anyone may register a client at ${where} (shown to users as registered by itself; rateLimit.registrationPerIp per address)`
+        : `dynamic client registration at ${where} with an initial access token (authcode registration-token create)`,
+    )
+  }
   if (config.asyncapi !== undefined) {
     const { document, scheme, openidAdded, warnings } = config.asyncapi
     app.log.info(

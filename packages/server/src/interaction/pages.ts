@@ -67,6 +67,11 @@ export interface ConsentView {
   inBrowser: boolean
   /** RFC 8707: the resources the access is for (the page names each); none: the server's default audience. */
   resources: readonly { name: string; uri: string }[]
+  /**
+   * RFC 7591: the app registered itself and nobody vouched for it; the page says so, and where the
+   * browser goes back to (the redirect URI's host, or its scheme for an app on the device).
+   */
+  registeredByItself: { returnsTo: string } | undefined
 }
 
 export interface AccountAppView {
@@ -415,8 +420,9 @@ function samplePages(words: Translator): [PageTemplate, object][] {
     ['login', loginData({ ...form, clientName: undefined, username: '', error: undefined }, words)],
     ['login', loginData({ ...form, clientName: 'Example App', username: '', error: pageText('login.passkeyFailed'), passkey: { action: '/form/passkey', options: '{}', required: false } }, words)],
     ['login', loginData({ ...form, clientName: 'Example App', username: '', error: undefined, passkey: { action: '/form/passkey', options: '{}', required: true } }, words)],
-    ['consent', consentData({ ...form, clientName: 'Example App', userName: 'Alice', scopes: ['openid', 'profile', 'email'], inBrowser: false, resources: [] }, words)],
-    ['consent', consentData({ ...form, clientName: 'Example App', userName: undefined, scopes: ['openid'], inBrowser: true, resources: [{ name: 'Example MCP server', uri: 'https://mcp.example.com/mcp' }] }, words)],
+    ['consent', consentData({ ...form, clientName: 'Example App', userName: 'Alice', scopes: ['openid', 'profile', 'email'], inBrowser: false, resources: [], registeredByItself: undefined }, words)],
+    ['consent', consentData({ ...form, clientName: 'Example App', userName: undefined, scopes: ['openid'], inBrowser: true, resources: [{ name: 'Example MCP server', uri: 'https://mcp.example.com/mcp' }], registeredByItself: undefined }, words)],
+    ['consent', consentData({ ...form, clientName: 'An MCP host', userName: 'Alice', scopes: ['openid'], inBrowser: false, resources: [], registeredByItself: { returnsTo: '127.0.0.1' } }, words)],
     [
       'account',
       accountData(

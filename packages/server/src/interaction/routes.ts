@@ -5,6 +5,7 @@
  */
 import { isBrowserClient } from '../protocol/clients.js'
 import { knownResource } from '../protocol/resources.js'
+import { returnsTo } from '../protocol/registration.js'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { Services } from '../http/services.js'
 import { afterLogin, answerConsent, journeyDeps, nextStep, openInteraction, supportedAcr, viewInteraction, type OpenInteraction } from '../protocol/journey.js'
@@ -105,6 +106,7 @@ export const interactionRoutes: FastifyPluginAsync<{ services: Services; pages: 
             scopes: authzRequest.scopes,
             inBrowser: isBrowserClient(client),
             resources: (authzRequest.resources ?? []).map((uri) => ({ uri, name: knownResource(services.config, uri)?.name ?? uri })),
+            registeredByItself: client.registeredDynamically ? { returnsTo: returnsTo(authzRequest.redirectUri) } : undefined,
           },
           contextOf(open),
         )

@@ -243,6 +243,20 @@ function checkedRegistration(requested: RequestedMetadata, clientId: string, off
   }
 }
 
+/**
+ * Where the browser goes back to after the consent of a client nobody vouched for, as the page
+ * names it (OAuth 2.1 §7.9, consent phishing): the redirect URI's host (with its port), or its
+ * scheme for an app on the device (a private-use scheme, RFC 8252 §7.1).
+ */
+export function returnsTo(redirectUri: string): string {
+  try {
+    const url = new URL(redirectUri)
+    return url.host === '' ? url.protocol.slice(0, -1) : url.host
+  } catch {
+    return redirectUri
+  }
+}
+
 /** The URL of a client's registration (RFC 7592 §1): the registration endpoint, then its id. */
 export function registrationClientUri(config: RegistrationSettings, clientId: string): string {
   return `${config.issuer}${config.endpoints.registration}/${encodeURIComponent(clientId)}`

@@ -101,6 +101,15 @@ describe('RFC 7591 §3 in token mode: an initial access token is required', () =
     expect(tooLong.stderr).toMatch(/expires_in: whole seconds from 1 to/)
     expect((await runCli(server.dir, ['registration-token', 'revoke', 'nobody', ...db])).stderr).toMatch(/no registration token with id or name nobody/)
   }, 60_000)
+
+  it('serve --registration takes off, token or open; AUTHCODE_REGISTRATION_MODE likewise, checked before the start', async () => {
+    const flag = await runCli(server.dir, ['serve', '--registration', 'maybe', '--db', server.config.db])
+    expect(flag.code).toBe(2)
+    expect(flag.stderr).toMatch(/^authcode: --registration: off, token or open/)
+    const variable = await runCli(server.dir, ['serve', '--db', server.config.db], { env: { AUTHCODE_REGISTRATION_MODE: 'maybe' } })
+    expect(variable.code).toBe(1)
+    expect(variable.stderr).toMatch(/^authcode: AUTHCODE_REGISTRATION_MODE: must be equal to one of the allowed values/)
+  }, 60_000)
 })
 
 describe('RFC 7592: the client reads, replaces and deletes its registration', () => {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { SecurityEvent } from '../../src/protocol/events.js'
 import { hashToken } from '../../src/tokens/secrets.js'
 import { expectOAuthError, expectTokens, introspect, refresh, type Json } from '../back-channel.js'
-import { Browser, authorize, authorizeQuery, obtainTokens, pkcePair, postForm, startServer, type TestClient, type TestServer } from '../harness.js'
+import { Browser, authorize, authorizeQuery, hiddenInput, locationOf, obtainTokens, pkcePair, postForm, startServer, type TestClient, type TestServer } from '../harness.js'
 import { asTestClient, expectRegistered, register } from './registration-requests.js'
 
 let server: TestServer
@@ -244,6 +244,51 @@ describe('a registered client cannot escalate', () => {
   it('PKCE stays required: no code without a code_challenge', async () => {
     const { callback } = await authorize(server, new Browser(), authorizeQuery(client, { code_challenge: undefined, scope: 'openid' }), user)
     expect(callback?.searchParams.get('error')).toBe('invalid_request')
+  })
+})
+
+describe('the consent page: a client that registered itself is shown as such', () => {
+  /** Signs `user` in for `client` and returns the consent page's HTML. */
+  async function consentPage(client: TestClient, extra: Record<string, string> = {}): Promise<string> {
+    const browser = new Browser()
+    let response = await browser.get(`${server.url}/authorize?${authorizeQuery(client, { code_challenge: pkcePair().challenge, scope: 'openid', prompt: 'consent', ...extra })}`)
+    for (let step = 0; step < 10; step++) {
+      if (response.status >= 300 && response.status < 400) {
+        response = await browser.get(locationOf(response, server.url))
+        continue
+      }
+      const html = await response.text()
+      if (html.includes('name="decision"')) return html
+      const action = /<form method="post" action="([^"]+)"/.exec(html)?.[1] ?? ''
+      response = await browser.post(new URL(action, server.url).href, { csrf: hiddenInput(html, 'csrf'), username: user.username, password: user.password })
+    }
+    throw new Error('no consent page')
+  }
+
+  it('says nobody vouches for it and where the browser returns, its chosen name escaped (SECURITY.md 6)', async () => {
+    const registered = await expectRegistered(await register(server, { ...MCP_HOST, client_name: '<script>alert(1)</script> Google', scope: 'openid', redirect_uris: ['https://phish.example:8443/cb'] }))
+    const html = await consentPage(asTestClient(registered))
+    expect(html).toContain('registered itself with this server: nobody here vouches for it')
+    expect(html).toContain('You will be sent back to phish.example:8443.')
+    expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt; Google')
+    expect(html).not.toContain('<script>alert(1)')
+  })
+
+  it('in the user\'s language (de, fr)', async () => {
+    const registered = await expectRegistered(await register(server, { ...MCP_HOST, scope: 'openid', redirect_uris: ['http://127.0.0.1/cb'] }))
+    const client = asTestClient(registered)
+    for (const [lang, text] of [['de', 'hat sich selbst bei diesem Server registriert'], ['fr', 's’est enregistrée elle-même auprès de ce serveur']] as const) {
+      const html = await consentPage(client, { ui_locales: lang })
+      expect(html).toContain(text)
+      expect(html).toContain('127.0.0.1')
+    }
+  })
+
+  it('the operator\'s clients carry no such notice', async () => {
+    const operators = await server.addClient({ name: 'Shop', scope: 'openid' })
+    const html = await consentPage(operators)
+    expect(html).toContain('Shop')
+    expect(html).not.toContain('registered itself')
   })
 })
 
