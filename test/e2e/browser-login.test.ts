@@ -53,7 +53,7 @@ describeInChromium('the pages in Chromium', () => {
     await saveScreenshot(page, 'browser-login-1-login')
     await page.getByLabel('Username').fill(user.username)
     await page.getByLabel('Password').fill(user.password)
-    await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click()
 
     await page.getByRole('heading', { name: 'Allow access?' }).waitFor()
     expect(await page.textContent('main')).toContain('Browser Test App')
@@ -78,7 +78,7 @@ describeInChromium('the pages in Chromium', () => {
     await page.goto(`${server.url}/authorize?${authorizeQuery(client, { code_challenge: pkcePair().challenge })}`)
     await page.getByLabel('Username').fill(user.username)
     await page.getByLabel('Password').fill(user.password)
-    await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click()
     await page.getByRole('button', { name: 'Deny' }).click()
     await page.waitForURL((url) => url.href.startsWith(redirectUri))
     const callback = callbacks.findLast((url) => url.pathname === '/denied')

@@ -42,7 +42,7 @@ describeInChromium('the demo app in Chromium', () => {
     await saveScreenshot(page, 'demo-app-2-sign-in')
     await page.getByLabel('Username').fill(user.username)
     await page.getByLabel('Password').fill(user.password)
-    await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click()
 
     await page.getByRole('heading', { name: 'Allow access?' }).waitFor()
     expect(await page.textContent('main')).toContain('authcode demo app')

@@ -98,7 +98,7 @@ export async function demoLoginToConsent(page: Page, appUrl: string, user: { use
   await page.getByRole('heading', { name: 'Sign in' }).waitFor()
   await page.getByLabel('Username').fill(user.username)
   await page.getByLabel('Password').fill(user.password)
-  await page.getByRole('button', { name: 'Sign in' }).click()
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click()
   await page.getByRole('heading', { name: 'Allow access?' }).waitFor()
 }
 

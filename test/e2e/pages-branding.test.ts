@@ -90,7 +90,7 @@ describeInChromium('an adopter\'s brand in Chromium', () => {
     await saveScreenshot(page, 'branded-login-de')
     await page.getByLabel('Benutzername').fill(user.username)
     await page.getByLabel('Passwort').fill(user.password)
-    await page.getByRole('button', { name: 'Anmelden' }).click()
+    await page.getByRole('button', { name: 'Anmelden', exact: true }).click()
     await page.getByRole('heading', { name: 'Zugriff erlauben?' }).waitFor()
     expect(await computed(page, 'button[value=approve]', 'background-color')).toBe('rgb(11, 110, 79)')
     expect(await accessibilityViolations(page)).toEqual([])

@@ -68,13 +68,13 @@ describeInChromium('the pages in each built-in language, in Chromium', () => {
 
     await page.getByLabel(words['login.username'] ?? '').fill(user.username)
     await page.getByLabel(words['login.password'] ?? '').fill('wrong password')
-    await page.getByRole('button', { name: words['login.submit'] }).click()
+    await page.getByRole('button', { name: words['login.submit'], exact: true }).click()
     await page.getByRole('alert').waitFor()
     expect(await page.getByRole('alert').textContent()).toBe(words['login.badCredentials'])
     await checkPage(page, lang, '2-login-failed')
 
     await page.getByLabel(words['login.password'] ?? '').fill(user.password)
-    await page.getByRole('button', { name: words['login.submit'] }).click()
+    await page.getByRole('button', { name: words['login.submit'], exact: true }).click()
     await page.getByRole('heading', { name: words['consent.heading'] }).waitFor()
     const consent = (await page.textContent('main')) ?? ''
     for (const scope of ['openid', 'profile', 'email']) expect(consent).toContain(words[`scope.${scope}`])
@@ -133,7 +133,7 @@ describeInChromium('the pages in each built-in language, in Chromium', () => {
     expect(await page.getByRole('heading', { name: de['login.heading'] }).count()).toBe(0)
     await page.getByLabel(fr['login.username'] ?? '').fill(user.username)
     await page.getByLabel(fr['login.password'] ?? '').fill(user.password)
-    await page.getByRole('button', { name: fr['login.submit'] }).click()
+    await page.getByRole('button', { name: fr['login.submit'], exact: true }).click()
     await page.getByRole('heading', { name: fr['consent.heading'] }).waitFor()
     await checkPage(page, 'fr', 'ui-locales-consent')
     // Without ui_locales, the browser's language.
