@@ -95,10 +95,16 @@ export class RegistrationError extends Error {
   }
 }
 
-/** The client's name as shown to users, trimmed: 1 to 100 characters. */
+// Control characters (a terminal escape in `client list`, a line break in a log) and the
+// bidirectional overrides and isolates that make a name read as another on the consent page.
+// eslint-disable-next-line no-control-regex
+const UNSHOWABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/
+
+/** The client's name as shown to users, trimmed: 1 to 100 characters, none of them control or bidirectional-override characters. */
 export function checkClientName(name: string): string {
   const trimmed = name.trim()
   if (trimmed === '' || trimmed.length > 100) throw new RegistrationError('client_name', 'name: 1 to 100 characters')
+  if (UNSHOWABLE.test(trimmed)) throw new RegistrationError('client_name', 'name: no control or bidirectional-override characters')
   return trimmed
 }
 
