@@ -3,6 +3,7 @@
  * bad input it refuses, and what a registered client may do afterwards. The `token` mode and RFC
  * 7592 (read, update, delete) are in registration-management.test.ts.
  */
+import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { SecurityEvent } from '../../src/protocol/events.js'
 import { hashToken } from '../../src/tokens/secrets.js'
@@ -219,10 +220,74 @@ describe('RFC 7591 §3.2.2: bad metadata is refused with the RFC error, never a 
     await expectOAuthError(await register(server, big), 413, 'invalid_request')
   })
 
+  it('a host in a browser may register: the preflight and the answer allow any origin, never with credentials', async () => {
+    const preflight = await fetch(`${server.url}/register`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://inspector.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+    })
+    expect(preflight.status).toBe(204)
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('*')
+    expect(preflight.headers.get('access-control-allow-headers')).toContain('content-type')
+    const registered = await register(server, MCP_HOST, { origin: 'https://inspector.example' })
+    expect(registered.headers.get('access-control-allow-origin')).toBe('*')
+    expect(registered.headers.get('access-control-allow-credentials')).toBeNull()
+    await expectRegistered(registered)
+  })
+
   it('GET /register is 405 with Allow: POST', async () => {
     const response = await fetch(`${server.url}/register`)
     expect(response.status).toBe(405)
     expect(response.headers.get('allow')).toBe('POST')
+  })
+})
+
+describe('any body, any metadata: a 201 or an RFC 7591 error, never a 5xx (fast-check)', () => {
+  const uri = fc.oneof(
+    fc.constantFrom('https://app.example/cb', 'http://127.0.0.1/cb', 'http://localhost:3000/cb', 'com.example.app:/cb', 'javascript:alert(1)', 'data:,x', 'https://app.example/cb#f', 'http://evil.example/cb'),
+    fc.webUrl({ withFragments: true, withQueryParameters: true }),
+    fc.string(),
+  )
+  const value = fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.constant(null), fc.array(fc.string(), { maxLength: 3 }), fc.dictionary(fc.string(), fc.string(), { maxKeys: 2 }))
+  const metadata = fc.record(
+    {
+      redirect_uris: fc.oneof(fc.array(uri, { maxLength: 12 }), value),
+      token_endpoint_auth_method: fc.oneof(fc.constantFrom('none', 'client_secret_basic', 'client_secret_post', 'private_key_jwt', 'tls_client_auth'), value),
+      grant_types: fc.oneof(fc.array(fc.constantFrom('authorization_code', 'refresh_token', 'implicit', 'password', 'client_credentials'), { maxLength: 3 }), value),
+      response_types: fc.oneof(fc.array(fc.constantFrom('code', 'token', 'id_token'), { maxLength: 2 }), value),
+      scope: fc.oneof(fc.constantFrom('openid', 'openid files:read', 'admin', ''), value),
+      client_name: fc.oneof(fc.string({ maxLength: 120 }), value),
+      software_statement: value,
+      first_party: value,
+      post_logout_redirect_uris: fc.oneof(fc.array(uri, { maxLength: 3 }), value),
+    },
+    { requiredKeys: [] },
+  )
+  const RFC_7591_ERRORS = ['invalid_redirect_uri', 'invalid_client_metadata', 'invalid_software_statement', 'unapproved_software_statement']
+
+  it('random metadata objects', async () => {
+    await fc.assert(
+      fc.asyncProperty(metadata, async (body) => {
+        const response = await register(server, body)
+        const answer = (await response.json()) as Json
+        if (response.status === 201) expect(answer.client_id).toEqual(expect.any(String))
+        else {
+          expect(response.status).toBe(400)
+          expect(RFC_7591_ERRORS).toContain(answer.error)
+        }
+      }),
+      { numRuns: 150 },
+    )
+  })
+
+  it('random JSON values and raw text', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.json(), fc.string(), fc.jsonValue().map((v) => JSON.stringify([v]))), async (text) => {
+        const response = await register(server, text)
+        expect(response.status).toBeLessThan(500)
+        expect([201, 400]).toContain(response.status)
+      }),
+      { numRuns: 100 },
+    )
   })
 })
 
