@@ -6,7 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { AdminContext } from '../../src/admin/context.js'
 import { listClients, removeClient } from '../../src/admin/clients.js'
+import { createAdminToken } from '../../src/admin/tokens.js'
 import { createRegistrationToken, revokeRegistrationToken } from '../../src/admin/registration-tokens.js'
+import { buildAdminApp } from '../../src/http/admin-app.js'
 import { hashToken } from '../../src/tokens/secrets.js'
 import { expectOAuthError, expectTokens, introspect, refresh, userinfoStatus, type Json } from '../back-channel.js'
 import { runCli } from '../cli-process.js'
@@ -228,6 +230,26 @@ describe('RFC 7592: the client reads, replaces and deletes its registration', ()
     await removeClient(admin(server), client.clientId)
     expect(await userinfoStatus(server, String(tokens.access_token))).toBe(401)
     await expectInvalidToken(await fetch(at(registered), { headers: bearer(registered) }))
+  })
+
+  it('the admin API lists it with registered_dynamically and removes it like any other', async () => {
+    const registered = await expectRegistered(await register(server, APP))
+    const adminApp = await buildAdminApp(server.config, { store: server.store, keys: server.keys, now: server.clock.now })
+    try {
+      const { token } = await createAdminToken(admin(server), 'registration-test')
+      const authorization = `Bearer ${token}`
+      const listed = await adminApp.inject({ method: 'GET', url: '/admin/clients', headers: { authorization } })
+      expect(listed.statusCode).toBe(200)
+      const clients = listed.json<Json[]>()
+      expect(clients.find((c) => c.client_id === registered.client_id)).toMatchObject({ registered_dynamically: true, first_party: false })
+      // The response schema keeps the field for every client, the operator's too.
+      for (const c of clients) expect(typeof c.registered_dynamically).toBe('boolean')
+      const removed = await adminApp.inject({ method: 'DELETE', url: `/admin/clients/${String(registered.client_id)}`, headers: { authorization } })
+      expect(removed.statusCode).toBe(204)
+      await expectInvalidToken(await fetch(at(registered), { headers: bearer(registered) }))
+    } finally {
+      await adminApp.close()
+    }
   })
 
   it('events: client.registration_updated and client.registration_deleted, without secrets', async () => {
