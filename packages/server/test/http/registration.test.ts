@@ -142,7 +142,7 @@ describe('RFC 7591 §3: POST /register in open mode', () => {
   })
 })
 
-describe('RFC 7591 §3.2.2: bad metadata is refused with the RFC error, never a 5xx', () => {
+describe('RFC 7591 §3.2.2, SECURITY.md 36: bad metadata is refused with the RFC error, never a 5xx', () => {
   const base = { redirect_uris: ['https://app.example/cb'], client_name: 'Bad' }
   const cases: [string, unknown, number, string][] = [
     ['no redirect_uris', { client_name: 'x' }, 400, 'invalid_redirect_uri'],
@@ -291,7 +291,7 @@ describe('any body, any metadata: a 201 or an RFC 7591 error, never a 5xx (fast-
   })
 })
 
-describe('a registered client cannot escalate', () => {
+describe('SECURITY.md 36: a registered client cannot escalate', () => {
   let client: TestClient
 
   beforeAll(async () => {
