@@ -557,3 +557,21 @@ describe('loadConfig: resources (RFC 8707 resource indicators)', () => {
     expect(failure({}, { AUTHCODE_RESOURCES: '{"uri":"x"}' })).toMatch(/^AUTHCODE_RESOURCES: expected a JSON array/)
   })
 })
+
+describe('loadConfig: registration (RFC 7591)', () => {
+  it('off by default; --registration over AUTHCODE_REGISTRATION_MODE over the file; registrationPerIp 20 an hour unless set', () => {
+    expect(load().registration).toEqual({ mode: 'off' })
+    expect(load().rateLimit.registrationPerIp).toEqual({ max: 20, window: 3600 })
+    const config = file({ registration: { mode: 'token' }, rateLimit: { registrationPerIp: { max: 5 } } })
+    expect(load({ config }).registration).toEqual({ mode: 'token' })
+    expect(load({ config }).rateLimit.registrationPerIp).toEqual({ max: 5, window: 3600 })
+    expect(load({ config }, { AUTHCODE_REGISTRATION_MODE: 'open' }).registration).toEqual({ mode: 'open' })
+    expect(load({ config, registration: 'off' }, { AUTHCODE_REGISTRATION_MODE: 'open' }).registration).toEqual({ mode: 'off' })
+  })
+
+  it('refuses another mode in the file or the variable, naming where', () => {
+    expect(failure({ config: file({ registration: { mode: 'yes' } }) })).toMatch(/registration\.mode: must be equal to one of the allowed values/)
+    expect(failure({ config: file({ registration: { open: true } }) })).toMatch(/registration\.open: unknown setting/)
+    expect(failure({}, { AUTHCODE_REGISTRATION_MODE: 'on' })).toMatch(/^AUTHCODE_REGISTRATION_MODE: must be equal to one of the allowed values/)
+  })
+})
