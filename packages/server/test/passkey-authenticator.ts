@@ -74,13 +74,13 @@ export class SoftAuthenticator {
   }
 
   /** The browser's JSON for `navigator.credentials.create()` with the server's options (as the page's data-options carry them). */
-  register(options: { challenge: string; rp: { id: string }; user: { id: string } }, origin: string, ceremony: CeremonyOptions = {}): string {
+  register(options: { challenge: string; rp: { id?: string }; user: { id: string } }, origin: string, ceremony: CeremonyOptions = {}): string {
     const flags = FLAGS.up | (ceremony.unverified === true ? 0 : FLAGS.uv)
-    const authData = this.#authenticatorData(ceremony.rpId ?? options.rp.id, flags, true)
+    const authData = this.#authenticatorData(ceremony.rpId ?? options.rp.id ?? new URL(origin).hostname, flags, true)
     const attestationObject = isoCBOR.encode(
-      new Map<string, string | Map<string, never> | Uint8Array>([
+      new Map<string, string | Map<string, string> | Uint8Array>([
         ['fmt', 'none'],
-        ['attStmt', new Map()],
+        ['attStmt', new Map<string, string>()],
         ['authData', new Uint8Array(authData)],
       ]),
     )
@@ -99,10 +99,10 @@ export class SoftAuthenticator {
   }
 
   /** The browser's JSON for `navigator.credentials.get()`; each call counts one more use, as an authenticator does. */
-  assert(options: { challenge: string; rpId: string }, origin: string, ceremony: CeremonyOptions = {}): string {
+  assert(options: { challenge: string; rpId?: string }, origin: string, ceremony: CeremonyOptions = {}): string {
     this.counter += 1
     const flags = FLAGS.up | (ceremony.unverified === true ? 0 : FLAGS.uv)
-    const authData = this.#authenticatorData(ceremony.rpId ?? options.rpId, flags, false)
+    const authData = this.#authenticatorData(ceremony.rpId ?? options.rpId ?? new URL(origin).hostname, flags, false)
     const clientData = this.#clientData('webauthn.get', options.challenge, ceremony.origin ?? origin)
     const signature = sign('sha256', Buffer.concat([authData, sha256(clientData)]), this.#privateKey)
     return JSON.stringify({

@@ -33,6 +33,7 @@ const settings = (given: Partial<PagesConfig> = {}): PagesConfig => ({
   templates: undefined,
   messages: undefined,
   defaultLocale: 'en',
+  passkeys: true,
   ...given,
 })
 

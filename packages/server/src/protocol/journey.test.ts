@@ -186,7 +186,7 @@ async function loggedIn(w: World, user: UserRecord, overrides: Partial<Authoriza
   const interaction = await created(w, overrides, binding)
   const session = await signedIn(w, user, binding)
   const result = await afterLogin(w.deps, { open: await open(w, interaction.id, presented(binding)), session, now: NOW })
-  if (result.kind === 'stale') throw new Error('login went stale')
+  if (result.kind === 'stale' || result.kind === 'step_up') throw new Error(`login went ${result.kind}`)
   return { interaction: result.interaction, session, after: result }
 }
 
