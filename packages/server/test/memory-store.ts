@@ -123,6 +123,10 @@ export class MemoryStore implements Store {
     return copy(updated)
   }
 
+  async countDynamicallyRegisteredClients(): Promise<number> {
+    return [...this.clients.values()].filter((client) => client.registeredDynamically).length
+  }
+
   async rotateClientSecret(clientId: string, secretHash: string, previousExpiresAt: number | null): Promise<boolean> {
     const client = this.clients.get(clientId)
     if (client === undefined || client.secretHash === null) return false

@@ -560,13 +560,13 @@ describe('loadConfig: resources (RFC 8707 resource indicators)', () => {
 
 describe('loadConfig: registration (RFC 7591)', () => {
   it('off by default; --registration over AUTHCODE_REGISTRATION_MODE over the file; registrationPerIp 20 an hour unless set', () => {
-    expect(load().registration).toEqual({ mode: 'off' })
+    expect(load().registration).toEqual({ mode: 'off', maxClients: 10_000 })
     expect(load().rateLimit.registrationPerIp).toEqual({ max: 20, window: 3600 })
     const config = file({ registration: { mode: 'token' }, rateLimit: { registrationPerIp: { max: 5 } } })
-    expect(load({ config }).registration).toEqual({ mode: 'token' })
+    expect(load({ config }).registration).toEqual({ mode: 'token', maxClients: 10_000 })
     expect(load({ config }).rateLimit.registrationPerIp).toEqual({ max: 5, window: 3600 })
-    expect(load({ config }, { AUTHCODE_REGISTRATION_MODE: 'open' }).registration).toEqual({ mode: 'open' })
-    expect(load({ config, registration: 'off' }, { AUTHCODE_REGISTRATION_MODE: 'open' }).registration).toEqual({ mode: 'off' })
+    expect(load({ config }, { AUTHCODE_REGISTRATION_MODE: 'open', AUTHCODE_REGISTRATION_MAX_CLIENTS: '50' }).registration).toEqual({ mode: 'open', maxClients: 50 })
+    expect(load({ config, registration: 'off' }, { AUTHCODE_REGISTRATION_MODE: 'open' }).registration).toEqual({ mode: 'off', maxClients: 10_000 })
   })
 
   it('refuses another mode in the file or the variable, naming where', () => {

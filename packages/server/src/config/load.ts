@@ -93,8 +93,11 @@ export interface ServerConfig {
   par: { required: boolean; lifetime: number }
   /** RFC 9449 §8: `requireNonce` refuses proofs without a server-provided nonce (`use_dpop_nonce`). */
   dpop: { requireNonce: boolean }
-  /** RFC 7591 dynamic client registration: `off` (no endpoint), `token` (an initial access token), `open` (anyone). */
-  registration: { mode: RegistrationMode }
+  /**
+   * RFC 7591 dynamic client registration: `off` (no endpoint), `token` (an initial access token),
+   * `open` (anyone); at most `maxClients` clients that registered themselves (SECURITY.md 31).
+   */
+  registration: { mode: RegistrationMode; maxClients: number }
   /** The pages' brand and languages (README, "Pages: branding and languages"). */
   pages: PagesConfig
 }
@@ -415,7 +418,10 @@ export function loadConfig(flags: ConfigFlags, env: Readonly<Record<string, stri
     purgeInterval: vars.purgeInterval ?? file.purgeInterval ?? 600,
     par: { required: false, lifetime: 60, ...file.par, ...vars.par },
     dpop: { requireNonce: false, ...file.dpop, ...vars.dpop },
-    registration: { mode: flags.registration ?? vars.registration?.mode ?? file.registration?.mode ?? 'off' },
+    registration: {
+      mode: flags.registration ?? vars.registration?.mode ?? file.registration?.mode ?? 'off',
+      maxClients: vars.registration?.maxClients ?? file.registration?.maxClients ?? 10_000,
+    },
     pages: pagesConfig({ ...file.pages, ...vars.pages }, cwd),
   }
   if (config.keys.activationDelay < config.keys.cacheTtl) {

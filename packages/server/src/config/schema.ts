@@ -122,7 +122,7 @@ export const configFileSchema = {
     registration: {
       type: 'object',
       additionalProperties: false,
-      properties: { mode: { enum: ['off', 'token', 'open'] } },
+      properties: { mode: { enum: ['off', 'token', 'open'] }, maxClients: { type: 'integer', minimum: 1, maximum: 1_000_000 } },
     },
     // The pages' brand and languages; files are read and checked when the app is built (interaction/pages.ts).
     pages: {

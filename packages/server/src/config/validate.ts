@@ -48,7 +48,7 @@ export interface FileConfig {
   purgeInterval?: number
   par?: { required?: boolean; lifetime?: number }
   dpop?: { requireNonce?: boolean }
-  registration?: { mode?: 'off' | 'token' | 'open' }
+  registration?: { mode?: 'off' | 'token' | 'open'; maxClients?: number }
   pages?: {
     productName?: string
     logo?: string

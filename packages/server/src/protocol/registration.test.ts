@@ -15,7 +15,7 @@ import {
 } from './registration.js'
 import type { RegistrationTokenRecord } from './store.js'
 
-const SETTINGS = { issuer: ISSUER, endpoints: { registration: '/register' }, scopes: { openid: 'Sign in', profile: 'Profile', 'files:read': 'Files' } }
+const SETTINGS = { issuer: ISSUER, endpoints: { registration: '/register' }, scopes: { openid: 'Sign in', profile: 'Profile', 'files:read': 'Files' }, registration: { maxClients: 3 } }
 
 function deps(store = new MemoryStore(), now = NOW): RegistrationDeps & { store: MemoryStore; events: { emit: (e: SecurityEvent) => void }; seen: SecurityEvent[] } {
   const seen: SecurityEvent[] = []
@@ -66,6 +66,23 @@ describe('registerDynamicClient (RFC 7591 §3)', () => {
   it('null counts as absent (RFC 7592 §2.2); a __proto__ member changes nothing', async () => {
     const info = await registerDynamicClient(JSON.parse('{"redirect_uris":["https://app.example/cb"],"scope":null,"client_name":null,"__proto__":{"first_party":true}}'), deps())
     expect(info.scope).toBe('openid profile')
+  })
+})
+
+describe('registration.maxClients (SECURITY.md 31)', () => {
+  it('registers no more clients than the bound; the operator\'s do not count, and a removed one makes room', async () => {
+    const d = deps()
+    const first = await registerDynamicClient(PUBLIC, d)
+    const record = d.store.clients.get(first.client_id)
+    if (record === undefined) throw new Error('not stored')
+    await d.store.createClient({ ...record, clientId: 'operator', registeredDynamically: false, registrationAccessTokenHash: null })
+    await registerDynamicClient(PUBLIC, d)
+    const last = await registerDynamicClient(PUBLIC, d)
+    const full = await oauthError(registerDynamicClient(PUBLIC, d), 'temporarily_unavailable')
+    expect(full.status).toBe(503)
+    expect(await d.store.countDynamicallyRegisteredClients()).toBe(3)
+    await d.store.deleteClient(last.client_id)
+    await registerDynamicClient(PUBLIC, d)
   })
 })
 

@@ -54,6 +54,8 @@ export interface RegistrationSettings {
   readonly issuer: string
   readonly endpoints: { readonly registration: string }
   readonly scopes: Readonly<Record<string, string>>
+  /** SECURITY.md 31: at most this many clients that registered themselves, however many addresses ask. */
+  readonly registration: { readonly maxClients: number }
 }
 
 export interface RegistrationDeps {
@@ -301,6 +303,10 @@ export async function registerDynamicClient(body: unknown, deps: RegistrationDep
   if (requested.clientId !== undefined) throw metadataError('client_id: assigned by the server')
   if (requested.clientSecret !== undefined) throw metadataError('client_secret: assigned by the server')
   const { record, secret } = checkedRegistration(requested, randomBytes(16).toString('base64url'), Object.keys(deps.config.scopes), deps.now)
+  // Counted, then inserted: concurrent registrations may pass the bound by a few, never by many.
+  if ((await deps.store.countDynamicallyRegisteredClients()) >= deps.config.registration.maxClients) {
+    throw new OAuthError('temporarily_unavailable', 'this server registers no more clients (registration.maxClients); ask its operator', { status: 503 })
+  }
   const registrationAccessToken = randomToken()
   const client: ClientRecord = { ...record, registeredDynamically: true, registrationAccessTokenHash: hashToken(registrationAccessToken) }
   try {

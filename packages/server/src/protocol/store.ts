@@ -388,6 +388,8 @@ export interface ClientStore {
    * secret still in its grace period). False when there is no such confidential client.
    */
   rotateClientSecret(clientId: string, secretHash: string, previousExpiresAt: number | null): Promise<boolean>
+  /** How many clients registered themselves (RFC 7591): what `registration.maxClients` bounds. */
+  countDynamicallyRegisteredClients(): Promise<number>
 }
 
 export interface UserStore {

@@ -166,6 +166,11 @@ export class SqlStore implements Store {
     })
   }
 
+  async countDynamicallyRegisteredClients(): Promise<number> {
+    const row = await this.#db.selectFrom('clients').select((eb) => eb.fn.countAll<number | string | bigint>().as('n')).where('registered_dynamically', '=', 1).executeTakeFirst()
+    return Number(row?.n ?? 0)
+  }
+
   /** `SET` sees the row as it was, so the replaced secret is the old `secret_hash`. */
   async rotateClientSecret(clientId: string, secretHash: string, previousExpiresAt: number | null): Promise<boolean> {
     const { numUpdatedRows } = await this.#db

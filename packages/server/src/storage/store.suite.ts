@@ -293,6 +293,16 @@ export function storeSuite(dialect: string, open: () => Promise<Store>): void {
         expect(await store.getClient('conf')).toMatchObject({ registeredDynamically: true, registrationAccessTokenHash: 'rat-2', tokenEndpointAuthMethod: 'client_secret_post' })
       })
 
+      it('counts the clients that registered themselves, not the operator\'s', async () => {
+        expect(await store.countDynamicallyRegisteredClients()).toBe(0)
+        await store.createClient(client('op'))
+        await store.createClient(client('d1', { registeredDynamically: true, registrationAccessTokenHash: 'h1' }))
+        await store.createClient(client('d2', { registeredDynamically: true, registrationAccessTokenHash: 'h2' }))
+        expect(await store.countDynamicallyRegisteredClients()).toBe(2)
+        await store.deleteClient('d1')
+        expect(await store.countDynamicallyRegisteredClients()).toBe(1)
+      })
+
       it('updateClient with new redirect URIs ends the interactions in progress and the unredeemed codes bound to a removed URI', async () => {
         await seed('g1', 'g2', 'g3')
         await store.createInteraction(interaction('i1'))

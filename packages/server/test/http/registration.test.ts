@@ -360,6 +360,24 @@ describe('the consent page: a client that registered itself is shown as such', (
   })
 })
 
+describe('SECURITY.md 31: registrations are bounded', () => {
+  it('past registration.maxClients clients that registered themselves: 503, nothing stored; the operator\'s clients do not count', async () => {
+    const full = await startServer({ registration: { mode: 'open', maxClients: 1 } })
+    try {
+      await full.addClient({ name: 'Shop' })
+      const first = await expectRegistered(await register(full, { ...MCP_HOST, scope: 'openid' }))
+      await expectOAuthError(await register(full, { ...MCP_HOST, scope: 'openid' }), 503, 'temporarily_unavailable')
+      expect((await full.store.listClients()).map((c) => c.name).toSorted()).toEqual(['An MCP host', 'Shop'])
+      // Deleting one (RFC 7592) makes room.
+      const deleted = await fetch(String(first.registration_client_uri), { method: 'DELETE', headers: { authorization: `Bearer ${String(first.registration_access_token)}` } })
+      expect(deleted.status).toBe(204)
+      await expectRegistered(await register(full, { ...MCP_HOST, scope: 'openid' }))
+    } finally {
+      await full.close()
+    }
+  })
+})
+
 describe('SECURITY.md 31: registrations are rate-limited per caller address', () => {
   it('past rateLimit.registrationPerIp.max the answer is 429 with Retry-After, until the window ends', async () => {
     const limited = await startServer({ registration: { mode: 'open' }, rateLimit: { registrationPerIp: { max: 2, window: 600 } } })
