@@ -27,6 +27,8 @@ export interface AuditEvent {
   request_id: string
   /** The grant a code or refresh token belongs to. */
   grant_id?: string
+  /** `login.succeeded`: how the user signed in (RFC 8176 values). */
+  amr?: readonly string[]
   /** `client.auth_failed`, `passkey.refused`: why. */
   reason?: ClientAuthFailure | PasskeyRefusal
   /** `token.revoked`: what the token was. */
@@ -64,6 +66,7 @@ export function eventFields(event: SecurityEvent): EventFields {
   const fields: EventFields = { event: event.type, client_id: event.clientId, user_id: event.userId }
   if ('grantId' in event) fields.grant_id = event.grantId
   if ('reason' in event) fields.reason = event.reason
+  if ('amr' in event) fields.amr = event.amr
   if ('tokenType' in event) fields.token_type = event.tokenType
   if ('actor' in event) fields.actor = event.actor
   if ('kid' in event) fields.kid = event.kid

@@ -126,7 +126,7 @@ async function signInWith(
       events.emit({ type: 'passkey.refused', clientId, userId: result.userId, reason: result.reason })
       return { status: 401, error: BAD_PASSKEY, username }
     case 'signed_in':
-      events.emit({ type: 'login.succeeded', clientId, userId: result.user.id })
+      events.emit({ type: 'login.succeeded', clientId, userId: result.user.id, amr: result.session.record.amr ?? ['pwd'] })
       writeLoginSession(request, reply, services, result.session, result.user.username)
       return { signedIn: { user: result.user, session: result.session.record } }
   }

@@ -25,7 +25,8 @@ export type ClientAuthFailure =
 /** Every security event; `clientId` and `userId` are null where the step does not know them. */
 export type SecurityEvent =
   /** A password sign-in passed (`clientId`: the client of the interaction, null on the account page). */
-  | { type: 'login.succeeded'; clientId: string | null; userId: string }
+  /** `amr`: how the user signed in (RFC 8176: `pwd`; `hwk` or `swk` with `user` for a passkey). */
+  | { type: 'login.succeeded'; clientId: string | null; userId: string; amr: readonly string[] }
   /** Unknown user or wrong password (deliberately not told apart), or a sign-in refused by the throttles. */
   | { type: 'login.failed' | 'login.throttled'; clientId: string | null; userId: null }
   | { type: 'consent.granted' | 'consent.denied'; clientId: string; userId: string }

@@ -136,6 +136,8 @@ describe('security events, metrics and request ids over HTTP', () => {
   it('each security event is one JSON log line with its stable event name, the ids, the address and the request id', () => {
     const lines = auditLines(server)
     const count = (type: SecurityEventType) => lines.filter((line) => line.event === type).length
+    // A sign-in says how it was made (RFC 8176): here, by password.
+    expect(lines.filter((line) => line.event === 'login.succeeded').map((line) => line.amr)).toEqual([['pwd'], ['pwd'], ['pwd']])
     expect(Object.fromEntries(SECURITY_EVENT_TYPES.filter((type) => type !== 'login.throttled' && !type.startsWith('client.regist') && !type.startsWith('passkey.') && !ADMIN_EVENT_TYPES.includes(type as AdminEventType)).map((type) => [type, count(type)]))).toEqual({
       'login.succeeded': 3,
       'login.failed': 1,

@@ -114,7 +114,7 @@ describe('adding a passkey and signing in with it', () => {
     expect(pageOptions<SignInOptions>(page)).toMatchObject({ rpId: new URL(server.url).hostname, userVerification: 'required' })
     expect(pageOptions<SignInOptions>(page).allowCredentials ?? []).toEqual([])
     expect(claims).toMatchObject({ sub: user.id, amr: ['hwk', 'user'], acr: 'phrh' })
-    expect(events.findLast((event) => event.event === 'login.succeeded')).toMatchObject({ user_id: user.id, client_id: client.clientId })
+    expect(events.findLast((event) => event.event === 'login.succeeded')).toMatchObject({ user_id: user.id, client_id: client.clientId, amr: ['hwk', 'user'] })
     const [stored] = await server.store.listPasskeys(user.id)
     expect(stored).toMatchObject({ name: 'Laptop', counter: 1, deviceType: 'singleDevice', lastUsedAt: server.clock.now() })
   })
