@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { NOW } from '../../test/protocol-fixtures.js'
 import { hashToken } from '../tokens/secrets.js'
-import { RegistrationError, registerClient, type ClientRegistration } from './clients.js'
+import { RegistrationError, newClientId, registerClient, type ClientRegistration } from './clients.js'
 
 const OFFERED = ['openid', 'profile', 'email']
 
@@ -18,6 +18,15 @@ const refusal = (input: ClientRegistration): string => {
   }
   throw new Error('the registration was accepted')
 }
+
+describe('newClientId', () => {
+  it('128 random bits in base64url, never starting with "-" (a CLI argument that did would read as an option)', () => {
+    // One id in 64 would start with "-" if nothing prevented it: 4,000 draws all but surely meet one.
+    const ids = Array.from({ length: 4000 }, newClientId)
+    expect(ids.every((id) => /^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/.test(id))).toBe(true)
+    expect(new Set(ids).size).toBe(ids.length)
+  })
+})
 
 describe('registerClient', () => {
   it('RFC 6749 §2.3.1 / §10.3: a confidential client gets a 256-bit secret, shown once and kept only as its hash', () => {

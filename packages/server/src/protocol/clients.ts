@@ -167,6 +167,17 @@ function webOriginProblem(origin: string): string | undefined {
   return redirectUriProblem(`${origin}/`, false)
 }
 
+/**
+ * A new `client_id`: 128 random bits, base64url, never starting with `-`: the operator types it as
+ * an argument (`authcode client update <id>`), where a leading `-` would read as an option.
+ */
+export function newClientId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url')
+    if (!id.startsWith('-')) return id
+  }
+}
+
 /** The scopes a client may request: well-formed, each offered by this server. */
 export function checkClientScope(scope: string, offeredScopes: readonly string[]): string[] {
   let scopes: string[]
@@ -205,7 +216,7 @@ export function registerClient(input: ClientRegistration, offeredScopes: readonl
   return {
     secret,
     record: {
-      clientId: input.clientId ?? randomBytes(16).toString('base64url'),
+      clientId: input.clientId ?? newClientId(),
       name,
       secretHash: secret === null ? null : hashToken(secret),
       redirectUris,

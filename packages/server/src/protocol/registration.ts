@@ -9,9 +9,8 @@
  * client is marked so: the consent page says nobody vouched for it. Its secret and its registration
  * access token are stored as hashes and shown once.
  */
-import { randomBytes } from 'node:crypto'
 import { hashToken, randomToken, safeEqual } from '../tokens/secrets.js'
-import { registerClient, RegistrationError, type ClientRegistration } from './clients.js'
+import { newClientId, registerClient, RegistrationError, type ClientRegistration } from './clients.js'
 import {
   invalidClientMetadata,
   invalidRedirectUri,
@@ -302,7 +301,7 @@ export async function registerDynamicClient(body: unknown, deps: RegistrationDep
   // OT-04: the server names the client; a chosen id could collide with another (or a user's sub).
   if (requested.clientId !== undefined) throw metadataError('client_id: assigned by the server')
   if (requested.clientSecret !== undefined) throw metadataError('client_secret: assigned by the server')
-  const { record, secret } = checkedRegistration(requested, randomBytes(16).toString('base64url'), Object.keys(deps.config.scopes), deps.now)
+  const { record, secret } = checkedRegistration(requested, newClientId(), Object.keys(deps.config.scopes), deps.now)
   // Counted, then inserted: concurrent registrations may pass the bound by a few, never by many.
   if ((await deps.store.countDynamicallyRegisteredClients()) >= deps.config.registration.maxClients) {
     throw new OAuthError('temporarily_unavailable', 'this server registers no more clients (registration.maxClients); ask its operator', { status: 503 })
