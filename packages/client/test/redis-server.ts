@@ -4,22 +4,12 @@
  * is never touched). Tests skip with a message when the binary is missing.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { createServer, Socket } from 'node:net'
+import { Socket } from 'node:net'
+import { freePort } from '../../server/test/harness.js'
 
 export const REDIS_SERVER = 'redis-server'
 export const hasRedisServer = spawnSync(REDIS_SERVER, ['--version'], { stdio: 'ignore' }).status === 0
 export const NO_REDIS = `skipped: ${REDIS_SERVER} is not on the PATH (apt-get install redis-server)`
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 /** Whether something answers PING with PONG on the port. */
 function pong(port: number): Promise<boolean> {

@@ -21,14 +21,25 @@ import { KeyRing } from '../src/tokens/key-ring.js'
 import { hashPassword, randomToken } from '../src/tokens/secrets.js'
 import { writeFile } from 'node:fs/promises'
 
+/**
+ * A loopback port nobody listens on, chosen below the kernel's ephemeral range (Linux: 32768-60999)
+ * so that an outgoing connection (to PostgreSQL, say) or another `listen(0)` cannot take it between
+ * this check and the caller's bind; the caller binds it later, which is why `listen(0)` is no answer.
+ * Two callers picking the same port at the same moment is the one race left: 1 in 12,000.
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20000 + Math.floor(Math.random() * 12000)
+    if (await canBind(port)) return port
+  }
+  throw new Error('no free loopback port between 20000 and 31999')
+}
+
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
+    server.once('error', () => resolve(false))
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
   })
 }
 
