@@ -47,6 +47,7 @@ export const backChannelEndpoints: FastifyPluginAsync<{ services: Services }> = 
       services.eventsOf(request),
       { issuer: config.issuer, endpoint: `${config.issuer}${path}`, replay: store, keySets: services.clientKeySets },
     )
+    request.authenticatedClient = client
     return { client, params }
   }
 

@@ -11,6 +11,13 @@ import { isPublicClient } from '../protocol/clients.js'
 import type { ClientRecord, ClientStore } from '../protocol/store.js'
 import { formBody } from './form.js'
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The client a back-channel endpoint authenticated, so its CORS answer need not read it again. */
+    authenticatedClient: ClientRecord | undefined
+  }
+}
+
 /** What a page may send and read (RFC 9449 adds `DPoP` and `DPoP-Nonce`). */
 const ALLOWED_HEADERS = ['content-type', 'authorization', 'dpop']
 const EXPOSED_HEADERS = 'dpop-nonce, www-authenticate'
@@ -95,6 +102,7 @@ function preflightAsks(request: FastifyRequest, methods: readonly string[]): boo
 export function corsForBrowserClients(app: FastifyInstance, paths: readonly string[], store: ClientStore): void {
   const index = new WebOriginIndex(store)
   const routes = new Set(paths)
+  app.decorateRequest('authenticatedClient', undefined)
   for (const path of paths) {
     app.options(path, async (request, reply) => {
       reply.header('vary', 'Origin')
@@ -111,16 +119,22 @@ export function corsForBrowserClients(app: FastifyInstance, paths: readonly stri
     reply.header('vary', 'Origin')
     const origin = originOf(request.headers.origin)
     if (origin === undefined) return payload
-    let clientId: string | undefined
-    try {
-      clientId = formBody(request).single('client_id')
-    } catch {
-      return payload
-    }
-    const client = clientId === undefined ? undefined : await store.getClient(clientId)
+    // A request refused before its client was authenticated is read again, so that its error is readable too.
+    const client = request.authenticatedClient ?? (await namedClient(request, store))
     if (client !== undefined && webOriginsOf(client).includes(origin)) grant(reply, origin)
     return payload
   })
+}
+
+/** The client a form's `client_id` names, if any. */
+async function namedClient(request: FastifyRequest, store: ClientStore): Promise<ClientRecord | undefined> {
+  let clientId: string | undefined
+  try {
+    clientId = formBody(request).single('client_id')
+  } catch {
+    return undefined
+  }
+  return clientId === undefined ? undefined : store.getClient(clientId)
 }
 
 /** Discovery, the JWKS and userinfo (`paths`): readable from any origin, never with credentials. */

@@ -6,22 +6,30 @@
  * /authorize and the pages never answer with CORS headers; an Origin of any shape fails nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Metrics } from '../../src/http/metrics.js'
 import { Browser, authorize, authorizeQuery, pkcePair, postForm, startServer, type TestClient, type TestServer } from '../harness.js'
 
 const SPA = 'https://spa.test'
 
 describe('CORS by client (issue #22)', () => {
+  const metrics = new Metrics()
   let server: TestServer
   let spa: TestClient
   let backend: TestClient
   let user: { username: string; password: string }
   beforeAll(async () => {
-    server = await startServer()
+    server = await startServer({}, { deps: { metrics } })
     spa = await server.addClient({ name: 'SPA', redirectUris: [`${SPA}/callback`], isPublic: true })
     backend = await server.addClient({ name: 'Backend', redirectUris: ['https://backend.test/cb'] })
     user = await server.addUser()
   })
   afterAll(() => server.close())
+
+  /** How often the server has read a client from its store (the store's timed operations). */
+  async function clientReads(): Promise<number> {
+    const { values } = await metrics.storeDuration.get()
+    return values.find((sample) => sample.metricName === 'authcode_db_operation_duration_seconds_count' && sample.labels.operation === 'getClient')?.value ?? 0
+  }
 
   const preflight = (path: string, origin: string, method = 'POST', headers = 'content-type, dpop') =>
     fetch(`${server.url}${path}`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': method, 'access-control-request-headers': headers } })
@@ -55,6 +63,17 @@ describe('CORS by client (issue #22)', () => {
     expect(replay.headers.get('access-control-allow-origin')).toBe(SPA)
     const stranger = await postForm(`${server.url}/token`, { ...form, code: 'x' }, { origin: 'https://evil.test' })
     expect(stranger.headers.get('access-control-allow-origin')).toBeNull()
+  })
+
+  it('a browser\'s token request reads its client once: the CORS answer reuses the authenticated one', async () => {
+    const { verifier, challenge } = pkcePair()
+    const { callback } = await authorize(server, new Browser(), authorizeQuery(spa, { code_challenge: challenge }), user)
+    const form = { grant_type: 'authorization_code', code: callback?.searchParams.get('code') ?? '', redirect_uri: spa.redirectUri, code_verifier: verifier, client_id: spa.clientId }
+    const before = await clientReads()
+    const response = await postForm(`${server.url}/token`, form, { origin: SPA })
+    expect(response.status).toBe(200)
+    expect(response.headers.get('access-control-allow-origin')).toBe(SPA)
+    expect((await clientReads()) - before).toBe(1)
   })
 
   it('confidential clients get none, even from their own redirect URI\'s origin', async () => {
