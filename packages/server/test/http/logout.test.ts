@@ -6,6 +6,8 @@ import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { createAdminToken } from '../../src/admin/tokens.js'
+import { buildAdminApp } from '../../src/http/admin-app.js'
 import type { AuditEvent } from '../../src/http/audit.js'
 import { buildApp } from '../../src/http/app.js'
 import type { LogoutDeliverySettings } from '../../src/protocol/backchannel-logout.js'
@@ -386,6 +388,35 @@ describe('Back-Channel Logout 1.0', () => {
       const claims = await verifyLogoutToken(server, receiver.tokens[0] ?? '', client.clientId)
       expect(claims.sid).toBe(payloadOf(tokens.id_token as string).sid)
     } finally {
+      await server.close()
+    }
+  })
+
+  /** The admin API of `server` (its own app on the same store, as `authcode serve` runs it): `call` is one request with an admin token. */
+  async function adminApiOf(server: TestServer) {
+    const app = await buildAdminApp(server.config, { store: server.store, keys: server.keys, now: server.clock.now })
+    const ctx = { store: server.store, keys: server.keys, config: server.config, now: server.clock.now, events: { emit: () => {} }, actor: 'cli' as const }
+    const authorization = `Bearer ${(await createAdminToken(ctx, 'logout-test')).token}`
+    const call = async (method: 'PATCH' | 'DELETE', url: string, payload?: Record<string, unknown>) =>
+      (await app.inject({ method, url, headers: { authorization }, ...(payload === undefined ? {} : { payload }) })).statusCode
+    return { call, close: () => app.close() }
+  }
+
+  it.each([
+    ['disabled', (id: string) => ['PATCH', `/admin/users/${id}`, { disabled: true }, 200] as const],
+    ['removed', (id: string) => ['DELETE', `/admin/users/${id}`, undefined, 204] as const],
+  ])('a user %s through the admin API: the apps of the sessions it ends get a logout token for that user and session', async (_change, request) => {
+    const { server, client, user } = await serverWithApp()
+    const admin = await adminApiOf(server)
+    try {
+      const { tokens } = await obtainTokens(server, client, user)
+      const [method, url, payload, status] = request(user.id)
+      expect(await admin.call(method, url, payload)).toBe(status)
+      await receiver.received(1)
+      const claims = await verifyLogoutToken(server, receiver.tokens[0] ?? '', client.clientId)
+      expect(claims).toMatchObject({ sub: user.id, sid: payloadOf(tokens.id_token as string).sid, events: { [BACKCHANNEL_EVENT]: {} } })
+    } finally {
+      await admin.close()
       await server.close()
     }
   })
