@@ -13,7 +13,8 @@ import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } fr
 import { decodeJwt } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startMcpServer, type RunningMcpServer } from '../../examples/mcp-server/src/server.js'
-import { Browser, freePort, hiddenInput, locationOf, obtainTokens, startServer, type TestClient, type TestServer } from '../../packages/server/test/harness.js'
+import { Browser, freePort, obtainTokens, startServer, type TestClient, type TestServer } from '../../packages/server/test/harness.js'
+import { walkAuthorization } from '../../packages/server/test/walk.js'
 
 const OTHER_RESOURCE = 'https://other-mcp.test/mcp'
 const REDIRECT_URL = 'http://127.0.0.1:7777/oauth/callback'
@@ -79,30 +80,6 @@ function recordingFetch(sent: Sent[]): typeof fetch {
   }
 }
 
-/** The login and consent pages, walked as a browser whose user approves; returns the callback and the consent page. */
-async function walk(authorizationUrl: URL): Promise<{ callback: URL; consentPage: string }> {
-  const browser = new Browser()
-  let consentPage = ''
-  let response = await browser.get(authorizationUrl.href)
-  for (let step = 0; step < 10; step++) {
-    if (response.status >= 300 && response.status < 400) {
-      const next = locationOf(response, server.url)
-      if (!next.startsWith(`${server.url}/`)) return { callback: new URL(next), consentPage }
-      response = await browser.get(next)
-      continue
-    }
-    const html = await response.text()
-    if (response.status !== 200) throw new Error(`authorization stopped at ${response.status}: ${html.slice(0, 300)}`)
-    const action = /<form method="post" action="([^"]+)"/.exec(html)?.[1]
-    if (action === undefined) throw new Error(`no form on the page: ${html.slice(0, 300)}`)
-    const csrf = hiddenInput(html, 'csrf')
-    const login = action.endsWith('/login')
-    if (!login) consentPage = html
-    response = await browser.post(new URL(action, server.url).href, login ? { csrf, username: user.username, password: user.password } : { csrf, decision: 'approve' })
-  }
-  throw new Error('authorization did not finish in 10 steps')
-}
-
 /** A raw MCP request (JSON-RPC over POST) with `token`. */
 function mcpPost(token: string | undefined, message: Record<string, unknown>): Promise<Response> {
   return fetch(mcpUrl, {
@@ -158,7 +135,10 @@ describe('an MCP host (the official SDK client) signs in through authcode and ca
       code_challenge_method: 'S256',
     })
 
-    const { callback, consentPage } = await walk(authorizationUrl)
+    let consentPage = ''
+    const callback = await walkAuthorization(server.url, authorizationUrl.href, user, new Browser(), (html, form) => {
+      if (form === 'consent') consentPage = html
+    })
     expect(consentPage).toContain('MCP test host')
     expect(consentPage).toContain('Example MCP server')
     expect(consentPage).toContain(`<code>${mcpUrl}</code>`)
