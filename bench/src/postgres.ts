@@ -3,7 +3,7 @@
  * `authcode_bench_<random>` is created on start and dropped at the end; no other database is touched.
  */
 import { randomBytes } from 'node:crypto'
-import pg from 'pg'
+import postgres from 'postgres'
 
 export interface BenchDatabase {
   /** The new database's URL (the admin URL with its path replaced). */
@@ -12,13 +12,13 @@ export interface BenchDatabase {
   drop(): Promise<void>
 }
 
-async function withClient<T>(adminUrl: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: adminUrl })
-  await client.connect()
+/** Runs one statement on the server of `adminUrl` over a connection of its own. */
+async function run(adminUrl: string, statement: string): Promise<void> {
+  const sql = postgres(adminUrl, { max: 1, onnotice: () => {} })
   try {
-    return await use(client)
+    await sql.unsafe(statement)
   } finally {
-    await client.end()
+    await sql.end()
   }
 }
 
@@ -26,13 +26,13 @@ async function withClient<T>(adminUrl: string, use: (client: pg.Client) => Promi
 export async function createBenchDatabase(adminUrl: string): Promise<BenchDatabase> {
   const name = `authcode_bench_${randomBytes(6).toString('hex')}`
   // The name is ours and only [a-z0-9_]: safe to quote into the statement (identifiers cannot be bound).
-  await withClient(adminUrl, (client) => client.query(`CREATE DATABASE "${name}"`))
+  await run(adminUrl, `CREATE DATABASE "${name}"`)
   const url = new URL(adminUrl)
   url.pathname = `/${name}`
   return {
     url: url.toString(),
     name,
     // WITH (FORCE), PostgreSQL 13+: ends connections a killed server may have left behind.
-    drop: () => withClient(adminUrl, (client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(() => undefined),
+    drop: () => run(adminUrl, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
   }
 }

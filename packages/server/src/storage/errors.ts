@@ -5,14 +5,12 @@
  */
 
 // SQLite result codes (better-sqlite3 `code`), PostgreSQL SQLSTATEs (class 08 connection
-// exceptions, 53300 too many connections, 57P01-57P03 shutdown/cannot connect) and socket errors.
-const UNAVAILABLE = /^(SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|PROTOCOL)(_\w+)?|08\w{3}|53300|57P0[1-3]|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH)$/
-
-// pg reports a lost or refused connection without a code.
-const UNAVAILABLE_MESSAGE = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Query read timeout)/
+// exceptions, 53300 too many connections, 57P01-57P03 shutdown/cannot connect), postgres.js's
+// own codes for a lost, refused or timed-out connection or query, and socket errors.
+const UNAVAILABLE =
+  /^(SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|PROTOCOL)(_\w+)?|08\w{3}|53300|57P0[1-3]|CONNECTION_(CLOSED|DESTROYED|ENDED)|CONNECT_TIMEOUT|QUERY_TIMEOUT|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH)$/
 
 export function isStoreUnavailable(error: unknown): boolean {
-  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown }
-  if (typeof code === 'string') return UNAVAILABLE.test(code)
-  return typeof message === 'string' && UNAVAILABLE_MESSAGE.test(message)
+  const { code } = (error ?? {}) as { code?: unknown }
+  return typeof code === 'string' && UNAVAILABLE.test(code)
 }

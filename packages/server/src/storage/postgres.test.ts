@@ -50,13 +50,13 @@ if (ADMIN_URL === undefined || ADMIN_URL === '') {
   storeSuite('postgres', freshStore)
 
   describe('postgres statements', () => {
-    it('runs queries as named prepared statements, prepared once per connection', async () => {
+    it('runs queries as prepared statements, prepared once per connection', async () => {
       const db = openPostgresDatabase(url.href, { poolSize: 1 })
       try {
         await db.connection().execute(async (conn) => {
           for (const id of ['a', 'b', 'c']) await conn.selectFrom('clients').select('client_id').where('client_id', '=', id).execute()
           const prepared = await sql<{ name: string; statement: string }>`select name, statement from pg_prepared_statements`.execute(conn)
-          const lookups = prepared.rows.filter((row) => row.name.startsWith('authcode_') && row.statement.includes('"clients"'))
+          const lookups = prepared.rows.filter((row) => row.statement.includes('from "clients"'))
           expect(lookups).toHaveLength(1)
         })
       } finally {

@@ -1,67 +1,136 @@
 /**
- * The backend for several server instances: PostgreSQL through `pg` and kysely's
- * `PostgresDialect`, with a connection pool and named prepared statements. Migrations take kysely's advisory lock, so instances
- * starting together apply each migration once.
+ * The backend for several server instances: PostgreSQL through postgres.js (`postgres`) under a
+ * kysely driver of our own. postgres.js prepares every parameterised statement once per
+ * connection and pipelines queries on its connections, which on the token endpoint's hot path
+ * costs the server about a third less CPU than `pg` (issue #15, `bench/README.md`). Migrations
+ * take kysely's advisory lock, so instances starting together apply each migration once.
  */
-import { createHash } from 'node:crypto'
-import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient, type PostgresQueryResult } from 'kysely'
-import pg from 'pg'
+import {
+  CompiledQuery,
+  Kysely,
+  PostgresAdapter,
+  PostgresIntrospector,
+  PostgresQueryCompiler,
+  type DatabaseConnection,
+  type Dialect,
+  type Driver,
+  type QueryResult,
+  type TransactionSettings,
+} from 'kysely'
+import postgres from 'postgres'
 import type { Database } from './database.js'
+
+/** A postgres.js instance: its pool of connections. */
+type Sql = postgres.Sql
+/** A connection taken out of the pool for one transaction. */
+type ReservedSql = postgres.ReservedSql
 
 export interface PostgresOptions {
   /** Most connections the pool opens. */
   poolSize: number
 }
 
-/**
- * A pool to the database at `url`; the first query connects. A broken idle connection is dropped
- * by the pool and replaced on demand, so the store recovers by itself when the database returns.
- */
-export function openPostgresDatabase(url: string, options: PostgresOptions): Kysely<Database> {
-  const pool = new pg.Pool({
-    connectionString: url,
-    max: options.poolSize,
-    connectionTimeoutMillis: 5_000,
-    idleTimeoutMillis: 30_000,
-    // A query that hangs (database unreachable mid-request) fails instead of holding the request.
-    query_timeout: 10_000,
-    application_name: 'authcode',
-  })
-  // Without a listener an idle client's error (server restart) would crash the process; the pool
-  // already discards that client, and the next query reports whatever is still wrong.
-  pool.on('error', () => {})
-  // The pool listens only while a client is idle: a connection lost while a client is checked out
-  // (between the statements of a transaction) would emit an unhandled 'error' and crash the
-  // process. The failing query already rejects, and the pool drops the client when it is released.
-  pool.on('connect', (client) => client.on('error', () => {}))
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparing(pool) }) })
+/** Seconds to connect, a query's longest run, and how long a connection stays idle before it closes. */
+const CONNECT_TIMEOUT = 5
+const QUERY_TIMEOUT = 10
+const IDLE_TIMEOUT = 30
+/** Longest wait in seconds between two attempts to reconnect, so a database that returns is used within it. */
+const MAX_RECONNECT_WAIT = 1
+
+/** Seconds before the next attempt to connect after `retries` failed ones: doubling from 50 ms, jittered, at most {@link MAX_RECONNECT_WAIT}. */
+function reconnectWait(retries: number): number {
+  return (0.5 + Math.random() / 2) * Math.min(0.05 * 2 ** retries, MAX_RECONNECT_WAIT)
 }
 
 /**
- * Named prepared statements: each distinct SQL text gets a stable name, so PostgreSQL parses and
- * plans it once per connection and every later execution sends only the parameters. The store's
- * statements are a small fixed set, which bounds what each connection keeps prepared.
+ * A pool to the database at `url`; the first query connects. A connection that breaks fails the
+ * queries sent on it and is replaced on demand, so the store recovers by itself when the database
+ * returns.
  */
-function preparing(pool: pg.Pool): PostgresPool {
-  const names = new Map<string, string>()
-  const nameOf = (text: string): string => {
-    let name = names.get(text)
-    if (name === undefined) {
-      name = `authcode_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`
-      names.set(text, name)
-    }
-    return name
+export function openPostgresDatabase(url: string, options: PostgresOptions): Kysely<Database> {
+  const sql = postgres(url, {
+    max: options.poolSize,
+    connect_timeout: CONNECT_TIMEOUT,
+    // A query that hangs (database unreachable mid-request) fails instead of holding the request.
+    query_timeout: QUERY_TIMEOUT,
+    idle_timeout: IDLE_TIMEOUT,
+    // postgres.js waits up to 20 s between attempts by default: minutes of 503s after a short outage.
+    backoff: reconnectWait,
+    connection: { application_name: 'authcode' },
+    // Notices (a migration's "relation already exists, skipping") are not the server's log.
+    onnotice: () => {},
+  })
+  const dialect: Dialect = {
+    createAdapter: () => new PostgresAdapter(),
+    createDriver: () => new PostgresJsDriver(sql),
+    createIntrospector: (db) => new PostgresIntrospector(db),
+    createQueryCompiler: () => new PostgresQueryCompiler(),
   }
-  return {
-    async connect(): Promise<PostgresPoolClient> {
-      const client = await pool.connect()
-      const query = async <R>(text: string, values: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>> => {
-        // Transaction control and DDL (migrations) run unnamed: nothing to reuse there.
-        if (!/^\s*(select|insert|update|delete|with)\b/i.test(text)) return client.query(text, [...values]) as unknown as PostgresQueryResult<R>
-        return client.query({ name: nameOf(text), text, values: [...values] }) as unknown as PostgresQueryResult<R>
-      }
-      return { query, release: () => client.release() } as PostgresPoolClient
-    },
-    end: () => pool.end(),
+  return new Kysely<Database>({ dialect })
+}
+
+/** Statements worth preparing: the store's small fixed set. Transaction control and DDL run unprepared. */
+const PREPARABLE = /^\s*(select|insert|update|delete|with)\b/i
+
+/** The command tags whose row count kysely reports as affected rows. */
+const AFFECTING = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE'])
+
+/**
+ * kysely's connection over the pool: a statement outside a transaction goes to whichever pooled
+ * connection is free (postgres.js pipelines it), so acquiring one costs nothing; a transaction
+ * reserves a connection of its own from BEGIN to COMMIT or ROLLBACK.
+ */
+class PostgresJsConnection implements DatabaseConnection {
+  reserved: ReservedSql | undefined
+
+  constructor(readonly sql: Sql) {}
+
+  async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
+    const target = this.reserved ?? this.sql
+    const parameters = compiled.parameters as postgres.ParameterOrJSON<never>[]
+    const result = await target.unsafe<R[]>(compiled.sql, parameters, { prepare: parameters.length > 0 && PREPARABLE.test(compiled.sql) })
+    return { rows: result, numAffectedRows: AFFECTING.has(result.command) ? BigInt(result.count) : undefined }
+  }
+
+  // eslint-disable-next-line require-yield -- the store never streams; kysely's interface asks for the method.
+  async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
+    throw new Error('the PostgreSQL store does not stream query results')
+  }
+}
+
+class PostgresJsDriver implements Driver {
+  constructor(readonly sql: Sql) {}
+
+  async init(): Promise<void> {}
+
+  async acquireConnection(): Promise<DatabaseConnection> {
+    return new PostgresJsConnection(this.sql)
+  }
+
+  async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    const own = connection as PostgresJsConnection
+    own.reserved = await this.sql.reserve()
+    let begin = 'begin'
+    if (settings.isolationLevel !== undefined) begin += ` isolation level ${settings.isolationLevel}`
+    if (settings.accessMode !== undefined) begin += ` ${settings.accessMode}`
+    await own.executeQuery(CompiledQuery.raw(begin))
+  }
+
+  async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('commit'))
+  }
+
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('rollback'))
+  }
+
+  async releaseConnection(connection: DatabaseConnection): Promise<void> {
+    const own = connection as PostgresJsConnection
+    own.reserved?.release()
+    own.reserved = undefined
+  }
+
+  async destroy(): Promise<void> {
+    await this.sql.end({ timeout: 5 })
   }
 }

@@ -4,31 +4,29 @@
  * grant and user; the spend with the tokens it issues — and a returning user's authorization
  * request at most four (session, client, consent, then the grant with its code), so one instance
  * is not bound by the database's latency.
- * Counted at the driver (`pg.Client#query`) while the server, in this process, answers the request.
+ * Counted at the driver (postgres.js's `postgres:query` diagnostics channel) while the server, in this process, answers the request.
  *
  * Needs `AUTHCODE_TEST_PG` (CI sets it): a database of its own is created and dropped.
  */
 import { randomBytes } from 'node:crypto'
-import pg from 'pg'
+import { channel } from 'node:diagnostics_channel'
+import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { openPostgresDatabase } from '../../src/storage/postgres.js'
 import { Browser, authorize, authorizeQuery, basicAuth, pkcePair, postForm, startServer, type TestClient, type TestServer } from '../harness.js'
 
 const ADMIN_URL = process.env.AUTHCODE_TEST_PG
 
-/** Every statement `pg` sends while `run` is pending, by its SQL text. */
+/** Every statement postgres.js sends while `run` is pending, by its SQL text (the start of its `postgres:query` tracing channel). */
 async function statementsDuring<T>(run: () => Promise<T>): Promise<{ result: T; statements: string[] }> {
   const statements: string[] = []
-  const query = pg.Client.prototype.query
-  const patched = function (this: pg.Client, ...args: unknown[]) {
-    const [first] = args
-    statements.push(typeof first === 'string' ? first : String((first as { text?: unknown }).text))
-    return (query as (...a: unknown[]) => unknown).apply(this, args)
-  }
-  pg.Client.prototype.query = patched as typeof query
+  const started = channel('tracing:postgres:query:start')
+  const onStart = (context: unknown) => void statements.push((context as { query: string }).query)
+  started.subscribe(onStart)
   try {
     return { result: await run(), statements }
   } finally {
-    pg.Client.prototype.query = query
+    started.unsubscribe(onStart)
   }
 }
 
@@ -42,12 +40,11 @@ if (ADMIN_URL === undefined || ADMIN_URL === '') {
     const url = new URL(ADMIN_URL)
     url.pathname = `/${name}`
     const admin = async (statement: string) => {
-      const client = new pg.Client({ connectionString: ADMIN_URL })
-      await client.connect()
+      const db = openPostgresDatabase(ADMIN_URL, { poolSize: 1 })
       try {
-        await client.query(statement)
+        await sql.raw(statement).execute(db)
       } finally {
-        await client.end()
+        await db.destroy()
       }
     }
     let server: TestServer
@@ -79,6 +76,7 @@ if (ADMIN_URL === undefined || ADMIN_URL === '') {
       await exchange(browser) // the first one warms the key ring and the prepared statements
       const { result: response, statements } = await exchange(browser)
       expect(response.status).toBe(200)
+      expect(statements.length, statements.join('\n')).toBeGreaterThan(0) // the channel is heard
       expect(statements.length, statements.join('\n')).toBeLessThanOrEqual(3)
 
       const { refresh_token } = (await response.json()) as { refresh_token: string }
@@ -86,6 +84,7 @@ if (ADMIN_URL === undefined || ADMIN_URL === '') {
         postForm(`${server.url}/token`, { grant_type: 'refresh_token', refresh_token }, { authorization: basicAuth(client.clientId, client.secret ?? '') }),
       )
       expect(refreshed.result.status).toBe(200)
+      expect(refreshed.statements.length, refreshed.statements.join('\n')).toBeGreaterThan(0)
       expect(refreshed.statements.length, refreshed.statements.join('\n')).toBeLessThanOrEqual(3)
     })
 
@@ -96,6 +95,7 @@ if (ADMIN_URL === undefined || ADMIN_URL === '') {
       const { result: response, statements } = await statementsDuring(() => browser.get(`${server.url}/authorize?${authorizeQuery(client, { code_challenge: challenge })}`))
       expect(response.status).toBe(302)
       expect(new URL(response.headers.get('location') ?? '').searchParams.get('code')).toBeTruthy()
+      expect(statements.length, statements.join('\n')).toBeGreaterThan(0)
       expect(statements.length, statements.join('\n')).toBeLessThanOrEqual(4)
     })
 
