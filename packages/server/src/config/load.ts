@@ -10,7 +10,7 @@ import type { ErrorObject } from 'ajv'
 import { parse as parseYaml } from 'yaml'
 import { ENDPOINTS, type EndpointPaths } from '../protocol/endpoints.js'
 import { resourceUriProblem, type ResourceSettings } from '../protocol/resources.js'
-import { ACCEPTED_DATABASE_LOCATIONS, defaultPoolSize, parseDatabaseUrl } from '../storage/location.js'
+import { ACCEPTED_DATABASE_LOCATIONS, DEFAULT_POOL_SIZE, parseDatabaseUrl } from '../storage/location.js'
 import type { RegistrationMode } from '../protocol/registration.js'
 import type { SigningAlg } from '../tokens/algorithms.js'
 import { readAsyncApiSettings } from './asyncapi.js'
@@ -389,7 +389,7 @@ export function loadConfig(flags: ConfigFlags, env: Readonly<Record<string, stri
     adminPort,
     adminHost,
     db: resolveDb(flags.db ?? vars.db ?? file.db ?? DEFAULT_DB, cwd),
-    dbPoolSize: vars.dbPoolSize ?? file.dbPoolSize ?? defaultPoolSize(),
+    dbPoolSize: vars.dbPoolSize ?? file.dbPoolSize ?? DEFAULT_POOL_SIZE,
     dataDir: resolve(cwd, vars.dataDir ?? file.dataDir ?? './data'),
     secret,
     logLevel: vars.logLevel ?? file.logLevel ?? 'info',

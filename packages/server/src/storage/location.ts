@@ -2,8 +2,6 @@
  * Where the database is: the one reader of `--db` / `AUTHCODE_DB` / the file's `db`. A leaf, so
  * that configuration can check a location without loading a driver.
  */
-import { availableParallelism } from 'node:os'
-
 export type DatabaseLocation = { dialect: 'sqlite'; path: string } | { dialect: 'postgres'; url: string }
 
 /** The forms a database location may take, as every error about one names them. */
@@ -33,11 +31,11 @@ export function parseDatabaseUrl(db: string): DatabaseLocation {
 }
 
 /**
- * PostgreSQL connections per instance when `dbPoolSize` is not set: twice the cores plus one,
- * PostgreSQL's own rule of thumb for connections that are busy at once. An instance's statements
- * are short (three per code exchange, each well under a millisecond), so more connections than
- * the cores can serve only queue inside the database instead of in the pool.
+ * PostgreSQL connections per instance when `dbPoolSize` is not set. An instance is one event loop,
+ * and postgres.js pipelines its statements (up to 100 on a connection before the answers come
+ * back), so a couple of connections carry all of one instance's work whatever the machine; each
+ * further connection only costs the database CPU (issue #15 measured 2 to 10 connections: the
+ * code exchange did most with 2 or 3, and PostgreSQL spent 430 µs per exchange with 3 against
+ * 690 µs with 10). The third is for a transaction, which holds a connection of its own.
  */
-export function defaultPoolSize(cores = availableParallelism()): number {
-  return 2 * cores + 1
-}
+export const DEFAULT_POOL_SIZE = 3

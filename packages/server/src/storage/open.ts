@@ -5,7 +5,7 @@
 import type { Kysely } from 'kysely'
 import type { Store } from '../protocol/store.js'
 import type { Database } from './database.js'
-import { defaultPoolSize, parseDatabaseUrl } from './location.js'
+import { DEFAULT_POOL_SIZE, parseDatabaseUrl } from './location.js'
 import { openMigratedStore } from './sql-store.js'
 import { openPostgresDatabase } from './postgres.js'
 import { PostgresStore } from './postgres-store.js'
@@ -18,12 +18,12 @@ export { parseDatabaseUrl, type DatabaseLocation } from './location.js'
  */
 export async function openDatabase(db: string, options: OpenOptions = {}): Promise<Kysely<Database>> {
   const location = parseDatabaseUrl(db)
-  if (location.dialect === 'postgres') return openPostgresDatabase(location.url, { poolSize: options.poolSize ?? defaultPoolSize() })
+  if (location.dialect === 'postgres') return openPostgresDatabase(location.url, { poolSize: options.poolSize ?? DEFAULT_POOL_SIZE })
   return openSqliteDatabase(location.path)
 }
 
 export interface OpenOptions {
-  /** PostgreSQL: most pooled connections (default `defaultPoolSize()`: twice the cores plus one). */
+  /** PostgreSQL: most pooled connections (default `DEFAULT_POOL_SIZE`). */
   poolSize?: number
 }
 
@@ -37,5 +37,5 @@ export interface OpenOptions {
 export async function openStore(db: string, options: OpenOptions = {}): Promise<{ store: Store; migrated: string[] }> {
   const location = parseDatabaseUrl(db)
   if (location.dialect === 'sqlite') return openMigratedSqliteStore(location.path)
-  return openMigratedStore(await openPostgresDatabase(location.url, { poolSize: options.poolSize ?? defaultPoolSize() }), (db) => new PostgresStore(db))
+  return openMigratedStore(await openPostgresDatabase(location.url, { poolSize: options.poolSize ?? DEFAULT_POOL_SIZE }), (db) => new PostgresStore(db))
 }
