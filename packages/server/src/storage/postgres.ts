@@ -92,7 +92,7 @@ class PostgresJsConnection implements DatabaseConnection {
     return { rows: result, numAffectedRows: AFFECTING.has(result.command) ? BigInt(result.count) : undefined }
   }
 
-  // eslint-disable-next-line require-yield -- the store never streams; kysely's interface asks for the method.
+  /** kysely's interface asks for it; the store never streams. */
   async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
     throw new Error('the PostgreSQL store does not stream query results')
   }
