@@ -81,10 +81,17 @@ export const registrationEndpoints: FastifyPluginAsync<{ services: Services }> =
 
   const route = { bodyLimit: REGISTRATION_BODY_LIMIT, config: { errors: 'json' as const } }
 
-  app.post(path, route, async (request, reply) => {
+  // Counted when the request arrives, before its body is read: a body the parser or the size limit
+  // refuses (not JSON, not UTF-8, too large) counts like any other, once.
+  const throttled = {
+    onRequest: async (request: FastifyRequest) => {
+      const allowed = await perAddress.reserve(request.ip, services.now())
+      if (!allowed.reserved) throw invalidRequest('too many registrations from this address, retry later', { status: 429, retryAfter: allowed.retryAfter })
+    },
+  }
+
+  app.post(path, { ...route, ...throttled }, async (request, reply) => {
     const now = services.now()
-    const allowed = await perAddress.reserve(request.ip, now)
-    if (!allowed.reserved) throw invalidRequest('too many registrations from this address, retry later', { status: 429, retryAfter: allowed.retryAfter })
     const initialToken: RegistrationTokenRecord | undefined =
       config.registration.mode === 'token' ? await challenging(reply, () => checkInitialAccessToken(store, request.headers.authorization, now)) : undefined
     const registered = await registerDynamicClient(jsonBody(request), deps(request), initialToken)

@@ -395,4 +395,26 @@ describe('SECURITY.md 31: registrations are rate-limited per caller address', ()
       await limited.close()
     }
   })
+
+  it('bodies refused before the handler (not JSON, not UTF-8, too large) count too: garbage is no free way to hammer /register', async () => {
+    const limited = await startServer({ registration: { mode: 'open' }, rateLimit: { registrationPerIp: { max: 3, window: 600 } } })
+    try {
+      await expectOAuthError(await register(limited, '{"redirect_uris": ['), 400, 'invalid_client_metadata')
+      await expectOAuthError(
+        await fetch(`${limited.url}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.from([0x7b, 0xff, 0xfe, 0x7d]) }),
+        400,
+        'invalid_client_metadata',
+      )
+      await expectOAuthError(await register(limited, { ...MCP_HOST, padding: 'y'.repeat(17 * 1024) }), 413, 'invalid_request')
+      const refused = await register(limited, { ...MCP_HOST, scope: 'openid' })
+      expect(refused.headers.get('retry-after')).toEqual(expect.stringMatching(/^\d+$/))
+      await expectOAuthError(refused, 429, 'invalid_request')
+      // Counted once each: a new window gives exactly max again.
+      limited.clock.advance(601)
+      for (let i = 0; i < 3; i++) await expectRegistered(await register(limited, { ...MCP_HOST, scope: 'openid' }))
+      await expectOAuthError(await register(limited, { ...MCP_HOST, scope: 'openid' }), 429, 'invalid_request')
+    } finally {
+      await limited.close()
+    }
+  })
 })
