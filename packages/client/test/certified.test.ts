@@ -27,6 +27,21 @@ function recording(sent: Sent[]): NonNullable<ClientOptions['fetch']> {
   }
 }
 
+/**
+ * A `fetch` that notes the path of each request with a DPoP proof, and of each answer that refuses
+ * one for want of a server nonce (RFC 9449 §8: `use_dpop_nonce`, in the body or the challenge).
+ */
+function nonceRefusals(proofs: string[], refused: string[]): NonNullable<ClientOptions['fetch']> {
+  return async (url, init) => {
+    const response = await fetch(url, init)
+    if (new Headers(init.headers).has('dpop')) proofs.push(new URL(url).pathname)
+    const challenged = /use_dpop_nonce/.test(response.headers.get('www-authenticate') ?? '')
+    const body = response.status === 400 ? ((await response.clone().json()) as { error?: unknown }) : undefined
+    if (challenged || body?.error === 'use_dpop_nonce') refused.push(new URL(url).pathname)
+    return response
+  }
+}
+
 function newClient(server: TestServer, registered: TestClient, options: Partial<ClientOptions> = {}): OAuthClient {
   return new OAuthClient({
     server: { kind: 'discovery', issuer: server.url },
@@ -153,7 +168,7 @@ describe('PAR, DPoP and private_key_jwt through OAuthClient', () => {
       await checkBinding(server, client, tokenStore, result.sessionId)
     })
 
-    it('a server that requires nonces: each request is retried once with the nonce (use_dpop_nonce)', async () => {
+    it('a server that requires nonces: a proof without one is refused (use_dpop_nonce) and retried once with the nonce', async () => {
       const strict = await startServer({ dpop: { requireNonce: true } })
       try {
         const registered = await strict.addClient({ redirectUris: ['https://rp.test/dpop-nonce'], requireDpop: true, requirePar: true })
@@ -162,6 +177,34 @@ describe('PAR, DPoP and private_key_jwt through OAuthClient', () => {
         const pushes = sent.filter((s) => s.url === `${strict.url}/par`)
         expect(pushes.length).toBe(2)
         await checkBinding(strict, client, tokenStore, result.sessionId)
+      } finally {
+        await strict.close()
+      }
+    })
+
+    it('a server that requires nonces: the client keeps its latest nonce, so only its first proof and a stale nonce are refused', async () => {
+      const strict = await startServer({ dpop: { requireNonce: true } })
+      try {
+        const registered = await strict.addClient({ redirectUris: ['https://rp.test/dpop-kept-nonce'], requireDpop: true, requirePar: true })
+        const refused: string[] = []
+        const proofs: string[] = []
+        const client = newClient(strict, registered, { dpop: true, pushedAuthorizationRequests: 'always', fetch: nonceRefusals(proofs, refused) })
+        const { result } = await logIn(strict, client)
+        await client.refresh(result.sessionId)
+        await client.refresh(result.sessionId)
+        expect((await client.fetch(result.sessionId, `${strict.url}/userinfo`)).status).toBe(200)
+        expect(await client.userinfo(result.sessionId)).toMatchObject({ sub: result.claims?.sub })
+        // Another login has another key: the nonce belongs to the server, not to the key (RFC 9449 §8).
+        await logIn(strict, client)
+        expect(proofs).toEqual(['/par', '/par', '/token', '/token', '/token', '/userinfo', '/userinfo', '/par', '/token'])
+        expect(refused).toEqual(['/par'])
+
+        // Two nonce windows later the kept nonce is stale: refused once, retried once with the new one.
+        strict.clock.advance(600)
+        proofs.length = 0
+        await client.refresh(result.sessionId)
+        expect(refused).toEqual(['/par', '/token'])
+        expect(proofs).toEqual(['/token', '/token', '/token'])
       } finally {
         await strict.close()
       }

@@ -81,12 +81,15 @@ export function requestOptions(config: ResolvedConfig, target: URL): RequestOpti
     signal: () => AbortSignal.timeout(config.timeoutMs),
     [oauth.allowInsecureRequests]: target.protocol === 'http:' && isLoopback(target),
     [oauth.customFetch]: async (url: string, init: oauth.CustomFetchOptions<string, unknown>) => {
+      let response: Response
       try {
-        return await underlying(url, init as unknown as RequestInit)
+        response = await underlying(url, init as unknown as RequestInit)
       } catch (error) {
         const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')
         throw new NetworkError(new URL(url).origin + new URL(url).pathname, timedOut, error)
       }
+      if (init.headers.dpop !== undefined) keepDPoPNonce(config, url, response)
+      return response
     },
   }
 }
@@ -131,19 +134,65 @@ export function publicJwk(privateJwk: webcrypto.JsonWebKey): webcrypto.JsonWebKe
   return Object.fromEntries(Object.entries({ kty, crv, x, y, n, e }).filter(([, value]) => value !== undefined))
 }
 
-/** An oauth4webapi DPoP handle over a stored key; it remembers the server's nonces for its requests. */
+/** How many origins' nonces one client keeps (the least recently used go first). */
+const KEPT_NONCE_ORIGINS = 256
+
+/**
+ * RFC 9449 §8.2: the latest `DPoP-Nonce` each origin answered a proof with, per client (one
+ * `ResolvedConfig` per `OAuthClient`), whatever the session or key: a nonce belongs to the server,
+ * so a request of another session, or a new login's first one, needs no `use_dpop_nonce` round
+ * trip. oauth4webapi keeps nonces on a `DPoP` handle, which lives for one request here (its key is
+ * the session's, read from the token store); this is where they outlive it.
+ */
+const keptNonces = new WeakMap<ResolvedConfig, Map<string, string>>()
+
+/** Notes the nonce a response to a proof carried, as the latest for its origin. */
+function keepDPoPNonce(config: ResolvedConfig, url: string, response: Response): void {
+  const nonce = response.headers.get('dpop-nonce')
+  if (nonce === null || nonce === '') return
+  let nonces = keptNonces.get(config)
+  if (nonces === undefined) {
+    nonces = new Map()
+    keptNonces.set(config, nonces)
+  }
+  const origin = new URL(url).origin
+  nonces.delete(origin)
+  nonces.set(origin, nonce)
+  if (nonces.size > KEPT_NONCE_ORIGINS) nonces.delete(nonces.keys().next().value as string)
+}
+
+/** The latest nonce kept for an origin (marked as recently used). */
+function keptDPoPNonce(config: ResolvedConfig, origin: string): string | undefined {
+  const nonces = keptNonces.get(config)
+  const nonce = nonces?.get(origin)
+  if (nonces === undefined || nonce === undefined) return undefined
+  nonces.delete(origin)
+  nonces.set(origin, nonce)
+  return nonce
+}
+
+/**
+ * An oauth4webapi DPoP handle over a stored key. A proof carries the nonce the handle itself was
+ * given (an answer to its own earlier request: the `use_dpop_nonce` retry), else the latest one this
+ * client was given for the origin (`htu` names it), else none.
+ */
 export async function dpopHandle(config: ResolvedConfig, key: StoredDPoPKey): Promise<oauth.DPoPHandle> {
   const parameters = SIGNING_PARAMETERS[key.alg]
   const [privateKey, publicKey] = await Promise.all([
     webcrypto.subtle.importKey('jwk', key.privateJwk, parameters, false, ['sign']),
     webcrypto.subtle.importKey('jwk', publicJwk(key.privateJwk), parameters, true, ['verify']),
   ])
-  return oauth.DPoP(oauthClient(config), { privateKey, publicKey })
+  return oauth.DPoP(oauthClient(config), { privateKey, publicKey }, {
+    [oauth.modifyAssertion]: (_header, payload) => {
+      if (payload.nonce === undefined && typeof payload.htu === 'string') payload.nonce = keptDPoPNonce(config, new URL(payload.htu).origin)
+    },
+  })
 }
 
 /**
  * Runs a request that sends a DPoP proof; when the server answers `use_dpop_nonce` (RFC 9449 §8,
- * §9), runs it once more: the handle has kept the nonce the answer carried.
+ * §9) — no nonce was kept for it yet, or the kept one has gone stale — runs it once more: the
+ * handle has kept the nonce the answer carried.
  */
 export async function withDPoPNonceRetry<T>(dpop: oauth.DPoPHandle | undefined, call: () => Promise<T>): Promise<T> {
   try {
