@@ -8,6 +8,8 @@
  *   JavaScript); missing, malformed, unknown or revoked is 401 with `WWW-Authenticate: Bearer`.
  *   Wrong tokens are counted per caller address (`rateLimit.adminAuth`); past the limit they are
  *   answered 429. A valid token is never refused by the count (SECURITY.md 26). No token is logged.
+ *   Each refusal is an `admin.auth_failed` audit event with its reason, so a probe of the admin
+ *   port reaches the operator's alerting like a failed client authentication does.
  * - Each route (`http/admin-routes.ts`) is one operation of the admin service, which checks,
  *   writes and emits the audit event with the actor `admin_token:NAME`; the events go where the
  *   public app's go (`http/audit.ts`: the log line, the metrics, the `onEvent` hook).
@@ -19,7 +21,7 @@ import fastify, { LogController, type FastifyInstance, type FastifyRequest } fro
 import type { AdminContext } from '../admin/context.js'
 import { verifyAdminToken } from '../admin/tokens.js'
 import type { ServerConfig } from '../config/load.js'
-import type { AdminActor } from '../protocol/events.js'
+import type { AdminActor, AdminAuthFailure } from '../protocol/events.js'
 import { Throttle } from '../protocol/rate-limit.js'
 import { AdminProblem, adminErrorHandler, problemOf, sendProblem } from './admin-problems.js'
 import { ADMIN_BODY_LIMIT, fastifyPath, type AdminParameter, type AdminRoute } from './admin-openapi.js'
@@ -142,11 +144,18 @@ export async function buildAdminApp(config: ServerConfig, deps: AdminAppDeps): P
     throw new AdminProblem('not_found', 'no such resource: GET /admin/openapi.json lists them')
   })
 
+  // An audit event per refused token, with why; never the token or any part of it.
+  const authFailed = (request: FastifyRequest, reason: AdminAuthFailure): void =>
+    auditSink(request, audit).emit({ type: 'admin.auth_failed', clientId: null, userId: null, reason })
+
   // Who is asking, before anything else is read: every request, known route or not.
   app.addHook('onRequest', async (request) => {
     refuseRepeatedHeaders(request.raw.rawHeaders)
     const header = request.headers.authorization
-    if (header === undefined) throw unauthorized('an admin token is required: Authorization: Bearer <token> (authcode admin-token create)')
+    if (header === undefined) {
+      authFailed(request, 'no_credentials')
+      throw unauthorized('an admin token is required: Authorization: Bearer <token> (authcode admin-token create)')
+    }
     const at = now()
     const presented = BEARER.exec(header)?.[1]
     const token = presented === undefined ? undefined : await verifyAdminToken(store, presented, at)
@@ -156,6 +165,7 @@ export async function buildAdminApp(config: ServerConfig, deps: AdminAppDeps): P
     }
     const counted = await throttle.reserve(request.ip, at)
     request.log.warn({ reason: presented === undefined ? 'malformed' : 'unknown_or_revoked', throttled: !counted.reserved }, 'admin API: authentication failed')
+    authFailed(request, !counted.reserved ? 'throttled' : presented === undefined ? 'no_credentials' : 'bad_credentials')
     if (!counted.reserved) {
       throw new AdminProblem('too_many_requests', 'too many requests with a wrong admin token from this address; retry later', undefined, {
         'retry-after': String(counted.retryAfter),

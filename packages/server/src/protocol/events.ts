@@ -22,6 +22,13 @@ export type ClientAuthFailure =
   /** Past the failure limit (SECURITY.md 26): refused before counting as a check. */
   | 'throttled'
 
+/**
+ * Why a request to the admin API was refused before anything was read (`admin.auth_failed`): no
+ * `Authorization: Bearer` token (none, another scheme, or not a token), an unknown or revoked one,
+ * or too many of those from the caller's address. The reasons of `client.auth_failed`.
+ */
+export type AdminAuthFailure = Extract<ClientAuthFailure, 'no_credentials' | 'bad_credentials' | 'throttled'>
+
 /** Every security event; `clientId` and `userId` are null where the step does not know them. */
 export type SecurityEvent =
   /** A password sign-in passed (`clientId`: the client of the interaction, null on the account page). */
@@ -63,9 +70,12 @@ export type AdminActor = 'cli' | `admin_token:${string}`
 
 /**
  * An administrative change (`admin/`): who made it and the ids involved. Never a secret, a
- * password, a hash or a username: a user is named by id.
+ * password, a hash or a username: a user is named by id. And a refused attempt at the admin API,
+ * which has no actor: nobody was recognised.
  */
 export type AdminEvent =
+  /** The admin API refused a request's admin token (`http/admin-app.ts`); never the token or any part of it. */
+  | { type: 'admin.auth_failed'; clientId: null; userId: null; reason: AdminAuthFailure }
   | { type: 'admin.client_created' | 'admin.client_updated' | 'admin.client_removed' | 'admin.client_secret_rotated'; actor: AdminActor; clientId: string; userId: null }
   | {
       type: 'admin.user_created' | 'admin.user_updated' | 'admin.user_password_set' | 'admin.user_disabled' | 'admin.user_enabled' | 'admin.user_removed'
@@ -87,6 +97,7 @@ export type AdminEventType = AdminEvent['type']
 
 /** Every administrative event type, in a stable order. */
 export const ADMIN_EVENT_TYPES: readonly AdminEventType[] = Object.freeze([
+  'admin.auth_failed',
   'admin.client_created',
   'admin.client_updated',
   'admin.client_removed',

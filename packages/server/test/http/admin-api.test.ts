@@ -315,8 +315,38 @@ describe('the admin API: every request needs an admin token (RFC 6750)', () => {
     expect(throttled.status).toBe(429)
     expect(Number(throttled.headers.get('retry-after'))).toBeGreaterThan(0)
     expect((await api('GET', '/admin/users')).status).toBe(200)
+    // Each refusal past the limit is still a failed authentication in the audit trail, saying so.
+    expect(auditEvents.at(-1)).toMatchObject({ event: 'admin.auth_failed', reason: 'throttled' })
     server.clock.advance(61)
     expect((await api('GET', '/admin/users', undefined, { headers: wrong })).status).toBe(401)
+  })
+
+  it('each failed authentication is one admin.auth_failed audit event (event hook and log line) with its reason and never the token; a valid token makes none', async () => {
+    // A fresh throttle window: these are refused as 401, not 429.
+    server.clock.advance(61)
+    const probe = 'Bearer wrong-admin-token-probe-0123456789'
+    for (const [authorization, reason] of [
+      ['', 'no_credentials'],
+      [probe, 'bad_credentials'],
+      // Malformed: not a Bearer b64token, though it holds the valid token.
+      [`Bearer ${token} extra`, 'no_credentials'],
+      [`Basic ${Buffer.from(`admin:${token}`).toString('base64')}`, 'no_credentials'],
+    ] as const) {
+      const [events, lines] = [auditEvents.length, logLines.length]
+      const answer = await api('GET', '/admin/clients', undefined, { headers: { authorization } })
+      expect(answer.status, reason).toBe(401)
+      const emitted = auditEvents.slice(events)
+      expect(emitted, `${reason}: ${authorization.slice(0, 10)}`).toEqual([
+        { event: 'admin.auth_failed', time: expect.any(String), client_id: null, user_id: null, ip: '127.0.0.1', request_id: answer.headers.get('x-request-id'), reason },
+      ])
+      const logged = logLines.slice(lines).filter((line) => line.event !== undefined)
+      expect(logged).toEqual([expect.objectContaining({ msg: 'admin.auth_failed', event: 'admin.auth_failed', reason, ip: '127.0.0.1', request_id: answer.headers.get('x-request-id') })])
+      const written = JSON.stringify([emitted, logged])
+      for (const secret of [token, 'wrong-admin-token-probe', token.slice(0, 8), Buffer.from(`admin:${token}`).toString('base64').slice(0, 12)]) expect(written).not.toContain(secret)
+    }
+    const events = auditEvents.length
+    expect((await api('GET', '/admin/clients')).status).toBe(200)
+    expect(auditEvents.slice(events)).toEqual([])
   })
 
   it('SECURITY.md 23: no log line holds an admin token, a client secret or a password', () => {
@@ -642,7 +672,8 @@ describe('the admin API: audit events', () => {
     const client = await createClientViaApi()
     const user = await createUserViaApi()
     await api('PATCH', `/admin/users/${user.id}`, { disabled: true })
-    const fromApi = auditEvents.filter((event) => event.event.startsWith('admin.'))
+    // The changes: every admin event but the refused authentications (which have no actor).
+    const fromApi = auditEvents.filter((event) => event.event.startsWith('admin.') && event.event !== 'admin.auth_failed')
     const types = new Set(fromApi.map((event) => event.event))
     for (const type of ['admin.client_created', 'admin.client_updated', 'admin.client_secret_rotated', 'admin.client_removed', 'admin.user_created', 'admin.user_updated', 'admin.user_password_set', 'admin.user_disabled', 'admin.user_enabled', 'admin.user_removed', 'admin.keys_rotated', 'admin.grant_revoked']) {
       expect(types, type).toContain(type)
@@ -655,7 +686,7 @@ describe('the admin API: audit events', () => {
     expect(fromApi.find((event) => event.event === 'admin.client_created' && event.client_id === client.clientId)).toBeDefined()
     expect(fromApi.filter((event) => event.event === 'admin.user_disabled').at(-1)).toMatchObject({ user_id: user.id, client_id: null })
     // The same events as log lines, with the request's id.
-    const logged = logLines.filter((line) => String(line.event).startsWith('admin.'))
+    const logged = logLines.filter((line) => String(line.event).startsWith('admin.') && line.event !== 'admin.auth_failed')
     expect(logged.map((line) => line.event)).toEqual(fromApi.map((event) => event.event))
     expect(logged.every((line) => line.actor === `admin_token:${TOKEN_NAME}` && typeof line.request_id === 'string')).toBe(true)
     expect(JSON.stringify(fromApi)).not.toMatch(/password"|secret"|hash/i)
