@@ -137,6 +137,20 @@ describe('RFC 7592', () => {
     expect(d.seen.map((event) => event.type)).toEqual(['client.registered', 'client.registration_updated'])
   })
 
+  it('web_origins: a public client\'s, checked as the operator\'s (checkWebOrigins); refused for a confidential client; an update replaces them', async () => {
+    const d = deps()
+    const info = await registerDynamicClient({ ...PUBLIC, web_origins: ['https://app.example', 'http://localhost:5173'] }, d)
+    expect(info.web_origins).toEqual(['https://app.example', 'http://localhost:5173'])
+    const client = d.store.clients.get(info.client_id)
+    if (client === undefined) throw new Error('not stored')
+    expect(client.webOrigins).toEqual(['https://app.example', 'http://localhost:5173'])
+    await oauthError(registerDynamicClient({ ...PUBLIC, web_origins: ['https://app.example/path'] }, d), 'invalid_client_metadata')
+    await oauthError(registerDynamicClient({ redirect_uris: ['https://app.example/cb'], web_origins: ['https://app.example'] }, d), 'invalid_client_metadata')
+    const updated = await updateRegistration(client, { ...PUBLIC, client_id: info.client_id, web_origins: ['https://other.example'] }, d)
+    expect(updated.web_origins).toEqual(['https://other.example'])
+    expect(d.store.clients.get(info.client_id)?.webOrigins).toEqual(['https://other.example'])
+  })
+
   it('deleteRegistration removes the client once', async () => {
     const d = deps()
     const info = await registerDynamicClient(PUBLIC, d)

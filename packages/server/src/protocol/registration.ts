@@ -87,6 +87,8 @@ export interface ClientInformation {
   id_token_signed_response_alg: IdTokenAlg
   require_pushed_authorization_requests: boolean
   dpop_bound_access_tokens: boolean
+  /** authcode's own metadata: the origins a public client's pages call /token, /revoke and /par from (CORS). */
+  web_origins: string[]
 }
 
 /** The client metadata of a request, read and given its defaults (RFC 7591 §2), not yet held to the registration rules. */
@@ -100,6 +102,8 @@ interface RequestedMetadata {
   idTokenAlg: IdTokenAlg | undefined
   requirePar: boolean
   requireDpop: boolean
+  /** Public clients only; the rules are those of every registration (`checkWebOrigins`). */
+  webOrigins: string[]
   /** RFC 7592 §2.2: an update names the client, and may repeat its secret. */
   clientId: string | undefined
   clientSecret: string | undefined
@@ -147,12 +151,16 @@ function stringList(metadata: Record<string, unknown>, name: string, fail: (mess
   return value as string[]
 }
 
-/** Redirect URIs as a client may send them: a bounded list of bounded strings; the rules come after. */
-function uriList(metadata: Record<string, unknown>, name: 'redirect_uris' | 'post_logout_redirect_uris'): string[] | undefined {
-  const uris = stringList(metadata, name, redirectUriError)
+/**
+ * Redirect URIs (or web origins) as a client may send them: a bounded list of bounded strings; the
+ * rules come after.
+ */
+function uriList(metadata: Record<string, unknown>, name: 'redirect_uris' | 'post_logout_redirect_uris' | 'web_origins'): string[] | undefined {
+  const fail = name === 'web_origins' ? metadataError : redirectUriError
+  const uris = stringList(metadata, name, fail)
   if (uris === undefined) return undefined
-  if (uris.length > MAX_REDIRECT_URIS) throw redirectUriError(`${name}: at most ${MAX_REDIRECT_URIS}`)
-  if (uris.some((uri) => uri.length > MAX_URI_LENGTH)) throw redirectUriError(`${name}: each at most ${MAX_URI_LENGTH} characters`)
+  if (uris.length > MAX_REDIRECT_URIS) throw fail(`${name}: at most ${MAX_REDIRECT_URIS}`)
+  if (uris.some((uri) => uri.length > MAX_URI_LENGTH)) throw fail(`${name}: each at most ${MAX_URI_LENGTH} characters`)
   return uris
 }
 
@@ -212,6 +220,7 @@ function readMetadata(body: unknown): RequestedMetadata {
     idTokenAlg: alg as IdTokenAlg | undefined,
     requirePar: optionalBoolean(metadata, 'require_pushed_authorization_requests'),
     requireDpop: optionalBoolean(metadata, 'dpop_bound_access_tokens'),
+    webOrigins: uriList(metadata, 'web_origins') ?? [],
     clientId: optionalString(metadata, 'client_id'),
     clientSecret: optionalString(metadata, 'client_secret'),
   }
@@ -232,6 +241,7 @@ function checkedRegistration(requested: RequestedMetadata, clientId: string, off
     ...(requested.idTokenAlg === undefined ? {} : { idTokenAlg: requested.idTokenAlg }),
     requirePar: requested.requirePar,
     requireDpop: requested.requireDpop,
+    webOrigins: requested.webOrigins,
     firstParty: false,
     pkceOptional: false,
   }
@@ -286,6 +296,7 @@ export function clientInformation(
     id_token_signed_response_alg: client.idTokenSignedResponseAlg,
     require_pushed_authorization_requests: client.requirePushedAuthorizationRequests,
     dpop_bound_access_tokens: client.dpopBoundAccessTokens,
+    web_origins: client.webOrigins,
   }
 }
 
@@ -386,6 +397,7 @@ export async function updateRegistration(client: ClientRecord, body: unknown, de
     tokenEndpointAuthMethod: record.tokenEndpointAuthMethod,
     requirePushedAuthorizationRequests: record.requirePushedAuthorizationRequests,
     dpopBoundAccessTokens: record.dpopBoundAccessTokens,
+    webOrigins: record.webOrigins,
   }
   const updated = await deps.store.updateClient(client.clientId, changes)
   // Deleted meanwhile: its token no longer names a client (§2.1).

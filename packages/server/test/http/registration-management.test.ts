@@ -208,6 +208,27 @@ describe('RFC 7592: the client reads, replaces and deletes its registration', ()
     expect(await server.store.getClient(String(id))).toMatchObject({ name: 'Partner app', redirectUris: APP.redirect_uris, firstParty: false })
   })
 
+  it('§2.2 PUT replaces web_origins (public clients only), held to the rules of the operator\'s clients; omitted, they are none', async () => {
+    const spa = await expectRegistered(await register(server, { redirect_uris: ['https://login.spa.example/cb'], token_endpoint_auth_method: 'none', web_origins: ['https://app.spa.example'] }))
+    const id = spa.client_id
+    const spaApp = { redirect_uris: ['https://login.spa.example/cb'], token_endpoint_auth_method: 'none', client_id: id }
+    const replaced = await put(spa, { ...spaApp, web_origins: ['https://next.spa.example', 'http://127.0.0.1:8080'] })
+    expect(replaced.status).toBe(200)
+    expect(((await replaced.json()) as Json).web_origins).toEqual(['https://next.spa.example', 'http://127.0.0.1:8080'])
+    expect((await server.store.getClient(String(id)))?.webOrigins).toEqual(['https://next.spa.example', 'http://127.0.0.1:8080'])
+    for (const bad of [['https://next.spa.example/app'], ['http://next.spa.example'], 'https://next.spa.example']) {
+      await expectOAuthError(await put(spa, { ...spaApp, web_origins: bad }), 400, 'invalid_client_metadata')
+    }
+    expect((await server.store.getClient(String(id)))?.webOrigins).toEqual(['https://next.spa.example', 'http://127.0.0.1:8080'])
+    const cleared = await put(spa, spaApp)
+    expect(((await cleared.json()) as Json).web_origins).toEqual([])
+    expect((await server.store.getClient(String(id)))?.webOrigins).toEqual([])
+
+    const confidential = await expectRegistered(await register(server, APP))
+    await expectOAuthError(await put(confidential, { ...APP, client_id: confidential.client_id, web_origins: ['https://app.example'] }), 400, 'invalid_client_metadata')
+    expect((await server.store.getClient(String(confidential.client_id)))?.webOrigins).toEqual([])
+  })
+
   it('§2.3 DELETE: 204; the client, its token and every token issued to it stop working', async () => {
     const registered = await expectRegistered(await register(server, APP))
     const client = asTestClient(registered)

@@ -187,6 +187,14 @@ describe('RFC 7591 §3.2.2, SECURITY.md 36: bad metadata is refused with the RFC
     ['pkce_optional (operator only)', { ...base, pkce_optional: true }, 400, 'invalid_client_metadata'],
     ['a jwks_uri the server would fetch', { ...base, jwks_uri: 'http://127.0.0.1:6379/' }, 400, 'invalid_client_metadata'],
     ['a back-channel logout URI the server would POST to', { ...base, backchannel_logout_uri: 'http://127.0.0.1:6379/' }, 400, 'invalid_client_metadata'],
+    ['web_origins not a list', { ...base, token_endpoint_auth_method: 'none', web_origins: 'https://app.example' }, 400, 'invalid_client_metadata'],
+    ['a web origin that is not a string', { ...base, token_endpoint_auth_method: 'none', web_origins: [443] }, 400, 'invalid_client_metadata'],
+    ['a web origin with a path', { ...base, token_endpoint_auth_method: 'none', web_origins: ['https://app.example/app'] }, 400, 'invalid_client_metadata'],
+    ['a web origin with a trailing slash', { ...base, token_endpoint_auth_method: 'none', web_origins: ['https://app.example/'] }, 400, 'invalid_client_metadata'],
+    ['a non-https web origin off this machine', { ...base, token_endpoint_auth_method: 'none', web_origins: ['http://app.example'] }, 400, 'invalid_client_metadata'],
+    ['a web origin that is no URL', { ...base, token_endpoint_auth_method: 'none', web_origins: ['app.example'] }, 400, 'invalid_client_metadata'],
+    ['too many web origins', { ...base, token_endpoint_auth_method: 'none', web_origins: Array.from({ length: 11 }, (_, i) => `https://app${i}.example`) }, 400, 'invalid_client_metadata'],
+    ['web origins for a confidential client (its secret must not be in a browser)', { ...base, web_origins: ['https://app.example'] }, 400, 'invalid_client_metadata'],
     ['require_pushed_authorization_requests not a boolean', { ...base, require_pushed_authorization_requests: 'yes' }, 400, 'invalid_client_metadata'],
     ['a JSON array', [base], 400, 'invalid_client_metadata'],
     ['JSON null', null, 400, 'invalid_client_metadata'],
@@ -238,6 +246,52 @@ describe('RFC 7591 §3.2.2, SECURITY.md 36: bad metadata is refused with the RFC
     const response = await fetch(`${server.url}/register`)
     expect(response.status).toBe(405)
     expect(response.headers.get('allow')).toBe('POST')
+  })
+})
+
+describe('web_origins: an app in a browser registers the origins its pages call /token from (CORS)', () => {
+  const APP_ORIGIN = 'https://app.spa.example'
+  const DEV_ORIGIN = 'http://localhost:5173'
+  let spaServer: TestServer
+  beforeAll(async () => {
+    spaServer = await startServer({ registration: { mode: 'open' } })
+  })
+  afterAll(() => spaServer.close())
+
+  it('a public client registers web_origins; they are in the answer and in GET, and that origin reads the /token answers', async () => {
+    const registered = await expectRegistered(
+      await register(spaServer, { ...MCP_HOST, scope: 'openid', redirect_uris: ['https://login.spa.example/cb'], web_origins: [APP_ORIGIN, DEV_ORIGIN, APP_ORIGIN] }),
+    )
+    // Duplicates dropped, as for the operator's clients.
+    expect(registered.web_origins).toEqual([APP_ORIGIN, DEV_ORIGIN])
+    expect((await spaServer.store.getClient(String(registered.client_id)))?.webOrigins).toEqual([APP_ORIGIN, DEV_ORIGIN])
+    const read = await fetch(String(registered.registration_client_uri), { headers: { authorization: `Bearer ${String(registered.registration_access_token)}` } })
+    expect(((await read.json()) as Json).web_origins).toEqual([APP_ORIGIN, DEV_ORIGIN])
+
+    const preflight = await fetch(`${spaServer.url}/token`, { method: 'OPTIONS', headers: { origin: APP_ORIGIN, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } })
+    expect(preflight.headers.get('access-control-allow-origin')).toBe(APP_ORIGIN)
+    const client = asTestClient(registered)
+    const spaUser = await spaServer.addUser()
+    const { verifier, challenge } = pkcePair()
+    const { callback } = await authorize(spaServer, new Browser(), authorizeQuery(client, { code_challenge: challenge, scope: 'openid' }), spaUser)
+    const form = { grant_type: 'authorization_code', code: callback?.searchParams.get('code') ?? '', redirect_uri: client.redirectUri, code_verifier: verifier, client_id: client.clientId }
+    const ok = await postForm(`${spaServer.url}/token`, form, { origin: APP_ORIGIN })
+    expect(ok.status).toBe(200)
+    expect(ok.headers.get('access-control-allow-origin')).toBe(APP_ORIGIN)
+    expect(ok.headers.get('access-control-allow-credentials')).toBeNull()
+    // The replay's error is readable by the other registered origin too.
+    const replay = await postForm(`${spaServer.url}/token`, form, { origin: DEV_ORIGIN })
+    expect(replay.status).toBe(400)
+    expect(replay.headers.get('access-control-allow-origin')).toBe(DEV_ORIGIN)
+    const stranger = await postForm(`${spaServer.url}/token`, form, { origin: 'https://evil.example' })
+    expect(stranger.headers.get('access-control-allow-origin')).toBeNull()
+  })
+
+  it('without web_origins a client has none; a confidential client\'s answer says so too', async () => {
+    const spa = await expectRegistered(await register(spaServer, { ...MCP_HOST, scope: 'openid' }))
+    expect(spa.web_origins).toEqual([])
+    const confidential = await expectRegistered(await register(spaServer, { redirect_uris: ['https://app.example/cb'], scope: 'openid', web_origins: [] }))
+    expect(confidential.web_origins).toEqual([])
   })
 })
 
