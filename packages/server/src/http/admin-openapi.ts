@@ -35,7 +35,7 @@ export interface AdminRoute {
   operationId: string
   summary: string
   description?: string
-  tag: 'clients' | 'users' | 'keys' | 'grants' | 'document'
+  tag: 'clients' | 'users' | 'keys' | 'grants' | 'registration-tokens' | 'document'
   /** Path parameters, by name: every `{name}` of `path`. */
   params?: Readonly<Record<string, AdminParameter>>
   /** Query parameters, each optional; others are refused. */
@@ -135,7 +135,7 @@ export function openApiDocument(routes: readonly AdminRoute[]): Record<string, u
       title: 'authcode admin API',
       version: ADMIN_API_VERSION,
       description:
-        'Users, clients, signing keys and grants of an authcode server. Served on a listener of its own (authcode serve --admin-port), ' +
+        'Users, clients, signing keys, grants and registration tokens of an authcode server. Served on a listener of its own (authcode serve --admin-port), ' +
         'never on the public port. Every request needs an admin token (authcode admin-token create --name NAME); every change is an audit event ' +
         'naming the token (actor admin_token:NAME). Errors are RFC 9457 problem details.',
     },
@@ -146,6 +146,7 @@ export function openApiDocument(routes: readonly AdminRoute[]): Record<string, u
       { name: 'users', description: 'The users who sign in' },
       { name: 'keys', description: 'The signing keys' },
       { name: 'grants', description: 'What a user granted a client, and the tokens issued under it' },
+      { name: 'registration-tokens', description: 'Initial access tokens of dynamic client registration (RFC 7591 §1.2), as authcode registration-token manages them' },
       { name: 'document', description: 'This description' },
     ],
     paths,

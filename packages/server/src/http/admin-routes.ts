@@ -15,9 +15,10 @@ import {
 } from '../admin/clients.js'
 import { revokeGrant } from '../admin/grants.js'
 import { listKeys, rotateKeys } from '../admin/keys.js'
+import { createRegistrationToken, listRegistrationTokens, revokeRegistrationToken } from '../admin/registration-tokens.js'
 import { createUser, listUsers, removeUser, showUser, updateUser, type NewUser, type UserUpdate } from '../admin/users.js'
 import { openApiDocument, type AdminAnswer, type AdminRoute } from './admin-openapi.js'
-import { idParameter } from './admin-schemas.js'
+import { idParameter, type NewRegistrationToken } from './admin-schemas.js'
 
 const ok = (body: unknown): AdminAnswer => ({ status: 200, body })
 const noContent: AdminAnswer = { status: 204 }
@@ -208,6 +209,50 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     success: { status: 204, description: 'Revoked (or revoked already)' },
     handle: async (ctx, { params }) => {
       await revokeGrant(ctx, params.id ?? '')
+      return noContent
+    },
+  },
+  {
+    method: 'GET',
+    path: '/admin/registration-tokens',
+    operationId: 'listRegistrationTokens',
+    tag: 'registration-tokens',
+    summary: 'List the registration tokens',
+    description: 'As authcode registration-token list --json: revoked and expired ones included, oldest first; never a token.',
+    success: { status: 200, description: 'Every registration token', schema: { list: 'RegistrationToken' } },
+    handle: async (ctx) => ok(await listRegistrationTokens(ctx)),
+  },
+  {
+    method: 'POST',
+    path: '/admin/registration-tokens',
+    operationId: 'createRegistrationToken',
+    tag: 'registration-tokens',
+    summary: 'Make an initial access token for dynamic client registration',
+    description:
+      'As authcode registration-token create --json. The token is in the answer, this once; it is stored only as a hash. ' +
+      'With registration.mode token, a client registers at the registration endpoint only with one as Authorization: Bearer.',
+    body: { schema: 'NewRegistrationToken', required: true },
+    success: { status: 201, description: 'The token with its id, name and expiry', schema: 'RegistrationTokenWithToken' },
+    problems: ['conflict'],
+    handle: async (ctx, { body }) => {
+      const { name, expires_in: expiresIn } = bodyAs<NewRegistrationToken>(body)
+      return { status: 201, body: await createRegistrationToken(ctx, name, expiresIn) }
+    },
+  },
+  {
+    method: 'DELETE',
+    path: '/admin/registration-tokens/{id}',
+    operationId: 'revokeRegistrationToken',
+    tag: 'registration-tokens',
+    summary: 'Revoke a registration token',
+    description:
+      'As authcode registration-token revoke: it registers nothing from now on; the clients it registered stay. ' +
+      'A token revoked already is 409.',
+    params: { id: { schema: idParameter('the token\'s id, or the name of a token not revoked'), description: 'the token\'s id, or the name of a token not revoked' } },
+    success: { status: 204, description: 'Revoked' },
+    problems: ['conflict'],
+    handle: async (ctx, { params }) => {
+      await revokeRegistrationToken(ctx, params.id ?? '')
       return noContent
     },
   },

@@ -9,6 +9,7 @@
  */
 import type { ClientJson, ClientUpdate, ClientWithSecret, NewClient } from '../admin/clients.js'
 import type { KeyJson } from '../admin/keys.js'
+import type { RegistrationTokenJson } from '../admin/registration-tokens.js'
 import type { NewUser, UserJson, UserUpdate } from '../admin/users.js'
 import { TOKEN_ENDPOINT_AUTH_METHODS } from '../protocol/clients.js'
 import { SUPPORTED_GRANT_TYPES } from '../protocol/grants/index.js'
@@ -220,6 +221,44 @@ const keyRotation = objectOf<{ kids: string[]; active_from: number }>()(
   ['kids', 'active_from'],
 )
 
+/** The body of `POST /admin/registration-tokens`: the options of `authcode registration-token create`. */
+export interface NewRegistrationToken {
+  name: string
+  expires_in?: number
+}
+
+const registrationTokenProperties = {
+  id: text('the token\'s id: registration_token_id in audit events'),
+  name: text('the token\'s name, unique among the tokens not revoked'),
+  created_at: seconds('when the token was made'),
+  expires_at: nullableSeconds('after this it registers nothing; null: until revoked'),
+  last_used_at: nullableSeconds('when a client last registered with it'),
+  revoked_at: nullableSeconds('when it was revoked'),
+} as const satisfies { readonly [K in keyof Required<RegistrationTokenJson>]: JsonSchema }
+
+const registrationTokenRequired = ['id', 'name', 'created_at', 'expires_at', 'last_used_at', 'revoked_at'] as const
+
+const registrationToken = objectOf<RegistrationTokenJson>()(
+  'An initial access token of dynamic client registration (RFC 7591 §1.2), as registration-token list --json shows it; never the token or its hash',
+  registrationTokenProperties,
+  registrationTokenRequired,
+)
+
+const registrationTokenWithToken = objectOf<RegistrationTokenJson & { token: string }>()(
+  'A registration token just made, as registration-token create --json prints it: the token is shown this once, stored only as a hash',
+  { ...registrationTokenProperties, token: text('the token: a client sends it as Authorization: Bearer at the registration endpoint; keep it now') },
+  [...registrationTokenRequired, 'token'],
+)
+
+const newRegistrationToken = objectOf<NewRegistrationToken>()(
+  'A registration token to make; checked by the rules of authcode registration-token create',
+  {
+    name: text('1 to 64 of A-Z a-z 0-9 _ . -; names it in the audit events'),
+    expires_in: { type: 'integer', description: 'it registers nothing after this many seconds (1 to 31536000, a year); default: until revoked' },
+  },
+  ['name'],
+)
+
 const problem = objectOf<Problem>()(
   'RFC 9457 problem details',
   {
@@ -244,6 +283,9 @@ export const ADMIN_SCHEMAS = {
   UserUpdate: userUpdate,
   Key: key,
   KeyRotation: keyRotation,
+  RegistrationToken: registrationToken,
+  RegistrationTokenWithToken: registrationTokenWithToken,
+  NewRegistrationToken: newRegistrationToken,
   Problem: problem,
 } as const satisfies Record<string, JsonSchema>
 
