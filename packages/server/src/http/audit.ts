@@ -54,7 +54,7 @@ export type EventFields = Omit<AuditEvent, 'time' | 'ip' | 'request_id'>
 export type AuditHook = (event: Readonly<AuditEvent>) => void | Promise<void>
 
 /** Events that may mean an attack or a broken client: logged at `warn`, the rest at `info`. */
-const WARNINGS: ReadonlySet<SecurityEventType> = new Set(['login.failed', 'login.throttled', 'code.replayed', 'refresh.reused', 'client.auth_failed'])
+const WARNINGS: ReadonlySet<SecurityEventType> = new Set(['login.failed', 'login.throttled', 'code.replayed', 'refresh.reused', 'client.auth_failed', 'admin.auth_failed'])
 
 export function auditEvent(event: SecurityEvent, request: Pick<FastifyRequest, 'ip' | 'id'>): AuditEvent {
   const { event: type, client_id, user_id, ...extra } = eventFields(event)

@@ -340,7 +340,7 @@ describe('the admin API: every request needs an admin token (RFC 6750)', () => {
         { event: 'admin.auth_failed', time: expect.any(String), client_id: null, user_id: null, ip: '127.0.0.1', request_id: answer.headers.get('x-request-id'), reason },
       ])
       const logged = logLines.slice(lines).filter((line) => line.event !== undefined)
-      expect(logged).toEqual([expect.objectContaining({ msg: 'admin.auth_failed', event: 'admin.auth_failed', reason, ip: '127.0.0.1', request_id: answer.headers.get('x-request-id') })])
+      expect(logged).toEqual([expect.objectContaining({ level: 40, msg: 'admin.auth_failed', event: 'admin.auth_failed', reason, ip: '127.0.0.1', request_id: answer.headers.get('x-request-id') })])
       const written = JSON.stringify([emitted, logged])
       for (const secret of [token, 'wrong-admin-token-probe', token.slice(0, 8), Buffer.from(`admin:${token}`).toString('base64').slice(0, 12)]) expect(written).not.toContain(secret)
     }
