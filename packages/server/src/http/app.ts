@@ -144,9 +144,12 @@ export async function buildApp(config: ServerConfig, deps: AppDeps & TracingDeps
   const under = (path: string) => `${services.basePath}${path}`
   corsForBrowserClients(app, [paths.token, paths.revocation, paths.pushedAuthorization].map(under), services.store)
   corsForAnyone(app, [...[paths.userinfo, paths.jwks, '/.well-known/openid-configuration'].map(under), `/.well-known/oauth-authorization-server${services.basePath}`])
-  // RFC 7591: hosts in a browser register too; nothing ambient (no cookie) is read there.
+  // RFC 7591, RFC 7592: hosts in a browser register and manage their registration too; nothing ambient (no cookie) is read there.
   const registration = config.registration.mode !== 'off'
-  if (registration) corsForAnyone(app, [under(paths.registration)])
+  if (registration) {
+    corsForAnyone(app, [under(paths.registration)])
+    corsForAnyone(app, [under(`${paths.registration}/:clientId`)], ['GET', 'PUT', 'DELETE'])
+  }
 
   // Back-channel logout tokens are delivered while the app runs (OpenID Back-Channel Logout §2.5).
   app.addHook('onReady', async () => services.logouts.start(app.log))
@@ -170,7 +173,7 @@ export async function buildApp(config: ServerConfig, deps: AppDeps & TracingDeps
       methodNotAllowed(scoped, paths.userinfo, ['GET', 'POST'], true)
       if (registration) {
         methodNotAllowed(scoped, paths.registration, ['POST'], true)
-        methodNotAllowed(scoped, `${paths.registration}/:clientId`, ['GET', 'PUT', 'DELETE'])
+        methodNotAllowed(scoped, `${paths.registration}/:clientId`, ['GET', 'PUT', 'DELETE'], true)
       }
       pages.serveAssets(scoped)
       scoped.get('/', async (_request, reply) => pages.home(reply, config.issuer))

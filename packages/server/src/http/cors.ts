@@ -137,15 +137,19 @@ async function namedClient(request: FastifyRequest, store: ClientStore): Promise
   return clientId === undefined ? undefined : store.getClient(clientId)
 }
 
-/** Discovery, the JWKS and userinfo (`paths`): readable from any origin, never with credentials. */
-export function corsForAnyone(app: FastifyInstance, paths: readonly string[]): void {
+/**
+ * Discovery, the JWKS, userinfo and registration (`paths`): readable from any origin, never with
+ * credentials; a preflight is granted for `methods` (a route's pattern, as `/register/:clientId`, is
+ * matched as it was registered).
+ */
+export function corsForAnyone(app: FastifyInstance, paths: readonly string[], methods: readonly string[] = ['GET', 'POST']): void {
   const routes = new Set(paths)
   for (const path of paths) {
     app.options(path, async (request, reply) => {
-      if (originOf(request.headers.origin) !== undefined && preflightAsks(request, ['GET', 'POST'])) {
+      if (originOf(request.headers.origin) !== undefined && preflightAsks(request, methods)) {
         reply
           .header('access-control-allow-origin', '*')
-          .header('access-control-allow-methods', 'GET, POST')
+          .header('access-control-allow-methods', methods.join(', '))
           .header('access-control-allow-headers', ALLOWED_HEADERS.join(', '))
           .header('access-control-max-age', PREFLIGHT_MAX_AGE)
       }

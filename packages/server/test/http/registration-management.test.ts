@@ -229,6 +229,66 @@ describe('RFC 7592: the client reads, replaces and deletes its registration', ()
     expect((await server.store.getClient(String(confidential.client_id)))?.webOrigins).toEqual([])
   })
 
+  it('a host in a browser manages its registration: preflights for GET, PUT and DELETE with a Bearer token are granted to any origin, and every answer is readable, never with credentials', async () => {
+    const origin = { origin: 'https://inspector.example' }
+    const registered = await expectRegistered(await register(server, APP))
+    for (const method of ['GET', 'PUT', 'DELETE']) {
+      const preflight = await fetch(at(registered), { method: 'OPTIONS', headers: { ...origin, 'access-control-request-method': method, 'access-control-request-headers': 'authorization, content-type' } })
+      expect(preflight.status, method).toBe(204)
+      expect(preflight.headers.get('access-control-allow-origin'), method).toBe('*')
+      expect(preflight.headers.get('access-control-allow-methods'), method).toBe('GET, PUT, DELETE')
+      expect(preflight.headers.get('access-control-allow-headers'), method).toContain('authorization')
+      expect(preflight.headers.get('access-control-allow-credentials'), method).toBeNull()
+    }
+    // POST and PATCH are no methods of this endpoint; nor is a header outside the list allowed.
+    const odd: [string, string][] = [['POST', 'content-type'], ['PATCH', 'content-type'], ['PUT', 'x-custom']]
+    for (const [method, headers] of odd) {
+      const refused = await fetch(at(registered), { method: 'OPTIONS', headers: { ...origin, 'access-control-request-method': method, 'access-control-request-headers': headers } })
+      expect(refused.status, method).toBe(204)
+      expect(refused.headers.get('access-control-allow-origin'), method).toBeNull()
+    }
+    const readable = (response: Response) => {
+      expect(response.headers.get('access-control-allow-origin')).toBe('*')
+      expect(response.headers.get('access-control-expose-headers')).toContain('www-authenticate')
+      expect(response.headers.get('access-control-allow-credentials')).toBeNull()
+    }
+    const read = await fetch(at(registered), { headers: { ...origin, ...bearer(registered) } })
+    expect(read.status).toBe(200)
+    readable(read)
+    const updated = await put(registered, { ...APP, client_id: registered.client_id, client_name: 'From a page' }, { ...origin, ...bearer(registered) })
+    expect(updated.status).toBe(200)
+    readable(updated)
+    for (const refused of [
+      await fetch(at(registered), { headers: origin }),
+      await put(registered, { ...APP, client_id: registered.client_id }, { ...origin, authorization: 'Bearer wrong' }),
+      await fetch(at(registered), { method: 'DELETE', headers: { ...origin, authorization: 'Bearer wrong' } }),
+    ]) {
+      readable(refused)
+      await expectInvalidToken(refused)
+    }
+    const deleted = await fetch(at(registered), { method: 'DELETE', headers: { ...origin, ...bearer(registered) } })
+    expect(deleted.status).toBe(204)
+    readable(deleted)
+  })
+
+  it('the same under an issuer with a path (the routes\' patterns carry it)', async () => {
+    const tenant = await startServer({ issuer: 'http://localhost:4999/tenant', registration: { mode: 'open' } })
+    try {
+      const preflight = await tenant.app.inject({
+        method: 'OPTIONS',
+        url: '/tenant/register/some-client',
+        headers: { origin: 'https://inspector.example', 'access-control-request-method': 'DELETE', 'access-control-request-headers': 'authorization' },
+      })
+      expect(preflight.statusCode).toBe(204)
+      expect(preflight.headers['access-control-allow-origin']).toBe('*')
+      const refused = await tenant.app.inject({ method: 'GET', url: '/tenant/register/some-client', headers: { origin: 'https://inspector.example' } })
+      expect(refused.statusCode).toBe(401)
+      expect(refused.headers['access-control-allow-origin']).toBe('*')
+    } finally {
+      await tenant.close()
+    }
+  })
+
   it('§2.3 DELETE: 204; the client, its token and every token issued to it stop working', async () => {
     const registered = await expectRegistered(await register(server, APP))
     const client = asTestClient(registered)
