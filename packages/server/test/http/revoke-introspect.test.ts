@@ -19,18 +19,14 @@ import { callAs, clientAuthHeaders as authOf, expectOAuthError as expectError, i
 const revoke = (server: TestServer, client: TestClient, token: string, hint?: string) =>
   callAs(server, '/revoke', client, hint === undefined ? { token } : { token, token_type_hint: hint })
 
-async function expectRevoked200(response: Response): Promise<void> {
-  const text = await response.text()
-  expect({ status: response.status, text }).toEqual({ status: 200, text: '' })
-  expect(response.headers.get('cache-control')).toBe('no-store')
-}
+/** The suites' server, clients and user: each `describe` gets its own through `serverPerDescribe` (or its own `beforeAll`). */
+let server: TestServer
+let client: TestClient
+let other: TestClient
+let user: User
 
-describe('token revocation (RFC 7009)', () => {
-  let server: TestServer
-  let client: TestClient
-  let other: TestClient
-  let user: User
-
+/** Gives the enclosing `describe` a fresh server with `client`, `other` and `user`, closed after its tests. */
+function serverPerDescribe(): void {
   beforeAll(async () => {
     server = await startServer()
     client = await server.addClient()
@@ -38,6 +34,23 @@ describe('token revocation (RFC 7009)', () => {
     user = await server.addUser()
   })
   afterAll(() => server.close())
+}
+
+/** Without client authentication, with a client_id alone, and with a wrong secret, `path` is 401 invalid_client for `form`. */
+async function expectClientAuthRequired(path: string, form: Record<string, string>): Promise<void> {
+  await expectError(await postForm(`${server.url}${path}`, form), 401, 'invalid_client')
+  await expectError(await postForm(`${server.url}${path}`, { ...form, client_id: client.clientId }), 401, 'invalid_client')
+  await expectError(await postForm(`${server.url}${path}`, form, { authorization: basicAuth(client.clientId, 'wrong') }), 401, 'invalid_client')
+}
+
+async function expectRevoked200(response: Response): Promise<void> {
+  const text = await response.text()
+  expect({ status: response.status, text }).toEqual({ status: 200, text: '' })
+  expect(response.headers.get('cache-control')).toBe('no-store')
+}
+
+describe('token revocation (RFC 7009)', () => {
+  serverPerDescribe()
 
   it('RFC 7009 §2.1–2.2: revoking a refresh token is 200 and revokes its family and the access tokens of the grant', async () => {
     const { tokens } = await obtainTokens(server, client, user)
@@ -105,9 +118,7 @@ describe('token revocation (RFC 7009)', () => {
   it('RFC 7009 §2.1: the revocation endpoint requires client authentication (401 invalid_client, WWW-Authenticate Basic)', async () => {
     const { tokens } = await obtainTokens(server, client, user)
     const form = { token: String(tokens.refresh_token) }
-    await expectError(await postForm(`${server.url}/revoke`, form), 401, 'invalid_client')
-    await expectError(await postForm(`${server.url}/revoke`, { ...form, client_id: client.clientId }), 401, 'invalid_client')
-    await expectError(await postForm(`${server.url}/revoke`, form, { authorization: basicAuth(client.clientId, 'wrong') }), 401, 'invalid_client')
+    await expectClientAuthRequired('/revoke', form)
     await expectError(await postForm(`${server.url}/revoke`, form, { authorization: basicAuth('nobody', 'wrong') }), 401, 'invalid_client')
     // nothing was revoked by the unauthenticated attempts
     expect((await refresh(server, client, String(tokens.refresh_token))).status).toBe(200)
@@ -151,18 +162,7 @@ describe('token revocation (RFC 7009)', () => {
 })
 
 describe('token introspection (RFC 7662)', () => {
-  let server: TestServer
-  let client: TestClient
-  let other: TestClient
-  let user: User
-
-  beforeAll(async () => {
-    server = await startServer()
-    client = await server.addClient()
-    other = await server.addClient()
-    user = await server.addUser()
-  })
-  afterAll(() => server.close())
+  serverPerDescribe()
 
   it('RFC 7662 §2.2: a live access token is active with scope, client_id, sub, exp, iat, iss, aud, token_type', async () => {
     const { tokens } = await obtainTokens(server, client, user)
@@ -231,9 +231,7 @@ describe('token introspection (RFC 7662)', () => {
   it('RFC 7662 §2.1: introspection requires client authentication (401 invalid_client, WWW-Authenticate Basic)', async () => {
     const { tokens } = await obtainTokens(server, client, user)
     const form = { token: String(tokens.access_token) }
-    await expectError(await postForm(`${server.url}/introspect`, form), 401, 'invalid_client')
-    await expectError(await postForm(`${server.url}/introspect`, { ...form, client_id: client.clientId }), 401, 'invalid_client')
-    await expectError(await postForm(`${server.url}/introspect`, form, { authorization: basicAuth(client.clientId, 'wrong') }), 401, 'invalid_client')
+    await expectClientAuthRequired('/introspect', form)
     await expectError(await postForm(`${server.url}/introspect`, form, { authorization: `Bearer ${form.token}` }), 401, 'invalid_client')
   })
 
@@ -269,9 +267,6 @@ describe('token introspection (RFC 7662)', () => {
 })
 
 describe('bad input at /revoke and /introspect (checklist 4)', () => {
-  let server: TestServer
-  let client: TestClient
-
   beforeAll(async () => {
     server = await startServer()
     client = await server.addClient()
