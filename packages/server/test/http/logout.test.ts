@@ -347,6 +347,30 @@ describe('Back-Channel Logout 1.0', () => {
     return { server, client, plain, user }
   }
 
+  /** Signs `user` in to `client` in a fresh browser, then out at the end-session endpoint with the ID token (no redirect back). */
+  async function signInAndOut(server: TestServer, client: TestClient, user: User): Promise<void> {
+    const { tokens, browser } = await obtainTokens(server, client, user)
+    await browser.get(`${server.url}/logout?${new URLSearchParams({ id_token_hint: tokens.id_token as string })}`)
+  }
+
+  /** Waits for the first delivery and the two retries of `fast`, moving the clock to each retry once it is queued. */
+  async function firstAttemptAndTwoRetries(server: TestServer): Promise<void> {
+    await receiver.received(1)
+    await dueAt(server, server.clock.now() + 1)
+    server.clock.advance(1)
+    await receiver.received(2)
+    await dueAt(server, server.clock.now() + 1)
+    server.clock.advance(1)
+    await receiver.received(3)
+  }
+
+  /** Moves the clock `seconds` on and waits: the receiver has had `count` requests, no more. */
+  async function expectNoMoreRequests(server: TestServer, seconds: number, count: number): Promise<void> {
+    server.clock.advance(seconds)
+    await new Promise((resolve) => setTimeout(resolve, 1_500))
+    expect(receiver.requests).toHaveLength(count)
+  }
+
   it('§2.5: after RP-initiated logout the client gets a signed logout token: typ logout+jwt, iss, aud, iat, exp, jti, sid, sub, the event, no nonce', async () => {
     const { server, client, plain, user } = await serverWithApp()
     try {
@@ -425,20 +449,11 @@ describe('Back-Channel Logout 1.0', () => {
     receiver.statuses = [503, 500, 200]
     const { server, client, user } = await serverWithApp()
     try {
-      const { tokens, browser } = await obtainTokens(server, client, user)
-      await browser.get(`${server.url}/logout?${new URLSearchParams({ id_token_hint: tokens.id_token as string })}`)
-      await receiver.received(1)
-      await dueAt(server, server.clock.now() + 1)
-      server.clock.advance(1)
-      await receiver.received(2)
-      await dueAt(server, server.clock.now() + 1)
-      server.clock.advance(1)
-      await receiver.received(3)
+      await signInAndOut(server, client, user)
+      await firstAttemptAndTwoRetries(server)
       // Each attempt is a fresh token; after the 200 nothing more comes.
       expect(new Set(receiver.tokens.map((token) => payloadOf(token).jti)).size).toBe(3)
-      server.clock.advance(10)
-      await new Promise((resolve) => setTimeout(resolve, 1_500))
-      expect(receiver.requests).toHaveLength(3)
+      await expectNoMoreRequests(server, 10, 3)
     } finally {
       await server.close()
     }
@@ -448,29 +463,17 @@ describe('Back-Channel Logout 1.0', () => {
     receiver.statuses = [503]
     const { server, client, user } = await serverWithApp()
     try {
-      const { tokens, browser } = await obtainTokens(server, client, user)
-      await browser.get(`${server.url}/logout?${new URLSearchParams({ id_token_hint: tokens.id_token as string })}`)
-      await receiver.received(1)
-      await dueAt(server, server.clock.now() + 1)
-      server.clock.advance(1)
-      await receiver.received(2)
-      await dueAt(server, server.clock.now() + 1)
-      server.clock.advance(1)
-      await receiver.received(3)
+      await signInAndOut(server, client, user)
+      await firstAttemptAndTwoRetries(server)
       await dueAt(server, undefined)
-      server.clock.advance(10)
-      await new Promise((resolve) => setTimeout(resolve, 1_500))
-      expect(receiver.requests).toHaveLength(3)
+      await expectNoMoreRequests(server, 10, 3)
 
       receiver.statuses = [400]
       receiver.requests.length = 0
-      const again = await obtainTokens(server, client, user)
-      await again.browser.get(`${server.url}/logout?${new URLSearchParams({ id_token_hint: again.tokens.id_token as string })}`)
+      await signInAndOut(server, client, user)
       await receiver.received(1)
       await dueAt(server, undefined)
-      server.clock.advance(5)
-      await new Promise((resolve) => setTimeout(resolve, 1_500))
-      expect(receiver.requests).toHaveLength(1)
+      await expectNoMoreRequests(server, 5, 1)
     } finally {
       await server.close()
     }
@@ -484,8 +487,7 @@ describe('Back-Channel Logout 1.0', () => {
     try {
       const client = await server.addClient({ backchannelLogoutUri: url })
       const user = await server.addUser()
-      const { tokens, browser } = await obtainTokens(server, client, user)
-      await browser.get(`${server.url}/logout?${new URLSearchParams({ id_token_hint: tokens.id_token as string })}`)
+      await signInAndOut(server, client, user)
       const deadline = Date.now() + 5_000
       let next: number | undefined
       while (Date.now() < deadline) {
@@ -507,8 +509,7 @@ describe('Back-Channel Logout 1.0', () => {
     const { server, client, user } = await serverWithApp({ ...fast, retryDelays: [2] })
     const second: { close?: () => Promise<void> } = {}
     try {
-      const { tokens, browser } = await obtainTokens(server, client, user)
-      await browser.get(`${server.url}/logout?${new URLSearchParams({ id_token_hint: tokens.id_token as string })}`)
+      await signInAndOut(server, client, user)
       await receiver.received(1)
       await dueAt(server, server.clock.now() + 2)
       // The server stops with the retry queued; a new one on the same database takes over.
